@@ -1,0 +1,497 @@
+"""Provides Engine, the typed wrapper around docker-py: the one module that imports docker."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import tarfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from cdebug_tui.engine.models import (
+    OWNER_LABEL,
+    SIDECAR_LABEL,
+    Change,
+    Container,
+    ContainerEvent,
+    ImageInfo,
+    PullProgress,
+    TargetInfo,
+)
+from cdebug_tui.errors import (
+    AmbiguousTargetError,
+    CdebugError,
+    EngineUnavailableError,
+    ImageUnavailableError,
+    TargetNotFoundError,
+)
+
+# A reference as `docker pull` accepts it: [host[:port]/]path[:tag][@digest], lower-case path.
+_IMAGE_REF = re.compile(
+    r"^(?:(?P<host>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+)
+
+#: Paths at which an image is taken to have a shell.
+SHELL_PATHS = ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/busybox/sh")
+
+ProgressCallback = Callable[[PullProgress], None]
+
+
+def validate_image_ref(ref: str) -> None:
+    """Checks that an image reference is well formed.
+
+    Raises:
+        ImageUnavailableError: When it is not, with the reason.
+    """
+    if not ref or not _IMAGE_REF.match(ref):
+        raise ImageUnavailableError(f"invalid image reference {ref!r}")
+
+
+def split_image_ref(ref: str) -> tuple[str, str | None]:
+    """Splits a reference into repository and tag (or digest); the tag is None when absent."""
+    if "@" in ref:
+        repo, _, digest = ref.partition("@")
+        return repo, digest
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, _, tag = ref.rpartition(":")
+        return repo, tag
+    return ref, None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value or value.startswith("0001-01-01"):
+        return None
+    # Docker writes nanoseconds; fromisoformat takes at most microseconds.
+    m = re.match(r"^(.*?)(\.\d+)?(Z|[+-]\d\d:\d\d)$", value)
+    if not m:
+        return None
+    frac = (m.group(2) or "")[:7]
+    tz = "+00:00" if m.group(3) == "Z" else m.group(3)
+    try:
+        return datetime.fromisoformat(m.group(1) + frac + tz)
+    except ValueError:
+        return None
+
+
+def _engine_error(exc: BaseException, where: str) -> EngineUnavailableError:
+    text = str(exc)
+    if isinstance(exc, docker.errors.DockerException) and "Error while fetching server" in text:
+        inner = text.split("(", 1)[-1].rstrip(")")
+        if "Permission denied" in text:
+            return EngineUnavailableError(
+                f"permission denied on the engine socket at {where}",
+                hint="run as a user in the docker group, or as root",
+            )
+        if "FileNotFoundError" in text or "No such file" in text:
+            return EngineUnavailableError(f"no container engine at {where}: socket missing")
+        return EngineUnavailableError(f"cannot reach the container engine at {where}: {inner}")
+    return EngineUnavailableError(f"cannot reach the container engine at {where}: {text}")
+
+
+class EventStream:
+    """A blocking iterator over container events that another thread can close."""
+
+    def __init__(self, engine: Engine, raw: Any) -> None:
+        self._engine = engine
+        self._raw = raw
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[ContainerEvent]:
+        try:
+            for event in self._raw:
+                if self._closed.is_set():
+                    return
+                if event.get("Type") != "container":
+                    continue
+                actor = event.get("Actor") or {}
+                yield ContainerEvent(
+                    engine=self._engine.name,
+                    id=actor.get("ID") or event.get("id", ""),
+                    action=(event.get("Action") or event.get("status") or "").split(":")[0],
+                    time=event.get("timeNano", 0) / 1e9 or float(event.get("time", 0)),
+                    name=(actor.get("Attributes") or {}).get("name", ""),
+                )
+        except (requests.exceptions.RequestException, OSError, AttributeError, ValueError) as exc:
+            # Closing the stream from another thread surfaces here as a read error.
+            if not self._closed.is_set():
+                raise _engine_error(exc, self._engine.address) from exc
+
+    def close(self) -> None:
+        self._closed.set()
+        try:
+            self._raw.close()
+        except Exception:  # noqa: BLE001 - best effort: the response may already be gone
+            pass
+
+
+class Engine:
+    """One container engine, reached through the Docker API.
+
+    Args:
+        name: The engine's name in the UI and in ContainerRef.engine.
+        base_url: The engine's address; None takes DOCKER_HOST or the default socket.
+        timeout: Seconds an API call may take before it fails.
+    """
+
+    def __init__(self, name: str = "docker", base_url: str | None = None, timeout: int = 60):
+        self.name = name
+        kwargs: dict[str, Any] = {}
+        try:
+            if base_url is None:
+                kwargs = docker.utils.kwargs_from_env()
+            else:
+                kwargs = {"base_url": base_url}
+            self.address = str(kwargs.get("base_url") or "unix:///var/run/docker.sock")
+            self.api = docker.APIClient(version="auto", timeout=timeout, **kwargs)
+        except docker.errors.TLSParameterError as exc:
+            raise EngineUnavailableError(f"bad TLS settings for the engine: {exc}") from exc
+        except docker.errors.DockerException as exc:
+            where = str(kwargs.get("base_url") or os.environ.get("DOCKER_HOST") or "default")
+            if "Invalid bind address" in str(exc) or "Invalid" in str(exc):
+                raise EngineUnavailableError(
+                    f"malformed engine address {where!r}",
+                    hint="DOCKER_HOST takes unix:///path, tcp://host:port or ssh://user@host",
+                ) from exc
+            raise _engine_error(exc, where) from exc
+        self._shell_cache: dict[str, bool] = {}
+        self.is_podman = False
+        try:
+            version = self.api.version()
+            self.is_podman = any(
+                "podman" in (c.get("Name") or "").lower() for c in version.get("Components") or []
+            )
+        except Exception:  # noqa: BLE001 - version() is informational; ping() reports errors
+            pass
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- calls, with errors translated ---------------------------------------------------
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.NotFound:
+            raise
+        except docker.errors.APIError:
+            raise
+        except (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError) as exc:
+            raise _engine_error(exc, self.address) from exc
+        except docker.errors.DockerException as exc:
+            raise _engine_error(exc, self.address) from exc
+
+    def ping(self) -> None:
+        """Checks that the engine answers.
+
+        Raises:
+            EngineUnavailableError: When it does not.
+        """
+        self._call(self.api.ping)
+
+    # -- containers ------------------------------------------------------------------------
+
+    def list_containers(self, *, shells: bool = True) -> list[Container]:
+        """Every container of the engine, running or not, sidecars included.
+
+        Args:
+            shells: Whether to find out which images have a shell (one cached call per image).
+        """
+        raw = self._call(self.api.containers, all=True)
+        return self._rows(raw, shells=shells)
+
+    def _probe_shell(self, container_id: str) -> bool | None:
+        for path in SHELL_PATHS:
+            try:
+                self.api.get_archive(container_id, path, chunk_size=512)[0].close()
+                return True
+            except docker.errors.NotFound:
+                continue
+            except (docker.errors.APIError, requests.exceptions.RequestException, OSError):
+                return None
+        return False
+
+    def container(self, container_id: str) -> Container | None:
+        """The list row of one container, or None when it is gone."""
+        raw = self._call(self.api.containers, all=True, filters={"id": container_id})
+        if not raw:
+            return None
+        return self._rows(raw)[0]
+
+    def _rows(self, raw: list[dict[str, Any]], *, shells: bool = True) -> list[Container]:
+        out = []
+        for c in raw:
+            labels = c.get("Labels") or {}
+            image_id = c.get("ImageID", "")
+            has_shell = self._shell_cache.get(image_id)
+            if shells and has_shell is None and image_id:
+                has_shell = self._probe_shell(c["Id"])
+                if has_shell is not None:
+                    self._shell_cache[image_id] = has_shell
+            out.append(
+                Container(
+                    engine=self.name,
+                    id=c["Id"],
+                    name=(c.get("Names") or [""])[0].lstrip("/"),
+                    image=c.get("Image", ""),
+                    state=c.get("State", ""),
+                    status=c.get("Status", ""),
+                    created=datetime.fromtimestamp(c.get("Created", 0)).astimezone(),
+                    has_shell=has_shell,
+                    is_sidecar=SIDECAR_LABEL in labels,
+                    labels=tuple(sorted(labels.items())),
+                )
+            )
+        return out
+
+    def events(self, since: float | None = None) -> EventStream:
+        """A live stream of container events; close it from another thread to stop it."""
+        kwargs: dict[str, Any] = {"decode": True, "filters": {"type": "container"}}
+        if since is not None:
+            kwargs["since"] = since
+        return EventStream(self, self._call(self.api.events, **kwargs))
+
+    def inspect(self, container_id: str) -> TargetInfo:
+        """What the engine says about one container.
+
+        Raises:
+            TargetNotFoundError: When there is no such container.
+        """
+        try:
+            raw = self._call(self.api.inspect_container, container_id)
+        except docker.errors.NotFound as exc:
+            raise TargetNotFoundError(f"no such container: {container_id}") from exc
+        return self._target_info(raw)
+
+    def _target_info(self, raw: Mapping[str, Any]) -> TargetInfo:
+        cfg = raw.get("Config") or {}
+        host = raw.get("HostConfig") or {}
+        state = raw.get("State") or {}
+        return TargetInfo(
+            engine=self.name,
+            id=raw["Id"],
+            name=(raw.get("Name") or "").lstrip("/"),
+            image=cfg.get("Image") or "",
+            image_id=raw.get("Image") or "",
+            state=state.get("Status") or "",
+            running=bool(state.get("Running")) and not state.get("Paused"),
+            paused=bool(state.get("Paused")),
+            restarting=bool(state.get("Restarting")),
+            pid=int(state.get("Pid") or 0),
+            user=cfg.get("User") or "",
+            workdir=cfg.get("WorkingDir") or "/",
+            env=tuple(cfg.get("Env") or ()),
+            entrypoint=tuple(cfg.get("Entrypoint") or ()),
+            cmd=tuple(cfg.get("Cmd") or ()),
+            privileged=bool(host.get("Privileged")),
+            cap_add=tuple(host.get("CapAdd") or ()),
+            cap_drop=tuple(host.get("CapDrop") or ()),
+            readonly_rootfs=bool(host.get("ReadonlyRootfs")),
+            pid_mode=host.get("PidMode") or "",
+            ipc_mode=host.get("IpcMode") or "",
+            network_mode=host.get("NetworkMode") or "",
+            security_opt=tuple(host.get("SecurityOpt") or ()),
+            labels=tuple(sorted((cfg.get("Labels") or {}).items())),
+        )
+
+    def resolve(self, target: str) -> TargetInfo:
+        """Finds a container by full id, exact name or unique id prefix, as the docker CLI does.
+
+        Raises:
+            TargetNotFoundError: When nothing matches.
+            AmbiguousTargetError: When a prefix matches several containers; lists them.
+        """
+        name = target.lstrip("/")
+        if not name:
+            raise TargetNotFoundError("no target container given")
+        try:
+            raw = self._call(self.api.inspect_container, name)
+            return self._target_info(raw)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            # The engine refuses an ambiguous prefix; list the candidates ourselves below.
+            if exc.status_code not in (400, 409, 500):
+                raise CdebugError(f"cannot look up {target!r}: {exc.explanation}") from exc
+        candidates = [
+            c for c in self._call(self.api.containers, all=True) if c["Id"].startswith(name)
+        ]
+        if len(candidates) > 1:
+            listed = ", ".join(
+                f"{c['Id'][:12]} ({(c.get('Names') or ['?'])[0].lstrip('/')})"
+                for c in candidates[:8]
+            )
+            raise AmbiguousTargetError(f"{target!r} matches {len(candidates)} containers: {listed}")
+        raise TargetNotFoundError(f"no such container: {target}")
+
+    def diff(self, container_id: str) -> list[Change]:
+        """The paths changed in the container's writable layer, as `docker diff` shows them."""
+        kinds = {0: "C", 1: "A", 2: "D"}
+        raw = self._call(self.api.diff, container_id) or []
+        return [Change(path=d["Path"], kind=kinds.get(d["Kind"], "?")) for d in raw]
+
+    def read_file(self, container_id: str, path: str, limit: int = 1 << 20) -> bytes:
+        """The first `limit` bytes of a regular file in a container, through the archive API.
+
+        It reads without running anything in the container, so it works on shell-less ones.
+
+        Raises:
+            FileNotFoundError: When the path does not exist or is not a regular file.
+        """
+        try:
+            stream, _stat = self._call(self.api.get_archive, container_id, path)
+        except docker.errors.NotFound as exc:
+            raise FileNotFoundError(path) from exc
+        data = b"".join(stream)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar:
+                if member.isfile():
+                    f = tar.extractfile(member)
+                    return f.read(limit) if f else b""
+                raise FileNotFoundError(f"{path} is not a regular file")
+        raise FileNotFoundError(path)
+
+    def remove_container(self, container_id: str) -> None:
+        """Removes a container, stopping it first; a container already gone is fine."""
+        try:
+            self._call(self.api.remove_container, container_id, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if "already in progress" not in str(exc):
+                raise
+
+    def sidecars(self) -> list[Container]:
+        """Every sidecar that any cdebug-tui made on this engine, by its label."""
+        raw = self._call(self.api.containers, all=True, filters={"label": SIDECAR_LABEL})
+        return self._rows(raw)
+
+    def orphaned_sidecars(self) -> list[Container]:
+        """Sidecars whose owning process, on this host, is gone."""
+        host = socket.gethostname()
+        orphans = []
+        for c in self.sidecars():
+            owner = c.label(OWNER_LABEL) or ""
+            owner_host, _, pid = owner.rpartition(":")
+            if owner_host != host or not pid.isdigit():
+                continue
+            if not _pid_alive(int(pid)):
+                orphans.append(c)
+        return orphans
+
+    # -- images ----------------------------------------------------------------------------
+
+    def images(self) -> list[ImageInfo]:
+        """The local images that have tags."""
+        out = []
+        for img in self._call(self.api.images):
+            tags = tuple(t for t in img.get("RepoTags") or () if t != "<none>:<none>")
+            if tags:
+                out.append(
+                    ImageInfo(
+                        id=img["Id"],
+                        tags=tags,
+                        size=int(img.get("Size") or 0),
+                        created=datetime.fromtimestamp(img.get("Created", 0)).astimezone(),
+                    )
+                )
+        return out
+
+    def image_id(self, ref: str) -> str | None:
+        """The id of a local image, or None when it is not on the engine."""
+        validate_image_ref(ref)
+        try:
+            return str(self._call(self.api.inspect_image, ref)["Id"])
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise ImageUnavailableError(
+                f"invalid image reference {ref!r}: {exc.explanation}"
+            ) from exc
+
+    def image_config(self, ref: str) -> dict[str, Any]:
+        """The Config part of a local image (Env, Cmd, Entrypoint, User, WorkingDir)."""
+        return dict(self._call(self.api.inspect_image, ref).get("Config") or {})
+
+    def pull(self, ref: str, progress: ProgressCallback | None = None) -> str:
+        """Pulls an image, reporting progress per layer.
+
+        Returns:
+            The pulled image's id.
+
+        Raises:
+            ImageUnavailableError: When the pull fails (unknown image, denied, offline).
+        """
+        validate_image_ref(ref)
+        repo, tag = split_image_ref(ref)
+        try:
+            stream = self._call(self.api.pull, repo, tag=tag or "latest", stream=True, decode=True)
+            for line in stream:
+                if "error" in line:
+                    raise ImageUnavailableError(
+                        f"cannot pull {ref}: {_short_error(str(line['error']))}"
+                    )
+                if progress is not None:
+                    detail = line.get("progressDetail") or {}
+                    progress(
+                        PullProgress(
+                            image=ref,
+                            layer=str(line.get("id") or ""),
+                            status=str(line.get("status") or ""),
+                            current=int(detail.get("current") or 0),
+                            total=int(detail.get("total") or 0),
+                        )
+                    )
+        except docker.errors.APIError as exc:
+            raise ImageUnavailableError(
+                f"cannot pull {ref}: {_short_error(str(exc.explanation or exc))}"
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise ImageUnavailableError(f"cannot pull {ref}: {_short_error(str(exc))}") from exc
+        image_id = self.image_id(ref)
+        if image_id is None:
+            raise ImageUnavailableError(f"cannot pull {ref}: the engine did not store it")
+        return image_id
+
+    def import_rootfs(self, tar_bytes: bytes, ref: str, changes: list[str]) -> str:
+        """Makes an image from a root filesystem tarball, as `docker import` does.
+
+        Returns:
+            The new image's id.
+        """
+        repo, tag = split_image_ref(ref)
+        self._call(
+            self.api.import_image_from_data, tar_bytes, repository=repo, tag=tag, changes=changes
+        )
+        image_id = self.image_id(ref)
+        if image_id is None:
+            raise ImageUnavailableError(f"importing {ref} failed")
+        return image_id
+
+
+def _short_error(text: str) -> str:
+    text = text.strip().splitlines()[0] if text.strip() else text
+    if "dial tcp" in text or "lookup" in text or "no such host" in text:
+        return f"registry unreachable ({text})"
+    return text
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

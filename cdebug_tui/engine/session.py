@@ -1,0 +1,588 @@
+"""Provides DebugSession: a sidecar, the shell running in it, and its attach streams."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import docker.errors
+import requests.exceptions
+
+from cdebug_tui.engine import toolkit as tk
+from cdebug_tui.engine.client import Engine, ProgressCallback
+from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
+from cdebug_tui.engine.sidecar import (
+    SidecarConfig,
+    check_target,
+    resolve_user,
+    shell_command,
+    shell_env,
+    sidecar_config,
+)
+from cdebug_tui.errors import (
+    CdebugError,
+    ImageUnavailableError,
+    SessionError,
+    TargetNotFoundError,
+    ToolkitError,
+)
+
+StepCallback = Callable[[Step], None]
+STDOUT, STDERR = 1, 2
+
+
+def _raw(sock: Any) -> socket.socket:
+    """The real socket behind what docker-py returns for a hijacked connection."""
+    return getattr(sock, "_sock", sock)
+
+
+class _Stream:
+    """Reads a hijacked attach/exec connection, demultiplexing it when there is no TTY."""
+
+    def __init__(self, sock: Any, tty: bool) -> None:
+        self.sock = _raw(sock)
+        self.tty = tty
+        self._buf = b""
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def _recv_exact(self, n: int) -> bytes | None:
+        while len(self._buf) < n:
+            chunk = self.sock.recv(max(65536, n - len(self._buf)))
+            if not chunk:
+                return None
+            self._buf += chunk
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+    def read(self) -> tuple[int, bytes]:
+        """The next chunk with the stream it came on (1 stdout, 2 stderr); b"" at the end."""
+        try:
+            if self.tty:
+                if self._buf:
+                    data, self._buf = self._buf, b""
+                    return STDOUT, data
+                return STDOUT, self.sock.recv(65536)
+            header = self._recv_exact(8)
+            if header is None:
+                return STDOUT, b""
+            kind, size = header[0], struct.unpack(">I", header[4:])[0]
+            data = self._recv_exact(size) if size else b""
+            return (STDERR if kind == 2 else STDOUT), data or b""
+        except OSError:
+            if self.closed:
+                return STDOUT, b""
+            raise
+
+    def readline(self, timeout: float) -> str | None:
+        """One line of stdout text (for the supervisor protocol), None at the end."""
+        deadline = time.monotonic() + timeout
+        pending = getattr(self, "_pending", b"")
+        while b"\n" not in pending:
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                _, data = self.read()
+            except TimeoutError as exc:
+                raise SessionError("the sidecar did not answer in time") from exc
+            finally:
+                self.sock.settimeout(None)
+            if not data:
+                return None
+            pending += data
+        line, _, rest = pending.partition(b"\n")
+        self._pending = rest
+        return line.decode(errors="replace")
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self.sock.sendall(data)
+
+    def close_write(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class DebugSession:
+    """A debug shell in a sidecar: read its output, write its input, resize it, close it.
+
+    Closing (or the owning process dying) closes the supervisor's stdin: it removes the links it
+    made in the target and exits, and the engine removes the sidecar.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        spec: SessionSpec,
+        target: TargetInfo,
+        config: SidecarConfig,
+        supervisor: _Stream,
+        steps: list[Step],
+    ) -> None:
+        self.engine = engine
+        self.spec = spec
+        self.target = target
+        self.config = config
+        self.sidecar_id = ""
+        self.supervisor = supervisor
+        self.steps = steps
+        self.mode = Mode.ROOT
+        self.mode_reason = ""
+        self.target_root = "/"
+        self.supervisor_pid = 0
+        self.probe: dict[str, str] = {}
+        self.exec_id = ""
+        self.stream: _Stream | None = None
+        self._exit_code: int | None = None
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    @property
+    def session_id(self) -> str:
+        return self.config.session_id
+
+    @property
+    def tty(self) -> bool:
+        return self.spec.tty
+
+    # -- the shell's streams ---------------------------------------------------------------
+
+    def read(self) -> tuple[int, bytes]:
+        """Blocks for the shell's next output chunk: (1 stdout or 2 stderr, bytes); b"" at EOF."""
+        if self.stream is None:
+            return STDOUT, b""
+        return self.stream.read()
+
+    def write(self, data: bytes) -> None:
+        """Sends bytes to the shell's stdin (keys, when it has a TTY)."""
+        if self.stream is not None and not self.stream.closed:
+            self.stream.write(data)
+
+    def close_stdin(self) -> None:
+        """Ends the shell's input, as closing a pipe does (for `-i` without a TTY)."""
+        if self.stream is not None:
+            self.stream.close_write()
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Sets the shell's terminal size; a session that has ended ignores it."""
+        if not self.exec_id or not self.tty:
+            return
+        try:
+            self.engine.api.exec_resize(self.exec_id, height=rows, width=cols)
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            pass  # The shell may be gone already: a resize then means nothing.
+
+    def exit_code(self, wait: float = 5.0) -> int | None:
+        """The shell's exit code once it has ended, waiting up to `wait` seconds for the engine."""
+        if self._exit_code is not None or not self.exec_id:
+            return self._exit_code
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                info = self.engine.api.exec_inspect(self.exec_id)
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                return None
+            if not info.get("Running"):
+                code = info.get("ExitCode")
+                self._exit_code = int(code) if code is not None else None
+                return self._exit_code
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)  # The engine records the code a moment after the stream ends.
+
+    # -- running things in the sidecar, for the panels -------------------------------------
+
+    def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, bytes, bytes]:
+        """Runs a command in the sidecar (the toolkit's root, the target's namespaces).
+
+        Returns:
+            (exit code, stdout, stderr).
+        """
+        api = self.engine.api
+        exec_id = api.exec_create(self.sidecar_id, argv, user="0")["Id"]
+        stream = _Stream(api.exec_start(exec_id, socket=True), tty=False)
+        stream.sock.settimeout(timeout)
+        out, err = [], []
+        try:
+            while True:
+                kind, data = stream.read()
+                if not data:
+                    break
+                (err if kind == STDERR else out).append(data)
+        finally:
+            stream.close()
+        code = api.exec_inspect(exec_id).get("ExitCode")
+        return int(code if code is not None else -1), b"".join(out), b"".join(err)
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Ends the session: the shell, the links in the target, the sidecar. Idempotent."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self.stream is not None:
+            self.exit_code(wait=0.0)
+            self.stream.close()
+        # EOF on the supervisor's stdin: it removes its links and exits.
+        self.supervisor.close_write()
+        if self.sidecar_id:
+            try:
+                self.engine.api.wait(self.sidecar_id, timeout=timeout, condition="removed")
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                pass
+            # AutoRemove usually did this; do it ourselves when it has not (yet).
+            try:
+                self.engine.remove_container(self.sidecar_id)
+            except CdebugError:
+                pass
+        self.supervisor.close()
+
+    def __enter__(self) -> DebugSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Steps:
+    def __init__(self, on_step: StepCallback | None) -> None:
+        self.steps: list[Step] = []
+        self.on_step = on_step
+
+    def add(self, title: str, command: str, started: float, detail: str = "") -> None:
+        step = Step(title, command, started, time.monotonic() - started, detail)
+        self.steps.append(step)
+        if self.on_step:
+            self.on_step(step)
+
+
+def ensure_image(
+    engine: Engine,
+    image: str,
+    progress: ProgressCallback | None,
+    notice: Callable[[str], None] | None = None,
+) -> tuple[str, str]:
+    """Makes sure a toolkit image is on the engine, pulling it or building the local busybox.
+
+    Returns:
+        (the reference used, the image id).
+
+    Raises:
+        ImageUnavailableError: When it is neither present nor pullable (nor buildable locally,
+            for the default toolkit).
+    """
+    image_id = engine.image_id(image)
+    if image_id:
+        return image, image_id
+    try:
+        return image, engine.pull(image, progress)
+    except ImageUnavailableError as exc:
+        if image not in (tk.DEFAULT_TOOLKIT, tk.LOCAL_TOOLKIT):
+            raise ImageUnavailableError(
+                str(exc),
+                hint=f"the local busybox toolkit works offline: --image {tk.LOCAL_TOOLKIT}",
+            ) from exc
+        local = engine.image_id(tk.LOCAL_TOOLKIT)
+        if local is None:
+            if notice:
+                notice(
+                    f"{image} cannot be pulled; building {tk.LOCAL_TOOLKIT} from the host's busybox"
+                )
+            local = tk.build_local_toolkit(engine)
+        elif notice:
+            notice(f"{image} cannot be pulled; using {tk.LOCAL_TOOLKIT}")
+        return tk.LOCAL_TOOLKIT, local
+
+
+def start_session(
+    engine: Engine,
+    spec: SessionSpec,
+    *,
+    on_step: StepCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> DebugSession:
+    """Starts a debug session on a running target; on any failure nothing is left behind.
+
+    Args:
+        engine: The engine the target runs on.
+        spec: What the user asked for.
+        on_step: Called with each step taken, as it ends.
+        on_progress: Called with pull progress, per layer.
+        notice: Called with one-line notices for the user (fallbacks, local builds).
+
+    Raises:
+        CdebugError: A subclass saying what is wrong, for the user.
+    """
+    steps = _Steps(on_step)
+    t0 = time.monotonic()
+    target = engine.resolve(spec.target)
+    check_target(target)
+    steps.add("find the target", f"docker inspect {target.name}", t0, f"id {target.short_id}")
+
+    t0 = time.monotonic()
+    image, image_id = ensure_image(engine, spec.image, on_progress, notice)
+    steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19])
+
+    uid_gid = None
+    if spec.user:
+        try:
+            passwd: str | None = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
+        except FileNotFoundError:
+            passwd = None
+        uid_gid = resolve_user(spec.user, passwd)
+
+    config = sidecar_config(spec, target, image)
+    t0 = time.monotonic()
+    try:
+        sidecar_id = engine.api.create_container(
+            image,
+            entrypoint=list(config.entrypoint),
+            name=config.name,
+            user="0",
+            stdin_open=True,
+            environment=list(config.env),
+            labels=dict(config.labels),
+            host_config=engine.api.create_host_config(
+                pid_mode=config.pid_mode,
+                network_mode=config.network_mode,
+                ipc_mode=config.ipc_mode,
+                cap_add=list(config.cap_add),
+                cap_drop=list(config.cap_drop) or None,
+                privileged=config.privileged,
+                auto_remove=True,
+                ulimits=_podman_ulimits() if engine.is_podman else None,
+            ),
+        )["Id"]
+    except docker.errors.NotFound as exc:
+        raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
+    except docker.errors.APIError as exc:
+        raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
+    steps.add("create the sidecar", config.docker_run_command(), t0, sidecar_id[:12])
+
+    supervisor: _Stream | None = None
+    session: DebugSession | None = None
+    try:
+        t0 = time.monotonic()
+        cfg = engine.image_config(image_id)
+        toolkit_path = _env_get(cfg.get("Env") or [], "PATH") or tk.DEFAULT_PATH
+        profile = tk.classify(engine, image_id, sidecar_id, toolkit_path)
+        steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
+
+        t0 = time.monotonic()
+        supervisor = _Stream(
+            engine.api.attach_socket(
+                sidecar_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            ),
+            tty=False,
+        )
+        try:
+            engine.api.start(sidecar_id)
+        except docker.errors.APIError as exc:
+            text = str(exc.explanation)
+            if "executable file not found" in text or "no such file" in text.lower():
+                raise ToolkitError(f"the toolkit image {image} has no shell (sh)") from exc
+            if "is not running" in text or "cannot join" in text:
+                raise SessionError(
+                    f"{target.name} stopped before the sidecar could join it"
+                ) from exc
+            raise SessionError(f"cannot start the sidecar: {text}") from exc
+        session = DebugSession(engine, spec, target, config, supervisor, steps.steps)
+        session.sidecar_id = sidecar_id
+        steps.add("start the sidecar", f"docker start {config.name}", t0)
+
+        t0 = time.monotonic()
+        probe = _read_probe(supervisor)
+        session.probe = probe
+        session.supervisor_pid = int(probe.get("pid") or 0)
+        if probe.get("troot") != "1":
+            raise SessionError(
+                f"the sidecar cannot read {target.name}'s root filesystem through /proc/1/root"
+            )
+        mode, reason = _plan_mode(spec, profile, probe, uid_gid)
+        anchor = session.supervisor_pid
+        if mode == Mode.ROOT and uid_gid is not None:
+            anchor = _start_anchor(engine, sidecar_id, uid_gid)
+        if mode == Mode.ROOT:
+            supervisor.write(f"root {anchor} {1 if profile.kind == tk.NIX else 0}\n".encode())
+        else:
+            supervisor.write(f"toolkit {reason}\n".encode())
+        script_lines: list[str] = []
+        while True:
+            line = supervisor.readline(timeout=15)
+            if line is None:
+                raise SessionError("the sidecar ended during set-up")
+            if line.startswith("+ "):
+                script_lines.append(line[2:])
+            elif line.startswith("CDEBUG-MODE "):
+                _, m, root, *why = line.split(" ")
+                session.mode = Mode(m)
+                session.target_root = root
+                session.mode_reason = " ".join(why)
+                if mode == Mode.ROOT and session.mode == Mode.TOOLKIT and spec.mode == Mode.ROOT:
+                    raise SessionError(f"root mode is not possible: {session.mode_reason}")
+            elif line == "CDEBUG-READY":
+                break
+        steps.add(
+            "link the toolkit into the target",
+            "\n".join(script_lines) or "# nothing to link",
+            t0,
+            f"{session.mode} mode: {session.mode_reason}",
+        )
+
+        link = f"/.cdebug-{config.session_id}"
+        if session.mode == Mode.ROOT and uid_gid is not None:
+            supervisor.write(f"anchor {anchor} {uid_gid[0]}\n".encode())
+            while (line := supervisor.readline(timeout=10)) is not None:
+                if line.startswith("+ "):
+                    script_lines.append(line[2:])
+                if line.startswith("CDEBUG-ANCHORED"):
+                    if line.endswith(" -"):
+                        raise SessionError("cannot link the toolkit for that user")
+                    link = f"{link}-u{uid_gid[0]}"
+                    break
+
+        t0 = time.monotonic()
+        env = shell_env(
+            target,
+            mode=session.mode,
+            toolkit_path=toolkit_path,
+            link=link,
+            target_root=session.target_root,
+            session_id=config.session_id,
+            tty=spec.tty,
+        )
+        argv = shell_command(
+            mode=session.mode,
+            link=link,
+            sh=probe.get("sh") or "/bin/sh",
+            chroot=probe.get("chroot") or "chroot",
+            nsenter=probe.get("nsenter") or "nsenter",
+            target_root=session.target_root,
+            command=spec.command,
+            uid_gid=uid_gid,
+        )
+        exec_user = "0"
+        if session.mode == Mode.TOOLKIT and uid_gid is not None:
+            exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
+        exec_id = engine.api.exec_create(
+            sidecar_id,
+            argv,
+            stdin=spec.interactive,
+            tty=spec.tty,
+            environment=env,
+            user=exec_user,
+        )["Id"]
+        session.exec_id = exec_id
+        session.stream = _Stream(
+            engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
+        )
+        if spec.tty:
+            session.resize(spec.rows, spec.cols)
+        steps.add(
+            "start the shell",
+            f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
+            f"-u {exec_user} {config.name} {shlex.join(argv)}".replace("  ", " "),
+            t0,
+        )
+        return session
+    except BaseException:
+        # Leave nothing behind: the links (the supervisor removes them on EOF), the sidecar.
+        if session is not None:
+            session.close(timeout=5)
+        else:
+            if supervisor is not None:
+                supervisor.close()
+            try:
+                engine.remove_container(sidecar_id)
+            except CdebugError:
+                pass
+        raise
+
+
+def _env_get(env: list[str], key: str) -> str | None:
+    for item in env:
+        k, _, v = item.partition("=")
+        if k == key:
+            return v
+    return None
+
+
+def _read_probe(supervisor: _Stream) -> dict[str, str]:
+    while True:
+        line = supervisor.readline(timeout=15)
+        if line is None:
+            raise SessionError("the sidecar's supervisor ended before it reported")
+        if line.startswith("CDEBUG-PROBE "):
+            return dict(item.partition("=")[::2] for item in line.split(" ")[1:] if "=" in item)
+
+
+def _plan_mode(
+    spec: SessionSpec,
+    profile: tk.ToolkitProfile,
+    probe: dict[str, str],
+    uid_gid: tuple[int, int] | None,
+) -> tuple[Mode, str]:
+    """Chooses root or toolkit mode from what the toolkit's binaries are; says why."""
+    if spec.mode == Mode.TOOLKIT:
+        return Mode.TOOLKIT, "asked for with --mode toolkit"
+    problems = []
+    if profile.kind == tk.DYNAMIC:
+        problems.append(f"the toolkit's binaries cannot run in the target's root: {profile.reason}")
+    if not probe.get("chroot") and uid_gid is None:
+        problems.append("the toolkit has no chroot")
+    if uid_gid is not None and not probe.get("nsenter"):
+        problems.append("the toolkit has no nsenter to switch to that user")
+    if problems:
+        if spec.mode == Mode.ROOT:
+            raise SessionError(f"root mode is not possible: {problems[0]}")
+        return Mode.TOOLKIT, problems[0]
+    return Mode.ROOT, profile.reason
+
+
+def _start_anchor(engine: Engine, sidecar_id: str, uid_gid: tuple[int, int]) -> int:
+    """Starts a process of the user's uid in the sidecar, whose /proc/PID/root that user may follow.
+
+    Returns:
+        Its PID in the target's PID namespace.
+    """
+    uid, gid = uid_gid
+    exec_id = engine.api.exec_create(
+        sidecar_id,
+        ["sh", "-c", 'echo "$$"; exec sleep 2147483647'],
+        user=f"{uid}:{gid}",
+    )["Id"]
+    stream = _Stream(engine.api.exec_start(exec_id, socket=True), tty=False)
+    line = stream.readline(timeout=10)
+    # Keep the connection: the anchor lives until the sidecar goes.
+    if not line or not line.strip().isdigit():
+        raise SessionError(f"cannot start a process as uid {uid} in the sidecar")
+    return int(line.strip())
+
+
+def _podman_ulimits() -> list[Any]:
+    import docker.types
+
+    # Podman copies the host's hard limits, which a process without CAP_SYS_RESOURCE (rootless,
+    # or a sandbox) may not set: explicit limits let the sidecar start.
+    return [
+        docker.types.Ulimit(name="nofile", soft=65536, hard=65536),
+        docker.types.Ulimit(name="nproc", soft=65536, hard=65536),
+    ]

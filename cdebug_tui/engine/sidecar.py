@@ -1,0 +1,242 @@
+"""Provides the sidecar's configuration: its namespaces, privileges, labels and supervisor script."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shlex
+import socket
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+
+from cdebug_tui.engine.models import (
+    OWNER_LABEL,
+    SESSION_LABEL,
+    SIDECAR_LABEL,
+    TARGET_LABEL,
+    Mode,
+    SessionSpec,
+    TargetInfo,
+)
+from cdebug_tui.errors import (
+    TargetNotRunningError,
+    UnsupportedTargetError,
+    UserNotFoundError,
+)
+
+SUPERVISOR_SCRIPT = resources.files("cdebug_tui.engine").joinpath("supervisor.sh").read_text()
+#: CAP_SYS_PTRACE: a debugger needs it, and without it a root process cannot follow
+#: /proc/<pid>/root of a target that runs as another user (distroless images run as 65532).
+ADDED_CAPS = ("SYS_PTRACE",)
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    """Everything the engine needs to create one sidecar, in engine-neutral terms."""
+
+    session_id: str
+    name: str
+    image: str
+    entrypoint: tuple[str, ...]
+    env: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...]
+    pid_mode: str
+    network_mode: str
+    ipc_mode: str | None
+    cap_add: tuple[str, ...]
+    cap_drop: tuple[str, ...]
+    privileged: bool
+
+    def docker_run_command(self) -> str:
+        """The `docker run` command that would create the same sidecar, for a learner to read."""
+        args = ["docker", "run", "-d", "-i", "--rm", "--name", self.name]
+        args += ["--pid", self.pid_mode, "--network", self.network_mode]
+        if self.ipc_mode:
+            args += ["--ipc", self.ipc_mode]
+        if self.privileged:
+            args.append("--privileged")
+        for cap in self.cap_add:
+            args += ["--cap-add", cap]
+        for cap in self.cap_drop:
+            args += ["--cap-drop", cap]
+        for key, value in self.labels:
+            args += ["--label", f"{key}={value}"]
+        for item in self.env:
+            if not item.startswith("CDEBUG_SUPERVISOR="):
+                args += ["-e", item]
+        args += ["-e", "CDEBUG_SUPERVISOR=<supervisor script>"]
+        args += ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
+        args += list(self.entrypoint[1:])
+        return shlex.join(args)
+
+
+def check_target(target: TargetInfo) -> None:
+    """Refuses targets that cannot be debugged (not running) or not safely (host PID namespace).
+
+    Raises:
+        TargetNotRunningError: When the target is stopped, paused or restarting.
+        UnsupportedTargetError: When the target shares the host's PID namespace.
+    """
+    if target.paused:
+        raise TargetNotRunningError(
+            f"container {target.name} is paused", hint=f"docker unpause {target.name}"
+        )
+    if target.restarting:
+        raise TargetNotRunningError(
+            f"container {target.name} is restarting; try again when it runs"
+        )
+    if not target.running:
+        raise TargetNotRunningError(
+            f"container {target.name} is not running ({target.state})",
+            hint=f"start it first: docker start {target.name}",
+        )
+    if target.pid_mode == "host":
+        raise UnsupportedTargetError(
+            f"container {target.name} shares the host's PID namespace (--pid=host): a sidecar "
+            "joining it would see the host's PID 1 as the target; debug the host instead"
+        )
+
+
+def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> SidecarConfig:
+    """The sidecar for one session: it joins the target's PID and network namespaces (and IPC
+    when the target's is shareable), keeps the target's capabilities and adds CAP_SYS_PTRACE."""
+    session_id = uuid.uuid4().hex[:10]
+    name = spec.name or f"cdebug-{target.name[:40]}-{session_id[:6]}"
+    ipc_mode: str | None = None
+    if target.ipc_mode == "shareable":
+        ipc_mode = f"container:{target.id}"
+    elif target.ipc_mode.startswith("container:"):
+        ipc_mode = target.ipc_mode
+    cap_add = tuple(dict.fromkeys((*target.cap_add, *ADDED_CAPS)))
+    cap_drop = tuple(c for c in target.cap_drop if c.upper().removeprefix("CAP_") not in ADDED_CAPS)
+    labels = (
+        (SIDECAR_LABEL, "1"),
+        (TARGET_LABEL, target.id),
+        (OWNER_LABEL, f"{socket.gethostname()}:{os.getpid()}"),
+        (SESSION_LABEL, session_id),
+    )
+    return SidecarConfig(
+        session_id=session_id,
+        name=name,
+        image=image,
+        # The script travels in the environment so that `ps` shows one short line for it.
+        entrypoint=("sh", "-c", 'eval "$CDEBUG_SUPERVISOR"', "cdebug-supervisor"),
+        env=(
+            f"CDEBUG_SESSION={session_id}",
+            "CDEBUG_TARGET_PID=1",
+            f"CDEBUG_SUPERVISOR={SUPERVISOR_SCRIPT}",
+        ),
+        labels=labels,
+        pid_mode=f"container:{target.id}",
+        network_mode=f"container:{target.id}",
+        ipc_mode=ipc_mode,
+        cap_add=cap_add,
+        cap_drop=cap_drop,
+        privileged=spec.privileged or target.privileged,
+    )
+
+
+def parse_passwd(text: str) -> dict[str, tuple[int, int, str]]:
+    """Maps user names to (uid, gid, home) from an /etc/passwd."""
+    users: dict[str, tuple[int, int, str]] = {}
+    for line in text.splitlines():
+        parts = line.split(":")
+        if len(parts) >= 6 and parts[2].isdigit() and parts[3].isdigit():
+            users.setdefault(parts[0], (int(parts[2]), int(parts[3]), parts[5]))
+    return users
+
+
+def resolve_user(user: str, passwd: str | None) -> tuple[int, int]:
+    """Resolves `-u USER`: a name from the target's /etc/passwd, or uid[:gid].
+
+    Raises:
+        UserNotFoundError: When a name is not in the target's /etc/passwd.
+    """
+    name, _, group = user.partition(":")
+    users = parse_passwd(passwd or "")
+    if name.isdigit():
+        uid = int(name)
+        gid = next((g for u, g, _ in users.values() if u == uid), uid)
+    elif name in users:
+        uid, gid, _ = users[name]
+    else:
+        where = "the target's /etc/passwd" if passwd is not None else "the target (no /etc/passwd)"
+        raise UserNotFoundError(f"no user {name!r} in {where}", hint="give a numeric uid[:gid]")
+    if group:
+        if not group.isdigit():
+            raise UserNotFoundError(f"group {group!r} must be numeric", hint="use uid:gid")
+        gid = int(group)
+    return uid, gid
+
+
+def merge_path(target_path: str | None, toolkit_path: str, prefix: str) -> str:
+    """The shell's PATH in root mode: the target's own first, then the toolkit's under `prefix`."""
+    own = [p for p in (target_path or "").split(":") if p]
+    tools = [posixpath.join(prefix, p.lstrip("/")) for p in toolkit_path.split(":") if p]
+    return ":".join(dict.fromkeys(own + tools))
+
+
+def shell_env(
+    target: TargetInfo,
+    *,
+    mode: Mode,
+    toolkit_path: str,
+    link: str,
+    target_root: str,
+    session_id: str,
+    tty: bool,
+) -> list[str]:
+    """The environment of the debug shell: the target's, with PATH merged and CDEBUG_* added."""
+    env = {k: v for k, _, v in (item.partition("=") for item in target.env)}
+    if mode == Mode.ROOT:
+        env["PATH"] = merge_path(env.get("PATH"), toolkit_path, link)
+    else:
+        env["PATH"] = toolkit_path
+    env.setdefault("HOME", "/root" if mode == Mode.TOOLKIT else "/")
+    if tty:
+        env["TERM"] = "xterm-256color"
+    env["CDEBUG_TARGET_ROOT"] = target_root
+    env["CDEBUG_WORKDIR"] = target.workdir or "/"
+    env["CDEBUG_SESSION"] = session_id
+    env["CDEBUG_TARGET"] = target.name
+    env["PS1"] = f"({target.name}) \\w \\$ "
+    return [f"{k}={v}" for k, v in env.items()]
+
+
+#: Changes to the target's working directory, then runs the command; the shell is the default.
+_CD_THEN_EXEC = (
+    "unset CDEBUG_SUPERVISOR CDEBUG_TARGET_PID; "
+    'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || cd /; exec "$@"'
+)
+
+
+def shell_command(
+    *,
+    mode: Mode,
+    link: str,
+    sh: str,
+    chroot: str,
+    nsenter: str,
+    target_root: str,
+    command: tuple[str, ...],
+    uid_gid: tuple[int, int] | None,
+) -> list[str]:
+    """The debug shell's command line, as the sidecar runs it.
+
+    In root mode the toolkit's `chroot` (or `nsenter -S -G` for another user) makes the target's
+    root the shell's `/` and the toolkit's shell runs from its link; in toolkit mode the shell
+    runs in the toolkit's root and changes into the target's working directory under /target.
+    """
+    prefix = "" if mode == Mode.ROOT else target_root.rstrip("/")
+    wrapper = _CD_THEN_EXEC.replace("$CDEBUG_TARGET_ROOT_PREFIX", prefix)
+    if mode == Mode.ROOT:
+        shell = posixpath.join(link, sh.lstrip("/"))
+        cmd = list(command) or [shell]
+        if uid_gid is not None:
+            uid, gid = uid_gid
+            enter = [nsenter, "-t", "1", "-r", "-S", str(uid), "-G", str(gid), "--"]
+            return [*enter, shell, "-c", wrapper, "cdebug", *cmd]
+        return [chroot, "/proc/1/root", shell, "-c", wrapper, "cdebug", *cmd]
+    cmd = list(command) or [sh]
+    return [sh, "-c", wrapper, "cdebug", *cmd]

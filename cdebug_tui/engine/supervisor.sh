@@ -1,0 +1,115 @@
+# cdebug-tui's sidecar supervisor. It runs as the sidecar's main process, in the toolkit's root,
+# inside the target's PID (and network) namespace, so /proc/$T is the target's main process and
+# /proc/$T/root is the target's root filesystem. It links the toolkit into the target, reports
+# what it did on stdout, then waits for its stdin to close: cdebug-tui holds that stdin open, so
+# when cdebug-tui ends, however it ends, the supervisor removes its links and exits, and the
+# engine removes the sidecar (AutoRemove).
+#
+# Protocol (one line each): it prints "CDEBUG-PROBE key=value...", reads a plan line
+# ("root ANCHOR_PID NIX" or "toolkit REASON..."), prints "+ command" for every change it makes,
+# then "CDEBUG-MODE mode root-path reason..." and "CDEBUG-READY". Every later stdin line is
+# "anchor PID UID" (link the toolkit for a non-root user) or ignored; EOF ends it.
+
+T=${CDEBUG_TARGET_PID:-1}
+ID=$CDEBUG_SESSION
+TROOT=/proc/$T/root
+LINKS=""
+
+say() { printf '%s\n' "$*"; }
+# `command -v` names a busybox applet without its directory; the exec needs a path.
+find_tool() {
+    IFS=:
+    for d in $PATH; do
+        if [ -x "$d/$1" ] && [ ! -d "$d/$1" ]; then unset IFS; echo "$d/$1"; return; fi
+    done
+    unset IFS
+}
+run() { say "+ $*"; "$@"; }
+
+cleanup() {
+    for l in $LINKS; do
+        # Remove only our own links: never a file that was there before us.
+        if [ -L "$l" ]; then say "+ rm $l"; rm -f "$l"; fi
+    done
+    LINKS=""
+}
+trap 'cleanup; exit 0' TERM INT HUP
+
+# Links left by a session whose sidecar was killed with the target (a PID namespace dies as a
+# whole, so its supervisor had no chance to clean up): their anchor process is gone.
+for l in "$TROOT"/.cdebug-* "$TROOT/nix"; do
+    [ -L "$l" ] || continue
+    dest=$(readlink "$l" 2>/dev/null) || continue
+    case $dest in /proc/*/root|/proc/*/root/nix) ;; *) continue ;; esac
+    pid=${dest#/proc/}; pid=${pid%%/*}
+    case $pid in ''|*[!0-9]*) continue ;; esac
+    if ! tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -q '^CDEBUG_SESSION='; then
+        say "+ rm $l  # left by a session that died with its target"
+        rm -f "$l"
+    fi
+done
+
+troot_ok=1
+ls "$TROOT/" >/dev/null 2>&1 || troot_ok=0
+tnix=0
+{ [ -e "$TROOT/nix" ] || [ -L "$TROOT/nix" ]; } && tnix=1
+say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) troot=$troot_ok tnix=$tnix knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null)"
+
+read -r plan anchor nix rest || exit 0
+
+toolkit_mode() {
+    reason="$*"
+    if [ ! -e /target ] && [ ! -L /target ] && ln -s "$TROOT" /target 2>/dev/null; then
+        say "+ ln -s $TROOT /target"
+        say "CDEBUG-MODE toolkit /target $reason"
+    else
+        say "CDEBUG-MODE toolkit $TROOT $reason"
+    fi
+}
+
+if [ "$plan" = root ]; then
+    link="$TROOT/.cdebug-$ID"
+    if err=$(ln -s "/proc/$anchor/root" "$link" 2>&1); then
+        say "+ ln -s /proc/$anchor/root $link"
+        LINKS="$link"
+        if [ "$nix" = 1 ]; then
+            if [ "$tnix" = 1 ]; then
+                cleanup
+                toolkit_mode "the target has a /nix of its own, which the toolkit's /nix would hide"
+            elif err=$(ln -s "/proc/$anchor/root/nix" "$TROOT/nix" 2>&1); then
+                say "+ ln -s /proc/$anchor/root/nix $TROOT/nix"
+                LINKS="$LINKS $TROOT/nix"
+                say "CDEBUG-MODE root / the toolkit's /nix store is linked at /nix"
+            else
+                cleanup
+                toolkit_mode "cannot link /nix into the target: ${err##*: }"
+            fi
+        else
+            say "CDEBUG-MODE root / the toolkit is linked at /.cdebug-$ID"
+        fi
+    else
+        toolkit_mode "cannot write to the target's root filesystem: ${err##*: }"
+    fi
+else
+    toolkit_mode "$anchor $nix $rest"
+fi
+say "CDEBUG-READY"
+
+while read -r cmd a b rest; do
+    case $cmd in
+        anchor)
+            # A non-root shell cannot follow /proc/<root process>/root, so it gets a link to a
+            # process of its own uid (the anchor), which it may follow.
+            l="$TROOT/.cdebug-$ID-u$b"
+            if ln -s "/proc/$a/root" "$l" 2>/dev/null; then
+                say "+ ln -s /proc/$a/root $l"
+                LINKS="$LINKS $l"
+                say "CDEBUG-ANCHORED $l"
+            else
+                say "CDEBUG-ANCHORED -"
+            fi
+            ;;
+    esac
+done
+cleanup
+say "CDEBUG-DONE"

@@ -1,0 +1,311 @@
+"""Provides toolkit images: presets, the local busybox build, and what kind of binaries they hold."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+import shutil
+import struct
+import tarfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cdebug_tui.errors import ImageUnavailableError, ToolkitError
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.client import Engine
+
+DEFAULT_TOOLKIT = "busybox:musl"
+#: The toolkit built from the host's static busybox when no registry can be reached.
+LOCAL_TOOLKIT = "cdebug-tui/busybox:local"
+PRESETS = (
+    "busybox:musl",
+    "busybox:latest",
+    "nixery.dev/shell/ps/strace/curl",
+    "alpine",
+    "nicolaka/netshoot",
+)
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Where a static busybox is found on common hosts (Debian's busybox-static installs /bin/busybox).
+HOST_BUSYBOX = ("/bin/busybox", "/usr/bin/busybox", "/usr/local/bin/busybox")
+
+STATIC = "static"
+NIX = "nix"
+DYNAMIC = "dynamic"
+
+
+@dataclass(frozen=True)
+class ToolkitProfile:
+    """What a toolkit image's binaries need, which decides how its shell can reach the target.
+
+    Attributes:
+        kind: "static" (runs anywhere), "nix" (needs the toolkit's /nix/store) or "dynamic"
+            (needs the toolkit's own libraries, so it cannot run inside the target's root).
+        reason: One line saying why, naming the binary that decided it.
+        path: The toolkit's PATH.
+    """
+
+    image_id: str
+    kind: str
+    reason: str
+    path: str
+
+
+def elf_interpreter(head: bytes) -> str | None:
+    """The ELF interpreter (PT_INTERP) named in the first bytes of a file.
+
+    Returns:
+        The interpreter's path, "" for a static ELF binary, or None when it is not ELF.
+    """
+    if len(head) < 64 or head[:4] != b"\x7fELF":
+        return None
+    is64 = head[4] == 2
+    endian = "<" if head[5] == 1 else ">"
+    if is64:
+        (phoff,) = struct.unpack_from(endian + "Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from(endian + "HH", head, 0x36)
+    else:
+        (phoff,) = struct.unpack_from(endian + "I", head, 0x1C)
+        phentsize, phnum = struct.unpack_from(endian + "HH", head, 0x2A)
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if off + phentsize > len(head):
+            break
+        (p_type,) = struct.unpack_from(endian + "I", head, off)
+        if p_type != 3:  # PT_INTERP
+            continue
+        if is64:
+            (p_offset,) = struct.unpack_from(endian + "Q", head, off + 8)
+            (p_filesz,) = struct.unpack_from(endian + "Q", head, off + 32)
+        else:
+            (p_offset,) = struct.unpack_from(endian + "I", head, off + 4)
+            (p_filesz,) = struct.unpack_from(endian + "I", head, off + 16)
+        raw = head[p_offset : p_offset + p_filesz]
+        return raw.split(b"\0", 1)[0].decode(errors="replace") or "?"
+    return ""
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cdebug-tui" / "toolkits.json"
+
+
+def _load_cache() -> dict[str, Any]:
+    try:
+        return dict(json.loads(_cache_file().read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def cached_profile(image_id: str) -> ToolkitProfile | None:
+    raw = _load_cache().get(image_id)
+    try:
+        return ToolkitProfile(**raw) if raw else None
+    except TypeError:
+        return None
+
+
+def _store_profile(profile: ToolkitProfile) -> None:
+    cache = _load_cache()
+    cache[profile.image_id] = asdict(profile)
+    path = _cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cache))
+        tmp.replace(path)
+    except OSError:
+        pass  # A cache we cannot write only costs the next run one classification.
+
+
+class _Fs:
+    """Reads a created container's files through the archive API, following symlinks."""
+
+    def __init__(self, engine: Engine, container_id: str) -> None:
+        self.engine = engine
+        self.cid = container_id
+        self.budget = 96 << 20  # bytes we accept to stream while classifying
+
+    def _archive(self, path: str) -> Iterator[tuple[tarfile.TarInfo, bytes]]:
+        import docker.errors
+
+        try:
+            stream, _ = self.engine.api.get_archive(self.cid, path)
+        except docker.errors.NotFound:
+            return
+        raw = _StreamReader(stream)
+        with tarfile.open(fileobj=raw, mode="r|") as tar:
+            for member in tar:
+                head = b""
+                if member.isfile():
+                    f = tar.extractfile(member)
+                    head = f.read(8192) if f else b""
+                yield member, head
+                if raw.consumed > self.budget:
+                    return
+
+    def resolve(self, path: str, hops: int = 16) -> str | None:
+        """Follows symlinks in the last component (and absolute ones) as the toolkit would."""
+        for _ in range(hops):
+            found = next(self._archive(path), None)
+            if found is None:
+                return None
+            member, _ = found
+            if not member.issym():
+                return path
+            target = member.linkname
+            path = posixpath.normpath(
+                target
+                if target.startswith("/")
+                else posixpath.join(posixpath.dirname(path), target)
+            )
+        return None
+
+    def head(self, path: str) -> bytes:
+        for member, head in self._archive(path):
+            return head if member.isfile() else b""
+        return b""
+
+
+class _StreamReader(io.RawIOBase):
+    """Adapts docker-py's chunk iterator to the file object tarfile streams from."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buf = b""
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        self.consumed += n
+        return n
+
+
+def classify(engine: Engine, image_id: str, container_id: str, path: str) -> ToolkitProfile:
+    """Finds out what a toolkit's binaries need, from a created (not started) container.
+
+    It reads the ELF headers of `sh` and of the files in the toolkit's PATH directories: a
+    glibc target may well run a Debian toolkit's `sh` while `strace` fails there for want of
+    its libraries, so what the binaries are decides, not whether one of them starts.
+
+    Raises:
+        ToolkitError: When the image has no shell.
+    """
+    cached = cached_profile(image_id)
+    if cached is not None:
+        return cached
+    fs = _Fs(engine, container_id)
+    sh = None
+    for d in path.split(":"):
+        sh = fs.resolve(posixpath.join(d or "/", "sh"))
+        if sh:
+            break
+    if sh is None:
+        raise ToolkitError("the toolkit image has no shell (no sh on its PATH)")
+    interp = elf_interpreter(fs.head(sh))
+    profile = _profile_from(image_id, path, sh, interp)
+    if profile.kind != DYNAMIC:
+        # The shell alone does not decide: look at every binary on PATH, the first dynamic
+        # one decides. Directories that are links (/bin -> /usr/bin) are read once.
+        seen: set[str] = set()
+        for d in path.split(":"):
+            real = fs.resolve(d) if d else None
+            if not real or real in seen:
+                continue
+            seen.add(real)
+            for member, head in fs._archive(real):
+                if not member.isfile():
+                    continue
+                i = elf_interpreter(head)
+                if i and not i.startswith("/nix/store/"):
+                    name = posixpath.join(posixpath.dirname(real), member.name)
+                    profile = ToolkitProfile(
+                        image_id, DYNAMIC, f"{name} is dynamically linked against {i}", path
+                    )
+                    break
+            if profile.kind == DYNAMIC:
+                break
+    _store_profile(profile)
+    return profile
+
+
+def _profile_from(image_id: str, path: str, sh: str, interp: str | None) -> ToolkitProfile:
+    if interp is None:
+        return ToolkitProfile(image_id, STATIC, f"{sh} is not an ELF binary we can judge", path)
+    if interp == "":
+        return ToolkitProfile(image_id, STATIC, f"{sh} is statically linked", path)
+    if interp.startswith("/nix/store/"):
+        return ToolkitProfile(image_id, NIX, f"{sh} runs from the toolkit's /nix/store", path)
+    return ToolkitProfile(image_id, DYNAMIC, f"{sh} is dynamically linked against {interp}", path)
+
+
+def host_busybox() -> str | None:
+    """The host's static busybox, if it has one."""
+    for candidate in HOST_BUSYBOX:
+        real = shutil.which(candidate) if not os.path.isabs(candidate) else candidate
+        if real and os.path.isfile(real):
+            with open(real, "rb") as f:
+                if elf_interpreter(f.read(8192)) == "":
+                    return real
+    return None
+
+
+def busybox_rootfs_tar(busybox: str) -> bytes:
+    """A root filesystem with a static busybox at /bin/busybox and a link per applet."""
+    import subprocess
+
+    applets = subprocess.run(
+        [busybox, "--list"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("bin", "tmp", "etc"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if d == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(busybox, arcname="bin/busybox")
+        for applet in applets:
+            if applet == "busybox" or "/" in applet:
+                continue
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type = tarfile.SYMTYPE
+            info.linkname = "busybox"
+            tar.addfile(info)
+    return buf.getvalue()
+
+
+def build_local_toolkit(engine: Engine, ref: str = LOCAL_TOOLKIT) -> str:
+    """Builds a toolkit image from the host's static busybox, as `docker import` would.
+
+    Returns:
+        The image's id.
+
+    Raises:
+        ImageUnavailableError: When the host has no static busybox.
+    """
+    busybox = host_busybox()
+    if busybox is None:
+        raise ImageUnavailableError(
+            "no static busybox on this host to build a local toolkit from",
+            hint="install one (Debian: busybox-static) or make an image reachable",
+        )
+    return engine.import_rootfs(
+        busybox_rootfs_tar(busybox),
+        ref,
+        changes=[f"ENV PATH={DEFAULT_PATH}", 'CMD ["/bin/sh"]'],
+    )

@@ -1,0 +1,57 @@
+"""Provides CdebugError, the one root error whose message a user reads."""
+
+from __future__ import annotations
+
+
+class CdebugError(Exception):
+    """An error with a message meant for the user, never shown with a traceback.
+
+    Attributes:
+        exit_code: The process exit code the CLI uses, 125 as `docker exec` does for tool errors.
+    """
+
+    exit_code = 125
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class EngineUnavailableError(CdebugError):
+    """The container engine cannot be reached."""
+
+
+class TargetNotFoundError(CdebugError):
+    """No container matches what the user named."""
+
+
+class AmbiguousTargetError(CdebugError):
+    """A prefix matched more than one container."""
+
+
+class TargetNotRunningError(CdebugError):
+    """The target exists but is not running (stopped, paused, restarting)."""
+
+
+class UnsupportedTargetError(CdebugError):
+    """The target cannot be debugged safely, e.g. it shares the host's PID namespace."""
+
+
+class ImageUnavailableError(CdebugError):
+    """The toolkit image is neither present nor pullable, or the reference is invalid."""
+
+
+class ToolkitError(CdebugError):
+    """The toolkit image cannot serve as a toolkit (no shell, no usable binaries)."""
+
+
+class SessionError(CdebugError):
+    """Setting up or running a debug session failed."""
+
+
+class UserNotFoundError(CdebugError):
+    """The user given with -u does not exist in the target."""
