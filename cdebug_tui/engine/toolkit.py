@@ -85,6 +85,8 @@ def elf_interpreter(head: bytes) -> str | None:
             (p_offset,) = struct.unpack_from(endian + "I", head, off + 4)
             (p_filesz,) = struct.unpack_from(endian + "I", head, off + 16)
         raw = head[p_offset : p_offset + p_filesz]
+        if len(raw) < p_filesz:
+            return "?"  # not in the bytes we have; dynamic, with an unknown interpreter
         return raw.split(b"\0", 1)[0].decode(errors="replace") or "?"
     return ""
 
@@ -143,7 +145,9 @@ class _Fs:
                 head = b""
                 if member.isfile():
                     f = tar.extractfile(member)
-                    head = f.read(8192) if f else b""
+                    # Whole files: the tar stream passes over them anyway, and patchelf (as
+                    # Nix builds use) puts PT_INTERP near the end of the file.
+                    head = f.read(16 << 20) if f else b""
                 yield member, head
                 if raw.consumed > self.budget:
                     return

@@ -1,0 +1,123 @@
+"""Provides the fixtures: a real engine, images built here, targets that tests remove."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdebug_tui.engine.models import SIDECAR_LABEL, TARGET_LABEL
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+RUN_ID = uuid.uuid4().hex[:8]
+#: Containers and images of this test run carry it, so that parallel runs never collide.
+TEST_LABEL = "io.cdebug-tui.test-run"
+
+
+@pytest.fixture(autouse=True)
+def _keep_user_config_out(tmp_path_factory: pytest.TempPathFactory, monkeypatch: Any) -> None:
+    """The user's cache and config stay out of tests, and tests stay out of them."""
+    home = tmp_path_factory.getbasetemp() / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Any]:
+    """The machine's real engine; outside CI a missing engine skips, in CI it fails."""
+    from cdebug_tui.engine.client import Engine
+    from cdebug_tui.errors import CdebugError
+
+    try:
+        eng = Engine()
+        eng.ping()
+    except CdebugError as exc:
+        if IN_CI:
+            pytest.fail(f"CI=true and no container engine answers: {exc}")
+        pytest.skip(f"no container engine: {exc}")
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="session")
+def images(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.images import TestImages
+
+    made = TestImages(engine, f"cdebug-test-{RUN_ID}", tmp_path_factory.mktemp("images"))
+    try:
+        yield made
+    finally:
+        made.remove_all()
+
+
+@pytest.fixture(scope="session")
+def busybox_image(images: Any) -> str:
+    return str(images.busybox())
+
+
+@pytest.fixture(scope="session")
+def distroless_image(images: Any) -> str:
+    return str(images.distroless())
+
+
+@pytest.fixture(scope="session")
+def dynamic_toolkit(images: Any) -> str:
+    return str(images.dynamic_toolkit())
+
+
+@pytest.fixture(scope="session")
+def nix_toolkit(images: Any) -> str:
+    return str(images.nix_toolkit())
+
+
+@pytest.fixture
+def run_target(engine: Any) -> Iterator[Callable[..., Any]]:
+    """Starts a target container; the test's finalizer removes it and any sidecar left on it."""
+    made: list[str] = []
+
+    def run(image: str, command: list[str] | None = None, **host: Any) -> Any:
+        user = host.pop("user", None)
+        workdir = host.pop("working_dir", None)
+        env = host.pop("environment", None)
+        cid = engine.api.create_container(
+            image,
+            command=command,
+            user=user,
+            working_dir=workdir,
+            environment=env,
+            name=f"cdebug-test-target-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+            labels={TEST_LABEL: RUN_ID},
+            host_config=engine.api.create_host_config(**host),
+        )["Id"]
+        made.append(cid)
+        engine.api.start(cid)
+        return engine.inspect(cid)
+
+    yield run
+    for cid in made:
+        for sidecar in engine.api.containers(
+            all=True, filters={"label": [SIDECAR_LABEL, f"{TARGET_LABEL}={cid}"]}
+        ):
+            engine.api.remove_container(sidecar["Id"], force=True)
+        try:
+            engine.api.remove_container(cid, force=True, v=True)
+        except Exception:  # noqa: BLE001 - a test may have removed it on purpose
+            pass
+
+
+def sidecars_of(engine: Any, target_id: str) -> list[dict[str, Any]]:
+    """The sidecars on the engine that belong to a target, stopped ones included."""
+    return list(
+        engine.api.containers(
+            all=True, filters={"label": [SIDECAR_LABEL, f"{TARGET_LABEL}={target_id}"]}
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("work")

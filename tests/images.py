@@ -1,0 +1,250 @@
+"""Provides the test images, built on the machine with `docker import`: no registry is needed."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from cdebug_tui.engine.client import Engine
+from cdebug_tui.engine.toolkit import DEFAULT_PATH, busybox_rootfs_tar, host_busybox
+
+PAUSE_C = r"""
+#include <signal.h>
+#include <unistd.h>
+static void bye(int s) { (void)s; _exit(0); }
+int main(void) { signal(SIGTERM, bye); signal(SIGINT, bye); for (;;) pause(); }
+"""
+# Host tools a dynamic toolkit carries, with the libraries `ldd` names for them.
+DYNAMIC_TOOLS = (
+    "sh",
+    "ls",
+    "cat",
+    "id",
+    "chroot",
+    "nsenter",
+    "env",
+    "readlink",
+    "tr",
+    "grep",
+    "ln",
+    "rm",
+    "ps",
+    "stat",
+    "sleep",
+    "head",
+)
+
+
+def _dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = mode
+    tar.addfile(info)
+
+
+def _file(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = mode
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _link(tar: tarfile.TarFile, name: str, target: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.SYMTYPE
+    info.linkname = target
+    tar.addfile(info)
+
+
+def static_pause_binary(workdir: Path) -> Path:
+    """A static program that waits for a signal: the one binary of a distroless target."""
+    out = workdir / "server"
+    if out.exists():
+        return out
+    src = workdir / "pause.c"
+    src.write_text(PAUSE_C)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise RuntimeError("a C compiler is needed to build the distroless test target")
+    subprocess.run([cc, "-static", "-Os", "-o", str(out), str(src)], check=True)
+    return out
+
+
+def distroless_tar(workdir: Path) -> bytes:
+    """A root filesystem with one static binary, no shell, users as distroless has them."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("app", "etc", "home", "home/nonroot", "tmp"):
+            _dir(tar, d, 0o1777 if d == "tmp" else 0o755)
+        tar.add(str(static_pause_binary(workdir)), arcname="app/server")
+        _file(
+            tar,
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/sbin/nologin\n"
+            b"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+        )
+        _file(tar, "etc/group", b"root:x:0:\nnonroot:x:65532:\n")
+        _file(tar, "app/config.json", b'{"listen": ":8080"}\n')
+    return buf.getvalue()
+
+
+def _ldd(path: str) -> list[str]:
+    out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        if "=>" in parts and len(parts) > parts.index("=>") + 1:
+            lib = parts[parts.index("=>") + 1]
+            if lib.startswith("/"):
+                libs.append(lib)
+        elif parts and parts[0].startswith("/"):
+            libs.append(parts[0])
+    return libs
+
+
+def _host_tool(name: str) -> str | None:
+    if name == "sh":
+        return shutil.which("dash") or shutil.which("sh")
+    return shutil.which(name)
+
+
+def dynamic_toolkit_tar() -> bytes:
+    """A Debian-like toolkit: the host's dynamically linked tools and the libraries they need."""
+    buf = io.BytesIO()
+    dirs: set[str] = set()
+    files: dict[str, str] = {}  # path in the image -> host file, or "->target" for a link
+    for tool in DYNAMIC_TOOLS:
+        path = _host_tool(tool)
+        if path is None:
+            continue
+        files[f"usr/bin/{tool}"] = os.path.realpath(path)
+        for lib in _ldd(path):
+            real = os.path.realpath(lib)
+            files[real.lstrip("/")] = real
+            # The name the loader asks for, in its real directory (merged /usr: /lib -> usr/lib).
+            named = os.path.join(os.path.realpath(os.path.dirname(lib)), os.path.basename(lib))
+            if named != real:
+                files[named.lstrip("/")] = "->" + os.path.relpath(real, os.path.dirname(named))
+    for name in files:
+        parts = name.split("/")[:-1]
+        dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        _dir(tar, "tmp", 0o1777)
+        for top in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+            if os.path.islink("/" + top):
+                _link(tar, top, os.readlink("/" + top))
+        for d in sorted(dirs):
+            _dir(tar, d)
+        for name, src in sorted(files.items()):
+            if src.startswith("->"):
+                _link(tar, name, src[2:])
+            else:
+                tar.add(src, arcname=name)
+    return buf.getvalue()
+
+
+def nix_toolkit_tar(workdir: Path) -> bytes:
+    """A nixery-style toolkit: binaries and their interpreter under /nix/store, /bin a link.
+
+    The host's tools are copied and patched (patchelf) to use an interpreter and libraries in
+    the store, as Nix builds them, so they run only where /nix/store is.
+    """
+    patchelf = shutil.which("patchelf")
+    if patchelf is None:
+        raise RuntimeError("patchelf is needed to build the nix-style test toolkit")
+    store_glibc = "nix/store/0c2fpvxfx9z3bd0v6rw8kkvnxx0x1c3h-glibc-2.36"
+    store_tools = "nix/store/7q3r5l2yqkz4f6f3q8i7lpmgwm4w6xls-shell-tools"
+    buf = io.BytesIO()
+    with (
+        tempfile.TemporaryDirectory(dir=workdir) as tmp,
+        tarfile.open(fileobj=buf, mode="w") as tar,
+    ):
+        for d in ("nix", "nix/store", store_glibc, f"{store_glibc}/lib", store_tools):
+            _dir(tar, d)
+        _dir(tar, f"{store_tools}/bin")
+        _dir(tar, "tmp", 0o1777)
+        _link(tar, "bin", f"/{store_tools}/bin")
+        libs: set[str] = set()
+        interp = ""
+        for tool in DYNAMIC_TOOLS:
+            path = _host_tool(tool)
+            if path is None:
+                continue
+            copy = Path(tmp) / tool
+            shutil.copy(os.path.realpath(path), copy)
+            for lib in _ldd(str(copy)):
+                if "ld-linux" in lib:
+                    interp = os.path.basename(lib)
+                libs.add(os.path.realpath(lib) + "|" + os.path.basename(lib))
+            subprocess.run(
+                [
+                    patchelf,
+                    "--force-rpath",
+                    "--set-interpreter",
+                    f"/{store_glibc}/lib/{interp or 'ld-linux-x86-64.so.2'}",
+                    "--set-rpath",
+                    f"/{store_glibc}/lib",
+                    str(copy),
+                ],
+                check=True,
+            )
+            tar.add(str(copy), arcname=f"{store_tools}/bin/{tool}")
+        for entry in sorted(libs):
+            real, name = entry.split("|")
+            tar.add(real, arcname=f"{store_glibc}/lib/{name}")
+    return buf.getvalue()
+
+
+class TestImages:
+    """Builds the test images under one per-run prefix and removes them at the end."""
+
+    def __init__(self, engine: Engine, prefix: str, workdir: Path) -> None:
+        self.engine = engine
+        self.prefix = prefix
+        self.workdir = workdir
+        self.made: list[str] = []
+
+    def _import(self, name: str, data: bytes, changes: list[str]) -> str:
+        ref = f"{self.prefix}/{name}:latest"
+        self.engine.import_rootfs(data, ref, changes)
+        self.made.append(ref)
+        return ref
+
+    def busybox(self) -> str:
+        busybox = host_busybox()
+        if busybox is None:
+            raise RuntimeError("a static busybox is needed (Debian: busybox-static)")
+        return self._import(
+            "busybox", busybox_rootfs_tar(busybox), [f"ENV PATH={DEFAULT_PATH}", 'CMD ["sh"]']
+        )
+
+    def distroless(self) -> str:
+        return self._import(
+            "distroless",
+            distroless_tar(self.workdir),
+            [
+                "ENV PATH=/app/bin:/usr/local/bin:/usr/bin",
+                "ENV APP_MODE=production",
+                "WORKDIR /app",
+                "USER 65532",
+                'ENTRYPOINT ["/app/server"]',
+            ],
+        )
+
+    def dynamic_toolkit(self) -> str:
+        return self._import("dyntools", dynamic_toolkit_tar(), ["ENV PATH=/usr/bin:/bin"])
+
+    def nix_toolkit(self) -> str:
+        return self._import("nixtools", nix_toolkit_tar(self.workdir), ["ENV PATH=/bin"])
+
+    def remove_all(self) -> None:
+        for ref in self.made:
+            try:
+                self.engine.api.remove_image(ref, force=True)
+            except Exception:  # noqa: BLE001 - the image may be gone already
+                pass
