@@ -1,0 +1,351 @@
+"""Provides CdebugApp: the full-screen app: the container list, then one tab per debug session."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from cdebug_tui.ui.messages import (
+    ContainerChanged,
+    ContainersLoaded,
+    EngineConnected,
+    EngineFailed,
+)
+from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from cdebug_tui.ui.widgets.session_pane import SessionPane
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.client import EventStream
+
+#: Event actions that change a container's row; exec_* events (our own panels) are not among them.
+ROW_ACTIONS = frozenset(
+    {
+        "create",
+        "start",
+        "restart",
+        "die",
+        "stop",
+        "kill",
+        "destroy",
+        "rename",
+        "pause",
+        "unpause",
+        "update",
+        "health_status",
+        "oom",
+    }
+)
+
+
+class CdebugApp(App[int], inherit_bindings=False):
+    """Debug running containers: pick one, pick a toolkit, get a shell and the target's insides.
+
+    Args:
+        target: A container to start a session on right away, or None for the list.
+        image: The toolkit image for that session (None: the last one chosen, or the default).
+        base_url: The engine's address; None takes DOCKER_HOST or the default socket.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "cdebug-tui"
+    ENABLE_COMMAND_PALETTE = False
+    # App's own ctrl+q and ctrl+c bindings are left out (inherit_bindings=False): inside the
+    # terminal they belong to the shell. Only these two pairs are priority bindings, so that
+    # tabs switch from inside the terminal too; shells rarely need them.
+    BINDINGS = [
+        Binding("ctrl+pagedown", "next_tab", "Next tab", priority=True, show=False),
+        Binding("ctrl+pageup", "previous_tab", "Prev tab", priority=True, show=False),
+        Binding("alt+right", "next_tab", "Next tab", priority=True, show=False),
+        Binding("alt+left", "previous_tab", "Prev tab", priority=True, show=False),
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(
+        self,
+        target: str | None = None,
+        image: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.initial_target = target
+        self.initial_image = image
+        self.base_url = base_url
+        self.engine: Any = None
+        self._events: EventStream | None = None
+        self._events_lock = threading.Lock()
+        self._quitting = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(" cdebug-tui  connecting…"), id="title-bar")
+        with TabbedContent(id="tabs"):
+            with TabPane("Containers", id="tab-list"):
+                yield ContainerListPanel(id="list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#containers").focus()
+        self.connect()
+
+    # -- the engine ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
+    def connect(self) -> None:
+        """Connects to the engine (importing docker-py only now), then lists the containers."""
+        from cdebug_tui.engine.client import Engine
+        from cdebug_tui.errors import CdebugError
+
+        try:
+            engine = Engine(base_url=self.base_url)
+            engine.ping()
+        except CdebugError as exc:
+            self.post_message(EngineFailed(str(exc)))
+            return
+        self.post_message(EngineConnected(engine))
+        since = time.time()
+        # First without the shell probes so that the rows show at once, then with them.
+        self.post_message(ContainersLoaded(engine.list_containers(shells=False)))
+        self.watch_events(since)
+        self.post_message(ContainersLoaded(engine.list_containers(shells=True)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="events")
+    def watch_events(self, since: float) -> None:
+        """Follows the engine's event stream and posts each changed row."""
+        from cdebug_tui.engine.client import Engine
+        from cdebug_tui.errors import CdebugError
+
+        # A connection of its own: the stream holds it for as long as the app runs.
+        engine = Engine(base_url=self.base_url)
+        try:
+            with self._events_lock:
+                if self._quitting:
+                    return
+                self._events = engine.events(since=since)
+            for event in self._events:
+                if self._quitting:
+                    break
+                if event.action not in ROW_ACTIONS:
+                    continue
+                try:
+                    container = engine.container(event.id)
+                except CdebugError:
+                    continue
+                self.post_message(ContainerChanged(event.id, container))
+        except CdebugError as exc:
+            if not self._quitting:
+                self.post_message(EngineFailed(f"the event stream broke: {exc}"))
+        finally:
+            engine.close()
+
+    def on_engine_connected(self, message: EngineConnected) -> None:
+        self.engine = message.engine
+        self.refresh_title()
+        if self.initial_target:
+            from cdebug_tui.ui.settings import last_toolkit
+
+            image = self.initial_image or last_toolkit() or "busybox:musl"
+            self.open_session(self.initial_target, self.initial_target, image)
+            self.initial_target = None
+
+    def on_engine_failed(self, message: EngineFailed) -> None:
+        self.notify(message.error, title="engine", severity="error", timeout=10)
+        self.query_one("#list-status", Static).update(
+            Text.assemble(("✗ ", "bold red"), message.error, ("  (r retries)", "dim"))
+        )
+
+    def on_containers_loaded(self, message: ContainersLoaded) -> None:
+        self.query_one(ContainerListPanel).set_containers(message.containers)
+
+    def on_container_changed(self, message: ContainerChanged) -> None:
+        panel = self.query_one(ContainerListPanel)
+        if panel.loaded:
+            panel.update_container(message.container_id, message.container)
+
+    def action_reload(self) -> None:
+        if self.engine is None:
+            self.connect()
+        else:
+            self.reload_containers()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reload")
+    def reload_containers(self) -> None:
+        """Reads the whole list again (the event stream keeps it current otherwise)."""
+        self.post_message(ContainersLoaded(self.engine.list_containers(shells=True)))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Every worker runs with exit_on_error=False: its error becomes a notification.
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            from cdebug_tui.errors import CdebugError
+
+            error = event.worker.error
+            text = str(error)
+            if not isinstance(error, CdebugError):
+                text = f"{type(error).__name__}: {error}"
+            self.notify(text, title="error", severity="error", timeout=8)
+
+    # -- sessions --------------------------------------------------------------------------
+
+    @on(ContainerListPanel.ContainerChosen)
+    def _container_chosen(self, event: ContainerListPanel.ContainerChosen) -> None:
+        from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+        c = event.container
+        if c.is_sidecar:
+            self.notify(f"{c.name} is a cdebug-tui sidecar, not a target", severity="warning")
+            return
+        if not c.running:
+            self.notify(
+                f"{c.name} is {c.state}: only a running container can be debugged (start it "
+                "first: a stopped container has no processes or namespaces to join)",
+                title="cannot debug yet",
+                severity="warning",
+                timeout=6,
+            )
+            return
+        if self.engine is None:
+            return
+
+        def picked(image: str | None) -> None:
+            if image:
+                self.open_session(c.id, c.name, image)
+
+        self.push_screen(ToolkitPickerScreen(self.engine, c.name), picked)
+
+    def open_session(self, target: str, name: str, image: str) -> SessionPane:
+        """Opens a tab that starts a session on `target` with the toolkit `image`."""
+        pane = SessionPane(self.engine, target, name, image)
+        tabs = self.query_one(TabbedContent)
+        tabs.add_pane(pane)
+        tabs.active = pane.id or ""
+        self.refresh_title()
+        return pane
+
+    def sessions(self) -> list[SessionPane]:
+        """The session tabs, in order."""
+        return list(self.query(SessionPane))
+
+    @on(SessionPane.CloseRequested)
+    def _close_requested(self, event: SessionPane.CloseRequested) -> None:
+        self.close_pane(event.pane)
+
+    def close_pane(self, pane: SessionPane) -> None:
+        """Ends a tab's session (in a thread) and removes the tab."""
+        tabs = self.query_one(TabbedContent)
+        self.end_sessions([pane])
+        tabs.remove_pane(pane.id or "")
+        tabs.active = "tab-list"
+        self._focus_active()
+        self.refresh_title()
+
+    @work(thread=True, exit_on_error=False, group="end")
+    def end_sessions(self, panes: list[SessionPane], then_exit: bool = False) -> None:
+        """Ends sessions in parallel: each removes its links and its sidecar."""
+        alive = [p for p in panes if p.session is not None or p.alive]
+        if alive:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(lambda p: p.end(), alive))
+        if then_exit:
+            self.call_from_thread(self.exit, 0)
+
+    def refresh_title(self) -> None:
+        """Redraws the title bar: the engine's address and how many sessions are open."""
+        engine = self.engine
+        where = getattr(engine, "address", "") if engine is not None else "connecting…"
+        live = sum(1 for p in self.query(SessionPane) if p.alive)
+        title = Text.assemble(
+            (" cdebug-tui ", "bold reverse"),
+            ("  engine ", "dim"),
+            (where, ""),
+        )
+        if live:
+            title.append(f"  {live} session{'s' if live > 1 else ''} open", style="bold")
+        self.query_one("#title-bar", Static).update(title)
+
+    # -- tabs and focus --------------------------------------------------------------------
+
+    def _tab_ids(self) -> list[str]:
+        return ["tab-list", *(p.id or "" for p in self.query(SessionPane))]
+
+    def _switch(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        ids = self._tab_ids()
+        if tabs.active not in ids:
+            return
+        tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+        self._focus_active()
+
+    def action_next_tab(self) -> None:
+        if self.screen is self.screen_stack[0]:
+            self._switch(1)
+
+    def action_previous_tab(self) -> None:
+        if self.screen is self.screen_stack[0]:
+            self._switch(-1)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self.call_after_refresh(self._focus_active)
+
+    def _focus_active(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        pane = tabs.active_pane
+        if isinstance(pane, SessionPane):
+            if pane.state == "running":
+                pane.view.focus()
+            else:
+                pane.processes.focus()
+        else:
+            self.query_one("#containers", DataTable).focus()
+
+    # -- help and quitting -----------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from cdebug_tui.ui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        live = [p for p in self.sessions() if p.alive]
+        if not live:
+            self.exit(0)
+            return
+        from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify("ending the sessions and removing their sidecars…")
+                self.end_sessions(live, then_exit=True)
+
+        n = len(live)
+        self.push_screen(
+            ConfirmScreen(
+                f"{n} debug session{'s are' if n > 1 else ' is'} open.\n"
+                "Quit, ending them and removing their sidecars?",
+                yes="Quit",
+                no="Stay",
+            ),
+            answered,
+        )
+
+    def on_unmount(self) -> None:
+        # Whatever way the app ends, leave no sidecar and no blocked thread behind.
+        with self._events_lock:
+            self._quitting = True
+            if self._events is not None:
+                self._events.close()
+        for pane in self.sessions():
+            if pane.session is not None:
+                try:
+                    pane.end()
+                except Exception:  # noqa: BLE001 - best effort at exit
+                    pass

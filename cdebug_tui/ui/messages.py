@@ -1,0 +1,151 @@
+"""Provides the messages that thread workers post back to the UI, named as past events."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.models import (
+        Container,
+        ImageInfo,
+        Process,
+        PullProgress,
+        RootfsEntry,
+        Step,
+    )
+    from cdebug_tui.engine.session import DebugSession
+
+
+class EngineConnected(Message):
+    """The engine answered; `engine` is a cdebug_tui.engine.client.Engine."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__()
+        self.engine = engine
+
+
+class EngineFailed(Message):
+    """The engine cannot be reached, or its event stream broke."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ContainersLoaded(Message):
+    """The whole container list was read."""
+
+    def __init__(self, containers: list[Container]) -> None:
+        super().__init__()
+        self.containers = containers
+
+
+class ContainerChanged(Message):
+    """One container appeared, changed state or (when `container` is None) disappeared."""
+
+    def __init__(self, container_id: str, container: Container | None) -> None:
+        super().__init__()
+        self.container_id = container_id
+        self.container = container
+
+
+class ImagesLoaded(Message):
+    """The engine's local images were read (for the toolkit picker)."""
+
+    def __init__(self, images: list[ImageInfo]) -> None:
+        super().__init__()
+        self.images = images
+
+
+class ImagePulled(Message):
+    """A toolkit image is now on the engine, as `image` (the local fallback may replace it)."""
+
+    def __init__(self, image: str) -> None:
+        super().__init__()
+        self.image = image
+
+
+class ImagePullFailed(Message):
+    """A toolkit image could not be pulled."""
+
+    def __init__(self, image: str, error: str) -> None:
+        super().__init__()
+        self.image = image
+        self.error = error
+
+
+class PullProgressed(Message):
+    """One progress line of a pull."""
+
+    def __init__(self, progress: PullProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class SessionStepTaken(Message):
+    """Starting a session took one more step."""
+
+    def __init__(self, step: Step) -> None:
+        super().__init__()
+        self.step = step
+
+
+class SessionNoticed(Message):
+    """Starting a session has something to tell the user (a fallback, a local build)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class SessionStarted(Message):
+    """A debug session runs; its shell is attached."""
+
+    def __init__(self, session: DebugSession) -> None:
+        super().__init__()
+        self.session = session
+
+
+class SessionFailed(Message):
+    """A debug session could not start; nothing was left behind."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class SessionEnded(Message):
+    """The shell of a session exited and its sidecar was removed."""
+
+    def __init__(self, exit_code: int | None) -> None:
+        super().__init__()
+        self.exit_code = exit_code
+
+
+class ProcessesLoaded(Message):
+    """The target's process table was read."""
+
+    def __init__(self, processes: list[Process]) -> None:
+        super().__init__()
+        self.processes = processes
+
+
+class DirectoryLoaded(Message):
+    """A directory of the target's root filesystem was read, for the tree node `node`."""
+
+    def __init__(self, node: Any, entries: list[RootfsEntry] | None, error: str = "") -> None:
+        super().__init__()
+        self.node = node
+        self.entries = entries
+        self.error = error
+
+
+class FilePreviewed(Message):
+    """The start of a file of the target was read."""
+
+    def __init__(self, path: str, data: bytes) -> None:
+        super().__init__()
+        self.path = path
+        self.data = data

@@ -1,0 +1,63 @@
+"""Provides HelpScreen: every key of the app, by where it works."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+#: (where, key, what): the one list the help screen and the README show.
+KEYS: list[tuple[str, str, str]] = [
+    ("anywhere", "ctrl+pagedown / alt+right", "next tab (also from inside the terminal)"),
+    ("anywhere", "ctrl+pageup / alt+left", "previous tab (also from inside the terminal)"),
+    ("terminal", "ctrl+]", "leave the terminal: focus goes to the side panels"),
+    ("terminal", "every other key", "goes to the shell: ctrl+c, ctrl+d, tab, esc, arrows, F-keys"),
+    ("list", "j / k, ↓ / ↑", "move"),
+    ("list", "enter, double click", "debug the container: pick a toolkit"),
+    ("list", "/", "filter as you type; esc clears it"),
+    ("list", "s", "show or hide cdebug-tui's own sidecars"),
+    ("list", "r", "reload the list"),
+    ("session", "t", "focus the terminal"),
+    ("session", "p / f", "focus the processes / the files"),
+    ("session", "tab / shift+tab", "next / previous panel (outside the terminal)"),
+    ("session", "b", "hide or show the side panels"),
+    ("session", "x", "close the tab: ends the session, removes its sidecar"),
+    ("files", "enter, click", "open a directory; preview a file"),
+    ("", "?", "this help"),
+    ("", "q", "quit (asks first when sessions are open)"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys, grouped by where they work; any of Esc, q, ? closes it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+        Binding("question_mark", "close", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", expand=True)
+        table.add_column("where", style="dim", no_wrap=True)
+        table.add_column("key", style="bold cyan", no_wrap=True)
+        table.add_column("does")
+        for where, key, what in KEYS:
+            table.add_row(where, key, what)
+        with VerticalScroll(id="help-box"):
+            yield Static(Text("cdebug-tui keys", style="bold"), id="help-title")
+            yield Static(table)
+            yield Static(
+                Text(
+                    "Sessions run in a sidecar that joins the target's PID and network "
+                    "namespaces; closing a tab or quitting removes it.",
+                    style="dim",
+                )
+            )
+
+    def action_close(self) -> None:
+        self.dismiss(None)

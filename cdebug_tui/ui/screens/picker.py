@@ -1,0 +1,241 @@
+"""Provides ToolkitPickerScreen: choose the toolkit image a debug session brings along."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
+
+from cdebug_tui.ui.messages import (
+    ImagePulled,
+    ImagePullFailed,
+    ImagesLoaded,
+    PullProgressed,
+    SessionNoticed,
+)
+from cdebug_tui.ui.settings import last_toolkit, save_setting
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.models import PullProgress
+
+PRESETS = (
+    "busybox:musl",
+    "busybox:latest",
+    "nixery.dev/shell/ps/strace/curl",
+    "alpine",
+    "nicolaka/netshoot",
+)
+LOCAL_TOOLKIT = "cdebug-tui/busybox:local"
+
+
+def _normal(ref: str) -> str:
+    """A reference with its implied tag, as image tags list it."""
+    last = ref.rsplit("/", 1)[-1]
+    return ref if ":" in last or "@" in ref else f"{ref}:latest"
+
+
+class ToolkitPickerScreen(ModalScreen[str | None]):
+    """Presets, the images on the engine, or any reference; pulls the choice before closing.
+
+    Dismisses with the image reference to use (it is on the engine then), or None.
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def __init__(self, engine: Any, target_name: str) -> None:
+        super().__init__()
+        self.engine = engine
+        self.target_name = target_name
+        self.local: set[str] = set()
+        self.pulling: str | None = None
+        self._layers: dict[str, tuple[int, int]] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-box"):
+            yield Static(
+                Text.assemble("Debug ", (self.target_name, "bold"), " with which toolkit?"),
+                id="picker-title",
+            )
+            yield OptionList(id="picker-options")
+            yield Input(
+                value=last_toolkit() or "",
+                placeholder="any image reference, e.g. ghcr.io/org/tools:1.2 (Enter uses it)",
+                id="picker-input",
+            )
+            yield Static("", id="picker-status")
+            yield ProgressBar(total=None, show_eta=False, id="picker-progress")
+            with Horizontal(id="picker-fallback"):
+                yield Button(f"Use {LOCAL_TOOLKIT} (works offline)", id="use-local")
+            yield Static(
+                Text("Enter picks · ✓ = on the engine, else pulled · Esc cancels", style="dim"),
+                id="picker-help",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#picker-progress", ProgressBar).display = False
+        self.query_one("#picker-fallback").display = False
+        self._fill([])
+        self.query_one(OptionList).focus()
+        self.load_images()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="images")
+    def load_images(self) -> None:
+        """Reads the engine's local images."""
+        self.post_message(ImagesLoaded(self.engine.images()))
+
+    def on_images_loaded(self, message: ImagesLoaded) -> None:
+        self.local = {tag for image in message.images for tag in image.tags}
+        others = sorted(
+            tag
+            for tag in self.local
+            if tag not in {_normal(p) for p in PRESETS} and tag != _normal(LOCAL_TOOLKIT)
+        )
+        self._fill(others)
+
+    def _fill(self, others: list[str]) -> None:
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted_option.id if options.highlighted_option else None
+        remembered = last_toolkit()
+        options.clear_options()
+        refs: list[str] = []
+        if remembered and remembered not in PRESETS and remembered not in others:
+            refs.append(remembered)
+        refs.extend(PRESETS)
+        refs.append(LOCAL_TOOLKIT)
+        items: list[Option | None] = []
+        for ref in refs:
+            items.append(self._option(ref, "preset" if ref in PRESETS else ""))
+        if others:
+            items.append(None)
+            items.extend(self._option(ref, "") for ref in others)
+        options.add_options(items)
+        want = highlighted or remembered or PRESETS[0]
+        try:
+            options.highlighted = options.get_option_index(want)
+        except Exception:  # noqa: BLE001 - not listed (any more): keep the first
+            options.highlighted = 0
+
+    def _option(self, ref: str, kind: str) -> Option:
+        present = _normal(ref) in self.local
+        label = Text()
+        label.append("✓ " if present else "  ", style="green")
+        label.append(ref, style="bold" if ref == last_toolkit() else "")
+        if ref == last_toolkit():
+            label.append("  last used", style="italic dim")
+        if ref == LOCAL_TOOLKIT:
+            label.append("  built from this host's busybox", style="dim")
+        elif kind == "preset" and not present:
+            label.append("  pulled on use", style="dim")
+        return Option(label, id=ref)
+
+    # -- choosing --------------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#picker-options")
+    def _option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.choose(event.option.id)
+
+    @on(Input.Submitted, "#picker-input")
+    def _input_submitted(self, event: Input.Submitted) -> None:
+        ref = event.value.strip()
+        if ref:
+            self.choose(ref)
+
+    @on(Button.Pressed, "#use-local")
+    def _use_local(self) -> None:
+        self.choose(LOCAL_TOOLKIT)
+
+    def choose(self, ref: str) -> None:
+        """Makes sure the image is on the engine (pulling it), then closes with it."""
+        if self.pulling:
+            return
+        self.pulling = ref
+        self._layers = {}
+        self.query_one("#picker-fallback").display = False
+        self.query_one("#picker-status", Static).update(
+            Text.assemble(("checking ", "dim"), (ref, "bold"), ("…", "dim"))
+        )
+        self.prepare(ref)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pull")
+    def prepare(self, ref: str) -> None:
+        """Pulls the image unless it is present (the default falls back to the local build)."""
+        from cdebug_tui.engine.session import ensure_image
+        from cdebug_tui.engine.toolkit import build_local_toolkit
+        from cdebug_tui.errors import CdebugError
+
+        try:
+            if ref == LOCAL_TOOLKIT and self.engine.image_id(ref) is None:
+                text = f"building {LOCAL_TOOLKIT} from the host's busybox"
+                self.post_message(SessionNoticed(text))
+                build_local_toolkit(self.engine)
+                used = ref
+            else:
+
+                def progress(p: PullProgress) -> None:
+                    self.post_message(PullProgressed(p))
+
+                def notice(text: str) -> None:
+                    self.post_message(SessionNoticed(text))
+
+                used, _ = ensure_image(self.engine, ref, progress, notice)
+        except CdebugError as exc:
+            self.post_message(ImagePullFailed(ref, exc.message))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the picker, never a crash
+            self.post_message(ImagePullFailed(ref, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ImagePulled(used))
+
+    def on_pull_progressed(self, message: PullProgressed) -> None:
+        p = message.progress
+        bar = self.query_one("#picker-progress", ProgressBar)
+        bar.display = True
+        self.query_one("#picker-status", Static).update(
+            Text.assemble(("pulling ", "dim"), (p.image, "bold"), f"  {p.layer} {p.status}")
+        )
+        if p.layer and p.total:
+            self._layers[p.layer] = (p.current, p.total)
+        total = sum(t for _, t in self._layers.values())
+        if total:
+            bar.update(total=total, progress=sum(c for c, _ in self._layers.values()))
+
+    def on_session_noticed(self, message: SessionNoticed) -> None:
+        self.query_one("#picker-status", Static).update(Text(message.text, style="yellow"))
+
+    def on_image_pulled(self, message: ImagePulled) -> None:
+        self.pulling = None
+        save_setting("last_toolkit", message.image)
+        self.dismiss(message.image)
+
+    def on_image_pull_failed(self, message: ImagePullFailed) -> None:
+        self.pulling = None
+        self.query_one("#picker-progress", ProgressBar).display = False
+        self.query_one("#picker-status", Static).update(
+            Text.assemble(("✗ ", "bold red"), (message.error, "red"))
+        )
+        fallback = self.query_one("#picker-fallback")
+        fallback.display = message.image != LOCAL_TOOLKIT
+        if fallback.display:
+            self.query_one("#use-local", Button).focus()
+
+    def action_cursor_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_node(self)
+        self.dismiss(None)

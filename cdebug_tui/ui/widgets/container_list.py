@@ -1,0 +1,267 @@
+"""Provides ContainerListPanel: every container of the engine, live, filterable as you type."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.models import Container
+
+_UNITS = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "week": 7 * 86400,
+    "month": 30 * 86400,
+    "year": 365 * 86400,
+}
+
+
+def parse_docker_age(status: str) -> float | None:
+    """Seconds in docker's "Up 2 hours" status text; None when it does not say "Up".
+
+    The list row has no start time, but its status does, at the moment it was read.
+    """
+    m = re.match(r"Up (Less than a second|About an? (\w+)|(\d+) (\w+?)s?\b)", status)
+    if not m:
+        return None
+    if m.group(1) == "Less than a second":
+        return 0.0
+    if m.group(2):
+        return float(_UNITS.get(m.group(2), 0))
+    return float(int(m.group(3)) * _UNITS.get(m.group(4), 0))
+
+
+def format_age(seconds: float) -> str:
+    """A short age, as k9s shows them: 45s, 12m, 3h, 5d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+class ContainerTable(DataTable[Text]):
+    """The container rows, with vim-style keys."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+
+class ContainerListPanel(Vertical):
+    """The container list: running first, then by name; stopped ones dimmed; sidecars hidden."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("s", "toggle_sidecars", "Sidecars"),
+    ]
+
+    class ContainerChosen(Message):
+        """The user pressed Enter (or clicked twice) on a container."""
+
+        def __init__(self, container: Container) -> None:
+            super().__init__()
+            self.container = container
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.containers: dict[str, Container] = {}
+        #: When each running container started, estimated from its status text.
+        self.started: dict[str, float] = {}
+        self.filter_text = ""
+        self.show_sidecars = False
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
+        table = ContainerTable(id="containers", cursor_type="row", zebra_stripes=False)
+        table.add_column(" ", key="marker", width=1)
+        table.add_column("NAME", key="name")
+        table.add_column("IMAGE", key="image")
+        table.add_column("STATE", key="state")
+        table.add_column("UP", key="up")
+        table.add_column("SHELL", key="shell")
+        yield table
+        yield Static("connecting to the engine…", id="list-status")
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.set_interval(10, self._refresh_ages)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def set_containers(self, containers: list[Container]) -> None:
+        """Replaces every row (the first load, or a reload)."""
+        self.containers = {c.id: c for c in containers}
+        self.started = {}
+        for c in containers:
+            self._note_start(c)
+        self.loaded = True
+        self.rebuild()
+
+    def update_container(self, container_id: str, container: Container | None) -> None:
+        """Applies one event: a new, changed or (None) removed container."""
+        if container is None:
+            self.containers.pop(container_id, None)
+            self.started.pop(container_id, None)
+        else:
+            self.containers[container_id] = container
+            self._note_start(container)
+        self.rebuild()
+
+    def _note_start(self, c: Container) -> None:
+        if c.started_at is not None:
+            self.started[c.id] = c.started_at.timestamp()
+            return
+        age = parse_docker_age(c.status)
+        if age is None:
+            self.started.pop(c.id, None)
+        elif c.id not in self.started:
+            self.started[c.id] = time.time() - age
+
+    def visible_rows(self) -> list[Container]:
+        """The rows shown, in order: running first, then by name; filtered; sidecars hidden."""
+        needle = self.filter_text.lower()
+        rows = [
+            c
+            for c in self.containers.values()
+            if (self.show_sidecars or not c.is_sidecar)
+            and (
+                not needle
+                or needle in c.name.lower()
+                or needle in c.image.lower()
+                or c.id.startswith(needle)
+            )
+        ]
+        return sorted(rows, key=lambda c: (not c.running, c.name.lower()))
+
+    def _cells(self, c: Container) -> list[Text]:
+        dim = "" if c.running else "dim"
+        marker = Text("●", style="bold green") if c.running else Text("○", style="dim")
+        if c.state == "paused":
+            marker = Text("‖", style="yellow")
+        name = Text(c.name, style=dim)
+        if c.is_sidecar:
+            name.append(" [sidecar]", style="italic magenta")
+        started = self.started.get(c.id)
+        up = format_age(time.time() - started) if c.running and started else "-"
+        if c.has_shell is False:
+            shell = Text("no shell", style="bold yellow" if c.running else "dim yellow")
+        elif c.has_shell:
+            shell = Text("sh", style="dim")
+        else:
+            shell = Text("?", style="dim")
+        return [
+            marker,
+            name,
+            Text(c.image, style=dim or "cyan"),
+            Text(c.state, style=dim or "green"),
+            Text(up, style=dim),
+            shell,
+        ]
+
+    def rebuild(self) -> None:
+        """Redraws the rows, keeping the cursor on the container it was on."""
+        table = self.query_one(ContainerTable)
+        current: str | None = None
+        if table.row_count and table.cursor_row >= 0:
+            try:
+                current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            except Exception:  # noqa: BLE001 - an empty or stale table has no cursor key
+                current = None
+        old_index = table.cursor_row
+        rows = self.visible_rows()
+        table.clear()
+        for c in rows:
+            table.add_row(*self._cells(c), key=c.id)
+        ids = [c.id for c in rows]
+        if current in ids:
+            table.move_cursor(row=ids.index(current), animate=False)
+        elif rows:
+            # The container under the cursor went away: stay at the same height.
+            table.move_cursor(row=min(max(old_index, 0), len(rows) - 1), animate=False)
+        self._update_status(len(rows))
+
+    def _refresh_ages(self) -> None:
+        table = self.query_one(ContainerTable)
+        for c in self.visible_rows():
+            if c.running and c.id in self.started:
+                try:
+                    table.update_cell(c.id, "up", self._cells(c)[4])
+                except Exception:  # noqa: BLE001 - the row went away in between
+                    pass
+
+    def _update_status(self, shown: int) -> None:
+        total = [c for c in self.containers.values() if not c.is_sidecar]
+        running = sum(1 for c in total if c.running)
+        sidecars = len(self.containers) - len(total)
+        parts = [f"{len(total)} containers, {running} running"]
+        if self.filter_text:
+            parts.append(f"{shown} match “{self.filter_text}”")
+        if sidecars:
+            parts.append(f"{sidecars} sidecar(s) {'shown' if self.show_sidecars else 'hidden'}")
+        parts.append("Enter debugs · / filters · ? help")
+        self.query_one("#list-status", Static).update(" · ".join(parts))
+
+    def selected(self) -> Container | None:
+        """The container under the cursor."""
+        table = self.query_one(ContainerTable)
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - no cursor
+            return None
+        return self.containers.get(key or "")
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self.rebuild()
+        self.query_one(ContainerTable).focus()
+
+    def action_toggle_sidecars(self) -> None:
+        self.show_sidecars = not self.show_sidecars
+        self.rebuild()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        table = self.query_one(ContainerTable)
+        table.focus()
+        if not self.filter_text:
+            self.query_one("#filter", Input).display = False
+
+    @on(DataTable.RowSelected, "#containers")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        container = self.containers.get(event.row_key.value or "")
+        if container is not None:
+            self.post_message(self.ContainerChosen(container))

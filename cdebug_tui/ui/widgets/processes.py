@@ -1,0 +1,124 @@
+"""Provides ProcessesPanel: the target's processes as a tree, refreshed about once a second."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from cdebug_tui.ui.messages import ProcessesLoaded
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.models import Process
+
+#: Seconds between the end of one refresh and the start of the next.
+REFRESH_EVERY = 1.0
+
+
+def format_bytes(n: int) -> str:
+    """A size as ls -h shows it: 512, 4.0K, 12M."""
+    size = float(n)
+    for unit in ("", "K", "M", "G", "T"):
+        if size < 1024 or unit == "T":
+            if not unit:
+                return str(int(size))
+            return f"{size:.1f}{unit}" if size < 10 else f"{size:.0f}{unit}"
+        size /= 1024
+    return str(n)
+
+
+class ProcessesPanel(DataTable[Text]):
+    """The target's processes, PIDs as the target sees them; the tree shows in the command.
+
+    The refresh never overlaps itself: the worker reads once, and the panel schedules the next
+    read only when the result has arrived.
+    """
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.session: Any = None
+        self.processes: list[Process] = []
+        self.stopped = False
+        self.refreshes = 0
+
+    def on_mount(self) -> None:
+        self.border_title = "processes"
+        self.add_column("PID", key="pid")
+        self.add_column("USER", key="user")
+        self.add_column("S", key="state")
+        self.add_column("CPU%", key="cpu")
+        self.add_column("MEM", key="mem")
+        self.add_column("COMMAND", key="command")
+
+    def start(self, session: Any) -> None:
+        """Starts the refreshes for a running session."""
+        self.session = session
+        self.stopped = False
+        self.load()
+
+    def stop(self) -> None:
+        """Stops the refreshes (the session ended)."""
+        self.stopped = True
+        self.workers.cancel_node(self)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="processes")
+    def load(self) -> None:
+        """Reads the process table in the sidecar."""
+        from cdebug_tui.engine.panels import list_processes
+
+        session = self.session
+        if session is None or self.stopped:
+            return
+        processes: list[Process]
+        try:
+            processes = list_processes(session, self.processes or None)
+        except Exception:  # noqa: BLE001 - the session may be ending; try again later
+            processes = self.processes
+        self.post_message(ProcessesLoaded(processes))
+
+    def on_processes_loaded(self, message: ProcessesLoaded) -> None:
+        message.stop()
+        self.show(message.processes)
+        if not self.stopped:
+            self.set_timer(REFRESH_EVERY, self.load)
+
+    def show(self, processes: list[Process]) -> None:
+        """Redraws the rows, keeping the cursor on the same PID."""
+        from cdebug_tui.engine.panels import process_tree
+
+        self.refreshes += 1
+        self.processes = processes
+        current: str | None = None
+        if self.row_count:
+            try:
+                current = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+            except Exception:  # noqa: BLE001 - no cursor yet
+                current = None
+        self.clear()
+        keys = []
+        for depth, p in process_tree(processes):
+            indent = "  " * max(0, depth - 1) + ("└ " if depth else "")
+            command = Text(indent, style="dim")
+            command.append(p.command, style="bold" if p.pid == 1 else "")
+            cpu_style = "red" if p.cpu_percent >= 50 else "yellow" if p.cpu_percent >= 5 else ""
+            self.add_row(
+                Text(str(p.pid), style="bold cyan" if p.pid == 1 else "cyan"),
+                Text(p.user, style="yellow" if p.uid == 0 else ""),
+                Text(p.state, style="green" if p.state == "R" else "dim"),
+                Text(f"{p.cpu_percent:.1f}", style=cpu_style, justify="right"),
+                Text(format_bytes(p.rss_bytes) if p.rss_bytes else "-", justify="right"),
+                command,
+                key=str(p.pid),
+            )
+            keys.append(str(p.pid))
+        if current in keys:
+            self.move_cursor(row=keys.index(current), animate=False)
+        self.border_subtitle = f"{len(processes)} processes"

@@ -1,0 +1,318 @@
+"""Provides SessionPane: one debug session's tab: its terminal, the target's processes and files."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import ProgressBar, Static, TabPane
+
+from cdebug_tui.ui.messages import (
+    FilePreviewed,
+    PullProgressed,
+    SessionEnded,
+    SessionFailed,
+    SessionNoticed,
+    SessionStarted,
+    SessionStepTaken,
+)
+from cdebug_tui.ui.widgets.processes import ProcessesPanel
+from cdebug_tui.ui.widgets.rootfs import RootfsPanel
+from cdebug_tui.ui.widgets.terminal import TerminalView
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.models import PullProgress, Step
+    from cdebug_tui.engine.session import DebugSession
+
+_counter = itertools.count(1)
+
+
+class SessionPane(TabPane):
+    """A tab that starts a debug session, then shows it; closing the tab ends the session.
+
+    States: "starting" (steps and pull progress), "running", "ended" or "failed".
+    """
+
+    BINDINGS = [
+        Binding("t", "focus_terminal", "Terminal"),
+        Binding("p", "focus_processes", "Processes", show=False),
+        Binding("f", "focus_files", "Files", show=False),
+        Binding("x", "close_session", "Close tab"),
+        Binding("b", "toggle_side", "Side panels", show=False),
+    ]
+
+    def __init__(self, engine: Any, target: str, target_name: str, image: str) -> None:
+        self.number = next(_counter)
+        super().__init__(f"{self.number} {target_name[:20]}", id=f"session-{self.number}")
+        self.engine = engine
+        self.target = target
+        self.target_name = target_name
+        self.image = image
+        self.session: DebugSession | None = None
+        self.state = "starting"
+        self.exit_code: int | None = None
+        self._layers: dict[str, tuple[int, int]] = {}
+        self._steps_text = Text()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="session-main"):
+            yield Static(
+                Text.assemble(
+                    ("starting a session on ", ""), (self.target_name, "bold"), " with ", self.image
+                ),
+                classes="session-header",
+            )
+            with Horizontal(classes="session-body"):
+                with Vertical(classes="terminal-column"):
+                    with Vertical(classes="session-steps"):
+                        yield Static("", classes="steps-log")
+                        yield ProgressBar(total=None, show_eta=False, classes="pull-progress")
+                    yield TerminalView(classes="terminal")
+                with Vertical(classes="side-panels"):
+                    yield ProcessesPanel(id=f"processes-{self.number}")
+                    yield RootfsPanel(id=f"rootfs-{self.number}")
+
+    @property
+    def view(self) -> TerminalView:
+        return self.query_one(TerminalView)
+
+    @property
+    def processes(self) -> ProcessesPanel:
+        return self.query_one(ProcessesPanel)
+
+    @property
+    def rootfs(self) -> RootfsPanel:
+        return self.query_one(RootfsPanel)
+
+    @property
+    def alive(self) -> bool:
+        """Whether this tab has (or is about to have) a sidecar."""
+        return self.state in ("starting", "running")
+
+    def on_mount(self) -> None:
+        self.query_one(".pull-progress", ProgressBar).display = False
+        self.view.display = False
+        self.start()
+
+    # -- starting --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    def start(self) -> None:
+        """Starts the session in the sidecar, reporting each step; then reads the shell."""
+        from cdebug_tui.engine.models import SessionSpec
+        from cdebug_tui.engine.session import start_session
+        from cdebug_tui.errors import CdebugError
+
+        rows, cols = self.app.call_from_thread(self._terminal_size)
+        spec = SessionSpec(target=self.target, image=self.image, rows=rows, cols=cols)
+
+        def on_step(step: Step) -> None:
+            self.post_message(SessionStepTaken(step))
+
+        def on_progress(p: PullProgress) -> None:
+            self.post_message(PullProgressed(p))
+
+        def notice(text: str) -> None:
+            self.post_message(SessionNoticed(text))
+
+        try:
+            session = start_session(
+                self.engine, spec, on_step=on_step, on_progress=on_progress, notice=notice
+            )
+        except CdebugError as exc:
+            self.post_message(SessionFailed(str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the app down
+            self.post_message(SessionFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.session = session
+        self.post_message(SessionStarted(session))
+        if self.state != "starting":
+            # The tab was closed while the session started: end it at once.
+            session.close()
+            return
+        self._read(session)
+
+    def _terminal_size(self) -> tuple[int, int]:
+        body = self.query_one(".terminal-column")
+        return max(5, body.size.height or 24), max(20, body.size.width or 80)
+
+    def _read(self, session: DebugSession) -> None:
+        """Copies the shell's output into the view until it ends, then ends the session."""
+        try:
+            while True:
+                _, data = session.read()
+                if not data:
+                    break
+                self.app.call_from_thread(self.view.feed, data)
+        except OSError:
+            pass
+        code = session.exit_code(wait=5.0)
+        session.close()
+        self.post_message(SessionEnded(code))
+
+    def on_session_step_taken(self, message: SessionStepTaken) -> None:
+        message.stop()
+        log = self.query_one(".steps-log", Static)
+        step = message.step
+        line = Text.assemble(
+            ("✓ ", "green"),
+            (step.title, "bold"),
+            (f"  {step.duration:.2f}s", "dim"),
+            ("  " + step.detail if step.detail else "", "dim"),
+            "\n",
+            ("  $ " + step.command.splitlines()[0][:200], "dim italic"),
+            "\n",
+        )
+        self._steps_text.append_text(line)
+        log.update(self._steps_text)
+
+    def on_session_noticed(self, message: SessionNoticed) -> None:
+        message.stop()
+        self.notify(message.text, title="toolkit")
+
+    def on_pull_progressed(self, message: PullProgressed) -> None:
+        message.stop()
+        p = message.progress
+        bar = self.query_one(".pull-progress", ProgressBar)
+        bar.display = True
+        if p.layer and p.total:
+            self._layers[p.layer] = (p.current, p.total)
+        total = sum(t for _, t in self._layers.values())
+        if total:
+            bar.update(total=total, progress=sum(c for c, _ in self._layers.values()))
+
+    def on_session_started(self, message: SessionStarted) -> None:
+        message.stop()
+        if self.state != "starting":
+            return
+        session = message.session
+        self.state = "running"
+        self.query_one(".session-steps").display = False
+        view = self.view
+        view.display = True
+        view.set_transport(session)
+        view.focus()
+        self._set_header()
+        self.processes.start(session)
+        self.rootfs.start(session)
+        self._app_title()
+
+    def on_session_failed(self, message: SessionFailed) -> None:
+        message.stop()
+        self.state = "failed"
+        self.query_one(".pull-progress", ProgressBar).display = False
+        self.query_one(".session-header", Static).update(
+            Text.assemble(("✗ cannot debug ", "bold red"), (self.target_name, "bold"), ": ")
+            + Text(message.error)
+            + Text("  (x closes this tab)", style="dim")
+        )
+        self.app.notify(message.error, title="session failed", severity="error", timeout=8)
+        self.set_title(f"✗ {self.target_name[:20]}")
+        self._app_title()
+
+    def on_session_ended(self, message: SessionEnded) -> None:
+        message.stop()
+        self.state = "ended"
+        self.exit_code = message.exit_code
+        self.processes.stop()
+        self.view.set_transport(None)
+        self._set_header()
+        self.set_title(f"✗ {self.number} {self.target_name[:20]}")
+        self._app_title()
+        code = "?" if message.exit_code is None else message.exit_code
+        self.app.notify(f"{self.target_name}: session ended (exit code {code})")
+
+    def _app_title(self) -> None:
+        refresh = getattr(self.app, "refresh_title", None)
+        if callable(refresh):
+            refresh()
+
+    def set_title(self, title: str) -> None:
+        """Renames the tab."""
+        from textual.widgets import TabbedContent
+
+        for tabs in self.ancestors:
+            if isinstance(tabs, TabbedContent):
+                tabs.get_tab(self).label = Text(title)
+                break
+
+    def _set_header(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        header = Text()
+        header.append(f" {session.target.name} ", style="bold reverse")
+        header.append(f" {session.target.short_id}  ", style="dim")
+        header.append(f"{session.mode} mode", style="bold magenta")
+        header.append(f": {session.mode_reason}", style="")
+        header.append(f"  toolkit {self.image}", style="dim")
+        if self.state == "ended":
+            code = "?" if self.exit_code is None else self.exit_code
+            header = Text.assemble(
+                (f"session ended (exit code {code})", "bold red"),
+                ("  sidecar removed · x closes the tab  ", "dim"),
+                header,
+            )
+        self.query_one(".session-header", Static).update(header)
+
+    # -- ending ----------------------------------------------------------------------------
+
+    def end(self) -> None:
+        """Ends the session (blocking: call it from a thread, or at exit)."""
+        session = self.session
+        self.state = "ended" if self.state != "failed" else self.state
+        if session is not None:
+            session.close()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    @on(TerminalView.EscapeRequested)
+    def _escape(self, event: Any) -> None:
+        event.stop()
+        self.processes.focus()
+
+    @on(TerminalView.Resized)
+    def _resized(self, event: Any) -> None:
+        event.stop()
+
+    @on(RootfsPanel.PreviewRequested)
+    def _preview(self, event: RootfsPanel.PreviewRequested) -> None:
+        event.stop()
+        self.rootfs.preview(event.path)
+
+    def on_file_previewed(self, message: FilePreviewed) -> None:
+        message.stop()
+        from cdebug_tui.ui.screens.preview import FilePreviewScreen
+
+        self.app.push_screen(FilePreviewScreen(message.path, message.data))
+
+    def action_focus_terminal(self) -> None:
+        if self.view.display:
+            self.view.focus()
+
+    def action_focus_processes(self) -> None:
+        self.processes.focus()
+
+    def action_focus_files(self) -> None:
+        self.rootfs.focus()
+
+    def action_toggle_side(self) -> None:
+        side = self.query_one(".side-panels")
+        side.display = not side.display
+
+    def action_close_session(self) -> None:
+        self.post_message(SessionPane.CloseRequested(self))
+
+    class CloseRequested(Message):
+        """The user asked to close this tab (and end its session)."""
+
+        def __init__(self, pane: SessionPane) -> None:
+            super().__init__()
+            self.pane = pane
