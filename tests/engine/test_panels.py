@@ -1,0 +1,160 @@
+"""Tests the panel readers against canned /proc output and against real sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cdebug_tui.engine import panels
+from cdebug_tui.engine.models import Process, SessionSpec
+
+STAT_1 = b"1 (server) S 0 1 1 0 -1 4194560 100 0 0 0 30 20 0 0 20 0 1 0 500 1000 170 0 0"
+STAT_7 = b"7 (my (odd) sh) R 1 7 7 0 -1 4194560 100 0 0 0 5 5 0 0 20 0 1 0 9000 1000 170 0 0"
+
+
+def canned_processes(uptime: float, ticks_1: int = 50) -> bytes:
+    stat_1 = STAT_1.replace(b" 30 20 ", f" {ticks_1} 0 ".encode())
+    return b"\n".join(
+        [
+            b"==SELF 99",
+            b"==UPTIME",
+            f"{uptime} 1.0".encode(),
+            b"==PASSWD",
+            b"root:x:0:0::/root:/bin/sh",
+            b"nonroot:x:65532:65532::/home/nonroot:/sbin/nologin",
+            b"==PID 1",
+            stat_1,
+            b"==STATUS",
+            b"Name:\tserver\nUid:\t65532\t65532\t65532\t65532\nVmRSS:\t     716 kB",
+            b"==CMDLINE",
+            b"/app/server\0--port\x008080\0",
+            b"==PID 7",
+            STAT_7,
+            b"==STATUS",
+            b"Uid:\t0\t0\t0\t0",
+            b"==CMDLINE",
+            b"",
+            b"==PID 99",
+            b"99 (sh) S 0 99 99 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 9900 0 0",
+            b"==STATUS",
+            b"Uid:\t0\t0\t0\t0",
+            b"==CMDLINE",
+            b"sh\0-c\0...",
+            b"==END",
+            b"",
+        ]
+    )
+
+
+def test_parse_processes_reads_users_memory_commands_and_leaves_itself_out() -> None:
+    procs = panels.parse_processes(canned_processes(100.0))
+    assert [p.pid for p in procs] == [1, 7]
+    server, shell = procs
+    assert server.user == "nonroot" and server.uid == 65532
+    assert server.rss_bytes == 716 * 1024
+    assert server.command == "/app/server --port 8080"
+    assert server.state == "S" and server.ppid == 0
+    # A name with parentheses and no cmdline (a kernel thread would look like this).
+    assert shell.command == "[my (odd) sh]" and shell.state == "R" and shell.ppid == 1
+    assert procs.uptime == 100.0
+
+
+def test_cpu_rate_is_measured_between_samples() -> None:
+    first = panels.parse_processes(canned_processes(100.0, ticks_1=50))
+    second = panels.parse_processes(canned_processes(102.0, ticks_1=150), first)
+    # 100 ticks in 2 seconds at 100 ticks per second: one CPU for half the time.
+    assert second[0].cpu_percent == pytest.approx(50.0)
+
+
+def test_process_tree_puts_children_under_parents() -> None:
+    procs = [
+        Process(5, 1, 0, "root", "S", 0, 0, "child"),
+        Process(1, 0, 0, "root", "S", 0, 0, "init"),
+        Process(9, 5, 0, "root", "S", 0, 0, "grandchild"),
+        Process(3, 0, 0, "root", "S", 0, 0, "other root"),
+    ]
+    assert [(d, p.pid) for d, p in panels.process_tree(procs)] == [(0, 1), (1, 5), (2, 9), (0, 3)]
+
+
+def test_parse_listing_busybox_and_coreutils_quoting() -> None:
+    out = b"\n".join(
+        [
+            b"==PASSWD",
+            b"root:x:0:0::/root:/bin/sh",
+            b"==STAT",
+            b"drwxr-xr-x/4096/0/0/app/'app'",
+            b"lrwxrwxrwx/7/0/0/sh/'sh' -> 'busybox'",  # busybox quotes
+            b"lrwxrwxrwx/12/0/0/mtab/mtab -> /proc/mounts",  # coreutils, QUOTING_STYLE=literal
+            b"-rw-r--r--/13/65532/65532/conf/conf",
+            b"lrwxrwxrwx/20/0/0/.cdebug-abc/.cdebug-abc -> /proc/7/root",
+            b"==END",
+        ]
+    )
+    entries = panels.parse_listing(out, "/", {"/conf": "C", "/gone": "D"})
+    by_name = {e.name: e for e in entries}
+    assert entries[0].name == "app" and entries[0].is_dir
+    assert by_name["sh"].link_target == "busybox"
+    assert by_name["mtab"].link_target == "/proc/mounts"
+    assert by_name["conf"].owner == "65532" and by_name["conf"].change == "C"
+    assert by_name["gone"].change == "D"
+    assert ".cdebug-abc" not in by_name  # cdebug-tui's own link is not the target's
+
+
+@pytest.fixture
+def session_on(engine: Any, run_target: Any) -> Any:
+    from cdebug_tui.engine.session import start_session
+
+    made = []
+
+    def start(target_image: str, toolkit: str) -> Any:
+        target = run_target(target_image)
+        session = start_session(engine, SessionSpec(target=target.id, image=toolkit))
+        made.append(session)
+        return session
+
+    yield start
+    for session in made:
+        session.close()
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("toolkit", ["busybox_image", "dynamic_toolkit"])
+def test_panels_read_a_distroless_target(
+    request: pytest.FixtureRequest, session_on: Any, distroless_image: str, toolkit: str
+) -> None:
+    """The same readers work with a busybox toolkit and a coreutils (dynamic) one."""
+    session = session_on(distroless_image, request.getfixturevalue(toolkit))
+    procs = panels.list_processes(session)
+    pid1 = next(p for p in procs if p.pid == 1)
+    assert pid1.command == "/app/server" and pid1.user == "nonroot"
+    root = {e.name: e for e in panels.list_dir(session, "/")}
+    assert {"app", "etc"} <= set(root) and root["app"].is_dir
+    assert not any(name.startswith(".cdebug-") for name in root)
+    app = {e.name: e for e in panels.list_dir(session, "/app")}
+    assert app["server"].kind == "file" and app["server"].mode.startswith("-rwx")
+    assert app["server"].size > 1000
+    assert b"nonroot" in panels.preview_file(session, "/etc/passwd", 4096)
+    assert len(panels.preview_file(session, "/app/server", 10)) == 10
+
+
+@pytest.mark.engine
+def test_changed_files_are_marked(
+    engine: Any, session_on: Any, distroless_image: str, busybox_image: str
+) -> None:
+    session = session_on(distroless_image, busybox_image)
+    code, _, err = session.run(["sh", "-c", "echo x > /proc/1/root/tmp/new-file"])
+    assert code == 0, err
+    tmp = {e.name: e for e in panels.list_dir(session, "/tmp")}
+    assert tmp["new-file"].change == "A"
+
+
+@pytest.mark.engine
+def test_a_missing_directory_is_a_clear_error(
+    session_on: Any, distroless_image: str, busybox_image: str
+) -> None:
+    from cdebug_tui.errors import SessionError
+
+    session = session_on(distroless_image, busybox_image)
+    with pytest.raises(SessionError, match="cannot read /nope"):
+        panels.list_dir(session, "/nope")
