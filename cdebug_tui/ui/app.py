@@ -238,11 +238,12 @@ class CdebugApp(App[int], inherit_bindings=False):
     def _close_requested(self, event: SessionPane.CloseRequested) -> None:
         self.close_pane(event.pane)
 
-    def close_pane(self, pane: SessionPane) -> None:
-        """Ends a tab's session (in a thread) and removes the tab."""
+    @work(exclusive=False, group="close")
+    async def close_pane(self, pane: SessionPane) -> None:
+        """Ends a tab's session (in a thread) and removes the tab; the list comes forward."""
         tabs = self.query_one(TabbedContent)
         self.end_sessions([pane])
-        tabs.remove_pane(pane.id or "")
+        await tabs.remove_pane(pane.id or "")
         tabs.active = "tab-list"
         self._focus_active()
         self.refresh_title()

@@ -108,7 +108,7 @@ def session_on(engine: Any, run_target: Any) -> Any:
     made = []
 
     def start(target_image: str, toolkit: str) -> Any:
-        target = run_target(target_image)
+        target = run_target(target_image, network_mode="none")
         session = start_session(engine, SessionSpec(target=target.id, image=toolkit))
         made.append(session)
         return session

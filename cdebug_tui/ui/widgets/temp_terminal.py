@@ -168,6 +168,9 @@ class TerminalView(Widget, can_focus=True):
             return _APP_CURSOR[key]
         if key in _KEYS:
             return _KEYS[key]
+        if key.startswith("ctrl+") and len(key) == 6 and key[5].isalpha():
+            # Some drivers (and Pilot) send ctrl+letter without its control character.
+            return bytes([ord(key[5].lower()) - 96])
         if event.character:
             prefix = b"\x1b" if key.startswith("alt+") else b""
             return prefix + event.character.encode()

@@ -1,0 +1,1 @@
+"""Provides nothing yet: the UI tests share helpers through tests/ui/helpers.py."""

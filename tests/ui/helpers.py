@@ -1,0 +1,91 @@
+"""Provides helpers for driving the real app with Pilot: waiting for conditions, typing, reading."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.widgets.session_pane import SessionPane
+from cdebug_tui.ui.widgets.terminal import screen_lines
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Runs one async test body (pytest-asyncio is not a dependency)."""
+    return asyncio.run(coro)
+
+
+async def wait_for(
+    pilot: Pilot[Any],
+    condition: Callable[[], Any],
+    what: str,
+    timeout: float = 30.0,
+    detail: Callable[[], str] | None = None,
+) -> Any:
+    """Lets the app run until `condition()` is true; fails with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    t0 = time.monotonic()
+    while True:
+        value = condition()
+        if value:
+            if os.environ.get("CDEBUG_TEST_TIMING"):
+                print(f"TIMING {time.monotonic():.1f} {time.monotonic() - t0:6.2f}s {what}")
+            return value
+        if time.monotonic() > deadline:
+            more = f" ({detail()})" if detail else ""
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{more}")
+        await pilot.pause(0.05)
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    """Presses a key per character (Pilot maps characters like / and space to key names)."""
+    t0 = time.monotonic()
+    for char in text:
+        await pilot.press(char)
+    if os.environ.get("CDEBUG_TEST_TIMING"):
+        print(f"TIMING {time.monotonic():.1f} {time.monotonic() - t0:6.2f}s typing {text!r}")
+
+
+def terminal_text(pane: SessionPane) -> str:
+    """The emulated screen of a session tab, as lines of text."""
+    return "\n".join(screen_lines(pane.view))
+
+
+def active_pane(app: CdebugApp) -> SessionPane | None:
+    from textual.widgets import TabbedContent
+
+    pane = app.query_one(TabbedContent).active_pane
+    return pane if isinstance(pane, SessionPane) else None
+
+
+def screenshot_text(app: CdebugApp, path: Path) -> str:
+    """Saves an SVG screenshot and returns its visible text (tags stripped, spaces restored)."""
+    app.save_screenshot(filename=path.name, path=str(path.parent))
+    svg = path.read_text()
+    text = re.sub(r"<[^>]+>", "", svg)
+    return (
+        text.replace("&#160;", " ").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    )
+
+
+async def pick_toolkit(pilot: Pilot[Any], image: str) -> None:
+    """In the open picker, types an image reference into its field and presses Enter."""
+    from textual.widgets import Input
+
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "the picker")
+    box = app.screen.query_one("#picker-input", Input)
+    box.value = ""
+    box.focus()
+    await pilot.pause()
+    await type_text(pilot, image)
+    await pilot.press("enter")

@@ -1,0 +1,272 @@
+"""Tests the real app with Pilot against real containers on the real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from textual.widgets import Button, DataTable, Input, TabbedContent
+
+from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.screens.confirm import ConfirmScreen
+from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+from cdebug_tui.ui.screens.preview import FilePreviewScreen
+from cdebug_tui.ui.settings import settings_path
+from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from cdebug_tui.ui.widgets.session_pane import SessionPane
+from tests.conftest import sidecars_of
+from tests.ui.helpers import active_pane, pick_toolkit, run, terminal_text, type_text, wait_for
+
+pytestmark = pytest.mark.engine
+
+
+def test_the_app_module_does_not_import_docker() -> None:
+    """docker-py loads in a worker after the first frame, never at import time."""
+    code = "import sys, cdebug_tui.ui.app, cdebug_tui.ui.launch; print('docker' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_list_is_live_filters_and_keeps_the_cursor(
+    engine: Any, run_target: Any, distroless_image: str
+) -> None:
+    first = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        notes: list[str] = []
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            panel = app.query_one(ContainerListPanel)
+            table = app.query_one("#containers", DataTable)
+            await wait_for(pilot, lambda: first.id in panel.containers, "the target's row")
+            row = panel.containers[first.id]
+            assert row.has_shell is False or row.has_shell is None
+            await wait_for(
+                pilot, lambda: panel.containers[first.id].has_shell is False, "the no-shell probe"
+            )
+
+            # `/` filters as you type; Esc clears the filter.
+            await pilot.press("slash")
+            await type_text(pilot, first.name)
+            await wait_for(pilot, lambda: table.row_count == 1, "the filter to leave one row")
+            await pilot.press("escape")
+            assert panel.filter_text == "" and table.row_count >= 1
+
+            # The cursor stays on its container while others appear, stop and go.
+            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(first.id))
+            t0 = time.monotonic()
+            second = run_target(distroless_image, network_mode="none")
+            await wait_for(pilot, lambda: second.id in panel.containers, "the new row", 10)
+            appeared = time.monotonic() - t0
+            assert panel.selected() is not None and panel.selected().id == first.id  # type: ignore[union-attr]
+            engine.api.stop(second.id, timeout=1)
+            await wait_for(
+                pilot, lambda: not panel.containers[second.id].running, "the stopped row", 10
+            )
+            assert panel.selected().id == first.id  # type: ignore[union-attr]
+            # Stopped containers sort after running ones, and cannot be debugged yet.
+            ids = [c.id for c in panel.visible_rows()]
+            assert ids.index(second.id) > ids.index(first.id)
+            table.move_cursor(row=ids.index(second.id))
+            await pilot.press("enter")
+            assert any("only a running container can be debugged" in n for n in notes)
+            assert not isinstance(app.screen, ToolkitPickerScreen)
+            table.move_cursor(row=ids.index(first.id))
+            engine.api.remove_container(second.id, force=True)
+            await wait_for(pilot, lambda: second.id not in panel.containers, "the row to go", 10)
+            assert panel.selected().id == first.id  # type: ignore[union-attr]
+        assert appeared < 3.0, f"a new container took {appeared:.1f}s to show"
+
+    run(body())
+
+
+def test_debug_session_end_to_end(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Filter, pick, type into the shell, read the panels, two sessions, exit, quit: no sidecar."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: target.id in panel.containers, "the target's row")
+            await pilot.press("slash")
+            await type_text(pilot, target.name)
+            await pilot.press("enter")  # leaves the filter for the list
+            await wait_for(
+                pilot,
+                lambda: app.focused is panel.query_one(DataTable),
+                "the list",
+                detail=lambda: f"focus {app.focused} filter {panel.filter_text!r}",
+            )
+            await pilot.press("enter")  # opens the picker
+            await pick_toolkit(pilot, busybox_image)
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session to start", 60)
+            assert pane.session is not None and pane.session.mode == "root"
+            assert app.focused is pane.view
+            assert json.loads(settings_path().read_text())["last_toolkit"] == busybox_image
+
+            # Keys reach the shell; the target's files are its `/`.
+            await type_text(pilot, "ls /")
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: "app" in terminal_text(pane) and "etc" in terminal_text(pane),
+                "the target's files in the terminal",
+            )
+            await type_text(pilot, "sleep 100")
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            await pilot.press("ctrl+c")
+            await type_text(pilot, "echo done-$((40+2))")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "done-42" in terminal_text(pane), "ctrl+c to reach sleep")
+
+            # The target's PID 1 in the processes panel.
+            await wait_for(
+                pilot,
+                lambda: any(
+                    p.pid == 1 and p.command == "/app/server" for p in pane.processes.processes
+                ),
+                "PID 1 in the processes panel",
+            )
+            assert pane.processes.get_row("1")[5].plain.endswith("/app/server")
+
+            # ctrl+] leaves the terminal; the tree opens /app on Enter, lazily.
+            await pilot.press("ctrl+right_square_bracket")
+            assert app.focused is pane.processes
+            tree = pane.rootfs
+            await wait_for(
+                pilot,
+                lambda: any(n.data and n.data.name == "app" for n in tree.root.children),
+                "/ in the tree",
+            )
+            app_node = next(n for n in tree.root.children if n.data and n.data.name == "app")
+            assert not app_node.children  # not read until opened
+            tree.focus()
+            tree.move_cursor(app_node)
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: any(n.data and n.data.name == "server" for n in app_node.children),
+                "/app's entries",
+            )
+            server = next(n for n in app_node.children if n.data and n.data.name == "server")
+            tree.move_cursor(server)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, FilePreviewScreen), "a preview")
+            assert app.screen.data.startswith(b"\x7fELF")  # type: ignore[attr-defined]
+            await pilot.press("escape")
+
+            # A second session on the same target; the picker remembers the toolkit.
+            await pilot.press("ctrl+pagedown")
+            assert app.query_one(TabbedContent).active == "tab-list"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "picker")
+            assert app.screen.query_one("#picker-input", Input).value == busybox_image
+            await pilot.press("enter")  # the highlighted option: the last one used
+            second = await wait_for(
+                pilot, lambda: (p := active_pane(app)) is not None and p is not pane and p, "tab 2"
+            )
+            await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
+            assert len(sidecars_of(engine, target.id)) == 2
+
+            # Switch tabs from inside the terminal.
+            assert app.focused is second.view
+            await pilot.press("ctrl+pageup")
+            assert active_pane(app) is pane and app.focused is pane.view
+
+            # Exiting the shell ends the session and removes its sidecar.
+            await type_text(pilot, "exit 3")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: pane.state == "ended", "the session to end")
+            assert pane.exit_code == 3
+            await wait_for(pilot, lambda: len(sidecars_of(engine, target.id)) == 1, "sidecar gone")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: pane not in app.query(SessionPane), "the tab to close")
+
+            # Quitting with a session open asks once, then removes every sidecar.
+            await pilot.press("q")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.press("y")
+            deadline = time.monotonic() + 30
+            while app.return_code is None and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+        assert sidecars_of(engine, target.id) == []
+
+    run(body())
+
+
+def test_target_given_on_the_command_line_opens_a_session(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            assert pane.session is not None
+            assert pane.session.target.id == target.id
+            # Closing the tab ends the session.
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("x")
+            await wait_for(
+                pilot, lambda: not sidecars_of(engine, target.id), "the sidecar to go", 30
+            )
+
+    run(body())
+
+
+def test_a_failed_pull_offers_the_local_toolkit(run_target: Any, distroless_image: str) -> None:
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: target.id in panel.containers, "the target's row")
+            panel.filter_text = target.name
+            panel.rebuild()
+            await pilot.press("enter")
+            # Port 1 refuses at once: the pull fails without waiting for a network timeout.
+            await pick_toolkit(pilot, "localhost:1/cdebug-nothing:1")
+            picker = app.screen
+            button = picker.query_one("#use-local", Button)
+            await wait_for(pilot, lambda: button.display, "the fallback button", 30)
+            status = str(picker.query_one("#picker-status").render())
+            assert "cannot pull" in status
+            assert isinstance(app.screen, ToolkitPickerScreen)  # not a dead end: still open
+            await pilot.press("escape")
+            assert not isinstance(app.screen, ToolkitPickerScreen)
+            assert not app.query(SessionPane)
+
+    run(body())
+
+
+def test_a_session_that_cannot_start_is_a_message_not_a_crash(
+    engine: Any, run_target: Any, distroless_image: str
+) -> None:
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        # A shell-less toolkit: the target's own image has no sh.
+        app = CdebugApp(target=target.id, image=distroless_image)
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "failed", "the failure", 60)
+            assert app.is_running
+        assert not sidecars_of(engine, target.id)
+
+    run(body())
