@@ -291,6 +291,11 @@ def ensure_image(
     image_id = engine.image_id(image)
     if image_id:
         return image, image_id
+    if image == tk.DEFAULT_TOOLKIT and (local := engine.image_id(tk.LOCAL_TOOLKIT)):
+        # Offline hosts would wait on the registry at every start; the local build serves.
+        if notice:
+            notice(f"{image} is not here; using {tk.LOCAL_TOOLKIT} (docker pull {image} to use it)")
+        return tk.LOCAL_TOOLKIT, local
     try:
         return image, engine.pull(image, progress)
     except ImageUnavailableError as exc:
