@@ -14,6 +14,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.utils
 import requests.exceptions
 
 from cdebug_tui.engine.models import (
@@ -150,7 +151,7 @@ class Engine:
         kwargs: dict[str, Any] = {}
         try:
             if base_url is None:
-                kwargs = docker.utils.kwargs_from_env()
+                kwargs = dict(docker.utils.kwargs_from_env())
             else:
                 kwargs = {"base_url": base_url}
             self.address = str(kwargs.get("base_url") or "unix:///var/run/docker.sock")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import shlex
 import socket
 import struct
@@ -73,8 +72,8 @@ class _Stream:
             if header is None:
                 return STDOUT, b""
             kind, size = header[0], struct.unpack(">I", header[4:])[0]
-            data = self._recv_exact(size) if size else b""
-            return (STDERR if kind == 2 else STDOUT), data or b""
+            data = (self._recv_exact(size) if size else b"") or b""
+            return (STDERR if kind == 2 else STDOUT), data
         except OSError:
             if self.closed:
                 return STDOUT, b""
@@ -217,7 +216,8 @@ class DebugSession:
         exec_id = api.exec_create(self.sidecar_id, argv, user="0")["Id"]
         stream = _Stream(api.exec_start(exec_id, socket=True), tty=False)
         stream.sock.settimeout(timeout)
-        out, err = [], []
+        out: list[bytes] = []
+        err: list[bytes] = []
         try:
             while True:
                 kind, data = stream.read()
@@ -244,7 +244,7 @@ class DebugSession:
         self.supervisor.close_write()
         if self.sidecar_id:
             try:
-                self.engine.api.wait(self.sidecar_id, timeout=timeout, condition="removed")
+                self.engine.api.wait(self.sidecar_id, timeout=int(timeout), condition="removed")
             except (docker.errors.APIError, requests.exceptions.RequestException):
                 pass
             # AutoRemove usually did this; do it ourselves when it has not (yet).

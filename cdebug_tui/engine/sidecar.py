@@ -1,4 +1,4 @@
-"""Provides the sidecar's configuration: its namespaces, privileges, labels and supervisor script."""
+"""Provides the sidecar's configuration: namespaces, privileges, labels and supervisor script."""
 
 from __future__ import annotations
 
