@@ -116,7 +116,8 @@ def main() -> None:
         for label, t in results.items():
             print(f"  {label:32s} {t * 1000:7.0f} ms   {t / base:5.2f}x docker run -it")
         ratio = results["cdebug-tui exec -it"] / base
-        print(f"goal: cdebug-tui at most 1.5x docker run -it: {'met' if ratio <= 1.5 else 'NOT met'}")
+        verdict = "met" if ratio <= 1.5 else "NOT met"
+        print(f"goal: cdebug-tui at most 1.5x docker run -it: {verdict}")
         print("where cdebug-tui's time goes:")
         print(f"  import cdebug_tui.cli            {import_cost('cdebug_tui.cli') * 1000:7.0f} ms")
         print(f"  import docker (docker-py)        {import_cost('docker') * 1000:7.0f} ms")

@@ -553,6 +553,8 @@ def _plan_mode(
         problems.append(f"the toolkit's binaries cannot run in the target's root: {profile.reason}")
     if not probe.get("chroot") and uid_gid is None:
         problems.append("the toolkit has no chroot")
+    if probe.get("canchroot") == "0":
+        problems.append("the sidecar may not chroot: the target drops CAP_SYS_CHROOT")
     if uid_gid is not None and not probe.get("nsenter"):
         problems.append("the toolkit has no nsenter to switch to that user")
     if problems:

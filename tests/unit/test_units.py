@@ -8,7 +8,8 @@ import pytest
 
 from cdebug_tui.cli import _exec_parser
 from cdebug_tui.engine.client import split_image_ref, validate_image_ref
-from cdebug_tui.engine.sidecar import merge_path, resolve_user
+from cdebug_tui.engine.models import SessionSpec, TargetInfo
+from cdebug_tui.engine.sidecar import merge_path, resolve_user, sidecar_config
 from cdebug_tui.engine.toolkit import elf_interpreter, host_busybox
 from cdebug_tui.errors import ImageUnavailableError, UserNotFoundError
 
@@ -68,3 +69,53 @@ def test_options_after_the_target_belong_to_the_command() -> None:
     assert ns.tty and ns.interactive and ns.image == "x" and ns.user is None
     assert ns.target == "web"
     assert ns.command == ["ls", "-la", "-u", "/"]
+
+
+def _target(**kw: object) -> TargetInfo:
+    base: dict[str, object] = dict(
+        engine="docker",
+        id="f" * 64,
+        name="web",
+        image="img",
+        image_id="sha256:1",
+        state="running",
+        running=True,
+        paused=False,
+        restarting=False,
+        pid=42,
+        user="65532",
+        workdir="/app",
+        env=("PATH=/app/bin",),
+        entrypoint=("/app/server",),
+        cmd=(),
+        privileged=False,
+        cap_add=(),
+        cap_drop=(),
+        readonly_rootfs=False,
+        pid_mode="",
+        ipc_mode="private",
+        network_mode="default",
+        security_opt=(),
+    )
+    base.update(kw)
+    return TargetInfo(**base)  # type: ignore[arg-type]
+
+
+def test_sidecar_privileged_only_when_asked_or_the_target_is() -> None:
+    # (Privileged containers cannot start in this sandbox, so this checks the configuration.)
+    assert not sidecar_config(SessionSpec("web"), _target(), "bb").privileged
+    assert sidecar_config(SessionSpec("web", privileged=True), _target(), "bb").privileged
+    assert sidecar_config(SessionSpec("web"), _target(privileged=True), "bb").privileged
+
+
+def test_sidecar_keeps_the_targets_capabilities_and_adds_ptrace() -> None:
+    cfg = sidecar_config(
+        SessionSpec("web"), _target(cap_add=("NET_ADMIN",), cap_drop=("ALL", "SYS_PTRACE")), "bb"
+    )
+    assert cfg.cap_add == ("NET_ADMIN", "SYS_PTRACE")
+    assert cfg.cap_drop == ("ALL",)
+    assert cfg.pid_mode == cfg.network_mode == "container:" + "f" * 64
+    assert cfg.ipc_mode is None
+    assert sidecar_config(SessionSpec("web"), _target(ipc_mode="shareable"), "bb").ipc_mode
+    run = cfg.docker_run_command()
+    assert "--cap-add SYS_PTRACE" in run and "--pid container:" in run and "--privileged" not in run
