@@ -72,8 +72,18 @@ def import_cost(module: str) -> float:
 
 def explain_steps(target: str, image: str) -> list[tuple[str, float]]:
     out = subprocess.run(
-        [sys.executable, "-m", "cdebug_tui", "exec", "--explain", "-q", "--image", image, target,
-         "true"],
+        [
+            sys.executable,
+            "-m",
+            "cdebug_tui",
+            "exec",
+            "--explain",
+            "-q",
+            "--image",
+            image,
+            target,
+            "true",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -102,12 +112,28 @@ def main() -> None:
     try:
         cases = {
             "docker run -it (shared ns)": [
-                "docker", "run", "-it", "--rm", "--pid", f"container:{name}",
-                "--network", f"container:{name}", image, "sh",
+                "docker",
+                "run",
+                "-it",
+                "--rm",
+                "--pid",
+                f"container:{name}",
+                "--network",
+                f"container:{name}",
+                image,
+                "sh",
             ],
             "docker exec -it (has a shell)": ["docker", "exec", "-it", shell_name, "sh"],
             "cdebug-tui exec -it": [
-                sys.executable, "-m", "cdebug_tui", "exec", "-it", "-q", "--image", image, name,
+                sys.executable,
+                "-m",
+                "cdebug_tui",
+                "exec",
+                "-it",
+                "-q",
+                "--image",
+                image,
+                name,
             ],
         }
         results = {label: median_of(argv) for label, argv in cases.items()}

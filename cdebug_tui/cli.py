@@ -16,6 +16,7 @@ from cdebug_tui.errors import CdebugError
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import Engine
     from cdebug_tui.engine.models import PullProgress
+    from cdebug_tui.engine.recording import CastRecorder
     from cdebug_tui.engine.session import DebugSession
 
 SUBCOMMANDS = ("exec", "toolkit", "demo", "cleanup")
@@ -56,6 +57,7 @@ def _exec_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--explain", action="store_true", help="print every step taken, as commands")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the mode line")
+    p.add_argument("--record", metavar="FILE", help="record the session as an asciicast v2 file")
     p.add_argument("target", metavar="TARGET", help="container name, id or unique id prefix")
     p.add_argument("command", metavar="CMD", nargs=argparse.REMAINDER, help="command and args")
     return p
@@ -187,8 +189,22 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         try:
             if not ns.quiet:
                 _warn(f"{session.mode} mode: {session.mode_reason}")
+            if ns.explain:
+                from cdebug_tui.engine.internals import read_internals, summary
+
+                sys.stderr.write(summary(read_internals(session), session) + "\n")
+                sys.stderr.flush()
             signals.session = session
-            code = _pump(session, ns.tty, spec.interactive)
+            recorder = None
+            if ns.record:
+                from cdebug_tui.engine.recording import CastRecorder
+
+                recorder = CastRecorder(ns.record, rows, cols, session.target.name, session.steps)
+            try:
+                code = _pump(session, ns.tty, spec.interactive, recorder)
+            finally:
+                if recorder is not None:
+                    recorder.close()
         finally:
             session.close()
     if signals.signal_code is not None:
@@ -218,7 +234,9 @@ class _TermSignals:
             signal.signal(sig, old)
 
 
-def _pump(session: DebugSession, tty: bool, interactive: bool) -> int:
+def _pump(
+    session: DebugSession, tty: bool, interactive: bool, recorder: CastRecorder | None = None
+) -> int:
     """Copies the terminal to the session and back until the command ends."""
     stdin_fd, stdout_fd, stderr_fd = 0, sys.stdout.fileno(), sys.stderr.fileno()
     restore = None
@@ -232,6 +250,8 @@ def _pump(session: DebugSession, tty: bool, interactive: bool) -> int:
         def on_winch(_s: int, _f: object) -> None:
             size = os.get_terminal_size(stdin_fd)
             session.resize(size.lines, size.columns)
+            if recorder is not None:
+                recorder.resize(size.lines, size.columns)
 
         signal.signal(signal.SIGWINCH, on_winch)
         on_winch(0, None)
@@ -242,6 +262,8 @@ def _pump(session: DebugSession, tty: bool, interactive: bool) -> int:
             stream, data = session.read()
             if not data:
                 break
+            if recorder is not None:
+                recorder.output(data)
             fd = stderr_fd if stream == 2 else stdout_fd
             view = memoryview(data)
             while view:
