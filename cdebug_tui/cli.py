@@ -209,6 +209,9 @@ def cmd_exec(ns: argparse.Namespace) -> int:
             session.close()
     if signals.signal_code is not None:
         return signals.signal_code
+    if session.ended_reason:
+        _warn(f"session ended: {session.ended_reason}")
+        return 125 if code in (None, 125) else code
     return code
 
 

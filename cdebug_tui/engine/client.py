@@ -256,9 +256,13 @@ class Engine:
             )
         return out
 
-    def events(self, since: float | None = None) -> EventStream:
-        """A live stream of container events; close it from another thread to stop it."""
-        kwargs: dict[str, Any] = {"decode": True, "filters": {"type": "container"}}
+    def events(self, since: float | None = None, container: str | None = None) -> EventStream:
+        """A live stream of container events (of one container, if given); close it from
+        another thread to stop it."""
+        filters: dict[str, Any] = {"type": "container"}
+        if container:
+            filters["container"] = container
+        kwargs: dict[str, Any] = {"decode": True, "filters": filters}
         if since is not None:
             kwargs["since"] = since
         return EventStream(self, self._call(self.api.events, **kwargs))

@@ -34,6 +34,8 @@ from cdebug_tui.errors import (
 
 StepCallback = Callable[[Step], None]
 STDOUT, STDERR = 1, 2
+#: Target events that end a session: the target's processes are gone or frozen.
+ENDING_EVENTS = {"die": "stopped", "pause": "was paused", "destroy": "was removed"}
 
 
 def _raw(sock: Any) -> socket.socket:
@@ -150,6 +152,31 @@ class DebugSession:
         self._exit_code: int | None = None
         self._closed = False
         self._close_lock = threading.Lock()
+        self._watcher: Any = None
+        #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
+        self.ended_reason: str | None = None
+
+    def watch_target(self) -> None:
+        """Ends the session as soon as the target stops, is paused or removed (engine events).
+
+        A paused target's processes are frozen while the sidecar's are not; a stopped one
+        takes its PID namespace, and so the shell, with it: either way the session is over.
+        """
+        stream = self.engine.events(container=self.target.id)
+        self._watcher = stream
+
+        def watch() -> None:
+            try:
+                for event in stream:
+                    reason = ENDING_EVENTS.get(event.action)
+                    if reason:
+                        self.ended_reason = f"the target {reason}"
+                        self.close()
+                        return
+            except CdebugError:
+                pass  # The engine went away: the stream's reader sees that too.
+
+        threading.Thread(target=watch, name=f"watch-{self.target.short_id}", daemon=True).start()
 
     @property
     def session_id(self) -> str:
@@ -165,7 +192,26 @@ class DebugSession:
         """Blocks for the shell's next output chunk: (1 stdout or 2 stderr, bytes); b"" at EOF."""
         if self.stream is None:
             return STDOUT, b""
-        return self.stream.read()
+        kind, data = self.stream.read()
+        if not data and self.ended_reason is None:
+            self.ended_reason = self._why_ended()
+        return kind, data
+
+    def _why_ended(self) -> str | None:
+        """Why the shell's output ended when nobody closed it: the target's fault, or None."""
+        if self._closed:
+            return None
+        try:
+            now = self.engine.inspect(self.target.id)
+        except CdebugError:
+            return "the target was removed"
+        if now.paused:
+            return "the target was paused"
+        if not now.running:
+            return "the target stopped"
+        if now.pid != self.target.pid:
+            return "the target restarted"
+        return None
 
     def write(self, data: bytes) -> None:
         """Sends bytes to the shell's stdin (keys, when it has a TTY)."""
@@ -237,6 +283,8 @@ class DebugSession:
             if self._closed:
                 return
             self._closed = True
+        if self._watcher is not None:
+            self._watcher.close()
         if self.stream is not None:
             self.exit_code(wait=0.0)
             self.stream.close()
@@ -496,6 +544,7 @@ def start_session(
             user=exec_user,
         )["Id"]
         session.exec_id = exec_id
+        session.watch_target()
         session.stream = _Stream(
             engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
         )
