@@ -76,7 +76,7 @@ def test_target_fault_ends_the_session(
             {"the target stopped"} if fault == "restart" else set()
         )
         assert session.ended_reason in allowed
-        _wait_for(lambda: not sidecars_of(engine, target.id), 2, "the sidecar to be removed")
+        _wait_for(lambda: not sidecars_of(engine, target.id), 5, "the sidecar to be removed")
     finally:
         session.close()
         if fault == "pause":
