@@ -16,14 +16,15 @@ from typing import Any, NamedTuple, Protocol
 
 import pyte
 from pyte import control as ctrl
+from pyte import graphics as g
 from pyte import modes as mo
 from pyte.charsets import LAT1_MAP
-from pyte.screens import Char, Margins, StaticDefaultDict
+from pyte.screens import Char, StaticDefaultDict
 from wcwidth import wcwidth as _wcwidth
 
 __all__ = [
     "Attrs",
-    "Char",
+    "Cell",
     "HistoryLine",
     "PtyTransport",
     "Terminal",
@@ -56,13 +57,33 @@ MOUSE_ANY = 1003 << 5
 MOUSE_SGR = 1006 << 5
 _ALT_MODES = frozenset({47, 1047, 1049})
 
-#: Cell attributes without the character: (fg, bg, bold, italics, underscore,
-#: strikethrough, reverse, blink), the same order as the fields of ``pyte.screens.Char``.
-Attrs = tuple[str, str, bool, bool, bool, bool, bool, bool]
-DEFAULT_ATTRS: Attrs = ("default", "default", False, False, False, False, False, False)
 
-_data_of = itemgetter(0)
-_attrs_of = itemgetter(1, 2, 3, 4, 5, 6, 7, 8)
+class Cell(NamedTuple):
+    """One screen cell: ``pyte.screens.Char`` plus ``dim`` (SGR 2), which pyte lacks.
+
+    The first nine fields are those of ``pyte.screens.Char``, in the same order, so pyte's
+    own methods (which only use ``_replace`` and field names) work on it unchanged.
+    """
+
+    data: str
+    fg: str = "default"
+    bg: str = "default"
+    bold: bool = False
+    italics: bool = False
+    underscore: bool = False
+    strikethrough: bool = False
+    reverse: bool = False
+    blink: bool = False
+    dim: bool = False
+
+
+#: Cell attributes without the character: (fg, bg, bold, italics, underscore,
+#: strikethrough, reverse, blink, dim), the order of the fields of :class:`Cell`.
+Attrs = tuple[str, str, bool, bool, bool, bool, bool, bool, bool]
+DEFAULT_ATTRS: Attrs = ("default", "default", False, False, False, False, False, False, False)
+
+_attrs_of = itemgetter(1, 2, 3, 4, 5, 6, 7, 8, 9)
+_ANSI_NAMES = ("black", "red", "green", "brown", "blue", "magenta", "cyan", "white")
 
 
 @lru_cache(maxsize=4096)
@@ -124,7 +145,7 @@ class _GlyphCache(dict[str, Char]):
 class _SavedScreen(NamedTuple):
     """The main screen kept aside while the alternate screen is shown."""
 
-    buffer: defaultdict[int, StaticDefaultDict[int, Char]]
+    buffer: Any  # pyte's defaultdict of rows
     mode: int
 
 
@@ -224,13 +245,21 @@ class TerminalScreen(pyte.Screen):
 
     # -- reset, modes, alternate screen --------------------------------------------------
 
+    @property
+    def default_char(self) -> Any:  # a Cell, which pyte's methods treat as a Char
+        """An empty cell with default colours (reverse when DECSCNM is set)."""
+        return Cell(" ", reverse=mo.DECSCNM in self.mode)
+
     def reset(self) -> None:
         """Reset like pyte, and leave the alternate screen (the main one is restored)."""
         saved = getattr(self, "_saved_main", None)
         if saved is not None:
             self.buffer = saved.buffer
             self._saved_main = None
+        if not hasattr(self, "mode"):
+            self.mode = set()  # pyte calls reset() before it sets ``mode``.
         super().reset()
+        self.cursor.attrs = self.default_char
 
     def set_mode(self, *modes: int, **kwargs: Any) -> None:
         """Set modes; private 47/1047/1049 switch to the alternate screen."""
@@ -254,8 +283,8 @@ class TerminalScreen(pyte.Screen):
                 return
         super().reset_mode(*modes, **kwargs)
 
-    def _new_buffer(self) -> defaultdict[int, StaticDefaultDict[int, Char]]:
-        return defaultdict(lambda: StaticDefaultDict[int, Char](self.default_char))
+    def _new_buffer(self) -> Any:
+        return defaultdict(lambda: StaticDefaultDict(self.default_char))
 
     def _enter_alternate(self, mode: int) -> None:
         if self._saved_main is not None:
@@ -319,9 +348,7 @@ class TerminalScreen(pyte.Screen):
         self.cursor.y = min(self.cursor.y, lines - 1)
         self.dirty.update(range(lines))
 
-    def _shifted(
-        self, buf: defaultdict[int, StaticDefaultDict[int, Char]], shift: int
-    ) -> defaultdict[int, StaticDefaultDict[int, Char]]:
+    def _shifted(self, buf: Any, shift: int) -> Any:
         new = self._new_buffer()
         for y, line in buf.items():
             if y >= shift:
@@ -330,7 +357,7 @@ class TerminalScreen(pyte.Screen):
 
     # -- scrollback ------------------------------------------------------------------------
 
-    def _push_history(self, line: Mapping[int, Char] | None) -> None:
+    def _push_history(self, line: Mapping[int, Any] | None) -> None:
         """Store a line leaving the top of the screen in compact form."""
         self.history_pushed += 1
         history = self.history
@@ -351,7 +378,7 @@ class TerminalScreen(pyte.Screen):
             cells = [get(x, default) for x in range(last + 1)]
         # Transposing is a C-level loop; a field whose values are all identical to the
         # first one (checked with tuple.count, also C-level) needs no per-cell work.
-        fields = list(zip(*cells))
+        fields = list(zip(*cells, strict=False))
         datas = fields[0]
         text: str | tuple[str, ...] = "".join(datas)
         if len(text) != len(cells):
@@ -360,11 +387,56 @@ class TerminalScreen(pyte.Screen):
         if all(f.count(f[0]) == ncells for f in fields[1:]):
             runs: tuple[tuple[Attrs, int], ...] = ((_attrs_of(cells[0]), ncells),)
         else:
-            runs = tuple([(k, len(list(g))) for k, g in groupby(zip(*fields[1:]))])
+            runs = tuple([(k, len(list(g))) for k, g in groupby(zip(*fields[1:], strict=False))])
         runs = self._runs_intern.setdefault(runs, runs)
         if len(self._runs_intern) > 50_000:
             self._runs_intern.clear()
         history.append(HistoryLine(text, runs))
+
+    # -- display -----------------------------------------------------------------------------
+
+    def row_layout(self, y: int) -> RowLayout:
+        """Return how screen row ``y`` is displayed (text and attribute runs)."""
+        cols = self.columns
+        line = self.buffer.get(y)
+        if not line:
+            default = self.default_char
+            return " " * cols, [(cols, _attrs_of(default))]
+        keys = list(line)
+        n = len(keys)
+        pad = line.default
+        if keys[-1] == n - 1 and keys == list(range(n)):
+            cells = list(line.values())
+            if n > cols:
+                del cells[cols:]
+            elif n < cols:
+                cells.extend([pad] * (cols - n))
+        else:
+            get = line.get
+            cells = [get(x, pad) for x in range(cols)]
+        return _layout(cells, cols)
+
+    def history_layout(self, index: int) -> RowLayout:
+        """Return how scrollback line ``index`` (0 = oldest) is displayed at today's width."""
+        cols = self.columns
+        entry = self.history[index]
+        text = entry.text
+        stored = len(text)
+        if isinstance(text, str) and stored >= cols and text.isascii() and len(entry.runs) == 1:
+            return text[:cols], [(cols, entry.runs[0][0])]
+        cells: list[tuple[Any, ...]] = [(d, *a) for d, a in entry.cells()][:cols]
+        if len(cells) < cols:
+            cells.extend([(" ", *DEFAULT_ATTRS)] * (cols - len(cells)))
+        return _layout(cells, cols)
+
+    def history_plain(self, index: int) -> str:
+        """Return the text of scrollback line ``index`` (0 = oldest), right-stripped."""
+        return self.history[index].plain()
+
+    def row_plain(self, y: int) -> str:
+        """Return the text of screen row ``y``, right-stripped."""
+        text, _ = self.row_layout(y)
+        return "".join(text).rstrip()
 
     # -- fast paths ------------------------------------------------------------------------
 
@@ -403,21 +475,64 @@ class TerminalScreen(pyte.Screen):
         self.cursor.x = 0
 
     def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
-        """Set display attributes; results are cached per (current attrs, parameters)."""
+        """Set display attributes like pyte, plus dim (2, reset by 22) and 38/48;5;0-15.
+
+        Indexed colours 0-15 are stored as the named ANSI colours (as SGR 30-37/90-97 would)
+        rather than pyte's fixed hex values, so they follow the UI theme. Results are cached
+        per (current attributes, parameters).
+        """
         if kwargs:
             return  # ``ESC [ ? ... m`` is not SGR; pyte would raise TypeError here.
         key = (self.cursor.attrs, attrs, mo.DECSCNM in self.mode)
         cached = self._sgr_cache.get(key)
         if cached is None:
-            try:
-                super().select_graphic_rendition(*attrs)
-            except (IndexError, KeyError, TypeError, ValueError):
-                return  # e.g. 256-colour index out of range: ignore the sequence.
+            cached = self._compute_sgr(attrs)
             if len(self._sgr_cache) > 8192:
                 self._sgr_cache.clear()
-            self._sgr_cache[key] = self.cursor.attrs
-        else:
-            self.cursor.attrs = cached
+            self._sgr_cache[key] = cached
+        self.cursor.attrs = cached
+
+    def _compute_sgr(self, attrs: tuple[int, ...]) -> Any:
+        if not attrs or attrs == (0,):
+            return self.default_char
+        replace: dict[str, Any] = {}
+        todo = list(reversed(attrs))
+        while todo:
+            attr = todo.pop()
+            if attr == 0:
+                replace.update(self.default_char._asdict())
+            elif attr in g.FG_ANSI:
+                replace["fg"] = g.FG_ANSI[attr]
+            elif attr in g.BG:
+                replace["bg"] = g.BG_ANSI[attr]
+            elif attr == 2:
+                replace["dim"] = True
+            elif attr == 22:
+                replace["bold"] = replace["dim"] = False
+            elif attr in g.TEXT:
+                name = g.TEXT[attr]
+                replace[name[1:]] = name.startswith("+")
+            elif attr in g.FG_AIXTERM:
+                replace["fg"] = g.FG_AIXTERM[attr]
+            elif attr in g.BG_AIXTERM:
+                replace["bg"] = g.BG_AIXTERM[attr]
+            elif attr in (g.FG_256, g.BG_256):
+                field = "fg" if attr == g.FG_256 else "bg"
+                try:
+                    n = todo.pop()
+                    if n == 5:
+                        m = todo.pop()
+                        if m < 8:
+                            replace[field] = _ANSI_NAMES[m]
+                        elif m < 16:
+                            replace[field] = "bright" + _ANSI_NAMES[m - 8]
+                        else:
+                            replace[field] = g.FG_BG_256[m]
+                    elif n == 2:
+                        replace[field] = f"{todo.pop():02x}{todo.pop():02x}{todo.pop():02x}"
+                except IndexError:
+                    pass  # Missing or out-of-range parameters: ignored, as pyte does.
+        return self.cursor.attrs._replace(**replace)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         """Erase part of the line (same cells as pyte, set in one dict update)."""
@@ -470,7 +585,9 @@ class TerminalScreen(pyte.Screen):
                 if len(self._glyphs) > 1024:
                     self._glyphs.clear()
                 glyphs = self._glyphs[attrs] = _GlyphCache(attrs)
-            self.buffer[cursor.y].update(zip(range(x, x + n), map(glyphs.__getitem__, data)))
+            self.buffer[cursor.y].update(
+                zip(range(x, x + n), map(glyphs.__getitem__, data), strict=False)
+            )
             cursor.x = x + n
             self.dirty.add(cursor.y)
             return
@@ -504,7 +621,7 @@ class TerminalScreen(pyte.Screen):
                     x = cursor.x
                     take = min(columns - x, j - i)
                     self.buffer[cursor.y].update(
-                        zip(range(x, x + take), map(getter, data[i : i + take]))
+                        zip(range(x, x + take), map(getter, data[i : i + take]), strict=False)
                     )
                     i += take
                     cursor.x = x + take
@@ -544,6 +661,51 @@ class TerminalScreen(pyte.Screen):
         dirty.add(cursor.y)
 
 
+#: One displayed row: the text (a str when every cell is one printable ASCII character,
+#: else one str per cell, "" for the right half of a wide character) and the attribute
+#: runs as ``(cell count, attrs)`` covering exactly the row width.
+RowLayout = tuple[str | list[str], list[tuple[int, Attrs]]]
+
+
+def _fix_wide(datas: tuple[str, ...] | list[str], cols: int) -> list[str]:
+    """Make per-cell strings render at exactly one cell each (two for a wide char + stub).
+
+    A wide character without its stub (overwritten, or in the last column) and a stub
+    without its wide character would shift the rest of the row, so both become spaces.
+    """
+    out = list(datas)
+    x = 0
+    while x < cols:
+        d = out[x]
+        if d == "":
+            out[x] = " "
+        elif not d.isascii():
+            width = char_width(d[0])
+            if width == 2:
+                if x + 1 < cols and out[x + 1] == "":
+                    x += 2
+                    continue
+                out[x] = " "
+            elif width < 1:
+                out[x] = " "
+        x += 1
+    return out
+
+
+def _layout(cells: list[Any], cols: int) -> RowLayout:
+    """Turn exactly ``cols`` cells (Cell-like tuples) into a :data:`RowLayout`."""
+    fields = list(zip(*cells, strict=False))
+    datas = fields[0]
+    joined = "".join(datas)
+    text: str | list[str] = joined
+    if len(joined) != cols or not joined.isascii():
+        text = _fix_wide(datas, cols)
+    if all(f.count(f[0]) == cols for f in fields[1:]):
+        return text, [(cols, _attrs_of(cells[0]))]
+    runs = [(len(list(grp)), k) for k, grp in groupby(zip(*fields[1:], strict=False))]
+    return text, runs
+
+
 _ASCII_RUN = re.compile("[ -~]+")
 # A complete, simple CSI sequence: optional private/secondary marker, numeric
 # parameters, one final byte. Anything else goes through pyte's own parser.
@@ -570,9 +732,7 @@ class TerminalStream(pyte.ByteStream):
         )
         # Shift-in/out depend on the UTF-8 state, so they are left to pyte's parser.
         self._basic_dispatch: dict[str, Callable[..., None]] = {
-            k: getattr(screen, v)
-            for k, v in self.basic.items()
-            if k not in (ctrl.SI, ctrl.SO)
+            k: getattr(screen, v) for k, v in self.basic.items() if k not in (ctrl.SI, ctrl.SO)
         }
 
     def feed(self, data: bytes) -> None:  # type: ignore[override]

@@ -45,8 +45,8 @@ class AltReference(pyte.Screen):
 def run_both(data: bytes, rows: int, cols: int, chunk: int) -> tuple[TerminalScreen, pyte.Screen]:
     """Feed data to our emulator and to stock pyte (both in chunks of the same size)."""
     ours = Terminal(rows, cols)
-    ref: pyte.Screen = AltReference(cols, rows) if ALT_SCREEN.search(data) else pyte.Screen(
-        cols, rows
+    ref: pyte.Screen = (
+        AltReference(cols, rows) if ALT_SCREEN.search(data) else pyte.Screen(cols, rows)
     )
     ref_stream = pyte.ByteStream(ref)
     for i in range(0, len(data), chunk):

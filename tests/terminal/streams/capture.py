@@ -19,8 +19,14 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 
-def record(name: str, argv: list[str], keys: list[tuple[float, bytes]], rows: int = 24,
-           cols: int = 80, settle: float = 0.6) -> None:
+def record(
+    name: str,
+    argv: list[str],
+    keys: list[tuple[float, bytes]],
+    rows: int = 24,
+    cols: int = 80,
+    settle: float = 0.6,
+) -> None:
     """Run argv in a PTY of rows x cols, send keys after delays, save everything it printed."""
     pid, fd = pty.fork()
     if pid == 0:
@@ -60,16 +66,47 @@ def main() -> None:
     sample = Path("/tmp/cdebug-sample.txt")
     sample.write_text("".join(f"line {i}: the quick brown fox 日本語 ok\n" for i in range(200)))
     sh = ["/bin/busybox", "sh", "-i"]
-    record("vi", sh, [(0.3, b"echo before-vi-marker\r"), (0.3, b"busybox vi /tmp/cdebug-sample.txt\r"),
-                      (0.6, b"jjjx"), (0.3, b"\x06"), (0.3, b":q!\r"), (0.4, b"echo after-vi\r")])
-    record("less", sh, [(0.3, b"echo before-less-marker\r"),
-                        (0.3, b"busybox less /tmp/cdebug-sample.txt\r"), (0.5, b" "), (0.3, b"q"),
-                        (0.4, b"echo after-less\r")])
+    record(
+        "vi",
+        sh,
+        [
+            (0.3, b"echo before-vi-marker\r"),
+            (0.3, b"busybox vi /tmp/cdebug-sample.txt\r"),
+            (0.6, b"jjjx"),
+            (0.3, b"\x06"),
+            (0.3, b":q!\r"),
+            (0.4, b"echo after-vi\r"),
+        ],
+    )
+    record(
+        "less",
+        sh,
+        [
+            (0.3, b"echo before-less-marker\r"),
+            (0.3, b"busybox less /tmp/cdebug-sample.txt\r"),
+            (0.5, b" "),
+            (0.3, b"q"),
+            (0.4, b"echo after-less\r"),
+        ],
+    )
     record("top", ["/bin/busybox", "top", "-d", "1"], [(1.5, b"q")], settle=0.3)
-    record("ls_color", sh, [(0.3, b"busybox ls --color=always -la /usr /etc/ssl /bin | head -60\r"),
-                            (0.5, b"printf '\\033[1;31mRED\\033[0m \\033[38;5;208mORANGE\\033[0m "
-                                  b"\\033[38;2;10;200;30mTRUE\\033[0m \\033[7mREV\\033[0m\\n'\r")])
-    record("wide", sh, [(0.3, b"printf '\\345\\256\\275\\345\\255\\227|ab\\360\\237\\230\\200|end\\n'\r")])
+    record(
+        "ls_color",
+        sh,
+        [
+            (0.3, b"busybox ls --color=always -la /usr /etc/ssl /bin | head -60\r"),
+            (
+                0.5,
+                b"printf '\\033[1;31mRED\\033[0m \\033[38;5;208mORANGE\\033[0m "
+                b"\\033[38;2;10;200;30mTRUE\\033[0m \\033[7mREV\\033[0m\\n'\r",
+            ),
+        ],
+    )
+    record(
+        "wide",
+        sh,
+        [(0.3, b"printf '\\345\\256\\275\\345\\255\\227|ab\\360\\237\\230\\200|end\\n'\r")],
+    )
 
 
 if __name__ == "__main__":
