@@ -859,7 +859,9 @@ class Terminal:
 
     def display(self) -> list[str]:
         """Return the screen text, one str per line (wide-character stubs dropped)."""
-        return list(self.screen.display)
+        # Not pyte's ``display``: it raises on a stub left behind by an overwritten wide char.
+        screen = self.screen
+        return ["".join(screen.row_layout(y)[0]) for y in range(screen.lines)]
 
     def history_text(self) -> list[str]:
         """Return the scrollback text, oldest first, right-stripped."""

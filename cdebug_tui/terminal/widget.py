@@ -267,7 +267,9 @@ class TerminalView(Widget, can_focus=True):
         if style is None:
             style = base + _attrs_style(attrs)
             if overlay & 1:
-                style += _CURSOR_FOCUSED if self.has_focus else _CURSOR_UNFOCUSED
+                style += _CURSOR_FOCUSED
+            if overlay & 4:
+                style += _CURSOR_UNFOCUSED
             if overlay & 2:
                 style += _SELECTED
             self._styles[key] = style
@@ -328,7 +330,7 @@ class TerminalView(Widget, can_focus=True):
             for stop in [*cuts, end]:
                 overlay = 0
                 if start == cursor_x:
-                    overlay |= 1
+                    overlay |= 1 if self.has_focus else 4
                 if selection is not None and selection[0] <= start < selection[1]:
                     overlay |= 2
                 piece = text[start:stop]

@@ -39,3 +39,16 @@ def assert_same_screen(ours: pyte.Screen, ref: pyte.Screen) -> None:
 def stream_names() -> list[str]:
     """Names of all captured streams."""
     return sorted(p.stem for p in STREAMS.glob("*.bin"))
+
+
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run ``async def`` tests in this package with asyncio.run (no async plugin needed)."""
+    import asyncio
+    import inspect
+
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        names = pyfuncitem._fixtureinfo.argnames
+        kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+        asyncio.run(pyfuncitem.obj(**kwargs))
+        return True
+    return None
