@@ -710,6 +710,7 @@ _ASCII_RUN = re.compile("[ -~]+")
 # A complete, simple CSI sequence: optional private/secondary marker, numeric
 # parameters, one final byte. Anything else goes through pyte's own parser.
 _CSI = re.compile(r"\x1b\[([?>]?)([0-9;]*)([@-~])")
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
 class TerminalStream(pyte.ByteStream):
@@ -726,6 +727,7 @@ class TerminalStream(pyte.ByteStream):
     def attach(self, screen: pyte.Screen) -> None:
         """Attach the screen and bind the direct dispatch tables."""
         super().attach(screen)
+        self._sgr_cache: dict[tuple[Any, str, bool], Any] = {}
         debug = screen.debug
         self._csi_dispatch: dict[str, Callable[..., None]] = defaultdict(
             lambda: debug, {k: getattr(screen, v) for k, v in self.csi.items()}
@@ -759,6 +761,9 @@ class TerminalStream(pyte.ByteStream):
         draw = listener.draw
         text_match = self._text_pattern.match
         csi_match = _CSI.match
+        sgr_match = _SGR.match
+        sgr_cache = self._sgr_cache
+        DECSCNM = mo.DECSCNM
         csi_dispatch = self._csi_dispatch
         basic = self._basic_dispatch
         send = self._send_to_parser
@@ -780,6 +785,25 @@ class TerminalStream(pyte.ByteStream):
                         handler()
                         continue
                     if char == "\x1b":
+                        m = sgr_match(data, offset)
+                        if m is not None:
+                            # SGR is most of the escape traffic in coloured output: look the
+                            # result up by the raw parameter string, skipping int parsing.
+                            offset = m.end()
+                            cursor = listener.cursor
+                            key = (cursor.attrs, m.group(1), DECSCNM in listener.mode)
+                            attrs = sgr_cache.get(key)
+                            if attrs is None:
+                                params = m.group(1).split(";")
+                                listener.select_graphic_rendition(
+                                    *[min(int(p or 0), 9999) for p in params]
+                                )
+                                if len(sgr_cache) > 8192:
+                                    sgr_cache.clear()
+                                sgr_cache[key] = listener.cursor.attrs
+                            else:
+                                cursor.attrs = attrs
+                            continue
                         m = csi_match(data, offset)
                         if m is not None:
                             offset = m.end()

@@ -96,8 +96,15 @@ class TerminalView(Widget, can_focus=True):
 
     #: Lines moved per mouse-wheel step in the scrollback.
     WHEEL_LINES: ClassVar[int] = 3
-    #: Longest pause between two redraws while output arrives (about 60 Hz).
+    #: Shortest time between two redraws while output arrives (about 60 Hz).
     FRAME_INTERVAL: ClassVar[float] = 1 / 60
+    #: Frame interval while flooded (more than FLOOD_BYTES arrived in one frame).
+    FLOOD_FRAME_INTERVAL: ClassVar[float] = 1 / 20
+    FLOOD_BYTES: ClassVar[int] = 16384
+    #: Bytes processed per event-loop turn; larger feeds are split.
+    SLICE: ClassVar[int] = 4096
+    #: Backlog size at which feed() processes everything synchronously.
+    MAX_BACKLOG: ClassVar[int] = 256 * 1024
 
     class Resized(Message):
         """The terminal's size changed (and the transport was told)."""
@@ -129,6 +136,9 @@ class TerminalView(Widget, can_focus=True):
         self._seen_pushed = 0
         self._flush_pending = False
         self._last_flush = 0.0
+        self._frame_interval = self.FRAME_INTERVAL
+        self._fed_since_flush = 0
+        self._backlog = bytearray()
         self._drawn_cursor: tuple[int, int, bool] = (-1, -1, False)
         self._strips: dict[int, tuple[tuple[Any, ...], Strip]] = {}
         self._styles: dict[tuple[Attrs, int], Style] = {}
@@ -176,16 +186,32 @@ class TerminalView(Widget, can_focus=True):
     def feed(self, data: bytes) -> None:
         """Process output of the program; the screen is redrawn at most ~60 times a second.
 
-        Call on the UI thread (e.g. ``app.call_from_thread(view.feed, chunk)``).
+        Call on the UI thread (e.g. ``app.call_from_thread(view.feed, chunk)``). Large
+        chunks are processed in slices between other events, so a flood does not delay
+        keystrokes or other widgets; past :attr:`MAX_BACKLOG` bytes of backlog the call
+        processes everything at once, which slows the reader down (back-pressure).
 
         Args:
             data: Bytes read from the PTY.
         """
+        if self._backlog:
+            self._backlog += data
+            if len(self._backlog) > self.MAX_BACKLOG:
+                self._drain()
+            return
+        if len(data) > self.SLICE and self.is_mounted:
+            self._backlog += data[self.SLICE :]
+            data = data[: self.SLICE]
+            self.call_later(self._feed_backlog)
+        self._process(data)
+
+    def _process(self, data: bytes) -> None:
         self.terminal.feed(data)
+        self._fed_since_flush += len(data)
         if not self._flush_pending:
             self._flush_pending = True
             if self.is_mounted:
-                delay = self._last_flush + self.FRAME_INTERVAL - monotonic()
+                delay = self._last_flush + self._frame_interval - monotonic()
                 if delay > 0.001:
                     self.set_timer(delay, self._flush)
                 else:
@@ -193,13 +219,34 @@ class TerminalView(Widget, can_focus=True):
                     # are handled, so an echo shows without waiting for a timer.
                     self.call_later(self._flush)
 
+    def _feed_backlog(self) -> None:
+        if not self._backlog:
+            return
+        chunk = bytes(self._backlog[: self.SLICE])
+        del self._backlog[: self.SLICE]
+        if self._backlog:
+            self.call_later(self._feed_backlog)
+        self._process(chunk)
+
+    def _drain(self) -> None:
+        if self._backlog:
+            chunk = bytes(self._backlog)
+            self._backlog.clear()
+            self._process(chunk)
+
     def flush(self) -> None:
-        """Redraw what changed now instead of waiting for the next frame."""
+        """Process any backlog and redraw what changed now, without waiting for a frame."""
+        self._drain()
         self._flush()
 
     def _flush(self) -> None:
         self._flush_pending = False
         self._last_flush = monotonic()
+        # Under a flood, redraw less often: each frame costs a full-screen render, and the
+        # time is better spent parsing (and answering keys) than drawing frames nobody reads.
+        flooding = self._fed_since_flush > self.FLOOD_BYTES
+        self._frame_interval = self.FLOOD_FRAME_INTERVAL if flooding else self.FRAME_INTERVAL
+        self._fed_since_flush = 0
         screen = self.terminal.screen
         dirty = set(screen.dirty)
         screen.dirty.clear()
