@@ -393,6 +393,84 @@ class TerminalScreen(pyte.Screen):
             self._runs_intern.clear()
         history.append(HistoryLine(text, runs))
 
+    # -- bulk scrolling ------------------------------------------------------------------
+
+    def bulk_ready(self) -> bool:
+        """Whether :meth:`bulk_scroll` may be used now.
+
+        True when the cursor is at the start of an empty bottom row of the main screen,
+        with no scroll region, insert mode or non-ASCII character set in effect.
+        """
+        cursor = self.cursor
+        bottom = self.lines - 1
+        return (
+            cursor.x == 0
+            and cursor.y == bottom
+            and self.margins is None
+            and self._saved_main is None
+            and not self.buffer.get(bottom)
+            and not self.charset
+            and self.g0_charset is LAT1_MAP
+            and mo.IRM not in self.mode
+        )
+
+    def bulk_scroll(self, lines: list[list[tuple[Any, str]]]) -> None:
+        """Show ``lines`` as if each was drawn at the bottom row and followed by CR LF.
+
+        Args:
+            lines: At least ``self.lines`` lines, each a list of (attributes as a Cell,
+                text) segments no wider than the screen, printable ASCII only.
+        """
+        rows = self.lines
+        through = len(lines) - (rows - 1)
+        buffer = self.buffer
+        for y in range(rows - 1):
+            self._push_history(buffer.get(y))
+        history = self.history
+        keep = history.maxlen or 0
+        push = self._push_segments
+        for index, segments in enumerate(lines[:through]):
+            # Lines that would be dropped from a full history right away need no work.
+            if through - index <= keep:
+                push(segments)
+        self.history_pushed += through - min(through, keep)
+        buffer.clear()
+        for y, segments in enumerate(lines[through:]):
+            row = buffer[y]
+            x = 0
+            for attrs, text in segments:
+                glyphs = self._glyphs.get(attrs)
+                if glyphs is None:
+                    if len(self._glyphs) > 1024:
+                        self._glyphs.clear()
+                    glyphs = self._glyphs[attrs] = _GlyphCache(attrs)
+                n = len(text)
+                row.update(zip(range(x, x + n), map(glyphs.__getitem__, text), strict=False))
+                x += n
+        self.dirty.update(range(rows))
+
+    def _push_segments(self, segments: list[tuple[Any, str]]) -> None:
+        """Store a line given as (attributes, text) segments in the scrollback."""
+        self.history_pushed += 1
+        if not segments:
+            self.history.append(_EMPTY_HISTORY_LINE)
+            return
+        if len(segments) == 1:
+            attrs, text = segments[0]
+            runs: tuple[tuple[Attrs, int], ...] = ((_attrs_of(attrs), len(text)),)
+        else:
+            merged: list[tuple[Attrs, int]] = []
+            for attrs, part in segments:
+                key = _attrs_of(attrs)
+                if merged and merged[-1][0] == key:
+                    merged[-1] = (key, merged[-1][1] + len(part))
+                else:
+                    merged.append((key, len(part)))
+            runs = tuple(merged)
+            text = "".join([part for _, part in segments])
+        runs = self._runs_intern.setdefault(runs, runs)
+        self.history.append(HistoryLine(text, runs))
+
     # -- display -----------------------------------------------------------------------------
 
     def row_layout(self, y: int) -> RowLayout:
@@ -711,6 +789,9 @@ _ASCII_RUN = re.compile("[ -~]+")
 # parameters, one final byte. Anything else goes through pyte's own parser.
 _CSI = re.compile(r"\x1b\[([?>]?)([0-9;]*)([@-~])")
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
+_SGR_SPLIT = re.compile(r"\x1b\[([0-9;]*)m")
+# Complete simple lines: printable ASCII and SGR sequences, each ending in CR LF.
+_BULK = re.compile(r"(?:(?:[ -~]|\x1b\[[0-9;]*m)*\r\n)+")
 
 
 class TerminalStream(pyte.ByteStream):
@@ -763,6 +844,7 @@ class TerminalStream(pyte.ByteStream):
         csi_match = _CSI.match
         sgr_match = _SGR.match
         sgr_cache = self._sgr_cache
+        bulk = listener if isinstance(listener, TerminalScreen) else None
         DECSCNM = mo.DECSCNM
         csi_dispatch = self._csi_dispatch
         basic = self._basic_dispatch
@@ -783,6 +865,8 @@ class TerminalStream(pyte.ByteStream):
                     if handler is not None:
                         offset += 1
                         handler()
+                        if char == "\n" and bulk is not None and bulk.bulk_ready():
+                            offset = self._bulk_lines(data, offset)
                         continue
                     if char == "\x1b":
                         m = sgr_match(data, offset)
@@ -824,6 +908,70 @@ class TerminalStream(pyte.ByteStream):
                 # is reset by _send_to_parser, and a direct dispatch left it idle.
                 taking = True
         self._taking_plain_text = taking
+
+    def _apply_sgr(self, params: str) -> None:
+        """Apply ``ESC [ params m`` through the same cache as the main loop."""
+        listener = self.listener
+        assert listener is not None
+        key = (listener.cursor.attrs, params, mo.DECSCNM in listener.mode)
+        attrs = self._sgr_cache.get(key)
+        if attrs is None:
+            listener.select_graphic_rendition(*[min(int(p or 0), 9999) for p in params.split(";")])
+            if len(self._sgr_cache) > 8192:
+                self._sgr_cache.clear()
+            self._sgr_cache[key] = listener.cursor.attrs
+        else:
+            listener.cursor.attrs = attrs
+
+    def _bulk_lines(self, data: str, offset: int) -> int:
+        """Process a run of simple lines scrolling through the bottom row in one go.
+
+        A simple line is printable ASCII and SGR sequences, no wider than the screen,
+        ending in CR LF: exactly what ``cat`` of a log or ``ls --color`` produce. When at
+        least a screenful of them follows, the lines that would scroll straight through
+        go to the scrollback without ever becoming cells. Returns the new offset (the old
+        one when nothing was done). The differential tests check that the result is
+        identical to pyte's.
+        """
+        screen = self.listener
+        assert isinstance(screen, TerminalScreen)
+        m = _BULK.match(data, offset)
+        if m is None:
+            return offset
+        block = m.group()
+        rows = screen.lines
+        if block.count("\r\n") < rows:
+            return offset
+        cols = screen.columns
+        cursor = screen.cursor
+        start_attrs = cursor.attrs
+        parsed: list[list[tuple[Any, str]]] = []
+        consumed = offset
+        for line in block.split("\r\n")[:-1]:
+            before = cursor.attrs
+            if "\x1b" in line:
+                parts = _SGR_SPLIT.split(line)
+                segments = []
+                width = 0
+                for i, part in enumerate(parts):
+                    if i % 2:
+                        self._apply_sgr(part)
+                    elif part:
+                        segments.append((cursor.attrs, part))
+                        width += len(part)
+            else:
+                segments = [(cursor.attrs, line)] if line else []
+                width = len(line)
+            if width > cols:
+                cursor.attrs = before  # This line wraps: leave it to the normal path.
+                break
+            parsed.append(segments)
+            consumed += len(line) + 2
+        if len(parsed) < rows:
+            cursor.attrs = start_attrs
+            return offset
+        screen.bulk_scroll(parsed)
+        return consumed
 
 
 class Terminal:

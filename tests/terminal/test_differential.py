@@ -154,3 +154,97 @@ def test_long_random_stream_matches() -> None:
     data = b"".join(rnd.choice(PIECES) for _ in range(20_000))
     ours, ref = run_both(data, 24, 80, 4096)
     assert_same_screen(ours, ref)
+
+
+def history_rows(ours: TerminalScreen) -> list[list[tuple[str, tuple[object, ...]]]]:
+    return [[(d, a[:8]) for d, a in line.cells()] for line in ours.history]
+
+
+def reference_history_rows(ref: pyte.HistoryScreen) -> list[list[tuple[str, tuple[object, ...]]]]:
+    rows = []
+    for line in ref.history.top:
+        width = max(line) + 1 if line else 0
+        rows.append([(line[x].data, tuple(line[x])[1:]) for x in range(width)])
+    return rows
+
+
+WORDS = [b"", b"a", b"hello world", b"x" * 9, b"0123456789" * 3, b"  spaced  "]
+SGRS = [b"\x1b[m", b"\x1b[1;31m", b"\x1b[38;5;208m", b"\x1b[48;2;1;2;3m", b"\x1b[0;7m", b"\x1b[2m"]
+OTHER = [b"\x1b[K", b"\x1b[2A", b"\t", "日本".encode(), b"\x1b[3;1H", b"\r"]
+
+line_strategy = st.lists(st.sampled_from(WORDS + SGRS), max_size=6).map(b"".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            line_strategy.map(lambda line: line + b"\r\n"),
+            line_strategy.map(lambda line: line + b"\r\n"),
+            line_strategy.map(lambda line: line + b"\r\n"),
+            st.sampled_from(OTHER),
+        ),
+        min_size=0,
+        max_size=60,
+    ),
+    st.sampled_from([(3, 8), (4, 12), (6, 30), (24, 80)]),
+    st.sampled_from([1, 13, 100, 4096]),
+    st.sampled_from([2, 7, 1000]),
+)
+def test_line_floods_match_stock_pyte_screen_and_history(
+    pieces: list[bytes], size: tuple[int, int], chunk: int, scrollback: int
+) -> None:
+    rows, cols = size
+    data = b"".join(pieces)
+    ours = Terminal(rows, cols, scrollback=scrollback)
+    ref = pyte.Screen(cols, rows)
+    href = pyte.HistoryScreen(cols, rows, history=scrollback)
+    streams = [pyte.ByteStream(ref), pyte.ByteStream(href)]
+    for i in range(0, len(data), chunk):
+        ours.feed(data[i : i + chunk])
+        for stream in streams:
+            stream.feed(data[i : i + chunk])
+    assert_same_screen(ours.screen, ref)
+    assert history_rows(ours.screen) == reference_history_rows(href)
+    if scrollback == 1000:
+        assert ours.screen.history_pushed == len(href.history.top)
+
+
+def test_bulk_path_is_taken_and_matches_on_a_long_coloured_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = []
+    original = TerminalScreen.bulk_scroll
+
+    def spy(self: TerminalScreen, lines: list) -> None:
+        calls.append(len(lines))
+        original(self, lines)
+
+    monkeypatch.setattr(TerminalScreen, "bulk_scroll", spy)
+    rnd = random.Random(9)
+    lines = []
+    for i in range(3000):
+        parts = [rnd.choice(SGRS) + rnd.choice(WORDS) for _ in range(rnd.randint(0, 4))]
+        lines.append(b"%5d " % i + b"".join(parts) + b"\r\n")
+    data = b"".join(lines)
+    ours, ref = run_both(data, 24, 80, 4096)
+    assert_same_screen(ours, ref)
+    href = pyte.HistoryScreen(80, 24, history=20_000)
+    pyte.ByteStream(href).feed(data)
+    small = Terminal(24, 80, scrollback=20_000)
+    small.feed(data)
+    assert history_rows(small.screen) == reference_history_rows(href)
+    # Most lines went through the bulk path, which is what this test is about.
+    assert sum(calls) > 2000
+
+
+@pytest.mark.parametrize("scrollback", [1, 2, 5, 50])
+@pytest.mark.parametrize("rows,cols", [(3, 8), (24, 80)])
+def test_bulk_history_with_small_scrollback_matches(scrollback: int, rows: int, cols: int) -> None:
+    data = b"".join(b"\x1b[3%dmL%d\r\n" % (i % 8, i) for i in range(300))
+    ours = Terminal(rows, cols, scrollback=scrollback)
+    ours.feed(data)
+    href = pyte.HistoryScreen(cols, rows, history=scrollback)
+    pyte.ByteStream(href).feed(data)
+    assert history_rows(ours.screen) == reference_history_rows(href)
+    assert ours.screen.history_pushed == 300 - (rows - 1)
