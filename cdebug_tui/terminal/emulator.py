@@ -142,6 +142,53 @@ class _GlyphCache(dict[str, Char]):
         return char
 
 
+class BulkRow(StaticDefaultDict[int, Any]):
+    """A screen row written by bulk scrolling that remembers its (attrs, text) segments.
+
+    While the row is untouched, the segments let it go to the scrollback and be laid out
+    for display without looking at every cell. Any change forgets them.
+    """
+
+    __slots__ = ("segments",)
+
+    def __init__(self, default: Any, segments: list[tuple[Any, str]]) -> None:
+        super().__init__(default)
+        self.segments: list[tuple[Any, str]] | None = segments
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        self.segments = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: int) -> None:
+        self.segments = None
+        super().__delitem__(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Update cells (forgets the segments)."""
+        self.segments = None
+        super().update(*args, **kwargs)
+
+    def pop(self, *args: Any) -> Any:
+        """Remove a cell (forgets the segments)."""
+        self.segments = None
+        return super().pop(*args)
+
+    def clear(self) -> None:
+        """Remove all cells (forgets the segments)."""
+        self.segments = None
+        super().clear()
+
+    def setdefault(self, key: int, default: Any = None) -> Any:
+        """Like dict.setdefault (forgets the segments)."""
+        self.segments = None
+        return super().setdefault(key, default)
+
+    def popitem(self) -> tuple[int, Any]:
+        """Like dict.popitem (forgets the segments)."""
+        self.segments = None
+        return super().popitem()
+
+
 class _SavedScreen(NamedTuple):
     """The main screen kept aside while the alternate screen is shown."""
 
@@ -320,9 +367,6 @@ class TerminalScreen(pyte.Screen):
         columns = max(1, columns or self.columns)
         if lines == self.lines and columns == self.columns:
             return
-        buffers = [self.buffer]
-        if self._saved_main is not None:
-            buffers.append(self._saved_main.buffer)
         if lines < self.lines:
             shift = max(0, self.cursor.y - lines + 1)
             if shift:
@@ -331,6 +375,10 @@ class TerminalScreen(pyte.Screen):
                         self._push_history(self.buffer.get(y))
                 self.buffer = self._shifted(self.buffer, shift)
                 self.cursor.y -= shift
+        buffers = [self.buffer]
+        if self._saved_main is not None:
+            buffers.append(self._saved_main.buffer)
+        if lines < self.lines:
             for buf in buffers:
                 for y in [y for y in buf if y >= lines]:
                     del buf[y]
@@ -365,6 +413,11 @@ class TerminalScreen(pyte.Screen):
             return
         if not line:
             history.append(_EMPTY_HISTORY_LINE)
+            return
+        segments = getattr(line, "segments", None)
+        if segments is not None:
+            self.history_pushed -= 1  # _push_segments counts it
+            self._push_segments(segments)
             return
         keys = list(line)
         n = len(keys)
@@ -418,35 +471,53 @@ class TerminalScreen(pyte.Screen):
         """Show ``lines`` as if each was drawn at the bottom row and followed by CR LF.
 
         Args:
-            lines: At least ``self.lines`` lines, each a list of (attributes as a Cell,
-                text) segments no wider than the screen, printable ASCII only.
+            lines: Lines, each a list of (attributes as a Cell, text) segments no wider
+                than the screen, printable ASCII only.
         """
         rows = self.lines
-        through = len(lines) - (rows - 1)
+        count = len(lines)
         buffer = self.buffer
-        for y in range(rows - 1):
-            self._push_history(buffer.get(y))
-        history = self.history
-        keep = history.maxlen or 0
-        push = self._push_segments
-        for index, segments in enumerate(lines[:through]):
-            # Lines that would be dropped from a full history right away need no work.
-            if through - index <= keep:
-                push(segments)
-        self.history_pushed += through - min(through, keep)
-        buffer.clear()
-        for y, segments in enumerate(lines[through:]):
-            row = buffer[y]
+        if count >= rows - 1:
+            # Every row now on screen scrolls off, and so do the first ``through`` lines.
+            through = count - (rows - 1)
+            for y in range(rows - 1):
+                self._push_history(buffer.get(y))
+            keep = self.history.maxlen or 0
+            push = self._push_segments
+            for index, segments in enumerate(lines[:through]):
+                # Lines that a full history would drop right away need no work.
+                if through - index <= keep:
+                    push(segments)
+            self.history_pushed += through - min(through, keep)
+            buffer.clear()
+            first = 0
+            shown = lines[through:]
+        else:
+            # The top ``count`` rows scroll off; the rest move up by ``count``.
+            for y in range(count):
+                self._push_history(buffer.get(y))
+            moved = {y - count: row for y, row in buffer.items() if count <= y < rows - 1}
+            buffer.clear()
+            buffer.update(moved)
+            first = rows - 1 - count
+            shown = lines
+        glyph_caches = self._glyphs
+        default = self.default_char
+        for y, segments in enumerate(shown, first):
+            cells: dict[int, Any] = {}
             x = 0
             for attrs, text in segments:
-                glyphs = self._glyphs.get(attrs)
+                glyphs = glyph_caches.get(attrs)
                 if glyphs is None:
-                    if len(self._glyphs) > 1024:
-                        self._glyphs.clear()
-                    glyphs = self._glyphs[attrs] = _GlyphCache(attrs)
+                    if len(glyph_caches) > 1024:
+                        glyph_caches.clear()
+                    glyphs = glyph_caches[attrs] = _GlyphCache(attrs)
                 n = len(text)
-                row.update(zip(range(x, x + n), map(glyphs.__getitem__, text), strict=False))
+                cells.update(zip(range(x, x + n), map(glyphs.__getitem__, text), strict=False))
                 x += n
+            row = BulkRow(default, segments)
+            dict.update(row, cells)  # Bypasses BulkRow.update, which forgets the segments.
+            buffer[y] = row
         self.dirty.update(range(rows))
 
     def _push_segments(self, segments: list[tuple[Any, str]]) -> None:
@@ -480,6 +551,9 @@ class TerminalScreen(pyte.Screen):
         if not line:
             default = self.default_char
             return " " * cols, [(cols, _attrs_of(default))]
+        segments = getattr(line, "segments", None)
+        if segments is not None:
+            return _segments_layout(segments, cols, line.default)
         keys = list(line)
         n = len(keys)
         pad = line.default
@@ -770,6 +844,28 @@ def _fix_wide(datas: tuple[str, ...] | list[str], cols: int) -> list[str]:
     return out
 
 
+def _segments_layout(segments: list[tuple[Any, str]], cols: int, default: Any) -> RowLayout:
+    """Lay out a row given as (attrs, ASCII text) segments, padded with default cells."""
+    runs: list[tuple[int, Attrs]] = []
+    width = 0
+    for attrs, text in segments:
+        key = _attrs_of(attrs)
+        if runs and runs[-1][1] == key:
+            runs[-1] = (runs[-1][0] + len(text), key)
+        else:
+            runs.append((len(text), key))
+        width += len(text)
+    text = "".join([part for _, part in segments])
+    if width < cols:
+        text += " " * (cols - width)
+        pad = _attrs_of(default)
+        if runs and runs[-1][1] == pad:
+            runs[-1] = (runs[-1][0] + cols - width, pad)
+        else:
+            runs.append((cols - width, pad))
+    return text, runs
+
+
 def _layout(cells: list[Any], cols: int) -> RowLayout:
     """Turn exactly ``cols`` cells (Cell-like tuples) into a :data:`RowLayout`."""
     fields = list(zip(*cells, strict=False))
@@ -939,9 +1035,6 @@ class TerminalStream(pyte.ByteStream):
         if m is None:
             return offset
         block = m.group()
-        rows = screen.lines
-        if block.count("\r\n") < rows:
-            return offset
         cols = screen.columns
         cursor = screen.cursor
         start_attrs = cursor.attrs
@@ -967,7 +1060,7 @@ class TerminalStream(pyte.ByteStream):
                 break
             parsed.append(segments)
             consumed += len(line) + 2
-        if len(parsed) < rows:
+        if not parsed:
             cursor.attrs = start_attrs
             return offset
         screen.bulk_scroll(parsed)

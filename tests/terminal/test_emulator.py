@@ -159,3 +159,10 @@ def test_modes_the_view_needs_are_tracked() -> None:
     term.feed(b"\x1b[?1l\x1b[?2004l\x1b[?1002l\x1b[?25h")
     assert not screen.app_cursor_keys and not screen.bracketed_paste
     assert screen.mouse_tracking == 0 and not screen.cursor.hidden
+
+
+def test_shrinking_crops_rows_that_moved_up() -> None:
+    term = Terminal(5, 9)
+    term.feed(b"a\r\n" * 6 + b"after-vi\r\n$ ")
+    term.resize(2, 6)
+    assert term.display() == ["after-", "$     "]
