@@ -248,3 +248,30 @@ def test_bulk_history_with_small_scrollback_matches(scrollback: int, rows: int, 
     pyte.ByteStream(href).feed(data)
     assert history_rows(ours.screen) == reference_history_rows(href)
     assert ours.screen.history_pushed == 300 - (rows - 1)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        b"\x1b[2A\rZZ",
+        b"\x1b[2A\x1b[K",
+        b"\x1b[2A\x1b[2P",
+        b"\x1b[2A\x1b[1;32m\x1b[3@",
+        b"\x1b[1;1H\x1b[J",
+    ],
+)
+def test_rows_from_bulk_scrolling_that_are_edited_later(edit: bytes) -> None:
+    data = b"".join(b"\x1b[3%dmline %d\r\n" % (i % 8, i) for i in range(10)) + edit
+    more = b"".join(b"tail %d\r\n" % i for i in range(3))
+    ours = Terminal(4, 12, scrollback=100)
+    href = pyte.HistoryScreen(12, 4, history=100)
+    ref_stream = pyte.ByteStream(href)
+    ours.feed(data)
+    ref_stream.feed(data)
+    # What is displayed matches the cells, not the text the rows were created with.
+    for y in range(4):
+        cells_text = "".join(ours.screen.buffer[y][x].data for x in range(12))
+        assert "".join(ours.screen.row_layout(y)[0]) == cells_text
+    ours.feed(more)
+    ref_stream.feed(more)
+    assert history_rows(ours.screen) == reference_history_rows(href)
