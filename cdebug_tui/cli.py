@@ -171,6 +171,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         name=ns.name,
         rows=rows,
         cols=cols,
+        term=os.environ.get("TERM") or "xterm",
     )
 
     def on_step(step: Step) -> None:

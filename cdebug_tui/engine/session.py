@@ -19,6 +19,7 @@ from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
 from cdebug_tui.engine.sidecar import (
     SidecarConfig,
     check_target,
+    home_of,
     resolve_user,
     shell_command,
     shell_env,
@@ -144,6 +145,8 @@ class DebugSession:
         self._steps = steps
         self.link = ""
         self.uid_gid: tuple[int, int] | None = None
+        #: The -u user's home in the target's /etc/passwd, for HOME.
+        self.home: str | None = None
         self.toolkit_path = tk.DEFAULT_PATH
         self.mode = Mode.ROOT
         self.mode_reason = ""
@@ -221,6 +224,8 @@ class DebugSession:
                 target_root=self.target_root,
                 session_id=config.session_id,
                 tty=spec.tty,
+                term=spec.term,
+                home=self.home,
             )
             argv = shell_command(
                 mode=self.mode,
@@ -497,12 +502,14 @@ def prepare_session(
     steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19])
 
     uid_gid = None
+    home: str | None = None
     if spec.user:
         try:
             passwd: str | None = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
         except FileNotFoundError:
             passwd = None
         uid_gid = resolve_user(spec.user, passwd)
+        home = home_of(uid_gid[0], passwd)
 
     config = sidecar_config(spec, target, image)
     t0 = time.monotonic()
@@ -616,6 +623,7 @@ def prepare_session(
 
         session.link = link
         session.uid_gid = uid_gid
+        session.home = home if uid_gid else None
         session.toolkit_path = toolkit_path
         session.watch_target()
         return session
