@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cdebug_tui.engine.models import SIDECAR_LABEL
+from tests.conftest import sidecars_of
 
 pytestmark = pytest.mark.engine
 
@@ -22,10 +22,6 @@ def cdebug(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         timeout=60,
         env={**os.environ, **(env or {})},
     )
-
-
-def all_sidecars(engine: Any) -> set[str]:
-    return {c["Id"] for c in engine.api.containers(all=True, filters={"label": SIDECAR_LABEL})}
 
 
 def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -118,10 +114,12 @@ def test_bad_input(
         fixtures["hostpid"] = run_target(distroless_image, pid_mode="host")
     else:
         fixtures["target"] = run_target(distroless_image)
-    before = all_sidecars(engine)
     r = cdebug(*make_args(fixtures), env=env)
     assert_one_line_error(r, *needles)
-    assert all_sidecars(engine) <= before
+    # (Other test runs may share the engine: look at this test's targets only.)
+    for made in ("target", "stopped", "paused", "hostpid"):
+        if made in fixtures:
+            assert sidecars_of(engine, fixtures[made].id) == []
     if "target" in fixtures:
         assert [c.path for c in engine.diff(fixtures["target"].id) if ".cdebug" in c.path] == []
 
