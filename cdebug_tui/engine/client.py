@@ -184,10 +184,8 @@ class Engine:
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except docker.errors.NotFound:
-            raise
         except docker.errors.APIError:
-            raise
+            raise  # The engine answered: callers handle its answer (NotFound is one).
         except (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError) as exc:
             raise _engine_error(exc, self.address) from exc
         except docker.errors.DockerException as exc:
@@ -213,13 +211,16 @@ class Engine:
         return self._rows(raw, shells=shells)
 
     def _probe_shell(self, container_id: str) -> bool | None:
+        """Whether a container's image has a shell: a stat (HEAD) of the usual paths."""
+        url = self.api._url("/containers/{0}/archive", container_id)  # type: ignore[attr-defined]
         for path in SHELL_PATHS:
             try:
-                self.api.get_archive(container_id, path, chunk_size=512)[0].close()
+                status = self.api.head(url, params={"path": path}, timeout=10).status_code
+            except (requests.exceptions.RequestException, OSError):
+                return None
+            if status == 200:
                 return True
-            except docker.errors.NotFound:
-                continue
-            except (docker.errors.APIError, requests.exceptions.RequestException, OSError):
+            if status != 404:
                 return None
         return False
 
