@@ -14,6 +14,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.utils
 import requests.exceptions
 
 from cdebug_tui.engine.models import (
@@ -150,7 +151,7 @@ class Engine:
         kwargs: dict[str, Any] = {}
         try:
             if base_url is None:
-                kwargs = docker.utils.kwargs_from_env()
+                kwargs = dict(docker.utils.kwargs_from_env())
             else:
                 kwargs = {"base_url": base_url}
             self.address = str(kwargs.get("base_url") or "unix:///var/run/docker.sock")
@@ -183,10 +184,8 @@ class Engine:
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except docker.errors.NotFound:
-            raise
         except docker.errors.APIError:
-            raise
+            raise  # The engine answered: callers handle its answer (NotFound is one).
         except (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError) as exc:
             raise _engine_error(exc, self.address) from exc
         except docker.errors.DockerException as exc:
@@ -212,13 +211,16 @@ class Engine:
         return self._rows(raw, shells=shells)
 
     def _probe_shell(self, container_id: str) -> bool | None:
+        """Whether a container's image has a shell: a stat (HEAD) of the usual paths."""
+        url = self.api._url("/containers/{0}/archive", container_id)  # type: ignore[attr-defined]
         for path in SHELL_PATHS:
             try:
-                self.api.get_archive(container_id, path, chunk_size=512)[0].close()
+                status = self.api.head(url, params={"path": path}, timeout=10).status_code
+            except (requests.exceptions.RequestException, OSError):
+                return None
+            if status == 200:
                 return True
-            except docker.errors.NotFound:
-                continue
-            except (docker.errors.APIError, requests.exceptions.RequestException, OSError):
+            if status != 404:
                 return None
         return False
 
@@ -255,9 +257,13 @@ class Engine:
             )
         return out
 
-    def events(self, since: float | None = None) -> EventStream:
-        """A live stream of container events; close it from another thread to stop it."""
-        kwargs: dict[str, Any] = {"decode": True, "filters": {"type": "container"}}
+    def events(self, since: float | None = None, container: str | None = None) -> EventStream:
+        """A live stream of container events (of one container, if given); close it from
+        another thread to stop it."""
+        filters: dict[str, Any] = {"type": "container"}
+        if container:
+            filters["container"] = container
+        kwargs: dict[str, Any] = {"decode": True, "filters": filters}
         if since is not None:
             kwargs["since"] = since
         return EventStream(self, self._call(self.api.events, **kwargs))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import shlex
 import socket
 import struct
@@ -20,6 +19,7 @@ from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
 from cdebug_tui.engine.sidecar import (
     SidecarConfig,
     check_target,
+    home_of,
     resolve_user,
     shell_command,
     shell_env,
@@ -35,6 +35,8 @@ from cdebug_tui.errors import (
 
 StepCallback = Callable[[Step], None]
 STDOUT, STDERR = 1, 2
+#: Target events that end a session: the target's processes are gone or frozen.
+ENDING_EVENTS = {"die": "stopped", "pause": "was paused", "destroy": "was removed"}
 
 
 def _raw(sock: Any) -> socket.socket:
@@ -73,8 +75,8 @@ class _Stream:
             if header is None:
                 return STDOUT, b""
             kind, size = header[0], struct.unpack(">I", header[4:])[0]
-            data = self._recv_exact(size) if size else b""
-            return (STDERR if kind == 2 else STDOUT), data or b""
+            data = (self._recv_exact(size) if size else b"") or b""
+            return (STDERR if kind == 2 else STDOUT), data
         except OSError:
             if self.closed:
                 return STDOUT, b""
@@ -132,7 +134,7 @@ class DebugSession:
         target: TargetInfo,
         config: SidecarConfig,
         supervisor: _Stream,
-        steps: list[Step],
+        steps: _Steps,
     ) -> None:
         self.engine = engine
         self.spec = spec
@@ -140,7 +142,12 @@ class DebugSession:
         self.config = config
         self.sidecar_id = ""
         self.supervisor = supervisor
-        self.steps = steps
+        self._steps = steps
+        self.link = ""
+        self.uid_gid: tuple[int, int] | None = None
+        #: The -u user's home in the target's /etc/passwd, for HOME.
+        self.home: str | None = None
+        self.toolkit_path = tk.DEFAULT_PATH
         self.mode = Mode.ROOT
         self.mode_reason = ""
         self.target_root = "/"
@@ -151,6 +158,31 @@ class DebugSession:
         self._exit_code: int | None = None
         self._closed = False
         self._close_lock = threading.Lock()
+        self._watcher: Any = None
+        #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
+        self.ended_reason: str | None = None
+
+    def watch_target(self) -> None:
+        """Ends the session as soon as the target stops, is paused or removed (engine events).
+
+        A paused target's processes are frozen while the sidecar's are not; a stopped one
+        takes its PID namespace, and so the shell, with it: either way the session is over.
+        """
+        stream = self.engine.events(container=self.target.id)
+        self._watcher = stream
+
+        def watch() -> None:
+            try:
+                for event in stream:
+                    reason = ENDING_EVENTS.get(event.action)
+                    if reason:
+                        self.ended_reason = f"the target {reason}"
+                        self.close()
+                        return
+            except CdebugError:
+                pass  # The engine went away: the stream's reader sees that too.
+
+        threading.Thread(target=watch, name=f"watch-{self.target.short_id}", daemon=True).start()
 
     @property
     def session_id(self) -> str:
@@ -160,13 +192,106 @@ class DebugSession:
     def tty(self) -> bool:
         return self.spec.tty
 
+    @property
+    def steps(self) -> list[Step]:
+        """What cdebug-tui did for this session, in order."""
+        return self._steps.steps
+
+    @property
+    def started(self) -> bool:
+        """Whether the shell runs (a prepared session has only its sidecar)."""
+        return bool(self.exec_id)
+
+    def start_shell(self) -> None:
+        """Starts the session's shell (or command) as an exec into the running sidecar.
+
+        Raises:
+            SessionError: When the sidecar is gone or refuses the exec.
+        """
+        engine, spec, config, steps = self.engine, self.spec, self.config, self._steps
+        probe, uid_gid, link = self.probe, self.uid_gid, self.link
+        sidecar_id = self.sidecar_id
+        session = self
+        if self._closed:
+            raise SessionError(f"the session has ended: {self.ended_reason or 'closed'}")
+        try:
+            t0 = time.monotonic()
+            env = shell_env(
+                self.target,
+                mode=self.mode,
+                toolkit_path=self.toolkit_path,
+                link=link,
+                target_root=self.target_root,
+                session_id=config.session_id,
+                tty=spec.tty,
+                term=spec.term,
+                home=self.home,
+            )
+            argv = shell_command(
+                mode=self.mode,
+                link=link,
+                sh=probe.get("sh") or "/bin/sh",
+                chroot=probe.get("chroot") or "chroot",
+                nsenter=probe.get("nsenter") or "nsenter",
+                target_root=self.target_root,
+                command=spec.command,
+                uid_gid=uid_gid,
+            )
+            exec_user = "0"
+            if self.mode == Mode.TOOLKIT and uid_gid is not None:
+                exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
+            exec_id = engine.api.exec_create(
+                sidecar_id,
+                argv,
+                stdin=spec.interactive,
+                tty=spec.tty,
+                environment=env,
+                user=exec_user,
+            )["Id"]
+            session.exec_id = exec_id
+            session.stream = _Stream(
+                engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
+            )
+            if spec.tty:
+                session.resize(spec.rows, spec.cols)
+            steps.add(
+                "start the shell",
+                f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
+                f"-u {exec_user} {config.name} {shlex.join(argv)}".replace("  ", " "),
+                t0,
+            )
+        except docker.errors.APIError as exc:
+            raise SessionError(
+                f"cannot start the shell: {exc.explanation}"
+                + (f" ({self.ended_reason})" if self.ended_reason else "")
+            ) from exc
+
     # -- the shell's streams ---------------------------------------------------------------
 
     def read(self) -> tuple[int, bytes]:
         """Blocks for the shell's next output chunk: (1 stdout or 2 stderr, bytes); b"" at EOF."""
         if self.stream is None:
             return STDOUT, b""
-        return self.stream.read()
+        kind, data = self.stream.read()
+        if not data and self.ended_reason is None:
+            self.ended_reason = self._why_ended()
+        return kind, data
+
+    def _why_ended(self) -> str | None:
+        """Why the shell's output ended when nobody closed it: the target's fault, or None."""
+        if self._closed:
+            return None
+        try:
+            now = self.engine.inspect(self.target.id)
+        except CdebugError:
+            return "the target was removed"
+        if now.paused:
+            return "the target was paused"
+        if not now.running:
+            return "the target stopped"
+        if now.pid != self.target.pid:
+            return "the target restarted"
+        return None
 
     def write(self, data: bytes) -> None:
         """Sends bytes to the shell's stdin (keys, when it has a TTY)."""
@@ -217,7 +342,8 @@ class DebugSession:
         exec_id = api.exec_create(self.sidecar_id, argv, user="0")["Id"]
         stream = _Stream(api.exec_start(exec_id, socket=True), tty=False)
         stream.sock.settimeout(timeout)
-        out, err = [], []
+        out: list[bytes] = []
+        err: list[bytes] = []
         try:
             while True:
                 kind, data = stream.read()
@@ -237,6 +363,8 @@ class DebugSession:
             if self._closed:
                 return
             self._closed = True
+        if self._watcher is not None:
+            self._watcher.close()
         if self.stream is not None:
             self.exit_code(wait=0.0)
             self.stream.close()
@@ -244,7 +372,7 @@ class DebugSession:
         self.supervisor.close_write()
         if self.sidecar_id:
             try:
-                self.engine.api.wait(self.sidecar_id, timeout=timeout, condition="removed")
+                self.engine.api.wait(self.sidecar_id, timeout=int(timeout), condition="removed")
             except (docker.errors.APIError, requests.exceptions.RequestException):
                 pass
             # AutoRemove usually did this; do it ourselves when it has not (yet).
@@ -291,6 +419,11 @@ def ensure_image(
     image_id = engine.image_id(image)
     if image_id:
         return image, image_id
+    if image == tk.DEFAULT_TOOLKIT and (local := engine.image_id(tk.LOCAL_TOOLKIT)):
+        # Offline hosts would wait on the registry at every start; the local build serves.
+        if notice:
+            notice(f"{image} is not here; using {tk.LOCAL_TOOLKIT} (docker pull {image} to use it)")
+        return tk.LOCAL_TOOLKIT, local
     try:
         return image, engine.pull(image, progress)
     except ImageUnavailableError as exc:
@@ -319,7 +452,34 @@ def start_session(
     on_progress: ProgressCallback | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> DebugSession:
-    """Starts a debug session on a running target; on any failure nothing is left behind.
+    """Starts a debug session on a running target: its sidecar, then its shell.
+
+    On any failure nothing is left behind. Arguments as for prepare_session.
+
+    Raises:
+        CdebugError: A subclass saying what is wrong, for the user.
+    """
+    session = prepare_session(engine, spec, on_step=on_step, on_progress=on_progress, notice=notice)
+    try:
+        session.start_shell()
+    except BaseException:
+        session.close(timeout=5)
+        raise
+    return session
+
+
+def prepare_session(
+    engine: Engine,
+    spec: SessionSpec,
+    *,
+    on_step: StepCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> DebugSession:
+    """Starts a session's sidecar and links the toolkit in, without a shell yet.
+
+    The app prepares a session while the user is still choosing, so that the shell, an exec
+    into the running sidecar, answers at once. On any failure nothing is left behind.
 
     Args:
         engine: The engine the target runs on.
@@ -342,12 +502,14 @@ def start_session(
     steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19])
 
     uid_gid = None
+    home: str | None = None
     if spec.user:
         try:
             passwd: str | None = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
         except FileNotFoundError:
             passwd = None
         uid_gid = resolve_user(spec.user, passwd)
+        home = home_of(uid_gid[0], passwd)
 
     config = sidecar_config(spec, target, image)
     t0 = time.monotonic()
@@ -404,7 +566,7 @@ def start_session(
                     f"{target.name} stopped before the sidecar could join it"
                 ) from exc
             raise SessionError(f"cannot start the sidecar: {text}") from exc
-        session = DebugSession(engine, spec, target, config, supervisor, steps.steps)
+        session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
         steps.add("start the sidecar", f"docker start {config.name}", t0)
 
@@ -459,49 +621,11 @@ def start_session(
                     link = f"{link}-u{uid_gid[0]}"
                     break
 
-        t0 = time.monotonic()
-        env = shell_env(
-            target,
-            mode=session.mode,
-            toolkit_path=toolkit_path,
-            link=link,
-            target_root=session.target_root,
-            session_id=config.session_id,
-            tty=spec.tty,
-        )
-        argv = shell_command(
-            mode=session.mode,
-            link=link,
-            sh=probe.get("sh") or "/bin/sh",
-            chroot=probe.get("chroot") or "chroot",
-            nsenter=probe.get("nsenter") or "nsenter",
-            target_root=session.target_root,
-            command=spec.command,
-            uid_gid=uid_gid,
-        )
-        exec_user = "0"
-        if session.mode == Mode.TOOLKIT and uid_gid is not None:
-            exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
-        exec_id = engine.api.exec_create(
-            sidecar_id,
-            argv,
-            stdin=spec.interactive,
-            tty=spec.tty,
-            environment=env,
-            user=exec_user,
-        )["Id"]
-        session.exec_id = exec_id
-        session.stream = _Stream(
-            engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
-        )
-        if spec.tty:
-            session.resize(spec.rows, spec.cols)
-        steps.add(
-            "start the shell",
-            f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
-            f"-u {exec_user} {config.name} {shlex.join(argv)}".replace("  ", " "),
-            t0,
-        )
+        session.link = link
+        session.uid_gid = uid_gid
+        session.home = home if uid_gid else None
+        session.toolkit_path = toolkit_path
+        session.watch_target()
         return session
     except BaseException:
         # Leave nothing behind: the links (the supervisor removes them on EOF), the sidecar.
@@ -548,6 +672,8 @@ def _plan_mode(
         problems.append(f"the toolkit's binaries cannot run in the target's root: {profile.reason}")
     if not probe.get("chroot") and uid_gid is None:
         problems.append("the toolkit has no chroot")
+    if probe.get("canchroot") == "0":
+        problems.append("the sidecar may not chroot: the target drops CAP_SYS_CHROOT")
     if uid_gid is not None and not probe.get("nsenter"):
         problems.append("the toolkit has no nsenter to switch to that user")
     if problems:

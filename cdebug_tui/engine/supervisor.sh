@@ -51,9 +51,12 @@ done
 
 troot_ok=1
 ls "$TROOT/" >/dev/null 2>&1 || troot_ok=0
+# chroot needs CAP_SYS_CHROOT, which a target that drops capabilities takes from us too.
+canchroot=0
+chroot / sh -c : 2>/dev/null && canchroot=1
 tnix=0
 { [ -e "$TROOT/nix" ] || [ -L "$TROOT/nix" ]; } && tnix=1
-say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) troot=$troot_ok tnix=$tnix knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null)"
+say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) troot=$troot_ok canchroot=$canchroot tnix=$tnix knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null)"
 
 read -r plan anchor nix rest || exit 0
 

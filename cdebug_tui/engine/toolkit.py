@@ -1,4 +1,4 @@
-"""Provides toolkit images: presets, the local busybox build, and what kind of binaries they hold."""
+"""Provides toolkit images: presets, the local busybox build, and what their binaries need."""
 
 from __future__ import annotations
 

@@ -1,0 +1,158 @@
+"""Provides the time-to-shell benchmark: `cdebug-tui exec -it` against raw docker commands."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+from cdebug_tui.engine import demo
+from cdebug_tui.engine.client import Engine
+
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+# ash ends its prompt with a cursor-position query when it edits lines.
+PROMPT = re.compile(rb"[#$] (\x1b\[6n)?$")
+
+
+def time_to_prompt(argv: list[str], timeout: float = 30) -> float:
+    """Seconds from fork to the first prompt on a terminal; the shell is then told to exit."""
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(argv[0], argv)
+    buf = b""
+    try:
+        while True:
+            left = start + timeout - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"no prompt from {argv}: {buf[-200:]!r}")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                raise RuntimeError(f"{argv} ended before its prompt: {buf[-300:]!r}") from None
+            buf += chunk
+            if PROMPT.search(buf):
+                elapsed = time.perf_counter() - start
+                break
+        os.write(fd, b"exit\r")
+        os.waitpid(pid, 0)
+        return elapsed
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+
+
+def import_cost(module: str) -> float:
+    """Seconds a fresh Python spends importing a module (median of three)."""
+    samples = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr.splitlines()
+        samples.append(int(out[-1].split("|")[1]) / 1e6)
+    return statistics.median(samples)
+
+
+def explain_steps(target: str, image: str) -> list[tuple[str, float]]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cdebug_tui",
+            "exec",
+            "--explain",
+            "-q",
+            "--image",
+            image,
+            target,
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    return [
+        (m.group(1), float(m.group(2)) / 1000)
+        for m in re.finditer(r"^# (.+?) \((\d+) ms\)", out, re.M)
+    ]
+
+
+def median_of(argv: list[str]) -> float:
+    time_to_prompt(argv)  # warm-up: caches, page cache, the toolkit classification
+    return statistics.median(time_to_prompt(argv) for _ in range(RUNS))
+
+
+def main() -> None:
+    engine = Engine()
+    image = demo.ensure_toolkit(engine)
+    name = f"cdebug-bench-{uuid.uuid4().hex[:6]}"
+    shell_name = f"{name}-shell"
+    demo.ensure_demo_target(engine)  # builds the demo image when it is missing
+    engine.api.create_container(demo.DEMO_IMAGE, name=name)
+    engine.api.start(name)
+    engine.api.create_container(image, name=shell_name, command=["sleep", "3600"])
+    engine.api.start(shell_name)
+    try:
+        cases = {
+            "docker run -it (shared ns)": [
+                "docker",
+                "run",
+                "-it",
+                "--rm",
+                "--pid",
+                f"container:{name}",
+                "--network",
+                f"container:{name}",
+                image,
+                "sh",
+            ],
+            "docker exec -it (has a shell)": ["docker", "exec", "-it", shell_name, "sh"],
+            "cdebug-tui exec -it": [
+                sys.executable,
+                "-m",
+                "cdebug_tui",
+                "exec",
+                "-it",
+                "-q",
+                "--image",
+                image,
+                name,
+            ],
+        }
+        results = {label: median_of(argv) for label, argv in cases.items()}
+        base = results["docker run -it (shared ns)"]
+        print(f"time to the first prompt, median of {RUNS} runs (toolkit {image})")
+        for label, t in results.items():
+            print(f"  {label:32s} {t * 1000:7.0f} ms   {t / base:5.2f}x docker run -it")
+        ratio = results["cdebug-tui exec -it"] / base
+        verdict = "met" if ratio <= 1.5 else "NOT met"
+        print(f"goal: cdebug-tui at most 1.5x docker run -it: {verdict}")
+        print("where cdebug-tui's time goes:")
+        print(f"  import cdebug_tui.cli            {import_cost('cdebug_tui.cli') * 1000:7.0f} ms")
+        print(f"  import docker (docker-py)        {import_cost('docker') * 1000:7.0f} ms")
+        for title, seconds in explain_steps(name, image):
+            print(f"  {title:32s} {seconds * 1000:7.0f} ms")
+    finally:
+        for c in (name, shell_name):
+            engine.remove_container(c)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Provides CastRecorder: a session recorded as an asciicast v2 file, with its steps as markers."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable
+from typing import IO, Any
+
+from cdebug_tui.engine.models import Step
+
+
+class CastRecorder:
+    """Writes asciicast v2 (asciinema's format): a header line, then one JSON event per line.
+
+    Output bytes go through an incremental UTF-8 decoder, so a character split across two
+    reads is written whole, never as two replacement characters.
+
+    Args:
+        path: Where to write the cast.
+        rows: The terminal's height at the start.
+        cols: The terminal's width at the start.
+        title: The cast's title (the target, typically).
+        steps: What cdebug-tui did to start the session, written as markers at time 0.
+    """
+
+    def __init__(
+        self, path: str, rows: int, cols: int, title: str, steps: Iterable[Step] = ()
+    ) -> None:
+        self.path = path
+        self._file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+        header: dict[str, Any] = {
+            "version": 2,
+            "width": cols,
+            "height": rows,
+            "timestamp": int(time.time()),
+            "title": title,
+            "env": {"TERM": "xterm-256color", "SHELL": "/bin/sh"},
+        }
+        self._file.write(json.dumps(header) + "\n")
+        for step in steps:
+            self.marker(
+                f"{step.title}: {step.command.splitlines()[0] if step.command else ''}", 0.0
+            )
+
+    def _event(self, kind: str, data: str, at: float | None = None) -> None:
+        t = time.monotonic() - self._start if at is None else at
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(json.dumps([round(t, 6), kind, data]) + "\n")
+
+    def output(self, data: bytes) -> None:
+        text = self._decoder.decode(data)
+        if text:
+            self._event("o", text)
+
+    def marker(self, label: str, at: float | None = None) -> None:
+        self._event("m", label, at)
+
+    def resize(self, rows: int, cols: int) -> None:
+        self._event("r", f"{cols}x{rows}")
+
+    def close(self) -> None:
+        tail = self._decoder.decode(b"", final=True)
+        if tail:
+            self._event("o", tail)
+        with self._lock:
+            self._file.close()
+
+
+def read_cast(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[list[Any]]]:
+    """The header and events of an asciicast v2 file."""
+    with open(path, encoding="utf-8") as f:
+        header = json.loads(f.readline())
+        events = [json.loads(line) for line in f if line.strip()]
+    return header, events

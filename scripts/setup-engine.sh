@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs and starts what cdebug-tui and its tests need on a Debian machine: a Docker engine,
+# a static busybox (the offline toolkit), and the tools the tests build images with.
+# Idempotent: it installs only what is missing and starts dockerd only when none answers.
+set -euo pipefail
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+command -v patchelf >/dev/null 2>&1 || missing+=(patchelf)
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup-engine: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+    echo "setup-engine: starting dockerd"
+    $SUDO sh -c 'nohup setsid dockerd >/var/log/cdebug-dockerd.log 2>&1 &'
+    for _ in $(seq 1 120); do
+        docker info >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    if ! docker info >/dev/null 2>&1; then
+        echo "setup-engine: dockerd did not come up; its log:" >&2
+        tail -20 /var/log/cdebug-dockerd.log >&2 || true
+        exit 1
+    fi
+fi
+echo "setup-engine: engine $(docker version --format '{{.Server.Version}}') answers"

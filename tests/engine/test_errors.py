@@ -1,0 +1,138 @@
+"""Tests that bad input gets one clear line, exit code 125, and leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.conftest import sidecars_of
+
+pytestmark = pytest.mark.engine
+
+
+def cdebug(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cdebug_tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert r.returncode == 125, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("cdebug-tui: error: ")
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.fixture
+def stopped(engine: Any, run_target: Any, distroless_image: str) -> Any:
+    target = run_target(distroless_image)
+    engine.api.stop(target.id, timeout=1)
+    return target
+
+
+@pytest.fixture
+def paused(engine: Any, run_target: Any, distroless_image: str) -> Any:
+    target = run_target(distroless_image)
+    engine.api.pause(target.id)
+    yield target
+    engine.api.unpause(target.id)
+
+
+CASES = {
+    "unknown target": (
+        lambda f: ["exec", "no-such-container-xyz", "true"],
+        {},
+        ["no such container"],
+    ),
+    "stopped target": (lambda f: ["exec", f["stopped"].name, "true"], {}, ["not running"]),
+    "paused target": (lambda f: ["exec", f["paused"].name, "true"], {}, ["paused"]),
+    "host pid target": (lambda f: ["exec", f["hostpid"].name, "true"], {}, ["--pid=host"]),
+    "unknown image": (
+        lambda f: ["exec", "--image", "cdebug-test/nope:missing", f["target"].name, "true"],
+        {},
+        ["cannot pull cdebug-test/nope:missing"],
+    ),
+    "invalid image reference": (
+        lambda f: ["exec", "--image", "Not A Ref!", f["target"].name, "true"],
+        {},
+        ["invalid image reference"],
+    ),
+    "unknown user": (
+        lambda f: ["exec", "-u", "nobody-here", "--image", f["busybox"], f["target"].name, "true"],
+        {},
+        ["no user 'nobody-here'"],
+    ),
+    "toolkit without shell": (
+        lambda f: ["exec", "--image", f["distroless"], f["target"].name, "true"],
+        {},
+        ["no shell"],
+    ),
+    "engine socket missing": (
+        lambda f: ["exec", "x", "true"],
+        {"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+        ["/nonexistent/docker.sock"],
+    ),
+    "malformed DOCKER_HOST": (
+        lambda f: ["exec", "x", "true"],
+        {"DOCKER_HOST": "bogus://what"},
+        ["malformed engine address"],
+    ),
+    "tty without a terminal": (
+        lambda f: ["exec", "-t", f["target"].name],
+        {},
+        ["not a TTY"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input(
+    case: str,
+    engine: Any,
+    run_target: Any,
+    distroless_image: str,
+    busybox_image: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    make_args, env, needles = CASES[case]
+    fixtures: dict[str, Any] = {"busybox": busybox_image, "distroless": distroless_image}
+    if case == "stopped target":
+        fixtures["stopped"] = request.getfixturevalue("stopped")
+    elif case == "paused target":
+        fixtures["paused"] = request.getfixturevalue("paused")
+    elif case == "host pid target":
+        fixtures["hostpid"] = run_target(distroless_image, pid_mode="host")
+    else:
+        fixtures["target"] = run_target(distroless_image)
+    r = cdebug(*make_args(fixtures), env=env)
+    assert_one_line_error(r, *needles)
+    # (Other test runs may share the engine: look at this test's targets only.)
+    for made in ("target", "stopped", "paused", "hostpid"):
+        if made in fixtures:
+            assert sidecars_of(engine, fixtures[made].id) == []
+    if "target" in fixtures:
+        assert [c.path for c in engine.diff(fixtures["target"].id) if ".cdebug" in c.path] == []
+
+
+def test_ambiguous_prefix_lists_candidates(
+    engine: Any, run_target: Any, distroless_image: str
+) -> None:
+    made = [run_target(distroless_image) for _ in range(12)]
+    # 12 ids over 16 hex digits: two of them share a first digit.
+    firsts = [t.id[0] for t in made]
+    prefix = next(d for d in firsts if firsts.count(d) > 1)
+    r = cdebug("exec", prefix, "true")
+    assert_one_line_error(r, f"'{prefix}' matches")
+    for t in made:
+        if t.id.startswith(prefix):
+            assert t.id[:12] in r.stderr

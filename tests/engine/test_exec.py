@@ -1,0 +1,402 @@
+"""Tests `cdebug-tui exec` end to end against the real engine, as a user runs it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from typing import Any
+
+import pytest
+
+from tests.conftest import sidecars_of
+
+pytestmark = pytest.mark.engine
+
+
+def cdebug(
+    *args: str, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "cdebug_tui", *args],
+        input=input,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def ours_in_diff(engine: Any, target_id: str) -> list[str]:
+    """Paths in the target's writable layer that a session could have left."""
+    return [
+        c.path
+        for c in engine.diff(target_id)
+        if ".cdebug" in c.path or c.path.startswith("/nix") or c.path == "/target"
+    ]
+
+
+def assert_clean(engine: Any, target_id: str) -> None:
+    assert sidecars_of(engine, target_id) == []
+    assert ours_in_diff(engine, target_id) == []
+
+
+@pytest.fixture
+def distroless(run_target: Any, distroless_image: str) -> Any:
+    return run_target(distroless_image)
+
+
+def test_shell_less_target_root_mode(engine: Any, distroless: Any, busybox_image: str) -> None:
+    """The target's files are at /, its PID 1 is its server, and nothing stays behind."""
+    r = cdebug(
+        "exec",
+        "--image",
+        busybox_image,
+        distroless.name,
+        "sh",
+        "-c",
+        "ls /; echo ---; ps -o pid,user,args; echo ---; cat /etc/passwd",
+    )
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr
+    listing, procs, passwd = out.split("---\n")
+    assert {"app", "etc", "home"} <= set(listing.split())
+    assert ".cdebug" not in listing
+    first = procs.splitlines()[1].split()
+    assert first[0] == "1" and first[-1] == "/app/server"
+    assert "nonroot:x:65532" in passwd
+    assert "root mode" in r.stderr.decode()
+    assert_clean(engine, distroless.id)
+
+
+def test_exit_code_is_the_commands(engine: Any, distroless: Any, busybox_image: str) -> None:
+    r = cdebug(
+        "exec",
+        "-q",
+        "--image",
+        busybox_image,
+        distroless.name,
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    )
+    assert r.returncode == 3
+    assert r.stdout == b"out\n"
+    assert r.stderr == b"err\n"
+    assert_clean(engine, distroless.id)
+
+
+def test_stdin_without_tty(engine: Any, distroless: Any, busybox_image: str) -> None:
+    r = cdebug(
+        "exec",
+        "-i",
+        "-q",
+        "--image",
+        busybox_image,
+        distroless.name,
+        input=b"echo from-stdin\nid -u\nexit 4\n",
+    )
+    assert r.stdout.decode().split() == ["from-stdin", "0"]
+    assert r.returncode == 4
+
+
+def test_environment_and_workdir_of_the_target(
+    engine: Any, distroless: Any, busybox_image: str
+) -> None:
+    """The shell starts in the target's workdir with its env, PATH merged with the toolkit's."""
+    r = cdebug(
+        "exec",
+        "-q",
+        "--image",
+        busybox_image,
+        distroless.name,
+        "sh",
+        "-c",
+        'pwd; echo "$APP_MODE"; echo "$PATH"; echo "$CDEBUG_TARGET_ROOT"',
+    )
+    pwd, mode, path, root = r.stdout.decode().splitlines()
+    assert pwd == "/app"
+    assert mode == "production"
+    parts = path.split(":")
+    assert parts[0] == "/app/bin"
+    assert any(p.startswith("/.cdebug-") and p.endswith("/bin") for p in parts)
+    assert root == "/"
+
+
+def test_options_after_target_belong_to_the_command(
+    engine: Any, distroless: Any, busybox_image: str
+) -> None:
+    r = cdebug("exec", "-q", "--image", busybox_image, distroless.name, "ls", "-a", "/app")
+    assert r.returncode == 0, r.stderr
+    assert "server" in r.stdout.decode().split()
+
+
+def test_dynamic_toolkit_falls_back_to_toolkit_mode(
+    engine: Any, distroless: Any, dynamic_toolkit: str
+) -> None:
+    """A dynamically linked toolkit runs in its own root; the target is at /target."""
+    r = cdebug(
+        "exec",
+        "--image",
+        dynamic_toolkit,
+        distroless.name,
+        "sh",
+        "-c",
+        'echo "$CDEBUG_TARGET_ROOT"; pwd; ls "$CDEBUG_TARGET_ROOT/app"',
+    )
+    assert r.returncode == 0, r.stderr
+    root, pwd, *files = r.stdout.decode().split()
+    assert root == "/target"
+    assert pwd == "/target/app"
+    assert "server" in files
+    err = r.stderr.decode()
+    assert "toolkit mode" in err and "dynamically linked" in err
+    assert_clean(engine, distroless.id)
+
+
+def test_root_mode_refused_for_dynamic_toolkit(
+    engine: Any, distroless: Any, dynamic_toolkit: str
+) -> None:
+    r = cdebug("exec", "--mode", "root", "--image", dynamic_toolkit, distroless.name, "true")
+    assert r.returncode == 125
+    assert b"root mode is not possible" in r.stderr
+    assert b"Traceback" not in r.stderr
+    assert_clean(engine, distroless.id)
+
+
+def test_nix_toolkit_links_its_store_and_removes_it(
+    engine: Any, distroless: Any, nix_toolkit: str
+) -> None:
+    r = cdebug(
+        "exec", "--image", nix_toolkit, distroless.name, "sh", "-c", "ls /; readlink /nix; ls /app"
+    )
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "nix" in out.split() and "server" in out.split()
+    assert "root mode" in r.stderr.decode()
+    assert_clean(engine, distroless.id)
+
+
+def test_forced_toolkit_mode(engine: Any, distroless: Any, busybox_image: str) -> None:
+    r = cdebug(
+        "exec",
+        "--mode",
+        "toolkit",
+        "--image",
+        busybox_image,
+        distroless.name,
+        "sh",
+        "-c",
+        'echo "$CDEBUG_TARGET_ROOT"; ls "$CDEBUG_TARGET_ROOT/app"',
+    )
+    assert r.stdout.decode().split() == ["/target", "config.json", "server"]
+    assert_clean(engine, distroless.id)
+
+
+def test_read_only_target_uses_toolkit_mode(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    target = run_target(distroless_image, read_only=True)
+    r = cdebug(
+        "exec",
+        "--image",
+        busybox_image,
+        target.name,
+        "sh",
+        "-c",
+        'echo "$CDEBUG_TARGET_ROOT"; ls "$CDEBUG_TARGET_ROOT/app"',
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().split() == ["/target", "config.json", "server"]
+    assert "Read-only file system" in r.stderr.decode()
+    assert sidecars_of(engine, target.id) == []
+
+
+@pytest.mark.parametrize(("user", "expected"), [("nonroot", "65532 65532"), ("1234:99", "1234 99")])
+def test_user(engine: Any, distroless: Any, busybox_image: str, user: str, expected: str) -> None:
+    """-u runs the shell as that user, resolved in the target's /etc/passwd, in root mode."""
+    r = cdebug(
+        "exec",
+        "-u",
+        user,
+        "--image",
+        busybox_image,
+        distroless.name,
+        "sh",
+        "-c",
+        'echo "$(id -u) $(id -g)"; ls /app',
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines[0] == expected
+    assert "server" in lines[1:]
+    assert "root mode" in r.stderr.decode()
+    assert_clean(engine, distroless.id)
+
+
+def test_privileges(engine: Any, distroless: Any, busybox_image: str) -> None:
+    """Not privileged; CAP_SYS_PTRACE added to what the target may have; nothing else."""
+    r = cdebug(
+        "exec",
+        "-q",
+        "--image",
+        busybox_image,
+        distroless.name,
+        "sh",
+        "-c",
+        "grep -E 'CapEff|CapBnd' /proc/self/status /proc/1/status",
+    )
+    caps = {}
+    for line in r.stdout.decode().splitlines():
+        where, field, value = line.replace(":", " ").split()
+        caps[(where.split("/")[2], field)] = int(value, 16)
+    cap_sys_ptrace = 1 << 19
+    assert caps[("self", "CapEff")] & cap_sys_ptrace
+    assert not caps[("1", "CapBnd")] & cap_sys_ptrace
+    # The sidecar's bounding set is the target's plus CAP_SYS_PTRACE: not privileged.
+    assert caps[("self", "CapBnd")] == caps[("1", "CapBnd")] | cap_sys_ptrace
+
+
+def test_two_sessions_on_one_target(engine: Any, distroless: Any, busybox_image: str) -> None:
+    """A second session runs while the first one does, and each removes only its own links."""
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cdebug_tui",
+            "exec",
+            "-i",
+            "-q",
+            "--image",
+            busybox_image,
+            distroless.name,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert first.stdin and first.stdout
+        first.stdin.write(b"echo ready\n")
+        first.stdin.flush()
+        assert first.stdout.readline() == b"ready\n"
+        second = cdebug("exec", "-q", "--image", busybox_image, distroless.name, "ls", "-a", "/")
+        assert second.returncode == 0
+        assert len([n for n in second.stdout.decode().split() if n.startswith(".cdebug-")]) == 2
+        first.stdin.write(b"ls -a / | grep -c '^.cdebug-'\nexit\n")
+        first.stdin.flush()
+        assert first.stdout.readline() == b"1\n"
+        assert first.wait(timeout=30) == 0
+    finally:
+        first.kill()
+    assert_clean(engine, distroless.id)
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_kill_9_leaves_nothing(engine: Any, distroless: Any, busybox_image: str) -> None:
+    """When cdebug-tui dies without a chance to clean up, the sidecar notices and goes."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cdebug_tui",
+            "exec",
+            "-i",
+            "-q",
+            "--image",
+            busybox_image,
+            distroless.name,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(b"echo ready\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline() == b"ready\n"
+    assert len(sidecars_of(engine, distroless.id)) == 1
+    proc.kill()
+    proc.wait()
+    _wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
+    assert ours_in_diff(engine, distroless.id) == []
+
+
+def _read_until(fd: int, needle: bytes, timeout: float = 30) -> bytes:
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} not seen; got {buf[-500:]!r}")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+def _set_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def test_tty_follows_the_terminal(engine: Any, distroless: Any, busybox_image: str) -> None:
+    """-it in a real terminal: a prompt, `stty size` matches, and follows a resize."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: cdebug-tui in a terminal of 30x100
+        os.execvp(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "cdebug_tui",
+                "exec",
+                "-it",
+                "-q",
+                "--image",
+                busybox_image,
+                distroless.name,
+            ],
+        )
+    try:
+        _set_size(fd, 30, 100)
+        _read_until(fd, b"# ")
+        os.write(fd, b"stty size\r")
+        assert b"30 100" in _read_until(fd, b"30 100")
+        _set_size(fd, 40, 120)
+        os.kill(pid, signal.SIGWINCH)
+        deadline = time.monotonic() + 10
+        seen = b""
+        while b"40 120" not in seen and time.monotonic() < deadline:
+            os.write(fd, b"stty size\r")
+            seen = _read_until(fd, b"# ")
+        assert b"40 120" in seen
+        os.write(fd, b"exit 5\r")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 5
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+    _wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")

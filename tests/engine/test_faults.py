@@ -1,0 +1,144 @@
+"""Tests faults in the middle of a session, and that nothing of ours leaks however it ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from cdebug_tui.engine.models import SessionSpec
+from cdebug_tui.engine.session import start_session
+from tests.conftest import sidecars_of
+
+pytestmark = pytest.mark.engine
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _drain(session: Any) -> threading.Event:
+    """Reads the session's output in a thread; the event is set when the output ends."""
+    ended = threading.Event()
+
+    def read() -> None:
+        while session.read()[1]:
+            pass
+        ended.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    return ended
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [("pause", "was paused"), ("stop", "stopped"), ("kill", "stopped"), ("restart", "restarted")],
+)
+def test_target_fault_ends_the_session(
+    engine: Any,
+    run_target: Any,
+    distroless_image: str,
+    busybox_image: str,
+    fault: str,
+    reason: str,
+) -> None:
+    """Within 2 seconds of the fault the session has ended, says why, and its sidecar is gone."""
+    target = run_target(distroless_image)
+    session = start_session(
+        engine,
+        SessionSpec(
+            target=target.id, image=busybox_image, tty=False, interactive=True, command=("cat",)
+        ),
+    )
+    try:
+        ended = _drain(session)
+        assert not ended.is_set()
+        act = {
+            "pause": lambda: engine.api.pause(target.id),
+            "stop": lambda: engine.api.stop(target.id, timeout=1),
+            "kill": lambda: engine.api.kill(target.id),
+            "restart": lambda: engine.api.restart(target.id, timeout=1),
+        }[fault]
+        threading.Thread(target=act, daemon=True).start()
+        assert ended.wait(timeout=2 + (1 if fault in ("stop", "restart") else 0))
+        # A restart is a stop and a start: which of the two the session sees first varies.
+        allowed = {f"the target {reason}"} | (
+            {"the target stopped"} if fault == "restart" else set()
+        )
+        assert session.ended_reason in allowed
+        _wait_for(lambda: not sidecars_of(engine, target.id), 5, "the sidecar to be removed")
+    finally:
+        session.close()
+        if fault == "pause":
+            engine.api.unpause(target.id)
+    if fault == "pause":
+        # The target lives on: the supervisor removed its link before it went.
+        assert [c.path for c in engine.diff(target.id) if ".cdebug" in c.path] == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
+def test_signals_to_cdebug_leave_nothing(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str, sig: int
+) -> None:
+    """A closed terminal (SIGHUP), a kill (SIGTERM) or ctrl+c (SIGINT) still cleans up."""
+    target = run_target(distroless_image)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cdebug_tui",
+            "exec",
+            "-i",
+            "-q",
+            "--image",
+            busybox_image,
+            target.name,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(b"echo ready\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"ready\n"
+        os.kill(proc.pid, sig)
+        assert proc.wait(timeout=15) == 128 + sig
+    finally:
+        proc.kill()
+    assert sidecars_of(engine, target.id) == []
+    assert [c.path for c in engine.diff(target.id) if ".cdebug" in c.path] == []
+
+
+def test_least_privilege(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The sidecar mounts nothing from the host and cannot reach the engine's socket."""
+    target = run_target(distroless_image)
+    with start_session(
+        engine,
+        SessionSpec(
+            target=target.id,
+            image=busybox_image,
+            tty=False,
+            interactive=False,
+            command=("sh", "-c", "ls /var/run/docker.sock /run/docker.sock 2>&1; true"),
+        ),
+    ) as session:
+        out = b"".join(iter(lambda: session.read()[1], b"")).decode()
+        raw = engine.api.inspect_container(session.sidecar_id)
+    assert raw["Mounts"] == []
+    assert not raw["HostConfig"]["Privileged"]
+    assert raw["HostConfig"]["CapAdd"] == ["SYS_PTRACE"]
+    assert out.count("No such file") == 2

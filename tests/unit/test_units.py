@@ -1,0 +1,121 @@
+"""Tests the engine's pure parts: ELF headers, users, PATH, image references, arguments."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from cdebug_tui.cli import _exec_parser
+from cdebug_tui.engine.client import split_image_ref, validate_image_ref
+from cdebug_tui.engine.models import SessionSpec, TargetInfo
+from cdebug_tui.engine.sidecar import merge_path, resolve_user, sidecar_config
+from cdebug_tui.engine.toolkit import elf_interpreter, host_busybox
+from cdebug_tui.errors import ImageUnavailableError, UserNotFoundError
+
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"
+
+
+def test_elf_interpreter_of_host_binaries() -> None:
+    busybox = host_busybox()
+    if busybox is None:
+        pytest.skip("no static busybox on this host")
+    with open(busybox, "rb") as f:
+        assert elf_interpreter(f.read()) == ""
+    dash = shutil.which("dash") or shutil.which("ls")
+    assert dash
+    with open(dash, "rb") as f:
+        assert elf_interpreter(f.read()).startswith("/lib")
+    assert elf_interpreter(b"#!/bin/sh\necho hi\n" * 10) is None
+
+
+def test_resolve_user() -> None:
+    assert resolve_user("nonroot", PASSWD) == (65532, 65532)
+    assert resolve_user("65532", PASSWD) == (65532, 65532)
+    assert resolve_user("1000", PASSWD) == (1000, 1000)
+    assert resolve_user("1000:5", None) == (1000, 5)
+    with pytest.raises(UserNotFoundError, match="no user 'bob'"):
+        resolve_user("bob", PASSWD)
+
+
+def test_merge_path_keeps_the_targets_first() -> None:
+    assert merge_path("/nodejs/bin:/usr/bin", "/bin:/usr/bin", "/.cdebug-x") == (
+        "/nodejs/bin:/usr/bin:/.cdebug-x/bin:/.cdebug-x/usr/bin"
+    )
+    assert merge_path(None, "/bin", "/.cdebug-x") == "/.cdebug-x/bin"
+
+
+@pytest.mark.parametrize(
+    "ref", ["busybox", "busybox:musl", "nixery.dev/shell/ps/strace/curl", "localhost:5000/a/b:1"]
+)
+def test_valid_image_refs(ref: str) -> None:
+    validate_image_ref(ref)
+
+
+@pytest.mark.parametrize("ref", ["", "Busybox", "a b", "x::y", "-bad"])
+def test_invalid_image_refs(ref: str) -> None:
+    with pytest.raises(ImageUnavailableError, match="invalid image reference"):
+        validate_image_ref(ref)
+
+
+def test_split_image_ref() -> None:
+    assert split_image_ref("busybox:musl") == ("busybox", "musl")
+    assert split_image_ref("localhost:5000/tools") == ("localhost:5000/tools", None)
+    assert split_image_ref("nixery.dev/shell/ps") == ("nixery.dev/shell/ps", None)
+
+
+def test_options_after_the_target_belong_to_the_command() -> None:
+    ns = _exec_parser().parse_args(["-it", "--image", "x", "web", "ls", "-la", "-u", "/"])
+    assert ns.tty and ns.interactive and ns.image == "x" and ns.user is None
+    assert ns.target == "web"
+    assert ns.command == ["ls", "-la", "-u", "/"]
+
+
+def _target(**kw: object) -> TargetInfo:
+    base: dict[str, object] = dict(
+        engine="docker",
+        id="f" * 64,
+        name="web",
+        image="img",
+        image_id="sha256:1",
+        state="running",
+        running=True,
+        paused=False,
+        restarting=False,
+        pid=42,
+        user="65532",
+        workdir="/app",
+        env=("PATH=/app/bin",),
+        entrypoint=("/app/server",),
+        cmd=(),
+        privileged=False,
+        cap_add=(),
+        cap_drop=(),
+        readonly_rootfs=False,
+        pid_mode="",
+        ipc_mode="private",
+        network_mode="default",
+        security_opt=(),
+    )
+    base.update(kw)
+    return TargetInfo(**base)  # type: ignore[arg-type]
+
+
+def test_sidecar_privileged_only_when_asked_or_the_target_is() -> None:
+    # (Privileged containers cannot start in this sandbox, so this checks the configuration.)
+    assert not sidecar_config(SessionSpec("web"), _target(), "bb").privileged
+    assert sidecar_config(SessionSpec("web", privileged=True), _target(), "bb").privileged
+    assert sidecar_config(SessionSpec("web"), _target(privileged=True), "bb").privileged
+
+
+def test_sidecar_keeps_the_targets_capabilities_and_adds_ptrace() -> None:
+    cfg = sidecar_config(
+        SessionSpec("web"), _target(cap_add=("NET_ADMIN",), cap_drop=("ALL", "SYS_PTRACE")), "bb"
+    )
+    assert cfg.cap_add == ("NET_ADMIN", "SYS_PTRACE")
+    assert cfg.cap_drop == ("ALL",)
+    assert cfg.pid_mode == cfg.network_mode == "container:" + "f" * 64
+    assert cfg.ipc_mode is None
+    assert sidecar_config(SessionSpec("web"), _target(ipc_mode="shareable"), "bb").ipc_mode
+    run = cfg.docker_run_command()
+    assert "--cap-add SYS_PTRACE" in run and "--pid container:" in run and "--privileged" not in run
