@@ -87,14 +87,18 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._quitting = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(" cdebug-tui  connecting…"), id="title-bar")
-        with TabbedContent(id="tabs"):
+        # Kept as attributes: App.query_one looks at the active screen, which may be a modal.
+        self.title_bar = Static(Text(" cdebug-tui  connecting…"), id="title-bar")
+        self.tabs = TabbedContent(id="tabs")
+        self.list_panel = ContainerListPanel(id="list")
+        yield self.title_bar
+        with self.tabs:
             with TabPane("Containers", id="tab-list"):
-                yield ContainerListPanel(id="list")
+                yield self.list_panel
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#containers").focus()
+        self.list_panel.query_one("#containers").focus()
         self.connect()
 
     # -- the engine ------------------------------------------------------------------------
@@ -159,16 +163,24 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.notify(message.error, title="engine", severity="error", timeout=10)
-        self.query_one("#list-status", Static).update(
-            Text.assemble(("✗ ", "bold red"), message.error, ("  (r retries)", "dim"))
-        )
+        panel = self._list_panel()
+        if panel is not None:
+            panel.query_one("#list-status", Static).update(
+                Text.assemble(("✗ ", "bold red"), message.error, ("  (r retries)", "dim"))
+            )
+
+    def _list_panel(self) -> ContainerListPanel | None:
+        # Worker results may still arrive while the app tears its widgets down.
+        return self.list_panel if self.list_panel.is_attached else None
 
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
-        self.query_one(ContainerListPanel).set_containers(message.containers)
+        panel = self._list_panel()
+        if panel is not None:
+            panel.set_containers(message.containers)
 
     def on_container_changed(self, message: ContainerChanged) -> None:
-        panel = self.query_one(ContainerListPanel)
-        if panel.loaded:
+        panel = self._list_panel()
+        if panel is not None and panel.loaded:
             panel.update_container(message.container_id, message.container)
 
     def action_reload(self) -> None:
@@ -224,7 +236,7 @@ class CdebugApp(App[int], inherit_bindings=False):
     def open_session(self, target: str, name: str, image: str) -> SessionPane:
         """Opens a tab that starts a session on `target` with the toolkit `image`."""
         pane = SessionPane(self.engine, target, name, image)
-        tabs = self.query_one(TabbedContent)
+        tabs = self.tabs
         tabs.add_pane(pane)
         tabs.active = pane.id or ""
         self.refresh_title()
@@ -232,7 +244,7 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def sessions(self) -> list[SessionPane]:
         """The session tabs, in order."""
-        return list(self.query(SessionPane))
+        return list(self.tabs.query(SessionPane))
 
     @on(SessionPane.CloseRequested)
     def _close_requested(self, event: SessionPane.CloseRequested) -> None:
@@ -241,7 +253,7 @@ class CdebugApp(App[int], inherit_bindings=False):
     @work(exclusive=False, group="close")
     async def close_pane(self, pane: SessionPane) -> None:
         """Ends a tab's session (in a thread) and removes the tab; the list comes forward."""
-        tabs = self.query_one(TabbedContent)
+        tabs = self.tabs
         self.end_sessions([pane])
         await tabs.remove_pane(pane.id or "")
         tabs.active = "tab-list"
@@ -262,7 +274,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         """Redraws the title bar: the engine's address and how many sessions are open."""
         engine = self.engine
         where = getattr(engine, "address", "") if engine is not None else "connecting…"
-        live = sum(1 for p in self.query(SessionPane) if p.alive)
+        live = sum(1 for p in self.tabs.query(SessionPane) if p.alive)
         title = Text.assemble(
             (" cdebug-tui ", "bold reverse"),
             ("  engine ", "dim"),
@@ -270,15 +282,16 @@ class CdebugApp(App[int], inherit_bindings=False):
         )
         if live:
             title.append(f"  {live} session{'s' if live > 1 else ''} open", style="bold")
-        self.query_one("#title-bar", Static).update(title)
+        if self.title_bar.is_attached:
+            self.title_bar.update(title)
 
     # -- tabs and focus --------------------------------------------------------------------
 
     def _tab_ids(self) -> list[str]:
-        return ["tab-list", *(p.id or "" for p in self.query(SessionPane))]
+        return ["tab-list", *(p.id or "" for p in self.tabs.query(SessionPane))]
 
     def _switch(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
+        tabs = self.tabs
         ids = self._tab_ids()
         if tabs.active not in ids:
             return
@@ -298,7 +311,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.call_after_refresh(self._focus_active)
 
     def _focus_active(self) -> None:
-        tabs = self.query_one(TabbedContent)
+        tabs = self.tabs
         pane = tabs.active_pane
         if isinstance(pane, SessionPane):
             if pane.state == "running":
@@ -306,7 +319,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             else:
                 pane.processes.focus()
         else:
-            self.query_one("#containers", DataTable).focus()
+            self.list_panel.query_one("#containers", DataTable).focus()
 
     # -- help and quitting -----------------------------------------------------------------
 

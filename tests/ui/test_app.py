@@ -74,11 +74,12 @@ def test_list_is_live_filters_and_keeps_the_cursor(
             # Stopped containers sort after running ones, and cannot be debugged yet.
             ids = [c.id for c in panel.visible_rows()]
             assert ids.index(second.id) > ids.index(first.id)
-            table.move_cursor(row=ids.index(second.id))
+            # Other engineers' containers may come and go on a shared engine: index afresh.
+            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(second.id))
             await pilot.press("enter")
             assert any("only a running container can be debugged" in n for n in notes)
             assert not isinstance(app.screen, ToolkitPickerScreen)
-            table.move_cursor(row=ids.index(first.id))
+            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(first.id))
             engine.api.remove_container(second.id, force=True)
             await wait_for(pilot, lambda: second.id not in panel.containers, "the row to go", 10)
             assert panel.selected().id == first.id  # type: ignore[union-attr]
