@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -62,7 +63,7 @@ class CdebugApp(App[int], inherit_bindings=False):
     # terminal they belong to the shell. Only these two pairs are priority bindings, so that
     # tabs switch from inside the terminal too; shells rarely need them.
     BINDINGS = [
-        Binding("ctrl+pagedown", "next_tab", "Next tab", priority=True, show=False),
+        Binding("ctrl+pagedown", "next_tab", "Next tab", priority=True, key_display="^PgDn"),
         Binding("ctrl+pageup", "previous_tab", "Prev tab", priority=True, show=False),
         Binding("alt+right", "next_tab", "Next tab", priority=True, show=False),
         Binding("alt+left", "previous_tab", "Prev tab", priority=True, show=False),
@@ -97,7 +98,14 @@ class CdebugApp(App[int], inherit_bindings=False):
                 yield self.list_panel
         yield Footer()
 
+    #: Below this width the side panels start hidden: the terminal needs the columns more.
+    NARROW = 110
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < self.NARROW, "-narrow")
+
     def on_mount(self) -> None:
+        self.set_class(self.size.width < self.NARROW, "-narrow")
         self.list_panel.query_one("#containers").focus()
         self.connect()
 
@@ -311,15 +319,18 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.call_after_refresh(self._focus_active)
 
     def _focus_active(self) -> None:
-        tabs = self.tabs
-        pane = tabs.active_pane
-        if isinstance(pane, SessionPane):
-            if pane.state == "running":
-                pane.view.focus()
+        """Focuses what the active tab is for: the terminal, the side panels or the list."""
+        pane = self.tabs.active_pane
+        try:
+            if isinstance(pane, SessionPane):
+                if pane.state == "running":
+                    pane.view.focus()
+                else:
+                    pane.processes.focus()
             else:
-                pane.processes.focus()
-        else:
-            self.list_panel.query_one("#containers", DataTable).focus()
+                self.list_panel.query_one("#containers", DataTable).focus()
+        except NoMatches:
+            pass  # A new tab is not composed yet; it focuses its terminal once it runs.
 
     # -- help and quitting -----------------------------------------------------------------
 

@@ -215,7 +215,7 @@ def test_target_given_on_the_command_line_opens_a_session(
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with app.run_test(size=(80, 24)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             assert pane.session is not None

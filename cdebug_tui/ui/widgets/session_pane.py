@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 _counter = itertools.count(1)
 
 
+class SessionHeaderView(Static, can_focus=True):
+    """The session's one-line summary; focusable, so that the tab's keys work with no panels."""
+
+
 class SessionPane(TabPane):
     """A tab that starts a debug session, then shows it; closing the tab ends the session.
 
@@ -40,11 +44,16 @@ class SessionPane(TabPane):
     """
 
     BINDINGS = [
-        Binding("t", "focus_terminal", "Terminal"),
+        # The terminal keeps ctrl+] for itself (it posts EscapeRequested); this binding shows
+        # the key in the footer and, from the panels, goes back into the terminal.
+        Binding(
+            "ctrl+right_square_bracket", "focus_terminal", "Terminal ⇄ panels", key_display="^]"
+        ),
+        Binding("t", "focus_terminal", "Terminal", show=False),
         Binding("p", "focus_processes", "Processes", show=False),
         Binding("f", "focus_files", "Files", show=False),
         Binding("x", "close_session", "Close tab"),
-        Binding("b", "toggle_side", "Side panels", show=False),
+        Binding("b", "toggle_side", "Panels"),
     ]
 
     def __init__(self, engine: Any, target: str, target_name: str, image: str) -> None:
@@ -62,7 +71,7 @@ class SessionPane(TabPane):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="session-main"):
-            yield Static(
+            yield SessionHeaderView(
                 Text.assemble(
                     ("starting a session on ", ""), (self.target_name, "bold"), " with ", self.image
                 ),
@@ -276,7 +285,10 @@ class SessionPane(TabPane):
     @on(TerminalView.EscapeRequested)
     def _escape(self, event: Any) -> None:
         event.stop()
-        self.processes.focus()
+        if self.query_one(".side-panels").display:
+            self.processes.focus()
+        else:
+            self.query_one(SessionHeaderView).focus()
 
     @on(TerminalView.Resized)
     def _resized(self, event: Any) -> None:
@@ -294,7 +306,7 @@ class SessionPane(TabPane):
         self.app.push_screen(FilePreviewScreen(message.path, message.data))
 
     def action_focus_terminal(self) -> None:
-        if self.view.display:
+        if self.state == "running":
             self.view.focus()
 
     def action_focus_processes(self) -> None:
@@ -304,8 +316,10 @@ class SessionPane(TabPane):
         self.rootfs.focus()
 
     def action_toggle_side(self) -> None:
-        side = self.query_one(".side-panels")
-        side.display = not side.display
+        # Classes rather than `display`, so that the narrow-screen default still applies.
+        shown = self.query_one(".side-panels").display
+        self.set_class(shown, "-hide-side")
+        self.set_class(not shown, "-show-side")
 
     def action_close_session(self) -> None:
         self.post_message(SessionPane.CloseRequested(self))
