@@ -91,11 +91,12 @@ class ContainerListPanel(Vertical):
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
         table = ContainerTable(id="containers", cursor_type="row", zebra_stripes=False)
         table.add_column(" ", key="marker", width=1)
+        # The image goes last: it is the longest and the least needed on a narrow screen.
         table.add_column("NAME", key="name")
-        table.add_column("IMAGE", key="image")
         table.add_column("STATE", key="state")
         table.add_column("UP", key="up")
         table.add_column("SHELL", key="shell")
+        table.add_column("IMAGE", key="image")
         yield table
         yield Static("connecting to the engine…", id="list-status")
 
@@ -169,10 +170,10 @@ class ContainerListPanel(Vertical):
         return [
             marker,
             name,
-            Text(c.image, style=dim or "cyan"),
             Text(c.state, style=dim or "green"),
             Text(up, style=dim),
             shell,
+            Text(c.image, style=dim or "cyan"),
         ]
 
     def rebuild(self) -> None:
@@ -202,7 +203,7 @@ class ContainerListPanel(Vertical):
         for c in self.visible_rows():
             if c.running and c.id in self.started:
                 try:
-                    table.update_cell(c.id, "up", self._cells(c)[4])
+                    table.update_cell(c.id, "up", self._cells(c)[3])
                 except Exception:  # noqa: BLE001 - the row went away in between
                     pass
 

@@ -1,0 +1,128 @@
+"""Snapshot-style tests: each screen saved as SVG, checked for the text a reviewer should see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.screens.help import HelpScreen
+from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from tests.ui.helpers import active_pane, run, screenshot_text, wait_for
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+def test_list_screen(
+    tmp_path: Path, run_target: Any, distroless_image: str, size: tuple[int, int]
+) -> None:
+    """The list at 80x24 and 200x60: the title bar with the engine, the column headers, the
+    distroless target as a running row marked "no shell", the counts, and the footer keys."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=size) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(
+                pilot,
+                lambda: (
+                    target.id in panel.containers and panel.containers[target.id].has_shell is False
+                ),
+                "the target's row with its shell probe",
+            )
+            text = screenshot_text(app, tmp_path / "list.svg")
+        for expected in ("cdebug-tui", "engine", "NAME", "IMAGE", "STATE", "SHELL", "no shell"):
+            assert expected in text, expected
+        assert target.name[: size[0] // 4] in text
+        assert "running" in text and "Filter" in text and "Help" in text
+
+    run(body())
+
+
+def test_picker_screen(tmp_path: Path, run_target: Any, distroless_image: str) -> None:
+    """The toolkit picker over the list: its title naming the target, the five presets, the local
+    busybox toolkit marked present (✓), the field for any reference, and the key hint line."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.engine is not None, "the engine")
+            app.push_screen(ToolkitPickerScreen(app.engine, target.name))
+            await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "picker")
+            picker = app.screen
+            assert isinstance(picker, ToolkitPickerScreen)
+            await wait_for(pilot, lambda: bool(picker.local), "the local images")
+            await pilot.pause(0.2)
+            text = screenshot_text(app, tmp_path / "picker.svg")
+        assert f"Debug {target.name} with which toolkit?" in text
+        for preset in (
+            "busybox:musl",
+            "busybox:latest",
+            "nixery.dev/shell/ps/strace/curl",
+            "alpine",
+            "nicolaka/netshoot",
+        ):
+            assert preset in text, preset
+        assert "any image reference" in text and "Esc cancels" in text
+
+    run(body())
+
+
+def test_help_screen(tmp_path: Path) -> None:
+    """The help screen: every key by where it works, including ctrl+] and the tab keys."""
+
+    async def body() -> None:
+        app = CdebugApp(base_url="unix:///nonexistent/docker.sock")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+            text = screenshot_text(app, tmp_path / "help.svg")
+        for expected in ("cdebug-tui keys", "ctrl+]", "ctrl+pagedown", "filter as you type"):
+            assert expected in text, expected
+
+    run(body())
+
+
+def test_no_engine_is_a_message(tmp_path: Path) -> None:
+    """Without an engine the list says why, in words, and the app keeps running."""
+
+    async def body() -> None:
+        app = CdebugApp(base_url="unix:///nonexistent/docker.sock")
+        async with app.run_test(size=(120, 30)) as pilot:
+            status = app.query_one("#list-status")
+            await wait_for(pilot, lambda: "✗" in str(status.render()), "the engine error")
+            text = screenshot_text(app, tmp_path / "noengine.svg")
+            assert app.is_running
+        assert "socket missing" in text or "cannot reach" in text
+
+    run(body())
+
+
+def test_session_screen(
+    tmp_path: Path, engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A session tab at 160x48: the header with target, root mode and its reason; the shell's
+    prompt in the terminal; the processes panel with PID 1 /app/server run by nonroot; the
+    rootfs tree with app/ and etc/; and the footer with ^] and the tab keys."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for(pilot, lambda: pane.processes.refreshes >= 2, "two refreshes")
+            await wait_for(pilot, lambda: len(pane.rootfs.root.children) > 2, "the tree")
+            text = screenshot_text(app, tmp_path / "session.svg")
+        for expected in (target.name, "root mode", "/app/server", "nonroot", "app/", "etc/"):
+            assert expected in text, expected
+        assert "processes" in text and "target rootfs" in text
+        assert "Terminal" in text and "Next tab" in text
+
+    run(body())
