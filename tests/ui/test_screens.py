@@ -44,9 +44,13 @@ def test_list_screen(
     run(body())
 
 
-def test_picker_screen(tmp_path: Path, run_target: Any, distroless_image: str) -> None:
+def test_picker_screen(
+    tmp_path: Path, run_target: Any, distroless_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The toolkit picker over the list: its title naming the target, the five presets, the local
     busybox toolkit marked present (✓), the field for any reference, and the key hint line."""
+    # No toolkit remembered from other tests: the presets are at the top, in view.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:

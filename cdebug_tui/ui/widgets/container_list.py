@@ -90,6 +90,12 @@ class ContainerListPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
         table = ContainerTable(id="containers", cursor_type="row", zebra_stripes=False)
+        self._add_columns(table)
+        yield table
+        yield Static("connecting to the engine…", id="list-status")
+
+    @staticmethod
+    def _add_columns(table: DataTable[Text]) -> None:
         table.add_column(" ", key="marker", width=1)
         # The image goes last: it is the longest and the least needed on a narrow screen.
         table.add_column("NAME", key="name")
@@ -97,8 +103,6 @@ class ContainerListPanel(Vertical):
         table.add_column("UP", key="up")
         table.add_column("SHELL", key="shell")
         table.add_column("IMAGE", key="image")
-        yield table
-        yield Static("connecting to the engine…", id="list-status")
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -188,6 +192,11 @@ class ContainerListPanel(Vertical):
         old_index = table.cursor_row
         rows = self.visible_rows()
         table.clear()
+        # Column widths only ever grow: shrink them back so that a long name, once gone, or
+        # filtered out, no longer pushes the other columns off a narrow screen.
+        for column in table.columns.values():
+            if column.auto_width:
+                column.content_width = column.label.cell_len
         for c in rows:
             table.add_row(*self._cells(c), key=c.id)
         ids = [c.id for c in rows]
