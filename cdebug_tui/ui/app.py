@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -22,10 +23,10 @@ from cdebug_tui.ui.messages import (
     EngineFailed,
 )
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel
-from cdebug_tui.ui.widgets.session_pane import SessionPane
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import EventStream
+    from cdebug_tui.ui.widgets.session_pane import SessionPane
 
 #: Event actions that change a container's row; exec_* events (our own panels) are not among them.
 ROW_ACTIONS = frozenset(
@@ -47,6 +48,12 @@ ROW_ACTIONS = frozenset(
 )
 
 
+def _session_pane_class() -> type[SessionPane]:
+    from cdebug_tui.ui.widgets.session_pane import SessionPane
+
+    return SessionPane
+
+
 class CdebugApp(App[int], inherit_bindings=False):
     """Debug running containers: pick one, pick a toolkit, get a shell and the target's insides.
 
@@ -56,7 +63,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         base_url: The engine's address; None takes DOCKER_HOST or the default socket.
     """
 
-    CSS_PATH = "app.tcss"
+    # Absolute, so that subclasses defined elsewhere (benchmarks, tests) find it too.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "cdebug-tui"
     ENABLE_COMMAND_PALETTE = False
     # App's own ctrl+q and ctrl+c bindings are left out (inherit_bindings=False): inside the
@@ -107,7 +115,8 @@ class CdebugApp(App[int], inherit_bindings=False):
     def on_mount(self) -> None:
         self.set_class(self.size.width < self.NARROW, "-narrow")
         self.list_panel.query_one("#containers").focus()
-        self.connect()
+        # After the first frame: importing docker-py in a thread still competes for the GIL.
+        self.call_after_refresh(self.connect)
 
     # -- the engine ------------------------------------------------------------------------
 
@@ -243,6 +252,8 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def open_session(self, target: str, name: str, image: str) -> SessionPane:
         """Opens a tab that starts a session on `target` with the toolkit `image`."""
+        from cdebug_tui.ui.widgets.session_pane import SessionPane
+
         pane = SessionPane(self.engine, target, name, image)
         tabs = self.tabs
         tabs.add_pane(pane)
@@ -251,11 +262,14 @@ class CdebugApp(App[int], inherit_bindings=False):
         return pane
 
     def sessions(self) -> list[SessionPane]:
-        """The session tabs, in order."""
-        return list(self.tabs.query(SessionPane))
+        """The session tabs, in order (none before the app has composed)."""
+        # Imported here, like every session module: the first frame does not need them.
+        from cdebug_tui.ui.widgets.session_pane import SessionPane
 
-    @on(SessionPane.CloseRequested)
-    def _close_requested(self, event: SessionPane.CloseRequested) -> None:
+        tabs = getattr(self, "tabs", None)
+        return list(tabs.query(SessionPane)) if tabs is not None else []
+
+    def on_session_pane_close_requested(self, event: SessionPane.CloseRequested) -> None:
         self.close_pane(event.pane)
 
     @work(exclusive=False, group="close")
@@ -282,7 +296,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         """Redraws the title bar: the engine's address and how many sessions are open."""
         engine = self.engine
         where = getattr(engine, "address", "") if engine is not None else "connecting…"
-        live = sum(1 for p in self.tabs.query(SessionPane) if p.alive)
+        live = sum(1 for p in self.sessions() if p.alive)
         title = Text.assemble(
             (" cdebug-tui ", "bold reverse"),
             ("  engine ", "dim"),
@@ -296,7 +310,7 @@ class CdebugApp(App[int], inherit_bindings=False):
     # -- tabs and focus --------------------------------------------------------------------
 
     def _tab_ids(self) -> list[str]:
-        return ["tab-list", *(p.id or "" for p in self.tabs.query(SessionPane))]
+        return ["tab-list", *(p.id or "" for p in self.sessions())]
 
     def _switch(self, step: int) -> None:
         tabs = self.tabs
@@ -322,7 +336,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         """Focuses what the active tab is for: the terminal, the side panels or the list."""
         pane = self.tabs.active_pane
         try:
-            if isinstance(pane, SessionPane):
+            if isinstance(pane, _session_pane_class()):
                 if pane.state == "running":
                     pane.view.focus()
                 else:

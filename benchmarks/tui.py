@@ -1,0 +1,137 @@
+"""Provides the TUI's benchmarks: start to first frame, list rebuilds, process table parsing.
+
+Run from the repository root: `python benchmarks/tui.py`. The first frame is measured in a fresh
+interpreter, from its first line to the first refresh after mount (the budget is 0.5 s); docker-py
+must not be imported by then.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIRST_FRAME = r"""
+import time
+t0 = time.perf_counter()
+import asyncio, sys
+from cdebug_tui.ui.app import CdebugApp
+
+class FirstFrameApp(CdebugApp):
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.first_frame)
+
+    def first_frame(self) -> None:
+        print(time.perf_counter() - t0, "docker" in sys.modules)
+        self.exit()
+
+asyncio.run(FirstFrameApp().run_async(headless=True, size=(160, 48)))
+"""
+
+
+def first_frame(runs: int = 5) -> tuple[float, bool]:
+    """Median seconds from interpreter start to the first frame; whether docker was loaded."""
+    times = []
+    docker_loaded = False
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_FRAME],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+            check=True,
+        ).stdout.split()
+        times.append(float(out[0]))
+        docker_loaded |= out[1] == "True"
+    return statistics.median(times), docker_loaded
+
+
+def list_rebuild(rows: int = 500, runs: int = 5) -> float:
+    """Median seconds to redraw a list of `rows` containers (as one event does)."""
+    import asyncio
+
+    from textual.app import App, ComposeResult
+
+    from cdebug_tui.engine.models import Container
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+
+    now = datetime.now(UTC)
+    containers = [
+        Container(
+            engine="docker",
+            id=f"{i:064x}",
+            name=f"service-{i:04d}",
+            image=f"registry.example/team/app-{i % 40}:1.{i % 7}",
+            state="running" if i % 3 else "exited",
+            status="Up 2 hours" if i % 3 else "Exited (0) 1 hour ago",
+            created=now,
+            has_shell=bool(i % 2),
+        )
+        for i in range(rows)
+    ]
+
+    class ListApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ContainerListPanel()
+
+    times: list[float] = []
+
+    async def run() -> None:
+        app = ListApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            panel.set_containers(containers)
+            await pilot.pause()
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                panel.update_container(containers[1].id, containers[1])
+                times.append(time.perf_counter() - t0)
+                await pilot.pause()
+
+    asyncio.run(run())
+    return statistics.median(times)
+
+
+def parse_processes(count: int = 1000, runs: int = 5) -> float:
+    """Median seconds to parse a process table of `count` processes and order it as a tree."""
+    from cdebug_tui.engine.panels import parse_processes as parse
+    from cdebug_tui.engine.panels import process_tree
+
+    parts = [b"==SELF 99999", b"==UPTIME", b"1000.0 1.0", b"==PASSWD", b"root:x:0:0::/:/bin/sh"]
+    for pid in range(1, count + 1):
+        ppid = max(0, pid // 3)
+        parts += [
+            f"==PID {pid}".encode(),
+            f"{pid} (worker) S {ppid} 1 1 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 100 0 0".encode(),
+            b"==STATUS",
+            b"Uid:\t0\t0\t0\t0\nVmRSS:\t  1024 kB",
+            b"==CMDLINE",
+            b"/usr/bin/worker\0--id\x00" + str(pid).encode(),
+        ]
+    data = b"\n".join([*parts, b"==END", b""])
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        process_tree(parse(data))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    seconds, docker_loaded = first_frame()
+    print(f"start to first frame: {seconds * 1000:6.0f} ms (budget 500 ms)")
+    print(f"docker-py imported by the first frame: {docker_loaded}")
+    print(f"list redraw, 500 containers: {list_rebuild() * 1000:6.1f} ms")
+    print(f"process table, 1000 processes: {parse_processes() * 1000:6.1f} ms")
+    return 0 if seconds <= 0.5 and not docker_loaded else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
