@@ -131,6 +131,11 @@ def test_debug_session_end_to_end(
             await type_text(pilot, "echo done-$((40+2))")
             await pilot.press("enter")
             await wait_for(pilot, lambda: "done-42" in terminal_text(pane), "ctrl+c to reach sleep")
+            # ctrl+p is the shell's (history), not a command palette's.
+            await pilot.press("ctrl+p", "enter")
+            await wait_for(
+                pilot, lambda: terminal_text(pane).count("done-42") >= 2, "ctrl+p to recall"
+            )
 
             # The target's PID 1 in the processes panel.
             await wait_for(
@@ -181,10 +186,15 @@ def test_debug_session_end_to_end(
             await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
             assert len(sidecars_of(engine, target.id)) == 2
 
-            # Switch tabs from inside the terminal.
+            # Switch tabs from inside the terminal, and with the mouse.
             assert app.focused is second.view
             await pilot.press("ctrl+pageup")
             assert active_pane(app) is pane and app.focused is pane.view
+            await pilot.click(f"#--content-tab-{second.id}")
+            await wait_for(pilot, lambda: active_pane(app) is second, "a click on tab 2")
+            await pilot.click(f"#--content-tab-{pane.id}")
+            await wait_for(pilot, lambda: active_pane(app) is pane, "a click on tab 1")
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
 
             # Exiting the shell ends the session and removes its sidecar.
             await type_text(pilot, "exit 3")

@@ -107,7 +107,9 @@ class ProcessesPanel(DataTable[Text]):
         for depth, p in process_tree(processes):
             indent = "  " * max(0, depth - 1) + ("└ " if depth else "")
             command = Text(indent, style="dim")
-            command.append(p.command, style="bold" if p.pid == 1 else "")
+            # cdebug-tui's own processes (the supervisor, the shells) are shown, but quietly.
+            ours = "cdebug-supervisor" in p.command or "/.cdebug-" in p.command
+            command.append(p.command, style="bold" if p.pid == 1 else "dim italic" if ours else "")
             cpu_style = "red" if p.cpu_percent >= 50 else "yellow" if p.cpu_percent >= 5 else ""
             self.add_row(
                 Text(str(p.pid), style="bold cyan" if p.pid == 1 else "cyan"),

@@ -160,8 +160,8 @@ class SessionPane(TabPane):
                 if not data:
                     break
                 self.app.call_from_thread(self.view.feed, data)
-        except OSError:
-            pass
+        except (OSError, RuntimeError):
+            pass  # The connection broke, or the app is closing: end the session all the same.
         code = session.exit_code(wait=5.0)
         session.close()
         self.post_message(SessionEnded(code))
