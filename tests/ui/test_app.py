@@ -230,6 +230,9 @@ def test_target_given_on_the_command_line_opens_a_session(
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             assert pane.session is not None
             assert pane.session.target.id == target.id
+            # The start was shown step by step, each with the command a learner could type.
+            steps = pane.query_one(".steps-log").render()
+            assert "create the sidecar" in str(steps) and "$ docker" in str(steps)
             # Closing the tab ends the session.
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("x")
