@@ -133,7 +133,7 @@ class DebugSession:
         target: TargetInfo,
         config: SidecarConfig,
         supervisor: _Stream,
-        steps: list[Step],
+        steps: _Steps,
     ) -> None:
         self.engine = engine
         self.spec = spec
@@ -141,7 +141,10 @@ class DebugSession:
         self.config = config
         self.sidecar_id = ""
         self.supervisor = supervisor
-        self.steps = steps
+        self._steps = steps
+        self.link = ""
+        self.uid_gid: tuple[int, int] | None = None
+        self.toolkit_path = tk.DEFAULT_PATH
         self.mode = Mode.ROOT
         self.mode_reason = ""
         self.target_root = "/"
@@ -185,6 +188,78 @@ class DebugSession:
     @property
     def tty(self) -> bool:
         return self.spec.tty
+
+    @property
+    def steps(self) -> list[Step]:
+        """What cdebug-tui did for this session, in order."""
+        return self._steps.steps
+
+    @property
+    def started(self) -> bool:
+        """Whether the shell runs (a prepared session has only its sidecar)."""
+        return bool(self.exec_id)
+
+    def start_shell(self) -> None:
+        """Starts the session's shell (or command) as an exec into the running sidecar.
+
+        Raises:
+            SessionError: When the sidecar is gone or refuses the exec.
+        """
+        engine, spec, config, steps = self.engine, self.spec, self.config, self._steps
+        probe, uid_gid, link = self.probe, self.uid_gid, self.link
+        sidecar_id = self.sidecar_id
+        session = self
+        if self._closed:
+            raise SessionError(f"the session has ended: {self.ended_reason or 'closed'}")
+        try:
+            t0 = time.monotonic()
+            env = shell_env(
+                self.target,
+                mode=self.mode,
+                toolkit_path=self.toolkit_path,
+                link=link,
+                target_root=self.target_root,
+                session_id=config.session_id,
+                tty=spec.tty,
+            )
+            argv = shell_command(
+                mode=self.mode,
+                link=link,
+                sh=probe.get("sh") or "/bin/sh",
+                chroot=probe.get("chroot") or "chroot",
+                nsenter=probe.get("nsenter") or "nsenter",
+                target_root=self.target_root,
+                command=spec.command,
+                uid_gid=uid_gid,
+            )
+            exec_user = "0"
+            if self.mode == Mode.TOOLKIT and uid_gid is not None:
+                exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
+            exec_id = engine.api.exec_create(
+                sidecar_id,
+                argv,
+                stdin=spec.interactive,
+                tty=spec.tty,
+                environment=env,
+                user=exec_user,
+            )["Id"]
+            session.exec_id = exec_id
+            session.stream = _Stream(
+                engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
+            )
+            if spec.tty:
+                session.resize(spec.rows, spec.cols)
+            steps.add(
+                "start the shell",
+                f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
+                f"-u {exec_user} {config.name} {shlex.join(argv)}".replace("  ", " "),
+                t0,
+            )
+        except docker.errors.APIError as exc:
+            raise SessionError(
+                f"cannot start the shell: {exc.explanation}"
+                + (f" ({self.ended_reason})" if self.ended_reason else "")
+            ) from exc
 
     # -- the shell's streams ---------------------------------------------------------------
 
@@ -372,7 +447,34 @@ def start_session(
     on_progress: ProgressCallback | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> DebugSession:
-    """Starts a debug session on a running target; on any failure nothing is left behind.
+    """Starts a debug session on a running target: its sidecar, then its shell.
+
+    On any failure nothing is left behind. Arguments as for prepare_session.
+
+    Raises:
+        CdebugError: A subclass saying what is wrong, for the user.
+    """
+    session = prepare_session(engine, spec, on_step=on_step, on_progress=on_progress, notice=notice)
+    try:
+        session.start_shell()
+    except BaseException:
+        session.close(timeout=5)
+        raise
+    return session
+
+
+def prepare_session(
+    engine: Engine,
+    spec: SessionSpec,
+    *,
+    on_step: StepCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> DebugSession:
+    """Starts a session's sidecar and links the toolkit in, without a shell yet.
+
+    The app prepares a session while the user is still choosing, so that the shell, an exec
+    into the running sidecar, answers at once. On any failure nothing is left behind.
 
     Args:
         engine: The engine the target runs on.
@@ -459,7 +561,7 @@ def start_session(
                     f"{target.name} stopped before the sidecar could join it"
                 ) from exc
             raise SessionError(f"cannot start the sidecar: {text}") from exc
-        session = DebugSession(engine, spec, target, config, supervisor, steps.steps)
+        session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
         steps.add("start the sidecar", f"docker start {config.name}", t0)
 
@@ -514,50 +616,10 @@ def start_session(
                     link = f"{link}-u{uid_gid[0]}"
                     break
 
-        t0 = time.monotonic()
-        env = shell_env(
-            target,
-            mode=session.mode,
-            toolkit_path=toolkit_path,
-            link=link,
-            target_root=session.target_root,
-            session_id=config.session_id,
-            tty=spec.tty,
-        )
-        argv = shell_command(
-            mode=session.mode,
-            link=link,
-            sh=probe.get("sh") or "/bin/sh",
-            chroot=probe.get("chroot") or "chroot",
-            nsenter=probe.get("nsenter") or "nsenter",
-            target_root=session.target_root,
-            command=spec.command,
-            uid_gid=uid_gid,
-        )
-        exec_user = "0"
-        if session.mode == Mode.TOOLKIT and uid_gid is not None:
-            exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
-        exec_id = engine.api.exec_create(
-            sidecar_id,
-            argv,
-            stdin=spec.interactive,
-            tty=spec.tty,
-            environment=env,
-            user=exec_user,
-        )["Id"]
-        session.exec_id = exec_id
+        session.link = link
+        session.uid_gid = uid_gid
+        session.toolkit_path = toolkit_path
         session.watch_target()
-        session.stream = _Stream(
-            engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
-        )
-        if spec.tty:
-            session.resize(spec.rows, spec.cols)
-        steps.add(
-            "start the shell",
-            f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
-            f"-u {exec_user} {config.name} {shlex.join(argv)}".replace("  ", " "),
-            t0,
-        )
         return session
     except BaseException:
         # Leave nothing behind: the links (the supervisor removes them on EOF), the sidecar.

@@ -167,3 +167,31 @@ def test_target_dropping_all_capabilities_gets_toolkit_mode(
         assert "CAP_SYS_CHROOT" in session.mode_reason
         assert b"server" in out
     assert sidecars_of(engine, target.id) == []
+
+
+def test_prepared_session_then_shell(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A session prepared ahead (the app does it while the user picks) gets its shell later."""
+    from cdebug_tui.engine.session import prepare_session
+
+    target = run_target(distroless_image)
+    spec = SessionSpec(
+        target=target.id, image=busybox_image, tty=False, interactive=False, command=("ls", "/app")
+    )
+    unused = prepare_session(engine, spec)
+    assert not unused.started and len(sidecars_of(engine, target.id)) == 1
+    unused.close()
+    assert sidecars_of(engine, target.id) == []
+    assert [c.path for c in engine.diff(target.id) if ".cdebug" in c.path] == []
+
+    session = prepare_session(engine, spec)
+    try:
+        session.start_shell()
+        assert session.started
+        assert b"server" in b"".join(iter(lambda: session.read()[1], b""))
+        assert session.exit_code() == 0
+        assert [s.title for s in session.steps][-1] == "start the shell"
+    finally:
+        session.close()
+    assert sidecars_of(engine, target.id) == []

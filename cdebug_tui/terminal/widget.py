@@ -1,0 +1,590 @@
+"""Provides TerminalView, the Textual widget that shows a terminal emulator and sends keys."""
+
+from __future__ import annotations
+
+from time import monotonic
+from typing import Any, ClassVar
+
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.app import App
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from .emulator import Attrs, PtyTransport, RowLayout, Terminal
+from .keys import encode_key, encode_mouse, encode_paste
+
+__all__ = ["TerminalView", "ESCAPE_KEY"]
+
+#: The one key the view does not forward: it posts :class:`TerminalView.EscapeRequested`.
+ESCAPE_KEY = "ctrl+right_square_bracket"
+
+_ANSI_INDEX = {
+    name: i
+    for i, name in enumerate(("black", "red", "green", "brown", "blue", "magenta", "cyan", "white"))
+}
+_ANSI_INDEX.update({"bright" + name: i + 8 for name, i in list(_ANSI_INDEX.items())})
+# App actions bound with priority=True that would otherwise eat keys the program needs.
+_GUARDED_ACTIONS = frozenset({"quit", "command_palette", "app.quit", "app.command_palette"})
+
+
+def _color(value: str) -> Color | None:
+    """Map a pyte colour to Rich: ANSI 0-15 stay theme colours, others become RGB."""
+    if value == "default":
+        return None
+    index = _ANSI_INDEX.get(value)
+    if index is not None:
+        return Color.from_ansi(index)
+    if len(value) == 6:
+        try:
+            return Color.from_rgb(int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+        except ValueError:
+            return None
+    return None  # Malformed (e.g. 38;2 with values > 255): use the default colour.
+
+
+def _attrs_style(attrs: Attrs) -> Style:
+    fg, bg, bold, italic, underline, strike, reverse, blink, dim = attrs
+    return Style(
+        color=_color(fg),
+        bgcolor=_color(bg),
+        bold=bold or None,
+        dim=dim or None,
+        italic=italic or None,
+        underline=underline or None,
+        strike=strike or None,
+        reverse=reverse or None,
+        blink=blink or None,
+    )
+
+
+_CURSOR_FOCUSED = Style(reverse=True)
+_CURSOR_UNFOCUSED = Style(underline=True)
+_SELECTED = Style(reverse=True)
+
+
+class TerminalView(Widget, can_focus=True):
+    """A terminal: renders a pyte-based emulator and forwards every key to a transport.
+
+    Feed the program's output with :meth:`feed` (on the UI thread). Keys, pastes, mouse
+    reports and answers to terminal queries go to ``transport.write``; size changes go
+    to ``transport.resize`` and are announced with :class:`TerminalView.Resized`. Every
+    key is forwarded except ``ctrl+]``, which posts :class:`TerminalView.EscapeRequested`.
+
+    Args:
+        transport: Where keys go; may be set later with :meth:`set_transport`.
+        rows: Initial height until the widget is laid out.
+        cols: Initial width until the widget is laid out.
+        scrollback: Lines of history kept.
+        name: Widget name.
+        id: Widget id.
+        classes: Widget classes.
+    """
+
+    DEFAULT_CSS = """
+    TerminalView {
+        width: 1fr;
+        height: 1fr;
+        padding: 0;
+        border: none;
+    }
+    """
+
+    #: Lines moved per mouse-wheel step in the scrollback.
+    WHEEL_LINES: ClassVar[int] = 3
+    #: Shortest time between two redraws while output arrives (about 60 Hz).
+    FRAME_INTERVAL: ClassVar[float] = 1 / 60
+    #: Frame interval while flooded (more than FLOOD_BYTES arrived in one frame).
+    FLOOD_FRAME_INTERVAL: ClassVar[float] = 1 / 20
+    FLOOD_BYTES: ClassVar[int] = 16384
+    #: Bytes processed per event-loop turn; larger feeds are split.
+    SLICE: ClassVar[int] = 4096
+    #: Backlog size at which feed() processes everything synchronously.
+    MAX_BACKLOG: ClassVar[int] = 256 * 1024
+
+    class Resized(Message):
+        """The terminal's size changed (and the transport was told)."""
+
+        def __init__(self, rows: int, cols: int) -> None:
+            super().__init__()
+            self.rows = rows
+            self.cols = cols
+
+    class EscapeRequested(Message):
+        """The user pressed ``ctrl+]`` to leave the terminal; the app should move focus."""
+
+    def __init__(
+        self,
+        transport: PtyTransport | None = None,
+        rows: int = 24,
+        cols: int = 80,
+        scrollback: int = 10_000,
+        *,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's parameter name
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._transport: PtyTransport | None = None
+        self.terminal = Terminal(rows, cols, scrollback=scrollback)
+        #: How many lines the view is scrolled back into history (0 = live screen).
+        self.scroll_back = 0
+        self._seen_pushed = 0
+        self._flush_pending = False
+        self._last_flush = 0.0
+        self._frame_interval = self.FRAME_INTERVAL
+        self._fed_since_flush = 0
+        self._backlog = bytearray()
+        self._drawn_cursor: tuple[int, int, bool] = (-1, -1, False)
+        self._strips: dict[int, tuple[tuple[Any, ...], Strip]] = {}
+        self._styles: dict[tuple[Attrs, int], Style] = {}
+        self._base_style: Style | None = None
+        # Selection in (virtual line, column) coordinates; virtual line 0 = oldest history.
+        self._sel_anchor: tuple[int, int] | None = None
+        self._sel_end: tuple[int, int] | None = None
+        self._selecting = False
+        self._mouse_buttons = 0
+        if transport is not None:
+            self.set_transport(transport)
+
+    # -- wiring ------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> int:
+        """Current height in lines."""
+        return self.terminal.rows
+
+    @property
+    def cols(self) -> int:
+        """Current width in cells."""
+        return self.terminal.cols
+
+    @property
+    def transport(self) -> PtyTransport | None:
+        """The byte sink keys go to."""
+        return self._transport
+
+    def set_transport(self, transport: PtyTransport | None) -> None:
+        """Connect (or disconnect) the program; tells it the current size.
+
+        Args:
+            transport: The new transport, or None.
+        """
+        self._transport = transport
+        self.terminal.set_response_handler(transport.write if transport is not None else None)
+        if transport is not None:
+            transport.resize(self.rows, self.cols)
+
+    def _send(self, data: bytes) -> None:
+        if data and self._transport is not None:
+            self._transport.write(data)
+
+    def feed(self, data: bytes) -> None:
+        """Process output of the program; the screen is redrawn at most ~60 times a second.
+
+        Call on the UI thread (e.g. ``app.call_from_thread(view.feed, chunk)``). Large
+        chunks are processed in slices between other events, so a flood does not delay
+        keystrokes or other widgets; past :attr:`MAX_BACKLOG` bytes of backlog the call
+        processes everything at once, which slows the reader down (back-pressure).
+
+        Args:
+            data: Bytes read from the PTY.
+        """
+        if self._backlog:
+            self._backlog += data
+            if len(self._backlog) > self.MAX_BACKLOG:
+                self._drain()
+            return
+        if len(data) > self.SLICE and self.is_mounted:
+            self._backlog += data[self.SLICE :]
+            data = data[: self.SLICE]
+            self.call_later(self._feed_backlog)
+        self._process(data)
+
+    def _process(self, data: bytes) -> None:
+        self.terminal.feed(data)
+        self._fed_since_flush += len(data)
+        if not self._flush_pending:
+            self._flush_pending = True
+            if self.is_mounted:
+                delay = self._last_flush + self._frame_interval - monotonic()
+                if delay > 0.001:
+                    self.set_timer(delay, self._flush)
+                else:
+                    # The last frame is old enough: draw as soon as pending messages
+                    # are handled, so an echo shows without waiting for a timer.
+                    self.call_later(self._flush)
+
+    def _feed_backlog(self) -> None:
+        if not self._backlog:
+            return
+        chunk = bytes(self._backlog[: self.SLICE])
+        del self._backlog[: self.SLICE]
+        if self._backlog:
+            self.call_later(self._feed_backlog)
+        self._process(chunk)
+
+    def _drain(self) -> None:
+        if self._backlog:
+            chunk = bytes(self._backlog)
+            self._backlog.clear()
+            self._process(chunk)
+
+    def flush(self) -> None:
+        """Process any backlog and redraw what changed now, without waiting for a frame."""
+        self._drain()
+        self._flush()
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        self._last_flush = monotonic()
+        # Under a flood, redraw less often: each frame costs a full-screen render, and the
+        # time is better spent parsing (and answering keys) than drawing frames nobody reads.
+        flooding = self._fed_since_flush > self.FLOOD_BYTES
+        self._frame_interval = self.FLOOD_FRAME_INTERVAL if flooding else self.FRAME_INTERVAL
+        self._fed_since_flush = 0
+        screen = self.terminal.screen
+        dirty = set(screen.dirty)
+        screen.dirty.clear()
+        cursor = (screen.cursor.x, screen.cursor.y, screen.cursor.hidden)
+        if cursor != self._drawn_cursor:
+            dirty.add(cursor[1])
+            dirty.add(self._drawn_cursor[1])
+            self._drawn_cursor = cursor
+        for y in dirty:
+            self._strips.pop(y, None)
+        pushed = screen.history_pushed - self._seen_pushed
+        self._seen_pushed = screen.history_pushed
+        if not self.is_mounted:
+            return
+        if self.scroll_back:
+            if pushed:
+                # Keep showing the same history lines while new output arrives.
+                self.scroll_back = min(self.scroll_back + pushed, len(screen.history))
+                self.refresh()
+            elif dirty:
+                self.refresh()
+            return
+        rows = [y for y in dirty if 0 <= y < screen.lines]
+        if len(rows) * 2 > screen.lines:
+            self.refresh()
+        else:
+            width = self.size.width
+            for y in rows:
+                self.refresh(Region(0, y, width, 1))
+
+    # -- size --------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Follow the widget's size: resize the emulator and the PTY, announce it."""
+        self._apply_size(self.size)
+
+    def _apply_size(self, size: Size) -> None:
+        rows, cols = size.height, size.width
+        if rows <= 0 or cols <= 0 or (rows, cols) == (self.rows, self.cols):
+            return
+        self.terminal.resize(rows, cols)
+        self._strips.clear()
+        self.scroll_back = min(self.scroll_back, len(self.terminal.screen.history))
+        if self._transport is not None:
+            self._transport.resize(rows, cols)
+        self.post_message(self.Resized(rows, cols))
+        self._flush()
+        self.refresh()
+
+    def on_mount(self) -> None:
+        """Make sure app-level priority bindings do not steal keys while focused."""
+        _guard_app_bindings(self.app)
+        self._flush()
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def _style(self, attrs: Attrs, overlay: int) -> Style:
+        base = self.rich_style
+        if base is not self._base_style and base != self._base_style:
+            self._styles.clear()
+            self._strips.clear()
+            self._base_style = base
+        key = (attrs, overlay)
+        style = self._styles.get(key)
+        if style is None:
+            style = base + _attrs_style(attrs)
+            if overlay & 1:
+                style += _CURSOR_FOCUSED
+            if overlay & 4:
+                style += _CURSOR_UNFOCUSED
+            if overlay & 2:
+                style += _SELECTED
+            self._styles[key] = style
+        return style
+
+    def _selection_span(self, vline: int, cols: int) -> tuple[int, int] | None:
+        if self._sel_anchor is None or self._sel_end is None:
+            return None
+        start, end = sorted((self._sel_anchor, self._sel_end))
+        if start == end or not start[0] <= vline <= end[0]:
+            return None
+        x0 = start[1] if vline == start[0] else 0
+        x1 = end[1] if vline == end[0] else cols
+        return (x0, x1) if x1 > x0 else None
+
+    def render_line(self, y: int) -> Strip:
+        """Return the strip for display line ``y`` (cached for live rows)."""
+        screen = self.terminal.screen
+        cols = screen.columns
+        history_len = len(screen.history)
+        vline = history_len - self.scroll_back + y
+        selection = self._selection_span(vline, cols)
+        cursor_x = -1
+        if vline >= history_len:
+            row = vline - history_len
+            if row >= screen.lines:
+                return Strip.blank(self.size.width, self.rich_style)
+            if row == screen.cursor.y and not screen.cursor.hidden and not self.scroll_back:
+                cursor_x = min(screen.cursor.x, cols - 1)
+            key = (cursor_x, self.has_focus, selection, cols, self.rich_style)
+            cached = self._strips.get(row)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            strip = self._build_strip(screen.row_layout(row), cursor_x, selection)
+            self._strips[row] = (key, strip)
+            return strip
+        if vline < 0:
+            return Strip.blank(self.size.width, self.rich_style)
+        return self._build_strip(screen.history_layout(vline), -1, selection)
+
+    def _build_strip(
+        self, layout: RowLayout, cursor_x: int, selection: tuple[int, int] | None
+    ) -> Strip:
+        text, runs = layout
+        cols = sum(count for count, _ in runs)
+        breaks: set[int] = set()
+        if cursor_x >= 0:
+            breaks.update((cursor_x, cursor_x + 1))
+        if selection is not None:
+            breaks.update(selection)
+        segments = []
+        x = 0
+        style = self._style
+        for count, attrs in runs:
+            end = x + count
+            cuts = sorted(b for b in breaks if x < b < end)
+            start = x
+            for stop in [*cuts, end]:
+                overlay = 0
+                if start == cursor_x:
+                    overlay |= 1 if self.has_focus else 4
+                if selection is not None and selection[0] <= start < selection[1]:
+                    overlay |= 2
+                piece = text[start:stop]
+                segments.append(
+                    Segment(
+                        piece if isinstance(piece, str) else "".join(piece), style(attrs, overlay)
+                    )
+                )
+                start = stop
+            x = end
+        return Strip(segments, cols)
+
+    # -- keys --------------------------------------------------------------------------
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Handled here (not in on_key) so Widget's own key handling and the non-priority
+        # bindings of the screen and app (tab, shift+tab, ctrl+c...) never see the key.
+        event.stop()
+        event.prevent_default()
+        if event.key == ESCAPE_KEY:
+            self.post_message(self.EscapeRequested())
+            return
+        if self._scroll_key(event.key):
+            return
+        self._return_to_live()
+        screen = self.terminal.screen
+        self._send(encode_key(event.key, event.character, app_cursor=screen.app_cursor_keys))
+
+    def _scroll_key(self, key: str) -> bool:
+        """Shift+PageUp/PageDown scroll the history; returns True when handled."""
+        history_len = len(self.terminal.screen.history)
+        page = max(1, self.rows - 1)
+        if key == "shift+pageup":
+            self.scroll_history(min(history_len, self.scroll_back + page))
+            return True
+        if key == "shift+pagedown":
+            self.scroll_history(max(0, self.scroll_back - page))
+            return True
+        return False
+
+    def scroll_history(self, lines_back: int) -> None:
+        """Show history: ``lines_back`` lines above the live screen (0 = live).
+
+        Args:
+            lines_back: How far back to scroll, clamped to the history length.
+        """
+        lines_back = max(0, min(lines_back, len(self.terminal.screen.history)))
+        if lines_back != self.scroll_back:
+            self.scroll_back = lines_back
+            self.refresh()
+
+    def _return_to_live(self) -> None:
+        self._clear_selection()
+        self.scroll_history(0)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()
+        self._return_to_live()
+        self._send(encode_paste(event.text, self.terminal.screen.bracketed_paste))
+
+    # -- mouse -------------------------------------------------------------------------
+
+    def _cell(self, event: events.MouseEvent) -> tuple[int, int]:
+        offset = event.get_content_offset_capture(self)
+        x = max(0, min(offset.x, self.cols - 1))
+        y = max(0, min(offset.y, self.rows - 1))
+        return x, y
+
+    def _reporting(self, event: events.MouseEvent) -> bool:
+        # Shift forces local selection even when the program wants the mouse, as in xterm.
+        return (
+            bool(self.terminal.screen.mouse_tracking) and not event.shift and not (self.scroll_back)
+        )
+
+    def _report(self, event: events.MouseEvent, button: int, action: str) -> None:
+        x, y = self._cell(event)
+        screen = self.terminal.screen
+        self._send(
+            encode_mouse(
+                button,
+                x,
+                y,
+                action=action,
+                sgr=screen.mouse_sgr,
+                shift=event.shift,
+                meta=event.meta,
+                ctrl=event.ctrl,
+            )
+        )
+
+    async def _on_mouse_down(self, event: events.MouseDown) -> None:
+        event.stop()
+        self.focus()
+        if self._reporting(event):
+            self._mouse_buttons += 1
+            self._report(event, max(0, event.button - 1), "press")
+            return
+        if event.button == 1:
+            x, y = self._cell(event)
+            vline = len(self.terminal.screen.history) - self.scroll_back + y
+            self._sel_anchor = self._sel_end = (vline, x)
+            self._selecting = True
+            self.capture_mouse()
+            self._strips.clear()
+            self.refresh()
+
+    async def _on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._selecting:
+            x, y = self._cell(event)
+            vline = len(self.terminal.screen.history) - self.scroll_back + y
+            self._sel_end = (vline, x + 1)
+            self._strips.clear()
+            self.refresh()
+            return
+        tracking = self.terminal.screen.mouse_tracking
+        if self._reporting(event) and (tracking == 1003 or (tracking == 1002 and event.button)):
+            button = max(0, event.button - 1) if event.button else 3
+            self._report(event, button, "motion")
+
+    async def _on_mouse_up(self, event: events.MouseUp) -> None:
+        event.stop()
+        if self._selecting:
+            self._selecting = False
+            self.release_mouse()
+            text = self.selected_text()
+            if text:
+                self.app.copy_to_clipboard(text)
+            return
+        if self._reporting(event) and self.terminal.screen.mouse_tracking != 9:
+            self._report(event, max(0, event.button - 1), "release")
+
+    def _wheel(self, event: events.MouseEvent, up: bool) -> None:
+        event.stop()
+        event.prevent_default()
+        screen = self.terminal.screen
+        if self._reporting(event):
+            self._report(event, 64 if up else 65, "press")
+        elif screen.alternate and not self.scroll_back:
+            # Full-screen programs without mouse support get arrow keys, like xterm's
+            # alternateScroll, so the wheel scrolls in less or vi.
+            key = encode_key("up" if up else "down", app_cursor=screen.app_cursor_keys)
+            self._send(key * self.WHEEL_LINES)
+        else:
+            delta = self.WHEEL_LINES if up else -self.WHEEL_LINES
+            self.scroll_history(self.scroll_back + delta)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, up=True)
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, up=False)
+
+    def _clear_selection(self) -> None:
+        if self._sel_anchor is not None:
+            self._sel_anchor = self._sel_end = None
+            self._strips.clear()
+            self.refresh()
+
+    def selected_text(self) -> str:
+        """Return the selected text (lines joined with newlines, trailing blanks removed)."""
+        if self._sel_anchor is None or self._sel_end is None:
+            return ""
+        screen = self.terminal.screen
+        history_len = len(screen.history)
+        start, end = sorted((self._sel_anchor, self._sel_end))
+        lines = []
+        for vline in range(start[0], end[0] + 1):
+            span = self._selection_span(vline, screen.columns)
+            if span is None:
+                continue
+            if vline < history_len:
+                layout = screen.history_layout(vline)
+            elif vline - history_len < screen.lines:
+                layout = screen.row_layout(vline - history_len)
+            else:
+                continue
+            lines.append("".join(layout[0][span[0] : span[1]]).rstrip())
+        return "\n".join(lines)
+
+    # -- focus -------------------------------------------------------------------------
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._strips.pop(self.terminal.screen.cursor.y, None)
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._strips.pop(self.terminal.screen.cursor.y, None)
+        self.refresh()
+
+
+def _guard_app_bindings(app: App[Any]) -> None:
+    """Stop the app's priority bindings (ctrl+q quit, ctrl+p palette) while a view is focused.
+
+    Priority bindings are checked from the App down before the focused widget sees a
+    key, so a widget cannot win with ``event.stop()``. Textual asks ``check_action``
+    before running a binding's action; wrapping it on the app instance lets the key fall
+    through to the terminal, without asking every app author to subclass something.
+    """
+    if getattr(app, "_terminal_view_guard", False):
+        return
+    original = app.check_action
+
+    def check_action(action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in _GUARDED_ACTIONS and isinstance(app.focused, TerminalView):
+            return False
+        return original(action, parameters)
+
+    app.check_action = check_action  # type: ignore[method-assign]
+    app._terminal_view_guard = True  # type: ignore[attr-defined]
