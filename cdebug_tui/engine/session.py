@@ -363,11 +363,12 @@ class DebugSession:
             if self._closed:
                 return
             self._closed = True
+        # Unblock whoever reads the shell first: everything after this may wait on the engine.
+        if self.stream is not None:
+            self.stream.close()
+            self.exit_code(wait=0.0)
         if self._watcher is not None:
             self._watcher.close()
-        if self.stream is not None:
-            self.exit_code(wait=0.0)
-            self.stream.close()
         # EOF on the supervisor's stdin: it removes its links and exits.
         self.supervisor.close_write()
         if self.sidecar_id:
