@@ -61,8 +61,8 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     (
         "cgroup",
         "cgroup: limits and use",
-        "The kernel's accounting group of the target: its limits and its current use, "
-        "read every 2 s.",
+        "The kernel's accounting group of the target: its limits and current use, read "
+        "every 2 s. The debug shell runs in the sidecar's own cgroup and does not count here.",
     ),
     (
         "mounts",
@@ -208,23 +208,20 @@ class InternalsView(Widget, can_focus=True):
     InternalsView #internals-status.-error {
         color: $error;
     }
-    InternalsView #sections {
+    InternalsView #sections, InternalsView #pairs {
         height: auto;
         layout: vertical;
     }
-    InternalsView.-wide #sections {
-        layout: grid;
-        grid-size: 2;
-        grid-rows: auto;
-        grid-gutter: 0 2;
+    InternalsView.-wide #pairs {
+        layout: horizontal;
     }
-    InternalsView.-wide .section.-span {
-        column-span: 2;
+    InternalsView #pairs > .column {
+        height: auto;
+        width: 1fr;
     }
     InternalsView .section {
         height: auto;
-        padding: 0 1;
-        margin-bottom: 1;
+        padding: 0 1 1 1;
     }
     InternalsView SectionHeading {
         color: $primary;
@@ -347,13 +344,23 @@ class InternalsView(Widget, can_focus=True):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(_READING, id="internals-status")
-            with Container(id="sections"):
-                for topic, heading, lede in SECTIONS:
-                    span = " -span" if topic in ("internals", "namespaces") else ""
-                    with Vertical(id=f"section-{topic}", classes=f"section{span}"):
-                        yield SectionHeading(heading, topic)
-                        yield Static(lede, classes="lede")
-                        yield from self._section_body(topic)
+            # The first two sections always take the full width; the others sit in two
+            # columns on wide screens. Columns, not a grid: a grid row's auto height is cut
+            # short when the text in its cells wraps.
+            with Vertical(id="sections"):
+                for topic, heading, lede in SECTIONS[:2]:
+                    yield from self._section(topic, heading, lede)
+            with Container(id="pairs"):
+                for pair in (SECTIONS[2:4], SECTIONS[4:6]):
+                    with Vertical(classes="column"):
+                        for topic, heading, lede in pair:
+                            yield from self._section(topic, heading, lede)
+
+    def _section(self, topic: str, heading: str, lede: str) -> ComposeResult:
+        with Vertical(id=f"section-{topic}", classes="section"):
+            yield SectionHeading(heading, topic)
+            yield Static(lede, classes="lede")
+            yield from self._section_body(topic)
 
     def _section_body(self, topic: str) -> ComposeResult:
         if topic == "internals":
@@ -669,7 +676,7 @@ class InternalsView(Widget, can_focus=True):
         self._value("cgroup-cpu", cpu)
         current = "?" if cgroup.pids_current is None else str(cgroup.pids_current)
         limit = "no limit" if cgroup.pids_max is None else f"at most {cgroup.pids_max}"
-        self._value("cgroup-pids", f"{current} running, {limit} (the debug shell counts too)")
+        self._value("cgroup-pids", f"{current} running, {limit}")
 
     def _show_mounts(self, mounts: Sequence[MountRow]) -> None:
         # Mounts of one kind (a dozen cgroup v1 controllers, masked /proc paths) share a row.
