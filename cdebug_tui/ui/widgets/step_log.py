@@ -110,6 +110,16 @@ class StepLog(Widget):
         height: auto;
         background: transparent;
     }
+    /* A quiet highlight: the commands keep their colour and stay readable on it. */
+    StepLog ListView > StepItem.-highlight, StepLog ListView:focus > StepItem.-highlight {
+        background: $primary 20%;
+        color: $text;
+        text-style: none;
+        border-left: outer $primary;
+    }
+    StepLog StepItem {
+        border-left: outer transparent;
+    }
     StepLog StepItem .step-head {
         height: 1;
     }
