@@ -178,6 +178,8 @@ class ExplainScreen(ModalScreen[None]):
     }
     ExplainScreen VerticalScroll {
         height: auto;
+        /* Bounded, so that on a short terminal the text scrolls inside the border. */
+        max-height: 85vh;
     }
     ExplainScreen .explain-text {
         height: auto;
