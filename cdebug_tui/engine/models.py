@@ -214,6 +214,8 @@ class SessionSpec:
     name: str | None = None
     rows: int = 24
     cols: int = 80
+    #: The TERM the shell gets with a TTY: the user's own terminal for `exec -it`, ours in the app.
+    term: str = "xterm-256color"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
 from cdebug_tui.engine.sidecar import (
     SidecarConfig,
     check_target,
+    home_of,
     resolve_user,
     shell_command,
     shell_env,
@@ -144,6 +145,8 @@ class DebugSession:
         self._steps = steps
         self.link = ""
         self.uid_gid: tuple[int, int] | None = None
+        #: The -u user's home in the target's /etc/passwd, for HOME.
+        self.home: str | None = None
         self.toolkit_path = tk.DEFAULT_PATH
         self.mode = Mode.ROOT
         self.mode_reason = ""
@@ -221,6 +224,8 @@ class DebugSession:
                 target_root=self.target_root,
                 session_id=config.session_id,
                 tty=spec.tty,
+                term=spec.term,
+                home=self.home,
             )
             argv = shell_command(
                 mode=self.mode,
@@ -497,12 +502,14 @@ def prepare_session(
     steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19])
 
     uid_gid = None
+    home: str | None = None
     if spec.user:
         try:
             passwd: str | None = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
         except FileNotFoundError:
             passwd = None
         uid_gid = resolve_user(spec.user, passwd)
+        home = home_of(uid_gid[0], passwd)
 
     config = sidecar_config(spec, target, image)
     t0 = time.monotonic()
@@ -523,7 +530,7 @@ def prepare_session(
                 cap_drop=list(config.cap_drop) or None,
                 privileged=config.privileged,
                 auto_remove=True,
-                ulimits=_podman_ulimits() if engine.is_podman else None,
+                ulimits=_podman_ulimits(engine, target.id) if engine.is_podman else None,
             ),
         )["Id"]
     except docker.errors.NotFound as exc:
@@ -542,12 +549,14 @@ def prepare_session(
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
 
         t0 = time.monotonic()
-        supervisor = _Stream(
-            engine.api.attach_socket(
+        try:
+            attached = engine.api.attach_socket(
                 sidecar_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            ),
-            tty=False,
-        )
+            )
+        except docker.errors.APIError as exc:
+            # Podman prepares (runc create) the container at attach: start errors surface here.
+            raise SessionError(f"cannot attach to the sidecar: {exc.explanation}") from exc
+        supervisor = _Stream(attached, tty=False)
         try:
             engine.api.start(sidecar_id)
         except docker.errors.APIError as exc:
@@ -616,6 +625,7 @@ def prepare_session(
 
         session.link = link
         session.uid_gid = uid_gid
+        session.home = home if uid_gid else None
         session.toolkit_path = toolkit_path
         session.watch_target()
         return session
@@ -695,12 +705,20 @@ def _start_anchor(engine: Engine, sidecar_id: str, uid_gid: tuple[int, int]) -> 
     return int(line.strip())
 
 
-def _podman_ulimits() -> list[Any]:
+def _podman_ulimits(engine: Engine, target_id: str) -> list[Any]:
+    """The sidecar's nofile and nproc limits on Podman: the target's own.
+
+    Podman sets nofile and nproc to its own high defaults, which a service without
+    CAP_SYS_RESOURCE (rootless, or a sandbox) may not set: the sidecar then fails to start
+    ("error setting rlimit type 7"). The target's limits are ones this engine has already
+    applied, so they are known to work, and the sidecar lives beside the target anyway.
+    """
     import docker.types
 
-    # Podman copies the host's hard limits, which a process without CAP_SYS_RESOURCE (rootless,
-    # or a sandbox) may not set: explicit limits let the sidecar start.
+    limits = {name: (soft, hard) for name, soft, hard in engine.ulimits(target_id)}
+    # Values nearly every host allows, for a target that reports none.
+    fallback = {"nofile": (1024, 1024), "nproc": (4096, 4096)}
     return [
-        docker.types.Ulimit(name="nofile", soft=65536, hard=65536),
-        docker.types.Ulimit(name="nproc", soft=65536, hard=65536),
+        docker.types.Ulimit(name=name, soft=soft, hard=hard)
+        for name, (soft, hard) in ((n, limits.get(n, fallback[n])) for n in fallback)
     ]

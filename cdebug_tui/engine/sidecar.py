@@ -147,6 +147,11 @@ def parse_passwd(text: str) -> dict[str, tuple[int, int, str]]:
     return users
 
 
+def home_of(uid: int, passwd: str | None) -> str | None:
+    """The home directory of a uid in an /etc/passwd, if it has an entry."""
+    return next((h for u, _, h in parse_passwd(passwd or "").values() if u == uid), None)
+
+
 def resolve_user(user: str, passwd: str | None) -> tuple[int, int]:
     """Resolves `-u USER`: a name from the target's /etc/passwd, or uid[:gid].
 
@@ -186,6 +191,8 @@ def shell_env(
     target_root: str,
     session_id: str,
     tty: bool,
+    term: str = "xterm-256color",
+    home: str | None = None,
 ) -> list[str]:
     """The environment of the debug shell: the target's, with PATH merged and CDEBUG_* added."""
     env = {k: v for k, _, v in (item.partition("=") for item in target.env)}
@@ -193,9 +200,11 @@ def shell_env(
         env["PATH"] = merge_path(env.get("PATH"), toolkit_path, link)
     else:
         env["PATH"] = toolkit_path
+    if home:
+        env["HOME"] = home if mode == Mode.ROOT else target_root.rstrip("/") + home
     env.setdefault("HOME", "/root" if mode == Mode.TOOLKIT else "/")
     if tty:
-        env["TERM"] = "xterm-256color"
+        env["TERM"] = term
     env["CDEBUG_TARGET_ROOT"] = target_root
     env["CDEBUG_WORKDIR"] = target.workdir or "/"
     env["CDEBUG_SESSION"] = session_id

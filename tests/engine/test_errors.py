@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from cdebug_tui.engine.models import SIDECAR_LABEL
+from tests.conftest import sidecars_of
+from tests.engine.helpers import cdebug
 
 pytestmark = pytest.mark.engine
 
 
-def cdebug(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cdebug_tui", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def all_sidecars(engine: Any) -> set[str]:
-    return {c["Id"] for c in engine.api.containers(all=True, filters={"label": SIDECAR_LABEL})}
-
-
-def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_one_line_error(r: subprocess.CompletedProcess[bytes], *needles: str) -> None:
     assert r.returncode == 125, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
+    lines = r.stderr.decode().strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("cdebug-tui: error: ")
     for needle in needles:
@@ -118,10 +103,12 @@ def test_bad_input(
         fixtures["hostpid"] = run_target(distroless_image, pid_mode="host")
     else:
         fixtures["target"] = run_target(distroless_image)
-    before = all_sidecars(engine)
     r = cdebug(*make_args(fixtures), env=env)
     assert_one_line_error(r, *needles)
-    assert all_sidecars(engine) <= before
+    # (Other test runs may share the engine: look at this test's targets only.)
+    for made in ("target", "stopped", "paused", "hostpid"):
+        if made in fixtures:
+            assert sidecars_of(engine, fixtures[made].id) == []
     if "target" in fixtures:
         assert [c.path for c in engine.diff(fixtures["target"].id) if ".cdebug" in c.path] == []
 
@@ -137,4 +124,4 @@ def test_ambiguous_prefix_lists_candidates(
     assert_one_line_error(r, f"'{prefix}' matches")
     for t in made:
         if t.id.startswith(prefix):
-            assert t.id[:12] in r.stderr
+            assert t.id[:12] in r.stderr.decode()
