@@ -16,8 +16,8 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Static
 
-from cdebug_tui.engine.internals import parse_cgroup
-from cdebug_tui.engine.models import SessionSpec, Step
+from cdebug_tui.engine.internals import parse_cgroup, parse_internals
+from cdebug_tui.engine.models import SessionSpec, Step, TargetInfo
 from cdebug_tui.engine.session import DebugSession, start_session
 from cdebug_tui.ui.screens.explain import EXPLANATIONS, ExplainScreen
 from cdebug_tui.ui.widgets.internals import InternalsView, memory_bar
@@ -200,6 +200,54 @@ def test_every_explanation_points_to_a_man_page() -> None:
         assert all(re.match(r"[\w-]+\(\d\)", ref) for ref in explanation.see_also), topic
         # Short enough to read in one go: at most about ten lines of 80 columns.
         assert len(explanation.text) <= 900, (topic, len(explanation.text))
+
+
+def test_internals_view_shows_a_reading_without_a_session() -> None:
+    """show() alone: a toolkit-mode session on a privileged target, an engine on another host."""
+    reading = "\n".join(
+        [
+            "ns pid pid:[11] pid:[11]",
+            "ns mnt mnt:[20] mnt:[21]",
+            "status 1 Uid:\t0\t0\t0\t0",
+            "status 1 CapBnd:\t000001ffffffffff",
+            "status 7 Uid:\t0\t0\t0\t0",
+            "status 7 CapEff:\t000001ffffffffff",
+            "status 7 CapBnd:\t000001ffffffffff",
+            "cmdline nginx -g daemon off;",
+            "cgroup 0::/",
+            "cg memory.current 1048576",
+            "mount 1 0 0:1 / / rw - overlay overlay rw,lowerdir=/a:/b:/c,upperdir=/u",
+        ]
+    )
+    internals = parse_internals(
+        reading, host_ns=None, readonly_rootfs=True, privileged=True, host_pid=4242, sup="7"
+    )
+    target = TargetInfo(
+        engine="remote", id="f" * 64, name="web", image="nginx:1", image_id="sha256:1",
+        state="running", running=True, paused=False, restarting=False, pid=4242, user="",
+        workdir="", env=(), entrypoint=(), cmd=("nginx", "-g", "daemon off;"), privileged=True,
+        cap_add=(), cap_drop=(), readonly_rootfs=True, pid_mode="", ipc_mode="",
+        network_mode="", security_opt=(),
+    )  # fmt: skip
+    view = InternalsView()
+    app = PanelApp(view)
+
+    async def body(pilot: Pilot[None]) -> None:
+        view.show(internals, target, (), mode="toolkit")
+        await pilot.pause()
+        assert "unreadable" in text(view.query_one("#ns-pid"))  # no host view from afar
+        assert not view.query_one("#ns-net").display  # not read: not shown
+        assert "/target" in text(view.query_one("#how"))
+        assert "(no session steps were given)" in text(view.query_one("#how"))
+        assert text(view.query_one("#caps-privileged")).startswith("yes")
+        assert text(view.query_one("#caps-readonly")).startswith("yes")
+        assert text(view.query_one("#caps-added")) == "nothing"
+        assert "root (the image sets no user)" in text(view.query_one("#target-user"))
+        assert "no limit set" in text(view.query_one("#cgroup-memory"))
+        assert "overlay of 3 read-only image layer" in text(view.query_one("#mounts-list"))
+        assert "not readable from here" in text(view.query_one("#target-host"))
+
+    run_app(app, (80, 24), body)
 
 
 def test_step_log_copies_the_selected_command() -> None:

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from cdebug_tui.engine.internals import (
     NAMESPACES,
@@ -407,6 +408,12 @@ class InternalsView(Widget, can_focus=True):
         self._status(_READING)
         self._read(full=True)
 
+    def stop(self) -> None:
+        """Stops live reading (when the session ends); the last readings stay on screen."""
+        self._live = False
+        if self._timer is not None:
+            self._timer.stop()
+
     def action_reload(self) -> None:
         self.reload()
 
@@ -419,13 +426,19 @@ class InternalsView(Widget, can_focus=True):
         if session is None:
             return
         # Errors become a message: the view says what went wrong instead of the app failing.
+        worker = get_current_worker()
+        message: Message
         try:
             if full:
-                self.post_message(self.InternalsLoaded(read_internals(session)))
+                message = self.InternalsLoaded(read_internals(session))
             else:
-                self.post_message(self.UsageRead(read_cgroup(session)))
+                message = self.UsageRead(read_cgroup(session))
         except Exception as exc:  # noqa: BLE001 - any engine failure is shown, not raised
-            self.post_message(self.ReadFailed(str(exc) or type(exc).__name__))
+            message = self.ReadFailed(str(exc) or type(exc).__name__)
+        # A reading overtaken by a newer one (reload) is dropped: it would schedule a second
+        # rhythm of readings.
+        if not worker.is_cancelled:
+            self.post_message(message)
 
     def _schedule(self) -> None:
         """Schedules the next reading of the cgroup's use, if the session is still live."""
@@ -436,6 +449,8 @@ class InternalsView(Widget, can_focus=True):
             self._live = False
             self._status(f"The session has ended ({session.ended_reason}): the last readings.")
             return
+        if self._timer is not None:
+            self._timer.stop()
         self._timer = self.set_timer(self.interval, self._tick)
 
     def _tick(self) -> None:
