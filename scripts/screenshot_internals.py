@@ -56,7 +56,7 @@ async def shoot(session: DebugSession, size: tuple[int, int], out: Path, scroll:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", default="120x60", help="COLUMNSxROWS")
+    parser.add_argument("--size", default="200x60", help="COLUMNSxROWS")
     parser.add_argument("--scroll", type=int, default=0, help="scroll down this many lines")
     parser.add_argument("--out", default="screenshots/internals.svg")
     args = parser.parse_args()

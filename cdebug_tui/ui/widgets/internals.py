@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -177,7 +177,7 @@ _CGROUP_FACTS = (
 )
 
 
-class InternalsView(Widget, can_focus=True):
+class InternalsView(Widget):
     """What a learner looks at to see why the debug shell sees the target, read live.
 
     With a session, the view reads everything once in a thread worker, then the cgroup's use
@@ -334,6 +334,11 @@ class InternalsView(Widget, can_focus=True):
         self._live = True
         #: How many readings of the cgroup's use arrived (tests wait on it).
         self.usage_readings = 0
+
+    def focus(self, scroll_visible: bool = True) -> Self:
+        """Focuses the scrolling body: one tab stop, whose keys scroll and reach our bindings."""
+        self.query_one(VerticalScroll).focus(scroll_visible)
+        return self
 
     @property
     def internals(self) -> Internals | None:
