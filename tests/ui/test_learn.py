@@ -239,6 +239,7 @@ def test_internals_view_shows_a_reading_without_a_session() -> None:
         assert not view.query_one("#ns-net").display  # not read: not shown
         assert "/target" in text(view.query_one("#how"))
         assert "(no session steps were given)" in text(view.query_one("#how"))
+        assert "CAP_SYS_PTRACE" not in text(view.query_one("#how"))  # nothing added here
         assert text(view.query_one("#caps-privileged")).startswith("yes")
         assert text(view.query_one("#caps-readonly")).startswith("yes")
         assert text(view.query_one("#caps-added")) == "nothing"
@@ -322,6 +323,7 @@ def test_internals_view_shows_what_a_learner_checks(session: DebugSession) -> No
         how = text(view.query_one("#how"))
         assert "ln -s /proc/" in how and "chroot /proc/1/root" in how
         assert f"--pid container:{session.target.short_id}" in how
+        assert "CAP_SYS_PTRACE, the one capability the sidecar adds" in how
 
         # A click on a heading asks for that section's explanation.
         view.query_one("#section-cgroup").scroll_visible(animate=False)
@@ -329,6 +331,10 @@ def test_internals_view_shows_what_a_learner_checks(session: DebugSession) -> No
         await pilot.click("#section-cgroup SectionHeading")
         await wait_until(pilot, lambda: bool(app.messages))
         assert app.messages[-1].topic == "cgroup"
+        # And ? asks about the whole panel.
+        view.focus()
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: app.messages[-1].topic == "internals")
 
     run_app(app, (100, 40), body)
 

@@ -545,7 +545,12 @@ class InternalsView(Widget):
             "In the sidecar, ",
             ("/proc/1/root", code),
             " is the target's root filesystem, seen through its PID 1; following it needs "
-            "CAP_SYS_PTRACE, the one capability the sidecar adds.\n",
+            "the right to ptrace that process"
+            + (
+                ": CAP_SYS_PTRACE, the one capability the sidecar adds.\n"
+                if "CAP_SYS_PTRACE" in internals.added_caps
+                else ", which the sidecar has with the target's own capabilities.\n"
+            ),
         ]
         if link:
             parts += [
