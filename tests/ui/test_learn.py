@@ -395,6 +395,25 @@ def test_internals_view_says_when_a_reading_fails(session: DebugSession) -> None
 
 
 @pytest_engine
+def test_internals_view_stops_when_the_target_stops(engine: Any, session: DebugSession) -> None:
+    """The target is killed: live reading stops and the view says the session has ended."""
+    view = InternalsView(session, interval=0.2)
+    app = PanelApp(view)
+
+    async def body(pilot: Pilot[None]) -> None:
+        await loaded(pilot, view, readings=1)
+        engine.api.kill(session.target.id)
+        status = view.query_one("#internals-status", Static)
+        await wait_until(pilot, lambda: "ended" in str(status.content))
+        assert "the target stopped" in str(status.content)
+        readings = view.usage_readings
+        await pilot.pause(0.6)  # three intervals: no reading may arrive any more
+        assert view.usage_readings == readings
+
+    run_app(app, (80, 24), body)
+
+
+@pytest_engine
 def test_step_log_on_a_real_session(session: DebugSession, tmp_path: Path) -> None:
     """The steps a learner could retype, in order, with timings.
 
