@@ -32,3 +32,5 @@ screenshots: setup ## regenerate screenshots/ from the real app on demo containe
 
 bench: setup ## run the benchmarks
 	$(PY) benchmarks/time_to_shell.py
+	$(PY) benchmarks/faults.py
+	$(PY) benchmarks/terminal.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -58,7 +59,12 @@ def _exec_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="print every step taken, as commands")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the mode line")
     p.add_argument("--record", metavar="FILE", help="record the session as an asciicast v2 file")
-    p.add_argument("target", metavar="TARGET", help="container name, id or unique id prefix")
+    _add_engine_option(p)
+    p.add_argument(
+        "target",
+        metavar="TARGET",
+        help="container name, id or unique id prefix; ENGINE/CONTAINER names the engine too",
+    )
     p.add_argument("command", metavar="CMD", nargs=argparse.REMAINDER, help="command and args")
     return p
 
@@ -72,24 +78,62 @@ def _tui_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"cdebug-tui {__version__}")
     p.add_argument("--image", default=None, help="toolkit image for the session on TARGET")
+    _add_engine_option(p)
     p.add_argument("target", metavar="TARGET", nargs="?", help="open a session on it at start")
     return p
+
+
+def _add_engine_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        metavar="NAME",
+        help="the engine: a Docker context name, default, podman, or an address "
+        "(unix:///path, tcp://host:port, ssh://user@host); the current context by default",
+    )
+
+
+def _pop_engine(args: list[str]) -> tuple[str | None, list[str]]:
+    """Takes `--engine NAME` (or `--engine=NAME`) out of args that argparse does not parse."""
+    out: list[str] = []
+    engine = None
+    it = iter(args)
+    for arg in it:
+        if arg == "--engine":
+            engine = next(it, None)
+            if engine is None:
+                raise CdebugError("--engine needs a NAME")
+        elif arg.startswith("--engine="):
+            engine = arg.partition("=")[2]
+        else:
+            out.append(arg)
+    return engine, out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs cdebug-tui; returns the process exit code (125 for cdebug-tui's own errors)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        # `cdebug-tui --engine NAME SUBCOMMAND ...` as well as `cdebug-tui SUBCOMMAND --engine`.
+        engine = None
+        if len(args) >= 3 and args[0] == "--engine" and args[2] in SUBCOMMANDS:
+            engine, args = args[1], args[2:]
+        elif args and args[0].startswith("--engine=") and args[1:2] and args[1] in SUBCOMMANDS:
+            engine, args = args[0].partition("=")[2], args[1:]
         if args and args[0] in SUBCOMMANDS:
             command, rest = args[0], args[1:]
             if command == "exec":
-                return cmd_exec(_exec_parser().parse_args(rest))
+                ns = _exec_parser().parse_args(rest)
+                ns.engine = ns.engine or engine
+                return cmd_exec(ns)
+            named, rest = _pop_engine(rest)
+            engine = named or engine
             if command == "toolkit":
-                return cmd_toolkit(rest)
+                return cmd_toolkit(rest, engine)
             if command == "cleanup":
-                return cmd_cleanup()
-            return cmd_demo(rest)
+                return cmd_cleanup(engine)
+            return cmd_demo(rest, engine)
         ns = _tui_parser().parse_args(args)
+        _select_engine_for_tui(ns.engine)
         from cdebug_tui.ui.launch import run_app
 
         return run_app(ns.target, ns.image)
@@ -137,16 +181,40 @@ class _PullBars:
         sys.stderr.flush()
 
 
-def _connect() -> Engine:
-    from cdebug_tui.engine.client import Engine
+def _connect(name: str | None = None) -> Engine:
+    """The engine named with --engine (a context, default, podman or an address), or the
+    current one as the docker CLI picks it (DOCKER_HOST, DOCKER_CONTEXT, currentContext)."""
+    from cdebug_tui.engine.engines import EngineRegistry
 
-    engine = Engine()
-    engine.ping()
-    return engine
+    return EngineRegistry().get(name)
+
+
+def _select_engine_for_tui(name: str | None) -> None:
+    """Points the app at the chosen engine through DOCKER_HOST (and its TLS variables).
+
+    The app connects with Engine(base_url=None), which reads them; the engine layer's
+    EngineRegistry is there for an app that shows every engine at once.
+    """
+    from cdebug_tui.engine.engines import EngineRegistry
+
+    registry = EngineRegistry()
+    cfg = registry.config(name)
+    if name is None and cfg.source in ("env", "default"):
+        return  # What the app would pick anyway.
+    os.environ["DOCKER_HOST"] = cfg.address
+    for var in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"):
+        os.environ.pop(var, None)
+    if cfg.tls is not None:
+        material = cfg.tls.ca or cfg.tls.cert
+        if material:
+            os.environ["DOCKER_CERT_PATH"] = os.path.dirname(material)
+        if cfg.tls.verify:
+            os.environ["DOCKER_TLS_VERIFY"] = "1"
 
 
 def cmd_exec(ns: argparse.Namespace) -> int:
     """`cdebug-tui exec`: like `docker exec`, for any running container."""
+    from cdebug_tui.engine.engines import split_target
     from cdebug_tui.engine.models import Mode, SessionSpec, Step
     from cdebug_tui.engine.session import start_session
 
@@ -182,7 +250,17 @@ def cmd_exec(ns: argparse.Namespace) -> int:
                 sys.stderr.write(f"  {line}\n")
             sys.stderr.flush()
 
-    engine = _connect()
+    from cdebug_tui.engine.engines import EngineRegistry
+
+    registry = EngineRegistry()
+    # ENGINE/CONTAINER: only a known engine name counts, since container names have no '/'.
+    prefix, container = split_target(ns.target, registry.names)
+    if prefix is not None and ns.engine is not None and registry.config(ns.engine).name != prefix:
+        raise CdebugError(
+            f"TARGET {ns.target!r} names engine {prefix!r} but --engine is {ns.engine!r}"
+        )
+    engine = registry.get(prefix or ns.engine)
+    spec = dataclasses.replace(spec, target=container)
     with _TermSignals() as signals:
         session = start_session(
             engine, spec, on_step=on_step, on_progress=_PullBars(), notice=_warn
@@ -297,21 +375,21 @@ def _feed_stdin(session: DebugSession, fd: int) -> None:
 # -- other subcommands -----------------------------------------------------------------------
 
 
-def cmd_toolkit(rest: list[str]) -> int:
+def cmd_toolkit(rest: list[str], engine: str | None = None) -> int:
     """`cdebug-tui toolkit build`: builds the local toolkit from the host's static busybox."""
     from cdebug_tui.engine import toolkit
 
     if rest[:1] != ["build"]:
         raise CdebugError("usage: cdebug-tui toolkit build [REF]")
     ref = rest[1] if len(rest) > 1 else toolkit.LOCAL_TOOLKIT
-    image_id = toolkit.build_local_toolkit(_connect(), ref)
+    image_id = toolkit.build_local_toolkit(_connect(engine), ref)
     print(f"built {ref} ({image_id[:19]}) from {toolkit.host_busybox()}")
     return 0
 
 
-def cmd_cleanup() -> int:
+def cmd_cleanup(name: str | None = None) -> int:
     """`cdebug-tui cleanup`: removes sidecars whose cdebug-tui process is gone."""
-    engine = _connect()
+    engine = _connect(name)
     orphans = engine.orphaned_sidecars()
     for c in orphans:
         engine.remove_container(c.id)
@@ -321,15 +399,18 @@ def cmd_cleanup() -> int:
     return 0
 
 
-def cmd_demo(rest: list[str]) -> int:
+def cmd_demo(rest: list[str], name: str | None = None) -> int:
     """`cdebug-tui demo [--exec]`: makes a shell-less demo target if none runs, then debugs it."""
     from cdebug_tui.engine import demo
 
-    engine = _connect()
+    engine = _connect(name)
     target = demo.ensure_demo_target(engine, notice=_warn)
     image = demo.ensure_toolkit(engine, notice=_warn)
     if "--exec" in rest:
-        return cmd_exec(_exec_parser().parse_args(["-it", "--image", image, target]))
+        return cmd_exec(
+            _exec_parser().parse_args(["-it", "--image", image, "--engine", engine.name, target])
+        )
+    _select_engine_for_tui(engine.name)
     from cdebug_tui.ui.launch import run_app
 
     return run_app(target, image)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what cdebug-tui and its tests need on a Debian machine: a Docker engine,
-# a static busybox (the offline toolkit), and the tools the tests build images with.
+# a static busybox (the offline toolkit), the tools the tests build images with, and Podman
+# (the tests start their own `podman system service` and a second dockerd).
 # Idempotent: it installs only what is missing and starts dockerd only when none answers.
 set -euo pipefail
 
@@ -14,6 +15,11 @@ command -v patchelf >/dev/null 2>&1 || missing+=(patchelf)
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
+# The several-engines tests: Podman's Docker-compatible API (podman system service), and
+# `ip` for the second dockerd's own bridge.
+command -v podman >/dev/null 2>&1 || missing+=(podman)
+command -v newuidmap >/dev/null 2>&1 || missing+=(uidmap)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup-engine: installing ${missing[*]}"
     $SUDO apt-get update -qq

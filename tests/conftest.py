@@ -121,3 +121,10 @@ def sidecars_of(engine: Any, target_id: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("work")
+
+
+@pytest.fixture(autouse=True)
+def _keep_docker_contexts_out(tmp_path_factory: pytest.TempPathFactory, monkeypatch: Any) -> None:
+    """The user's Docker contexts stay out of tests: the CLI follows the current context."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path_factory.getbasetemp() / "docker-config"))
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)

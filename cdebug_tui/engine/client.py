@@ -9,11 +9,13 @@ import socket
 import tarfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import docker
 import docker.errors
+import docker.tls
 import docker.utils
 import requests.exceptions
 
@@ -49,6 +51,17 @@ SHELL_PATHS = ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/busybox/sh")
 ProgressCallback = Callable[[PullProgress], None]
 
 
+@dataclass(frozen=True)
+class TLSFiles:
+    """TLS material for a tcp:// engine, as a Docker context or DOCKER_CERT_PATH holds it."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    #: Whether to verify the engine's certificate (a context's SkipTLSVerify is the opposite).
+    verify: bool = True
+
+
 def validate_image_ref(ref: str) -> None:
     """Checks that an image reference is well formed.
 
@@ -69,6 +82,19 @@ def split_image_ref(ref: str) -> tuple[str, str | None]:
         repo, _, tag = ref.rpartition(":")
         return repo, tag
     return ref, None
+
+
+def familiar_ref(ref: str) -> str:
+    """An image reference as `docker images` shows it: without the default registry prefixes.
+
+    Podman stores fully qualified names (`docker.io/library/x`, `docker.io/org/x`, and
+    `localhost/x` for images made locally); Docker shows `x` and `org/x`. Rows from both engines
+    read alike this way, and Podman still finds the image by the short name.
+    """
+    for prefix in ("docker.io/library/", "docker.io/", "localhost/"):
+        if ref.startswith(prefix) and len(ref) > len(prefix):
+            return ref[len(prefix) :]
+    return ref
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -146,7 +172,14 @@ class Engine:
         timeout: Seconds an API call may take before it fails.
     """
 
-    def __init__(self, name: str = "docker", base_url: str | None = None, timeout: int = 60):
+    def __init__(
+        self,
+        name: str = "docker",
+        base_url: str | None = None,
+        timeout: int = 60,
+        *,
+        tls: TLSFiles | None = None,
+    ):
         self.name = name
         kwargs: dict[str, Any] = {}
         try:
@@ -154,7 +187,17 @@ class Engine:
                 kwargs = dict(docker.utils.kwargs_from_env())
             else:
                 kwargs = {"base_url": base_url}
+                if tls is not None:
+                    kwargs["tls"] = docker.tls.TLSConfig(
+                        client_cert=(tls.cert, tls.key) if tls.cert and tls.key else None,
+                        ca_cert=tls.ca,
+                        verify=tls.ca if tls.verify and tls.ca else tls.verify,
+                    )
             self.address = str(kwargs.get("base_url") or "unix:///var/run/docker.sock")
+            if self.address.startswith("ssh://"):
+                # The ssh binary honours ~/.ssh/config, agents and known_hosts as the docker CLI
+                # does; docker-py's own paramiko transport would not (and is not installed).
+                kwargs["use_ssh_client"] = True
             self.api = docker.APIClient(version="auto", timeout=timeout, **kwargs)
         except docker.errors.TLSParameterError as exc:
             raise EngineUnavailableError(f"bad TLS settings for the engine: {exc}") from exc
@@ -167,14 +210,21 @@ class Engine:
                 ) from exc
             raise _engine_error(exc, where) from exc
         self._shell_cache: dict[str, bool] = {}
+        self._detected = False
         self.is_podman = False
+        self._detect()
+
+    def _detect(self) -> bool:
+        """Finds out what kind of engine answers (Podman names itself in Components)."""
         try:
             version = self.api.version()
-            self.is_podman = any(
-                "podman" in (c.get("Name") or "").lower() for c in version.get("Components") or []
-            )
         except Exception:  # noqa: BLE001 - version() is informational; ping() reports errors
-            pass
+            return False
+        self.is_podman = any(
+            "podman" in (c.get("Name") or "").lower() for c in version.get("Components") or []
+        )
+        self._detected = True
+        return True
 
     def close(self) -> None:
         self.api.close()
@@ -198,6 +248,9 @@ class Engine:
             EngineUnavailableError: When it does not.
         """
         self._call(self.api.ping)
+        if not self._detected:
+            # The engine was down when this object was made: learn what it is now.
+            self._detect()
 
     # -- containers ------------------------------------------------------------------------
 
@@ -246,7 +299,7 @@ class Engine:
                     engine=self.name,
                     id=c["Id"],
                     name=(c.get("Names") or [""])[0].lstrip("/"),
-                    image=c.get("Image", ""),
+                    image=familiar_ref(c.get("Image", "")),
                     state=c.get("State", ""),
                     status=c.get("Status", ""),
                     created=datetime.fromtimestamp(c.get("Created", 0)).astimezone(),
@@ -288,7 +341,7 @@ class Engine:
             engine=self.name,
             id=raw["Id"],
             name=(raw.get("Name") or "").lstrip("/"),
-            image=cfg.get("Image") or "",
+            image=familiar_ref(cfg.get("Image") or ""),
             image_id=raw.get("Image") or "",
             state=state.get("Status") or "",
             running=bool(state.get("Running")) and not state.get("Paused"),
@@ -340,6 +393,20 @@ class Engine:
             )
             raise AmbiguousTargetError(f"{target!r} matches {len(candidates)} containers: {listed}")
         raise TargetNotFoundError(f"no such container: {target}")
+
+    def ulimits(self, container_id: str) -> list[tuple[str, int, int]]:
+        """The resource limits a container was created with: (name as in --ulimit, soft, hard).
+
+        Podman reports the limits it applied by default too (RLIMIT_NOFILE, RLIMIT_NPROC);
+        Docker reports only explicit ones.
+        """
+        raw = self._call(self.api.inspect_container, container_id)
+        out = []
+        for u in (raw.get("HostConfig") or {}).get("Ulimits") or ():
+            name = str(u.get("Name") or "").lower().removeprefix("rlimit_")
+            if name:
+                out.append((name, int(u.get("Soft") or 0), int(u.get("Hard") or 0)))
+        return out
 
     def diff(self, container_id: str) -> list[Change]:
         """The paths changed in the container's writable layer, as `docker diff` shows them."""
@@ -402,7 +469,7 @@ class Engine:
         """The local images that have tags."""
         out = []
         for img in self._call(self.api.images):
-            tags = tuple(t for t in img.get("RepoTags") or () if t != "<none>:<none>")
+            tags = tuple(familiar_ref(t) for t in img.get("RepoTags") or () if t != "<none>:<none>")
             if tags:
                 out.append(
                     ImageInfo(

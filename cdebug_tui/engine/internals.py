@@ -124,8 +124,8 @@ class Internals:
         return tuple(c for c in self.target.bounding if c not in self.sidecar.bounding)
 
 
-def _script(sup: int) -> str:
-    ns = " ".join(NAMESPACES)
+def _cgroup_script() -> list[str]:
+    """Shell lines that print the target's cgroup path, limits and usage."""
     cg = "/proc/1/root/sys/fs/cgroup"
     files = [
         f"{cg}/memory.max", f"{cg}/memory.current", f"{cg}/cpu.max", f"{cg}/pids.max",
@@ -133,6 +133,14 @@ def _script(sup: int) -> str:
         f"{cg}/memory/memory.usage_in_bytes", f"{cg}/cpu/cpu.cfs_quota_us",
         f"{cg}/cpu/cpu.cfs_period_us", f"{cg}/pids/pids.max", f"{cg}/pids/pids.current",
     ]  # fmt: skip
+    lines = ['while IFS= read -r l; do echo "cgroup $l"; done < /proc/1/cgroup']
+    for f in files:
+        lines.append(f'[ -r {f} ] && echo "cg {os.path.relpath(f, cg)} $(cat {f})"')
+    return lines
+
+
+def _script(sup: int) -> str:
+    ns = " ".join(NAMESPACES)
     lines = [
         f'for n in {ns}; do echo "ns $n $(readlink /proc/1/ns/$n) '
         f'$(readlink /proc/{sup}/ns/$n)"; done',
@@ -141,10 +149,8 @@ def _script(sup: int) -> str:
         '  echo "apparmor $p $(cat /proc/$p/attr/current 2>/dev/null)"',
         "done",
         "echo \"cmdline $(tr '\\0' ' ' < /proc/1/cmdline)\"",
-        'while IFS= read -r l; do echo "cgroup $l"; done < /proc/1/cgroup',
     ]
-    for f in files:
-        lines.append(f'[ -r {f} ] && echo "cg {os.path.relpath(f, cg)} $(cat {f})"')
+    lines += _cgroup_script()
     lines.append('while IFS= read -r l; do echo "mount $l"; done < /proc/1/mountinfo')
     lines.append("true")
     return "\n".join(lines)
@@ -175,6 +181,34 @@ def read_internals(session: DebugSession) -> Internals:
 
         internals = replace(internals, host_view=_host_view(session.target.pid))
     return internals
+
+
+def read_cgroup(session: DebugSession) -> CgroupInfo:
+    """Reads only the target's cgroup (limits and current use): cheap enough to poll.
+
+    Raises:
+        SessionError: When the sidecar cannot run the reading.
+    """
+    from cdebug_tui.errors import SessionError
+
+    code, out, err = session.run(["sh", "-c", "\n".join([*_cgroup_script(), "true"])])
+    if code != 0:
+        raise SessionError(f"cannot read the target's cgroup: {err.decode(errors='replace')}")
+    return parse_cgroup(out.decode(errors="replace"))
+
+
+def parse_cgroup(text: str) -> CgroupInfo:
+    """The cgroup part of a reading: the `cgroup` and `cg` lines, as read_cgroup prints them."""
+    lines: list[str] = []
+    cg: dict[str, str] = {}
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "cgroup":
+            lines.append(rest)
+        elif kind == "cg":
+            key, _, value = rest.partition(" ")
+            cg[key] = value.strip()
+    return _cgroup(lines, cg)
 
 
 def _host_view(pid: int) -> str | None:

@@ -363,11 +363,12 @@ class DebugSession:
             if self._closed:
                 return
             self._closed = True
+        # Unblock whoever reads the shell first: everything after this may wait on the engine.
+        if self.stream is not None:
+            self.stream.close()
+            self.exit_code(wait=0.0)
         if self._watcher is not None:
             self._watcher.close()
-        if self.stream is not None:
-            self.exit_code(wait=0.0)
-            self.stream.close()
         # EOF on the supervisor's stdin: it removes its links and exits.
         self.supervisor.close_write()
         if self.sidecar_id:
@@ -530,7 +531,7 @@ def prepare_session(
                 cap_drop=list(config.cap_drop) or None,
                 privileged=config.privileged,
                 auto_remove=True,
-                ulimits=_podman_ulimits() if engine.is_podman else None,
+                ulimits=_podman_ulimits(engine, target.id) if engine.is_podman else None,
             ),
         )["Id"]
     except docker.errors.NotFound as exc:
@@ -549,12 +550,14 @@ def prepare_session(
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
 
         t0 = time.monotonic()
-        supervisor = _Stream(
-            engine.api.attach_socket(
+        try:
+            attached = engine.api.attach_socket(
                 sidecar_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            ),
-            tty=False,
-        )
+            )
+        except docker.errors.APIError as exc:
+            # Podman prepares (runc create) the container at attach: start errors surface here.
+            raise SessionError(f"cannot attach to the sidecar: {exc.explanation}") from exc
+        supervisor = _Stream(attached, tty=False)
         try:
             engine.api.start(sidecar_id)
         except docker.errors.APIError as exc:
@@ -703,12 +706,20 @@ def _start_anchor(engine: Engine, sidecar_id: str, uid_gid: tuple[int, int]) -> 
     return int(line.strip())
 
 
-def _podman_ulimits() -> list[Any]:
+def _podman_ulimits(engine: Engine, target_id: str) -> list[Any]:
+    """The sidecar's nofile and nproc limits on Podman: the target's own.
+
+    Podman sets nofile and nproc to its own high defaults, which a service without
+    CAP_SYS_RESOURCE (rootless, or a sandbox) may not set: the sidecar then fails to start
+    ("error setting rlimit type 7"). The target's limits are ones this engine has already
+    applied, so they are known to work, and the sidecar lives beside the target anyway.
+    """
     import docker.types
 
-    # Podman copies the host's hard limits, which a process without CAP_SYS_RESOURCE (rootless,
-    # or a sandbox) may not set: explicit limits let the sidecar start.
+    limits = {name: (soft, hard) for name, soft, hard in engine.ulimits(target_id)}
+    # Values nearly every host allows, for a target that reports none.
+    fallback = {"nofile": (1024, 1024), "nproc": (4096, 4096)}
     return [
-        docker.types.Ulimit(name="nofile", soft=65536, hard=65536),
-        docker.types.Ulimit(name="nproc", soft=65536, hard=65536),
+        docker.types.Ulimit(name=name, soft=soft, hard=hard)
+        for name, (soft, hard) in ((n, limits.get(n, fallback[n])) for n in fallback)
     ]

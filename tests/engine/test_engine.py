@@ -11,6 +11,7 @@ import pytest
 from cdebug_tui.engine.models import ContainerEvent, SessionSpec
 from cdebug_tui.engine.session import start_session
 from tests.conftest import sidecars_of
+from tests.engine.helpers import output, run_in_sidecar
 
 pytestmark = pytest.mark.engine
 
@@ -75,31 +76,23 @@ def test_toolkit_build_makes_a_working_toolkit(
                 target=target.id, image=ref, tty=False, interactive=False, command=("ls", "/app")
             ),
         ) as session:
-            out = b"".join(iter(lambda: session.read()[1], b""))
+            out = output(session)
             assert b"server" in out
             assert session.exit_code() == 0
     finally:
         engine.api.remove_image(ref, force=True)
 
 
-def _ns(engine: Any, target: Any, image: str, spec: dict[str, Any]) -> dict[str, str]:
-    with start_session(
+def _ns(engine: Any, target: Any, image: str) -> dict[str, str]:
+    out = run_in_sidecar(
         engine,
-        SessionSpec(
-            target=target.id,
-            image=image,
-            tty=False,
-            interactive=False,
-            command=(
-                "sh",
-                "-c",
-                "for n in ipc net pid mnt; do "
-                "echo $n $(readlink /proc/self/ns/$n) $(readlink /proc/1/ns/$n); done",
-            ),
-            **spec,
-        ),
-    ) as session:
-        out = b"".join(iter(lambda: session.read()[1], b"")).decode()
+        target.id,
+        image,
+        "sh",
+        "-c",
+        "for n in ipc net pid mnt; do "
+        "echo $n $(readlink /proc/self/ns/$n) $(readlink /proc/1/ns/$n); done",
+    )
     return {line.split()[0]: line for line in out.splitlines()}
 
 
@@ -110,7 +103,7 @@ def test_namespaces_joined(
     private = run_target(distroless_image)
     shareable = run_target(distroless_image, ipc_mode="shareable")
     for target, ipc_shared in ((private, False), (shareable, True)):
-        ns = _ns(engine, target, busybox_image, {})
+        ns = _ns(engine, target, busybox_image)
         for name in ("pid", "net"):
             _, mine, theirs = ns[name].split()
             assert mine == theirs, ns
@@ -121,19 +114,8 @@ def test_namespaces_joined(
         assert sidecars_of(engine, target.id) == []
 
 
-def _cap_bnd(engine: Any, target: Any, image: str, privileged: bool) -> int:
-    with start_session(
-        engine,
-        SessionSpec(
-            target=target.id,
-            image=image,
-            tty=False,
-            interactive=False,
-            privileged=privileged,
-            command=("grep", "CapBnd", "/proc/self/status"),
-        ),
-    ) as session:
-        out = b"".join(iter(lambda: session.read()[1], b"")).decode()
+def _cap_bnd(engine: Any, target: Any, image: str) -> int:
+    out = run_in_sidecar(engine, target.id, image, "grep", "CapBnd", "/proc/self/status")
     return int(out.split()[1], 16)
 
 
@@ -142,7 +124,7 @@ def test_target_dropping_capabilities_is_followed(
 ) -> None:
     """The sidecar drops what the target drops (here NET_RAW), and still adds SYS_PTRACE."""
     target = run_target(distroless_image, cap_drop=["NET_RAW"])
-    bnd = _cap_bnd(engine, target, busybox_image, privileged=False)
+    bnd = _cap_bnd(engine, target, busybox_image)
     cap_net_raw, cap_sys_ptrace = 1 << 13, 1 << 19
     assert not bnd & cap_net_raw
     assert bnd & cap_sys_ptrace
@@ -162,7 +144,7 @@ def test_target_dropping_all_capabilities_gets_toolkit_mode(
             command=("ls", "/target/app"),
         ),
     ) as session:
-        out = b"".join(iter(lambda: session.read()[1], b""))
+        out = output(session)
         assert session.mode == "toolkit"
         assert "CAP_SYS_CHROOT" in session.mode_reason
         assert b"server" in out
@@ -189,7 +171,7 @@ def test_prepared_session_then_shell(
     try:
         session.start_shell()
         assert session.started
-        assert b"server" in b"".join(iter(lambda: session.read()[1], b""))
+        assert b"server" in output(session)
         assert session.exit_code() == 0
         assert [s.title for s in session.steps][-1] == "start the shell"
     finally:

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from tests.conftest import sidecars_of
+from tests.engine.helpers import cdebug
 
 pytestmark = pytest.mark.engine
 
 
-def cdebug(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cdebug_tui", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_one_line_error(r: subprocess.CompletedProcess[bytes], *needles: str) -> None:
     assert r.returncode == 125, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
+    lines = r.stderr.decode().strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("cdebug-tui: error: ")
     for needle in needles:
@@ -135,4 +124,4 @@ def test_ambiguous_prefix_lists_candidates(
     assert_one_line_error(r, f"'{prefix}' matches")
     for t in made:
         if t.id.startswith(prefix):
-            assert t.id[:12] in r.stderr
+            assert t.id[:12] in r.stderr.decode()

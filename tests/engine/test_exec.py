@@ -8,7 +8,6 @@ import pty
 import select
 import signal
 import struct
-import subprocess
 import sys
 import termios
 import time
@@ -17,20 +16,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import sidecars_of
+from tests.engine.helpers import cdebug, interactive_exec, wait_for
 
 pytestmark = pytest.mark.engine
-
-
-def cdebug(
-    *args: str, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "cdebug_tui", *args],
-        input=input,
-        capture_output=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def ours_in_diff(engine: Any, target_id: str) -> list[str]:
@@ -265,27 +253,9 @@ def test_privileges(engine: Any, distroless: Any, busybox_image: str) -> None:
 
 def test_two_sessions_on_one_target(engine: Any, distroless: Any, busybox_image: str) -> None:
     """A second session runs while the first one does, and each removes only its own links."""
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cdebug_tui",
-            "exec",
-            "-i",
-            "-q",
-            "--image",
-            busybox_image,
-            distroless.name,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    first = interactive_exec(busybox_image, distroless.name)
     try:
         assert first.stdin and first.stdout
-        first.stdin.write(b"echo ready\n")
-        first.stdin.flush()
-        assert first.stdout.readline() == b"ready\n"
         second = cdebug("exec", "-q", "--image", busybox_image, distroless.name, "ls", "-a", "/")
         assert second.returncode == 0
         assert len([n for n in second.stdout.decode().split() if n.startswith(".cdebug-")]) == 2
@@ -298,40 +268,13 @@ def test_two_sessions_on_one_target(engine: Any, distroless: Any, busybox_image:
     assert_clean(engine, distroless.id)
 
 
-def _wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def test_kill_9_leaves_nothing(engine: Any, distroless: Any, busybox_image: str) -> None:
     """When cdebug-tui dies without a chance to clean up, the sidecar notices and goes."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cdebug_tui",
-            "exec",
-            "-i",
-            "-q",
-            "--image",
-            busybox_image,
-            distroless.name,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdin and proc.stdout
-    proc.stdin.write(b"echo ready\n")
-    proc.stdin.flush()
-    assert proc.stdout.readline() == b"ready\n"
+    proc = interactive_exec(busybox_image, distroless.name)
     assert len(sidecars_of(engine, distroless.id)) == 1
     proc.kill()
     proc.wait()
-    _wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
+    wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
     assert ours_in_diff(engine, distroless.id) == []
 
 
@@ -399,4 +342,4 @@ def test_tty_follows_the_terminal(engine: Any, distroless: Any, busybox_image: s
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
-    _wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
+    wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")

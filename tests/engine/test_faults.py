@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -15,16 +12,9 @@ import pytest
 from cdebug_tui.engine.models import SessionSpec
 from cdebug_tui.engine.session import start_session
 from tests.conftest import sidecars_of
+from tests.engine.helpers import interactive_exec, output, wait_for
 
 pytestmark = pytest.mark.engine
-
-
-def _wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def _drain(session: Any) -> threading.Event:
@@ -52,7 +42,7 @@ def test_target_fault_ends_the_session(
     fault: str,
     reason: str,
 ) -> None:
-    """Within 2 seconds of the fault the session has ended, says why, and its sidecar is gone."""
+    """After the fault the session has ended, says why, and its sidecar is gone."""
     target = run_target(distroless_image)
     session = start_session(
         engine,
@@ -70,13 +60,14 @@ def test_target_fault_ends_the_session(
             "restart": lambda: engine.api.restart(target.id, timeout=1),
         }[fault]
         threading.Thread(target=act, daemon=True).start()
-        assert ended.wait(timeout=2 + (1 if fault in ("stop", "restart") else 0))
+        # The 2-second goal is measured by benchmarks/faults.py; here a loaded machine gets slack.
+        assert ended.wait(timeout=10), f"still running; ended_reason={session.ended_reason!r}"
         # A restart is a stop and a start: which of the two the session sees first varies.
         allowed = {f"the target {reason}"} | (
             {"the target stopped"} if fault == "restart" else set()
         )
         assert session.ended_reason in allowed
-        _wait_for(lambda: not sidecars_of(engine, target.id), 5, "the sidecar to be removed")
+        wait_for(lambda: not sidecars_of(engine, target.id), 5, "the sidecar to be removed")
     finally:
         session.close()
         if fault == "pause":
@@ -92,27 +83,8 @@ def test_signals_to_cdebug_leave_nothing(
 ) -> None:
     """A closed terminal (SIGHUP), a kill (SIGTERM) or ctrl+c (SIGINT) still cleans up."""
     target = run_target(distroless_image)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cdebug_tui",
-            "exec",
-            "-i",
-            "-q",
-            "--image",
-            busybox_image,
-            target.name,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = interactive_exec(busybox_image, target.name)
     try:
-        assert proc.stdin and proc.stdout
-        proc.stdin.write(b"echo ready\n")
-        proc.stdin.flush()
-        assert proc.stdout.readline() == b"ready\n"
         os.kill(proc.pid, sig)
         assert proc.wait(timeout=15) == 128 + sig
     finally:
@@ -136,7 +108,7 @@ def test_least_privilege(
             command=("sh", "-c", "ls /var/run/docker.sock /run/docker.sock 2>&1; true"),
         ),
     ) as session:
-        out = b"".join(iter(lambda: session.read()[1], b"")).decode()
+        out = output(session).decode()
         raw = engine.api.inspect_container(session.sidecar_id)
     assert raw["Mounts"] == []
     assert not raw["HostConfig"]["Privileged"]

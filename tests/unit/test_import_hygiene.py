@@ -12,6 +12,7 @@ import pytest
     "module",
     [
         "cdebug_tui.engine.client",
+        "cdebug_tui.engine.engines",
         "cdebug_tui.engine.session",
         "cdebug_tui.engine.toolkit",
         "cdebug_tui.engine.demo",

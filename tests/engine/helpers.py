@@ -1,0 +1,66 @@
+"""Provides what the engine tests share: running cdebug-tui, reading sessions, waiting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cdebug_tui.engine.models import SessionSpec
+from cdebug_tui.engine.session import DebugSession, start_session
+
+
+def cdebug(
+    *args: str, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    """Runs `cdebug-tui ARGS` as a user would, from this checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "cdebug_tui", *args],
+        input=input,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def interactive_exec(image: str, target: str) -> subprocess.Popen[bytes]:
+    """`cdebug-tui exec -i` on a target, returned once its shell has answered."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cdebug_tui", "exec", "-i", "-q", "--image", image, target],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(b"echo ready\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline() == b"ready\n"
+    return proc
+
+
+def output(session: DebugSession) -> bytes:
+    """Everything the session's command writes, until it ends."""
+    return b"".join(iter(lambda: session.read()[1], b""))
+
+
+def run_in_sidecar(engine: Any, target_id: str, image: str, *command: str, **spec: Any) -> str:
+    """Runs a command in a new session on the target, returns its output; the session ends."""
+    with start_session(
+        engine,
+        SessionSpec(
+            target=target_id, image=image, tty=False, interactive=False, command=command, **spec
+        ),
+    ) as session:
+        return output(session).decode()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> None:
+    """Waits for a condition, polling; fails with `what` when it does not come in time."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
