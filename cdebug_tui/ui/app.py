@@ -54,6 +54,13 @@ def _session_pane_class() -> type[SessionPane]:
     return SessionPane
 
 
+def _end_quietly(pane: SessionPane) -> None:
+    try:
+        pane.end()
+    except Exception:  # noqa: BLE001 - best effort at exit
+        pass
+
+
 class CdebugApp(App[int], inherit_bindings=False):
     """Debug running containers: pick one, pick a toolkit, get a shell and the target's insides.
 
@@ -94,6 +101,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._events: EventStream | None = None
         self._events_lock = threading.Lock()
         self._quitting = False
+        #: Every session tab ever opened: at unmount the DOM is gone, these are not.
+        self._all_panes: list[SessionPane] = []
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: App.query_one looks at the active screen, which may be a modal.
@@ -255,6 +264,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
         pane = SessionPane(self.engine, target, name, image)
+        self._all_panes.append(pane)
         tabs = self.tabs
         tabs.add_pane(pane)
         tabs.active = pane.id or ""
@@ -328,7 +338,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         if self.screen is self.screen_stack[0]:
             self._switch(-1)
 
-    @on(TabbedContent.TabActivated)
+    @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self) -> None:
         self.call_after_refresh(self._focus_active)
 
@@ -382,9 +392,8 @@ class CdebugApp(App[int], inherit_bindings=False):
             self._quitting = True
             if self._events is not None:
                 self._events.close()
-        for pane in self.sessions():
-            if pane.session is not None:
-                try:
-                    pane.end()
-                except Exception:  # noqa: BLE001 - best effort at exit
-                    pass
+        # The widgets are gone by now (Textual unmounts the app last): use our own list.
+        panes = [p for p in self._all_panes if p.session is not None]
+        if panes:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(_end_quietly, panes))

@@ -284,3 +284,41 @@ def test_a_session_that_cannot_start_is_a_message_not_a_crash(
         assert not sidecars_of(engine, target.id)
 
     run(body())
+
+
+def test_side_tabs_show_the_steps_and_the_internals(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Beside the terminal: Target (processes, files), Steps (as commands), Internals (read
+    only once its tab is opened)."""
+    from cdebug_tui.ui.widgets.internals import InternalsView
+    from cdebug_tui.ui.widgets.step_log import StepLog
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            assert not pane.query(InternalsView)  # nothing read before anyone looks
+            await pilot.click(f"#--content-tab-side-steps-{pane.number}")
+            log = pane.query_one(StepLog)
+            await wait_for(pilot, lambda: log.display and log.region.height > 0, "the steps")
+            titles = [step.title for step in log.steps]
+            assert "create the sidecar" in titles and "start the shell" in titles
+            await pilot.click(f"#--content-tab-side-internals-{pane.number}")
+            view = await wait_for(
+                pilot, lambda: next(iter(pane.query(InternalsView)), None), "the internals"
+            )
+            await wait_for(pilot, lambda: view.internals is not None, "a reading", 30)
+            # ctrl+] from the terminal lands in the side tab that is showing.
+            pane.view.focus()
+            await pilot.press("ctrl+right_square_bracket")
+            assert app.focused is not None and view in app.focused.ancestors_with_self
+            await pilot.press("p")
+            assert app.focused is pane.processes
+            await pilot.press("ctrl+right_square_bracket")
+            assert app.focused is pane.view
+
+    run(body())

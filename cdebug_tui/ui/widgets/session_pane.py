@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import ProgressBar, Static, TabPane
+from textual.widget import Widget
+from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 
 from cdebug_tui.ui.messages import (
     FilePreviewed,
@@ -22,8 +23,10 @@ from cdebug_tui.ui.messages import (
     SessionStarted,
     SessionStepTaken,
 )
+from cdebug_tui.ui.widgets.internals import InternalsView
 from cdebug_tui.ui.widgets.processes import ProcessesPanel
 from cdebug_tui.ui.widgets.rootfs import RootfsPanel
+from cdebug_tui.ui.widgets.step_log import StepLog
 from cdebug_tui.ui.widgets.terminal import TerminalView
 
 if TYPE_CHECKING:
@@ -83,9 +86,18 @@ class SessionPane(TabPane):
                         yield Static("", classes="steps-log")
                         yield ProgressBar(total=None, show_eta=False, classes="pull-progress")
                     yield TerminalView(classes="terminal")
-                with Vertical(classes="side-panels"):
-                    yield ProcessesPanel(id=f"processes-{self.number}")
-                    yield RootfsPanel(id=f"rootfs-{self.number}")
+                n = self.number
+                with TabbedContent(classes="side-panels", id=f"side-{n}"):
+                    with TabPane("Target", id=f"side-target-{n}"):
+                        yield ProcessesPanel(id=f"processes-{n}")
+                        yield RootfsPanel(id=f"rootfs-{n}")
+                    with TabPane("Steps", id=f"side-steps-{n}"):
+                        yield StepLog(classes="step-log")
+                    with TabPane("Internals", id=f"side-internals-{n}"):
+                        yield Static(
+                            Text("read once the session runs", style="dim italic"),
+                            classes="internals-placeholder",
+                        )
 
     @property
     def view(self) -> TerminalView:
@@ -181,6 +193,7 @@ class SessionPane(TabPane):
         )
         self._steps_text.append_text(line)
         log.update(self._steps_text)
+        self.query_one(StepLog).add_step(step)
 
     def on_session_noticed(self, message: SessionNoticed) -> None:
         message.stop()
@@ -231,6 +244,8 @@ class SessionPane(TabPane):
         self.state = "ended"
         self.exit_code = message.exit_code
         self.processes.stop()
+        for view in self.query(InternalsView):
+            view.stop()
         self.view.set_transport(None)
         self._set_header()
         self.set_title(f"✗ {self.number} {self.target_name[:20]}")
@@ -271,6 +286,27 @@ class SessionPane(TabPane):
             )
         self.query_one(".session-header", Static).update(header)
 
+    @on(TabbedContent.TabActivated, ".side-panels")
+    def _side_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # The internals are read (every 2 s) only once someone looks at them.
+        event.stop()
+        if event.pane.id == f"side-internals-{self.number}":
+            self._mount_internals()
+
+    def _mount_internals(self) -> None:
+        if self.state != "running" or self.query(InternalsView):
+            return
+        pane = self.query_one(f"#side-internals-{self.number}", TabPane)
+        pane.query(".internals-placeholder").remove()
+        pane.mount(InternalsView(self.session))
+
+    @on(InternalsView.ExplainRequested)
+    def _explain(self, event: InternalsView.ExplainRequested) -> None:
+        from cdebug_tui.ui.screens.explain import ExplainScreen
+
+        event.stop()
+        self.app.push_screen(ExplainScreen(event.topic))
+
     # -- ending ----------------------------------------------------------------------------
 
     def end(self) -> None:
@@ -285,10 +321,16 @@ class SessionPane(TabPane):
     @on(TerminalView.EscapeRequested)
     def _escape(self, event: Any) -> None:
         event.stop()
-        if self.query_one(".side-panels").display:
-            self.processes.focus()
-        else:
-            self.query_one(SessionHeaderView).focus()
+        side = self.query_one(".side-panels", TabbedContent)
+        target: Widget | None = None
+        if side.display and side.active_pane is not None:
+            if side.active_pane.id == f"side-target-{self.number}":
+                target = self.processes
+            elif views := side.active_pane.query(InternalsView):
+                target = views.first()
+            else:
+                target = next((w for w in side.active_pane.query("*") if w.focusable), None)
+        (target or self.query_one(SessionHeaderView)).focus()
 
     @on(TerminalView.Resized)
     def _resized(self, event: Any) -> None:
@@ -309,10 +351,15 @@ class SessionPane(TabPane):
         if self.state == "running":
             self.view.focus()
 
+    def _show_target_tab(self) -> None:
+        self.query_one(".side-panels", TabbedContent).active = f"side-target-{self.number}"
+
     def action_focus_processes(self) -> None:
+        self._show_target_tab()
         self.processes.focus()
 
     def action_focus_files(self) -> None:
+        self._show_target_tab()
         self.rootfs.focus()
 
     def action_toggle_side(self) -> None:
