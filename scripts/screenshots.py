@@ -143,7 +143,7 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         first = await _wait(pilot, lambda: next(iter(app.query(SessionPane)), None), "a tab")
         await _wait(pilot, lambda: first.state == "running", "the session")
         await pilot.pause(0.5)
-        await _type(pilot, "ls -l /app /etc && id")
+        await _type(pilot, "echo on-call > /tmp/note; ls -l /app /etc && id")
         await pilot.press("enter")
         await _wait(pilot, lambda: first.processes.refreshes >= 2, "the processes")
         tree = first.rootfs
@@ -154,6 +154,10 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         etc_node = next(n for n in tree.root.children if n.data and n.data.name == "etc")
         etc_node.expand()
         await _wait(pilot, lambda: len(etc_node.children) > 0, "/etc")
+        # A file the shell just wrote: `docker diff` marks it as added (+).
+        tmp_node = next(n for n in tree.root.children if n.data and n.data.name == "tmp")
+        tmp_node.expand()
+        await _wait(pilot, lambda: len(tmp_node.children) > 0, "/tmp")
         await pilot.pause(0.5)
         save(app, "session")
 
@@ -172,7 +176,11 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         await _type(pilot, "ps -o pid,user,args")
         await pilot.press("enter")
         await _wait(pilot, lambda: second.processes.refreshes >= 2, "the processes")
+        # The second tab shows its steps: what cdebug-tui did, as commands to type by hand.
+        await pilot.click(f"#--content-tab-side-steps-{second.number}")
         await pilot.pause(0.5)
+        second.view.focus()
+        await pilot.pause(0.3)
         save(app, "two-sessions")
 
         await pilot.press("ctrl+right_square_bracket")
