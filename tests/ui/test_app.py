@@ -202,7 +202,9 @@ def test_debug_session_end_to_end(
             await wait_for(pilot, lambda: pane.state == "ended", "the session to end")
             assert pane.exit_code == 3
             await wait_for(pilot, lambda: len(sidecars_of(engine, target.id)) == 1, "sidecar gone")
-            await pilot.press("ctrl+right_square_bracket")
+            header = str(pane.query_one(".session-header").render())
+            assert "session ended (exit code 3)" in header
+            assert app.focused is not pane.view  # so that x works at once
             await pilot.press("x")
             await wait_for(pilot, lambda: pane not in app.query(SessionPane), "the tab to close")
 

@@ -247,6 +247,9 @@ class SessionPane(TabPane):
         for view in self.query(InternalsView):
             view.stop()
         self.view.set_transport(None)
+        if self.view.has_focus:
+            # Keys typed into a finished shell would go nowhere: let x, q and the rest work.
+            self.query_one(SessionHeaderView).focus()
         self._set_header()
         self.set_title(f"✗ {self.number} {self.target_name[:20]}")
         self._app_title()
