@@ -128,3 +128,36 @@ def _keep_docker_contexts_out(tmp_path_factory: pytest.TempPathFactory, monkeypa
     """The user's Docker contexts stay out of tests: the CLI follows the current context."""
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path_factory.getbasetemp() / "docker-config"))
     monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[Any]:
+    """A registry on loopback serving a busybox toolkit in two layers, for real pulls."""
+    from cdebug_tui.engine.toolkit import DEFAULT_PATH, busybox_rootfs_tar, host_busybox
+    from tests.registry import LocalRegistry
+
+    busybox = host_busybox()
+    if busybox is None:
+        pytest.skip("no static busybox on this host")
+    with LocalRegistry() as reg:
+        base = busybox_rootfs_tar(busybox)
+        extra = _tar_with_file("etc/toolkit-release", b"cdebug-tui test toolkit\n")
+        reg.add_image(
+            f"cdebug-test-{RUN_ID}/busybox",
+            "musl",
+            [base, extra],
+            {"Env": [f"PATH={DEFAULT_PATH}"], "Cmd": ["sh"]},
+        )
+        yield reg
+
+
+def _tar_with_file(name: str, data: bytes) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

@@ -208,10 +208,7 @@ class DebugSession:
         Raises:
             SessionError: When the sidecar is gone or refuses the exec.
         """
-        engine, spec, config, steps = self.engine, self.spec, self.config, self._steps
-        probe, uid_gid, link = self.probe, self.uid_gid, self.link
-        sidecar_id = self.sidecar_id
-        session = self
+        spec, uid_gid = self.spec, self.uid_gid
         if self._closed:
             raise SessionError(f"the session has ended: {self.ended_reason or 'closed'}")
         try:
@@ -220,19 +217,19 @@ class DebugSession:
                 self.target,
                 mode=self.mode,
                 toolkit_path=self.toolkit_path,
-                link=link,
+                link=self.link,
                 target_root=self.target_root,
-                session_id=config.session_id,
+                session_id=self.config.session_id,
                 tty=spec.tty,
                 term=spec.term,
                 home=self.home,
             )
             argv = shell_command(
                 mode=self.mode,
-                link=link,
-                sh=probe.get("sh") or "/bin/sh",
-                chroot=probe.get("chroot") or "chroot",
-                nsenter=probe.get("nsenter") or "nsenter",
+                link=self.link,
+                sh=self.probe.get("sh") or "/bin/sh",
+                chroot=self.probe.get("chroot") or "chroot",
+                nsenter=self.probe.get("nsenter") or "nsenter",
                 target_root=self.target_root,
                 command=spec.command,
                 uid_gid=uid_gid,
@@ -240,24 +237,24 @@ class DebugSession:
             exec_user = "0"
             if self.mode == Mode.TOOLKIT and uid_gid is not None:
                 exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
-            exec_id = engine.api.exec_create(
-                sidecar_id,
+            exec_id = self.engine.api.exec_create(
+                self.sidecar_id,
                 argv,
                 stdin=spec.interactive,
                 tty=spec.tty,
                 environment=env,
                 user=exec_user,
             )["Id"]
-            session.exec_id = exec_id
-            session.stream = _Stream(
-                engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
+            self.exec_id = exec_id
+            self.stream = _Stream(
+                self.engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
             )
             if spec.tty:
-                session.resize(spec.rows, spec.cols)
-            steps.add(
+                self.resize(spec.rows, spec.cols)
+            self._steps.add(
                 "start the shell",
                 f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
-                f"-u {exec_user} {config.name} {shlex.join(argv)}".replace("  ", " "),
+                f"-u {exec_user} {self.config.name} {shlex.join(argv)}".replace("  ", " "),
                 t0,
             )
         except docker.errors.APIError as exc:
