@@ -324,3 +324,39 @@ def test_side_tabs_show_the_steps_and_the_internals(
             assert app.focused is pane.view
 
     run(body())
+
+
+def test_the_picker_pulls_with_progress_then_starts_the_session(
+    engine: Any, registry: Any, run_target: Any, distroless_image: str
+) -> None:
+    """A toolkit that is not on the engine is pulled in the picker, per layer, with a bar."""
+    from tests.conftest import RUN_ID
+
+    ref = f"{registry.host}/cdebug-test-{RUN_ID}/busybox:musl"
+    try:
+        engine.api.remove_image(ref, force=True)
+    except Exception:  # noqa: BLE001 - not pulled yet, as it should be
+        pass
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: target.id in panel.containers, "the target's row")
+            panel.filter_text = target.name
+            panel.rebuild()
+            await pilot.press("enter")
+            await pick_toolkit(pilot, ref)
+            picker = app.screen
+            assert isinstance(picker, ToolkitPickerScreen)
+            pane = await wait_for(pilot, lambda: active_pane(app), "the session tab", 60)
+            # Both layers reported progress while the picker pulled them.
+            assert len(picker._layers) == 2
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            assert pane.image == ref
+
+    try:
+        run(body())
+    finally:
+        engine.api.remove_image(ref, force=True)

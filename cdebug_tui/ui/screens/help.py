@@ -24,7 +24,13 @@ KEYS: list[tuple[str, str, str]] = [
     ("session", "t", "focus the terminal"),
     ("session", "p / f", "focus the processes / the files"),
     ("session", "tab / shift+tab", "next / previous panel (outside the terminal)"),
-    ("session", "b", "hide or show the side panels"),
+    ("session", "b", "hide or show the side panels (hidden at first below 110 columns)"),
+    (
+        "session",
+        "click Target / Steps / Internals",
+        "files and processes; the steps as commands; "
+        "the namespaces, cgroup and capabilities (? explains them)",
+    ),
     ("session", "x", "close the tab: ends the session, removes its sidecar"),
     ("files", "enter, click", "open a directory; preview a file"),
     ("", "?", "this help"),
