@@ -101,6 +101,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._events: EventStream | None = None
         self._events_lock = threading.Lock()
         self._quitting = False
+        self._watching = False
         #: Every session tab ever opened: at unmount the DOM is gone, these are not.
         self._all_panes: list[SessionPane] = []
 
@@ -145,6 +146,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         since = time.time()
         # First without the shell probes so that the rows show at once, then with them.
         self.post_message(ContainersLoaded(engine.list_containers(shells=False)))
+        self._watching = True
         self.watch_events(since)
         self.post_message(ContainersLoaded(engine.list_containers(shells=True)))
 
@@ -175,6 +177,9 @@ class CdebugApp(App[int], inherit_bindings=False):
             if not self._quitting:
                 self.post_message(EngineFailed(f"the event stream broke: {exc}"))
         finally:
+            with self._events_lock:
+                self._events = None
+                self._watching = False  # r starts a new stream
             engine.close()
 
     def on_engine_connected(self, message: EngineConnected) -> None:
@@ -212,8 +217,14 @@ class CdebugApp(App[int], inherit_bindings=False):
     def action_reload(self) -> None:
         if self.engine is None:
             self.connect()
-        else:
-            self.reload_containers()
+            return
+        with self._events_lock:
+            stream_gone = not self._watching
+        if stream_gone:
+            # The event stream broke (the engine restarted, say): follow it again from now.
+            self._watching = True
+            self.watch_events(time.time())
+        self.reload_containers()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reload")
     def reload_containers(self) -> None:
