@@ -51,7 +51,7 @@ def format_age(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-class ContainerTable(DataTable[Text]):
+class ContainerTableView(DataTable[Text]):
     """The container rows, with vim-style keys."""
 
     BINDINGS = [
@@ -89,7 +89,7 @@ class ContainerListPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
-        table = ContainerTable(id="containers", cursor_type="row", zebra_stripes=False)
+        table = ContainerTableView(id="containers", cursor_type="row", zebra_stripes=False)
         self._add_columns(table)
         yield table
         yield Static("connecting to the engine…", id="list-status")
@@ -182,7 +182,7 @@ class ContainerListPanel(Vertical):
 
     def rebuild(self) -> None:
         """Redraws the rows, keeping the cursor on the container it was on."""
-        table = self.query_one(ContainerTable)
+        table = self.query_one(ContainerTableView)
         current: str | None = None
         if table.row_count and table.cursor_row >= 0:
             try:
@@ -208,7 +208,7 @@ class ContainerListPanel(Vertical):
         self._update_status(len(rows))
 
     def _refresh_ages(self) -> None:
-        table = self.query_one(ContainerTable)
+        table = self.query_one(ContainerTableView)
         for c in self.visible_rows():
             if c.running and c.id in self.started:
                 try:
@@ -230,7 +230,7 @@ class ContainerListPanel(Vertical):
 
     def selected(self) -> Container | None:
         """The container under the cursor."""
-        table = self.query_one(ContainerTable)
+        table = self.query_one(ContainerTableView)
         if not table.row_count:
             return None
         try:
@@ -252,7 +252,7 @@ class ContainerListPanel(Vertical):
         box.display = False
         self.filter_text = ""
         self.rebuild()
-        self.query_one(ContainerTable).focus()
+        self.query_one(ContainerTableView).focus()
 
     def action_toggle_sidecars(self) -> None:
         self.show_sidecars = not self.show_sidecars
@@ -265,7 +265,7 @@ class ContainerListPanel(Vertical):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        table = self.query_one(ContainerTable)
+        table = self.query_one(ContainerTableView)
         table.focus()
         if not self.filter_text:
             self.query_one("#filter", Input).display = False
