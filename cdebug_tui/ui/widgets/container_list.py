@@ -266,7 +266,12 @@ class ContainerListPanel(Vertical):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
         table = self.query_one(ContainerTableView)
-        table.focus()
+        if table.has_focus:
+            # A second Enter typed before the first had moved the focus (keys that arrive
+            # together all go to the input): it was meant for the list.
+            table.action_select_cursor()
+            return
+        self.screen.set_focus(table)
         if not self.filter_text:
             self.query_one("#filter", Input).display = False
 
