@@ -97,11 +97,16 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.initial_target = target
         self.initial_image = image
         self.base_url = base_url
+        #: The engine sessions start on when none is named: the current one.
         self.engine: Any = None
-        self._events: EventStream | None = None
+        #: Every engine that answered, by name; rows and sessions name theirs.
+        self.engines: dict[str, Any] = {}
+        self.registry: Any = None
+        #: One event stream per engine, closed when the app ends.
+        self._events: dict[str, EventStream] = {}
         self._events_lock = threading.Lock()
         self._quitting = False
-        self._watching = False
+        self._watching: set[str] = set()
         #: Every session tab ever opened: at unmount the DOM is gone, these are not.
         self._all_panes: list[SessionPane] = []
 
@@ -132,38 +137,60 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect(self) -> None:
-        """Connects to the engine (importing docker-py only now), then lists the containers."""
-        from cdebug_tui.engine.client import Engine
+        """Connects to every configured engine (importing docker-py only now), then lists
+        their containers and follows their events; an engine that fails spares the others."""
+        from cdebug_tui.engine.engines import EngineConfig, EngineRegistry
+        from cdebug_tui.errors import CdebugError
+
+        configs = None
+        if self.base_url:
+            configs = [EngineConfig("docker", self.base_url, source="address", current=True)]
+        try:
+            registry = EngineRegistry(configs)
+        except CdebugError as exc:
+            self.post_message(EngineFailed(str(exc)))
+            return
+        self.registry = registry
+        for cfg in registry.configs:
+            self.connect_engine(cfg.name)
+
+    def connect_engine(self, name: str) -> None:
+        """Connects one engine (in the calling worker thread) and starts following it."""
         from cdebug_tui.errors import CdebugError
 
         try:
-            engine = Engine(base_url=self.base_url)
-            engine.ping()
+            engine = self.registry.get(name)
         except CdebugError as exc:
-            self.post_message(EngineFailed(str(exc)))
+            self.post_message(EngineFailed(str(exc), engine=name))
             return
         self.post_message(EngineConnected(engine))
         since = time.time()
         # First without the shell probes so that the rows show at once, then with them.
-        self.post_message(ContainersLoaded(engine.list_containers(shells=False)))
-        self._watching = True
-        self.watch_events(since)
-        self.post_message(ContainersLoaded(engine.list_containers(shells=True)))
+        self.post_message(ContainersLoaded(engine.list_containers(shells=False), engine.name))
+        self.call_from_thread(self._follow, engine.name, since)
+        self.post_message(ContainersLoaded(engine.list_containers(shells=True), engine.name))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="events")
-    def watch_events(self, since: float) -> None:
-        """Follows the engine's event stream and posts each changed row."""
-        from cdebug_tui.engine.client import Engine
+    def _follow(self, name: str, since: float) -> None:
+        with self._events_lock:
+            if name in self._watching or self._quitting:
+                return
+            self._watching.add(name)
+        self.watch_events(name, since)
+
+    @work(thread=True, exit_on_error=False, group="events")
+    def watch_events(self, name: str, since: float) -> None:
+        """Follows one engine's event stream and posts each changed row."""
+        from cdebug_tui.engine.engines import connect
         from cdebug_tui.errors import CdebugError
 
         # A connection of its own: the stream holds it for as long as the app runs.
-        engine = Engine(base_url=self.base_url)
+        engine = connect(self.registry.config(name))
         try:
             with self._events_lock:
                 if self._quitting:
                     return
-                self._events = engine.events(since=since)
-            for event in self._events:
+                stream = self._events[name] = engine.events(since=since)
+            for event in stream:
                 if self._quitting:
                     break
                 if event.action not in ROW_ACTIONS:
@@ -172,33 +199,56 @@ class CdebugApp(App[int], inherit_bindings=False):
                     container = engine.container(event.id)
                 except CdebugError:
                     continue
-                self.post_message(ContainerChanged(event.id, container))
+                self.post_message(ContainerChanged(event.id, container, name))
         except CdebugError as exc:
             if not self._quitting:
-                self.post_message(EngineFailed(f"the event stream broke: {exc}"))
+                self.post_message(EngineFailed(f"the event stream broke: {exc}", engine=name))
         finally:
             with self._events_lock:
-                self._events = None
-                self._watching = False  # r starts a new stream
+                self._events.pop(name, None)
+                self._watching.discard(name)  # r starts a new stream
             engine.close()
 
     def on_engine_connected(self, message: EngineConnected) -> None:
-        self.engine = message.engine
+        engine = message.engine
+        self.engines[engine.name] = engine
+        if self.engine is None or engine.name == self.registry.current.name:
+            self.engine = engine
+        panel = self._list_panel()
+        if panel is not None and self.registry is not None:
+            self._sync_engine_order(panel)
+            panel.set_engine_status(engine.name, None)
         self.refresh_title()
-        if self.initial_target:
+        if self.initial_target and engine.name == self.registry.current.name:
             from cdebug_tui.ui.settings import last_toolkit
 
             image = self.initial_image or last_toolkit() or "busybox:musl"
-            self.open_session(self.initial_target, self.initial_target, image)
+            self.open_session(self.initial_target, self.initial_target, image, engine)
             self.initial_target = None
 
+    def _sync_engine_order(self, panel: ContainerListPanel) -> None:
+        # Groups follow the registry's order, the current engine first, from the start.
+        for name in self.registry.names:
+            panel.engines.setdefault(name, None)
+
     def on_engine_failed(self, message: EngineFailed) -> None:
-        self.notify(message.error, title="engine", severity="error", timeout=10)
+        where = f"{message.engine}: " if message.engine and len(self.engines) else ""
+        self.notify(where + message.error, title="engine", severity="error", timeout=10)
+        if message.engine and message.engine in self.engines:
+            # Its rows stay as they were (the list keeps what it shows), marked unreachable;
+            # new sessions on it wait until r finds it again.
+            del self.engines[message.engine]
+            self.refresh_title()
         panel = self._list_panel()
-        if panel is not None:
-            panel.query_one("#list-status", Static).update(
-                Text.assemble(("✗ ", "bold red"), message.error, ("  (r retries)", "dim"))
-            )
+        if panel is None:
+            return
+        if message.engine and self.registry is not None and len(self.registry.names) > 1:
+            self._sync_engine_order(panel)
+            panel.set_engine_status(message.engine, message.error)
+            return
+        panel.query_one("#list-status", Static).update(
+            Text.assemble(("✗ ", "bold red"), message.error, ("  (r retries)", "dim"))
+        )
 
     def _list_panel(self) -> ContainerListPanel | None:
         # Worker results may still arrive while the app tears its widgets down.
@@ -207,29 +257,36 @@ class CdebugApp(App[int], inherit_bindings=False):
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
         panel = self._list_panel()
         if panel is not None:
-            panel.set_containers(message.containers)
+            panel.set_containers(message.containers, message.engine)
 
     def on_container_changed(self, message: ContainerChanged) -> None:
         panel = self._list_panel()
         if panel is not None and panel.loaded:
-            panel.update_container(message.container_id, message.container)
+            panel.update_container(message.container_id, message.container, message.engine)
 
     def action_reload(self) -> None:
-        if self.engine is None:
+        if self.registry is None:
             self.connect()
             return
-        with self._events_lock:
-            stream_gone = not self._watching
-        if stream_gone:
-            # The event stream broke (the engine restarted, say): follow it again from now.
-            self._watching = True
-            self.watch_events(time.time())
         self.reload_containers()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reload")
     def reload_containers(self) -> None:
-        """Reads the whole list again (the event stream keeps it current otherwise)."""
-        self.post_message(ContainersLoaded(self.engine.list_containers(shells=True)))
+        """Reads every engine's list again, reconnecting engines that were gone and following
+        again the event streams that broke (an engine restarted, say)."""
+        from cdebug_tui.errors import CdebugError
+
+        for name in self.registry.names:
+            with self._events_lock:
+                followed = name in self._watching
+            if not followed:
+                self.connect_engine(name)
+                continue
+            try:
+                engine = self.registry.get(name)
+                self.post_message(ContainersLoaded(engine.list_containers(shells=True), name))
+            except CdebugError as exc:
+                self.post_message(EngineFailed(str(exc), engine=name))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Every worker runs with exit_on_error=False: its error becomes a notification.
@@ -264,17 +321,23 @@ class CdebugApp(App[int], inherit_bindings=False):
         if self.engine is None:
             return
 
+        engine = self.engines.get(c.engine)
+        if engine is None:
+            self.notify(f"engine {c.engine} does not answer (r retries)", severity="error")
+            return
+
         def picked(image: str | None) -> None:
             if image:
-                self.open_session(c.id, c.name, image)
+                self.open_session(c.id, c.name, image, engine)
 
-        self.push_screen(ToolkitPickerScreen(self.engine, c.name), picked)
+        self.push_screen(ToolkitPickerScreen(engine, c.name), picked)
 
-    def open_session(self, target: str, name: str, image: str) -> SessionPane:
-        """Opens a tab that starts a session on `target` with the toolkit `image`."""
+    def open_session(self, target: str, name: str, image: str, engine: Any = None) -> SessionPane:
+        """Opens a tab that starts a session on `target` (of `engine`, by default the current
+        one) with the toolkit `image`."""
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
-        pane = SessionPane(self.engine, target, name, image)
+        pane = SessionPane(engine or self.engine, target, name, image)
         self._all_panes.append(pane)
         tabs = self.tabs
         tabs.add_pane(pane)
@@ -318,11 +381,15 @@ class CdebugApp(App[int], inherit_bindings=False):
         engine = self.engine
         where = getattr(engine, "address", "") if engine is not None else "connecting…"
         live = sum(1 for p in self.sessions() if p.alive)
-        title = Text.assemble(
-            (" cdebug-tui ", "bold reverse"),
-            ("  engine ", "dim"),
-            (where, ""),
-        )
+        if len(self.engines) > 1:
+            title = Text.assemble((" cdebug-tui ", "bold reverse"), ("  engines ", "dim"))
+            title.append(", ".join(self.engines))
+        else:
+            title = Text.assemble(
+                (" cdebug-tui ", "bold reverse"),
+                ("  engine ", "dim"),
+                (where, ""),
+            )
         if live:
             title.append(f"  {live} session{'s' if live > 1 else ''} open", style="bold")
         if self.title_bar.is_attached:
@@ -401,8 +468,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         # Whatever way the app ends, leave no sidecar and no blocked thread behind.
         with self._events_lock:
             self._quitting = True
-            if self._events is not None:
-                self._events.close()
+            streams = list(self._events.values())
+        for stream in streams:
+            stream.close()
         # The widgets are gone by now (Textual unmounts the app last): use our own list.
         panes = [p for p in self._all_panes if p.session is not None]
         if panes:

@@ -27,28 +27,33 @@ class EngineConnected(Message):
 
 
 class EngineFailed(Message):
-    """The engine cannot be reached, or its event stream broke."""
+    """An engine cannot be reached, or its event stream broke; `engine` names it if known."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, engine: str | None = None) -> None:
         super().__init__()
         self.error = error
+        self.engine = engine
 
 
 class ContainersLoaded(Message):
-    """The whole container list was read."""
+    """The whole container list of one engine (None: of the only engine) was read."""
 
-    def __init__(self, containers: list[Container]) -> None:
+    def __init__(self, containers: list[Container], engine: str | None = None) -> None:
         super().__init__()
         self.containers = containers
+        self.engine = engine
 
 
 class ContainerChanged(Message):
     """One container appeared, changed state or (when `container` is None) disappeared."""
 
-    def __init__(self, container_id: str, container: Container | None) -> None:
+    def __init__(
+        self, container_id: str, container: Container | None, engine: str | None = None
+    ) -> None:
         super().__init__()
         self.container_id = container_id
         self.container = container
+        self.engine = engine
 
 
 class ImagesLoaded(Message):

@@ -80,7 +80,11 @@ class ContainerListPanel(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        #: Rows by "ENGINE/ID": ids are unique per engine only.
         self.containers: dict[str, Container] = {}
+        #: The engines in the order they are grouped (the current one first), with their
+        #: status: None while they answer, else why they do not.
+        self.engines: dict[str, str | None] = {}
         #: When each running container started, estimated from its status text.
         self.started: dict[str, float] = {}
         self.filter_text = ""
@@ -95,8 +99,10 @@ class ContainerListPanel(Vertical):
         yield Static("connecting to the engine…", id="list-status")
 
     @staticmethod
-    def _add_columns(table: DataTable[Text]) -> None:
+    def _add_columns(table: DataTable[Text], with_engine: bool = False) -> None:
         table.add_column(" ", key="marker", width=1)
+        if with_engine:
+            table.add_column("ENGINE", key="engine")
         # The image goes last: it is the longest and the least needed on a narrow screen.
         table.add_column("NAME", key="name")
         table.add_column("STATE", key="state")
@@ -110,34 +116,62 @@ class ContainerListPanel(Vertical):
 
     # -- data ------------------------------------------------------------------------------
 
-    def set_containers(self, containers: list[Container]) -> None:
-        """Replaces every row (the first load, or a reload)."""
-        self.containers = {c.id: c for c in containers}
-        self.started = {}
+    def set_engine_status(self, engine: str, problem: str | None) -> None:
+        """Records whether an engine answers (problem None) or why not; its group follows."""
+        grew = engine not in self.engines
+        self.engines[engine] = problem
+        if grew and len(self.engines) == 2:
+            # A second engine: the list gains its ENGINE column and groups by engine.
+            table = self.query_one(ContainerTableView)
+            table.clear(columns=True)
+            self._add_columns(table, with_engine=True)
+        if self.loaded:
+            self.rebuild()
+
+    @property
+    def multi_engine(self) -> bool:
+        return len(self.engines) > 1
+
+    def set_containers(self, containers: list[Container], engine: str | None = None) -> None:
+        """Replaces the rows of one engine (or, with engine None, every row)."""
+        if engine is None:
+            self.containers = {}
+            self.started = {}
+        else:
+            for key in [k for k, c in self.containers.items() if c.engine == engine]:
+                del self.containers[key]
+                self.started.pop(key, None)
         for c in containers:
+            self.containers[_key(c)] = c
             self._note_start(c)
         self.loaded = True
         self.rebuild()
 
-    def update_container(self, container_id: str, container: Container | None) -> None:
-        """Applies one event: a new, changed or (None) removed container."""
+    def update_container(
+        self, container_id: str, container: Container | None, engine: str | None = None
+    ) -> None:
+        """Applies one event: a new, changed or (None) removed container of an engine."""
+        key = f"{engine}/{container_id}" if engine else None
+        if key is None:
+            key = next((k for k, c in self.containers.items() if c.id == container_id), "")
         if container is None:
-            self.containers.pop(container_id, None)
-            self.started.pop(container_id, None)
+            self.containers.pop(key, None)
+            self.started.pop(key, None)
         else:
-            self.containers[container_id] = container
+            self.containers[_key(container)] = container
             self._note_start(container)
         self.rebuild()
 
     def _note_start(self, c: Container) -> None:
+        key = _key(c)
         if c.started_at is not None:
-            self.started[c.id] = c.started_at.timestamp()
+            self.started[key] = c.started_at.timestamp()
             return
         age = parse_docker_age(c.status)
         if age is None:
-            self.started.pop(c.id, None)
-        elif c.id not in self.started:
-            self.started[c.id] = time.time() - age
+            self.started.pop(key, None)
+        elif key not in self.started:
+            self.started[key] = time.time() - age
 
     def visible_rows(self) -> list[Container]:
         """The rows shown, in order: running first, then by name; filtered; sidecars hidden."""
@@ -151,11 +185,16 @@ class ContainerListPanel(Vertical):
                 or needle in c.name.lower()
                 or needle in c.image.lower()
                 or c.id.startswith(needle)
+                or (self.multi_engine and needle in c.engine.lower())
             )
         ]
-        return sorted(rows, key=lambda c: (not c.running, c.name.lower()))
+        order = {name: i for i, name in enumerate(self.engines)}
+        # Grouped by engine (the current one first), then running first, then by name.
+        return sorted(
+            rows, key=lambda c: (order.get(c.engine, len(order)), not c.running, c.name.lower())
+        )
 
-    def _cells(self, c: Container) -> list[Text]:
+    def _cells(self, c: Container, first_of_group: bool = True) -> list[Text]:
         dim = "" if c.running else "dim"
         marker = Text("●", style="bold green") if c.running else Text("○", style="dim")
         if c.state == "paused":
@@ -163,7 +202,7 @@ class ContainerListPanel(Vertical):
         name = Text(c.name, style=dim)
         if c.is_sidecar:
             name.append(" [sidecar]", style="italic magenta")
-        started = self.started.get(c.id)
+        started = self.started.get(_key(c))
         up = format_age(time.time() - started) if c.running and started else "-"
         if c.has_shell is False:
             shell = Text("no shell", style="bold yellow" if c.running else "dim yellow")
@@ -171,7 +210,7 @@ class ContainerListPanel(Vertical):
             shell = Text("sh", style="dim")
         else:
             shell = Text("?", style="dim")
-        return [
+        cells = [
             marker,
             name,
             Text(c.state, style=dim or "green"),
@@ -179,6 +218,9 @@ class ContainerListPanel(Vertical):
             shell,
             Text(c.image, style=dim or "cyan"),
         ]
+        if self.multi_engine:
+            cells.insert(1, Text(c.engine, style="bold" if first_of_group else "dim"))
+        return cells
 
     def rebuild(self) -> None:
         """Redraws the rows, keeping the cursor on the container it was on."""
@@ -197,9 +239,11 @@ class ContainerListPanel(Vertical):
         for column in table.columns.values():
             if column.auto_width:
                 column.content_width = column.label.cell_len
+        previous = None
         for c in rows:
-            table.add_row(*self._cells(c), key=c.id)
-        ids = [c.id for c in rows]
+            table.add_row(*self._cells(c, c.engine != previous), key=_key(c))
+            previous = c.engine
+        ids = [_key(c) for c in rows]
         if current in ids:
             table.move_cursor(row=ids.index(current), animate=False)
         elif rows:
@@ -210,9 +254,9 @@ class ContainerListPanel(Vertical):
     def _refresh_ages(self) -> None:
         table = self.query_one(ContainerTableView)
         for c in self.visible_rows():
-            if c.running and c.id in self.started:
+            if c.running and _key(c) in self.started:
                 try:
-                    table.update_cell(c.id, "up", self._cells(c)[3])
+                    table.update_cell(_key(c), "up", self._cells(c)[4 if self.multi_engine else 3])
                 except Exception:  # noqa: BLE001 - the row went away in between
                     pass
 
@@ -225,6 +269,9 @@ class ContainerListPanel(Vertical):
             parts.append(f"{shown} match “{self.filter_text}”")
         if sidecars:
             parts.append(f"{sidecars} sidecar(s) {'shown' if self.show_sidecars else 'hidden'}")
+        for engine, problem in self.engines.items():
+            if problem:
+                parts.append(f"✗ {engine} unreachable: {problem} (r retries)")
         parts.append("Enter debugs · / filters · ? help")
         self.query_one("#list-status", Static).update(" · ".join(parts))
 
@@ -280,3 +327,7 @@ class ContainerListPanel(Vertical):
         container = self.containers.get(event.row_key.value or "")
         if container is not None:
             self.post_message(self.ContainerChosen(container))
+
+
+def _key(c: Container) -> str:
+    return f"{c.engine}/{c.id}"
