@@ -360,3 +360,26 @@ def test_the_picker_pulls_with_progress_then_starts_the_session(
         run(body())
     finally:
         engine.api.remove_image(ref, force=True)
+
+
+def test_toolkit_mode_is_shown_with_its_reason(
+    run_target: Any, distroless_image: str, dynamic_toolkit: str
+) -> None:
+    """A dynamically linked toolkit cannot run in the target's root: the header says toolkit
+    mode and why, and the panels still read the target."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=dynamic_toolkit)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            header = str(pane.query_one(".session-header").render())
+            assert "toolkit mode" in header and "dynamically linked" in header
+            await wait_for(
+                pilot,
+                lambda: any(p.command == "/app/server" for p in pane.processes.processes),
+                "PID 1 read through a coreutils toolkit",
+            )
+
+    run(body())
