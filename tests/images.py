@@ -203,6 +203,8 @@ def nix_toolkit_tar(workdir: Path) -> bytes:
 class TestImages:
     """Builds the test images under one per-run prefix and removes them at the end."""
 
+    __test__ = False  # a builder, not a test class
+
     def __init__(self, engine: Engine, prefix: str, workdir: Path) -> None:
         self.engine = engine
         self.prefix = prefix

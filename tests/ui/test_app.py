@@ -45,11 +45,11 @@ def test_list_is_live_filters_and_keeps_the_cursor(
             app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
             panel = app.query_one(ContainerListPanel)
             table = app.query_one("#containers", DataTable)
-            await wait_for(pilot, lambda: first.id in panel.containers, "the target's row")
-            row = panel.containers[first.id]
+            await wait_for(pilot, lambda: panel.row(first.id) is not None, "the target's row")
+            row = panel.row(first.id)
             assert row.has_shell is False or row.has_shell is None
             await wait_for(
-                pilot, lambda: panel.containers[first.id].has_shell is False, "the no-shell probe"
+                pilot, lambda: panel.row(first.id).has_shell is False, "the no-shell probe"
             )
 
             # `/` filters as you type; Esc clears the filter.
@@ -63,13 +63,11 @@ def test_list_is_live_filters_and_keeps_the_cursor(
             table.move_cursor(row=[c.id for c in panel.visible_rows()].index(first.id))
             t0 = time.monotonic()
             second = run_target(distroless_image, network_mode="none")
-            await wait_for(pilot, lambda: second.id in panel.containers, "the new row", 10)
+            await wait_for(pilot, lambda: panel.row(second.id) is not None, "the new row", 10)
             appeared = time.monotonic() - t0
             assert panel.selected() is not None and panel.selected().id == first.id  # type: ignore[union-attr]
             engine.api.stop(second.id, timeout=1)
-            await wait_for(
-                pilot, lambda: not panel.containers[second.id].running, "the stopped row", 10
-            )
+            await wait_for(pilot, lambda: not panel.row(second.id).running, "the stopped row", 10)
             assert panel.selected().id == first.id  # type: ignore[union-attr]
             # Stopped containers sort after running ones, and cannot be debugged yet.
             ids = [c.id for c in panel.visible_rows()]
@@ -81,7 +79,7 @@ def test_list_is_live_filters_and_keeps_the_cursor(
             assert not isinstance(app.screen, ToolkitPickerScreen)
             table.move_cursor(row=[c.id for c in panel.visible_rows()].index(first.id))
             engine.api.remove_container(second.id, force=True)
-            await wait_for(pilot, lambda: second.id not in panel.containers, "the row to go", 10)
+            await wait_for(pilot, lambda: panel.row(second.id) is None, "the row to go", 10)
             assert panel.selected().id == first.id  # type: ignore[union-attr]
         assert appeared < 3.0, f"a new container took {appeared:.1f}s to show"
 
@@ -98,7 +96,7 @@ def test_debug_session_end_to_end(
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
             panel = app.query_one(ContainerListPanel)
-            await wait_for(pilot, lambda: target.id in panel.containers, "the target's row")
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
             await pilot.press("slash")
             await type_text(pilot, target.name)
             await pilot.press("enter")  # leaves the filter for the list
@@ -252,7 +250,7 @@ def test_a_failed_pull_offers_the_local_toolkit(run_target: Any, distroless_imag
         app = CdebugApp()
         async with app.run_test(size=(120, 40)) as pilot:
             panel = app.query_one(ContainerListPanel)
-            await wait_for(pilot, lambda: target.id in panel.containers, "the target's row")
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
             panel.filter_text = target.name
             panel.rebuild()
             await pilot.press("enter")
@@ -343,7 +341,7 @@ def test_the_picker_pulls_with_progress_then_starts_the_session(
         app = CdebugApp()
         async with app.run_test(size=(120, 40)) as pilot:
             panel = app.query_one(ContainerListPanel)
-            await wait_for(pilot, lambda: target.id in panel.containers, "the target's row")
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
             panel.filter_text = target.name
             panel.rebuild()
             await pilot.press("enter")

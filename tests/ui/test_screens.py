@@ -31,7 +31,7 @@ def test_list_screen(
             await wait_for(
                 pilot,
                 lambda: (
-                    target.id in panel.containers and panel.containers[target.id].has_shell is False
+                    panel.row(target.id) is not None and panel.row(target.id).has_shell is False
                 ),
                 "the target's row with its shell probe",
             )

@@ -118,15 +118,17 @@ class ContainerListPanel(Vertical):
 
     def set_engine_status(self, engine: str, problem: str | None) -> None:
         """Records whether an engine answers (problem None) or why not; its group follows."""
-        grew = engine not in self.engines
         self.engines[engine] = problem
-        if grew and len(self.engines) == 2:
-            # A second engine: the list gains its ENGINE column and groups by engine.
-            table = self.query_one(ContainerTableView)
-            table.clear(columns=True)
-            self._add_columns(table, with_engine=True)
         if self.loaded:
             self.rebuild()
+        else:
+            self._update_status(0)
+
+    def row(self, container_id: str, engine: str | None = None) -> Container | None:
+        """The row of a container by its full id (on `engine`, or on any engine)."""
+        if engine is not None:
+            return self.containers.get(f"{engine}/{container_id}")
+        return next((c for c in self.containers.values() if c.id == container_id), None)
 
     @property
     def multi_engine(self) -> bool:
@@ -233,6 +235,10 @@ class ContainerListPanel(Vertical):
                 current = None
         old_index = table.cursor_row
         rows = self.visible_rows()
+        if self.multi_engine != ("engine" in table.columns):
+            # A second engine: the list gains its ENGINE column and groups by engine.
+            table.clear(columns=True)
+            self._add_columns(table, with_engine=self.multi_engine)
         table.clear()
         # Column widths only ever grow: shrink them back so that a long name, once gone, or
         # filtered out, no longer pushes the other columns off a narrow screen.
