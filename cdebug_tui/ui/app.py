@@ -164,11 +164,32 @@ class CdebugApp(App[int], inherit_bindings=False):
             self.post_message(EngineFailed(str(exc), engine=name))
             return
         self.post_message(EngineConnected(engine))
+        self._remove_orphans(engine)
         since = time.time()
         # First without the shell probes so that the rows show at once, then with them.
         self.post_message(ContainersLoaded(engine.list_containers(shells=False), engine.name))
         self.call_from_thread(self._follow, engine.name, since)
         self.post_message(ContainersLoaded(engine.list_containers(shells=True), engine.name))
+
+    def _remove_orphans(self, engine: Any) -> None:
+        """Removes the sidecars a crashed cdebug-tui left (their owner process is gone)."""
+        from cdebug_tui.errors import CdebugError
+
+        try:
+            orphans = engine.orphaned_sidecars()
+            for c in orphans:
+                engine.remove_container(c.id)
+        except CdebugError as exc:
+            self.call_from_thread(self.notify, f"cannot clean up old sidecars: {exc}")
+            return
+        if orphans:
+            names = ", ".join(c.name for c in orphans[:5]) + ("…" if len(orphans) > 5 else "")
+            self.call_from_thread(
+                self.notify,
+                f"removed {len(orphans)} sidecar(s) left by a cdebug-tui that is gone: {names}",
+                title="cleaned up",
+                timeout=10,
+            )
 
     def _follow(self, name: str, since: float) -> None:
         with self._events_lock:

@@ -31,6 +31,7 @@ from cdebug_tui.ui.widgets.terminal import TerminalView
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.models import PullProgress, Step
+    from cdebug_tui.engine.recording import CastRecorder
     from cdebug_tui.engine.session import DebugSession
 
 _counter = itertools.count(1)
@@ -57,6 +58,7 @@ class SessionPane(TabPane):
         Binding("f", "focus_files", "Files", show=False),
         Binding("x", "close_session", "Close tab"),
         Binding("b", "toggle_side", "Panels"),
+        Binding("R", "toggle_recording", "Record"),
     ]
 
     def __init__(self, engine: Any, target: str, target_name: str, image: str) -> None:
@@ -71,6 +73,8 @@ class SessionPane(TabPane):
         self.exit_code: int | None = None
         self._layers: dict[str, tuple[int, int]] = {}
         self._steps_text = Text()
+        #: The asciicast being written while the session is recorded (R), else None.
+        self.recorder: CastRecorder | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="session-main"):
@@ -171,6 +175,9 @@ class SessionPane(TabPane):
                 _, data = session.read()
                 if not data:
                     break
+                recorder = self.recorder
+                if recorder is not None:
+                    recorder.output(data)
                 self.app.call_from_thread(self.view.feed, data)
         except (OSError, RuntimeError):
             pass  # The connection broke, or the app is closing: end the session all the same.
@@ -242,6 +249,7 @@ class SessionPane(TabPane):
     def on_session_ended(self, message: SessionEnded) -> None:
         message.stop()
         self.state = "ended"
+        self._stop_recording()
         self.exit_code = message.exit_code
         self.processes.stop()
         for view in self.query(InternalsView):
@@ -280,6 +288,10 @@ class SessionPane(TabPane):
         header.append(f"{session.mode} mode", style="bold magenta")
         header.append(f": {session.mode_reason}", style="")
         header.append(f"  toolkit {self.image}", style="dim")
+        if session.config.privileged:
+            header.append("  PRIVILEGED sidecar", style="bold red")
+        if self.recorder is not None:
+            header.append("  ● REC", style="bold red")
         if self.state == "ended":
             code = "?" if self.exit_code is None else self.exit_code
             header = Text.assemble(
@@ -338,6 +350,37 @@ class SessionPane(TabPane):
     @on(TerminalView.Resized)
     def _resized(self, event: Any) -> None:
         event.stop()
+        if self.recorder is not None:
+            self.recorder.resize(event.rows, event.cols)
+
+    def action_toggle_recording(self) -> None:
+        """Starts recording the session to an asciicast v2 file in the working directory, with
+        the steps taken as markers; pressed again (or when the session ends), stops."""
+        if self.recorder is not None:
+            self._stop_recording()
+            return
+        if self.session is None or self.state != "running":
+            self.notify("only a running session can be recorded", severity="warning")
+            return
+        import time
+        from pathlib import Path
+
+        from cdebug_tui.engine.recording import CastRecorder
+
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = Path.cwd() / f"cdebug-{self.target_name}-{stamp}.cast"
+        self.recorder = CastRecorder(
+            str(path), self.view.rows, self.view.cols, self.target_name, self.session.steps
+        )
+        self._set_header()
+        self.notify(f"recording to {path} (R stops)", title="recording")
+
+    def _stop_recording(self) -> None:
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.close()
+            self._set_header()
+            self.notify(f"saved {recorder.path}: asciinema play {recorder.path}", title="recording")
 
     @on(RootfsPanel.PreviewRequested)
     def _preview(self, event: RootfsPanel.PreviewRequested) -> None:

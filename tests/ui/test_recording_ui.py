@@ -1,0 +1,109 @@
+"""Tests recording a session from the app: an asciicast that replays to what the screen showed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyte
+import pytest
+
+from cdebug_tui.engine.recording import read_cast
+from cdebug_tui.ui.app import CdebugApp
+from tests.ui.helpers import run, terminal_text, type_text, wait_for
+
+pytestmark = pytest.mark.engine
+
+
+def test_record_a_session_from_the_app(
+    engine: Any,
+    run_target: Any,
+    distroless_image: str,
+    busybox_image: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """R (from the panels) starts and stops a recording; the cast has the steps as markers."""
+    monkeypatch.chdir(tmp_path)
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(120, 36)) as pilot:
+            pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await pilot.press("ctrl+right_square_bracket")  # out of the terminal
+            await pilot.press("R")
+            assert pane.recorder is not None
+            await pilot.press("ctrl+right_square_bracket")  # back into it
+            await type_text(pilot, "echo rec-$((6*7))")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "rec-42" in terminal_text(pane), "the echo")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("R")
+            assert pane.recorder is None
+
+    run(body())
+    (cast,) = tmp_path.glob("cdebug-*.cast")
+    header, events = read_cast(cast)
+    assert header["version"] == 2 and header["title"] == target.name
+    assert any(e[1] == "m" and e[2].startswith("create the sidecar") for e in events)
+    screen = pyte.Screen(header["width"], header["height"])
+    pyte.Stream(screen).feed("".join(e[2] for e in events if e[1] == "o"))
+    assert any("rec-42" in line for line in screen.display)
+
+
+def test_sidecars_of_a_crashed_run_are_removed_at_start(
+    engine: Any, run_target: Any, busybox_image: str
+) -> None:
+    """A sidecar whose owner process is gone is reported and removed when the app starts."""
+    import socket
+    import subprocess
+    import sys
+
+    from cdebug_tui.engine.models import OWNER_LABEL, SIDECAR_LABEL, TARGET_LABEL
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    orphan = run_target(
+        busybox_image,
+        ["sleep", "3600"],
+        network_mode="none",
+    )
+    # Labels cannot change on a running container: make the orphan as a crashed run would.
+    cid = engine.api.create_container(
+        busybox_image,
+        command=["sleep", "3600"],
+        name=f"{orphan.name}-orphan",
+        labels={
+            SIDECAR_LABEL: "1",
+            TARGET_LABEL: orphan.id,
+            OWNER_LABEL: f"{socket.gethostname()}:{gone.stdout.strip()}",
+        },
+        host_config=engine.api.create_host_config(network_mode="none"),
+    )["Id"]
+    engine.api.start(cid)
+    notes: list[str] = []
+
+    async def body() -> None:
+        app = CdebugApp()
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(
+                pilot,
+                lambda: any("left by a cdebug-tui" in n for n in notes),
+                "the clean-up notice",
+            )
+
+    try:
+        run(body())
+        assert not engine.api.containers(all=True, filters={"id": cid})
+    finally:
+        try:
+            engine.api.remove_container(cid, force=True)
+        except Exception:  # noqa: BLE001 - removed by the app, as the test expects
+            pass
