@@ -20,7 +20,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("list", "enter, double click", "debug the container: pick a toolkit"),
     ("list", "/", "filter as you type; esc clears it"),
     ("list", "s", "show or hide cdebug-tui's own sidecars"),
-    ("list", "r", "reload the list"),
+    ("list", "r", "reload the list; reconnect engines that were gone"),
     ("session", "t", "focus the terminal"),
     ("session", "p / f", "focus the processes / the files"),
     ("session", "tab / shift+tab", "next / previous panel (outside the terminal)"),
@@ -31,6 +31,7 @@ KEYS: list[tuple[str, str, str]] = [
         "files and processes; the steps as commands; "
         "the namespaces, cgroup and capabilities (? explains them)",
     ),
+    ("session", "R", "record the session to an asciicast file (R again stops)"),
     ("session", "x", "close the tab: ends the session, removes its sidecar"),
     ("files", "enter, click", "open a directory; preview a file"),
     ("", "?", "this help"),
