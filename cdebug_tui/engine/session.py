@@ -271,7 +271,10 @@ class DebugSession:
             return STDOUT, b""
         kind, data = self.stream.read()
         if not data and self.ended_reason is None:
-            self.ended_reason = self._why_ended()
+            reason = self._why_ended()
+            # The target watcher may have said why in the meantime: keep its word.
+            if self.ended_reason is None:
+                self.ended_reason = reason
         return kind, data
 
     def _why_ended(self) -> str | None:

@@ -345,9 +345,13 @@ def test_the_picker_pulls_with_progress_then_starts_the_session(
             panel.filter_text = target.name
             panel.rebuild()
             await pilot.press("enter")
+            # Kept before the pull: a fast pull closes the picker before the next line runs.
+            picker = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
+                "the picker",
+            )
             await pick_toolkit(pilot, ref)
-            picker = app.screen
-            assert isinstance(picker, ToolkitPickerScreen)
             pane = await wait_for(pilot, lambda: active_pane(app), "the session tab", 60)
             # Both layers reported progress while the picker pulled them.
             assert len(picker._layers) == 2
