@@ -149,11 +149,14 @@ class BulkRow(StaticDefaultDict[int, Any]):
     for display without looking at every cell. Any change forgets them.
     """
 
-    __slots__ = ("segments",)
+    __slots__ = ("segments", "history_line")
 
-    def __init__(self, default: Any, segments: list[tuple[Any, str]]) -> None:
+    def __init__(
+        self, default: Any, segments: list[tuple[Any, str]], history_line: HistoryLine
+    ) -> None:
         super().__init__(default)
         self.segments: list[tuple[Any, str]] | None = segments
+        self.history_line = history_line
 
     def __setitem__(self, key: int, value: Any) -> None:
         self.segments = None
@@ -414,10 +417,8 @@ class TerminalScreen(pyte.Screen):
         if not line:
             history.append(_EMPTY_HISTORY_LINE)
             return
-        segments = getattr(line, "segments", None)
-        if segments is not None:
-            self.history_pushed -= 1  # _push_segments counts it
-            self._push_segments(segments)
+        if getattr(line, "segments", None) is not None:
+            history.append(line.history_line)  # type: ignore[attr-defined]
             return
         keys = list(line)
         n = len(keys)
@@ -467,12 +468,13 @@ class TerminalScreen(pyte.Screen):
             and mo.IRM not in self.mode
         )
 
-    def bulk_scroll(self, lines: list[list[tuple[Any, str]]]) -> None:
+    def bulk_scroll(self, lines: list[BulkLine]) -> None:
         """Show ``lines`` as if each was drawn at the bottom row and followed by CR LF.
 
         Args:
-            lines: Lines, each a list of (attributes as a Cell, text) segments no wider
-                than the screen, printable ASCII only.
+            lines: Lines as (segments, history line): segments are (attributes as a Cell,
+                text) pairs no wider than the screen, printable ASCII only; the history
+                line is the same line in scrollback form.
         """
         rows = self.lines
         count = len(lines)
@@ -483,12 +485,9 @@ class TerminalScreen(pyte.Screen):
             for y in range(rows - 1):
                 self._push_history(buffer.get(y))
             keep = self.history.maxlen or 0
-            push = self._push_segments
-            for index, segments in enumerate(lines[:through]):
-                # Lines that a full history would drop right away need no work.
-                if through - index <= keep:
-                    push(segments)
-            self.history_pushed += through - min(through, keep)
+            # Lines that a full history would drop right away need no work.
+            self.history.extend([hl for _, hl in lines[max(0, through - keep) : through]])
+            self.history_pushed += through
             buffer.clear()
             first = 0
             shown = lines[through:]
@@ -503,7 +502,7 @@ class TerminalScreen(pyte.Screen):
             shown = lines
         glyph_caches = self._glyphs
         default = self.default_char
-        for y, segments in enumerate(shown, first):
+        for y, (segments, history_line) in enumerate(shown, first):
             cells: dict[int, Any] = {}
             x = 0
             for attrs, text in segments:
@@ -515,32 +514,10 @@ class TerminalScreen(pyte.Screen):
                 n = len(text)
                 cells.update(zip(range(x, x + n), map(glyphs.__getitem__, text), strict=False))
                 x += n
-            row = BulkRow(default, segments)
+            row = BulkRow(default, segments, history_line)
             dict.update(row, cells)  # Bypasses BulkRow.update, which forgets the segments.
             buffer[y] = row
         self.dirty.update(range(rows))
-
-    def _push_segments(self, segments: list[tuple[Any, str]]) -> None:
-        """Store a line given as (attributes, text) segments in the scrollback."""
-        self.history_pushed += 1
-        if not segments:
-            self.history.append(_EMPTY_HISTORY_LINE)
-            return
-        if len(segments) == 1:
-            attrs, text = segments[0]
-            runs: tuple[tuple[Attrs, int], ...] = ((_attrs_of(attrs), len(text)),)
-        else:
-            merged: list[tuple[Attrs, int]] = []
-            for attrs, part in segments:
-                key = _attrs_of(attrs)
-                if merged and merged[-1][0] == key:
-                    merged[-1] = (key, merged[-1][1] + len(part))
-                else:
-                    merged.append((key, len(part)))
-            runs = tuple(merged)
-            text = "".join([part for _, part in segments])
-        runs = self._runs_intern.setdefault(runs, runs)
-        self.history.append(HistoryLine(text, runs))
 
     # -- display -----------------------------------------------------------------------------
 
@@ -817,6 +794,9 @@ class TerminalScreen(pyte.Screen):
 #: else one str per cell, "" for the right half of a wide character) and the attribute
 #: runs as ``(cell count, attrs)`` covering exactly the row width.
 RowLayout = tuple[str | list[str], list[tuple[int, Attrs]]]
+#: A line for :meth:`TerminalScreen.bulk_scroll`: (attrs Cell, text) segments and the same
+#: line in scrollback form.
+BulkLine = tuple[list[tuple[Any, str]], HistoryLine]
 
 
 def _fix_wide(datas: tuple[str, ...] | list[str], cols: int) -> list[str]:
@@ -905,6 +885,8 @@ class TerminalStream(pyte.ByteStream):
         """Attach the screen and bind the direct dispatch tables."""
         super().attach(screen)
         self._sgr_cache: dict[tuple[Any, str, bool], Any] = {}
+        self._bulk_sgr: dict[tuple[Any, str, bool], tuple[Any, Attrs]] = {}
+        self._attr_keys: dict[Any, Attrs] = {}
         debug = screen.debug
         self._csi_dispatch: dict[str, Callable[..., None]] = defaultdict(
             lambda: debug, {k: getattr(screen, v) for k, v in self.csi.items()}
@@ -1034,32 +1016,66 @@ class TerminalStream(pyte.ByteStream):
         m = _BULK.match(data, offset)
         if m is None:
             return offset
-        block = m.group()
         cols = screen.columns
         cursor = screen.cursor
-        start_attrs = cursor.attrs
-        parsed: list[list[tuple[Any, str]]] = []
+        start_attrs = attrs = cursor.attrs
+        reverse_screen = mo.DECSCNM in screen.mode
+        keys = self._attr_keys
+        key = keys.get(attrs)
+        if key is None:
+            key = keys[attrs] = _attrs_of(attrs)
+        cache = self._bulk_sgr
+        intern = screen._runs_intern
+        parsed: list[BulkLine] = []
         consumed = offset
-        for line in block.split("\r\n")[:-1]:
-            before = cursor.attrs
+        for line in m.group().split("\r\n")[:-1]:
+            before = attrs, key
             if "\x1b" in line:
                 parts = _SGR_SPLIT.split(line)
                 segments = []
+                runs: list[tuple[Attrs, int]] = []
                 width = 0
                 for i, part in enumerate(parts):
-                    if i % 2:
-                        self._apply_sgr(part)
+                    if i & 1:
+                        entry = cache.get((attrs, part, reverse_screen))
+                        if entry is None:
+                            cursor.attrs = attrs
+                            self._apply_sgr(part)
+                            new_attrs = cursor.attrs
+                            new_key = keys.get(new_attrs)
+                            if new_key is None:
+                                if len(keys) > 4096:
+                                    keys.clear()
+                                new_key = keys[new_attrs] = _attrs_of(new_attrs)
+                            if len(cache) > 8192:
+                                cache.clear()
+                            entry = cache[(attrs, part, reverse_screen)] = (new_attrs, new_key)
+                        attrs, key = entry
                     elif part:
-                        segments.append((cursor.attrs, part))
-                        width += len(part)
+                        n = len(part)
+                        segments.append((attrs, part))
+                        if runs and runs[-1][0] is key:
+                            runs[-1] = (key, runs[-1][1] + n)
+                        else:
+                            runs.append((key, n))
+                        width += n
+                text = "".join(parts[0::2])
+                history_line = HistoryLine(text, tuple(runs)) if runs else _EMPTY_HISTORY_LINE
             else:
-                segments = [(cursor.attrs, line)] if line else []
                 width = len(line)
+                if line:
+                    segments = [(attrs, line)]
+                    one = ((key, width),)
+                    history_line = HistoryLine(line, intern.setdefault(one, one))
+                else:
+                    segments = []
+                    history_line = _EMPTY_HISTORY_LINE
             if width > cols:
-                cursor.attrs = before  # This line wraps: leave it to the normal path.
+                attrs, key = before  # This line wraps: leave it to the normal path.
                 break
-            parsed.append(segments)
+            parsed.append((segments, history_line))
             consumed += len(line) + 2
+        cursor.attrs = attrs
         if not parsed:
             cursor.attrs = start_attrs
             return offset
