@@ -94,6 +94,8 @@ class TerminalView(Widget, can_focus=True):
     }
     """
 
+    #: Selection is handled by the view itself (it spans the scrollback, and copies cells).
+    ALLOW_SELECT: ClassVar[bool] = False
     #: Lines moved per mouse-wheel step in the scrollback.
     WHEEL_LINES: ClassVar[int] = 3
     #: Shortest time between two redraws while output arrives (about 60 Hz).
@@ -303,16 +305,25 @@ class TerminalView(Widget, can_focus=True):
 
     # -- rendering ---------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        """Forget styles derived from the widget's CSS (theme, focus) when it changes."""
+        super().notify_style_update()
+        self._base_style = None
+        self._styles.clear()
+        self._strips.clear()
+
+    def _base(self) -> Style:
+        # ``rich_style`` walks the CSS of every ancestor: far too slow to ask per segment.
+        base = self._base_style
+        if base is None:
+            base = self._base_style = self.rich_style
+        return base
+
     def _style(self, attrs: Attrs, overlay: int) -> Style:
-        base = self.rich_style
-        if base is not self._base_style and base != self._base_style:
-            self._styles.clear()
-            self._strips.clear()
-            self._base_style = base
         key = (attrs, overlay)
         style = self._styles.get(key)
         if style is None:
-            style = base + _attrs_style(attrs)
+            style = self._base() + _attrs_style(attrs)
             if overlay & 1:
                 style += _CURSOR_FOCUSED
             if overlay & 4:
@@ -343,10 +354,10 @@ class TerminalView(Widget, can_focus=True):
         if vline >= history_len:
             row = vline - history_len
             if row >= screen.lines:
-                return Strip.blank(self.size.width, self.rich_style)
+                return Strip.blank(self.size.width, self._base())
             if row == screen.cursor.y and not screen.cursor.hidden and not self.scroll_back:
                 cursor_x = min(screen.cursor.x, cols - 1)
-            key = (cursor_x, self.has_focus, selection, cols, self.rich_style)
+            key = (cursor_x, self.has_focus, selection, cols)
             cached = self._strips.get(row)
             if cached is not None and cached[0] == key:
                 return cached[1]
@@ -354,7 +365,7 @@ class TerminalView(Widget, can_focus=True):
             self._strips[row] = (key, strip)
             return strip
         if vline < 0:
-            return Strip.blank(self.size.width, self.rich_style)
+            return Strip.blank(self.size.width, self._base())
         return self._build_strip(screen.history_layout(vline), -1, selection)
 
     def _build_strip(
