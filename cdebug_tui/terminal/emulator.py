@@ -143,52 +143,135 @@ class _GlyphCache(dict[str, Char]):
 
 
 class BulkRow(StaticDefaultDict[int, Any]):
-    """A screen row written by bulk scrolling that remembers its (attrs, text) segments.
+    """A screen row written by bulk scrolling: its cells are created only when needed.
 
-    While the row is untouched, the segments let it go to the scrollback and be laid out
-    for display without looking at every cell. Any change forgets them.
+    Most rows written by a flood scroll off before anything reads their cells; such rows
+    go to the scrollback and are displayed from their (attrs, text) segments alone. Any
+    dict access creates the cells first, so pyte's methods see an ordinary row; any
+    change also forgets the segments.
     """
 
-    __slots__ = ("segments", "history_line")
+    __slots__ = ("segments", "history_line", "_glyphs_for")
 
     def __init__(
-        self, default: Any, segments: list[tuple[Any, str]], history_line: HistoryLine
+        self,
+        default: Any,
+        segments: list[tuple[Any, str]],
+        history_line: HistoryLine,
+        glyphs_for: Callable[[Any], dict[str, Any]],
     ) -> None:
         super().__init__(default)
         self.segments: list[tuple[Any, str]] | None = segments
         self.history_line = history_line
+        self._glyphs_for: Callable[[Any], dict[str, Any]] | None = glyphs_for
 
-    def __setitem__(self, key: int, value: Any) -> None:
+    def _realize(self) -> None:
+        glyphs_for = self._glyphs_for
+        if glyphs_for is None or self.segments is None:
+            return
+        self._glyphs_for = None
+        x = 0
+        for attrs, text in self.segments:
+            n = len(text)
+            glyphs = glyphs_for(attrs)
+            dict.update(self, zip(range(x, x + n), map(glyphs.__getitem__, text), strict=False))
+            x += n
+
+    def _change(self) -> None:
+        if self._glyphs_for is not None:
+            self._realize()
         self.segments = None
+
+    # Reads: create the cells first.
+    def __getitem__(self, key: int) -> Any:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__getitem__(key)
+
+    def get(self, key: int, default: Any = None) -> Any:
+        """Like dict.get."""
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[int]:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__len__()
+
+    def keys(self) -> Any:
+        """Like dict.keys."""
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().keys()
+
+    def values(self) -> Any:
+        """Like dict.values."""
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().values()
+
+    def items(self) -> Any:
+        """Like dict.items."""
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().items()
+
+    def __eq__(self, other: object) -> bool:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__repr__()
+
+    # Writes: create the cells, then forget the segments.
+    def __setitem__(self, key: int, value: Any) -> None:
+        self._change()
         super().__setitem__(key, value)
 
     def __delitem__(self, key: int) -> None:
-        self.segments = None
+        self._change()
         super().__delitem__(key)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         """Update cells (forgets the segments)."""
-        self.segments = None
+        self._change()
         super().update(*args, **kwargs)
 
     def pop(self, *args: Any) -> Any:
         """Remove a cell (forgets the segments)."""
-        self.segments = None
+        self._change()
         return super().pop(*args)
 
     def clear(self) -> None:
         """Remove all cells (forgets the segments)."""
+        self._glyphs_for = None
         self.segments = None
         super().clear()
 
     def setdefault(self, key: int, default: Any = None) -> Any:
         """Like dict.setdefault (forgets the segments)."""
-        self.segments = None
+        self._change()
         return super().setdefault(key, default)
 
     def popitem(self) -> tuple[int, Any]:
         """Like dict.popitem (forgets the segments)."""
-        self.segments = None
+        self._change()
         return super().popitem()
 
 
@@ -414,11 +497,12 @@ class TerminalScreen(pyte.Screen):
         history = self.history
         if history.maxlen == 0:
             return
+        if getattr(line, "segments", None) is not None:
+            # Checked first: ``not line`` would create a bulk row's cells.
+            history.append(line.history_line)  # type: ignore[union-attr]
+            return
         if not line:
             history.append(_EMPTY_HISTORY_LINE)
-            return
-        if getattr(line, "segments", None) is not None:
-            history.append(line.history_line)  # type: ignore[attr-defined]
             return
         keys = list(line)
         n = len(keys)
@@ -448,6 +532,15 @@ class TerminalScreen(pyte.Screen):
         history.append(HistoryLine(text, runs))
 
     # -- bulk scrolling ------------------------------------------------------------------
+
+    def _glyphs_for(self, attrs: Any) -> dict[str, Any]:
+        """Return the shared cells (one per character) for an attribute set."""
+        glyphs = self._glyphs.get(attrs)
+        if glyphs is None:
+            if len(self._glyphs) > 1024:
+                self._glyphs.clear()
+            glyphs = self._glyphs[attrs] = _GlyphCache(attrs)
+        return glyphs
 
     def bulk_ready(self) -> bool:
         """Whether :meth:`bulk_scroll` may be used now.
@@ -500,23 +593,10 @@ class TerminalScreen(pyte.Screen):
             buffer.update(moved)
             first = rows - 1 - count
             shown = lines
-        glyph_caches = self._glyphs
         default = self.default_char
+        glyphs_for = self._glyphs_for
         for y, (segments, history_line) in enumerate(shown, first):
-            cells: dict[int, Any] = {}
-            x = 0
-            for attrs, text in segments:
-                glyphs = glyph_caches.get(attrs)
-                if glyphs is None:
-                    if len(glyph_caches) > 1024:
-                        glyph_caches.clear()
-                    glyphs = glyph_caches[attrs] = _GlyphCache(attrs)
-                n = len(text)
-                cells.update(zip(range(x, x + n), map(glyphs.__getitem__, text), strict=False))
-                x += n
-            row = BulkRow(default, segments, history_line)
-            dict.update(row, cells)  # Bypasses BulkRow.update, which forgets the segments.
-            buffer[y] = row
+            buffer[y] = BulkRow(default, segments, history_line, glyphs_for)
         self.dirty.update(range(rows))
 
     # -- display -----------------------------------------------------------------------------
@@ -525,12 +605,13 @@ class TerminalScreen(pyte.Screen):
         """Return how screen row ``y`` is displayed (text and attribute runs)."""
         cols = self.columns
         line = self.buffer.get(y)
+        segments = getattr(line, "segments", None)
+        if segments is not None:
+            # Before ``not line``, which would create a bulk row's cells.
+            return _segments_layout(segments, cols, line.default)  # type: ignore[union-attr]
         if not line:
             default = self.default_char
             return " " * cols, [(cols, _attrs_of(default))]
-        segments = getattr(line, "segments", None)
-        if segments is not None:
-            return _segments_layout(segments, cols, line.default)
         keys = list(line)
         n = len(keys)
         pad = line.default

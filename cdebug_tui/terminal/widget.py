@@ -202,8 +202,9 @@ class TerminalView(Widget, can_focus=True):
                 self._drain()
             return
         if len(data) > self.SLICE and self.is_mounted:
-            self._backlog += data[self.SLICE :]
-            data = data[: self.SLICE]
+            cut = _slice_end(data, self.SLICE)
+            self._backlog += data[cut:]
+            data = data[:cut]
             self.call_later(self._feed_backlog)
         self._process(data)
 
@@ -224,8 +225,9 @@ class TerminalView(Widget, can_focus=True):
     def _feed_backlog(self) -> None:
         if not self._backlog:
             return
-        chunk = bytes(self._backlog[: self.SLICE])
-        del self._backlog[: self.SLICE]
+        cut = _slice_end(self._backlog, self.SLICE)
+        chunk = bytes(self._backlog[:cut])
+        del self._backlog[:cut]
         if self._backlog:
             self.call_later(self._feed_backlog)
         self._process(chunk)
@@ -578,6 +580,17 @@ class TerminalView(Widget, can_focus=True):
     def _on_blur(self, event: events.Blur) -> None:
         self._strips.pop(self.terminal.screen.cursor.y, None)
         self.refresh()
+
+
+def _slice_end(data: bytes | bytearray, size: int) -> int:
+    """Where to cut ``data`` into a slice of about ``size`` bytes: after a newline if any.
+
+    Whole lines let the emulator scroll them in bulk instead of one at a time.
+    """
+    if len(data) <= size:
+        return len(data)
+    newline = data.rfind(b"\n", size // 2, size)
+    return newline + 1 if newline >= 0 else size
 
 
 def _guard_app_bindings(app: App[Any]) -> None:

@@ -262,12 +262,15 @@ def test_bulk_history_with_small_scrollback_matches(scrollback: int, rows: int, 
 )
 def test_rows_from_bulk_scrolling_that_are_edited_later(edit: bytes) -> None:
     data = b"".join(b"\x1b[3%dmline %d\r\n" % (i % 8, i) for i in range(10)) + edit
-    more = b"".join(b"tail %d\r\n" % i for i in range(3))
+    more = b"".join(b"tail %d\r\n" % i for i in range(8))
     ours = Terminal(4, 12, scrollback=100)
     href = pyte.HistoryScreen(12, 4, history=100)
+    ref = pyte.Screen(12, 4)
     ref_stream = pyte.ByteStream(href)
     ours.feed(data)
     ref_stream.feed(data)
+    pyte.ByteStream(ref).feed(data)
+    assert_same_screen(ours.screen, ref)
     # What is displayed matches the cells, not the text the rows were created with.
     for y in range(4):
         cells_text = "".join(ours.screen.buffer[y][x].data for x in range(12))
