@@ -41,10 +41,7 @@ class LocalPty:
     ) -> None:
         self._on_output = on_output
         self._chunk_size = chunk_size
-        child_env = dict(os.environ)
-        child_env.setdefault("TERM", "xterm-256color")
-        child_env["TERM"] = (env or {}).get("TERM", "xterm-256color")
-        child_env.update(env or {})
+        child_env = {**os.environ, "TERM": "xterm-256color", **(env or {})}
         pid, fd = pty.fork()
         if pid == 0:  # pragma: no cover - child process
             try:

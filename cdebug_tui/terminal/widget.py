@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from time import monotonic
 from typing import Any, ClassVar
 
@@ -205,7 +206,7 @@ class TerminalView(Widget, can_focus=True):
             cut = _slice_end(data, self.SLICE)
             self._backlog += data[cut:]
             data = data[:cut]
-            self.call_later(self._feed_backlog)
+            self._schedule_backlog()
         self._process(data)
 
     def _process(self, data: bytes) -> None:
@@ -222,6 +223,11 @@ class TerminalView(Widget, can_focus=True):
                     # are handled, so an echo shows without waiting for a timer.
                     self.call_later(self._flush)
 
+    def _schedule_backlog(self) -> None:
+        # A plain event-loop callback, not a message: it queues behind every other ready
+        # task (keys, other widgets), where a message chain could be handled back to back.
+        asyncio.get_running_loop().call_soon(self._feed_backlog)
+
     def _feed_backlog(self) -> None:
         if not self._backlog:
             return
@@ -229,7 +235,7 @@ class TerminalView(Widget, can_focus=True):
         chunk = bytes(self._backlog[:cut])
         del self._backlog[:cut]
         if self._backlog:
-            self.call_later(self._feed_backlog)
+            self._schedule_backlog()
         self._process(chunk)
 
     def _drain(self) -> None:
