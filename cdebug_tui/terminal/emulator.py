@@ -146,41 +146,41 @@ class BulkRow(StaticDefaultDict[int, Any]):
     """A screen row written by bulk scrolling: its cells are created only when needed.
 
     Most rows written by a flood scroll off before anything reads their cells; such rows
-    go to the scrollback and are displayed from their (attrs, text) segments alone. Any
-    dict access creates the cells first, so pyte's methods see an ordinary row; any
-    change also forgets the segments.
+    go to the scrollback and are displayed from their scrollback form alone. Any dict
+    access creates the cells first, so pyte's methods see an ordinary row; any change
+    also forgets the scrollback form (``history_line`` becomes None).
     """
 
-    __slots__ = ("segments", "history_line", "_glyphs_for")
+    __slots__ = ("history_line", "_glyphs_for")
 
     def __init__(
         self,
         default: Any,
-        segments: list[tuple[Any, str]],
         history_line: HistoryLine,
         glyphs_for: Callable[[Any], dict[str, Any]],
     ) -> None:
         super().__init__(default)
-        self.segments: list[tuple[Any, str]] | None = segments
-        self.history_line = history_line
+        self.history_line: HistoryLine | None = history_line
         self._glyphs_for: Callable[[Any], dict[str, Any]] | None = glyphs_for
 
     def _realize(self) -> None:
         glyphs_for = self._glyphs_for
-        if glyphs_for is None or self.segments is None:
+        line = self.history_line
+        if glyphs_for is None or line is None:
             return
         self._glyphs_for = None
         x = 0
-        for attrs, text in self.segments:
-            n = len(text)
-            glyphs = glyphs_for(attrs)
-            dict.update(self, zip(range(x, x + n), map(glyphs.__getitem__, text), strict=False))
+        text = line.text
+        for key, n in line.runs:
+            glyphs = glyphs_for(Cell(" ", *key))
+            cells = map(glyphs.__getitem__, text[x : x + n])
+            dict.update(self, zip(range(x, x + n), cells, strict=False))
             x += n
 
     def _change(self) -> None:
         if self._glyphs_for is not None:
             self._realize()
-        self.segments = None
+        self.history_line = None
 
     # Reads: create the cells first.
     def __getitem__(self, key: int) -> Any:
@@ -239,7 +239,7 @@ class BulkRow(StaticDefaultDict[int, Any]):
             self._realize()
         return super().__repr__()
 
-    # Writes: create the cells, then forget the segments.
+    # Writes: create the cells, then forget the scrollback form.
     def __setitem__(self, key: int, value: Any) -> None:
         self._change()
         super().__setitem__(key, value)
@@ -249,28 +249,28 @@ class BulkRow(StaticDefaultDict[int, Any]):
         super().__delitem__(key)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        """Update cells (forgets the segments)."""
+        """Update cells (forgets the scrollback form)."""
         self._change()
         super().update(*args, **kwargs)
 
     def pop(self, *args: Any) -> Any:
-        """Remove a cell (forgets the segments)."""
+        """Remove a cell (forgets the scrollback form)."""
         self._change()
         return super().pop(*args)
 
     def clear(self) -> None:
-        """Remove all cells (forgets the segments)."""
+        """Remove all cells (forgets the scrollback form)."""
         self._glyphs_for = None
-        self.segments = None
+        self.history_line = None
         super().clear()
 
     def setdefault(self, key: int, default: Any = None) -> Any:
-        """Like dict.setdefault (forgets the segments)."""
+        """Like dict.setdefault (forgets the scrollback form)."""
         self._change()
         return super().setdefault(key, default)
 
     def popitem(self) -> tuple[int, Any]:
-        """Like dict.popitem (forgets the segments)."""
+        """Like dict.popitem (forgets the scrollback form)."""
         self._change()
         return super().popitem()
 
@@ -497,9 +497,10 @@ class TerminalScreen(pyte.Screen):
         history = self.history
         if history.maxlen == 0:
             return
-        if getattr(line, "segments", None) is not None:
+        bulk_line = getattr(line, "history_line", None)
+        if bulk_line is not None:
             # Checked first: ``not line`` would create a bulk row's cells.
-            history.append(line.history_line)  # type: ignore[union-attr]
+            history.append(bulk_line)
             return
         if not line:
             history.append(_EMPTY_HISTORY_LINE)
@@ -561,13 +562,11 @@ class TerminalScreen(pyte.Screen):
             and mo.IRM not in self.mode
         )
 
-    def bulk_scroll(self, lines: list[BulkLine]) -> None:
+    def bulk_scroll(self, lines: list[HistoryLine]) -> None:
         """Show ``lines`` as if each was drawn at the bottom row and followed by CR LF.
 
         Args:
-            lines: Lines as (segments, history line): segments are (attributes as a Cell,
-                text) pairs no wider than the screen, printable ASCII only; the history
-                line is the same line in scrollback form.
+            lines: Lines in scrollback form, no wider than the screen, printable ASCII.
         """
         rows = self.lines
         count = len(lines)
@@ -579,7 +578,7 @@ class TerminalScreen(pyte.Screen):
                 self._push_history(buffer.get(y))
             keep = self.history.maxlen or 0
             # Lines that a full history would drop right away need no work.
-            self.history.extend([hl for _, hl in lines[max(0, through - keep) : through]])
+            self.history.extend(lines[max(0, through - keep) : through])
             self.history_pushed += through
             buffer.clear()
             first = 0
@@ -595,8 +594,8 @@ class TerminalScreen(pyte.Screen):
             shown = lines
         default = self.default_char
         glyphs_for = self._glyphs_for
-        for y, (segments, history_line) in enumerate(shown, first):
-            buffer[y] = BulkRow(default, segments, history_line, glyphs_for)
+        for y, history_line in enumerate(shown, first):
+            buffer[y] = BulkRow(default, history_line, glyphs_for)
         self.dirty.update(range(rows))
 
     # -- display -----------------------------------------------------------------------------
@@ -605,10 +604,10 @@ class TerminalScreen(pyte.Screen):
         """Return how screen row ``y`` is displayed (text and attribute runs)."""
         cols = self.columns
         line = self.buffer.get(y)
-        segments = getattr(line, "segments", None)
-        if segments is not None:
+        bulk_line = getattr(line, "history_line", None)
+        if bulk_line is not None:
             # Before ``not line``, which would create a bulk row's cells.
-            return _segments_layout(segments, cols, line.default)  # type: ignore[union-attr]
+            return _bulk_layout(bulk_line, cols, line.default)  # type: ignore[union-attr]
         if not line:
             default = self.default_char
             return " " * cols, [(cols, _attrs_of(default))]
@@ -875,9 +874,6 @@ class TerminalScreen(pyte.Screen):
 #: else one str per cell, "" for the right half of a wide character) and the attribute
 #: runs as ``(cell count, attrs)`` covering exactly the row width.
 RowLayout = tuple[str | list[str], list[tuple[int, Attrs]]]
-#: A line for :meth:`TerminalScreen.bulk_scroll`: (attrs Cell, text) segments and the same
-#: line in scrollback form.
-BulkLine = tuple[list[tuple[Any, str]], HistoryLine]
 
 
 def _fix_wide(datas: tuple[str, ...] | list[str], cols: int) -> list[str]:
@@ -905,18 +901,12 @@ def _fix_wide(datas: tuple[str, ...] | list[str], cols: int) -> list[str]:
     return out
 
 
-def _segments_layout(segments: list[tuple[Any, str]], cols: int, default: Any) -> RowLayout:
-    """Lay out a row given as (attrs, ASCII text) segments, padded with default cells."""
-    runs: list[tuple[int, Attrs]] = []
-    width = 0
-    for attrs, text in segments:
-        key = _attrs_of(attrs)
-        if runs and runs[-1][1] == key:
-            runs[-1] = (runs[-1][0] + len(text), key)
-        else:
-            runs.append((len(text), key))
-        width += len(text)
-    text = "".join([part for _, part in segments])
+def _bulk_layout(line: HistoryLine, cols: int, default: Any) -> RowLayout:
+    """Lay out a bulk row from its scrollback form (ASCII text), padded with default cells."""
+    text = line.text
+    assert isinstance(text, str)
+    runs = [(n, key) for key, n in line.runs]
+    width = len(text)
     if width < cols:
         text += " " * (cols - width)
         pad = _attrs_of(default)
@@ -966,8 +956,9 @@ class TerminalStream(pyte.ByteStream):
         """Attach the screen and bind the direct dispatch tables."""
         super().attach(screen)
         self._sgr_cache: dict[tuple[Any, str, bool], Any] = {}
-        self._bulk_sgr: dict[tuple[Any, str, bool], tuple[Any, Attrs]] = {}
-        self._attr_keys: dict[Any, Attrs] = {}
+        self._state_ids: dict[Any, int] = {}
+        self._states: list[tuple[Any, Attrs]] = []
+        self._transitions: dict[tuple[int, str], int] = {}
         debug = screen.debug
         self._csi_dispatch: dict[str, Callable[..., None]] = defaultdict(
             lambda: debug, {k: getattr(screen, v) for k, v in self.csi.items()}
@@ -1082,6 +1073,24 @@ class TerminalStream(pyte.ByteStream):
         else:
             listener.cursor.attrs = attrs
 
+    def _new_state(self, attrs: Any) -> int:
+        sid = self._state_ids[attrs] = len(self._states)
+        self._states.append((attrs, _attrs_of(attrs)))
+        return sid
+
+    def _transition(self, sid: int, params: str) -> int:
+        listener = self.listener
+        assert listener is not None
+        cursor = listener.cursor
+        cursor.attrs = self._states[sid][0]
+        self._apply_sgr(params)
+        new_attrs = cursor.attrs
+        nxt = self._state_ids.get(new_attrs)
+        if nxt is None:
+            nxt = self._new_state(new_attrs)
+        self._transitions[(sid, params)] = nxt
+        return nxt
+
     def _bulk_lines(self, data: str, offset: int) -> int:
         """Process a run of simple lines scrolling through the bottom row in one go.
 
@@ -1097,69 +1106,70 @@ class TerminalStream(pyte.ByteStream):
         m = _BULK.match(data, offset)
         if m is None:
             return offset
+        if mo.DECSCNM in screen.mode:
+            return offset  # Rare; SGR results depend on it, so leave it to the normal path.
         cols = screen.columns
         cursor = screen.cursor
-        start_attrs = attrs = cursor.attrs
-        reverse_screen = mo.DECSCNM in screen.mode
-        keys = self._attr_keys
-        key = keys.get(attrs)
-        if key is None:
-            key = keys[attrs] = _attrs_of(attrs)
-        cache = self._bulk_sgr
+        # Attribute sets are numbered, so the SGR transition cache is keyed by a small
+        # (int, str) tuple instead of a ten-field Cell that would be hashed every time.
+        if len(self._states) > 4096:
+            # Bounded: forget the numbering (and the transitions using it) between calls,
+            # never during one, so the numbers held below stay valid.
+            self._state_ids.clear()
+            self._states.clear()
+            self._transitions.clear()
+        ids = self._state_ids
+        states = self._states
+        trans = self._transitions
+        start_attrs = cursor.attrs
+        sid = ids.get(start_attrs)
+        if sid is None:
+            sid = self._new_state(start_attrs)
         intern = screen._runs_intern
-        parsed: list[BulkLine] = []
+        parsed: list[HistoryLine] = []
         consumed = offset
+        split = _SGR_SPLIT.split
         for line in m.group().split("\r\n")[:-1]:
-            before = attrs, key
             if "\x1b" in line:
-                parts = _SGR_SPLIT.split(line)
-                segments = []
+                parts = split(line)
+                texts = parts[0::2]
+                joined = "".join(texts)
+                if len(joined) > cols:
+                    break  # This line wraps: leave it to the normal path.
                 runs: list[tuple[Attrs, int]] = []
-                width = 0
-                for i, part in enumerate(parts):
-                    if i & 1:
-                        entry = cache.get((attrs, part, reverse_screen))
-                        if entry is None:
-                            cursor.attrs = attrs
-                            self._apply_sgr(part)
-                            new_attrs = cursor.attrs
-                            new_key = keys.get(new_attrs)
-                            if new_key is None:
-                                if len(keys) > 4096:
-                                    keys.clear()
-                                new_key = keys[new_attrs] = _attrs_of(new_attrs)
-                            if len(cache) > 8192:
-                                cache.clear()
-                            entry = cache[(attrs, part, reverse_screen)] = (new_attrs, new_key)
-                        attrs, key = entry
-                    elif part:
-                        n = len(part)
-                        segments.append((attrs, part))
-                        if runs and runs[-1][0] is key:
-                            runs[-1] = (key, runs[-1][1] + n)
+                last = -1
+                text = texts[0]
+                if text:
+                    runs.append((states[sid][1], len(text)))
+                    last = sid
+                for params, text in zip(parts[1::2], texts[1:], strict=True):
+                    nxt = trans.get((sid, params))
+                    if nxt is None:
+                        nxt = self._transition(sid, params)
+                    sid = nxt
+                    if text:
+                        if sid == last:
+                            runs[-1] = (runs[-1][0], runs[-1][1] + len(text))
                         else:
-                            runs.append((key, n))
-                        width += n
-                text = "".join(parts[0::2])
-                history_line = HistoryLine(text, tuple(runs)) if runs else _EMPTY_HISTORY_LINE
+                            runs.append((states[sid][1], len(text)))
+                            last = sid
+                parsed.append(HistoryLine(joined, tuple(runs)) if runs else _EMPTY_HISTORY_LINE)
             else:
                 width = len(line)
+                if width > cols:
+                    break
                 if line:
-                    segments = [(attrs, line)]
-                    one = ((key, width),)
-                    history_line = HistoryLine(line, intern.setdefault(one, one))
+                    one = ((states[sid][1], width),)
+                    parsed.append(HistoryLine(line, intern.setdefault(one, one)))
                 else:
-                    segments = []
-                    history_line = _EMPTY_HISTORY_LINE
-            if width > cols:
-                attrs, key = before  # This line wraps: leave it to the normal path.
-                break
-            parsed.append((segments, history_line))
+                    parsed.append(_EMPTY_HISTORY_LINE)
             consumed += len(line) + 2
-        cursor.attrs = attrs
         if not parsed:
             cursor.attrs = start_attrs
             return offset
+        # A line that wraps is checked before its SGRs are applied, so ``sid`` is the
+        # state after the last line taken.
+        cursor.attrs = states[sid][0]
         screen.bulk_scroll(parsed)
         return consumed
 
