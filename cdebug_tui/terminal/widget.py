@@ -106,8 +106,10 @@ class TerminalView(Widget, can_focus=True):
     FLOOD_BYTES: ClassVar[int] = 16384
     #: Bytes processed per event-loop turn; larger feeds are split.
     SLICE: ClassVar[int] = 4096
-    #: Backlog size at which feed() processes everything synchronously.
-    MAX_BACKLOG: ClassVar[int] = 256 * 1024
+    #: Backlog above which feed() returns a future to wait on (back-pressure).
+    HIGH_WATER: ClassVar[int] = 64 * 1024
+    #: Backlog at which feed() processes everything at once (for callers that never wait).
+    MAX_BACKLOG: ClassVar[int] = 4 * 1024 * 1024
 
     class Resized(Message):
         """The terminal's size changed (and the transport was told)."""
@@ -142,6 +144,7 @@ class TerminalView(Widget, can_focus=True):
         self._frame_interval = self.FRAME_INTERVAL
         self._fed_since_flush = 0
         self._backlog = bytearray()
+        self._drained: asyncio.Future[None] | None = None
         self._drawn_cursor: tuple[int, int, bool] = (-1, -1, False)
         self._strips: dict[int, tuple[tuple[Any, ...], Strip]] = {}
         self._styles: dict[tuple[Attrs, int], Style] = {}
@@ -186,28 +189,45 @@ class TerminalView(Widget, can_focus=True):
         if data and self._transport is not None:
             self._transport.write(data)
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> asyncio.Future[None] | None:
         """Process output of the program; the screen is redrawn at most ~60 times a second.
 
-        Call on the UI thread (e.g. ``app.call_from_thread(view.feed, chunk)``). Large
-        chunks are processed in slices between other events, so a flood does not delay
-        keystrokes or other widgets; past :attr:`MAX_BACKLOG` bytes of backlog the call
-        processes everything at once, which slows the reader down (back-pressure).
+        Call on the UI thread, typically ``app.call_from_thread(view.feed, chunk)`` from
+        the thread reading the PTY. Large chunks are processed in slices between other
+        events, so a flood does not delay keystrokes or other widgets.
 
         Args:
             data: Bytes read from the PTY.
+
+        Returns:
+            None, or, while more than :attr:`HIGH_WATER` bytes wait to be processed, a
+            future that completes when the backlog has shrunk. ``call_from_thread`` awaits
+            it, so the reading thread slows down (back-pressure) while the UI stays free.
+            Callers on the UI thread may ignore it.
         """
         if self._backlog:
             self._backlog += data
             if len(self._backlog) > self.MAX_BACKLOG:
-                self._drain()
-            return
+                self._drain()  # Nobody waits for the future: stop the growth here.
+            return self._backpressure()
         if len(data) > self.SLICE and self.is_mounted:
             cut = _slice_end(data, self.SLICE)
             self._backlog += data[cut:]
             data = data[:cut]
             self._schedule_backlog()
         self._process(data)
+        return self._backpressure()
+
+    def _backpressure(self) -> asyncio.Future[None] | None:
+        if len(self._backlog) <= self.HIGH_WATER:
+            return None
+        if self._drained is None or self._drained.done():
+            self._drained = asyncio.get_running_loop().create_future()
+        return self._drained
+
+    def _release_backpressure(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
 
     def _process(self, data: bytes) -> None:
         self.terminal.feed(data)
@@ -236,6 +256,8 @@ class TerminalView(Widget, can_focus=True):
         del self._backlog[:cut]
         if self._backlog:
             self._schedule_backlog()
+        if len(self._backlog) <= self.HIGH_WATER // 2:
+            self._release_backpressure()
         self._process(chunk)
 
     def _drain(self) -> None:
@@ -243,6 +265,7 @@ class TerminalView(Widget, can_focus=True):
             chunk = bytes(self._backlog)
             self._backlog.clear()
             self._process(chunk)
+        self._release_backpressure()
 
     def flush(self) -> None:
         """Process any backlog and redraw what changed now, without waiting for a frame."""
@@ -305,6 +328,10 @@ class TerminalView(Widget, can_focus=True):
         self.post_message(self.Resized(rows, cols))
         self._flush()
         self.refresh()
+
+    def on_unmount(self) -> None:
+        """Never leave a reading thread waiting on a view that is gone."""
+        self._release_backpressure()
 
     def on_mount(self) -> None:
         """Make sure app-level priority bindings do not steal keys while focused."""

@@ -286,3 +286,19 @@ async def test_every_stream_renders_full_width_lines(name: str) -> None:
             await asyncio.sleep(0)
         await pilot.pause()
         assert all(view.render_line(y).cell_length == 80 for y in range(24))
+
+
+async def test_large_feeds_are_sliced_and_apply_back_pressure() -> None:
+    app = TermApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(TerminalView)
+        data = b"".join(b"line %06d\r\n" % i for i in range(20_000))  # about 240 KB
+        waiter = view.feed(data)
+        # Only a slice was processed; the rest waits, and the caller is asked to wait.
+        assert view.terminal.screen.history_pushed < 1000
+        assert waiter is not None and not waiter.done()
+        await asyncio.wait_for(waiter, timeout=30)
+        await wait_until(pilot, lambda: not view._backlog)
+        view.flush()
+        assert line_text(view, 22) == "line 019999"
+        assert view.feed(b"x") is None
