@@ -408,6 +408,19 @@ class TerminalView(Widget, can_focus=True):
     ) -> Strip:
         text, runs = layout
         cols = sum(count for count, _ in runs)
+        if cursor_x < 0 and selection is None:
+            # The common case (every row but the cursor's): one segment per run.
+            styles = self._styles
+            plain: list[Segment] = []
+            x = 0
+            for count, attrs in runs:
+                style = styles.get((attrs, 0))
+                if style is None:
+                    style = self._style(attrs, 0)
+                piece = text[x : x + count]
+                plain.append(Segment(piece if isinstance(piece, str) else "".join(piece), style))
+                x += count
+            return Strip(plain, cols)
         breaks: set[int] = set()
         if cursor_x >= 0:
             breaks.update((cursor_x, cursor_x + 1))
