@@ -414,11 +414,12 @@ class TerminalView(Widget, can_focus=True):
             plain: list[Segment] = []
             x = 0
             for count, attrs in runs:
-                style = styles.get((attrs, 0))
-                if style is None:
-                    style = self._style(attrs, 0)
+                run_style = styles.get((attrs, 0))
+                if run_style is None:
+                    run_style = self._style(attrs, 0)
                 piece = text[x : x + count]
-                plain.append(Segment(piece if isinstance(piece, str) else "".join(piece), style))
+                chars = piece if isinstance(piece, str) else "".join(piece)
+                plain.append(Segment(chars, run_style))
                 x += count
             return Strip(plain, cols)
         breaks: set[int] = set()
