@@ -673,6 +673,36 @@ class TerminalScreen(pyte.Screen):
             buffer[y] = buffer[y + 1]
         buffer.pop(bottom, None)
 
+    def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
+        """Move the cursor (CUP/HVP); pyte's logic with its helper calls inlined."""
+        column = (column or 1) - 1
+        line = (line or 1) - 1
+        margins = self.margins
+        origin = margins is not None and mo.DECOM in self.mode
+        if origin:
+            assert margins is not None
+            line += margins.top
+            if not margins.top <= line <= margins.bottom:
+                return
+        cursor = self.cursor
+        cursor.x = min(max(0, column), self.columns - 1)
+        if origin:
+            assert margins is not None
+            cursor.y = min(max(margins.top, line), margins.bottom)
+        else:
+            cursor.y = min(max(0, line), self.lines - 1)
+
+    def cursor_to_line(self, line: int | None = None) -> None:
+        """Move the cursor to a line (VPA); origin mode without margins means the screen.
+
+        pyte asserts that margins exist when DECOM is set; xterm treats a missing scroll
+        region as the whole screen, and so do we.
+        """
+        self.cursor.y = (line or 1) - 1
+        if mo.DECOM in self.mode and self.margins is not None:
+            self.cursor.y += self.margins.top
+        self.ensure_vbounds()
+
     def linefeed(self) -> None:
         """Index, plus carriage return when LNM is set."""
         self.index()

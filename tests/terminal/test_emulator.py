@@ -166,3 +166,10 @@ def test_shrinking_crops_rows_that_moved_up() -> None:
     term.feed(b"a\r\n" * 6 + b"after-vi\r\n$ ")
     term.resize(2, 6)
     assert term.display() == ["after-", "$     "]
+
+
+def test_origin_mode_without_margins_uses_the_whole_screen() -> None:
+    term = Terminal(5, 10)
+    term.feed(b"\x1b[?6h\x1b[3dX\x1b[2;2HY")
+    assert term.display()[2].startswith("X")
+    assert term.display()[1].startswith(" Y")
