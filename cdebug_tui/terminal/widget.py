@@ -64,6 +64,7 @@ def _attrs_style(attrs: Attrs) -> Style:
 
 
 _CURSOR_FOCUSED = Style(reverse=True)
+_CURSOR_ON_REVERSE = Style(reverse=False)
 _CURSOR_UNFOCUSED = Style(underline=True)
 _SELECTED = Style(reverse=True)
 
@@ -130,7 +131,7 @@ class TerminalView(Widget, can_focus=True):
         scrollback: int = 10_000,
         *,
         name: str | None = None,
-        id: str | None = None,  # noqa: A002 - Textual's parameter name
+        id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -360,7 +361,8 @@ class TerminalView(Widget, can_focus=True):
         if style is None:
             style = self._base() + _attrs_style(attrs)
             if overlay & 1:
-                style += _CURSOR_FOCUSED
+                # A solid block: inverted against the cell, so it shows on reverse text too.
+                style += _CURSOR_ON_REVERSE if attrs[6] else _CURSOR_FOCUSED
             if overlay & 4:
                 style += _CURSOR_UNFOCUSED
             if overlay & 2:
