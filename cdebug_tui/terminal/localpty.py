@@ -94,9 +94,14 @@ class LocalPty:
             return
         self._closed.set()
         try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            # The child leads its own session and process group (pty.fork): take the
+            # whole group, so e.g. a ``cat`` started by ``sh -c`` goes too.
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             os.waitpid(self.pid, 0)
         except ChildProcessError:

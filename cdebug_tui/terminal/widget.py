@@ -77,6 +77,12 @@ class TerminalView(Widget, can_focus=True):
     to ``transport.resize`` and are announced with :class:`TerminalView.Resized`. Every
     key is forwarded except ``ctrl+]``, which posts :class:`TerminalView.EscapeRequested`.
 
+    Wiring, with a thread reading the PTY (``LocalPty`` does this for local programs)::
+
+        view = TerminalView()
+        pty = LocalPty(["sh"], lambda b: b and app.call_from_thread(view.feed, b))
+        view.set_transport(pty)
+
     Args:
         transport: Where keys go; may be set later with :meth:`set_transport`.
         rows: Initial height until the widget is laid out.
