@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
@@ -99,16 +100,110 @@ def char_width(char: str) -> int:
     return int(_wcwidth(char))
 
 
-class HistoryLine(NamedTuple):
+# History attributes are packed into one int per run: 26 bits per colour, 7 flag bits.
+# Colour codes: 0 default, 1-16 the named ANSI colours, 2**24 + rgb for 6-digit hex, and
+# 2**25 + index into _ODD_COLOURS for anything else pyte may produce (e.g. 38;2;300;0;0).
+_COLOUR_NAMES = ["default"] + [
+    prefix + name
+    for prefix in ("", "bright")
+    for name in ("black", "red", "green", "brown", "blue", "magenta", "cyan", "white")
+]
+_COLOUR_CODES = {name: i for i, name in enumerate(_COLOUR_NAMES)}
+_ODD_COLOURS: list[str] = []
+_PACKED: dict[Attrs, int] = {}
+_UNPACKED: dict[int, Attrs] = {}
+
+
+def _colour_code(colour: str) -> int:
+    code = _COLOUR_CODES.get(colour)
+    if code is not None:
+        return code
+    if len(colour) == 6:
+        try:
+            return (1 << 24) | int(colour, 16)
+        except ValueError:
+            pass
+    if colour not in _ODD_COLOURS:
+        _ODD_COLOURS.append(colour)
+    return (1 << 25) | _ODD_COLOURS.index(colour)
+
+
+def _colour_name(code: int) -> str:
+    if code < len(_COLOUR_NAMES):
+        return _COLOUR_NAMES[code]
+    if code & (1 << 25):
+        return _ODD_COLOURS[code & ((1 << 25) - 1)]
+    return f"{code & 0xFFFFFF:06x}"
+
+
+def pack_attrs(attrs: Attrs) -> int:
+    """Pack cell attributes into one int (see :func:`unpack_attrs`)."""
+    code = _PACKED.get(attrs)
+    if code is None:
+        flags = 0
+        for bit, flag in enumerate(attrs[2:]):
+            if flag:
+                flags |= 1 << bit
+        code = _colour_code(attrs[0]) | _colour_code(attrs[1]) << 26 | flags << 52
+        if len(_PACKED) > 8192:
+            _PACKED.clear()
+        _PACKED[attrs] = code
+    return code
+
+
+def unpack_attrs(code: int) -> Attrs:
+    """Return the attributes packed by :func:`pack_attrs`."""
+    attrs = _UNPACKED.get(code)
+    if attrs is None:
+        flags = code >> 52
+        attrs = (
+            _colour_name(code & ((1 << 26) - 1)),
+            _colour_name((code >> 26) & ((1 << 26) - 1)),
+            *(bool(flags & (1 << bit)) for bit in range(7)),
+        )  # type: ignore[assignment]
+        if len(_UNPACKED) > 8192:
+            _UNPACKED.clear()
+        _UNPACKED[code] = attrs  # type: ignore[assignment]
+    return attrs  # type: ignore[return-value]
+
+
+_SINGLE_RUNS: dict[tuple[int, int], tuple[array[int], array[int]]] = {}
+
+
+class HistoryLine:
     """One line that scrolled off the top of the screen, stored compactly.
 
     ``text`` is a str with one character per cell, or a tuple of cell strings when the
-    line holds wide-character stubs or combined characters. ``runs`` is a run-length
-    encoding of the cell attributes: ``((attrs, count), ...)``.
+    line holds wide-character stubs or combined characters. The attributes are kept as
+    a run-length encoding in two arrays (packed attributes, counts): about ten bytes
+    per run, so even a line with a different colour in every cell stays small.
+
+    Args:
+        text: The cells' characters.
+        runs: ``((attrs, count), ...)`` covering ``text``.
     """
 
-    text: str | tuple[str, ...]
-    runs: tuple[tuple[Attrs, int], ...]
+    __slots__ = ("text", "_codes", "_counts")
+
+    def __init__(self, text: str | tuple[str, ...], runs: Sequence[tuple[Attrs, int]]) -> None:
+        self.text = text
+        if len(runs) == 1:
+            # One run is the common case: share the arrays between lines.
+            key = (pack_attrs(runs[0][0]), runs[0][1])
+            shared = _SINGLE_RUNS.get(key)
+            if shared is None:
+                if len(_SINGLE_RUNS) > 8192:
+                    _SINGLE_RUNS.clear()
+                shared = _SINGLE_RUNS[key] = (array("Q", key[:1]), array("H", key[1:]))
+            self._codes, self._counts = shared
+        else:
+            self._codes = array("Q", [pack_attrs(attrs) for attrs, _ in runs])
+            self._counts = array("H", [count for _, count in runs])
+
+    @property
+    def runs(self) -> tuple[tuple[Attrs, int], ...]:
+        """The attributes as ``((attrs, count), ...)``."""
+        return tuple(zip(map(unpack_attrs, self._codes), self._counts, strict=True))
 
     def cells(self) -> Iterator[tuple[str, Attrs]]:
         """Yield ``(data, attrs)`` for every stored cell, left to right."""
@@ -314,7 +409,6 @@ class TerminalScreen(pyte.Screen):
         self._saved_main: _SavedScreen | None = None
         self._glyphs: dict[Char, _GlyphCache] = {}
         self._sgr_cache: dict[tuple[Char, tuple[int, ...], bool], Char] = {}
-        self._runs_intern: dict[tuple[tuple[Attrs, int], ...], tuple[tuple[Attrs, int], ...]] = {}
         super().__init__(columns, lines)
 
     # -- state queries -------------------------------------------------------------------
@@ -527,9 +621,6 @@ class TerminalScreen(pyte.Screen):
             runs: tuple[tuple[Attrs, int], ...] = ((_attrs_of(cells[0]), ncells),)
         else:
             runs = tuple([(k, len(list(g))) for k, g in groupby(zip(*fields[1:], strict=False))])
-        runs = self._runs_intern.setdefault(runs, runs)
-        if len(self._runs_intern) > 50_000:
-            self._runs_intern.clear()
         history.append(HistoryLine(text, runs))
 
     # -- bulk scrolling ------------------------------------------------------------------
@@ -631,8 +722,10 @@ class TerminalScreen(pyte.Screen):
         entry = self.history[index]
         text = entry.text
         stored = len(text)
-        if isinstance(text, str) and stored >= cols and text.isascii() and len(entry.runs) == 1:
-            return text[:cols], [(cols, entry.runs[0][0])]
+        if isinstance(text, str) and stored >= cols and text.isascii():
+            runs = entry.runs
+            if len(runs) == 1:
+                return text[:cols], [(cols, runs[0][0])]
         cells: list[tuple[Any, ...]] = [(d, *a) for d, a in entry.cells()][:cols]
         if len(cells) < cols:
             cells.extend([(" ", *DEFAULT_ATTRS)] * (cols - len(cells)))
@@ -1155,7 +1248,6 @@ class TerminalStream(pyte.ByteStream):
         sid = ids.get(start_attrs)
         if sid is None:
             sid = self._new_state(start_attrs)
-        intern = screen._runs_intern
         parsed: list[HistoryLine] = []
         consumed = offset
         split = _SGR_SPLIT.split
@@ -1189,8 +1281,7 @@ class TerminalStream(pyte.ByteStream):
                 if width > cols:
                     break
                 if line:
-                    one = ((states[sid][1], width),)
-                    parsed.append(HistoryLine(line, intern.setdefault(one, one)))
+                    parsed.append(HistoryLine(line, ((states[sid][1], width),)))
                 else:
                     parsed.append(_EMPTY_HISTORY_LINE)
             consumed += len(line) + 2
