@@ -105,23 +105,40 @@ def mbps(nbytes: int, seconds: float) -> float:
     return nbytes / seconds / 1e6 if seconds > 0 else float("inf")
 
 
-def bench_stock(data: bytes, cols: int, rows: int) -> float:
-    """Stock pyte.Screen + ByteStream."""
+class Clock:
+    """Wall-clock and process CPU time of a block; CPU time is less affected by other load."""
+
+    def __enter__(self) -> Clock:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+    def rates(self, nbytes: int) -> tuple[float, float]:
+        """(wall MB/s, CPU MB/s)."""
+        return mbps(nbytes, self.wall), mbps(nbytes, self.cpu)
+
+
+def bench_stock(data: bytes, cols: int, rows: int) -> tuple[float, float]:
+    """Stock pyte.Screen + ByteStream: (wall, CPU) MB/s."""
     screen = pyte.Screen(cols, rows)
     stream = pyte.ByteStream(screen)
-    start = time.perf_counter()
-    for i in range(0, len(data), CHUNK):
-        stream.feed(data[i : i + CHUNK])
-    return mbps(len(data), time.perf_counter() - start)
+    with Clock() as clock:
+        for i in range(0, len(data), CHUNK):
+            stream.feed(data[i : i + CHUNK])
+    return clock.rates(len(data))
 
 
-def bench_ours(data: bytes, cols: int, rows: int) -> float:
-    """Our emulator alone."""
+def bench_ours(data: bytes, cols: int, rows: int) -> tuple[float, float]:
+    """Our emulator alone: (wall, CPU) MB/s."""
     term = Terminal(rows, cols)
-    start = time.perf_counter()
-    for i in range(0, len(data), CHUNK):
-        term.feed(data[i : i + CHUNK])
-    return mbps(len(data), time.perf_counter() - start)
+    with Clock() as clock:
+        for i in range(0, len(data), CHUNK):
+            term.feed(data[i : i + CHUNK])
+    return clock.rates(len(data))
 
 
 class BenchApp(App[None]):
@@ -136,25 +153,24 @@ class BenchApp(App[None]):
             yield TerminalView(id=f"t{i}")
 
 
-async def _bench_widget(data: bytes, cols: int, rows: int) -> float:
+async def _bench_widget(data: bytes, cols: int, rows: int) -> tuple[float, float]:
     app = BenchApp()
     async with app.run_test(size=(cols, rows)) as pilot:
         view = app.query_one(TerminalView)
         await pilot.pause()
-        start = time.perf_counter()
-        for i in range(0, len(data), CHUNK):
-            view.feed(data[i : i + CHUNK])
-            # Let the event loop run, so coalesced redraws happen as they would live.
-            await asyncio.sleep(0)
-        view.flush()
-        for y in range(rows):
-            view.render_line(y)
-        elapsed = time.perf_counter() - start
+        with Clock() as clock:
+            for i in range(0, len(data), CHUNK):
+                view.feed(data[i : i + CHUNK])
+                # Let the event loop run, so coalesced redraws happen as they would live.
+                await asyncio.sleep(0)
+            view.flush()
+            for y in range(rows):
+                view.render_line(y)
         await pilot.pause()
-    return mbps(len(data), elapsed)
+    return clock.rates(len(data))
 
 
-def bench_widget(data: bytes, cols: int, rows: int) -> float:
+def bench_widget(data: bytes, cols: int, rows: int) -> tuple[float, float]:
     """Our widget, headless: bytes in until the final screen is rendered."""
     return asyncio.run(_bench_widget(data, cols, rows))
 
@@ -314,32 +330,41 @@ def main() -> None:
     from importlib.metadata import version
 
     print(f"python {sys.version.split()[0]}, pyte {version('pyte')}, cpus {os.cpu_count()}")
-    rows_out = []
-    widget_plain_col: list[float] = []
+    load = os.getloadavg()
+    print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (figures are")
+    print("wall-clock; on a loaded machine compare the ratios to stock pyte, measured alongside)")
+    widget_plain_col: list[tuple[float, float]] = []
     widget_vs_tmux: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        print("\nThroughput, MB/s (10^6 bytes/s); ratios: ours/stock, widget/stock, tmux/widget")
-        header = f"{'stream':<12}{'size':>8}{'stock':>8}{'ours':>8}{'widget':>8}{'tmux':>8}"
-        print(header + f"{'o/stock':>9}{'w/stock':>9}{'tmux/w':>8}")
+        print("\nThroughput, MB/s (10^6 bytes/s), wall-clock [CPU time of this process]")
+        header = (
+            f"{'stream':<12}{'size':>8}{'stock':>14}{'ours':>14}{'widget':>14}{'tmux':>7}"
+            f"{'w/stock':>9}{'tmux/w':>8}"
+        )
+        print(header)
         for cols, rows in SIZES:
             big = make_streams(cols, rows, OURS_BYTES)
             for name, data in big.items():
-                stock = bench_stock(data[:STOCK_BYTES], cols, rows)
-                ours = bench_ours(data, cols, rows)
-                widget = bench_widget(data, cols, rows)
+                # Best of two runs: the machine may be shared, and load only slows us down.
+                stock = max(bench_stock(data[:STOCK_BYTES], cols, rows) for _ in range(2))
+                ours = max(bench_ours(data, cols, rows) for _ in range(2))
+                widget = max(bench_widget(data, cols, rows) for _ in range(2))
                 tmux = bench_tmux(data, cols, rows, workdir)
-                tmux_s = f"{tmux:8.1f}" if tmux else f"{'n/a':>8}"
-                ratio_t = f"{tmux / widget:8.1f}" if tmux else f"{'n/a':>8}"
+                tmux_s = f"{tmux:7.1f}" if tmux else f"{'n/a':>7}"
+                ratio_t = f"{tmux / widget[0]:8.1f}" if tmux else f"{'n/a':>8}"
+
+                def pair(rate: tuple[float, float]) -> str:
+                    return f"{rate[0]:6.2f} [{rate[1]:5.2f}]"
+
                 print(
-                    f"{name:<12}{cols:>4}x{rows:<3}{stock:8.2f}{ours:8.2f}{widget:8.2f}{tmux_s}"
-                    f"{ours / stock:9.1f}{widget / stock:9.1f}{ratio_t}"
+                    f"{name:<12}{cols:>4}x{rows:<3} {pair(stock)} {pair(ours)} {pair(widget)}"
+                    f"{tmux_s}{widget[0] / stock[0]:9.1f}{ratio_t}"
                 )
-                rows_out.append((name, cols, rows, stock, ours, widget, tmux))
                 if name in ("plain", "coloured"):
                     widget_plain_col.append(widget)
                     if tmux:
-                        widget_vs_tmux.append(tmux / widget)
+                        widget_vs_tmux.append(tmux / widget[0])
 
         print("\nKeystroke-to-echo latency through LocalPty + cat (ms)")
         idle = latency(200, flood=False, workdir=workdir)
@@ -357,9 +382,11 @@ def main() -> None:
     print(f"  stock pyte.HistoryScreen (extrapolated from 2,000 lines) {stock_mib:6.1f} MiB")
 
     print("\nGoals")
-    worst = min(widget_plain_col)
+    worst = min(w for w, _ in widget_plain_col)
+    worst_cpu = min(c for _, c in widget_plain_col)
     print(
-        f"  widget >= 3 MB/s on plain and coloured: worst {worst:.2f} MB/s -> {verdict(worst >= 3)}"
+        f"  widget >= 3 MB/s on plain and coloured: worst {worst:.2f} MB/s wall -> "
+        f"{verdict(worst >= 3)}; {worst_cpu:.2f} MB/s CPU -> {verdict(worst_cpu >= 3)}"
     )
     if widget_vs_tmux:
         ratio = max(widget_vs_tmux)
@@ -375,7 +402,9 @@ def main() -> None:
     f99 = percentile(flooded, 99) * 1e3
     print(f"  echo during flood p99 < 30 ms ({f99:.2f}) -> {verdict(f99 < 30)}")
     print(f"  scrollback 10k x 200 <= 30 MiB ({ours_mib:.1f}) -> {verdict(ours_mib <= 30)}")
-    print(f"\ntotal benchmark time {time.perf_counter() - t0:.0f} s")
+    load = os.getloadavg()
+    print(f"\nload average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"total benchmark time {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
@@ -99,16 +100,110 @@ def char_width(char: str) -> int:
     return int(_wcwidth(char))
 
 
-class HistoryLine(NamedTuple):
+# History attributes are packed into one int per run: 26 bits per colour, 7 flag bits.
+# Colour codes: 0 default, 1-16 the named ANSI colours, 2**24 + rgb for 6-digit hex, and
+# 2**25 + index into _ODD_COLOURS for anything else pyte may produce (e.g. 38;2;300;0;0).
+_COLOUR_NAMES = ["default"] + [
+    prefix + name
+    for prefix in ("", "bright")
+    for name in ("black", "red", "green", "brown", "blue", "magenta", "cyan", "white")
+]
+_COLOUR_CODES = {name: i for i, name in enumerate(_COLOUR_NAMES)}
+_ODD_COLOURS: list[str] = []
+_PACKED: dict[Attrs, int] = {}
+_UNPACKED: dict[int, Attrs] = {}
+
+
+def _colour_code(colour: str) -> int:
+    code = _COLOUR_CODES.get(colour)
+    if code is not None:
+        return code
+    if len(colour) == 6:
+        try:
+            return (1 << 24) | int(colour, 16)
+        except ValueError:
+            pass
+    if colour not in _ODD_COLOURS:
+        _ODD_COLOURS.append(colour)
+    return (1 << 25) | _ODD_COLOURS.index(colour)
+
+
+def _colour_name(code: int) -> str:
+    if code < len(_COLOUR_NAMES):
+        return _COLOUR_NAMES[code]
+    if code & (1 << 25):
+        return _ODD_COLOURS[code & ((1 << 25) - 1)]
+    return f"{code & 0xFFFFFF:06x}"
+
+
+def pack_attrs(attrs: Attrs) -> int:
+    """Pack cell attributes into one int (see :func:`unpack_attrs`)."""
+    code = _PACKED.get(attrs)
+    if code is None:
+        flags = 0
+        for bit, flag in enumerate(attrs[2:]):
+            if flag:
+                flags |= 1 << bit
+        code = _colour_code(attrs[0]) | _colour_code(attrs[1]) << 26 | flags << 52
+        if len(_PACKED) > 8192:
+            _PACKED.clear()
+        _PACKED[attrs] = code
+    return code
+
+
+def unpack_attrs(code: int) -> Attrs:
+    """Return the attributes packed by :func:`pack_attrs`."""
+    attrs = _UNPACKED.get(code)
+    if attrs is None:
+        flags = code >> 52
+        attrs = (
+            _colour_name(code & ((1 << 26) - 1)),
+            _colour_name((code >> 26) & ((1 << 26) - 1)),
+            *(bool(flags & (1 << bit)) for bit in range(7)),
+        )  # type: ignore[assignment]
+        if len(_UNPACKED) > 8192:
+            _UNPACKED.clear()
+        _UNPACKED[code] = attrs  # type: ignore[assignment]
+    return attrs  # type: ignore[return-value]
+
+
+_SINGLE_RUNS: dict[tuple[int, int], tuple[array[int], array[int]]] = {}
+
+
+class HistoryLine:
     """One line that scrolled off the top of the screen, stored compactly.
 
     ``text`` is a str with one character per cell, or a tuple of cell strings when the
-    line holds wide-character stubs or combined characters. ``runs`` is a run-length
-    encoding of the cell attributes: ``((attrs, count), ...)``.
+    line holds wide-character stubs or combined characters. The attributes are kept as
+    a run-length encoding in two arrays (packed attributes, counts): about ten bytes
+    per run, so even a line with a different colour in every cell stays small.
+
+    Args:
+        text: The cells' characters.
+        runs: ``((attrs, count), ...)`` covering ``text``.
     """
 
-    text: str | tuple[str, ...]
-    runs: tuple[tuple[Attrs, int], ...]
+    __slots__ = ("text", "_codes", "_counts")
+
+    def __init__(self, text: str | tuple[str, ...], runs: Sequence[tuple[Attrs, int]]) -> None:
+        self.text = text
+        if len(runs) == 1:
+            # One run is the common case: share the arrays between lines.
+            key = (pack_attrs(runs[0][0]), runs[0][1])
+            shared = _SINGLE_RUNS.get(key)
+            if shared is None:
+                if len(_SINGLE_RUNS) > 8192:
+                    _SINGLE_RUNS.clear()
+                shared = _SINGLE_RUNS[key] = (array("Q", key[:1]), array("H", key[1:]))
+            self._codes, self._counts = shared
+        else:
+            self._codes = array("Q", [pack_attrs(attrs) for attrs, _ in runs])
+            self._counts = array("H", [count for _, count in runs])
+
+    @property
+    def runs(self) -> tuple[tuple[Attrs, int], ...]:
+        """The attributes as ``((attrs, count), ...)``."""
+        return tuple(zip(map(unpack_attrs, self._codes), self._counts, strict=True))
 
     def cells(self) -> Iterator[tuple[str, Attrs]]:
         """Yield ``(data, attrs)`` for every stored cell, left to right."""
@@ -143,49 +238,135 @@ class _GlyphCache(dict[str, Char]):
 
 
 class BulkRow(StaticDefaultDict[int, Any]):
-    """A screen row written by bulk scrolling that remembers its (attrs, text) segments.
+    """A screen row written by bulk scrolling: its cells are created only when needed.
 
-    While the row is untouched, the segments let it go to the scrollback and be laid out
-    for display without looking at every cell. Any change forgets them.
+    Most rows written by a flood scroll off before anything reads their cells; such rows
+    go to the scrollback and are displayed from their scrollback form alone. Any dict
+    access creates the cells first, so pyte's methods see an ordinary row; any change
+    also forgets the scrollback form (``history_line`` becomes None).
     """
 
-    __slots__ = ("segments",)
+    __slots__ = ("history_line", "_glyphs_for")
 
-    def __init__(self, default: Any, segments: list[tuple[Any, str]]) -> None:
+    def __init__(
+        self,
+        default: Any,
+        history_line: HistoryLine,
+        glyphs_for: Callable[[Any], dict[str, Any]],
+    ) -> None:
         super().__init__(default)
-        self.segments: list[tuple[Any, str]] | None = segments
+        self.history_line: HistoryLine | None = history_line
+        self._glyphs_for: Callable[[Any], dict[str, Any]] | None = glyphs_for
 
+    def _realize(self) -> None:
+        glyphs_for = self._glyphs_for
+        line = self.history_line
+        if glyphs_for is None or line is None:
+            return
+        self._glyphs_for = None
+        x = 0
+        text = line.text
+        for key, n in line.runs:
+            glyphs = glyphs_for(Cell(" ", *key))
+            cells = map(glyphs.__getitem__, text[x : x + n])
+            dict.update(self, zip(range(x, x + n), cells, strict=False))
+            x += n
+
+    def _change(self) -> None:
+        if self._glyphs_for is not None:
+            self._realize()
+        self.history_line = None
+
+    # Reads: create the cells first.
+    def __getitem__(self, key: int) -> Any:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__getitem__(key)
+
+    def get(self, key: int, default: Any = None) -> Any:
+        """Like dict.get."""
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[int]:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__len__()
+
+    def keys(self) -> Any:
+        """Like dict.keys."""
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().keys()
+
+    def values(self) -> Any:
+        """Like dict.values."""
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().values()
+
+    def items(self) -> Any:
+        """Like dict.items."""
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().items()
+
+    def __eq__(self, other: object) -> bool:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if self._glyphs_for is not None:
+            self._realize()
+        return super().__repr__()
+
+    # Writes: create the cells, then forget the scrollback form.
     def __setitem__(self, key: int, value: Any) -> None:
-        self.segments = None
+        self._change()
         super().__setitem__(key, value)
 
     def __delitem__(self, key: int) -> None:
-        self.segments = None
+        self._change()
         super().__delitem__(key)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        """Update cells (forgets the segments)."""
-        self.segments = None
+        """Update cells (forgets the scrollback form)."""
+        self._change()
         super().update(*args, **kwargs)
 
     def pop(self, *args: Any) -> Any:
-        """Remove a cell (forgets the segments)."""
-        self.segments = None
+        """Remove a cell (forgets the scrollback form)."""
+        self._change()
         return super().pop(*args)
 
     def clear(self) -> None:
-        """Remove all cells (forgets the segments)."""
-        self.segments = None
+        """Remove all cells (forgets the scrollback form)."""
+        self._glyphs_for = None
+        self.history_line = None
         super().clear()
 
     def setdefault(self, key: int, default: Any = None) -> Any:
-        """Like dict.setdefault (forgets the segments)."""
-        self.segments = None
+        """Like dict.setdefault (forgets the scrollback form)."""
+        self._change()
         return super().setdefault(key, default)
 
     def popitem(self) -> tuple[int, Any]:
-        """Like dict.popitem (forgets the segments)."""
-        self.segments = None
+        """Like dict.popitem (forgets the scrollback form)."""
+        self._change()
         return super().popitem()
 
 
@@ -228,7 +409,6 @@ class TerminalScreen(pyte.Screen):
         self._saved_main: _SavedScreen | None = None
         self._glyphs: dict[Char, _GlyphCache] = {}
         self._sgr_cache: dict[tuple[Char, tuple[int, ...], bool], Char] = {}
-        self._runs_intern: dict[tuple[tuple[Attrs, int], ...], tuple[tuple[Attrs, int], ...]] = {}
         super().__init__(columns, lines)
 
     # -- state queries -------------------------------------------------------------------
@@ -411,13 +591,13 @@ class TerminalScreen(pyte.Screen):
         history = self.history
         if history.maxlen == 0:
             return
+        bulk_line = getattr(line, "history_line", None)
+        if bulk_line is not None:
+            # Checked first: ``not line`` would create a bulk row's cells.
+            history.append(bulk_line)
+            return
         if not line:
             history.append(_EMPTY_HISTORY_LINE)
-            return
-        segments = getattr(line, "segments", None)
-        if segments is not None:
-            self.history_pushed -= 1  # _push_segments counts it
-            self._push_segments(segments)
             return
         keys = list(line)
         n = len(keys)
@@ -441,12 +621,18 @@ class TerminalScreen(pyte.Screen):
             runs: tuple[tuple[Attrs, int], ...] = ((_attrs_of(cells[0]), ncells),)
         else:
             runs = tuple([(k, len(list(g))) for k, g in groupby(zip(*fields[1:], strict=False))])
-        runs = self._runs_intern.setdefault(runs, runs)
-        if len(self._runs_intern) > 50_000:
-            self._runs_intern.clear()
         history.append(HistoryLine(text, runs))
 
     # -- bulk scrolling ------------------------------------------------------------------
+
+    def _glyphs_for(self, attrs: Any) -> dict[str, Any]:
+        """Return the shared cells (one per character) for an attribute set."""
+        glyphs = self._glyphs.get(attrs)
+        if glyphs is None:
+            if len(self._glyphs) > 1024:
+                self._glyphs.clear()
+            glyphs = self._glyphs[attrs] = _GlyphCache(attrs)
+        return glyphs
 
     def bulk_ready(self) -> bool:
         """Whether :meth:`bulk_scroll` may be used now.
@@ -467,12 +653,11 @@ class TerminalScreen(pyte.Screen):
             and mo.IRM not in self.mode
         )
 
-    def bulk_scroll(self, lines: list[list[tuple[Any, str]]]) -> None:
+    def bulk_scroll(self, lines: list[HistoryLine]) -> None:
         """Show ``lines`` as if each was drawn at the bottom row and followed by CR LF.
 
         Args:
-            lines: Lines, each a list of (attributes as a Cell, text) segments no wider
-                than the screen, printable ASCII only.
+            lines: Lines in scrollback form, no wider than the screen, printable ASCII.
         """
         rows = self.lines
         count = len(lines)
@@ -483,12 +668,9 @@ class TerminalScreen(pyte.Screen):
             for y in range(rows - 1):
                 self._push_history(buffer.get(y))
             keep = self.history.maxlen or 0
-            push = self._push_segments
-            for index, segments in enumerate(lines[:through]):
-                # Lines that a full history would drop right away need no work.
-                if through - index <= keep:
-                    push(segments)
-            self.history_pushed += through - min(through, keep)
+            # Lines that a full history would drop right away need no work.
+            self.history.extend(lines[max(0, through - keep) : through])
+            self.history_pushed += through
             buffer.clear()
             first = 0
             shown = lines[through:]
@@ -501,46 +683,11 @@ class TerminalScreen(pyte.Screen):
             buffer.update(moved)
             first = rows - 1 - count
             shown = lines
-        glyph_caches = self._glyphs
         default = self.default_char
-        for y, segments in enumerate(shown, first):
-            cells: dict[int, Any] = {}
-            x = 0
-            for attrs, text in segments:
-                glyphs = glyph_caches.get(attrs)
-                if glyphs is None:
-                    if len(glyph_caches) > 1024:
-                        glyph_caches.clear()
-                    glyphs = glyph_caches[attrs] = _GlyphCache(attrs)
-                n = len(text)
-                cells.update(zip(range(x, x + n), map(glyphs.__getitem__, text), strict=False))
-                x += n
-            row = BulkRow(default, segments)
-            dict.update(row, cells)  # Bypasses BulkRow.update, which forgets the segments.
-            buffer[y] = row
+        glyphs_for = self._glyphs_for
+        for y, history_line in enumerate(shown, first):
+            buffer[y] = BulkRow(default, history_line, glyphs_for)
         self.dirty.update(range(rows))
-
-    def _push_segments(self, segments: list[tuple[Any, str]]) -> None:
-        """Store a line given as (attributes, text) segments in the scrollback."""
-        self.history_pushed += 1
-        if not segments:
-            self.history.append(_EMPTY_HISTORY_LINE)
-            return
-        if len(segments) == 1:
-            attrs, text = segments[0]
-            runs: tuple[tuple[Attrs, int], ...] = ((_attrs_of(attrs), len(text)),)
-        else:
-            merged: list[tuple[Attrs, int]] = []
-            for attrs, part in segments:
-                key = _attrs_of(attrs)
-                if merged and merged[-1][0] == key:
-                    merged[-1] = (key, merged[-1][1] + len(part))
-                else:
-                    merged.append((key, len(part)))
-            runs = tuple(merged)
-            text = "".join([part for _, part in segments])
-        runs = self._runs_intern.setdefault(runs, runs)
-        self.history.append(HistoryLine(text, runs))
 
     # -- display -----------------------------------------------------------------------------
 
@@ -548,12 +695,13 @@ class TerminalScreen(pyte.Screen):
         """Return how screen row ``y`` is displayed (text and attribute runs)."""
         cols = self.columns
         line = self.buffer.get(y)
+        bulk_line = getattr(line, "history_line", None)
+        if bulk_line is not None:
+            # Before ``not line``, which would create a bulk row's cells.
+            return _bulk_layout(bulk_line, cols, line.default)  # type: ignore[union-attr]
         if not line:
             default = self.default_char
             return " " * cols, [(cols, _attrs_of(default))]
-        segments = getattr(line, "segments", None)
-        if segments is not None:
-            return _segments_layout(segments, cols, line.default)
         keys = list(line)
         n = len(keys)
         pad = line.default
@@ -574,8 +722,10 @@ class TerminalScreen(pyte.Screen):
         entry = self.history[index]
         text = entry.text
         stored = len(text)
-        if isinstance(text, str) and stored >= cols and text.isascii() and len(entry.runs) == 1:
-            return text[:cols], [(cols, entry.runs[0][0])]
+        if isinstance(text, str) and stored >= cols and text.isascii():
+            runs = entry.runs
+            if len(runs) == 1:
+                return text[:cols], [(cols, runs[0][0])]
         cells: list[tuple[Any, ...]] = [(d, *a) for d, a in entry.cells()][:cols]
         if len(cells) < cols:
             cells.extend([(" ", *DEFAULT_ATTRS)] * (cols - len(cells)))
@@ -615,6 +765,36 @@ class TerminalScreen(pyte.Screen):
         for y in range(top, bottom):
             buffer[y] = buffer[y + 1]
         buffer.pop(bottom, None)
+
+    def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
+        """Move the cursor (CUP/HVP); pyte's logic with its helper calls inlined."""
+        column = (column or 1) - 1
+        line = (line or 1) - 1
+        margins = self.margins
+        origin = margins is not None and mo.DECOM in self.mode
+        if origin:
+            assert margins is not None
+            line += margins.top
+            if not margins.top <= line <= margins.bottom:
+                return
+        cursor = self.cursor
+        cursor.x = min(max(0, column), self.columns - 1)
+        if origin:
+            assert margins is not None
+            cursor.y = min(max(margins.top, line), margins.bottom)
+        else:
+            cursor.y = min(max(0, line), self.lines - 1)
+
+    def cursor_to_line(self, line: int | None = None) -> None:
+        """Move the cursor to a line (VPA); origin mode without margins means the screen.
+
+        pyte asserts that margins exist when DECOM is set; xterm treats a missing scroll
+        region as the whole screen, and so do we.
+        """
+        self.cursor.y = (line or 1) - 1
+        if mo.DECOM in self.mode and self.margins is not None:
+            self.cursor.y += self.margins.top
+        self.ensure_vbounds()
 
     def linefeed(self) -> None:
         """Index, plus carriage return when LNM is set."""
@@ -844,18 +1024,12 @@ def _fix_wide(datas: tuple[str, ...] | list[str], cols: int) -> list[str]:
     return out
 
 
-def _segments_layout(segments: list[tuple[Any, str]], cols: int, default: Any) -> RowLayout:
-    """Lay out a row given as (attrs, ASCII text) segments, padded with default cells."""
-    runs: list[tuple[int, Attrs]] = []
-    width = 0
-    for attrs, text in segments:
-        key = _attrs_of(attrs)
-        if runs and runs[-1][1] == key:
-            runs[-1] = (runs[-1][0] + len(text), key)
-        else:
-            runs.append((len(text), key))
-        width += len(text)
-    text = "".join([part for _, part in segments])
+def _bulk_layout(line: HistoryLine, cols: int, default: Any) -> RowLayout:
+    """Lay out a bulk row from its scrollback form (ASCII text), padded with default cells."""
+    text = line.text
+    assert isinstance(text, str)
+    runs = [(n, key) for key, n in line.runs]
+    width = len(text)
     if width < cols:
         text += " " * (cols - width)
         pad = _attrs_of(default)
@@ -905,6 +1079,9 @@ class TerminalStream(pyte.ByteStream):
         """Attach the screen and bind the direct dispatch tables."""
         super().attach(screen)
         self._sgr_cache: dict[tuple[Any, str, bool], Any] = {}
+        self._state_ids: dict[Any, int] = {}
+        self._states: list[tuple[Any, Attrs]] = []
+        self._transitions: dict[tuple[int, str], int] = {}
         debug = screen.debug
         self._csi_dispatch: dict[str, Callable[..., None]] = defaultdict(
             lambda: debug, {k: getattr(screen, v) for k, v in self.csi.items()}
@@ -1019,6 +1196,24 @@ class TerminalStream(pyte.ByteStream):
         else:
             listener.cursor.attrs = attrs
 
+    def _new_state(self, attrs: Any) -> int:
+        sid = self._state_ids[attrs] = len(self._states)
+        self._states.append((attrs, _attrs_of(attrs)))
+        return sid
+
+    def _transition(self, sid: int, params: str) -> int:
+        listener = self.listener
+        assert listener is not None
+        cursor = listener.cursor
+        cursor.attrs = self._states[sid][0]
+        self._apply_sgr(params)
+        new_attrs = cursor.attrs
+        nxt = self._state_ids.get(new_attrs)
+        if nxt is None:
+            nxt = self._new_state(new_attrs)
+        self._transitions[(sid, params)] = nxt
+        return nxt
+
     def _bulk_lines(self, data: str, offset: int) -> int:
         """Process a run of simple lines scrolling through the bottom row in one go.
 
@@ -1034,35 +1229,68 @@ class TerminalStream(pyte.ByteStream):
         m = _BULK.match(data, offset)
         if m is None:
             return offset
-        block = m.group()
+        if mo.DECSCNM in screen.mode:
+            return offset  # Rare; SGR results depend on it, so leave it to the normal path.
         cols = screen.columns
         cursor = screen.cursor
+        # Attribute sets are numbered, so the SGR transition cache is keyed by a small
+        # (int, str) tuple instead of a ten-field Cell that would be hashed every time.
+        if len(self._states) > 4096:
+            # Bounded: forget the numbering (and the transitions using it) between calls,
+            # never during one, so the numbers held below stay valid.
+            self._state_ids.clear()
+            self._states.clear()
+            self._transitions.clear()
+        ids = self._state_ids
+        states = self._states
+        trans = self._transitions
         start_attrs = cursor.attrs
-        parsed: list[list[tuple[Any, str]]] = []
+        sid = ids.get(start_attrs)
+        if sid is None:
+            sid = self._new_state(start_attrs)
+        parsed: list[HistoryLine] = []
         consumed = offset
-        for line in block.split("\r\n")[:-1]:
-            before = cursor.attrs
+        split = _SGR_SPLIT.split
+        for line in m.group().split("\r\n")[:-1]:
             if "\x1b" in line:
-                parts = _SGR_SPLIT.split(line)
-                segments = []
-                width = 0
-                for i, part in enumerate(parts):
-                    if i % 2:
-                        self._apply_sgr(part)
-                    elif part:
-                        segments.append((cursor.attrs, part))
-                        width += len(part)
+                parts = split(line)
+                texts = parts[0::2]
+                joined = "".join(texts)
+                if len(joined) > cols:
+                    break  # This line wraps: leave it to the normal path.
+                runs: list[tuple[Attrs, int]] = []
+                last = -1
+                text = texts[0]
+                if text:
+                    runs.append((states[sid][1], len(text)))
+                    last = sid
+                for params, text in zip(parts[1::2], texts[1:], strict=True):
+                    nxt = trans.get((sid, params))
+                    if nxt is None:
+                        nxt = self._transition(sid, params)
+                    sid = nxt
+                    if text:
+                        if sid == last:
+                            runs[-1] = (runs[-1][0], runs[-1][1] + len(text))
+                        else:
+                            runs.append((states[sid][1], len(text)))
+                            last = sid
+                parsed.append(HistoryLine(joined, tuple(runs)) if runs else _EMPTY_HISTORY_LINE)
             else:
-                segments = [(cursor.attrs, line)] if line else []
                 width = len(line)
-            if width > cols:
-                cursor.attrs = before  # This line wraps: leave it to the normal path.
-                break
-            parsed.append(segments)
+                if width > cols:
+                    break
+                if line:
+                    parsed.append(HistoryLine(line, ((states[sid][1], width),)))
+                else:
+                    parsed.append(_EMPTY_HISTORY_LINE)
             consumed += len(line) + 2
         if not parsed:
             cursor.attrs = start_attrs
             return offset
+        # A line that wraps is checked before its SGRs are applied, so ``sid`` is the
+        # state after the last line taken.
+        cursor.attrs = states[sid][0]
         screen.bulk_scroll(parsed)
         return consumed
 

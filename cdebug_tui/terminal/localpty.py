@@ -41,10 +41,7 @@ class LocalPty:
     ) -> None:
         self._on_output = on_output
         self._chunk_size = chunk_size
-        child_env = dict(os.environ)
-        child_env.setdefault("TERM", "xterm-256color")
-        child_env["TERM"] = (env or {}).get("TERM", "xterm-256color")
-        child_env.update(env or {})
+        child_env = {**os.environ, "TERM": "xterm-256color", **(env or {})}
         pid, fd = pty.fork()
         if pid == 0:  # pragma: no cover - child process
             try:
@@ -97,9 +94,14 @@ class LocalPty:
             return
         self._closed.set()
         try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            # The child leads its own session and process group (pty.fork): take the
+            # whole group, so e.g. a ``cat`` started by ``sh -c`` goes too.
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             os.waitpid(self.pid, 0)
         except ChildProcessError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from time import monotonic
 from typing import Any, ClassVar
 
@@ -63,6 +64,7 @@ def _attrs_style(attrs: Attrs) -> Style:
 
 
 _CURSOR_FOCUSED = Style(reverse=True)
+_CURSOR_ON_REVERSE = Style(reverse=False)
 _CURSOR_UNFOCUSED = Style(underline=True)
 _SELECTED = Style(reverse=True)
 
@@ -74,6 +76,12 @@ class TerminalView(Widget, can_focus=True):
     reports and answers to terminal queries go to ``transport.write``; size changes go
     to ``transport.resize`` and are announced with :class:`TerminalView.Resized`. Every
     key is forwarded except ``ctrl+]``, which posts :class:`TerminalView.EscapeRequested`.
+
+    Wiring, with a thread reading the PTY (``LocalPty`` does this for local programs)::
+
+        view = TerminalView()
+        pty = LocalPty(["sh"], lambda b: b and app.call_from_thread(view.feed, b))
+        view.set_transport(pty)
 
     Args:
         transport: Where keys go; may be set later with :meth:`set_transport`.
@@ -94,6 +102,8 @@ class TerminalView(Widget, can_focus=True):
     }
     """
 
+    #: Selection is handled by the view itself (it spans the scrollback, and copies cells).
+    ALLOW_SELECT: ClassVar[bool] = False
     #: Lines moved per mouse-wheel step in the scrollback.
     WHEEL_LINES: ClassVar[int] = 3
     #: Shortest time between two redraws while output arrives (about 60 Hz).
@@ -103,8 +113,10 @@ class TerminalView(Widget, can_focus=True):
     FLOOD_BYTES: ClassVar[int] = 16384
     #: Bytes processed per event-loop turn; larger feeds are split.
     SLICE: ClassVar[int] = 4096
-    #: Backlog size at which feed() processes everything synchronously.
-    MAX_BACKLOG: ClassVar[int] = 256 * 1024
+    #: Backlog above which feed() returns a future to wait on (back-pressure).
+    HIGH_WATER: ClassVar[int] = 64 * 1024
+    #: Backlog at which feed() processes everything at once (for callers that never wait).
+    MAX_BACKLOG: ClassVar[int] = 4 * 1024 * 1024
 
     class Resized(Message):
         """The terminal's size changed (and the transport was told)."""
@@ -125,7 +137,7 @@ class TerminalView(Widget, can_focus=True):
         scrollback: int = 10_000,
         *,
         name: str | None = None,
-        id: str | None = None,  # noqa: A002 - Textual's parameter name
+        id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -139,6 +151,7 @@ class TerminalView(Widget, can_focus=True):
         self._frame_interval = self.FRAME_INTERVAL
         self._fed_since_flush = 0
         self._backlog = bytearray()
+        self._drained: asyncio.Future[None] | None = None
         self._drawn_cursor: tuple[int, int, bool] = (-1, -1, False)
         self._strips: dict[int, tuple[tuple[Any, ...], Strip]] = {}
         self._styles: dict[tuple[Attrs, int], Style] = {}
@@ -183,27 +196,45 @@ class TerminalView(Widget, can_focus=True):
         if data and self._transport is not None:
             self._transport.write(data)
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> asyncio.Future[None] | None:
         """Process output of the program; the screen is redrawn at most ~60 times a second.
 
-        Call on the UI thread (e.g. ``app.call_from_thread(view.feed, chunk)``). Large
-        chunks are processed in slices between other events, so a flood does not delay
-        keystrokes or other widgets; past :attr:`MAX_BACKLOG` bytes of backlog the call
-        processes everything at once, which slows the reader down (back-pressure).
+        Call on the UI thread, typically ``app.call_from_thread(view.feed, chunk)`` from
+        the thread reading the PTY. Large chunks are processed in slices between other
+        events, so a flood does not delay keystrokes or other widgets.
 
         Args:
             data: Bytes read from the PTY.
+
+        Returns:
+            None, or, while more than :attr:`HIGH_WATER` bytes wait to be processed, a
+            future that completes when the backlog has shrunk. ``call_from_thread`` awaits
+            it, so the reading thread slows down (back-pressure) while the UI stays free.
+            Callers on the UI thread may ignore it.
         """
         if self._backlog:
             self._backlog += data
             if len(self._backlog) > self.MAX_BACKLOG:
-                self._drain()
-            return
+                self._drain()  # Nobody waits for the future: stop the growth here.
+            return self._backpressure()
         if len(data) > self.SLICE and self.is_mounted:
-            self._backlog += data[self.SLICE :]
-            data = data[: self.SLICE]
-            self.call_later(self._feed_backlog)
+            cut = _slice_end(data, self.SLICE)
+            self._backlog += data[cut:]
+            data = data[:cut]
+            self._schedule_backlog()
         self._process(data)
+        return self._backpressure()
+
+    def _backpressure(self) -> asyncio.Future[None] | None:
+        if len(self._backlog) <= self.HIGH_WATER:
+            return None
+        if self._drained is None or self._drained.done():
+            self._drained = asyncio.get_running_loop().create_future()
+        return self._drained
+
+    def _release_backpressure(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
 
     def _process(self, data: bytes) -> None:
         self.terminal.feed(data)
@@ -219,13 +250,21 @@ class TerminalView(Widget, can_focus=True):
                     # are handled, so an echo shows without waiting for a timer.
                     self.call_later(self._flush)
 
+    def _schedule_backlog(self) -> None:
+        # A plain event-loop callback, not a message: it queues behind every other ready
+        # task (keys, other widgets), where a message chain could be handled back to back.
+        asyncio.get_running_loop().call_soon(self._feed_backlog)
+
     def _feed_backlog(self) -> None:
         if not self._backlog:
             return
-        chunk = bytes(self._backlog[: self.SLICE])
-        del self._backlog[: self.SLICE]
+        cut = _slice_end(self._backlog, self.SLICE)
+        chunk = bytes(self._backlog[:cut])
+        del self._backlog[:cut]
         if self._backlog:
-            self.call_later(self._feed_backlog)
+            self._schedule_backlog()
+        if len(self._backlog) <= self.HIGH_WATER // 2:
+            self._release_backpressure()
         self._process(chunk)
 
     def _drain(self) -> None:
@@ -233,6 +272,7 @@ class TerminalView(Widget, can_focus=True):
             chunk = bytes(self._backlog)
             self._backlog.clear()
             self._process(chunk)
+        self._release_backpressure()
 
     def flush(self) -> None:
         """Process any backlog and redraw what changed now, without waiting for a frame."""
@@ -296,6 +336,10 @@ class TerminalView(Widget, can_focus=True):
         self._flush()
         self.refresh()
 
+    def on_unmount(self) -> None:
+        """Never leave a reading thread waiting on a view that is gone."""
+        self._release_backpressure()
+
     def on_mount(self) -> None:
         """Make sure app-level priority bindings do not steal keys while focused."""
         _guard_app_bindings(self.app)
@@ -303,18 +347,28 @@ class TerminalView(Widget, can_focus=True):
 
     # -- rendering ---------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        """Forget styles derived from the widget's CSS (theme, focus) when it changes."""
+        super().notify_style_update()
+        self._base_style = None
+        self._styles.clear()
+        self._strips.clear()
+
+    def _base(self) -> Style:
+        # ``rich_style`` walks the CSS of every ancestor: far too slow to ask per segment.
+        base = self._base_style
+        if base is None:
+            base = self._base_style = self.rich_style
+        return base
+
     def _style(self, attrs: Attrs, overlay: int) -> Style:
-        base = self.rich_style
-        if base is not self._base_style and base != self._base_style:
-            self._styles.clear()
-            self._strips.clear()
-            self._base_style = base
         key = (attrs, overlay)
         style = self._styles.get(key)
         if style is None:
-            style = base + _attrs_style(attrs)
+            style = self._base() + _attrs_style(attrs)
             if overlay & 1:
-                style += _CURSOR_FOCUSED
+                # A solid block: inverted against the cell, so it shows on reverse text too.
+                style += _CURSOR_ON_REVERSE if attrs[6] else _CURSOR_FOCUSED
             if overlay & 4:
                 style += _CURSOR_UNFOCUSED
             if overlay & 2:
@@ -343,10 +397,10 @@ class TerminalView(Widget, can_focus=True):
         if vline >= history_len:
             row = vline - history_len
             if row >= screen.lines:
-                return Strip.blank(self.size.width, self.rich_style)
+                return Strip.blank(self.size.width, self._base())
             if row == screen.cursor.y and not screen.cursor.hidden and not self.scroll_back:
                 cursor_x = min(screen.cursor.x, cols - 1)
-            key = (cursor_x, self.has_focus, selection, cols, self.rich_style)
+            key = (cursor_x, self.has_focus, selection, cols)
             cached = self._strips.get(row)
             if cached is not None and cached[0] == key:
                 return cached[1]
@@ -354,7 +408,7 @@ class TerminalView(Widget, can_focus=True):
             self._strips[row] = (key, strip)
             return strip
         if vline < 0:
-            return Strip.blank(self.size.width, self.rich_style)
+            return Strip.blank(self.size.width, self._base())
         return self._build_strip(screen.history_layout(vline), -1, selection)
 
     def _build_strip(
@@ -362,6 +416,20 @@ class TerminalView(Widget, can_focus=True):
     ) -> Strip:
         text, runs = layout
         cols = sum(count for count, _ in runs)
+        if cursor_x < 0 and selection is None:
+            # The common case (every row but the cursor's): one segment per run.
+            styles = self._styles
+            plain: list[Segment] = []
+            x = 0
+            for count, attrs in runs:
+                run_style = styles.get((attrs, 0))
+                if run_style is None:
+                    run_style = self._style(attrs, 0)
+                piece = text[x : x + count]
+                chars = piece if isinstance(piece, str) else "".join(piece)
+                plain.append(Segment(chars, run_style))
+                x += count
+            return Strip(plain, cols)
         breaks: set[int] = set()
         if cursor_x >= 0:
             breaks.update((cursor_x, cursor_x + 1))
@@ -567,6 +635,17 @@ class TerminalView(Widget, can_focus=True):
     def _on_blur(self, event: events.Blur) -> None:
         self._strips.pop(self.terminal.screen.cursor.y, None)
         self.refresh()
+
+
+def _slice_end(data: bytes | bytearray, size: int) -> int:
+    """Where to cut ``data`` into a slice of about ``size`` bytes: after a newline if any.
+
+    Whole lines let the emulator scroll them in bulk instead of one at a time.
+    """
+    if len(data) <= size:
+        return len(data)
+    newline = data.rfind(b"\n", size // 2, size)
+    return newline + 1 if newline >= 0 else size
 
 
 def _guard_app_bindings(app: App[Any]) -> None:

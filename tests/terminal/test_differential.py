@@ -7,7 +7,7 @@ import re
 
 import pyte
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cdebug_tui.terminal.emulator import Terminal, TerminalScreen
@@ -51,7 +51,12 @@ def run_both(data: bytes, rows: int, cols: int, chunk: int) -> tuple[TerminalScr
     ref_stream = pyte.ByteStream(ref)
     for i in range(0, len(data), chunk):
         ours.feed(data[i : i + chunk])
-        ref_stream.feed(data[i : i + chunk])
+        try:
+            ref_stream.feed(data[i : i + chunk])
+        except AssertionError:
+            # Stock pyte asserts on e.g. VPA in origin mode without margins; there is
+            # nothing to compare against (ours carries on, see test_emulator).
+            assume(False)
     return ours.screen, ref
 
 
@@ -132,6 +137,10 @@ PIECES = [
     b"\x1b]0;title\x07",
     b"\x1b(B",
     b"\x1b[?2004h",
+    b"\x1b[?6h",
+    b"\x1b[?6l",
+    b"\x1b[9;99H",
+    b"\x1b[0;0f",
 ]
 
 
@@ -151,7 +160,9 @@ def test_generated_streams_match_stock_pyte(
 
 def test_long_random_stream_matches() -> None:
     rnd = random.Random(4)
-    data = b"".join(rnd.choice(PIECES) for _ in range(20_000))
+    # Without origin mode: over 20,000 pieces stock pyte would hit its VPA assertion.
+    pieces = [p for p in PIECES if p != b"\x1b[?6h"]
+    data = b"".join(rnd.choice(pieces) for _ in range(20_000))
     ours, ref = run_both(data, 24, 80, 4096)
     assert_same_screen(ours, ref)
 
@@ -262,12 +273,15 @@ def test_bulk_history_with_small_scrollback_matches(scrollback: int, rows: int, 
 )
 def test_rows_from_bulk_scrolling_that_are_edited_later(edit: bytes) -> None:
     data = b"".join(b"\x1b[3%dmline %d\r\n" % (i % 8, i) for i in range(10)) + edit
-    more = b"".join(b"tail %d\r\n" % i for i in range(3))
+    more = b"".join(b"tail %d\r\n" % i for i in range(8))
     ours = Terminal(4, 12, scrollback=100)
     href = pyte.HistoryScreen(12, 4, history=100)
+    ref = pyte.Screen(12, 4)
     ref_stream = pyte.ByteStream(href)
     ours.feed(data)
     ref_stream.feed(data)
+    pyte.ByteStream(ref).feed(data)
+    assert_same_screen(ours.screen, ref)
     # What is displayed matches the cells, not the text the rows were created with.
     for y in range(4):
         cells_text = "".join(ours.screen.buffer[y][x].data for x in range(12))

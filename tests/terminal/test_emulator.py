@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import tracemalloc
+from typing import Any
+
+import pytest
 
 from cdebug_tui.terminal.emulator import Terminal
 
@@ -166,3 +169,34 @@ def test_shrinking_crops_rows_that_moved_up() -> None:
     term.feed(b"a\r\n" * 6 + b"after-vi\r\n$ ")
     term.resize(2, 6)
     assert term.display() == ["after-", "$     "]
+
+
+def test_origin_mode_without_margins_uses_the_whole_screen() -> None:
+    term = Terminal(5, 10)
+    term.feed(b"\x1b[?6h\x1b[3dX\x1b[2;2HY")
+    assert term.display()[2].startswith("X")
+    assert term.display()[1].startswith(" Y")
+
+
+@pytest.mark.parametrize(
+    "make_line",
+    [
+        # A different 256-colour in every cell.
+        lambda i: "".join(f"\x1b[38;5;{(i + x) % 256}m#" for x in range(199)) + "\x1b[0m\r\n",
+    ],
+    ids=["256-colour-cells"],
+)
+def test_scrollback_of_colourful_lines_stays_under_30_mib(make_line: Any) -> None:
+    payload = "".join(make_line(i) for i in range(10_050)).encode()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    term = Terminal(50, 200, scrollback=10_000)
+    for i in range(0, len(payload), 65536):
+        term.feed(payload[i : i + 65536])
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(term.screen.history) == 10_000
+    # The colours survive the compaction.
+    _, runs = term.screen.history_layout(5000)
+    assert len(runs) >= 199
+    assert used <= 30 * 1024 * 1024, f"{used / 2**20:.1f} MiB"

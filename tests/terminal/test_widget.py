@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -286,3 +287,45 @@ async def test_every_stream_renders_full_width_lines(name: str) -> None:
             await asyncio.sleep(0)
         await pilot.pause()
         assert all(view.render_line(y).cell_length == 80 for y in range(24))
+
+
+async def test_large_feeds_are_sliced_and_apply_back_pressure() -> None:
+    app = TermApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(TerminalView)
+        data = b"".join(b"line %06d\r\n" % i for i in range(20_000))  # about 240 KB
+        waiter = view.feed(data)
+        # Only a slice was processed; the rest waits, and the caller is asked to wait.
+        assert view.terminal.screen.history_pushed < 1000
+        assert waiter is not None and not waiter.done()
+        await asyncio.wait_for(waiter, timeout=30)
+        await wait_until(pilot, lambda: not view._backlog)
+        view.flush()
+        assert line_text(view, 22) == "line 019999"
+        assert view.feed(b"x") is None
+
+
+def test_local_pty_close_stops_the_whole_process_group(tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    got: list[bytes] = []
+    # The grandchild ignores SIGHUP, so only killing the process group stops it.
+    script = f"trap '' HUP; sleep 30 & echo $! > {marker}; wait"
+    pty = LocalPty(["sh", "-c", script], got.append)
+    deadline = time.monotonic() + 5
+    while not (marker.exists() and marker.read_text().strip()):
+        assert time.monotonic() < deadline, "child did not start"
+        time.sleep(0.01)
+    grandchild = int(marker.read_text())
+    pty.close()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        # A zombie waiting for its reaper is gone for our purposes.
+        state = Path(f"/proc/{grandchild}/stat").read_text().split()[2]
+        if state == "Z":
+            break
+        assert time.monotonic() < deadline, "grandchild survived close()"
+        time.sleep(0.01)
