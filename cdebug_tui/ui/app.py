@@ -127,7 +127,18 @@ class CdebugApp(App[int], inherit_bindings=False):
     def on_resize(self) -> None:
         self.set_class(self.size.width < self.NARROW, "-narrow")
 
+    #: Thread workers run in asyncio's default executor, which has min(32, cores + 4) threads:
+    #: on 2 cores, five session readers (each blocks for the session's life) and an event
+    #: stream took every thread, and the next session never started. Threads are made on
+    #: demand, so a large ceiling costs nothing until it is used.
+    WORKER_THREADS = 512
+
     def on_mount(self) -> None:
+        import asyncio
+
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=self.WORKER_THREADS, thread_name_prefix="cdebug")
+        )
         self.set_class(self.size.width < self.NARROW, "-narrow")
         self.list_panel.query_one("#containers").focus()
         # After the first frame: importing docker-py in a thread still competes for the GIL.

@@ -107,3 +107,27 @@ def test_sidecars_of_a_crashed_run_are_removed_at_start(
             engine.api.remove_container(cid, force=True)
         except Exception:  # noqa: BLE001 - removed by the app, as the test expects
             pass
+
+
+def test_more_sessions_than_the_default_thread_pool(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Eight sessions at once all start: each holds a reading thread for its whole life."""
+    targets = [run_target(distroless_image, network_mode="none") for _ in range(8)]
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.engine is not None, "the engine")
+            panes = [app.open_session(t.id, t.name, busybox_image) for t in targets]
+            await wait_for(
+                pilot,
+                lambda: all(p.state == "running" for p in panes),
+                "every session to start",
+                120,
+                detail=lambda: ", ".join(p.state for p in panes),
+            )
+            app.end_sessions(panes)
+            await wait_for(pilot, lambda: not any(p.alive for p in panes), "the ends", 60)
+
+    run(body())
