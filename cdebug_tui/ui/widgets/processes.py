@@ -88,7 +88,17 @@ class ProcessesPanel(DataTable[Text]):
         message.stop()
         self.show(message.processes)
         if not self.stopped:
-            self.set_timer(REFRESH_EVERY, self.load)
+            self.set_timer(REFRESH_EVERY, self._tick)
+
+    def _tick(self) -> None:
+        # A panel nobody sees (another tab, panels hidden) skips its reading: twenty open
+        # sessions would otherwise run twenty execs a second for nothing.
+        if self.stopped:
+            return
+        if self.is_on_screen:
+            self.load()
+        else:
+            self.set_timer(REFRESH_EVERY, self._tick)
 
     def show(self, processes: list[Process]) -> None:
         """Redraws the rows, keeping the cursor on the same PID."""
