@@ -34,3 +34,5 @@ bench: setup ## run the benchmarks
 	$(PY) benchmarks/time_to_shell.py
 	$(PY) benchmarks/faults.py
 	$(PY) benchmarks/terminal.py
+	$(PY) benchmarks/tui.py
+	$(PY) benchmarks/load.py
