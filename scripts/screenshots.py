@@ -183,6 +183,18 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         await pilot.pause(0.3)
         save(app, "two-sessions")
 
+        # Its internals, read live: namespaces, capabilities, cgroup, mounts.
+        from cdebug_tui.ui.widgets.internals import InternalsView
+
+        await pilot.click(f"#--content-tab-side-internals-{second.number}")
+        await _wait(
+            pilot,
+            lambda: any(v.internals is not None for v in second.query(InternalsView)),
+            "the internals",
+        )
+        await pilot.pause(0.5)
+        save(app, "session-internals")
+
         await pilot.press("ctrl+right_square_bracket")
         await pilot.press("q")
         await pilot.pause(0.3)
