@@ -281,6 +281,19 @@ class DebugSession:
         """Why the shell's output ended when nobody closed it: the target's fault, or None."""
         if self._closed:
             return None
+        # A shell killed with its PID namespace (137, or no code) ended because of the target,
+        # whose state the engine may not show yet: give it a moment. A shell that exited by
+        # itself costs no wait.
+        code = self.exit_code(wait=1.0)
+        deadline = time.monotonic() + (1.5 if code in (None, 137) else 0.0)
+        while True:
+            reason = self.ended_reason or self._target_fault()
+            if reason or time.monotonic() >= deadline:
+                return reason
+            time.sleep(0.05)
+
+    def _target_fault(self) -> str | None:
+        """What happened to the target, as the engine says now; None when it runs as before."""
         try:
             now = self.engine.inspect(self.target.id)
         except CdebugError:

@@ -262,7 +262,11 @@ class SessionPane(TabPane):
         self.set_title(f"✗ {self.number} {self.target_name[:20]}")
         self._app_title()
         code = "?" if message.exit_code is None else message.exit_code
-        self.app.notify(f"{self.target_name}: session ended (exit code {code})")
+        why = self.session.ended_reason if self.session is not None else None
+        self.app.notify(
+            f"{self.target_name}: session ended (exit code {code})" + (f": {why}" if why else ""),
+            severity="warning" if why else "information",
+        )
 
     def _app_title(self) -> None:
         refresh = getattr(self.app, "refresh_title", None)
@@ -294,8 +298,9 @@ class SessionPane(TabPane):
             header.append("  ● REC", style="bold red")
         if self.state == "ended":
             code = "?" if self.exit_code is None else self.exit_code
+            why = f": {session.ended_reason}" if session.ended_reason else ""
             header = Text.assemble(
-                (f"session ended (exit code {code})", "bold red"),
+                (f"session ended (exit code {code}){why}", "bold red"),
                 ("  sidecar removed · x closes the tab  ", "dim"),
                 header,
             )
