@@ -107,6 +107,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._events_lock = threading.Lock()
         self._quitting = False
         self._watching: set[str] = set()
+        #: Engines that went away, with how many attempts to reach them failed since.
+        self._retries: dict[str, int] = {}
         #: Every session tab ever opened: at unmount the DOM is gone, these are not.
         self._all_panes: list[SessionPane] = []
 
@@ -232,17 +234,21 @@ class CdebugApp(App[int], inherit_bindings=False):
                 except CdebugError:
                     continue
                 self.post_message(ContainerChanged(event.id, container, name))
+            broke = "the engine closed its event stream (it stopped?)"
         except CdebugError as exc:
-            if not self._quitting:
-                self.post_message(EngineFailed(f"the event stream broke: {exc}", engine=name))
+            broke = f"the event stream broke: {exc}"
         finally:
             with self._events_lock:
                 self._events.pop(name, None)
-                self._watching.discard(name)  # r starts a new stream
+                self._watching.discard(name)  # a reconnection starts a new stream
             engine.close()
+        if not self._quitting:
+            self.post_message(EngineFailed(f"disconnected: {broke}", engine=name))
 
     def on_engine_connected(self, message: EngineConnected) -> None:
         engine = message.engine
+        if self._retries.pop(engine.name, None):
+            self.notify(f"{engine.name} answers again", title="engine", timeout=5)
         self.engines[engine.name] = engine
         if self.engine is None or engine.name == self.registry.current.name:
             self.engine = engine
@@ -263,14 +269,25 @@ class CdebugApp(App[int], inherit_bindings=False):
         for name in self.registry.names:
             panel.engines.setdefault(name, None)
 
+    #: Seconds between attempts to reach an engine that went away: doubling up to the last.
+    RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
+
     def on_engine_failed(self, message: EngineFailed) -> None:
-        where = f"{message.engine}: " if message.engine and len(self.engines) else ""
-        self.notify(where + message.error, title="engine", severity="error", timeout=10)
-        if message.engine and message.engine in self.engines:
+        name = message.engine
+        first = name is None or name not in self._retries
+        if first:
+            where = f"{name}: " if name and len(self.engines) else ""
+            self.notify(where + message.error, title="engine", severity="error", timeout=10)
+        if name and name in self.engines:
             # Its rows stay as they were (the list keeps what it shows), marked unreachable;
-            # new sessions on it wait until r finds it again.
-            del self.engines[message.engine]
+            # new sessions on it wait until it answers again.
+            del self.engines[name]
             self.refresh_title()
+        if name and not self._quitting:
+            tries = self._retries.get(name, 0)
+            self._retries[name] = tries + 1
+            delay = self.RETRY_DELAYS[min(tries, len(self.RETRY_DELAYS) - 1)]
+            self.set_timer(delay, lambda: self.reconnect(name))
         panel = self._list_panel()
         if panel is None:
             return
@@ -279,8 +296,20 @@ class CdebugApp(App[int], inherit_bindings=False):
             panel.set_engine_status(message.engine, message.error)
             return
         panel.query_one("#list-status", Static).update(
-            Text.assemble(("✗ ", "bold red"), message.error, ("  (r retries)", "dim"))
+            Text.assemble(
+                ("✗ ", "bold red"), message.error, ("  (trying again on its own; r now)", "dim")
+            )
         )
+
+    @work(thread=True, exit_on_error=False, group="reconnect")
+    def reconnect(self, name: str) -> None:
+        """Tries an engine that went away again; the list is read anew when it answers."""
+        if self._quitting or self.registry is None:
+            return
+        with self._events_lock:
+            followed = name in self._watching
+        if not followed:
+            self.connect_engine(name)
 
     def _list_panel(self) -> ContainerListPanel | None:
         # Worker results may still arrive while the app tears its widgets down.

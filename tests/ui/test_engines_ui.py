@@ -85,3 +85,45 @@ def test_list_groups_engines_and_debugs_on_the_second(
         targets.remove_all()
         images.remove_all()
         remote.close()
+
+
+def test_engine_going_away_and_coming_back(
+    engine: Any, second_dockerd: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app says an engine is disconnected, keeps its rows, reconnects by itself when it is
+    back, and the rows are right again (the engine's restart stopped the target)."""
+    remote = Engine("remote", second_dockerd.sock)
+    images = TestImages(remote, f"cdebug-test-{RUN_ID}", tmp_path)
+    targets = Targets(remote)
+    cfg = docker_config(tmp_path / "docker", {"remote": {"Host": second_dockerd.sock}}, None)
+    monkeypatch.setenv("DOCKER_CONFIG", str(cfg))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    try:
+        far = targets.run(images.distroless(), network_mode="none")
+
+        async def body() -> None:
+            app = CdebugApp()
+            async with app.run_test(size=(160, 40)) as pilot:
+                panel = app.query_one(ContainerListPanel)
+                await wait_for(pilot, lambda: panel.row(far.id, "remote"), "the remote row")
+                second_dockerd.stop()
+                await wait_for(pilot, lambda: panel.engines.get("remote"), "the disconnection")
+                assert "disconnected" in (panel.engines["remote"] or "")
+                assert panel.row(far.id, "remote") is not None  # what it showed, it keeps
+                second_dockerd.start()
+                await wait_for(
+                    pilot,
+                    lambda: (
+                        panel.engines.get("remote") is None
+                        and not panel.row(far.id, "remote").running
+                    ),  # type: ignore[union-attr]
+                    "the reconnection, with the row right again",
+                    60,
+                )
+                assert "remote" in app.engines
+
+        run(body())
+    finally:
+        targets.remove_all()
+        images.remove_all()
+        remote.close()
