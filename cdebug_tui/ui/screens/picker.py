@@ -114,7 +114,8 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         refs.extend(PRESETS)
         refs.append(LOCAL_TOOLKIT)
         items: list[Option | None] = []
-        for ref in refs:
+        # The remembered choice may be a preset spelled otherwise, or the local toolkit: once.
+        for ref in dict.fromkeys(refs):
             items.append(self._option(ref, "preset" if ref in PRESETS else ""))
         if others:
             items.append(None)
