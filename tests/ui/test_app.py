@@ -353,8 +353,9 @@ def test_the_picker_pulls_with_progress_then_starts_the_session(
             )
             await pick_toolkit(pilot, ref)
             pane = await wait_for(pilot, lambda: active_pane(app), "the session tab", 60)
-            # Both layers reported progress while the picker pulled them.
-            assert len(picker._layers) == 2
+            # The layers it had to download reported progress (a layer that another image
+            # already brought, such as the busybox base of the test toolkit, is not pulled).
+            assert 1 <= len(picker._layers) <= 2
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             assert pane.image == ref
 
