@@ -107,6 +107,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._events_lock = threading.Lock()
         self._quitting = False
         self._watching: set[str] = set()
+        #: Sidecars started while the user picks a toolkit, and the image each was started for.
+        self._warm: dict[tuple[str, str], Any] = {}
+        self._warm_wanted: dict[tuple[str, str], str] = {}
         #: Engines that went away, with how many attempts to reach them failed since.
         self._retries: dict[str, int] = {}
         #: Every session tab ever opened: at unmount the DOM is gone, these are not.
@@ -387,18 +390,61 @@ class CdebugApp(App[int], inherit_bindings=False):
             self.notify(f"engine {c.engine} does not answer (r retries)", severity="error")
             return
 
+        from cdebug_tui.ui.settings import last_toolkit
+
+        # While the user picks, the sidecar for the likely choice starts: the shell is then
+        # an exec into it, which answers faster than a new container.
+        key = (engine.name, c.id)
+        likely = last_toolkit() or "busybox:musl"
+        self._warm_wanted[key] = likely
+        self.prepare_warm(engine, c.id, likely)
+
         def picked(image: str | None) -> None:
+            self._warm_wanted.pop(key, None)
+            warm = self._warm.pop(key, None)
+            if warm is not None and (not image or image != warm.spec.image):
+                self.close_sessions_quietly([warm])
+                warm = None
             if image:
-                self.open_session(c.id, c.name, image, engine)
+                self.open_session(c.id, c.name, image, engine, prepared=warm)
 
         self.push_screen(ToolkitPickerScreen(engine, c.name), picked)
 
-    def open_session(self, target: str, name: str, image: str, engine: Any = None) -> SessionPane:
+    @work(thread=True, exit_on_error=False, group="warm")
+    def prepare_warm(self, engine: Any, container_id: str, image: str) -> None:
+        """Starts a sidecar for a likely session; dropped when the user picks otherwise."""
+        from cdebug_tui.engine.models import SessionSpec
+        from cdebug_tui.engine.session import prepare_session
+        from cdebug_tui.errors import CdebugError
+
+        try:
+            # Only an image that is here already: a pull is the picker's, with its progress.
+            if engine.image_id(image) is None:
+                return
+            session = prepare_session(engine, SessionSpec(target=container_id, image=image))
+        except CdebugError:
+            return  # the real start will say what is wrong
+        self.call_from_thread(self._warm_ready, (engine.name, container_id), session)
+
+    def _warm_ready(self, key: tuple[str, str], session: Any) -> None:
+        if self._warm_wanted.get(key) == session.spec.image and not self._quitting:
+            self._warm[key] = session
+        else:
+            self.close_sessions_quietly([session])  # picked already, or otherwise
+
+    @work(thread=True, exit_on_error=False, group="end")
+    def close_sessions_quietly(self, sessions: list[Any]) -> None:
+        for session in sessions:
+            session.close()
+
+    def open_session(
+        self, target: str, name: str, image: str, engine: Any = None, prepared: Any = None
+    ) -> SessionPane:
         """Opens a tab that starts a session on `target` (of `engine`, by default the current
-        one) with the toolkit `image`."""
+        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given)."""
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
-        pane = SessionPane(engine or self.engine, target, name, image)
+        pane = SessionPane(engine or self.engine, target, name, image, prepared)
         self._all_panes.append(pane)
         tabs = self.tabs
         tabs.add_pane(pane)
@@ -532,6 +578,10 @@ class CdebugApp(App[int], inherit_bindings=False):
             streams = list(self._events.values())
         for stream in streams:
             stream.close()
+        # Sidecars started for a pick that never came.
+        warm, self._warm = list(self._warm.values()), {}
+        for session in warm:
+            session.close()
         # The widgets are gone by now (Textual unmounts the app last): use our own list.
         panes = [p for p in self._all_panes if p.session is not None]
         if panes:

@@ -43,3 +43,46 @@ def test_picker_lists_each_choice_once(engine: Any, remembered: str) -> None:
             assert options.highlighted_option.id == remembered
 
     run(body())
+
+
+def test_sidecar_started_while_picking(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The likely toolkit's sidecar starts while the picker is open: picking it gives that
+    sidecar its shell; cancelling the picker removes it."""
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+    from tests.conftest import sidecars_of
+    from tests.ui.helpers import active_pane, terminal_text, type_text
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the row")
+            panel.filter_text = target.name
+            panel.rebuild()
+            key = ("default", target.id)
+            # Cancelled: the prepared sidecar goes.
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: key in app._warm, "the prepared sidecar", 60)
+            warm_id = app._warm[key].sidecar_id
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "its removal", 30)
+            # Picked: the shell runs in the sidecar prepared for it.
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: key in app._warm, "the prepared sidecar", 60)
+            warm_id = app._warm[key].sidecar_id
+            await pilot.press("enter")  # the remembered toolkit is highlighted
+            pane = await wait_for(pilot, lambda: active_pane(app), "the tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            assert pane.session is not None and pane.session.sidecar_id == warm_id
+            await type_text(pilot, "ls /app")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "server" in terminal_text(pane), "the files")
+            assert [c["Id"] for c in sidecars_of(engine, target.id)] == [warm_id]
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -61,8 +62,17 @@ class SessionPane(TabPane):
         Binding("R", "toggle_recording", "Record"),
     ]
 
-    def __init__(self, engine: Any, target: str, target_name: str, image: str) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        target: str,
+        target_name: str,
+        image: str,
+        prepared: DebugSession | None = None,
+    ) -> None:
         self.number = next(_counter)
+        #: A session whose sidecar was started while the user picked: the shell is an exec.
+        self.prepared = prepared
         super().__init__(f"{self.number} {target_name[:20]}", id=f"session-{self.number}")
         self.engine = engine
         self.target = target
@@ -147,7 +157,7 @@ class SessionPane(TabPane):
             self.post_message(SessionNoticed(text))
 
         try:
-            session = start_session(
+            session = self._start_prepared(rows, cols, on_step) or start_session(
                 self.engine, spec, on_step=on_step, on_progress=on_progress, notice=notice
             )
         except CdebugError as exc:
@@ -163,6 +173,28 @@ class SessionPane(TabPane):
             session.close()
             return
         self._read(session)
+
+    def _start_prepared(
+        self, rows: int, cols: int, on_step: Callable[[Step], None]
+    ) -> DebugSession | None:
+        """Gives the prepared sidecar its shell; None when there is none or it has gone."""
+        from dataclasses import replace
+
+        from cdebug_tui.errors import CdebugError
+
+        session, self.prepared = self.prepared, None
+        if session is None:
+            return None
+        for step in session.steps:
+            on_step(step)
+        session.spec = replace(session.spec, rows=rows, cols=cols)
+        try:
+            session.start_shell()
+        except CdebugError:
+            session.close()
+            return None  # the sidecar went (its target stopped, say): start anew
+        on_step(session.steps[-1])
+        return session
 
     def _terminal_size(self) -> tuple[int, int]:
         body = self.query_one(".terminal-column")
