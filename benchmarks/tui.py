@@ -126,9 +126,10 @@ def parse_processes(count: int = 1000, runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def enter_to_prompt(runs: int = 5) -> tuple[float, float]:
-    """Median seconds from Enter in the picker to the prompt on the emulated screen, and the
-    same for raw `docker run -it` with shared namespaces, measured alongside."""
+def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
+    """Median seconds from Enter in the picker to the prompt on the emulated screen, picked at
+    once (cold) and after the prepared sidecar is up (warm, as after a second of reading), and
+    raw `docker run -it` with shared namespaces, measured alongside."""
     import asyncio
     import uuid
 
@@ -156,7 +157,11 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float]:
             await asyncio.sleep(0.001)
         return value
 
-    async def one() -> float:
+    from cdebug_tui.ui.settings import save_setting
+
+    save_setting("last_toolkit", image)
+
+    async def one(warm: bool) -> float:
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
             panel = app.query_one(ContainerListPanel)
@@ -165,12 +170,18 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float]:
             panel.rebuild()
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen))
-            box = app.screen.query_one("#picker-input", Input)
-            box.value = image
-            box.focus()
-            await pilot.pause()
+            if warm:
+                await until(pilot, lambda: app._warm)
+            else:
+                box = app.screen.query_one("#picker-input", Input)
+                box.value = image
+                box.focus()
+                await pilot.pause()
+            from textual import events
+
+            # Posted as the terminal driver posts a key: Pilot.press also waits for idle.
             start = time.perf_counter()
-            await pilot.press("enter")
+            app.post_message(events.Key("enter", "\r"))
             pane = await until(pilot, lambda: next(iter(app.sessions()), None))
             await until(pilot, lambda: "# " in "\n".join(pane.view.terminal.display()))
             elapsed = time.perf_counter() - start
@@ -179,7 +190,8 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float]:
             return elapsed
 
     try:
-        ours = statistics.median(asyncio.run(one()) for _ in range(runs))
+        cold = statistics.median(asyncio.run(one(False)) for _ in range(runs))
+        warm = statistics.median(asyncio.run(one(True)) for _ in range(runs))
         raw_argv = [
             "docker", "run", "-it", "--rm", "--pid", f"container:{name}",
             "--network", f"container:{name}", image, "sh",
@@ -188,7 +200,7 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float]:
         raw = statistics.median(time_to_prompt(raw_argv) for _ in range(runs))
     finally:
         engine.remove_container(name)
-    return ours, raw
+    return cold, warm, raw
 
 
 def main() -> int:
@@ -197,12 +209,13 @@ def main() -> int:
     print(f"docker-py imported by the first frame: {docker_loaded}")
     print(f"list redraw, 500 containers: {list_rebuild() * 1000:6.1f} ms")
     print(f"process table, 1000 processes: {parse_processes() * 1000:6.1f} ms")
-    ours, raw = enter_to_prompt()
-    print(
-        f"Enter in the picker to the prompt: {ours * 1000:6.0f} ms; raw docker run -it with "
-        f"shared namespaces {raw * 1000:6.0f} ms; ratio {ours / raw:.2f}x (goal: below 1x, "
-        f"{'met' if ours < raw else 'NOT met'})"
-    )
+    cold, warm, raw = enter_to_prompt()
+    print(f"raw docker run -it with shared namespaces, to its prompt: {raw * 1000:6.0f} ms")
+    for label, t in (("at once (sidecar not ready)", cold), ("sidecar prepared", warm)):
+        print(
+            f"Enter in the picker to the prompt, {label}: {t * 1000:6.0f} ms, {t / raw:.2f}x "
+            f"(goal: below 1x, {'met' if t < raw else 'NOT met'})"
+        )
     # A benchmark reports; it does not fail the command when a goal is missed.
     return 0
 

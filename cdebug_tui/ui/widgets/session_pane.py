@@ -144,7 +144,12 @@ class SessionPane(TabPane):
         from cdebug_tui.engine.session import start_session
         from cdebug_tui.errors import CdebugError
 
-        rows, cols = self.app.call_from_thread(self._terminal_size)
+        # Read without waiting for the UI thread, which is busy building this very tab: the
+        # terminal sends its exact size (TerminalView.Resized) as soon as it is laid out.
+        try:
+            rows, cols = self._terminal_size()
+        except Exception:  # noqa: BLE001 - the tab is being built: the view's resize follows
+            rows, cols = 24, 80
         spec = SessionSpec(target=self.target, image=self.image, rows=rows, cols=cols)
 
         def on_step(step: Step) -> None:
