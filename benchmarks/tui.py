@@ -126,6 +126,13 @@ def parse_processes(count: int = 1000, runs: int = 5) -> float:
     return statistics.median(times)
 
 
+def _prompt_shown(pane: Any) -> bool:
+    from cdebug_tui.ui.widgets.terminal import TerminalView
+
+    views = pane.query(TerminalView)  # none until the new tab is built
+    return bool(views) and "# " in "\n".join(views.first().terminal.display())
+
+
 def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
     """Median seconds from Enter in the picker to the prompt on the emulated screen, picked at
     once (cold) and after the prepared sidecar is up (warm, as after a second of reading), and
@@ -183,7 +190,7 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
             start = time.perf_counter()
             app.post_message(events.Key("enter", "\r"))
             pane = await until(pilot, lambda: next(iter(app.sessions()), None))
-            await until(pilot, lambda: "# " in "\n".join(pane.view.terminal.display()))
+            await until(pilot, lambda: _prompt_shown(pane))
             elapsed = time.perf_counter() - start
             app.end_sessions(app.sessions())
             await until(pilot, lambda: not any(p.alive for p in app.sessions()))

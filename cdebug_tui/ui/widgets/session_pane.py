@@ -131,8 +131,15 @@ class SessionPane(TabPane):
         return self.state in ("starting", "running")
 
     def on_mount(self) -> None:
-        self.query_one(".pull-progress", ProgressBar).display = False
-        self.view.display = False
+        from textual.css.query import NoMatches
+
+        try:
+            self.query_one(".pull-progress", ProgressBar).display = False
+            self.view.display = False
+        except NoMatches:
+            # Closed (the app quitting, say) before it was ever shown: start nothing.
+            self.state = "ended"
+            return
         self.start()
 
     # -- starting --------------------------------------------------------------------------
