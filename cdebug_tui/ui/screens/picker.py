@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from cdebug_tui.engine.toolkit import LOCAL_TOOLKIT, PRESETS
 from cdebug_tui.ui.messages import (
     ImagePulled,
     ImagePullFailed,
@@ -25,14 +26,6 @@ from cdebug_tui.ui.settings import last_toolkit, save_setting
 if TYPE_CHECKING:
     from cdebug_tui.engine.models import PullProgress
 
-PRESETS = (
-    "busybox:musl",
-    "busybox:latest",
-    "nixery.dev/shell/ps/strace/curl",
-    "alpine",
-    "nicolaka/netshoot",
-)
-LOCAL_TOOLKIT = "cdebug-tui/busybox:local"
 
 
 def _normal(ref: str) -> str:
