@@ -46,3 +46,31 @@ def test_session_says_why_it_ended(
     finally:
         if fault == "pause":
             engine.api.unpause(target.id)
+
+
+def test_e_explains_the_focused_panel(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Outside the terminal, e opens the help of the focused panel (here the processes)."""
+    from cdebug_tui.ui.screens.explain import ExplainScreen
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 40)) as pilot:
+            pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("p")
+            await pilot.press("e")
+            screen = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, ExplainScreen) else None,
+                "the explanation",
+            )
+            assert screen.topic == "processes"
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "closed")
+
+    run(body())

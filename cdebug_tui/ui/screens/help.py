@@ -32,6 +32,7 @@ KEYS: list[tuple[str, str, str]] = [
         "the namespaces, cgroup and capabilities (? explains them)",
     ),
     ("session", "R", "record the session to an asciicast file (R again stops)"),
+    ("session", "e", "what am I looking at: the focused panel explained, with man pages"),
     ("session", "x", "close the tab: ends the session, removes its sidecar"),
     ("files", "enter, click", "open a directory; preview a file"),
     ("", "?", "this help"),

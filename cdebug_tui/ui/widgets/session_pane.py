@@ -60,6 +60,7 @@ class SessionPane(TabPane):
         Binding("x", "close_session", "Close tab"),
         Binding("b", "toggle_side", "Panels"),
         Binding("R", "toggle_recording", "Record"),
+        Binding("e", "explain", "What is this?"),
     ]
 
     def __init__(
@@ -363,6 +364,26 @@ class SessionPane(TabPane):
         pane = self.query_one(f"#side-internals-{self.number}", TabPane)
         pane.query(".internals-placeholder").remove()
         pane.mount(InternalsView(self.session))
+
+    def action_explain(self) -> None:
+        """Explains the panel that has the focus, for someone new to containers."""
+        from cdebug_tui.ui.screens.explain import ExplainScreen
+
+        focused = self.app.focused
+        topic = "terminal"
+        for node in focused.ancestors_with_self if focused is not None else ():
+            if isinstance(node, ProcessesPanel):
+                topic = "processes"
+            elif isinstance(node, RootfsPanel):
+                topic = "rootfs"
+            elif isinstance(node, StepLog):
+                topic = "steps"
+            elif isinstance(node, InternalsView):
+                topic = "internals"
+            else:
+                continue
+            break
+        self.app.push_screen(ExplainScreen(topic))
 
     @on(InternalsView.ExplainRequested)
     def _explain(self, event: InternalsView.ExplainRequested) -> None:
