@@ -226,7 +226,10 @@ class ContainerListPanel(Vertical):
 
     def rebuild(self) -> None:
         """Redraws the rows, keeping the cursor on the container it was on."""
-        table = self.query_one(ContainerTableView)
+        tables = self.query(ContainerTableView)
+        if not tables:
+            return  # not built yet, or being torn down while a worker's rows arrive
+        table = tables.first()
         current: str | None = None
         if table.row_count and table.cursor_row >= 0:
             try:
@@ -267,6 +270,8 @@ class ContainerListPanel(Vertical):
                     pass
 
     def _update_status(self, shown: int) -> None:
+        if not self.query("#list-status"):
+            return
         total = [c for c in self.containers.values() if not c.is_sidecar]
         running = sum(1 for c in total if c.running)
         sidecars = len(self.containers) - len(total)
