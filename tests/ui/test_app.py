@@ -328,13 +328,21 @@ def test_the_picker_pulls_with_progress_then_starts_the_session(
     engine: Any, registry: Any, run_target: Any, distroless_image: str
 ) -> None:
     """A toolkit that is not on the engine is pulled in the picker, per layer, with a bar."""
-    from tests.conftest import RUN_ID
+    import uuid
 
-    ref = f"{registry.host}/cdebug-test-{RUN_ID}/busybox:musl"
-    try:
-        engine.api.remove_image(ref, force=True)
-    except Exception:  # noqa: BLE001 - not pulled yet, as it should be
-        pass
+    from cdebug_tui.engine.toolkit import DEFAULT_PATH, busybox_rootfs_tar, host_busybox
+    from tests.conftest import RUN_ID, _tar_with_file
+
+    # An image of its own, with a layer no other image has: it must be downloaded here.
+    unique = uuid.uuid4().hex[:8]
+    busybox = host_busybox()
+    assert busybox is not None
+    ref = registry.add_image(
+        f"cdebug-test-{RUN_ID}/picker-{unique}",
+        "v1",
+        [busybox_rootfs_tar(busybox), _tar_with_file(f"etc/picker-{unique}", unique.encode())],
+        {"Env": [f"PATH={DEFAULT_PATH}"], "Cmd": ["sh"]},
+    )
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
@@ -353,8 +361,8 @@ def test_the_picker_pulls_with_progress_then_starts_the_session(
             )
             await pick_toolkit(pilot, ref)
             pane = await wait_for(pilot, lambda: active_pane(app), "the session tab", 60)
-            # The layers it had to download reported progress (a layer that another image
-            # already brought, such as the busybox base of the test toolkit, is not pulled).
+            # The layers it had to download reported progress (the busybox base may be on the
+            # engine already, brought by another image; the last layer is this image's own).
             assert 1 <= len(picker._layers) <= 2
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             assert pane.image == ref
