@@ -34,7 +34,7 @@ def test_session_says_why_it_ended(
             pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             getattr(engine.api, fault)(target.id)
-            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 10)
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
             header = str(pane.query_one(".session-header", Static).render())
             assert f"the target {reason}" in header
             assert any(f"the target {reason}" in n for n in notes)

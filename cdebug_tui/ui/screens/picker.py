@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from cdebug_tui.engine.models import PullProgress
 
 
-
 def _normal(ref: str) -> str:
     """A reference with its implied tag, as image tags list it."""
     last = ref.rsplit("/", 1)[-1]

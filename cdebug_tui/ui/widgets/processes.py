@@ -95,10 +95,28 @@ class ProcessesPanel(DataTable[Text]):
         # sessions would otherwise run twenty execs a second for nothing.
         if self.stopped:
             return
-        if self.is_on_screen:
+        if self._tab_active():
             self.load()
         else:
             self.set_timer(REFRESH_EVERY, self._tick)
+
+    def _tab_active(self) -> bool:
+        """Whether this panel's session tab is the app's active tab (by the DOM, not by what
+        the last frame drew, which a headless or busy app may not have drawn yet)."""
+        from textual.widgets import TabbedContent, TabPane
+
+        pane = next(
+            (
+                a
+                for a in self.ancestors
+                if isinstance(a, TabPane) and (a.id or "").startswith("session-")
+            ),
+            None,
+        )
+        tabs = next(
+            (a for a in self.ancestors if isinstance(a, TabbedContent) and a.id == "tabs"), None
+        )
+        return pane is None or tabs is None or tabs.active == pane.id
 
     def show(self, processes: list[Process]) -> None:
         """Redraws the rows, keeping the cursor on the same PID."""
