@@ -128,7 +128,7 @@ async def scenario(engine: Engine, image: str, targets: list[str]) -> None:
         while time.monotonic() < deadline:
             await pilot.pause(0.5)
         flood_rss = rss_mib()
-        flood_bytes = sum(len(p.view.terminal.screen.history) for p in panes[1:])
+        flood_lines = sum(len(p.view.terminal.screen.history) for p in panes[1:])
         for pane in panes[1:]:
             pane.session.write(b"\x03")
         print(
@@ -141,7 +141,7 @@ async def scenario(engine: Engine, image: str, targets: list[str]) -> None:
             f"memory (RSS): {base_rss:.0f} MiB with the list, {idle_rss:.0f} MiB with "
             f"{len(panes)} idle sessions (+{(idle_rss - base_rss) / len(panes):.1f} MiB each), "
             f"{flood_rss:.0f} MiB after {FLOOD_SECONDS:.0f} s of flood "
-            f"({flood_bytes} scrollback lines kept)"
+            f"({flood_lines} scrollback lines kept)"
         )
         t0 = time.perf_counter()
         app.end_sessions(panes)

@@ -273,7 +273,6 @@ def cmd_exec(ns: argparse.Namespace) -> int:
 
                 sys.stderr.write(summary(read_internals(session), session) + "\n")
                 sys.stderr.flush()
-            signals.session = session
             recorder = None
             if ns.record:
                 from cdebug_tui.engine.recording import CastRecorder
@@ -298,7 +297,6 @@ class _TermSignals:
     """Turns SIGTERM, SIGHUP (and SIGINT without a TTY) into a clean end of the session."""
 
     def __init__(self) -> None:
-        self.session: DebugSession | None = None
         self.signal_code: int | None = None
         self._old: dict[int, Any] = {}
 

@@ -53,6 +53,8 @@ class _Stream:
         self._buf = b""
         self._lock = threading.Lock()
         self.closed = False
+        #: Text read past the last line readline() returned.
+        self._pending = b""
 
     def _recv_exact(self, n: int) -> bytes | None:
         while len(self._buf) < n:
@@ -85,7 +87,7 @@ class _Stream:
     def readline(self, timeout: float) -> str | None:
         """One line of stdout text (for the supervisor protocol), None at the end."""
         deadline = time.monotonic() + timeout
-        pending = getattr(self, "_pending", b"")
+        pending = self._pending
         while b"\n" not in pending:
             self.sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
