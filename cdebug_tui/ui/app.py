@@ -221,7 +221,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         from cdebug_tui.errors import CdebugError
 
         # A connection of its own: the stream holds it for as long as the app runs.
-        engine = connect(self.registry.config(name))
+        # A short timeout: a row's lookup after an event must not hang on a dying engine for
+        # the default minute, which would hide that the engine went away.
+        engine = connect(self.registry.config(name), timeout=10)
         try:
             with self._events_lock:
                 if self._quitting:

@@ -36,6 +36,7 @@ def test_record_a_session_from_the_app(
             await pilot.press("R")
             assert pane.recorder is not None
             await pilot.press("ctrl+right_square_bracket")  # back into it
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
             await type_text(pilot, "echo rec-$((6*7))")
             await pilot.press("enter")
             await wait_for(pilot, lambda: "rec-42" in terminal_text(pane), "the echo")
