@@ -536,6 +536,10 @@ class CdebugApp(App[int], inherit_bindings=False):
             if isinstance(pane, _session_pane_class()):
                 if pane.state == "running":
                     pane.view.focus()
+                elif pane.state == "starting":
+                    # The terminal takes the focus when the session starts (SessionStarted);
+                    # taking it for the panels now could land after that and keep it there.
+                    return
                 else:
                     pane.processes.focus()
             else:
