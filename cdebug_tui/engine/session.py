@@ -14,7 +14,7 @@ import docker.errors
 import requests.exceptions
 
 from cdebug_tui.engine import toolkit as tk
-from cdebug_tui.engine.client import Engine, ProgressCallback
+from cdebug_tui.engine.client import Engine, EventStream, ProgressCallback
 from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
 from cdebug_tui.engine.sidecar import (
     SidecarConfig,
@@ -164,13 +164,18 @@ class DebugSession:
         #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
         self.ended_reason: str | None = None
 
-    def watch_target(self) -> None:
+    def watch_target(self, stream: EventStream | None = None) -> None:
         """Ends the session as soon as the target stops, is paused or removed (engine events).
 
         A paused target's processes are frozen while the sidecar's are not; a stopped one
         takes its PID namespace, and so the shell, with it: either way the session is over.
+
+        Args:
+            stream: The target's events, opened before the sidecar started (events since then
+                wait in it); None opens it now.
         """
-        stream = self.engine.events(container=self.target.id)
+        if stream is None:
+            stream = self.engine.events(container=self.target.id)
         self._watcher = stream
 
         def watch() -> None:
@@ -512,7 +517,26 @@ def prepare_session(
     target = engine.resolve(spec.target)
     check_target(target)
     steps.add("find the target", f"docker inspect {target.name}", t0, f"id {target.short_id}")
+    # Listened to from now on: the engine subscribes a moment after it answers, and a pause
+    # in that moment would go unseen if the subscription came last.
+    events = engine.events(container=target.id)
+    try:
+        return _prepare(engine, spec, target, steps, events, on_progress, notice)
+    except BaseException:
+        events.close()
+        raise
 
+
+def _prepare(
+    engine: Engine,
+    spec: SessionSpec,
+    target: TargetInfo,
+    steps: _Steps,
+    events: EventStream,
+    on_progress: ProgressCallback | None,
+    notice: Callable[[str], None] | None,
+) -> DebugSession:
+    """The rest of prepare_session, with the target's events already listened to."""
     t0 = time.monotonic()
     image, image_id = ensure_image(engine, spec.image, on_progress, notice)
     steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19])
@@ -643,7 +667,7 @@ def prepare_session(
         session.uid_gid = uid_gid
         session.home = home if uid_gid else None
         session.toolkit_path = toolkit_path
-        session.watch_target()
+        session.watch_target(events)
         return session
     except BaseException:
         # Leave nothing behind: the links (the supervisor removes them on EOF), the sidecar.

@@ -23,6 +23,7 @@ from cdebug_tui.ui.messages import (
     EngineFailed,
 )
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from cdebug_tui.ui.widgets.tabs import SteadyTabs
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import EventStream
@@ -118,7 +119,7 @@ class CdebugApp(App[int], inherit_bindings=False):
     def compose(self) -> ComposeResult:
         # Kept as attributes: App.query_one looks at the active screen, which may be a modal.
         self.title_bar = Static(Text(" cdebug-tui  connecting…"), id="title-bar")
-        self.tabs = TabbedContent(id="tabs")
+        self.tabs = SteadyTabs(id="tabs", refocus=self._focus_active)
         self.list_panel = ContainerListPanel(id="list")
         yield self.title_bar
         with self.tabs:
@@ -448,11 +449,17 @@ class CdebugApp(App[int], inherit_bindings=False):
 
         pane = SessionPane(engine or self.engine, target, name, image, prepared)
         self._all_panes.append(pane)
-        tabs = self.tabs
-        tabs.add_pane(pane)
-        tabs.active = pane.id or ""
-        self.refresh_title()
+        self.run_worker(self._show_pane(pane), group="tabs")
         return pane
+
+    async def _show_pane(self, pane: SessionPane) -> None:
+        tabs = self.tabs
+        # The tab is shown once it is mounted: made active before, a busy app could leave the
+        # list showing (the tabs fall back to the first one while the new one is not there).
+        await tabs.add_pane(pane)
+        tabs.active = pane.id or ""
+        self._focus_active()
+        self.refresh_title()
 
     def sessions(self) -> list[SessionPane]:
         """The session tabs, in order (none before the app has composed)."""
@@ -539,6 +546,10 @@ class CdebugApp(App[int], inherit_bindings=False):
                 elif pane.state == "starting":
                     # The terminal takes the focus when the session starts (SessionStarted);
                     # taking it for the panels now could land after that and keep it there.
+                    # A focus left in another tab goes: keys must not reach a hidden widget.
+                    screen = self.tabs.screen
+                    if screen.focused is not None and pane not in screen.focused.ancestors:
+                        screen.set_focus(None)
                     return
                 else:
                     pane.processes.focus()

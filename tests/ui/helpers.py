@@ -39,9 +39,27 @@ async def wait_for(
                 print(f"TIMING {time.monotonic():.1f} {time.monotonic() - t0:6.2f}s {what}")
             return value
         if time.monotonic() > deadline:
-            more = f" ({detail()})" if detail else ""
+            more = f" ({detail() if detail else describe(pilot.app)})"
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{more}")
         await pilot.pause(0.05)
+
+
+def describe(app: Any) -> str:
+    """What the app shows, for a failure message: screen, focus, tabs and their sessions."""
+    from textual.widgets import TabbedContent
+
+    try:
+        tabs = app.query_one(TabbedContent)
+        panes = ", ".join(
+            f"{p.id} {p.state} {getattr(p.session, 'ended_reason', None) or ''}".strip()
+            for p in tabs.query(SessionPane)
+        )
+        return (
+            f"screen {type(app.screen).__name__}, focus {app.focused!r}, "
+            f"tab {tabs.active!r}, sessions [{panes}]"
+        )
+    except Exception as exc:  # noqa: BLE001 - a description must not hide the real failure
+        return f"no description: {exc!r}"
 
 
 async def type_text(pilot: Pilot[Any], text: str) -> None:
@@ -82,10 +100,15 @@ async def pick_toolkit(pilot: Pilot[Any], image: str) -> None:
     from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
 
     app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "the picker")
+    # Mounted: it focuses its list then, which would take the keys from the field.
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ToolkitPickerScreen) and app.focused is not None,
+        "the picker",
+    )
     box = app.screen.query_one("#picker-input", Input)
     box.value = ""
     box.focus()
-    await pilot.pause()
+    await wait_for(pilot, lambda: app.focused is box, "the picker's field")
     await type_text(pilot, image)
     await pilot.press("enter")

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from textual.widgets import Button, DataTable, Input, TabbedContent
+from textual.widgets import Button, DataTable, Input, Static, TabbedContent
 
 from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.screens.confirm import ConfirmScreen
@@ -20,7 +20,15 @@ from cdebug_tui.ui.settings import settings_path
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel
 from cdebug_tui.ui.widgets.session_pane import SessionPane
 from tests.conftest import sidecars_of
-from tests.ui.helpers import active_pane, pick_toolkit, run, terminal_text, type_text, wait_for
+from tests.ui.helpers import (
+    active_pane,
+    describe,
+    pick_toolkit,
+    run,
+    terminal_text,
+    type_text,
+    wait_for,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -182,7 +190,7 @@ def test_debug_session_end_to_end(
                 pilot, lambda: (p := active_pane(app)) is not None and p is not pane and p, "tab 2"
             )
             await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
-            assert len(sidecars_of(engine, target.id)) == 2
+            assert len(sidecars_of(engine, target.id)) == 2, describe(app)
 
             # Switch tabs from inside the terminal, and with the mouse.
             assert app.focused is second.view
@@ -311,7 +319,13 @@ def test_side_tabs_show_the_steps_and_the_internals(
             view = await wait_for(
                 pilot, lambda: next(iter(pane.query(InternalsView)), None), "the internals"
             )
-            await wait_for(pilot, lambda: view.internals is not None, "a reading", 30)
+            await wait_for(
+                pilot,
+                lambda: view.internals is not None,
+                "a reading",
+                30,
+                detail=lambda: str(view.query_one("#internals-status", Static).render()),
+            )
             # ctrl+] from the terminal lands in the side tab that is showing.
             pane.view.focus()
             await pilot.press("ctrl+right_square_bracket")

@@ -28,6 +28,7 @@ from cdebug_tui.ui.widgets.internals import InternalsView
 from cdebug_tui.ui.widgets.processes import ProcessesPanel
 from cdebug_tui.ui.widgets.rootfs import RootfsPanel
 from cdebug_tui.ui.widgets.step_log import StepLog
+from cdebug_tui.ui.widgets.tabs import SteadyTabs
 from cdebug_tui.ui.widgets.terminal import TerminalView
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class SessionPane(TabPane):
                         yield ProgressBar(total=None, show_eta=False, classes="pull-progress")
                     yield TerminalView(classes="terminal")
                 n = self.number
-                with TabbedContent(classes="side-panels", id=f"side-{n}"):
+                with SteadyTabs(classes="side-panels", id=f"side-{n}"):
                     with TabPane("Target", id=f"side-target-{n}"):
                         yield ProcessesPanel(id=f"processes-{n}")
                         yield RootfsPanel(id=f"rootfs-{n}")
@@ -272,7 +273,9 @@ class SessionPane(TabPane):
         view = self.view
         view.display = True
         view.set_transport(session)
-        view.focus()
+        if self.display:
+            # A tab in the background leaves the focus where the user is.
+            view.focus()
         self._set_header()
         self.processes.start(session)
         self.rootfs.start(session)
