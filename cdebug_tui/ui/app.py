@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -222,9 +223,26 @@ class CdebugApp(App[int], inherit_bindings=False):
         from cdebug_tui.errors import CdebugError
 
         # A connection of its own: the stream holds it for as long as the app runs.
-        # A short timeout: a row's lookup after an event must not hang on a dying engine for
-        # the default minute, which would hide that the engine went away.
         engine = connect(self.registry.config(name), timeout=10)
+        # Rows are looked up in a thread of their own, in order: this one only reads the
+        # stream, so that its end (the engine going away) shows at once, not after lookups
+        # that wait on a dying engine.
+        lookups: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        ended = threading.Event()
+
+        def look_up() -> None:
+            try:
+                while (container_id := lookups.get()) is not None and not ended.is_set():
+                    try:
+                        container = engine.container(container_id)
+                    except CdebugError:
+                        continue
+                    if not ended.is_set() and not self._quitting:
+                        self.post_message(ContainerChanged(container_id, container, name))
+            finally:
+                engine.close()
+
+        threading.Thread(target=look_up, name=f"rows-{name}", daemon=True).start()
         try:
             with self._events_lock:
                 if self._quitting:
@@ -233,21 +251,17 @@ class CdebugApp(App[int], inherit_bindings=False):
             for event in stream:
                 if self._quitting:
                     break
-                if event.action not in ROW_ACTIONS:
-                    continue
-                try:
-                    container = engine.container(event.id)
-                except CdebugError:
-                    continue
-                self.post_message(ContainerChanged(event.id, container, name))
+                if event.action in ROW_ACTIONS:
+                    lookups.put(event.id)
             broke = "the engine closed its event stream (it stopped?)"
         except CdebugError as exc:
             broke = f"the event stream broke: {exc}"
         finally:
+            ended.set()
+            lookups.put(None)
             with self._events_lock:
                 self._events.pop(name, None)
                 self._watching.discard(name)  # a reconnection starts a new stream
-            engine.close()
         if not self._quitting:
             self.post_message(EngineFailed(f"disconnected: {broke}", engine=name))
 

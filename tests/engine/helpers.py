@@ -33,12 +33,28 @@ def interactive_exec(image: str, target: str) -> subprocess.Popen[bytes]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # SIGABRT then prints every thread's stack: what a process that hangs was doing.
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     assert proc.stdin and proc.stdout
     proc.stdin.write(b"echo ready\n")
     proc.stdin.flush()
     assert proc.stdout.readline() == b"ready\n"
     return proc
+
+
+def wait_or_tell(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """The exit code of `proc`; if it hangs, fails with its threads' stacks and its stderr."""
+    import signal
+
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=10)
+        raise AssertionError(
+            f"still running after {timeout:.0f}s; it was doing:\n{err.decode(errors='replace')}"
+        ) from None
 
 
 def output(session: DebugSession) -> bytes:

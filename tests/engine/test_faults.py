@@ -12,7 +12,7 @@ import pytest
 from cdebug_tui.engine.models import SessionSpec
 from cdebug_tui.engine.session import start_session
 from tests.conftest import sidecars_of
-from tests.engine.helpers import interactive_exec, output, wait_for
+from tests.engine.helpers import interactive_exec, output, wait_for, wait_or_tell
 
 pytestmark = pytest.mark.engine
 
@@ -86,7 +86,7 @@ def test_signals_to_cdebug_leave_nothing(
     proc = interactive_exec(busybox_image, target.name)
     try:
         os.kill(proc.pid, sig)
-        assert proc.wait(timeout=15) == 128 + sig
+        assert wait_or_tell(proc, 15) == 128 + sig
     finally:
         proc.kill()
     assert sidecars_of(engine, target.id) == []

@@ -107,7 +107,13 @@ def test_engine_going_away_and_coming_back(
                 panel = app.query_one(ContainerListPanel)
                 await wait_for(pilot, lambda: panel.row(far.id, "remote"), "the remote row")
                 second_dockerd.stop()
-                await wait_for(pilot, lambda: panel.engines.get("remote"), "the disconnection", 60)
+                await wait_for(
+                    pilot,
+                    lambda: panel.engines.get("remote"),
+                    "the disconnection",
+                    60,
+                    detail=lambda: f"list {panel.engines}, engines {list(app.engines)}",
+                )
                 assert "disconnected" in (panel.engines["remote"] or "")
                 assert panel.row(far.id, "remote") is not None  # what it showed, it keeps
                 second_dockerd.start()
