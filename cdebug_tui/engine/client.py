@@ -18,6 +18,7 @@ import docker.errors
 import docker.tls
 import docker.utils
 import requests.exceptions
+import urllib3.exceptions
 
 from cdebug_tui.engine.models import (
     OWNER_LABEL,
@@ -150,8 +151,16 @@ class EventStream:
                     time=event.get("timeNano", 0) / 1e9 or float(event.get("time", 0)),
                     name=(actor.get("Attributes") or {}).get("name", ""),
                 )
-        except (requests.exceptions.RequestException, OSError, AttributeError, ValueError) as exc:
-            # Closing the stream from another thread surfaces here as a read error.
+        except (
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,
+            OSError,
+            AttributeError,
+            ValueError,
+        ) as exc:
+            # Closing the stream from another thread surfaces here as a read error; an engine
+            # that dies mid-stream as urllib3's ProtocolError (an incomplete chunk), which
+            # requests does not wrap on this raw read.
             if not self._closed.is_set():
                 raise _engine_error(exc, self._engine.address) from exc
 
@@ -530,7 +539,8 @@ class Engine:
             raise ImageUnavailableError(
                 f"cannot pull {ref}: {_short_error(str(exc.explanation or exc))}"
             ) from exc
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            # urllib3's errors: the engine dying mid-pull, on the raw read of the stream.
             raise ImageUnavailableError(f"cannot pull {ref}: {_short_error(str(exc))}") from exc
         image_id = self.image_id(ref)
         if image_id is None:

@@ -223,7 +223,14 @@ class CdebugApp(App[int], inherit_bindings=False):
         from cdebug_tui.errors import CdebugError
 
         # A connection of its own: the stream holds it for as long as the app runs.
-        engine = connect(self.registry.config(name), timeout=10)
+        try:
+            engine = connect(self.registry.config(name), timeout=10)
+        except CdebugError as exc:
+            with self._events_lock:
+                self._watching.discard(name)
+            if not self._quitting:
+                self.post_message(EngineFailed(f"disconnected: {exc}", engine=name))
+            return
         # Rows are looked up in a thread of their own, in order: this one only reads the
         # stream, so that its end (the engine going away) shows at once, not after lookups
         # that wait on a dying engine.
@@ -244,17 +251,20 @@ class CdebugApp(App[int], inherit_bindings=False):
 
         threading.Thread(target=look_up, name=f"rows-{name}", daemon=True).start()
         try:
+            # Opened outside the lock, which the UI thread takes: it must not wait on the engine.
+            stream = engine.events(since=since)
             with self._events_lock:
                 if self._quitting:
+                    stream.close()
                     return
-                stream = self._events[name] = engine.events(since=since)
+                self._events[name] = stream
             for event in stream:
                 if self._quitting:
                     break
                 if event.action in ROW_ACTIONS:
                     lookups.put(event.id)
             broke = "the engine closed its event stream (it stopped?)"
-        except CdebugError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever ends the stream, the user hears of it
             broke = f"the event stream broke: {exc}"
         finally:
             ended.set()

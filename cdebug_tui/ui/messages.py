@@ -132,9 +132,11 @@ class SessionEnded(Message):
 class ProcessesLoaded(Message):
     """The target's process table was read."""
 
-    def __init__(self, processes: list[Process]) -> None:
+    def __init__(self, processes: list[Process], error: str | None = None) -> None:
         super().__init__()
         self.processes = processes
+        #: Why this reading failed (the last table is kept), None when it did not.
+        self.error = error
 
 
 class DirectoryLoaded(Message):

@@ -405,6 +405,7 @@ def test_toolkit_mode_is_shown_with_its_reason(
                 pilot,
                 lambda: any(p.command == "/app/server" for p in pane.processes.processes),
                 "PID 1 read through a coreutils toolkit",
+                detail=lambda: f"readings {pane.processes.refreshes}: {pane.processes.error}",
             )
 
     run(body())

@@ -15,7 +15,7 @@ from tests import engines_fixtures
 from tests.conftest import RUN_ID, sidecars_of
 from tests.engines_fixtures import Targets, docker_config
 from tests.images import TestImages
-from tests.ui.helpers import run, terminal_text, type_text, wait_for
+from tests.ui.helpers import describe, run, terminal_text, type_text, wait_for
 
 second_dockerd = engines_fixtures.second_dockerd
 pytestmark = pytest.mark.engine
@@ -70,7 +70,7 @@ def test_list_groups_engines_and_debugs_on_the_second(
 
                 pane = app.open_session(far.id, far.name, toolkit, app.engines["remote"])
                 await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
-                assert len(sidecars_of(remote, far.id)) == 1
+                assert len(sidecars_of(remote, far.id)) == 1, describe(app)
                 assert sidecars_of(engine, far.id) == []
                 await type_text(pilot, "ls /app")
                 await pilot.press("enter")

@@ -48,6 +48,8 @@ class ProcessesPanel(DataTable[Text]):
         self.processes: list[Process] = []
         self.stopped = False
         self.refreshes = 0
+        #: Why the last reading failed, None when it did not; shown under the panel.
+        self.error: str | None = None
 
     def on_mount(self) -> None:
         self.border_title = "processes"
@@ -77,16 +79,18 @@ class ProcessesPanel(DataTable[Text]):
         session = self.session
         if session is None or self.stopped:
             return
-        processes: list[Process]
         try:
-            processes = list_processes(session, self.processes or None)
-        except Exception:  # noqa: BLE001 - the session may be ending; try again later
-            processes = self.processes
-        self.post_message(ProcessesLoaded(processes))
+            self.post_message(ProcessesLoaded(list_processes(session, self.processes or None)))
+        except Exception as exc:  # noqa: BLE001 - the session may be ending; try again later
+            self.post_message(ProcessesLoaded(self.processes, str(exc) or type(exc).__name__))
 
     def on_processes_loaded(self, message: ProcessesLoaded) -> None:
         message.stop()
+        self.error = message.error
         self.show(message.processes)
+        if message.error:
+            # The last table stays; what went wrong shows where the count does.
+            self.border_subtitle = Text.assemble(("cannot read: ", "bold red"), message.error[:80])
         if not self.stopped:
             self.set_timer(REFRESH_EVERY, self._tick)
 
