@@ -251,6 +251,35 @@ def test_target_given_on_the_command_line_opens_a_session(
     run(body())
 
 
+def test_a_session_starting_in_the_background_leaves_the_user_where_they_are(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Open a second session, go back to the first before it has started: when it starts, its
+    tab stays in the background and the keys still reach the first terminal."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            first = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: first.state == "running", "the session", 60)
+            second = app.open_session(target.id, target.name, busybox_image)
+            await wait_for(pilot, lambda: active_pane(app) is second, "the second tab")
+            assert second.state == "starting"
+            await pilot.press("ctrl+pageup")
+            await wait_for(pilot, lambda: app.focused is first.view, "the first terminal")
+            await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
+            await pilot.pause()
+            assert active_pane(app) is first
+            assert app.focused is first.view
+            await type_text(pilot, "echo still-$((20+1))")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "still-21" in terminal_text(first), "the first shell")
+            assert "still-21" not in terminal_text(second)
+
+    run(body())
+
+
 def test_a_failed_pull_offers_the_local_toolkit(run_target: Any, distroless_image: str) -> None:
     target = run_target(distroless_image, network_mode="none")
 

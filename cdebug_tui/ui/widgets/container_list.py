@@ -324,7 +324,7 @@ class ContainerListPanel(Vertical):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
         table = self.query_one(ContainerTableView)
-        if table.has_focus:
+        if self.screen.focused is table:
             # A second Enter typed before the first had moved the focus (keys that arrive
             # together all go to the input): it was meant for the list.
             table.action_select_cursor()

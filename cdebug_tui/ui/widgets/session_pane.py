@@ -303,7 +303,8 @@ class SessionPane(TabPane):
         for view in self.query(InternalsView):
             view.stop()
         self.view.set_transport(None)
-        if self.view.has_focus:
+        # The screen's focus, not has_focus: that follows a Focus event which may be pending.
+        if self.screen.focused is self.view:
             # Keys typed into a finished shell would go nowhere: let x, q and the rest work.
             self.query_one(SessionHeaderView).focus()
         self._set_header()
