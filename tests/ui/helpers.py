@@ -54,9 +54,14 @@ def describe(app: Any) -> str:
             f"{p.id} {p.state} {getattr(p.session, 'ended_reason', None) or ''}".strip()
             for p in tabs.query(SessionPane)
         )
+        shown = ""
+        pane = tabs.active_pane
+        if isinstance(pane, SessionPane):
+            lines = [line.rstrip() for line in screen_lines(pane.view) if line.strip()]
+            shown = f", its terminal ends {lines[-3:]!r}"
         return (
             f"screen {type(app.screen).__name__}, focus {app.focused!r}, "
-            f"tab {tabs.active!r}, sessions [{panes}]"
+            f"tab {tabs.active!r}, sessions [{panes}]{shown}"
         )
     except Exception as exc:  # noqa: BLE001 - a description must not hide the real failure
         return f"no description: {exc!r}"
@@ -69,6 +74,15 @@ async def type_text(pilot: Pilot[Any], text: str) -> None:
         await pilot.press(char)
     if os.environ.get("CDEBUG_TEST_TIMING"):
         print(f"TIMING {time.monotonic():.1f} {time.monotonic() - t0:6.2f}s typing {text!r}")
+
+
+async def wait_for_prompt(pilot: Pilot[Any], pane: SessionPane) -> None:
+    """Waits for the shell's prompt, as a person does before typing."""
+    await wait_for(
+        pilot,
+        lambda: any(re.search(r"[#$]$", line.rstrip()) for line in screen_lines(pane.view)),
+        "the shell's prompt",
+    )
 
 
 def terminal_text(pane: SessionPane) -> str:

@@ -28,6 +28,7 @@ from tests.ui.helpers import (
     terminal_text,
     type_text,
     wait_for,
+    wait_for_prompt,
 )
 
 pytestmark = pytest.mark.engine
@@ -123,6 +124,7 @@ def test_debug_session_end_to_end(
             assert json.loads(settings_path().read_text())["last_toolkit"] == busybox_image
 
             # Keys reach the shell; the target's files are its `/`.
+            await wait_for_prompt(pilot, pane)
             await type_text(pilot, "ls /")
             await pilot.press("enter")
             await wait_for(
