@@ -325,7 +325,9 @@ def _pump(
         import tty as ttymod
 
         restore = termios.tcgetattr(stdin_fd)
-        ttymod.setraw(stdin_fd)
+        # TCSANOW, not setraw's default TCSAFLUSH: keys typed while the session started are
+        # kept and reach the shell, as with docker exec.
+        ttymod.setraw(stdin_fd, termios.TCSANOW)
 
         def on_winch(_s: int, _f: object) -> None:
             size = os.get_terminal_size(stdin_fd)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 
 from cdebug_tui.engine.models import SIDECAR_LABEL, TARGET_LABEL
@@ -102,7 +103,12 @@ def run_target(engine: Any) -> Iterator[Callable[..., Any]]:
         for sidecar in engine.api.containers(
             all=True, filters={"label": [SIDECAR_LABEL, f"{TARGET_LABEL}={cid}"]}
         ):
-            engine.api.remove_container(sidecar["Id"], force=True)
+            try:
+                engine.api.remove_container(sidecar["Id"], force=True)
+            except docker.errors.APIError as exc:
+                # Gone, or its removal in progress already (AutoRemove): the engine does it.
+                if exc.status_code not in (404, 409):
+                    raise
         try:
             engine.api.remove_container(cid, force=True, v=True)
         except Exception:  # noqa: BLE001 - a test may have removed it on purpose

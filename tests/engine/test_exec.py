@@ -343,3 +343,29 @@ def test_tty_follows_the_terminal(engine: Any, distroless: Any, busybox_image: s
             pass
         os.close(fd)
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
+
+
+def test_keys_typed_while_the_session_starts_reach_the_shell(
+    engine: Any, distroless: Any, busybox_image: str
+) -> None:
+    """-it: a command typed before the prompt showed runs once the shell is there."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(
+            sys.executable,
+            [sys.executable, "-m", "cdebug_tui", "exec", "-it", "-q", "--image", busybox_image,
+             distroless.name],
+        )  # fmt: skip
+    try:
+        os.write(fd, b"echo typed-ahead-$((40+2))\r")
+        assert b"typed-ahead-42\r\n" in _read_until(fd, b"typed-ahead-42\r\n")
+        os.write(fd, b"exit\r")
+        os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+    wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
