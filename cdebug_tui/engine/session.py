@@ -161,6 +161,9 @@ class DebugSession:
         self._closed = False
         self._close_lock = threading.Lock()
         self._watcher: Any = None
+        self._resize_lock = threading.Lock()
+        self._size_wanted: tuple[int, int] | None = None
+        self._resizing = False
         #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
         self.ended_reason: str | None = None
 
@@ -257,7 +260,8 @@ class DebugSession:
                 self.engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
             )
             if spec.tty:
-                self.resize(spec.rows, spec.cols)
+                # At once: the shell's first prompt should already fit.
+                self._resize_now(spec.rows, spec.cols)
             self._steps.add(
                 "start the shell",
                 f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
@@ -324,9 +328,28 @@ class DebugSession:
             self.stream.close_write()
 
     def resize(self, rows: int, cols: int) -> None:
-        """Sets the shell's terminal size; a session that has ended ignores it."""
-        if not self.exec_id or not self.tty:
+        """Asks for the shell's terminal size, without waiting: a thread of the session sends
+        the latest size asked for (the engine can hold a resize up to 10 s while the exec
+        starts, and a UI thread must not wait on that). A session that has ended ignores it."""
+        if not self.exec_id or not self.tty or self._closed:
             return
+        with self._resize_lock:
+            self._size_wanted = (rows, cols)
+            if self._resizing:
+                return
+            self._resizing = True
+        threading.Thread(target=self._send_sizes, name="resize", daemon=True).start()
+
+    def _send_sizes(self) -> None:
+        while True:
+            with self._resize_lock:
+                size, self._size_wanted = self._size_wanted, None
+                if size is None or self._closed:
+                    self._resizing = False
+                    return
+            self._resize_now(*size)
+
+    def _resize_now(self, rows: int, cols: int) -> None:
         try:
             self.engine.api.exec_resize(self.exec_id, height=rows, width=cols)
         except (docker.errors.APIError, requests.exceptions.RequestException):

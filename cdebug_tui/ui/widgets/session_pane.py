@@ -227,6 +227,8 @@ class SessionPane(TabPane):
                 self.app.call_from_thread(self.view.feed, data)
         except (OSError, RuntimeError):
             pass  # The connection broke, or the app is closing: end the session all the same.
+        except Exception as exc:  # noqa: BLE001 - a dead reader would freeze the tab silently
+            self.post_message(SessionNoticed(f"the terminal stopped: {type(exc).__name__}: {exc}"))
         code = session.exit_code(wait=5.0)
         session.close()
         self.post_message(SessionEnded(code))
