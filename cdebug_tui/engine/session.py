@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import shlex
 import socket
 import struct
@@ -64,6 +65,16 @@ class _Stream:
             self._buf += chunk
         data, self._buf = self._buf[:n], self._buf[n:]
         return data
+
+    def ready(self, timeout: float) -> bool:
+        """Whether read() has something (or the end) to return without waiting long."""
+        if self._buf or self.closed:
+            return True
+        try:
+            readable, _, _ = select.select([self.sock], [], [], timeout)
+        except (OSError, ValueError):
+            return True  # closed under us: read() says so
+        return bool(readable)
 
     def read(self) -> tuple[int, bytes]:
         """The next chunk with the stream it came on (1 stdout, 2 stderr); b"" at the end."""
@@ -279,6 +290,12 @@ class DebugSession:
     def read(self) -> tuple[int, bytes]:
         """Blocks for the shell's next output chunk: (1 stdout or 2 stderr, bytes); b"" at EOF."""
         if self.stream is None:
+            return STDOUT, b""
+        # Waits in steps, so that a reader always sees the session closed, whichever way it
+        # closed (a reader once stayed blocked in recv after the session had ended).
+        while not self._closed and not self.stream.ready(1.0):
+            pass
+        if self._closed and not self.stream.ready(0):
             return STDOUT, b""
         kind, data = self.stream.read()
         if not data and self.ended_reason is None:
