@@ -181,11 +181,15 @@ class SessionPane(TabPane):
             self.post_message(SessionFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.session = session
-        self.post_message(SessionStarted(session))
+        # Checked before SessionStarted is posted: its handler sets "running" on the UI
+        # thread, and a check after the post could read that as "the tab was closed" and
+        # close a session that had just started (its sidecar gone, its tab silent). A tab
+        # closed after this check ends the session through self.session.
         if self.state != "starting":
             # The tab was closed while the session started: end it at once.
             session.close()
             return
+        self.post_message(SessionStarted(session))
         self._read(session)
 
     def _start_prepared(
