@@ -158,9 +158,8 @@ class EventStream:
             AttributeError,
             ValueError,
         ) as exc:
-            # Closing the stream from another thread surfaces here as a read error; an engine
-            # that dies mid-stream as urllib3's ProtocolError (an incomplete chunk), which
-            # requests does not wrap on this raw read.
+            # Closing the stream from another thread surfaces here as a read error. urllib3's
+            # own errors too: docker-py reads the raw response, which requests does not wrap.
             if not self._closed.is_set():
                 raise _engine_error(exc, self._engine.address) from exc
 
@@ -540,7 +539,7 @@ class Engine:
                 f"cannot pull {ref}: {_short_error(str(exc.explanation or exc))}"
             ) from exc
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-            # urllib3's errors: the engine dying mid-pull, on the raw read of the stream.
+            # urllib3's own errors: docker-py reads the raw stream, which requests does not wrap.
             raise ImageUnavailableError(f"cannot pull {ref}: {_short_error(str(exc))}") from exc
         image_id = self.image_id(ref)
         if image_id is None:

@@ -178,7 +178,7 @@ class DebugSession:
         #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
         self.ended_reason: str | None = None
 
-    def watch_target(self, stream: EventStream | None = None) -> None:
+    def watch_target(self, stream: EventStream) -> None:
         """Ends the session as soon as the target stops, is paused or removed (engine events).
 
         A paused target's processes are frozen while the sidecar's are not; a stopped one
@@ -186,10 +186,8 @@ class DebugSession:
 
         Args:
             stream: The target's events, opened before the sidecar started (events since then
-                wait in it); None opens it now.
+                wait in it).
         """
-        if stream is None:
-            stream = self.engine.events(container=self.target.id)
         self._watcher = stream
 
         def watch() -> None:

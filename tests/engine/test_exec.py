@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -11,6 +12,7 @@ import struct
 import sys
 import termios
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -301,25 +303,29 @@ def _set_size(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def test_tty_follows_the_terminal(engine: Any, distroless: Any, busybox_image: str) -> None:
-    """-it in a real terminal: a prompt, `stty size` matches, and follows a resize."""
+@contextlib.contextmanager
+def _exec_in_pty(image: str, target: str) -> Iterator[tuple[int, int]]:
+    """`cdebug-tui exec -it` in a real terminal: (its pid, the terminal's fd); killed after."""
     pid, fd = pty.fork()
-    if pid == 0:  # the child: cdebug-tui in a terminal of 30x100
+    if pid == 0:  # the child: cdebug-tui in the terminal
         os.execvp(
             sys.executable,
-            [
-                sys.executable,
-                "-m",
-                "cdebug_tui",
-                "exec",
-                "-it",
-                "-q",
-                "--image",
-                busybox_image,
-                distroless.name,
-            ],
+            [sys.executable, "-m", "cdebug_tui", "exec", "-it", "-q", "--image", image, target],
         )
     try:
+        yield pid, fd
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+
+
+def test_tty_follows_the_terminal(engine: Any, distroless: Any, busybox_image: str) -> None:
+    """-it in a real terminal: a prompt, `stty size` matches, and follows a resize."""
+    with _exec_in_pty(busybox_image, distroless.name) as (pid, fd):
         _set_size(fd, 30, 100)
         _read_until(fd, b"# ")
         os.write(fd, b"stty size\r")
@@ -335,13 +341,6 @@ def test_tty_follows_the_terminal(engine: Any, distroless: Any, busybox_image: s
         os.write(fd, b"exit 5\r")
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 5
-    finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
 
 
@@ -349,23 +348,9 @@ def test_keys_typed_while_the_session_starts_reach_the_shell(
     engine: Any, distroless: Any, busybox_image: str
 ) -> None:
     """-it: a command typed before the prompt showed runs once the shell is there."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvp(
-            sys.executable,
-            [sys.executable, "-m", "cdebug_tui", "exec", "-it", "-q", "--image", busybox_image,
-             distroless.name],
-        )  # fmt: skip
-    try:
+    with _exec_in_pty(busybox_image, distroless.name) as (pid, fd):
         os.write(fd, b"echo typed-ahead-$((40+2))\r")
         assert b"typed-ahead-42\r\n" in _read_until(fd, b"typed-ahead-42\r\n")
         os.write(fd, b"exit\r")
         os.waitpid(pid, 0)
-    finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
