@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 
 import docker
+import docker.constants
 import docker.errors
 import docker.tls
+import docker.types
 import docker.utils
 import requests.exceptions
 import urllib3.exceptions
@@ -26,13 +28,16 @@ from cdebug_tui.engine.models import (
     Change,
     Container,
     ContainerEvent,
+    ExecState,
     ImageInfo,
     PullProgress,
     TargetInfo,
 )
+from cdebug_tui.engine.stream import Stream
 from cdebug_tui.errors import (
     AmbiguousTargetError,
     CdebugError,
+    EngineRequestError,
     EngineUnavailableError,
     ImageUnavailableError,
     TargetNotFoundError,
@@ -206,7 +211,12 @@ class Engine:
                 # The ssh binary honours ~/.ssh/config, agents and known_hosts as the docker CLI
                 # does; docker-py's own paramiko transport would not (and is not installed).
                 kwargs["use_ssh_client"] = True
-            self.api = docker.APIClient(version="auto", timeout=timeout, **kwargs)
+            # One /version for both the API version and the engine's kind: version="auto"
+            # would ask for the first, and Podman's detection again.
+            version = self._server_version(timeout, kwargs)
+            self.api = docker.APIClient(
+                version=str(version["ApiVersion"]), timeout=timeout, **kwargs
+            )
         except docker.errors.TLSParameterError as exc:
             raise EngineUnavailableError(f"bad TLS settings for the engine: {exc}") from exc
         except docker.errors.DockerException as exc:
@@ -218,21 +228,30 @@ class Engine:
                 ) from exc
             raise _engine_error(exc, where) from exc
         self._shell_cache: dict[str, bool] = {}
-        self._detected = False
-        self.is_podman = False
-        self._detect()
-
-    def _detect(self) -> bool:
-        """Finds out what kind of engine answers (Podman names itself in Components)."""
-        try:
-            version = self.api.version()
-        except Exception:  # noqa: BLE001 - version() is informational; ping() reports errors
-            return False
+        #: Podman names itself in /version's Components.
         self.is_podman = any(
             "podman" in (c.get("Name") or "").lower() for c in version.get("Components") or []
         )
-        self._detected = True
-        return True
+
+    @staticmethod
+    def _server_version(timeout: int, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The engine's /version answer, asked through a client that asks nothing else."""
+        probe = docker.APIClient(
+            version=docker.constants.MINIMUM_DOCKER_API_VERSION, timeout=timeout, **kwargs
+        )
+        try:
+            answer = probe.version(api_version=False)
+        except Exception as exc:  # noqa: BLE001 - worded as docker-py words its own version="auto"
+            raise docker.errors.DockerException(
+                f"Error while fetching server API version: {exc}"
+            ) from exc
+        finally:
+            probe.close()
+        if "ApiVersion" not in answer:
+            raise docker.errors.DockerException(
+                'Invalid response from docker daemon: key "ApiVersion" is missing.'
+            )
+        return dict(answer)
 
     def close(self) -> None:
         self.api.close()
@@ -240,11 +259,22 @@ class Engine:
     # -- calls, with errors translated ---------------------------------------------------
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Calls docker-py; what it raises leaves as our errors.
+
+        Raises:
+            EngineRequestError: When the engine answered with an error (its status kept).
+            EngineUnavailableError: When it could not be reached.
+        """
         try:
             return fn(*args, **kwargs)
-        except docker.errors.APIError:
-            raise  # The engine answered: callers handle its answer (NotFound is one).
+        except docker.errors.APIError as exc:
+            explanation = str(exc.explanation or exc)
+            raise EngineRequestError(
+                explanation, status=exc.status_code, explanation=explanation
+            ) from exc
         except (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError) as exc:
+            raise _engine_error(exc, self.address) from exc
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise _engine_error(exc, self.address) from exc
         except docker.errors.DockerException as exc:
             raise _engine_error(exc, self.address) from exc
@@ -256,9 +286,6 @@ class Engine:
             EngineUnavailableError: When it does not.
         """
         self._call(self.api.ping)
-        if not self._detected:
-            # The engine was down when this object was made: learn what it is now.
-            self._detect()
 
     # -- containers ------------------------------------------------------------------------
 
@@ -327,7 +354,7 @@ class Engine:
         kwargs: dict[str, Any] = {"decode": True, "filters": filters}
         if since is not None:
             kwargs["since"] = since
-        return EventStream(self, self._call(self.api.events, **kwargs))
+        return EventStream(self, self._request("follow the events", self.api.events, **kwargs))
 
     def inspect(self, container_id: str) -> TargetInfo:
         """What the engine says about one container.
@@ -337,8 +364,10 @@ class Engine:
         """
         try:
             raw = self._call(self.api.inspect_container, container_id)
-        except docker.errors.NotFound as exc:
-            raise TargetNotFoundError(f"no such container: {container_id}") from exc
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {container_id}") from exc
+            raise
         return self._target_info(raw)
 
     def _target_info(self, raw: Mapping[str, Any]) -> TargetInfo:
@@ -385,11 +414,9 @@ class Engine:
         try:
             raw = self._call(self.api.inspect_container, name)
             return self._target_info(raw)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
+        except EngineRequestError as exc:
             # The engine refuses an ambiguous prefix; list the candidates ourselves below.
-            if exc.status_code not in (400, 409, 500):
+            if exc.status not in (404, 400, 409, 500):
                 raise CdebugError(f"cannot look up {target!r}: {exc.explanation}") from exc
         candidates = [
             c for c in self._call(self.api.containers, all=True) if c["Id"].startswith(name)
@@ -432,8 +459,10 @@ class Engine:
         """
         try:
             stream, _stat = self._call(self.api.get_archive, container_id, path)
-        except docker.errors.NotFound as exc:
-            raise FileNotFoundError(path) from exc
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise FileNotFoundError(path) from exc
+            raise
         data = b"".join(stream)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             for member in tar:
@@ -447,11 +476,213 @@ class Engine:
         """Removes a container, stopping it first; a container already gone is fine."""
         try:
             self._call(self.api.remove_container, container_id, force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            if "already in progress" not in str(exc):
+        except EngineRequestError as exc:
+            if not exc.not_found and "already in progress" not in exc.explanation:
                 raise
+
+    # -- creating and running containers, exec ------------------------------------------------
+
+    def _request(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Calls docker-py as _call does; an engine's refusal says what could not be done."""
+        try:
+            return self._call(fn, *args, **kwargs)
+        except EngineRequestError as exc:
+            raise EngineRequestError(
+                f"cannot {what}: {exc.explanation}", status=exc.status, explanation=exc.explanation
+            ) from exc
+
+    def create_container(
+        self,
+        image: str,
+        *,
+        name: str | None = None,
+        entrypoint: list[str] | None = None,
+        command: list[str] | None = None,
+        user: str | None = None,
+        env: list[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        stdin_open: bool = False,
+        pid_mode: str | None = None,
+        network_mode: str | None = None,
+        ipc_mode: str | None = None,
+        cap_add: list[str] | None = None,
+        cap_drop: list[str] | None = None,
+        privileged: bool = False,
+        auto_remove: bool = False,
+        init: bool = False,
+        ulimits: list[tuple[str, int, int]] | None = None,
+    ) -> str:
+        """Creates (does not start) a container, as `docker create` does.
+
+        Args:
+            ulimits: (name as in --ulimit, soft, hard) for each limit to set.
+            init: Whether the engine runs its init (Docker's tini) as the container's main
+                process; Docker also mounts that init at /sbin/docker-init.
+
+        Returns:
+            The new container's id.
+
+        Raises:
+            EngineRequestError: When the engine refuses (status 404: the image, or a container
+                whose namespaces it should join, is missing).
+        """
+        host_config = self.api.create_host_config(
+            pid_mode=pid_mode,
+            network_mode=network_mode,
+            ipc_mode=ipc_mode,
+            cap_add=cap_add or None,
+            cap_drop=cap_drop or None,
+            privileged=privileged,
+            auto_remove=auto_remove,
+            init=init or None,
+            ulimits=[docker.types.Ulimit(name=n, soft=s, hard=h) for n, s, h in ulimits]
+            if ulimits
+            else None,
+        )
+        answer = self._request(
+            "create the container",
+            self.api.create_container,
+            image,
+            command=command,
+            entrypoint=entrypoint,
+            name=name,
+            user=user,
+            stdin_open=stdin_open,
+            environment=env,
+            labels=dict(labels or {}),
+            host_config=host_config,
+        )
+        return str(answer["Id"])
+
+    def start(self, container_id: str) -> None:
+        """Starts a created or stopped container.
+
+        Raises:
+            EngineRequestError: When the engine refuses (its explanation says why).
+        """
+        self._request("start the container", self.api.start, container_id)
+
+    def attach(self, container_id: str) -> Stream:
+        """A stream attached to a container's stdin, stdout and stderr (a container without a
+        TTY); attach before start to read everything it prints.
+
+        Raises:
+            EngineRequestError: When the engine refuses (Podman prepares the container here,
+                so its start errors can surface here).
+        """
+        sock = self._request(
+            "attach to the container",
+            self.api.attach_socket,
+            container_id,
+            params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1},
+        )
+        return Stream(sock, tty=False)
+
+    def exec_create(
+        self,
+        container_id: str,
+        argv: list[str],
+        *,
+        user: str = "0",
+        stdin: bool = False,
+        tty: bool = False,
+        env: list[str] | None = None,
+    ) -> str:
+        """Creates an exec in a running container, as the first half of `docker exec` does.
+
+        Returns:
+            The exec's id.
+
+        Raises:
+            EngineRequestError: When the container is gone or refuses.
+        """
+        answer = self._request(
+            "run in the container",
+            self.api.exec_create,
+            container_id,
+            argv,
+            stdin=stdin,
+            tty=tty,
+            environment=env,
+            user=user,
+        )
+        return str(answer["Id"])
+
+    def exec_start(self, exec_id: str, *, tty: bool = False) -> Stream:
+        """Starts an exec and returns its stream (stdin, and its output).
+
+        Raises:
+            EngineRequestError: When the engine refuses.
+        """
+        sock = self._request("start the exec", self.api.exec_start, exec_id, tty=tty, socket=True)
+        return Stream(sock, tty=tty)
+
+    def exec_resize(self, exec_id: str, rows: int, cols: int) -> None:
+        """Sets the size of an exec's TTY.
+
+        Raises:
+            EngineRequestError: When the exec has ended (or the engine refuses).
+        """
+        self._request("resize the terminal", self.api.exec_resize, exec_id, height=rows, width=cols)
+
+    def exec_inspect(self, exec_id: str) -> ExecState:
+        """Whether an exec still runs, and its exit code once it has ended.
+
+        Raises:
+            EngineRequestError: When the engine has forgotten it.
+        """
+        raw = self._request("inspect the exec", self.api.exec_inspect, exec_id)
+        code = raw.get("ExitCode")
+        return ExecState(
+            id=exec_id,
+            running=bool(raw.get("Running")),
+            exit_code=int(code) if code is not None and not raw.get("Running") else None,
+            pid=int(raw.get("Pid") or 0),
+        )
+
+    def wait_removed(self, container_id: str, timeout: float) -> bool:
+        """Waits until the engine has removed a container (an --rm one that is ending).
+
+        Returns:
+            Whether it is gone (False when `timeout` passed first).
+        """
+        try:
+            self._request(
+                "wait for the container",
+                self.api.wait,
+                container_id,
+                timeout=max(1, int(timeout)),
+                condition="removed",
+            )
+        except EngineRequestError as exc:
+            return exc.not_found
+        except EngineUnavailableError:
+            return False
+        return True
+
+    def archive(self, container_id: str, path: str) -> Iterator[bytes] | None:
+        """A path of a container (created or running) as a tar stream, through the archive API;
+        None when the path does not exist. It runs nothing in the container.
+
+        Raises:
+            EngineRequestError: When the engine refuses.
+            EngineUnavailableError: When the connection breaks, as the stream is read too.
+        """
+        try:
+            stream, _stat = self._request(
+                "read the container's files", self.api.get_archive, container_id, path
+            )
+        except EngineRequestError as exc:
+            if exc.not_found:
+                return None
+            raise
+        return self._chunks(stream)
+
+    def _chunks(self, stream: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            yield from stream
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise _engine_error(exc, self.address) from exc
 
     def sidecars(self) -> list[Container]:
         """Every sidecar that any cdebug-tui made on this engine, by its label."""
@@ -494,9 +725,9 @@ class Engine:
         validate_image_ref(ref)
         try:
             return str(self._call(self.api.inspect_image, ref)["Id"])
-        except docker.errors.NotFound:
-            return None
-        except docker.errors.APIError as exc:
+        except EngineRequestError as exc:
+            if exc.not_found:
+                return None
             raise ImageUnavailableError(
                 f"invalid image reference {ref!r}: {exc.explanation}"
             ) from exc
@@ -534,9 +765,9 @@ class Engine:
                             total=int(detail.get("total") or 0),
                         )
                     )
-        except docker.errors.APIError as exc:
+        except EngineRequestError as exc:
             raise ImageUnavailableError(
-                f"cannot pull {ref}: {_short_error(str(exc.explanation or exc))}"
+                f"cannot pull {ref}: {_short_error(exc.explanation)}"
             ) from exc
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             # urllib3's own errors: docker-py reads the raw stream, which requests does not wrap.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from cdebug_tui.engine import toolkit
 from cdebug_tui.engine.client import Engine
-from cdebug_tui.errors import ImageUnavailableError
+from cdebug_tui.errors import CdebugError, EngineRequestError, ImageUnavailableError
 
 DEMO_IMAGE = "cdebug-tui/demo-distroless:latest"
 DEMO_NAME = "cdebug-demo"
@@ -42,15 +42,13 @@ def demo_rootfs_tar(busybox: str) -> bytes:
 
 def ensure_demo_target(engine: Engine, notice: Callable[[str], None] | None = None) -> str:
     """Starts the demo target unless a container of that name runs; returns its name."""
-    import docker.errors
-
     try:
         info = engine.inspect(DEMO_NAME)
         if info.running:
             return DEMO_NAME
-        engine.api.start(DEMO_NAME)
+        engine.start(DEMO_NAME)
         return DEMO_NAME
-    except Exception:  # noqa: BLE001 - absent or broken: make it anew below
+    except CdebugError:  # absent, or it does not start: make it anew below
         engine.remove_container(DEMO_NAME)
     if engine.image_id(DEMO_IMAGE) is None:
         busybox = toolkit.host_busybox()
@@ -68,10 +66,10 @@ def ensure_demo_target(engine: Engine, notice: Callable[[str], None] | None = No
             ],
         )
     try:
-        engine.api.create_container(DEMO_IMAGE, name=DEMO_NAME, labels={DEMO_LABEL: "1"})
-    except docker.errors.APIError as exc:
+        engine.create_container(DEMO_IMAGE, name=DEMO_NAME, labels={DEMO_LABEL: "1"})
+    except EngineRequestError as exc:
         raise ImageUnavailableError(f"cannot create the demo target: {exc.explanation}") from exc
-    engine.api.start(DEMO_NAME)
+    engine.start(DEMO_NAME)
     if notice:
         notice(f"started {DEMO_NAME}: a shell-less target (one static binary, user 65532)")
     return DEMO_NAME

@@ -227,3 +227,14 @@ class Step:
     started: float = field(default_factory=time.monotonic)
     duration: float = 0.0
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class ExecState:
+    """What the engine says about one exec: whether it still runs, and how it ended."""
+
+    id: str
+    running: bool
+    exit_code: int | None
+    #: The exec's PID as the host sees it (0 once it has ended).
+    pid: int = 0

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from cdebug_tui.engine.models import Process, RootfsEntry
-from cdebug_tui.errors import SessionError
+from cdebug_tui.errors import CdebugError, SessionError
 
 #: Where the sidecar sees the target's root filesystem.
 TARGET_ROOT = "/proc/1/root"
@@ -344,7 +344,7 @@ def _changes(session: object) -> dict[str, str]:
         return {}
     try:
         return {c.path: c.kind for c in engine.diff(target.id)}
-    except Exception:  # noqa: BLE001 - the markers are a bonus; the listing still stands
+    except CdebugError:  # the markers are a bonus; the listing still stands
         return {}
 
 

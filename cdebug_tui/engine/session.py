@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import select
 import shlex
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import docker.errors
-import requests.exceptions
-
 from cdebug_tui.engine import toolkit as tk
 from cdebug_tui.engine.client import Engine, EventStream, ProgressCallback
 from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
+from cdebug_tui.engine.protocol import SupervisorChannel
 from cdebug_tui.engine.sidecar import (
     SidecarConfig,
     check_target,
@@ -26,111 +21,21 @@ from cdebug_tui.engine.sidecar import (
     shell_env,
     sidecar_config,
 )
+from cdebug_tui.engine.stream import STDERR, STDOUT, Stream
+from cdebug_tui.engine.toolkit import ensure_image
 from cdebug_tui.errors import (
     CdebugError,
-    ImageUnavailableError,
+    EngineRequestError,
     SessionError,
     TargetNotFoundError,
     ToolkitError,
 )
 
+__all__ = ["STDERR", "STDOUT", "DebugSession", "ensure_image", "prepare_session", "start_session"]
+
 StepCallback = Callable[[Step], None]
-STDOUT, STDERR = 1, 2
 #: Target events that end a session: the target's processes are gone or frozen.
 ENDING_EVENTS = {"die": "stopped", "pause": "was paused", "destroy": "was removed"}
-
-
-def _raw(sock: Any) -> socket.socket:
-    """The real socket behind what docker-py returns for a hijacked connection."""
-    return getattr(sock, "_sock", sock)
-
-
-class _Stream:
-    """Reads a hijacked attach/exec connection, demultiplexing it when there is no TTY."""
-
-    def __init__(self, sock: Any, tty: bool) -> None:
-        self.sock = _raw(sock)
-        self.tty = tty
-        self._buf = b""
-        self._lock = threading.Lock()
-        self.closed = False
-        #: Text read past the last line readline() returned.
-        self._pending = b""
-
-    def _recv_exact(self, n: int) -> bytes | None:
-        while len(self._buf) < n:
-            chunk = self.sock.recv(max(65536, n - len(self._buf)))
-            if not chunk:
-                return None
-            self._buf += chunk
-        data, self._buf = self._buf[:n], self._buf[n:]
-        return data
-
-    def ready(self, timeout: float) -> bool:
-        """Whether read() has something (or the end) to return without waiting long."""
-        if self._buf or self.closed:
-            return True
-        try:
-            readable, _, _ = select.select([self.sock], [], [], timeout)
-        except (OSError, ValueError):
-            return True  # closed under us: read() says so
-        return bool(readable)
-
-    def read(self) -> tuple[int, bytes]:
-        """The next chunk with the stream it came on (1 stdout, 2 stderr); b"" at the end."""
-        try:
-            if self.tty:
-                if self._buf:
-                    data, self._buf = self._buf, b""
-                    return STDOUT, data
-                return STDOUT, self.sock.recv(65536)
-            header = self._recv_exact(8)
-            if header is None:
-                return STDOUT, b""
-            kind, size = header[0], struct.unpack(">I", header[4:])[0]
-            data = (self._recv_exact(size) if size else b"") or b""
-            return (STDERR if kind == 2 else STDOUT), data
-        except OSError:
-            if self.closed:
-                return STDOUT, b""
-            raise
-
-    def readline(self, timeout: float) -> str | None:
-        """One line of stdout text (for the supervisor protocol), None at the end."""
-        deadline = time.monotonic() + timeout
-        pending = self._pending
-        while b"\n" not in pending:
-            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                _, data = self.read()
-            except TimeoutError as exc:
-                raise SessionError("the sidecar did not answer in time") from exc
-            finally:
-                self.sock.settimeout(None)
-            if not data:
-                return None
-            pending += data
-        line, _, rest = pending.partition(b"\n")
-        self._pending = rest
-        return line.decode(errors="replace")
-
-    def write(self, data: bytes) -> None:
-        with self._lock:
-            self.sock.sendall(data)
-
-    def close_write(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self.closed = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
 
 
 class DebugSession:
@@ -146,7 +51,7 @@ class DebugSession:
         spec: SessionSpec,
         target: TargetInfo,
         config: SidecarConfig,
-        supervisor: _Stream,
+        supervisor: SupervisorChannel,
         steps: _Steps,
     ) -> None:
         self.engine = engine
@@ -167,7 +72,7 @@ class DebugSession:
         self.supervisor_pid = 0
         self.probe: dict[str, str] = {}
         self.exec_id = ""
-        self.stream: _Stream | None = None
+        self.stream: Stream | None = None
         self._exit_code: int | None = None
         self._closed = False
         self._close_lock = threading.Lock()
@@ -256,18 +161,16 @@ class DebugSession:
             exec_user = "0"
             if self.mode == Mode.TOOLKIT and uid_gid is not None:
                 exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
-            exec_id = self.engine.api.exec_create(
+            exec_id = self.engine.exec_create(
                 self.sidecar_id,
                 argv,
                 stdin=spec.interactive,
                 tty=spec.tty,
-                environment=env,
+                env=env,
                 user=exec_user,
-            )["Id"]
-            self.exec_id = exec_id
-            self.stream = _Stream(
-                self.engine.api.exec_start(exec_id, tty=spec.tty, socket=True), tty=spec.tty
             )
+            self.exec_id = exec_id
+            self.stream = self.engine.exec_start(exec_id, tty=spec.tty)
             if spec.tty:
                 # At once: the shell's first prompt should already fit.
                 self._resize_now(spec.rows, spec.cols)
@@ -277,7 +180,7 @@ class DebugSession:
                 f"-u {exec_user} {self.config.name} {shlex.join(argv)}".replace("  ", " "),
                 t0,
             )
-        except docker.errors.APIError as exc:
+        except EngineRequestError as exc:
             raise SessionError(
                 f"cannot start the shell: {exc.explanation}"
                 + (f" ({self.ended_reason})" if self.ended_reason else "")
@@ -366,8 +269,8 @@ class DebugSession:
 
     def _resize_now(self, rows: int, cols: int) -> None:
         try:
-            self.engine.api.exec_resize(self.exec_id, height=rows, width=cols)
-        except (docker.errors.APIError, requests.exceptions.RequestException):
+            self.engine.exec_resize(self.exec_id, rows, cols)
+        except CdebugError:
             pass  # The shell may be gone already: a resize then means nothing.
 
     def exit_code(self, wait: float = 5.0) -> int | None:
@@ -377,12 +280,11 @@ class DebugSession:
         deadline = time.monotonic() + wait
         while True:
             try:
-                info = self.engine.api.exec_inspect(self.exec_id)
-            except (docker.errors.APIError, requests.exceptions.RequestException):
+                info = self.engine.exec_inspect(self.exec_id)
+            except CdebugError:
                 return None
-            if not info.get("Running"):
-                code = info.get("ExitCode")
-                self._exit_code = int(code) if code is not None else None
+            if not info.running:
+                self._exit_code = info.exit_code
                 return self._exit_code
             if time.monotonic() > deadline:
                 return None
@@ -395,23 +297,23 @@ class DebugSession:
 
         Returns:
             (exit code, stdout, stderr).
+
+        Raises:
+            SessionError: When it overran, or the sidecar stopped answering.
         """
-        api = self.engine.api
-        exec_id = api.exec_create(self.sidecar_id, argv, user="0")["Id"]
-        stream = _Stream(api.exec_start(exec_id, socket=True), tty=False)
-        stream.sock.settimeout(timeout)
-        out: list[bytes] = []
-        err: list[bytes] = []
+        exec_id = self.engine.exec_create(self.sidecar_id, argv, user="0")
+        stream = self.engine.exec_start(exec_id)
         try:
-            while True:
-                kind, data = stream.read()
-                if not data:
-                    break
-                (err if kind == STDERR else out).append(data)
+            read = stream.read_all(timeout)
+        except OSError as exc:
+            raise SessionError(f"the sidecar stopped answering: {exc}") from exc
         finally:
             stream.close()
-        code = api.exec_inspect(exec_id).get("ExitCode")
-        return int(code if code is not None else -1), b"".join(out), b"".join(err)
+        if read is None:
+            raise SessionError(f"{shlex.join(argv)[:60]} did not finish within {timeout:.0f}s")
+        out, err = read
+        code = self.engine.exec_inspect(exec_id).exit_code
+        return int(code if code is not None else -1), out, err
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -430,10 +332,7 @@ class DebugSession:
         # EOF on the supervisor's stdin: it removes its links and exits.
         self.supervisor.close_write()
         if self.sidecar_id:
-            try:
-                self.engine.api.wait(self.sidecar_id, timeout=int(timeout), condition="removed")
-            except (docker.errors.APIError, requests.exceptions.RequestException):
-                pass
+            self.engine.wait_removed(self.sidecar_id, timeout)
             # AutoRemove usually did this; do it ourselves when it has not (yet).
             try:
                 self.engine.remove_container(self.sidecar_id)
@@ -458,49 +357,6 @@ class _Steps:
         self.steps.append(step)
         if self.on_step:
             self.on_step(step)
-
-
-def ensure_image(
-    engine: Engine,
-    image: str,
-    progress: ProgressCallback | None,
-    notice: Callable[[str], None] | None = None,
-) -> tuple[str, str]:
-    """Makes sure a toolkit image is on the engine, pulling it or building the local busybox.
-
-    Returns:
-        (the reference used, the image id).
-
-    Raises:
-        ImageUnavailableError: When it is neither present nor pullable (nor buildable locally,
-            for the default toolkit).
-    """
-    image_id = engine.image_id(image)
-    if image_id:
-        return image, image_id
-    if image == tk.DEFAULT_TOOLKIT and (local := engine.image_id(tk.LOCAL_TOOLKIT)):
-        # Offline hosts would wait on the registry at every start; the local build serves.
-        if notice:
-            notice(f"{image} is not here; using {tk.LOCAL_TOOLKIT} (docker pull {image} to use it)")
-        return tk.LOCAL_TOOLKIT, local
-    try:
-        return image, engine.pull(image, progress)
-    except ImageUnavailableError as exc:
-        if image not in (tk.DEFAULT_TOOLKIT, tk.LOCAL_TOOLKIT):
-            raise ImageUnavailableError(
-                str(exc),
-                hint=f"the local busybox toolkit works offline: --image {tk.LOCAL_TOOLKIT}",
-            ) from exc
-        local = engine.image_id(tk.LOCAL_TOOLKIT)
-        if local is None:
-            if notice:
-                notice(
-                    f"{image} cannot be pulled; building {tk.LOCAL_TOOLKIT} from the host's busybox"
-                )
-            local = tk.build_local_toolkit(engine)
-        elif notice:
-            notice(f"{image} cannot be pulled; using {tk.LOCAL_TOOLKIT}")
-        return tk.LOCAL_TOOLKIT, local
 
 
 def start_session(
@@ -592,32 +448,30 @@ def _prepare(
     config = sidecar_config(spec, target, image)
     t0 = time.monotonic()
     try:
-        sidecar_id = engine.api.create_container(
+        sidecar_id = engine.create_container(
             image,
             entrypoint=list(config.entrypoint),
             name=config.name,
             user="0",
             stdin_open=True,
-            environment=list(config.env),
+            env=list(config.env),
             labels=dict(config.labels),
-            host_config=engine.api.create_host_config(
-                pid_mode=config.pid_mode,
-                network_mode=config.network_mode,
-                ipc_mode=config.ipc_mode,
-                cap_add=list(config.cap_add),
-                cap_drop=list(config.cap_drop) or None,
-                privileged=config.privileged,
-                auto_remove=True,
-                ulimits=_podman_ulimits(engine, target.id) if engine.is_podman else None,
-            ),
-        )["Id"]
-    except docker.errors.NotFound as exc:
-        raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
-    except docker.errors.APIError as exc:
+            pid_mode=config.pid_mode,
+            network_mode=config.network_mode,
+            ipc_mode=config.ipc_mode,
+            cap_add=list(config.cap_add),
+            cap_drop=list(config.cap_drop),
+            privileged=config.privileged,
+            auto_remove=True,
+            ulimits=_podman_ulimits(engine, target.id) if engine.is_podman else None,
+        )
+    except EngineRequestError as exc:
+        if exc.not_found:
+            raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
         raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
     steps.add("create the sidecar", config.docker_run_command(), t0, sidecar_id[:12])
 
-    supervisor: _Stream | None = None
+    supervisor: SupervisorChannel | None = None
     session: DebugSession | None = None
     try:
         t0 = time.monotonic()
@@ -628,17 +482,14 @@ def _prepare(
 
         t0 = time.monotonic()
         try:
-            attached = engine.api.attach_socket(
-                sidecar_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            )
-        except docker.errors.APIError as exc:
+            supervisor = SupervisorChannel(engine.attach(sidecar_id))
+        except EngineRequestError as exc:
             # Podman prepares (runc create) the container at attach: start errors surface here.
             raise SessionError(f"cannot attach to the sidecar: {exc.explanation}") from exc
-        supervisor = _Stream(attached, tty=False)
         try:
-            engine.api.start(sidecar_id)
-        except docker.errors.APIError as exc:
-            text = str(exc.explanation)
+            engine.start(sidecar_id)
+        except EngineRequestError as exc:
+            text = exc.explanation
             if "executable file not found" in text or "no such file" in text.lower():
                 raise ToolkitError(f"the toolkit image {image} has no shell (sh)") from exc
             if "is not running" in text or "cannot join" in text:
@@ -651,7 +502,7 @@ def _prepare(
         steps.add("start the sidecar", f"docker start {config.name}", t0)
 
         t0 = time.monotonic()
-        probe = _read_probe(supervisor)
+        probe = supervisor.read_probe(timeout=15)
         session.probe = probe
         session.supervisor_pid = int(probe.get("pid") or 0)
         if probe.get("troot") != "1":
@@ -661,45 +512,35 @@ def _prepare(
         mode, reason = _plan_mode(spec, profile, probe, uid_gid)
         anchor = session.supervisor_pid
         if mode == Mode.ROOT and uid_gid is not None:
-            anchor = _start_anchor(engine, sidecar_id, uid_gid)
+            anchor = supervisor.start_anchor(engine, sidecar_id, uid_gid)
         if mode == Mode.ROOT:
-            supervisor.write(f"root {anchor} {1 if profile.kind == tk.NIX else 0}\n".encode())
+            supervisor.plan_root(anchor, nix=profile.kind == tk.NIX)
         else:
-            supervisor.write(f"toolkit {reason}\n".encode())
-        script_lines: list[str] = []
-        while True:
-            line = supervisor.readline(timeout=15)
-            if line is None:
-                raise SessionError("the sidecar ended during set-up")
-            if line.startswith("+ "):
-                script_lines.append(line[2:])
-            elif line.startswith("CDEBUG-MODE "):
-                _, m, root, *why = line.split(" ")
-                session.mode = Mode(m)
-                session.target_root = root
-                session.mode_reason = " ".join(why)
-                if mode == Mode.ROOT and session.mode == Mode.TOOLKIT and spec.mode == Mode.ROOT:
-                    raise SessionError(f"root mode is not possible: {session.mode_reason}")
-            elif line == "CDEBUG-READY":
-                break
+            supervisor.plan_toolkit(reason)
+        setup = supervisor.read_setup(timeout=15)
+        session.mode = setup.mode
+        session.target_root = setup.root
+        session.mode_reason = setup.reason
+        if mode == Mode.ROOT and session.mode == Mode.TOOLKIT and spec.mode == Mode.ROOT:
+            raise SessionError(f"root mode is not possible: {session.mode_reason}")
         steps.add(
             "link the toolkit into the target",
-            "\n".join(script_lines) or "# nothing to link",
+            "\n".join(setup.commands) or "# nothing to link",
             t0,
             f"{session.mode} mode: {session.mode_reason}",
         )
 
         link = f"/.cdebug-{config.session_id}"
         if session.mode == Mode.ROOT and uid_gid is not None:
-            supervisor.write(f"anchor {anchor} {uid_gid[0]}\n".encode())
-            while (line := supervisor.readline(timeout=10)) is not None:
-                if line.startswith("+ "):
-                    script_lines.append(line[2:])
-                if line.startswith("CDEBUG-ANCHORED"):
-                    if line.endswith(" -"):
-                        raise SessionError("cannot link the toolkit for that user")
-                    link = f"{link}-u{uid_gid[0]}"
-                    break
+            t0 = time.monotonic()
+            commands = supervisor.link_for_user(anchor, uid_gid[0], timeout=10)
+            link = f"{link}-u{uid_gid[0]}"
+            steps.add(
+                "link the toolkit for the user",
+                "\n".join(commands),
+                t0,
+                f"through process {anchor}, which runs as uid {uid_gid[0]}",
+            )
 
         session.link = link
         session.uid_gid = uid_gid
@@ -729,15 +570,6 @@ def _env_get(env: list[str], key: str) -> str | None:
     return None
 
 
-def _read_probe(supervisor: _Stream) -> dict[str, str]:
-    while True:
-        line = supervisor.readline(timeout=15)
-        if line is None:
-            raise SessionError("the sidecar's supervisor ended before it reported")
-        if line.startswith("CDEBUG-PROBE "):
-            return dict(item.partition("=")[::2] for item in line.split(" ")[1:] if "=" in item)
-
-
 def _plan_mode(
     spec: SessionSpec,
     profile: tk.ToolkitProfile,
@@ -763,27 +595,7 @@ def _plan_mode(
     return Mode.ROOT, profile.reason
 
 
-def _start_anchor(engine: Engine, sidecar_id: str, uid_gid: tuple[int, int]) -> int:
-    """Starts a process of the user's uid in the sidecar, whose /proc/PID/root that user may follow.
-
-    Returns:
-        Its PID in the target's PID namespace.
-    """
-    uid, gid = uid_gid
-    exec_id = engine.api.exec_create(
-        sidecar_id,
-        ["sh", "-c", 'echo "$$"; exec sleep 2147483647'],
-        user=f"{uid}:{gid}",
-    )["Id"]
-    stream = _Stream(engine.api.exec_start(exec_id, socket=True), tty=False)
-    line = stream.readline(timeout=10)
-    # Keep the connection: the anchor lives until the sidecar goes.
-    if not line or not line.strip().isdigit():
-        raise SessionError(f"cannot start a process as uid {uid} in the sidecar")
-    return int(line.strip())
-
-
-def _podman_ulimits(engine: Engine, target_id: str) -> list[Any]:
+def _podman_ulimits(engine: Engine, target_id: str) -> list[tuple[str, int, int]]:
     """The sidecar's nofile and nproc limits on Podman: the target's own.
 
     Podman sets nofile and nproc to its own high defaults, which a service without
@@ -791,12 +603,7 @@ def _podman_ulimits(engine: Engine, target_id: str) -> list[Any]:
     ("error setting rlimit type 7"). The target's limits are ones this engine has already
     applied, so they are known to work, and the sidecar lives beside the target anyway.
     """
-    import docker.types
-
     limits = {name: (soft, hard) for name, soft, hard in engine.ulimits(target_id)}
     # Values nearly every host allows, for a target that reports none.
     fallback = {"nofile": (1024, 1024), "nproc": (4096, 4096)}
-    return [
-        docker.types.Ulimit(name=name, soft=soft, hard=hard)
-        for name, (soft, hard) in ((n, limits.get(n, fallback[n])) for n in fallback)
-    ]
+    return [(name, *limits.get(name, fallback[name])) for name in fallback]

@@ -1,4 +1,4 @@
-"""Provides toolkit images: presets, the local busybox build, and what their binaries need."""
+"""Provides toolkit images: presets, acquisition, the local busybox build, what binaries need."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import posixpath
 import shutil
 import struct
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from cdebug_tui.errors import ImageUnavailableError, ToolkitError
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.client import Engine
+    from cdebug_tui.engine.client import Engine, ProgressCallback
 
 DEFAULT_TOOLKIT = "busybox:musl"
 #: The toolkit built from the host's static busybox when no registry can be reached.
@@ -133,11 +133,8 @@ class _Fs:
         self.budget = 96 << 20  # bytes we accept to stream while classifying
 
     def _archive(self, path: str) -> Iterator[tuple[tarfile.TarInfo, bytes]]:
-        import docker.errors
-
-        try:
-            stream, _ = self.engine.api.get_archive(self.cid, path)
-        except docker.errors.NotFound:
+        stream = self.engine.archive(self.cid, path)
+        if stream is None:
             return
         raw = _StreamReader(stream)
         with tarfile.open(fileobj=raw, mode="r|") as tar:
@@ -176,7 +173,7 @@ class _Fs:
 
 
 class _StreamReader(io.RawIOBase):
-    """Adapts docker-py's chunk iterator to the file object tarfile streams from."""
+    """Adapts the engine's chunk iterator to the file object tarfile streams from."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = iter(chunks)
@@ -313,3 +310,46 @@ def build_local_toolkit(engine: Engine, ref: str = LOCAL_TOOLKIT) -> str:
         ref,
         changes=[f"ENV PATH={DEFAULT_PATH}", 'CMD ["/bin/sh"]'],
     )
+
+
+def ensure_image(
+    engine: Engine,
+    image: str,
+    progress: ProgressCallback | None,
+    notice: Callable[[str], None] | None = None,
+) -> tuple[str, str]:
+    """Makes sure a toolkit image is on the engine, pulling it or building the local busybox.
+
+    Returns:
+        (the reference used, the image id).
+
+    Raises:
+        ImageUnavailableError: When it is neither present nor pullable (nor buildable locally,
+            for the default toolkit).
+    """
+    image_id = engine.image_id(image)
+    if image_id:
+        return image, image_id
+    if image == DEFAULT_TOOLKIT and (local := engine.image_id(LOCAL_TOOLKIT)):
+        # Offline hosts would wait on the registry at every start; the local build serves.
+        if notice:
+            notice(f"{image} is not here; using {LOCAL_TOOLKIT} (docker pull {image} to use it)")
+        return LOCAL_TOOLKIT, local
+    try:
+        return image, engine.pull(image, progress)
+    except ImageUnavailableError as exc:
+        if image not in (DEFAULT_TOOLKIT, LOCAL_TOOLKIT):
+            raise ImageUnavailableError(
+                str(exc),
+                hint=f"the local busybox toolkit works offline: --image {LOCAL_TOOLKIT}",
+            ) from exc
+        local = engine.image_id(LOCAL_TOOLKIT)
+        if local is None:
+            if notice:
+                notice(
+                    f"{image} cannot be pulled; building {LOCAL_TOOLKIT} from the host's busybox"
+                )
+            local = build_local_toolkit(engine)
+        elif notice:
+            notice(f"{image} cannot be pulled; using {LOCAL_TOOLKIT}")
+        return LOCAL_TOOLKIT, local

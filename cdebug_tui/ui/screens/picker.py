@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, ProgressBar, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from cdebug_tui.engine.toolkit import LOCAL_TOOLKIT, PRESETS
 from cdebug_tui.ui.messages import (
@@ -116,7 +116,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         want = highlighted or remembered or PRESETS[0]
         try:
             options.highlighted = options.get_option_index(want)
-        except Exception:  # noqa: BLE001 - not listed (any more): keep the first
+        except OptionDoesNotExist:  # not listed (any more): keep the first
             options.highlighted = 0
 
     def _option(self, ref: str, kind: str) -> Option:
@@ -164,8 +164,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="pull")
     def prepare(self, ref: str) -> None:
         """Pulls the image unless it is present (the default falls back to the local build)."""
-        from cdebug_tui.engine.session import ensure_image
-        from cdebug_tui.engine.toolkit import build_local_toolkit
+        from cdebug_tui.engine.toolkit import build_local_toolkit, ensure_image
         from cdebug_tui.errors import CdebugError
 
         try:
@@ -185,9 +184,6 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
                 used, _ = ensure_image(self.engine, ref, progress, notice)
         except CdebugError as exc:
             self.post_message(ImagePullFailed(ref, exc.message))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown in the picker, never a crash
-            self.post_message(ImagePullFailed(ref, f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(ImagePulled(used))
 
