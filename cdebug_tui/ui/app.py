@@ -57,10 +57,12 @@ def _session_pane_class() -> type[SessionPane]:
 
 
 def _end_quietly(pane: SessionPane) -> None:
+    from cdebug_tui.errors import CdebugError
+
     try:
         pane.end()
-    except Exception:  # noqa: BLE001 - best effort at exit
-        pass
+    except CdebugError:
+        pass  # best effort at exit
 
 
 class CdebugApp(App[int], inherit_bindings=False):
@@ -264,7 +266,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                 if event.action in ROW_ACTIONS:
                     lookups.put(event.id)
             broke = "the engine closed its event stream (it stopped?)"
-        except Exception as exc:  # noqa: BLE001 - whatever ends the stream, the user hears of it
+        except CdebugError as exc:  # whatever ends the stream, the user hears of it
             broke = f"the event stream broke: {exc}"
         finally:
             ended.set()
@@ -565,9 +567,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         pane = self.tabs.active_pane
         try:
             if isinstance(pane, _session_pane_class()):
-                if pane.state == "running":
+                from cdebug_tui.ui.widgets.session_pane import PaneState
+
+                if pane.state == PaneState.RUNNING:
                     pane.view.focus()
-                elif pane.state == "starting":
+                elif pane.state == PaneState.STARTING:
                     # The terminal takes the focus when the session starts (SessionStarted);
                     # taking it for the panels now could land after that and keep it there.
                     # A focus left in another tab goes: keys must not reach a hidden widget.

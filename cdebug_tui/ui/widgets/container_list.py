@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.models import Container
@@ -234,7 +235,7 @@ class ContainerListPanel(Vertical):
         if table.row_count and table.cursor_row >= 0:
             try:
                 current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            except Exception:  # noqa: BLE001 - an empty or stale table has no cursor key
+            except CellDoesNotExist:  # an empty or stale table has no cursor key
                 current = None
         old_index = table.cursor_row
         rows = self.visible_rows()
@@ -266,7 +267,7 @@ class ContainerListPanel(Vertical):
             if c.running and _key(c) in self.started:
                 try:
                     table.update_cell(_key(c), "up", self._cells(c)[4 if self.multi_engine else 3])
-                except Exception:  # noqa: BLE001 - the row went away in between
+                except (CellDoesNotExist, RowDoesNotExist):  # the row went away in between
                     pass
 
     def _update_status(self, shown: int) -> None:
@@ -293,7 +294,7 @@ class ContainerListPanel(Vertical):
             return None
         try:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no cursor
+        except CellDoesNotExist:  # no cursor
             return None
         return self.containers.get(key or "")
 

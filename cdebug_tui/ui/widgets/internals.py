@@ -29,6 +29,7 @@ from cdebug_tui.engine.internals import (
     read_internals,
 )
 from cdebug_tui.engine.models import Step, TargetInfo
+from cdebug_tui.errors import CdebugError
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.session import DebugSession
@@ -438,8 +439,8 @@ class InternalsView(Widget):
                 message = self.InternalsLoaded(read_internals(session))
             else:
                 message = self.UsageRead(read_cgroup(session))
-        except Exception as exc:  # noqa: BLE001 - any engine failure is shown, not raised
-            message = self.ReadFailed(str(exc) or type(exc).__name__)
+        except CdebugError as exc:  # any engine failure is shown, not raised
+            message = self.ReadFailed(str(exc))
         # A reading overtaken by a newer one (reload) is dropped: it would schedule a second
         # rhythm of readings.
         if not worker.is_cancelled:

@@ -75,14 +75,15 @@ class ProcessesPanel(DataTable[Text]):
     def load(self) -> None:
         """Reads the process table in the sidecar."""
         from cdebug_tui.engine.panels import list_processes
+        from cdebug_tui.errors import CdebugError
 
         session = self.session
         if session is None or self.stopped:
             return
         try:
             self.post_message(ProcessesLoaded(list_processes(session, self.processes or None)))
-        except Exception as exc:  # noqa: BLE001 - the session may be ending; try again later
-            self.post_message(ProcessesLoaded(self.processes, str(exc) or type(exc).__name__))
+        except CdebugError as exc:  # the session may be ending; try again later
+            self.post_message(ProcessesLoaded(self.processes, str(exc)))
 
     def on_processes_loaded(self, message: ProcessesLoaded) -> None:
         message.stop()

@@ -112,10 +112,11 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
     def load_node(self, node: TreeNode[RootfsEntry | None], path: str) -> None:
         """Reads one directory in the sidecar."""
         from cdebug_tui.engine.panels import list_dir
+        from cdebug_tui.errors import CdebugError
 
         try:
             entries = list_dir(self.session, path)
-        except Exception as exc:  # noqa: BLE001 - shown in the tree, not as a crash
+        except CdebugError as exc:  # shown in the tree, not as a crash
             self.post_message(DirectoryLoaded(node, None, str(exc)))
             return
         self.post_message(DirectoryLoaded(node, entries))
@@ -143,9 +144,10 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
     def preview(self, path: str) -> None:
         """Reads the start of a file in the sidecar and posts FilePreviewed."""
         from cdebug_tui.engine.panels import preview_file
+        from cdebug_tui.errors import CdebugError
 
         try:
             data = preview_file(self.session, path, 64 * 1024)
-        except Exception as exc:  # noqa: BLE001 - the reason becomes the preview
+        except CdebugError as exc:  # the reason becomes the preview
             data = f"cannot preview {path}: {exc}".encode()
         self.post_message(FilePreviewed(path, data))

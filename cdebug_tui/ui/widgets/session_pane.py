@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -11,9 +12,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
 
 from cdebug_tui.ui.messages import (
     FilePreviewed,
@@ -39,6 +42,18 @@ if TYPE_CHECKING:
 _counter = itertools.count(1)
 
 
+class PaneState(enum.StrEnum):
+    """Where a session tab is in its life."""
+
+    #: Its steps and pull progress show; the sidecar and the shell start.
+    STARTING = "starting"
+    RUNNING = "running"
+    #: The shell ended or the tab was closed: the sidecar is gone (or going).
+    ENDED = "ended"
+    #: The session could not start; the header says why.
+    FAILED = "failed"
+
+
 class SessionHeaderView(Static, can_focus=True):
     """The session's one-line summary; focusable, so that the tab's keys work with no panels."""
 
@@ -46,7 +61,7 @@ class SessionHeaderView(Static, can_focus=True):
 class SessionPane(TabPane):
     """A tab that starts a debug session, then shows it; closing the tab ends the session.
 
-    States: "starting" (steps and pull progress), "running", "ended" or "failed".
+    Its state is a PaneState.
     """
 
     BINDINGS = [
@@ -81,7 +96,7 @@ class SessionPane(TabPane):
         self.target_name = target_name
         self.image = image
         self.session: DebugSession | None = None
-        self.state = "starting"
+        self.state = PaneState.STARTING
         self.exit_code: int | None = None
         self._layers: dict[str, tuple[int, int]] = {}
         self._steps_text = Text()
@@ -130,17 +145,15 @@ class SessionPane(TabPane):
     @property
     def alive(self) -> bool:
         """Whether this tab has (or is about to have) a sidecar."""
-        return self.state in ("starting", "running")
+        return self.state in (PaneState.STARTING, PaneState.RUNNING)
 
     def on_mount(self) -> None:
-        from textual.css.query import NoMatches
-
         try:
             self.query_one(".pull-progress", ProgressBar).display = False
             self.view.display = False
         except NoMatches:
             # Closed (the app quitting, say) before it was ever shown: start nothing.
-            self.state = "ended"
+            self.state = PaneState.ENDED
             return
         self.start()
 
@@ -157,7 +170,7 @@ class SessionPane(TabPane):
         # terminal sends its exact size (TerminalView.Resized) as soon as it is laid out.
         try:
             rows, cols = self._terminal_size()
-        except Exception:  # noqa: BLE001 - the tab is being built: the view's resize follows
+        except NoMatches:  # the tab is being built: the view's resize follows
             rows, cols = 24, 80
         spec = SessionSpec(target=self.target, image=self.image, rows=rows, cols=cols)
 
@@ -177,15 +190,12 @@ class SessionPane(TabPane):
         except CdebugError as exc:
             self.post_message(SessionFailed(str(exc)))
             return
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the app down
-            self.post_message(SessionFailed(f"{type(exc).__name__}: {exc}"))
-            return
         self.session = session
-        # Checked before SessionStarted is posted: its handler sets "running" on the UI
+        # Checked before SessionStarted is posted: its handler sets RUNNING on the UI
         # thread, and a check after the post could read that as "the tab was closed" and
         # close a session that had just started (its sidecar gone, its tab silent). A tab
         # closed after this check ends the session through self.session.
-        if self.state != "starting":
+        if self.state != PaneState.STARTING:
             # The tab was closed while the session started: end it at once.
             session.close()
             return
@@ -219,7 +229,11 @@ class SessionPane(TabPane):
         return max(5, body.size.height or 24), max(20, body.size.width or 80)
 
     def _read(self, session: DebugSession) -> None:
-        """Copies the shell's output into the view until it ends, then ends the session."""
+        """Copies the shell's output into the view until it ends, then ends the session.
+
+        The session ends however the reading ends; an unexpected error then reaches the
+        worker, which the app reports (on_worker_state_changed).
+        """
         try:
             while True:
                 _, data = session.read()
@@ -231,11 +245,21 @@ class SessionPane(TabPane):
                 self.app.call_from_thread(self.view.feed, data)
         except (OSError, RuntimeError):
             pass  # The connection broke, or the app is closing: end the session all the same.
-        except Exception as exc:  # noqa: BLE001 - a dead reader would freeze the tab silently
-            self.post_message(SessionNoticed(f"the terminal stopped: {type(exc).__name__}: {exc}"))
-        code = session.exit_code(wait=5.0)
-        session.close()
-        self.post_message(SessionEnded(code))
+        finally:
+            code = session.exit_code(wait=5.0)
+            session.close()
+            self.post_message(SessionEnded(code))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A bug in the start worker (not a CdebugError) must not leave the tab "starting"
+        # forever: the tab says it failed, the app's handler shows the error.
+        if (
+            event.worker.group == "start"
+            and event.state == WorkerState.ERROR
+            and self.state == PaneState.STARTING
+        ):
+            error = event.worker.error
+            self.post_message(SessionFailed(f"{type(error).__name__}: {error}"))
 
     def on_session_step_taken(self, message: SessionStepTaken) -> None:
         message.stop()
@@ -271,10 +295,10 @@ class SessionPane(TabPane):
 
     def on_session_started(self, message: SessionStarted) -> None:
         message.stop()
-        if self.state != "starting":
+        if self.state != PaneState.STARTING:
             return
         session = message.session
-        self.state = "running"
+        self.state = PaneState.RUNNING
         self.query_one(".session-steps").display = False
         view = self.view
         view.display = True
@@ -289,7 +313,7 @@ class SessionPane(TabPane):
 
     def on_session_failed(self, message: SessionFailed) -> None:
         message.stop()
-        self.state = "failed"
+        self.state = PaneState.FAILED
         self.query_one(".pull-progress", ProgressBar).display = False
         self.query_one(".session-header", Static).update(
             Text.assemble(("✗ cannot debug ", "bold red"), (self.target_name, "bold"), ": ")
@@ -302,7 +326,7 @@ class SessionPane(TabPane):
 
     def on_session_ended(self, message: SessionEnded) -> None:
         message.stop()
-        self.state = "ended"
+        self.state = PaneState.ENDED
         self._stop_recording()
         self.exit_code = message.exit_code
         self.processes.stop()
@@ -351,7 +375,7 @@ class SessionPane(TabPane):
             header.append("  PRIVILEGED sidecar", style="bold red")
         if self.recorder is not None:
             header.append("  ● REC", style="bold red")
-        if self.state == "ended":
+        if self.state == PaneState.ENDED:
             code = "?" if self.exit_code is None else self.exit_code
             why = f": {session.ended_reason}" if session.ended_reason else ""
             header = Text.assemble(
@@ -369,7 +393,7 @@ class SessionPane(TabPane):
             self._mount_internals()
 
     def _mount_internals(self) -> None:
-        if self.state != "running" or self.query(InternalsView):
+        if self.state != PaneState.RUNNING or self.query(InternalsView):
             return
         pane = self.query_one(f"#side-internals-{self.number}", TabPane)
         pane.query(".internals-placeholder").remove()
@@ -407,7 +431,8 @@ class SessionPane(TabPane):
     def end(self) -> None:
         """Ends the session (blocking: call it from a thread, or at exit)."""
         session = self.session
-        self.state = "ended" if self.state != "failed" else self.state
+        if self.state != PaneState.FAILED:
+            self.state = PaneState.ENDED
         if session is not None:
             session.close()
 
@@ -439,7 +464,7 @@ class SessionPane(TabPane):
         if self.recorder is not None:
             self._stop_recording()
             return
-        if self.session is None or self.state != "running":
+        if self.session is None or self.state != PaneState.RUNNING:
             self.notify("only a running session can be recorded", severity="warning")
             return
         import time
@@ -474,7 +499,7 @@ class SessionPane(TabPane):
         self.app.push_screen(FilePreviewScreen(message.path, message.data))
 
     def action_focus_terminal(self) -> None:
-        if self.state == "running":
+        if self.state == PaneState.RUNNING:
             self.view.focus()
 
     def _show_target_tab(self) -> None:
