@@ -228,6 +228,10 @@ class Engine:
                 ) from exc
             raise _engine_error(exc, where) from exc
         self._shell_cache: dict[str, bool] = {}
+        #: The engine's version and platform, as /version says ("27.5.1 linux/amd64").
+        self.server_version = (
+            f"{version.get('Version', '')} {version.get('Os', '')}/{version.get('Arch', '')}"
+        )
         #: Podman names itself in /version's Components.
         self.is_podman = any(
             "podman" in (c.get("Name") or "").lower() for c in version.get("Components") or []
@@ -677,6 +681,17 @@ class Engine:
                 return None
             raise
         return self._chunks(stream)
+
+    def put_archive(self, container_id: str, path: str, tar_bytes: bytes) -> None:
+        """Extracts a tar archive into a directory of a container (created or running), as
+        `docker cp` does.
+
+        Raises:
+            EngineRequestError: When the engine refuses (status 404: no such directory).
+        """
+        self._request(
+            "copy into the container", self.api.put_archive, container_id, path, tar_bytes
+        )
 
     def _chunks(self, stream: Iterator[bytes]) -> Iterator[bytes]:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shlex
 import threading
 import time
@@ -16,12 +17,14 @@ from cdebug_tui.engine.sidecar import (
     SidecarConfig,
     check_target,
     home_of,
+    reaped,
     resolve_user,
     shell_command,
     shell_env,
     sidecar_config,
 )
 from cdebug_tui.engine.stream import STDERR, STDOUT, Stream
+from cdebug_tui.engine.subreaper import DOCKER_INIT, INIT_PATH, install_init
 from cdebug_tui.engine.toolkit import ensure_image
 from cdebug_tui.errors import (
     CdebugError,
@@ -70,6 +73,8 @@ class DebugSession:
         self.mode_reason = ""
         self.target_root = "/"
         self.supervisor_pid = 0
+        #: The sidecar's tini (a child subreaper for the session's reapers); "" without one.
+        self.init_path = ""
         self.probe: dict[str, str] = {}
         self.exec_id = ""
         self.stream: Stream | None = None
@@ -80,6 +85,7 @@ class DebugSession:
         self._resize_lock = threading.Lock()
         self._size_wanted: tuple[int, int] | None = None
         self._resizing = False
+        self._runs = itertools.count(1)
         #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
         self.ended_reason: str | None = None
 
@@ -158,6 +164,7 @@ class DebugSession:
                 command=spec.command,
                 uid_gid=uid_gid,
             )
+            argv = self._reaped(argv, self.session_id)
             exec_user = "0"
             if self.mode == Mode.TOOLKIT and uid_gid is not None:
                 exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
@@ -292,8 +299,18 @@ class DebugSession:
 
     # -- running things in the sidecar, for the panels -------------------------------------
 
+    def _reaped(self, argv: list[str], tag: str) -> list[str]:
+        return reaped(
+            argv,
+            init=self.init_path,
+            sh=self.probe.get("sh") or "/bin/sh",
+            tag=tag,
+            toolkit_path=self.toolkit_path,
+        )
+
     def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, bytes, bytes]:
-        """Runs a command in the sidecar (the toolkit's root, the target's namespaces).
+        """Runs a command in the sidecar (the toolkit's root, the target's namespaces), under
+        a reaper; a command that overruns `timeout` is killed with all it started.
 
         Returns:
             (exit code, stdout, stderr).
@@ -301,7 +318,8 @@ class DebugSession:
         Raises:
             SessionError: When it overran, or the sidecar stopped answering.
         """
-        exec_id = self.engine.exec_create(self.sidecar_id, argv, user="0")
+        tag = f"{self.session_id}-r{next(self._runs)}"
+        exec_id = self.engine.exec_create(self.sidecar_id, self._reaped(argv, tag), user="0")
         stream = self.engine.exec_start(exec_id)
         try:
             read = stream.read_all(timeout)
@@ -310,10 +328,26 @@ class DebugSession:
         finally:
             stream.close()
         if read is None:
+            self._end_run(tag)
             raise SessionError(f"{shlex.join(argv)[:60]} did not finish within {timeout:.0f}s")
         out, err = read
         code = self.engine.exec_inspect(exec_id).exit_code
         return int(code if code is not None else -1), out, err
+
+    def _end_run(self, tag: str) -> None:
+        """Kills a command that overran (and what it started), waiting until it is reaped."""
+        sh = self.probe.get("sh") or "/bin/sh"
+        end = [sh, "-c", 'eval "$CDEBUG_REAPER"', "cdebug-end", "end", self.toolkit_path, tag]
+        try:
+            stream = self.engine.exec_start(self.engine.exec_create(self.sidecar_id, end))
+        except CdebugError:
+            return  # the sidecar is gone, and the command with it
+        try:
+            stream.read_all(10.0)
+        except OSError:
+            pass
+        finally:
+            stream.close()
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -481,6 +515,20 @@ def _prepare(
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
 
         t0 = time.monotonic()
+        init_path = install_init(engine, sidecar_id, image)
+        steps.add(
+            "give the sidecar a reaper",
+            f"docker run --rm --init --entrypoint cat {image} {DOCKER_INIT} > init\n"
+            f"docker cp init {config.name}:{INIT_PATH}"
+            if init_path
+            else "# the engine has no init to lend (Podman without catatonit)",
+            t0,
+            "tini -s: what the shell leaves behind is killed and reaped when it ends"
+            if init_path
+            else "processes the shell leaves behind go to the target's PID 1",
+        )
+
+        t0 = time.monotonic()
         try:
             supervisor = SupervisorChannel(engine.attach(sidecar_id))
         except EngineRequestError as exc:
@@ -499,6 +547,7 @@ def _prepare(
             raise SessionError(f"cannot start the sidecar: {text}") from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
+        session.init_path = init_path
         steps.add("start the sidecar", f"docker start {config.name}", t0)
 
         t0 = time.monotonic()

@@ -26,6 +26,7 @@ from cdebug_tui.errors import (
 )
 
 SUPERVISOR_SCRIPT = resources.files("cdebug_tui.engine").joinpath("supervisor.sh").read_text()
+REAPER_SCRIPT = resources.files("cdebug_tui.engine").joinpath("reaper.sh").read_text()
 #: CAP_SYS_PTRACE: a debugger needs it, and without it a root process cannot follow
 #: /proc/<pid>/root of a target that runs as another user (distroless images run as 65532).
 ADDED_CAPS = ("SYS_PTRACE",)
@@ -63,9 +64,14 @@ class SidecarConfig:
         for key, value in self.labels:
             args += ["--label", f"{key}={value}"]
         for item in self.env:
-            if not item.startswith("CDEBUG_SUPERVISOR="):
+            if not item.startswith(("CDEBUG_SUPERVISOR=", "CDEBUG_REAPER=")):
                 args += ["-e", item]
-        args += ["-e", "CDEBUG_SUPERVISOR=<supervisor script>"]
+        args += [
+            "-e",
+            "CDEBUG_SUPERVISOR=<supervisor script>",
+            "-e",
+            "CDEBUG_REAPER=<reaper script>",
+        ]
         args += ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
         args += list(self.entrypoint[1:])
         return shlex.join(args)
@@ -126,6 +132,7 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
             f"CDEBUG_SESSION={session_id}",
             "CDEBUG_TARGET_PID=1",
             f"CDEBUG_SUPERVISOR={SUPERVISOR_SCRIPT}",
+            f"CDEBUG_REAPER={REAPER_SCRIPT}",
         ),
         labels=labels,
         pid_mode=f"container:{target.id}",
@@ -215,7 +222,7 @@ def shell_env(
 
 #: Changes to the target's working directory, then runs the command; the shell is the default.
 _CD_THEN_EXEC = (
-    "unset CDEBUG_SUPERVISOR CDEBUG_TARGET_PID; "
+    "unset CDEBUG_SUPERVISOR CDEBUG_REAPER CDEBUG_TARGET_PID; "
     'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || cd /; exec "$@"'
 )
 
@@ -249,3 +256,19 @@ def shell_command(
         return [chroot, "/proc/1/root", shell, "-c", wrapper, "cdebug", *cmd]
     cmd = list(command) or [sh]
     return [sh, "-c", wrapper, "cdebug", *cmd]
+
+
+def reaped(argv: list[str], *, init: str, sh: str, tag: str, toolkit_path: str) -> list[str]:
+    """A command line run under a reaper (engine/reaper.sh), under tini as a child subreaper
+    when the sidecar has it: what the command leaves behind is killed and reaped when it ends.
+
+    Args:
+        init: tini's path in the sidecar ("" without it: then only the command's own
+            descendants can be swept, and its orphans go to the target's PID 1).
+        sh: The toolkit's shell, by its path in the sidecar.
+        tag: Names the reaper (`cdebug-reaper-TAG`), for the supervisor to end it.
+        toolkit_path: The toolkit's PATH, where the reaper finds `sleep`.
+    """
+    head = [init, "-s", "--"] if init else []
+    reaper = [sh, "-c", 'eval "$CDEBUG_REAPER"', f"cdebug-reaper-{tag}", "run", toolkit_path]
+    return [*head, *reaper, *argv]

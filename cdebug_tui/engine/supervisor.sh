@@ -8,7 +8,8 @@
 # Protocol (one line each): it prints "CDEBUG-PROBE key=value...", reads a plan line
 # ("root ANCHOR_PID NIX" or "toolkit REASON..."), prints "+ command" for every change it makes,
 # then "CDEBUG-MODE mode root-path reason..." and "CDEBUG-READY". Every later stdin line is
-# "anchor PID UID" (link the toolkit for a non-root user) or ignored; EOF ends it.
+# "anchor PID UID" (link the toolkit for a non-root user) or ignored; EOF ends it: it ends the
+# session's processes (through engine/reaper.sh, in CDEBUG_REAPER), then removes its links.
 
 T=${CDEBUG_TARGET_PID:-1}
 ID=$CDEBUG_SESSION
@@ -26,6 +27,12 @@ find_tool() {
 }
 run() { say "+ $*"; "$@"; }
 
+# The shell and the panels' commands run under reapers tagged with the session: end them (they
+# kill and reap what they started) before the links their tools run through go.
+end_session() {
+    [ -n "$CDEBUG_REAPER" ] && sh -c 'eval "$CDEBUG_REAPER"' cdebug-end end "$PATH" "$ID"
+}
+
 cleanup() {
     for l in $LINKS; do
         # Remove only our own links: never a file that was there before us.
@@ -33,7 +40,7 @@ cleanup() {
     done
     LINKS=""
 }
-trap 'cleanup; exit 0' TERM INT HUP
+trap 'end_session; cleanup; exit 0' TERM INT HUP
 
 # Links left by a session whose sidecar was killed with the target (a PID namespace dies as a
 # whole, so its supervisor had no chance to clean up): their anchor process is gone.
@@ -114,5 +121,6 @@ while read -r cmd a b rest; do
             ;;
     esac
 done
+end_session
 cleanup
 say "CDEBUG-DONE"

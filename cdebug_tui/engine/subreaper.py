@@ -1,0 +1,123 @@
+"""Provides the sidecar's child subreaper: the engine's own tini, copied into each sidecar."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import socket
+import tarfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cdebug_tui.engine.models import OWNER_LABEL, SIDECAR_LABEL
+from cdebug_tui.errors import CdebugError
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.client import Engine
+
+#: Where the sidecar gets tini: in its own root, never in the target's.
+INIT_PATH = "/cdebug-tui-init"
+#: Marks the short-lived container that hands out the engine's tini.
+HELPER_LABEL = "io.cdebug-tui.helper"
+#: Where Docker mounts its tini in a container run with --init (and a PID namespace of its own:
+#: a sidecar joins the target's, so Docker gives it none, hence the copy).
+DOCKER_INIT = "/sbin/docker-init"
+
+_cache: dict[tuple[str, str], bytes | None] = {}
+_lock = threading.Lock()
+
+
+def _cache_file(engine: Engine) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.sha256(f"{engine.address} {engine.server_version}".encode()).hexdigest()[:16]
+    return Path(base) / "cdebug-tui" / f"docker-init-{key}"
+
+
+def engine_init(engine: Engine, image: str) -> bytes | None:
+    """The engine's tini (Docker's docker-init), read once per engine version and cached.
+
+    It is read from a container of `image` run with --init, which mounts it; None when the
+    engine has none (Podman's --init needs catatonit, which not every host has).
+    """
+    key = (engine.address, engine.server_version)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+    path = _cache_file(engine)
+    try:
+        data: bytes | None = path.read_bytes()
+    except OSError:
+        data = _fetch(engine, image)
+        if data:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                path.with_suffix(".tmp").replace(path)
+            except OSError:
+                pass  # A cache we cannot write costs the next run one helper container.
+    with _lock:
+        _cache[key] = data
+    return data
+
+
+def _fetch(engine: Engine, image: str) -> bytes | None:
+    if engine.is_podman:
+        return None
+    try:
+        helper = engine.create_container(
+            image,
+            entrypoint=["cat", DOCKER_INIT],
+            user="0",
+            network_mode="none",
+            init=True,
+            labels={
+                SIDECAR_LABEL: "1",
+                HELPER_LABEL: "1",
+                OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}",
+            },
+        )
+    except CdebugError:
+        return None
+    try:
+        stream = engine.attach(helper)
+        try:
+            engine.start(helper)
+            read = stream.read_all(30.0)
+        finally:
+            stream.close()
+    except (CdebugError, OSError):
+        return None
+    finally:
+        try:
+            engine.remove_container(helper)
+        except CdebugError:
+            pass
+    if read is None or not read[0].startswith(b"\x7fELF"):
+        return None
+    return read[0]
+
+
+def install_init(engine: Engine, sidecar_id: str, image: str) -> str:
+    """Copies the engine's tini into a created sidecar.
+
+    Returns:
+        Its path in the sidecar, or "" when the engine has none to give.
+    """
+    data = engine_init(engine, image)
+    if not data:
+        return ""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(INIT_PATH.lstrip("/"))
+        info.size = len(data)
+        info.mode = 0o755
+        tar.addfile(info, io.BytesIO(data))
+    try:
+        engine.put_archive(sidecar_id, "/", buf.getvalue())
+    except CdebugError:
+        return ""
+    return INIT_PATH
