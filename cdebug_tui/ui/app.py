@@ -111,9 +111,12 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._events_lock = threading.Lock()
         self._quitting = False
         self._watching: set[str] = set()
-        #: Sidecars started while the user picks a toolkit, and the image each was started for.
+        #: Sidecars started while the user picks a toolkit, by (engine, container): at most one
+        #: each. A choice of a container makes a new ticket (the image it prepares for); a
+        #: prepared session whose ticket is no longer the wanted one is closed, never kept.
         self._warm: dict[tuple[str, str], Any] = {}
-        self._warm_wanted: dict[tuple[str, str], str] = {}
+        self._warm_wanted: dict[tuple[str, str], tuple[str, object]] = {}
+        self._warm_lock = threading.Lock()
         #: Engines that went away, with how many attempts to reach them failed since.
         self._retries: dict[str, int] = {}
         #: Every session tab ever opened: at unmount the DOM is gone, these are not.
@@ -179,7 +182,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         from cdebug_tui.errors import CdebugError
 
         try:
-            engine = self.registry.get(name)
+            engine = self.registry.get(name, check=True)
         except CdebugError as exc:
             self.post_message(EngineFailed(str(exc), engine=name))
             return
@@ -425,12 +428,20 @@ class CdebugApp(App[int], inherit_bindings=False):
         # an exec into it, which answers faster than a new container.
         key = (engine.name, c.id)
         likely = last_toolkit() or "busybox:musl"
-        self._warm_wanted[key] = likely
-        self.prepare_warm(engine, c.id, likely)
+        ticket = (likely, object())
+        with self._warm_lock:
+            self._warm_wanted[key] = ticket
+            # Prepared for an earlier choice of this container: a new one is on its way.
+            stale = self._warm.pop(key, None)
+        if stale is not None:
+            self.close_sessions_quietly([stale])
+        self.prepare_warm(engine, c.id, ticket)
 
         def picked(image: str | None) -> None:
-            self._warm_wanted.pop(key, None)
-            warm = self._warm.pop(key, None)
+            with self._warm_lock:
+                if self._warm_wanted.get(key) is ticket:
+                    del self._warm_wanted[key]
+                warm = self._warm.pop(key, None)
             if warm is not None and (not image or image != warm.spec.image):
                 self.close_sessions_quietly([warm])
                 warm = None
@@ -440,12 +451,15 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.push_screen(ToolkitPickerScreen(engine, c.name), picked)
 
     @work(thread=True, exit_on_error=False, group="warm")
-    def prepare_warm(self, engine: Any, container_id: str, image: str) -> None:
-        """Starts a sidecar for a likely session; dropped when the user picks otherwise."""
+    def prepare_warm(self, engine: Any, container_id: str, ticket: tuple[str, object]) -> None:
+        """Starts a sidecar for a likely session (the ticket's image); it is kept only while
+        its ticket is the wanted one, and closed otherwise (picked, cancelled, chosen again)."""
         from cdebug_tui.engine.models import SessionSpec
         from cdebug_tui.engine.session import prepare_session
         from cdebug_tui.errors import CdebugError
 
+        key = (engine.name, container_id)
+        image = ticket[0]
         try:
             # Only an image that is here already: a pull is the picker's, with its progress.
             if engine.image_id(image) is None:
@@ -453,13 +467,18 @@ class CdebugApp(App[int], inherit_bindings=False):
             session = prepare_session(engine, SessionSpec(target=container_id, image=image))
         except CdebugError:
             return  # the real start will say what is wrong
-        self.call_from_thread(self._warm_ready, (engine.name, container_id), session)
-
-    def _warm_ready(self, key: tuple[str, str], session: Any) -> None:
-        if self._warm_wanted.get(key) == session.spec.image and not self._quitting:
-            self._warm[key] = session
-        else:
-            self.close_sessions_quietly([session])  # picked already, or otherwise
+        # Decided here, under the lock, not on the UI thread: a session handed to a thread
+        # that might not run it (the app ending) could leak its sidecar.
+        previous = None
+        with self._warm_lock:
+            keep = self._warm_wanted.get(key) is ticket and not self._quitting
+            if keep:
+                previous = self._warm.pop(key, None)
+                self._warm[key] = session
+        if not keep:
+            session.close()  # picked already, cancelled, or chosen again
+        elif previous is not None:
+            previous.close()
 
     @work(thread=True, exit_on_error=False, group="end")
     def close_sessions_quietly(self, sessions: list[Any]) -> None:
@@ -624,7 +643,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         for stream in streams:
             stream.close()
         # Sidecars started for a pick that never came.
-        warm, self._warm = list(self._warm.values()), {}
+        with self._warm_lock:
+            warm, self._warm = list(self._warm.values()), {}
         for session in warm:
             session.close()
         # The widgets are gone by now (Textual unmounts the app last): use our own list.

@@ -86,3 +86,45 @@ def test_sidecar_started_while_picking(
 
     run(body())
     assert sidecars_of(engine, target.id) == []
+
+
+def test_choosing_again_leaks_no_prepared_sidecar(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Choose, cancel, choose again while the first sidecar is still being prepared, cancel:
+    every prepared sidecar is removed (the second preparation once overwrote the first,
+    whose sidecar then ran on with nobody to close it)."""
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+    from tests.conftest import sidecars_of
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+
+    def preparing() -> int:
+        return sum(1 for w in app.workers if w.group == "warm" and not w.is_finished)
+
+    app = CdebugApp()
+
+    async def body() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the row")
+            panel.filter_text = target.name
+            panel.rebuild()
+            key = ("default", target.id)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "picker")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ToolkitPickerScreen), "back")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "picker")
+            # Both preparations run at once: the first was not done when the second began.
+            assert preparing() == 2
+            await wait_for(pilot, lambda: preparing() == 0, "both preparations", 90)
+            assert key in app._warm
+            assert len(sidecars_of(engine, target.id)) == 1, "one prepared sidecar, no more"
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "their removal", 30)
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []
