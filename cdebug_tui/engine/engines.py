@@ -285,8 +285,11 @@ class EngineRegistry:
             hint="known: " + ", ".join(self.names) + "; or give an address such as unix:///path",
         )
 
-    def get(self, name: str | None = None) -> Engine:
-        """The Engine for a name (or address), connected and answering.
+    def get(self, name: str | None = None, *, check: bool = False) -> Engine:
+        """The Engine for a name (or address), connected once and kept.
+
+        Connecting asks the engine (/version); a kept engine is not asked again unless `check`
+        says so (a reconnection, a status): every caller pinging made a round trip per call.
 
         Raises:
             EngineUnavailableError: When it is unknown or does not answer; the reason is kept
@@ -303,11 +306,12 @@ class EngineRegistry:
                 raise
             with self._lock:
                 engine = self._engines.setdefault(cfg.name, engine)
-        try:
-            engine.ping()
-        except CdebugError as exc:
-            self._status[cfg.name] = EngineStatus(cfg.name, cfg.address, False, str(exc))
-            raise
+        elif check:
+            try:
+                engine.ping()
+            except CdebugError as exc:
+                self._status[cfg.name] = EngineStatus(cfg.name, cfg.address, False, str(exc))
+                raise
         self._status[cfg.name] = EngineStatus(cfg.name, cfg.address, True, "", engine.is_podman)
         return engine
 
@@ -315,7 +319,7 @@ class EngineRegistry:
         """Whether one engine answers now (it asks the engine)."""
         cfg = self.config(name)
         try:
-            self.get(cfg.name)
+            self.get(cfg.name, check=True)
         except CdebugError:
             pass
         return self._status[cfg.name]

@@ -31,7 +31,11 @@ class CastRecorder:
         self, path: str, rows: int, cols: int, title: str, steps: Iterable[Step] = ()
     ) -> None:
         self.path = path
-        self._file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        # 0600: a session prints what it reads (secrets in environment variables, keys in
+        # files); the umask would let others read it. An existing file is made private too.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._lock = threading.Lock()
         self._start = time.monotonic()

@@ -46,6 +46,8 @@ def test_record_a_session_from_the_app(
 
     run(body())
     (cast,) = tmp_path.glob("cdebug-*.cast")
+    # It holds what the session printed: its owner's alone.
+    assert cast.stat().st_mode & 0o777 == 0o600
     header, events = read_cast(cast)
     assert header["version"] == 2 and header["title"] == target.name
     assert any(e[1] == "m" and e[2].startswith("create the sidecar") for e in events)
