@@ -19,6 +19,13 @@ RUN_ID = uuid.uuid4().hex[:8]
 TEST_LABEL = "io.cdebug-tui.test-run"
 
 
+def unavailable(reason: str) -> None:
+    """Fails under CI=true, skips otherwise: a missing engine or tool is a failure only in CI."""
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(autouse=True)
 def _keep_user_config_out(tmp_path_factory: pytest.TempPathFactory, monkeypatch: Any) -> None:
     """The user's cache and config stay out of tests, and tests stay out of them."""
@@ -37,9 +44,7 @@ def engine() -> Iterator[Any]:
         eng = Engine()
         eng.ping()
     except CdebugError as exc:
-        if IN_CI:
-            pytest.fail(f"CI=true and no container engine answers: {exc}")
-        pytest.skip(f"no container engine: {exc}")
+        unavailable(f"no container engine answers: {exc}")
     yield eng
     eng.close()
 
@@ -144,7 +149,7 @@ def registry() -> Iterator[Any]:
 
     busybox = host_busybox()
     if busybox is None:
-        pytest.skip("no static busybox on this host")
+        unavailable("no static busybox on this host (Debian: busybox-static)")
     with LocalRegistry() as reg:
         base = busybox_rootfs_tar(busybox)
         extra = _tar_with_file("etc/toolkit-release", b"cdebug-tui test toolkit\n")

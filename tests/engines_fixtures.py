@@ -9,9 +9,8 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +19,8 @@ import pytest
 from cdebug_tui.engine.client import Engine
 from cdebug_tui.engine.models import SIDECAR_LABEL
 from cdebug_tui.errors import CdebugError
-from tests.conftest import IN_CI, RUN_ID, TEST_LABEL
-
-
-def unavailable(reason: str) -> None:
-    """Fails under CI=true, skips otherwise: a missing engine is a failure only in CI."""
-    if IN_CI:
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Polls check() until it holds; fails the test with `what` after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+from tests.conftest import RUN_ID, TEST_LABEL, unavailable
+from tests.waiting import wait_for
 
 
 def _answers(address: str) -> bool:

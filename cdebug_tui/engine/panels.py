@@ -169,12 +169,23 @@ def parse_processes(data: bytes, previous: list[Process] | None = None) -> Proce
     elapsed = uptime - prev_uptime if prev_uptime else 0.0
     out = ProcessList()
     out.uptime = uptime
+    stats = {
+        pid: parse_stat(files.get("stat", b"").decode(errors="replace"))
+        for pid, files in raw.items()
+    }
+    # The script's own processes are not the target's: itself, its children, and what runs it
+    # (the exec's reaper and tini above it).
+    ours = {self_pid}
+    up = stats.get(self_pid)
+    while up is not None and up[2] not in ours:
+        ours.add(up[2])
+        up = stats.get(up[2])
     for pid, files in sorted(raw.items()):
-        stat = parse_stat(files.get("stat", b"").decode(errors="replace"))
+        stat = stats[pid]
         if stat is None:
             continue  # The process ended between the glob and the cat.
         comm, state, ppid, ticks, start = stat
-        if self_pid in (pid, ppid):
+        if pid in ours or ppid == self_pid:
             continue
         uid, rss = parse_status(files.get("status", b"").decode(errors="replace"))
         cmdline = files.get("cmdline", b"").rstrip(b"\n").rstrip(b"\0")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 from cdebug_tui.engine.models import SessionSpec
 from cdebug_tui.engine.session import DebugSession, start_session
+from tests.waiting import wait_for
+
+__all__ = ["cdebug", "interactive_exec", "output", "run_in_sidecar", "wait_for", "wait_or_tell"]
 
 
 def cdebug(
@@ -71,12 +72,3 @@ def run_in_sidecar(engine: Any, target_id: str, image: str, *command: str, **spe
         ),
     ) as session:
         return output(session).decode()
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> None:
-    """Waits for a condition, polling; fails with `what` when it does not come in time."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)

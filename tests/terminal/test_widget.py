@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from textual.app import App, ComposeResult
 
 from cdebug_tui.terminal.localpty import LocalPty
 from cdebug_tui.terminal.widget import TerminalView
+from tests.waiting import wait_for_app
 
 from .conftest import load_stream
 
@@ -53,15 +53,6 @@ class TermApp(App[None]):
 
 def line_text(view: TerminalView, y: int) -> str:
     return view.render_line(y).text.rstrip()
-
-
-async def wait_until(pilot: object, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Let the app run until condition() holds; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.01)  # type: ignore[attr-defined]
 
 
 async def test_keys_reach_the_program_including_ones_textual_binds() -> None:
@@ -119,7 +110,12 @@ async def test_size_drives_emulator_and_transport() -> None:
         assert app.transport.sizes[-1] == (20, 60)
         assert (view.rows, view.cols) == (20, 60)
         await pilot.resize_terminal(100, 30)
-        await wait_until(pilot, lambda: app.transport.sizes[-1] == (30, 100))
+        await wait_for_app(
+            pilot,
+            lambda: app.transport.sizes[-1] == (30, 100),
+            5,
+            "app.transport.sizes[-1] == (30, 100)",
+        )
         assert (view.terminal.rows, view.terminal.cols) == (30, 100)
         assert app.resized[-1] == (30, 100)
 
@@ -136,13 +132,13 @@ async def test_stty_size_follows_the_widget_through_a_real_pty() -> None:
         try:
             view.set_transport(pty)
             await pilot.resize_terminal(90, 27)
-            await wait_until(pilot, lambda: view.cols == 90)
+            await wait_for_app(pilot, lambda: view.cols == 90, 5, "view.cols == 90")
             await pilot.press(*"stty size", "enter")
 
             def shows_size() -> bool:
                 return any(line_text(view, y) == "27 90" for y in range(view.rows))
 
-            await wait_until(pilot, shows_size)
+            await wait_for_app(pilot, shows_size, 5, "shows_size")
         finally:
             pty.close()
 
@@ -299,7 +295,7 @@ async def test_large_feeds_are_sliced_and_apply_back_pressure() -> None:
         assert view.terminal.screen.history_pushed < 1000
         assert waiter is not None and not waiter.done()
         await asyncio.wait_for(waiter, timeout=30)
-        await wait_until(pilot, lambda: not view._backlog)
+        await wait_for_app(pilot, lambda: not view._backlog, 5, "not view._backlog")
         view.flush()
         assert line_text(view, 22) == "line 019999"
         assert view.feed(b"x") is None

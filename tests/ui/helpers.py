@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.widgets.session_pane import SessionPane
 from cdebug_tui.ui.widgets.terminal import screen_lines
+from tests.waiting import wait_for_app
 
 
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -29,19 +30,10 @@ async def wait_for(
     timeout: float = 30.0,
     detail: Callable[[], str] | None = None,
 ) -> Any:
-    """Lets the app run until `condition()` is true; fails with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    t0 = time.monotonic()
-    while True:
-        value = condition()
-        if value:
-            if os.environ.get("CDEBUG_TEST_TIMING"):
-                print(f"TIMING {time.monotonic():.1f} {time.monotonic() - t0:6.2f}s {what}")
-            return value
-        if time.monotonic() > deadline:
-            more = f" ({detail() if detail else describe(pilot.app)})"
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{more}")
-        await pilot.pause(0.05)
+    """tests.waiting.wait_for_app, failing with what the app shows (or `detail()`) too."""
+    return await wait_for_app(
+        pilot, condition, timeout, lambda: f"{what} ({detail() if detail else describe(pilot.app)})"
+    )
 
 
 def describe(app: Any) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from cdebug_tui.engine.session import DebugSession, start_session
 from cdebug_tui.ui.screens.explain import EXPLANATIONS, ExplainScreen
 from cdebug_tui.ui.widgets.internals import InternalsView, memory_bar
 from cdebug_tui.ui.widgets.step_log import StepItem, StepLog, format_ms
+from tests.waiting import wait_for_app
 
 TOPICS = (
     "terminal",
@@ -69,17 +69,6 @@ def run_app(
     asyncio.run(main())
 
 
-async def wait_until(
-    pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30
-) -> None:
-    """Lets the app run until condition() holds; fails after timeout (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
 def text(widget: Widget) -> str:
     """What a widget shows: the text of every Static in it (itself included), in order."""
     statics = [widget] if isinstance(widget, Static) else []
@@ -121,7 +110,12 @@ def session(
 
 async def loaded(pilot: Pilot[None], view: InternalsView, readings: int = 1) -> None:
     """Waits for the full reading and `readings` live readings of the cgroup."""
-    await wait_until(pilot, lambda: view.internals is not None and view.usage_readings >= readings)
+    await wait_for_app(
+        pilot,
+        lambda: view.internals is not None and view.usage_readings >= readings,
+        30,
+        "view.internals is not None and view.usage_readings >= readings",
+    )
     await pilot.pause()
 
 
@@ -176,9 +170,11 @@ def test_explain_screen_opens_and_closes_for_every_topic(tmp_path: Path) -> None
     async def body(pilot: Pilot[None]) -> None:
         for i, topic in enumerate(TOPICS):
             app.push_screen(ExplainScreen(topic))
-            await wait_until(
+            await wait_for_app(
                 pilot,
                 lambda: isinstance(app.screen, ExplainScreen) and bool(app.screen.query(Static)),
+                30,
+                "the explanation",
             )
             shown = text(app.screen)
             explanation = EXPLANATIONS[topic]
@@ -189,7 +185,12 @@ def test_explain_screen_opens_and_closes_for_every_topic(tmp_path: Path) -> None
                 assert "What am I looking at? Namespaces" in svg
                 assert "man 7 namespaces" in svg and "Esc or q closes" in svg
             await pilot.press("escape" if i % 2 else "q")
-            await wait_until(pilot, lambda: not isinstance(app.screen, ExplainScreen))
+            await wait_for_app(
+                pilot,
+                lambda: not isinstance(app.screen, ExplainScreen),
+                30,
+                "not isinstance(app.screen, ExplainScreen)",
+            )
 
     run_app(app, (80, 24), body)
 
@@ -273,7 +274,12 @@ def test_step_log_copies_the_selected_command() -> None:
         await pilot.pause()
         assert len(log.query(StepItem)) == 3 and "3 steps" in text(log)
         await pilot.click(StepItem, offset=(5, 0))
-        await wait_until(pilot, lambda: app.clipboard == "docker inspect web")
+        await wait_for_app(
+            pilot,
+            lambda: app.clipboard == "docker inspect web",
+            30,
+            'app.clipboard == "docker inspect web"',
+        )
         assert [m.command for m in app.messages][-1] == "docker inspect web"
 
     run_app(app, (80, 24), body)
@@ -329,12 +335,17 @@ def test_internals_view_shows_what_a_learner_checks(session: DebugSession) -> No
         view.query_one("#section-cgroup").scroll_visible(animate=False)
         await pilot.pause()
         await pilot.click("#section-cgroup SectionHeading")
-        await wait_until(pilot, lambda: bool(app.messages))
+        await wait_for_app(pilot, lambda: bool(app.messages), 30, "bool(app.messages)")
         assert app.messages[-1].topic == "cgroup"
         # And ? asks about the whole panel.
         view.focus()
         await pilot.press("question_mark")
-        await wait_until(pilot, lambda: app.messages[-1].topic == "internals")
+        await wait_for_app(
+            pilot,
+            lambda: app.messages[-1].topic == "internals",
+            30,
+            'app.messages[-1].topic == "internals"',
+        )
 
     run_app(app, (100, 40), body)
 
@@ -353,7 +364,9 @@ def test_internals_view_snapshot(
     app = PanelApp(view)
 
     async def body(pilot: Pilot[None]) -> None:
-        await wait_until(pilot, lambda: view.internals is not None)
+        await wait_for_app(
+            pilot, lambda: view.internals is not None, 30, "view.internals is not None"
+        )
         await pilot.pause()
         svg = screenshot(app, tmp_path, f"internals-{size[0]}x{size[1]}")
         assert "Why the shell sees the target" in svg
@@ -386,7 +399,12 @@ def test_internals_view_says_when_a_reading_fails(session: DebugSession) -> None
         view.focus()
         await pilot.press("r")
         status = view.query_one("#internals-status", Static)
-        await wait_until(pilot, lambda: "Could not read" in str(status.content))
+        await wait_for_app(
+            pilot,
+            lambda: "Could not read" in str(status.content),
+            30,
+            '"Could not read" in str(status.content)',
+        )
         assert status.has_class("-error") and "press r" in str(status.content).lower()
         # The last reading stays on screen.
         assert "shared" in text(view.query_one("#ns-pid"))
@@ -404,7 +422,9 @@ def test_internals_view_stops_when_the_target_stops(engine: Any, session: DebugS
         await loaded(pilot, view, readings=1)
         engine.api.kill(session.target.id)
         status = view.query_one("#internals-status", Static)
-        await wait_until(pilot, lambda: "ended" in str(status.content))
+        await wait_for_app(
+            pilot, lambda: "ended" in str(status.content), 30, '"ended" in str(status.content)'
+        )
         assert "the target stopped" in str(status.content)
         readings = view.usage_readings
         await pilot.pause(0.6)  # three intervals: no reading may arrive any more
@@ -425,7 +445,12 @@ def test_step_log_on_a_real_session(session: DebugSession, tmp_path: Path) -> No
     app = PanelApp(log)
 
     async def body(pilot: Pilot[None]) -> None:
-        await wait_until(pilot, lambda: len(log.query(StepItem)) == len(session.steps))
+        await wait_for_app(
+            pilot,
+            lambda: len(log.query(StepItem)) == len(session.steps),
+            30,
+            "len(log.query(StepItem)) == len(session.steps)",
+        )
         commands = [item.step.command for item in log.query(StepItem)]
         titles = [item.step.title for item in log.query(StepItem)]
         assert titles[0] == "find the target" and titles[-1] == "start the shell"

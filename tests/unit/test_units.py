@@ -12,6 +12,7 @@ from cdebug_tui.engine.models import SessionSpec, TargetInfo
 from cdebug_tui.engine.sidecar import merge_path, resolve_user, sidecar_config
 from cdebug_tui.engine.toolkit import elf_interpreter, host_busybox
 from cdebug_tui.errors import ImageUnavailableError, UserNotFoundError
+from tests.conftest import unavailable
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"
 
@@ -19,7 +20,7 @@ PASSWD = "root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532::/home/nonroot:/s
 def test_elf_interpreter_of_host_binaries() -> None:
     busybox = host_busybox()
     if busybox is None:
-        pytest.skip("no static busybox on this host")
+        unavailable("no static busybox on this host (Debian: busybox-static)")
     with open(busybox, "rb") as f:
         assert elf_interpreter(f.read()) == ""
     dash = shutil.which("dash") or shutil.which("ls")

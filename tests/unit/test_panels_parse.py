@@ -1,0 +1,149 @@
+"""Tests the pure parsers under the panels: /proc's stat and status, the process script's
+output, the process tree, directory listings, and ELF headers."""
+
+from __future__ import annotations
+
+import struct
+
+from cdebug_tui.engine.panels import (
+    parse_listing,
+    parse_processes,
+    parse_stat,
+    parse_status,
+    process_tree,
+)
+from cdebug_tui.engine.toolkit import elf_interpreter
+
+
+def stat_line(pid: int, comm: str, state: str, ppid: int, utime: int = 0, start: int = 0) -> str:
+    # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+    # stime cutime cstime priority nice threads itrealvalue starttime ...
+    rest = [state, ppid, pid, pid, 0, -1, 0, 0, 0, 0, 0, utime, 0, 0, 0, 20, 0, 1, 0, start, 0]
+    return f"{pid} ({comm}) " + " ".join(str(x) for x in rest)
+
+
+def test_stat_keeps_a_command_name_with_spaces_and_parentheses() -> None:
+    assert parse_stat(stat_line(7, "my (odd) name", "S", 1, utime=30, start=500)) == (
+        "my (odd) name",
+        "S",
+        1,
+        30,
+        500,
+    )
+    assert parse_stat("7 (sh) S 1") is None  # cut short
+    assert parse_stat("garbage") is None
+
+
+def test_status_reads_uid_and_rss() -> None:
+    assert parse_status("Name:\tsh\nUid:\t65532\t65532\t65532\t65532\nVmRSS:\t  1024 kB\n") == (
+        65532,
+        1024 * 1024,
+    )
+    assert parse_status("Name:\tkthreadd\nUid:\t0\t0\t0\t0\n") == (0, 0)
+
+
+def script_output(procs: list[tuple[int, str, str, int, str]], self_pid: int) -> bytes:
+    parts = [
+        f"==SELF {self_pid}",
+        "==UPTIME",
+        "100.00 50.00",
+        "==PASSWD",
+        "nonroot:x:65532:65532::/:/x",
+    ]
+    for pid, comm, state, ppid, cmdline in procs:
+        parts += [f"==PID {pid}", stat_line(pid, comm, state, ppid, utime=100, start=0)]
+        parts += ["==STATUS", "Uid:\t65532\t65532\t65532\t65532\nVmRSS:\t4 kB"]
+        parts += ["==CMDLINE", cmdline.replace(" ", "\0") + "\0", ""]
+    parts.append("==END")
+    return "\n".join(parts).encode()
+
+
+def test_processes_leave_out_the_listing_and_what_runs_it() -> None:
+    """The script itself, its cat, and the reaper and tini above it are not the target's; the
+    session's own shell, a zombie of the target and a zombie with no command line are."""
+    data = script_output(
+        [
+            (1, "server", "S", 0, "/app/server"),
+            (9, "sh", "S", 8, "/bin/sh"),  # the session's shell
+            (12, "server", "Z", 1, ""),  # a zombie: no command line
+            (20, "cdebug-tui-init", "S", 0, "/cdebug-tui-init -s --"),
+            (21, "sh", "S", 20, "sh -c eval"),  # the reaper
+            (22, "sh", "S", 21, "sh -c listing"),  # the script: SELF
+            (23, "cat", "R", 22, "cat /proc/23/stat"),
+        ],
+        self_pid=22,
+    )
+    procs = parse_processes(data)
+    assert [(p.pid, p.command, p.state) for p in procs] == [
+        (1, "/app/server", "S"),
+        (9, "/bin/sh", "S"),
+        (12, "[server]", "Z"),
+    ]
+    assert procs[0].user == "nonroot" and procs[0].rss_bytes == 4096
+    # Over its lifetime (100 s, 1 s of CPU): 1%; against a previous sample, the rate since.
+    assert procs[0].cpu_percent == 1.0
+    later = data.replace(b"100.00 50.00", b"101.00 50.00").replace(
+        b" 100 0 0 0 20", b" 150 0 0 0 20"
+    )
+    assert parse_processes(later, procs)[0].cpu_percent == 50.0
+
+
+def test_process_tree_puts_children_under_their_parents() -> None:
+    data = script_output(
+        [
+            (1, "init", "S", 0, "init"),
+            (5, "b", "S", 1, "b"),
+            (3, "a", "S", 1, "a"),
+            (7, "c", "S", 3, "c"),
+        ],
+        self_pid=-1,
+    )
+    tree = [(depth, p.pid) for depth, p in process_tree(parse_processes(data))]
+    assert tree == [(0, 1), (1, 3), (2, 7), (1, 5)]
+
+
+def test_listing_marks_changes_and_hides_our_links() -> None:
+    data = (
+        b"==PASSWD\nroot:x:0:0::/:/x\nnonroot:x:65532:65532::/:/x\n==STAT\n"
+        b"drwxr-xr-x/4096/0/0/app/'app'\n"
+        b"-rw-r--r--/12/65532/65532/config.json/'config.json'\n"
+        b"lrwxrwxrwx/10/0/0/link/'link' -> '/app/server'\n"
+        b"lrwxrwxrwx/15/0/0/.cdebug-abc/'.cdebug-abc' -> '/proc/7/root'\n"
+    )
+    changes = {"/config.json": "C", "/gone": "D"}
+    entries = {e.name: e for e in parse_listing(data, "/", changes)}
+    assert list(entries) == ["app", "config.json", "gone", "link"]
+    assert entries["app"].is_dir and entries["config.json"].owner == "nonroot"
+    assert entries["config.json"].change == "C" and entries["gone"].change == "D"
+    assert entries["link"].link_target == "/app/server"
+
+
+def elf(*, bits: int, interp: bytes | None) -> bytes:
+    """A minimal little-endian ELF header with one program header: PT_INTERP or PT_LOAD."""
+    p_type = 3 if interp is not None else 1
+    data = interp + b"\0" if interp is not None else b""
+    if bits == 64:
+        head = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+        head += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+        ph = struct.pack("<IIQQQQQQ", p_type, 4, 120, 0, 0, len(data), len(data), 1)
+    else:
+        head = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
+        head += struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, 0, 52, 0, 0, 52, 32, 1, 0, 0, 0)
+        ph = struct.pack("<IIIIIIII", p_type, 84, 0, 0, len(data), len(data), 4, 1)
+    return head + ph + data + bytes(64)
+
+
+def test_elf_interpreter_reads_static_dynamic_and_nix_binaries() -> None:
+    assert elf_interpreter(elf(bits=64, interp=None)) == ""
+    assert elf_interpreter(elf(bits=64, interp=b"/lib64/ld-linux-x86-64.so.2")) == (
+        "/lib64/ld-linux-x86-64.so.2"
+    )
+    assert elf_interpreter(elf(bits=32, interp=b"/lib/ld-musl-i386.so.1")) == (
+        "/lib/ld-musl-i386.so.1"
+    )
+    nix = b"/nix/store/abc-glibc/lib/ld-linux-x86-64.so.2"
+    assert elf_interpreter(elf(bits=64, interp=nix)) == nix.decode()
+    # The interpreter past the bytes read: dynamic, interpreter unknown.
+    assert elf_interpreter(elf(bits=64, interp=b"/lib/ld.so")[:125]) == "?"
+    assert elf_interpreter(b"#!/bin/sh\n" * 10) is None
+    assert elf_interpreter(b"\x7fELF") is None
