@@ -514,19 +514,16 @@ def _prepare(
         profile = tk.classify(engine, image_id, sidecar_id, toolkit_path)
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
 
-        t0 = time.monotonic()
-        init_path = install_init(engine, sidecar_id, image)
-        steps.add(
-            "give the sidecar a reaper",
-            f"docker run --rm --init --entrypoint cat {image} {DOCKER_INIT} > init\n"
-            f"docker cp init {config.name}:{INIT_PATH}"
-            if init_path
-            else "# the engine has no init to lend (Podman without catatonit)",
-            t0,
-            "tini -s: what the shell leaves behind is killed and reaped when it ends"
-            if init_path
-            else "processes the shell leaves behind go to the target's PID 1",
+        # tini goes into the sidecar while it starts and links the toolkit in: the archive API
+        # costs as much as a container start on a busy engine, and only the shell needs it.
+        init_t0 = time.monotonic()
+        init_box: list[str] = []
+        init_copy = threading.Thread(
+            target=lambda: init_box.append(install_init(engine, sidecar_id, image)),
+            name="copy-init",
+            daemon=True,
         )
+        init_copy.start()
 
         t0 = time.monotonic()
         try:
@@ -547,7 +544,6 @@ def _prepare(
             raise SessionError(f"cannot start the sidecar: {text}") from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
-        session.init_path = init_path
         steps.add("start the sidecar", f"docker start {config.name}", t0)
 
         t0 = time.monotonic()
@@ -590,6 +586,20 @@ def _prepare(
                 t0,
                 f"through process {anchor}, which runs as uid {uid_gid[0]}",
             )
+
+        init_copy.join(timeout=60)
+        session.init_path = init_box[0] if init_box else ""
+        steps.add(
+            "give the sidecar a reaper",
+            f"docker run --rm --init --entrypoint cat {image} {DOCKER_INIT} > init\n"
+            f"docker cp init {config.name}:{INIT_PATH}"
+            if session.init_path
+            else "# the engine has no init to lend (Podman without catatonit)",
+            init_t0,
+            "tini -s: what the shell leaves behind is killed and reaped when it ends"
+            if session.init_path
+            else "processes the shell leaves behind go to the target's PID 1",
+        )
 
         session.link = link
         session.uid_gid = uid_gid
