@@ -70,6 +70,12 @@ run)
     # Below the init when there is one (orphans were reparented to it), else below ourselves.
     root=$PPID
     [ "$root" -gt 1 ] 2>/dev/null || root=$$
+    # Nearly always nothing is left: the init's only child is this shell (the panels run
+    # every second; a scan of /proc each time would cost). No children file: scan anyway.
+    kids=unknown
+    { read -r kids < "/proc/$root/task/$root/children"; } 2>/dev/null
+    if [ "$root" = "$$" ]; then [ -z "$kids" ] && exit "$code"; fi
+    [ "$kids" = "$$" ] && exit "$code"
     sweep "$root"
     exit "$code"
     ;;
