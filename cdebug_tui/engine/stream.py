@@ -89,7 +89,8 @@ class Stream:
             return None
 
     def readline(self, timeout: float) -> str | None:
-        """One line of stdout text (for the supervisor protocol), None at the end.
+        """One line of stdout text (for the supervisor protocol), None at the end; stderr is
+        passed over.
 
         Raises:
             SessionError: When no whole line comes within `timeout` seconds.
@@ -99,14 +100,16 @@ class Stream:
         while b"\n" not in pending:
             self.sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
-                _, data = self.read()
+                kind, data = self.read()
             except TimeoutError as exc:
                 raise SessionError("the sidecar did not answer in time") from exc
             finally:
                 self.sock.settimeout(None)
             if not data:
                 return None
-            pending += data
+            if kind == STDOUT:
+                # stderr (a tool's complaint) would otherwise land inside a protocol line.
+                pending += data
         line, _, rest = pending.partition(b"\n")
         self._pending = rest
         return line.decode(errors="replace")
