@@ -8,6 +8,7 @@ from rich.text import Text
 from textual import work
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
 
 from cdebug_tui.ui.messages import ProcessesLoaded
 
@@ -133,7 +134,7 @@ class ProcessesPanel(DataTable[Text]):
         if self.row_count:
             try:
                 current = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-            except Exception:  # noqa: BLE001 - no cursor yet
+            except CellDoesNotExist:  # no cursor yet
                 current = None
         self.clear()
         keys = []
