@@ -116,9 +116,8 @@ def test_choosing_again_leaks_no_prepared_sidecar(
             # when the second begins.
             await pilot.press("enter", "escape", "enter")
             await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "picker")
-            assert preparing() == 2, "both preparations at once"
+            await wait_for(pilot, lambda: key in app._warm, "the prepared sidecar", 90)
             await wait_for(pilot, lambda: preparing() == 0, "both preparations", 90)
-            assert key in app._warm
             assert len(sidecars_of(engine, target.id)) == 1, "one prepared sidecar, no more"
             await pilot.press("escape")
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "their removal", 30)
