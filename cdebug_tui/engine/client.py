@@ -9,7 +9,6 @@ import socket
 import tarfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +28,7 @@ from cdebug_tui.engine.models import (
     ImageInfo,
     PullProgress,
     TargetInfo,
+    TLSFiles,
 )
 from cdebug_tui.errors import (
     AmbiguousTargetError,
@@ -50,17 +50,6 @@ _IMAGE_REF = re.compile(
 SHELL_PATHS = ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/busybox/sh")
 
 ProgressCallback = Callable[[PullProgress], None]
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """TLS material for a tcp:// engine, as a Docker context or DOCKER_CERT_PATH holds it."""
-
-    ca: str | None = None
-    cert: str | None = None
-    key: str | None = None
-    #: Whether to verify the engine's certificate (a context's SkipTLSVerify is the opposite).
-    verify: bool = True
 
 
 def validate_image_ref(ref: str) -> None:

@@ -9,11 +9,14 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from cdebug_tui.engine.client import Engine, TLSFiles
-from cdebug_tui.engine.models import Container, TargetInfo
+from cdebug_tui.engine.models import Container, TargetInfo, TLSFiles
 from cdebug_tui.errors import CdebugError, EngineUnavailableError, TargetNotFoundError
+
+if TYPE_CHECKING:
+    # Imported where an engine is connected: discovery and shell completion need no docker-py.
+    from cdebug_tui.engine.client import Engine
 
 __all__ = [
     "DEFAULT_SOCKET",
@@ -219,6 +222,8 @@ def connect(config: EngineConfig, timeout: int = 60) -> Engine:
     Raises:
         EngineUnavailableError: When the address or the TLS material is malformed.
     """
+    from cdebug_tui.engine.client import Engine
+
     return Engine(name=config.name, base_url=config.address, timeout=timeout, tls=config.tls)
 
 
@@ -370,3 +375,25 @@ class EngineRegistry:
             engines, self._engines = list(self._engines.values()), {}
         for engine in engines:
             engine.close()
+
+
+def running_container_names(name: str | None = None, timeout: float = 1.0) -> list[str]:
+    """The running containers' names on an engine (a name or address; None: the current one).
+
+    A local engine is asked over its socket without docker-py (shell completion calls this on
+    every Tab); any other through Engine.
+
+    Raises:
+        EngineUnavailableError: When the engine is unknown or does not answer in time.
+    """
+    from cdebug_tui.engine.unixapi import UnixAPI, socket_path
+
+    cfg = EngineRegistry(discover()).config(name)
+    path = socket_path(cfg.address)
+    if path is not None:
+        return UnixAPI(path, timeout).running_container_names()
+    engine = connect(cfg, timeout=max(1, round(timeout)))
+    try:
+        return sorted(c.name for c in engine.list_containers(shells=False) if c.state == "running")
+    finally:
+        engine.close()

@@ -15,6 +15,17 @@ OWNER_LABEL = "io.cdebug-tui.owner"
 SESSION_LABEL = "io.cdebug-tui.session"
 
 
+@dataclass(frozen=True)
+class TLSFiles:
+    """TLS material for a tcp:// engine, as a Docker context or DOCKER_CERT_PATH holds it."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    #: Whether to verify the engine's certificate (a context's SkipTLSVerify is the opposite).
+    verify: bool = True
+
+
 class Mode(enum.StrEnum):
     """How the debug shell sees the target's filesystem."""
 
