@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import docker
+import docker.context
 import docker.errors
 import docker.tls
 import docker.utils
@@ -25,6 +26,7 @@ from cdebug_tui.engine.models import (
     Change,
     Container,
     ContainerEvent,
+    DockerContext,
     ImageInfo,
     PullProgress,
     TargetInfo,
@@ -85,6 +87,31 @@ def familiar_ref(ref: str) -> str:
         if ref.startswith(prefix) and len(ref) > len(prefix):
             return ref[len(prefix) :]
     return ref
+
+
+def docker_contexts() -> list[DockerContext] | None:
+    """The stored Docker contexts (not `default`), read by docker-py's ContextAPI from
+    $DOCKER_CONFIG (else ~/.docker), sorted by name.
+
+    Returns:
+        The contexts, or None when docker-py cannot read them (a corrupt meta.json fails its
+        whole list; the docker CLI's own reading skips it and so does engines.py's).
+    """
+    try:
+        found = docker.context.ContextAPI.contexts()
+    except Exception:  # noqa: BLE001 - docker-py raises a bare Exception for a corrupt meta file
+        return None
+    out = []
+    for ctx in found:
+        if ctx is None or ctx.Name == "default" or not ctx.Host:
+            continue
+        tls = None
+        cfg = ctx.TLSConfig
+        if cfg is not None:
+            cert, key = cfg.cert if cfg.cert else (None, None)
+            tls = TLSFiles(ca=cfg.ca_cert, cert=cert, key=key, verify=bool(cfg.verify))
+        out.append(DockerContext(name=ctx.Name, host=ctx.Host, tls=tls))
+    return sorted(out, key=lambda c: c.name)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -262,7 +289,8 @@ class Engine:
 
     def _probe_shell(self, container_id: str) -> bool | None:
         """Whether a container's image has a shell: a stat (HEAD) of the usual paths."""
-        url = self.api._url("/containers/{0}/archive", container_id)  # type: ignore[attr-defined]
+        # base_url and api_version are APIClient's public attributes (no private _url).
+        url = f"{self.api.base_url}/v{self.api.api_version}/containers/{container_id}/archive"
         for path in SHELL_PATHS:
             try:
                 status = self.api.head(url, params={"path": path}, timeout=10).status_code

@@ -82,6 +82,31 @@ def _context_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
+def _contexts(config_dir: Path) -> list[EngineConfig]:
+    """The stored contexts, sorted by name: names and hosts as docker-py's ContextAPI reads
+    them, TLS as the docker CLI takes it.
+
+    Our own reading (_read_contexts) stays for what docker-py lacks:
+    - TLS: docker-py keeps a context's TLS only when ca, cert and key all exist (the CLI takes a
+      CA alone), and reads an absent SkipTLSVerify as true (the CLI: false, so it verifies);
+    - where: docker-py finds the directory through config.json only ($DOCKER_CONFIG/config.json,
+      else ~/.docker's, else ./contexts), and only in the process's environment;
+    - a corrupt meta.json fails docker-py's whole list; the CLI skips it;
+    - speed: no contexts directory, no docker-py import (shell completion, exec's start).
+    The current context (DOCKER_HOST, DOCKER_CONTEXT) is discover()'s: docker-py ignores both.
+    """
+    ours = _read_contexts(config_dir)
+    if not ours or not (config_dir / "config.json").is_file() or config_dir != docker_config_dir():
+        return ours
+    from cdebug_tui.engine.client import docker_contexts
+
+    read = docker_contexts()
+    if read is None:
+        return ours
+    tls = {c.name: c.tls for c in ours}
+    return [EngineConfig(c.name, c.host, "context", tls.get(c.name)) for c in read]
+
+
 def _read_contexts(config_dir: Path) -> list[EngineConfig]:
     """The contexts under config_dir/contexts, sorted by name; unreadable ones are skipped."""
     meta_root = config_dir / "contexts" / "meta"
@@ -142,6 +167,7 @@ def _podman_sockets(env: Mapping[str, str], rootful: str) -> list[EngineConfig]:
     out = []
     if Path(rootful).is_socket():
         out.append(EngineConfig(name="podman", address=f"unix://{rootful}", source="podman"))
+    # Podman's own rule for its rootless socket (not platformdirs': Podman decides the path).
     runtime = env.get("XDG_RUNTIME_DIR")
     if runtime:
         rootless = Path(runtime) / "podman" / "podman.sock"
@@ -178,7 +204,7 @@ def discover(
     """
     env = os.environ if env is None else env
     config_dir = docker_config_dir(env)
-    contexts = _read_contexts(config_dir)
+    contexts = _contexts(config_dir)
     by_name = {c.name: c for c in contexts}
     host = env.get("DOCKER_HOST", "")
     if host:

@@ -26,6 +26,21 @@ class TLSFiles:
     verify: bool = True
 
 
+@dataclass(frozen=True)
+class DockerContext:
+    """A Docker context's docker endpoint, as docker-py's ContextAPI reads it.
+
+    Attributes:
+        name: The context's name (never `default`, which is not stored).
+        host: Its endpoint's address.
+        tls: Its TLS material when docker-py found a CA, a certificate and a key.
+    """
+
+    name: str
+    host: str
+    tls: TLSFiles | None = None
+
+
 class Mode(enum.StrEnum):
     """How the debug shell sees the target's filesystem."""
 
