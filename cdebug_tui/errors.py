@@ -55,3 +55,28 @@ class SessionError(CdebugError):
 
 class UserNotFoundError(CdebugError):
     """The user given with -u does not exist in the target."""
+
+
+class EngineRequestError(CdebugError):
+    """The engine answered a request with an error: a conflict, a refusal, a missing object.
+
+    Attributes:
+        status: The HTTP status the engine answered with (404 when the object is missing).
+        explanation: The engine's own words.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        explanation: str = "",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.explanation = explanation or message
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404

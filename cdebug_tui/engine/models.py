@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import enum
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from cdebug_tui.errors import ImageUnavailableError
 
 #: The label every sidecar carries, so that it can always be found and removed.
 SIDECAR_LABEL = "io.cdebug-tui.sidecar"
@@ -253,3 +258,68 @@ class Step:
     started: float = field(default_factory=time.monotonic)
     duration: float = 0.0
     detail: str = ""
+
+
+def familiar_ref(ref: str) -> str:
+    """An image reference as `docker images` shows it: without the default registry prefixes.
+
+    Podman stores fully qualified names (`docker.io/library/x`, `docker.io/org/x`, and
+    `localhost/x` for images made locally); Docker shows `x` and `org/x`. Rows from both engines
+    read alike this way, and Podman still finds the image by the short name.
+    """
+    for prefix in ("docker.io/library/", "docker.io/", "localhost/"):
+        if ref.startswith(prefix) and len(ref) > len(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
+    """A TargetInfo from what the engine's container inspect answers (GET /containers/ID/json)."""
+    cfg = raw.get("Config") or {}
+    host = raw.get("HostConfig") or {}
+    state = raw.get("State") or {}
+    return TargetInfo(
+        engine=engine,
+        id=raw["Id"],
+        name=(raw.get("Name") or "").lstrip("/"),
+        image=familiar_ref(cfg.get("Image") or ""),
+        image_id=raw.get("Image") or "",
+        state=state.get("Status") or "",
+        running=bool(state.get("Running")) and not state.get("Paused"),
+        paused=bool(state.get("Paused")),
+        restarting=bool(state.get("Restarting")),
+        pid=int(state.get("Pid") or 0),
+        user=cfg.get("User") or "",
+        workdir=cfg.get("WorkingDir") or "/",
+        env=tuple(cfg.get("Env") or ()),
+        entrypoint=tuple(cfg.get("Entrypoint") or ()),
+        cmd=tuple(cfg.get("Cmd") or ()),
+        privileged=bool(host.get("Privileged")),
+        cap_add=tuple(host.get("CapAdd") or ()),
+        cap_drop=tuple(host.get("CapDrop") or ()),
+        readonly_rootfs=bool(host.get("ReadonlyRootfs")),
+        pid_mode=host.get("PidMode") or "",
+        ipc_mode=host.get("IpcMode") or "",
+        network_mode=host.get("NetworkMode") or "",
+        security_opt=tuple(host.get("SecurityOpt") or ()),
+        labels=tuple(sorted((cfg.get("Labels") or {}).items())),
+    )
+
+
+# A reference as `docker pull` accepts it: [host[:port]/]path[:tag][@digest], lower-case path.
+_IMAGE_REF = re.compile(
+    r"^(?:(?P<host>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+)
+
+
+def validate_image_ref(ref: str) -> None:
+    """Checks that an image reference is well formed.
+
+    Raises:
+        ImageUnavailableError: When it is not, with the reason.
+    """
+    if not ref or not _IMAGE_REF.match(ref):
+        raise ImageUnavailableError(f"invalid image reference {ref!r}")
