@@ -108,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `cdebug-tui COMMAND --help` for a command's options.",
     )
     root.add_argument("--version", action="version", version=f"cdebug-tui {__version__}")
-    root.add_argument("--image", default=None, help="toolkit image for the session on TARGET")
+    root.add_argument(
+        "--image", dest="app_image", default=None, help="toolkit image for the session on TARGET"
+    )
     sub = root.add_subparsers(dest="command_name", metavar="COMMAND", title="commands")
     ex = sub.add_parser(
         "exec",
@@ -167,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _tui_parser() -> argparse.ArgumentParser:
     """`cdebug-tui [--engine NAME] [--image IMAGE] [TARGET]`: the app, on a target or not."""
     p = _Parser(prog="cdebug-tui", parents=[_common_parser()], add_help=False)
-    p.add_argument("--image", default=None)
+    p.add_argument("--image", dest="app_image", default=None)
     p.add_argument("target", metavar="TARGET", nargs="?")
     return p
 
@@ -226,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ns = _tui_parser().parse_args(args)
             ns.command_name = None
         engine = getattr(ns, "engine", None)
+        if ns.command_name and ns.app_image:
+            # `cdebug-tui --image X exec T`: exec's own --image would silently win.
+            where = "after exec" if ns.command_name == "exec" else "with the app's TARGET"
+            raise _UsageError(f"--image goes {where}, not before {ns.command_name}")
         if ns.command_name == "exec":
             ns.engine = engine
             return cmd_exec(ns)
@@ -240,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _select_engine_for_tui(engine)
         from cdebug_tui.ui.launch import run_app
 
-        return run_app(getattr(ns, "target", None), ns.image)
+        return run_app(getattr(ns, "target", None), ns.app_image)
     except CdebugError as exc:
         _warn(f"error: {exc}")
         return exc.exit_code

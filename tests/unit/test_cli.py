@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cdebug_tui.cli import _exec_parser, build_parser
+from cdebug_tui.cli import _exec_parser, _tui_parser, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +38,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         (["demo", "--tui"], "unrecognized arguments: --tui"),
         (["completion", "tcsh"], "invalid choice: 'tcsh'"),
         (["--engine"], "expected one argument"),
+        (["--image", "x", "exec", "web"], "--image goes after exec"),
     ],
 )
 def test_usage_errors_exit_125_on_one_line(args: list[str], needle: str) -> None:
@@ -70,6 +71,7 @@ def test_engine_before_or_after_the_command() -> None:
     assert p.parse_args(["cleanup", "--engine", "ctx"]).engine == "ctx"
     assert p.parse_args(["--engine", "a", "toolkit", "build", "r"]).ref == "r"
     assert p.parse_args(["exec", "podman/web"]).target == "podman/web"
+    assert _tui_parser().parse_args(["--image", "tools", "web"]).app_image == "tools"
 
 
 def _complete(line: str, tmp_path: Path, env: dict[str, str] | None = None) -> list[str]:
