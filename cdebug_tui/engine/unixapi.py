@@ -458,7 +458,9 @@ class LocalEngine:
         body: dict[str, Any] = {
             "Image": image,
             "OpenStdin": stdin_open,
-            "StdinOnce": False,
+            # As docker-py and `docker run -i`: the container's stdin closes when the attached
+            # client closes its side; the supervisor cleans up on that EOF.
+            "StdinOnce": stdin_open,
             "AttachStdin": stdin_open,
             "AttachStdout": True,
             "AttachStderr": True,

@@ -97,7 +97,7 @@ def test_sidecar_life_over_the_socket(
     cid = local.create_container(
         busybox_image,
         name=_name(),
-        entrypoint=["sh", "-c", 'read line; echo "got $line"; exec sleep 300'],
+        entrypoint=["sh", "-c", 'read line; echo "got $line"; cat; echo eof; exec sleep 300'],
         user="0",
         stdin_open=True,
         env=["GREETING=hi"],
@@ -113,6 +113,9 @@ def test_sidecar_life_over_the_socket(
     attached.sendall(b"hello\n")
     frames = _frames(attached)
     assert next(frames) == (1, b"got hello\n")
+    # Closing our side closes the container's stdin (the supervisor cleans up on that EOF).
+    attached.shutdown(socket.SHUT_WR)
+    assert next(frames) == (1, b"eof\n")
 
     # Without a TTY: framed stdout and stderr, the command's exit code.
     exec_id = local.exec_create(cid, ["sh", "-c", "echo out; echo err >&2; ps -o pid,args; exit 3"])
@@ -137,7 +140,7 @@ def test_sidecar_life_over_the_socket(
     wait_for(lambda: not local.exec_inspect_raw(exec_id)["Running"], 10, "the shell to end")
     assert local.exec_inspect_raw(exec_id)["ExitCode"] == 5
 
-    # EOF on the attached stdin ends nothing here; removal does, and the wait sees it.
+    # Removal ends it, and the wait sees it gone.
     local.remove_container(cid)
     assert local.wait_removed(cid, timeout=10)
     local.remove_container(cid)  # gone already: fine
