@@ -84,7 +84,13 @@ class UnixAPI:
         return EngineUnavailableError(f"cannot reach the container engine at {where}: {exc}")
 
     def request(
-        self, method: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        *,
+        raw_body: bytes | None = None,
     ) -> tuple[int, Any]:
         """One request; returns (status, the decoded JSON body, the text of any other body, or
         None when it is empty).
@@ -96,6 +102,8 @@ class UnixAPI:
         url = self._url(path, params)
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else {}
+        if raw_body is not None:
+            data, headers = raw_body, {"Content-Type": "application/x-tar"}
         conn = _UnixConnection(self.path, self.timeout)
         try:
             conn.request(method, url, body=data, headers=headers)
@@ -297,6 +305,8 @@ class LocalEngine:
         self.timeout = timeout
         self.http = UnixAPI(path, timeout)
         self.is_podman = False
+        #: The engine's version and platform, as Engine.server_version ("27.5.1 linux/amd64").
+        self.server_version = ""
         self._detected = False
         self._full: Engine | None = None
         self._full_lock = threading.Lock()
@@ -331,8 +341,12 @@ class LocalEngine:
             raise EngineUnavailableError(f"the engine at {self.address} answered {status}")
         if not self._detected:
             _, version = self.http.request("GET", "/version")
-            components = (version or {}).get("Components") or []
+            version = version if isinstance(version, dict) else {}
+            components = version.get("Components") or []
             self.is_podman = any("podman" in (c.get("Name") or "").lower() for c in components)
+            self.server_version = (
+                f"{version.get('Version', '')} {version.get('Os', '')}/{version.get('Arch', '')}"
+            )
             self._detected = True
 
     # -- containers ------------------------------------------------------------------------
@@ -434,13 +448,39 @@ class LocalEngine:
         auto_remove: bool = False,
         init: bool = False,
         ulimits: list[tuple[str, int, int]] | None = None,
+        **more: Any,
     ) -> str:
-        """Creates (does not start) a container, as Engine.create_container.
+        """Creates (does not start) a container, as Engine.create_container; an option this
+        class does not know goes to Engine with the rest.
 
         Raises:
             EngineRequestError: When the engine refuses (404: the image or a container whose
                 namespaces it should join is missing).
         """
+        if more:
+            full: Any = self.full_engine()
+            return str(
+                full.create_container(
+                    image,
+                    name=name,
+                    entrypoint=entrypoint,
+                    command=command,
+                    user=user,
+                    env=env,
+                    labels=labels,
+                    stdin_open=stdin_open,
+                    pid_mode=pid_mode,
+                    network_mode=network_mode,
+                    ipc_mode=ipc_mode,
+                    cap_add=cap_add,
+                    cap_drop=cap_drop,
+                    privileged=privileged,
+                    auto_remove=auto_remove,
+                    init=init,
+                    ulimits=ulimits,
+                    **more,
+                )
+            )
         host: dict[str, Any] = {"Privileged": privileged, "AutoRemove": auto_remove}
         for key, value in (
             ("PidMode", pid_mode),
@@ -558,6 +598,23 @@ class LocalEngine:
         self.http.call(
             "resize the terminal", "POST", f"/exec/{exec_id}/resize", {"h": rows, "w": cols}
         )
+
+    def put_archive(self, container_id: str, path: str, tar_bytes: bytes) -> None:
+        """Extracts a tar archive into a directory of a container, as `docker cp` does.
+
+        Raises:
+            EngineRequestError: When the engine refuses (status 404: no such directory).
+        """
+        status, raw = self.http.request(
+            "PUT", f"/containers/{container_id}/archive", {"path": path}, raw_body=tar_bytes
+        )
+        if status >= 400:
+            explanation = str((raw or {}).get("message") or f"status {status}")
+            raise EngineRequestError(
+                f"cannot copy into the container: {explanation}",
+                status=status,
+                explanation=explanation,
+            )
 
     def exec_inspect_raw(self, exec_id: str) -> dict[str, Any]:
         """What the engine says about an exec: Running, ExitCode, Pid."""

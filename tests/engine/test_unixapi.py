@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import struct
+import tarfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -67,6 +69,15 @@ def _frames(sock: socket.socket, timeout: float = 30) -> Iterator[tuple[int, byt
         buf = buf[8 + size :]
 
 
+def _tar(name: str, data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 def test_answers_as_engine_does(
     engine: Any, local: LocalEngine, run_target: Any, distroless_image: str
 ) -> None:
@@ -79,6 +90,7 @@ def test_answers_as_engine_does(
     assert local.image_config(distroless_image) == engine.image_config(distroless_image)
     assert local.read_file(target.id, "/etc/passwd") == engine.read_file(target.id, "/etc/passwd")
     assert local.is_podman == engine.is_podman
+    assert local.server_version.split(" ")[0] and "/" in local.server_version
     with pytest.raises(FileNotFoundError):
         local.read_file(target.id, "/etc/nothing-here")
     with pytest.raises(TargetNotFoundError, match="no such container"):
@@ -139,6 +151,14 @@ def test_sidecar_life_over_the_socket(
     assert b"33 111" in seen and b"hi" in seen
     wait_for(lambda: not local.exec_inspect_raw(exec_id)["Running"], 10, "the shell to end")
     assert local.exec_inspect_raw(exec_id)["ExitCode"] == 5
+
+    # docker cp into it.
+    local.put_archive(cid, "/tmp", _tar("copied", b"by put_archive\n"))
+    exec_id = local.exec_create(cid, ["cat", "/tmp/copied"])
+    assert b"".join(d for _, d in _frames(local.exec_socket(exec_id))) == b"by put_archive\n"
+    with pytest.raises(EngineRequestError) as missing:
+        local.put_archive(cid, "/no/such/dir", _tar("x", b""))
+    assert missing.value.not_found
 
     # Removal ends it, and the wait sees it gone.
     local.remove_container(cid)
