@@ -1,38 +1,55 @@
 # The README's commands. `make help` lists them.
+# Everything runs in a virtual environment (.venv): Debian's own python3 refuses `pip install`
+# outside one (PEP 668, externally-managed-environment). PY is the Python that builds it.
 PY ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+# Made once the project and its dev tools are installed; pyproject.toml changing redoes it.
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup engine demo demo-exec test lint screenshots bench
+.PHONY: help setup engine venv demo demo-exec test lint screenshots bench
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 engine: ## install and start the Docker engine and the tools tests need (Debian, root)
-	scripts/setup-engine.sh
+	PY=$(PY) scripts/setup-engine.sh
 
-setup: engine ## engine, then install cdebug-tui with its dev tools
-	$(PY) -m pip install -q -e '.[dev]'
+$(VPY):
+	@# A venv made without ensurepip (Debian's python3 without python3-venv) has no pip and
+	@# would be taken as made; remove it so that the next run tries again.
+	$(PY) -m venv $(VENV) || { rm -rf $(VENV); echo "make: $(PY) -m venv failed; on Debian: apt-get install python3-venv" >&2; exit 1; }
+
+$(INSTALLED): pyproject.toml | $(VPY)
+	$(VPY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(INSTALLED) ## make .venv and install cdebug-tui with its dev tools into it
+
+setup: engine venv ## engine, then the venv
 
 demo: setup ## open the app on a shell-less demo target (made when none runs)
-	cdebug-tui demo
+	$(VENV)/bin/cdebug-tui demo
 
 demo-exec: setup ## the same without the TUI: cdebug-tui exec -it on the demo target
-	cdebug-tui demo --exec
+	$(VENV)/bin/cdebug-tui demo --exec
 
-test: setup ## run every test against the real engine
-	$(PY) -m pytest -q
+test: setup ## run every test against the real engine (PYTEST_ARGS=tests/unit for a part)
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
 
-lint: ## ruff format, ruff check, mypy
-	ruff format --check .
-	ruff check .
-	mypy
+lint: venv ## ruff format, ruff check, mypy
+	$(VPY) -m ruff format --check .
+	$(VPY) -m ruff check .
+	$(VPY) -m mypy
 
 screenshots: setup ## regenerate screenshots/ from the real app on demo containers
-	$(PY) scripts/screenshots.py
+	$(VPY) scripts/screenshots.py
 
 bench: setup ## run the benchmarks
-	$(PY) benchmarks/time_to_shell.py
-	$(PY) benchmarks/faults.py
-	$(PY) benchmarks/terminal.py
-	$(PY) benchmarks/tui.py
-	$(PY) benchmarks/load.py
+	$(VPY) benchmarks/time_to_shell.py
+	$(VPY) benchmarks/faults.py
+	$(VPY) benchmarks/terminal.py
+	$(VPY) benchmarks/tui.py
+	$(VPY) benchmarks/load.py

@@ -9,18 +9,19 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from cdebug_tui import __version__
 from cdebug_tui.errors import CdebugError
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import Engine
+    from cdebug_tui.engine.engines import EngineRegistry
     from cdebug_tui.engine.models import PullProgress
     from cdebug_tui.engine.recording import CastRecorder
     from cdebug_tui.engine.session import DebugSession
 
-SUBCOMMANDS = ("exec", "toolkit", "demo", "cleanup")
+SUBCOMMANDS = ("exec", "toolkit", "demo", "cleanup", "completion")
 DEFAULT_IMAGE = "busybox:musl"
 
 
@@ -36,12 +37,33 @@ def _warn(message: str) -> None:
     sys.stderr.flush()
 
 
-def _exec_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="cdebug-tui exec",
-        description="Run a command (a shell by default) in a running container, shell-less or not, "
-        "through a sidecar that shares its namespaces. Options after TARGET belong to CMD.",
+class _UsageError(CdebugError):
+    """A command line argparse refused: unknown option, missing TARGET, bad choice."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with docker's exit code for usage errors: 125, not 2, which `exec` could not
+    tell from its command's own exit 2; the message fits on one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _common_parser() -> _Parser:
+    """The options every command shares (`--engine`), given before or after the command."""
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--engine",
+        metavar="NAME",
+        # SUPPRESS: a subcommand's unset --engine must not hide one given before it.
+        default=argparse.SUPPRESS,
+        help="the engine: a Docker context name, default, podman, or an address "
+        "(unix:///path, tcp://host:port, ssh://user@host); the current context by default",
     )
+    return common
+
+
+def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     p.add_argument(
@@ -59,84 +81,172 @@ def _exec_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="print every step taken, as commands")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the mode line")
     p.add_argument("--record", metavar="FILE", help="record the session as an asciicast v2 file")
-    _add_engine_option(p)
-    p.add_argument(
+    target = p.add_argument(
         "target",
         metavar="TARGET",
         help="container name, id or unique id prefix; ENGINE/CONTAINER names the engine too",
     )
-    p.add_argument("command", metavar="CMD", nargs=argparse.REMAINDER, help="command and args")
-    return p
+    target.completer = _complete_running  # type: ignore[attr-defined]
+    # REMAINDER: options after TARGET belong to CMD (`exec web ls -la` is ls's -la).
+    cmd = p.add_argument(
+        "command", metavar="CMD", nargs=argparse.REMAINDER, help="command and args"
+    )
+    # argparse counts an empty REMAINDER as missing; CMD is optional (a shell by default).
+    cmd.required = False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: the app's options and every subcommand, each with --help."""
+    common = _common_parser()
+    root = _Parser(
+        prog="cdebug-tui",
+        parents=[common],
+        usage="%(prog)s [-h] [--version] [--engine NAME] [--image IMAGE] [TARGET]\n"
+        "       %(prog)s [--engine NAME] COMMAND ...",
+        description="Debug running containers, shell-less ones first. With no TARGET it opens the "
+        "list of every container of every engine; with one, a session on it.",
+        epilog="Run `cdebug-tui COMMAND --help` for a command's options.",
+    )
+    root.add_argument("--version", action="version", version=f"cdebug-tui {__version__}")
+    root.add_argument(
+        "--image", dest="app_image", default=None, help="toolkit image for the session on TARGET"
+    )
+    sub = root.add_subparsers(dest="command_name", metavar="COMMAND", title="commands")
+    ex = sub.add_parser(
+        "exec",
+        prog="cdebug-tui exec",
+        parents=[common],
+        help="run a command in a container, like docker exec",
+        description="Run a command (a shell by default) in a running container, shell-less or "
+        "not, through a sidecar that shares its namespaces. Options after TARGET belong to CMD.",
+    )
+    _add_exec_arguments(ex)
+    tk = sub.add_parser(
+        "toolkit",
+        prog="cdebug-tui toolkit",
+        parents=[common],
+        help="manage the local toolkit image",
+        description="Manage the local toolkit image.",
+    )
+    tk_sub = tk.add_subparsers(dest="toolkit_command", metavar="ACTION", required=True)
+    build = tk_sub.add_parser(
+        "build",
+        prog="cdebug-tui toolkit build",
+        parents=[common],
+        help="build it from the host's static busybox",
+        description="Build the local toolkit image from the host's static busybox, offline.",
+    )
+    build.add_argument("ref", metavar="REF", nargs="?", help="the image reference to tag")
+    demo = sub.add_parser(
+        "demo",
+        prog="cdebug-tui demo",
+        parents=[common],
+        help="debug a shell-less demo target (made when none runs)",
+        description="Make a shell-less demo target when none runs, then open the app on it.",
+    )
+    demo.add_argument(
+        "--exec", action="store_true", help="cdebug-tui exec -it on it instead of the app"
+    )
+    sub.add_parser(
+        "cleanup",
+        prog="cdebug-tui cleanup",
+        parents=[common],
+        help="remove sidecars left by a cdebug-tui that is gone",
+        description="Remove the sidecars whose cdebug-tui process, on this host, is gone.",
+    )
+    comp = sub.add_parser(
+        "completion",
+        prog="cdebug-tui completion",
+        help="print the shell completion script",
+        description="Print the script that completes cdebug-tui's commands and container names "
+        'in a shell. bash: `eval "$(cdebug-tui completion bash)"` in ~/.bashrc; zsh: the same '
+        "in ~/.zshrc; fish: `cdebug-tui completion fish | source` in config.fish.",
+    )
+    comp.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
+    return root
 
 
 def _tui_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="cdebug-tui",
-        description="Debug running containers, shell-less ones first. With no TARGET it opens the "
-        "container list; with one, a session on it. Subcommands: exec, toolkit build, demo, "
-        "cleanup (see `cdebug-tui exec --help`).",
-    )
-    p.add_argument("--version", action="version", version=f"cdebug-tui {__version__}")
-    p.add_argument("--image", default=None, help="toolkit image for the session on TARGET")
-    _add_engine_option(p)
-    p.add_argument("target", metavar="TARGET", nargs="?", help="open a session on it at start")
+    """`cdebug-tui [--engine NAME] [--image IMAGE] [TARGET]`: the app, on a target or not."""
+    p = _Parser(prog="cdebug-tui", parents=[_common_parser()], add_help=False)
+    p.add_argument("--image", dest="app_image", default=None)
+    p.add_argument("target", metavar="TARGET", nargs="?")
     return p
 
 
-def _add_engine_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--engine",
-        metavar="NAME",
-        help="the engine: a Docker context name, default, podman, or an address "
-        "(unix:///path, tcp://host:port, ssh://user@host); the current context by default",
-    )
+def _exec_parser() -> argparse.ArgumentParser:
+    """`cdebug-tui exec` alone (demo --exec builds its arguments with it)."""
+    p = _Parser(prog="cdebug-tui exec", parents=[_common_parser()])
+    _add_exec_arguments(p)
+    return p
 
 
-def _pop_engine(args: list[str]) -> tuple[str | None, list[str]]:
-    """Takes `--engine NAME` (or `--engine=NAME`) out of args that argparse does not parse."""
-    out: list[str] = []
-    engine = None
+def _first_positional(args: list[str]) -> str | None:
+    """The first argument that is not an option or an option's value, or None."""
     it = iter(args)
     for arg in it:
-        if arg == "--engine":
-            engine = next(it, None)
-            if engine is None:
-                raise CdebugError("--engine needs a NAME")
-        elif arg.startswith("--engine="):
-            engine = arg.partition("=")[2]
-        else:
-            out.append(arg)
-    return engine, out
+        if arg == "--":
+            return next(it, None)
+        if arg in ("--engine", "--image"):
+            next(it, None)
+        elif not arg.startswith("-") or arg == "-":
+            return arg
+    return None
+
+
+def _complete_running(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+    """The names of the running containers of the engine named so far (or the current one).
+
+    Shell completion runs on every Tab: it asks a local engine over its socket without
+    importing docker-py, gives up after a second, and says nothing when the engine is down.
+    """
+    from cdebug_tui.engine.engines import running_container_names
+
+    try:
+        names = running_container_names(getattr(parsed_args, "engine", None), timeout=1.0)
+    except CdebugError:
+        return []
+    return [n for n in names if n.startswith(prefix)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs cdebug-tui; returns the process exit code (125 for cdebug-tui's own errors)."""
+    if argv is None and "_ARGCOMPLETE" in os.environ:
+        import argcomplete
+
+        # Exits after printing the completions; imported only then, it costs nothing otherwise.
+        argcomplete.autocomplete(build_parser())
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        # `cdebug-tui --engine NAME SUBCOMMAND ...` as well as `cdebug-tui SUBCOMMAND --engine`.
-        engine = None
-        if len(args) >= 3 and args[0] == "--engine" and args[2] in SUBCOMMANDS:
-            engine, args = args[1], args[2:]
-        elif args and args[0].startswith("--engine=") and args[1:2] and args[1] in SUBCOMMANDS:
-            engine, args = args[0].partition("=")[2], args[1:]
-        if args and args[0] in SUBCOMMANDS:
-            command, rest = args[0], args[1:]
-            if command == "exec":
-                ns = _exec_parser().parse_args(rest)
-                ns.engine = ns.engine or engine
-                return cmd_exec(ns)
-            named, rest = _pop_engine(rest)
-            engine = named or engine
-            if command == "toolkit":
-                return cmd_toolkit(rest, engine)
-            if command == "cleanup":
-                return cmd_cleanup(engine)
-            return cmd_demo(rest, engine)
-        ns = _tui_parser().parse_args(args)
-        _select_engine_for_tui(ns.engine)
+        first = _first_positional(args)
+        if first is None or first in SUBCOMMANDS or "-h" in args or "--help" in args:
+            if first is not None and first not in SUBCOMMANDS:
+                # `cdebug-tui web --help`: the app's help, not a complaint about `web`.
+                args = ["--help"]
+            ns = build_parser().parse_args(args)
+        else:
+            ns = _tui_parser().parse_args(args)
+            ns.command_name = None
+        engine = getattr(ns, "engine", None)
+        if ns.command_name and ns.app_image:
+            # `cdebug-tui --image X exec T`: exec's own --image would silently win.
+            where = "after exec" if ns.command_name == "exec" else "with the app's TARGET"
+            raise _UsageError(f"--image goes {where}, not before {ns.command_name}")
+        if ns.command_name == "exec":
+            ns.engine = engine
+            return cmd_exec(ns)
+        if ns.command_name == "toolkit":
+            return cmd_toolkit(ns.ref, engine)
+        if ns.command_name == "cleanup":
+            return cmd_cleanup(engine)
+        if ns.command_name == "demo":
+            return cmd_demo(ns.exec, engine)
+        if ns.command_name == "completion":
+            return cmd_completion(ns.shell)
+        _select_engine_for_tui(engine)
         from cdebug_tui.ui.launch import run_app
 
-        return run_app(ns.target, ns.image)
+        return run_app(getattr(ns, "target", None), ns.app_image)
     except CdebugError as exc:
         _warn(f"error: {exc}")
         return exc.exit_code
@@ -255,11 +365,16 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     registry = EngineRegistry()
     # ENGINE/CONTAINER: only a known engine name counts, since container names have no '/'.
     prefix, container = split_target(ns.target, registry.names)
-    if prefix is not None and ns.engine is not None and registry.config(ns.engine).name != prefix:
+    engine_name = getattr(ns, "engine", None)
+    if (
+        prefix is not None
+        and engine_name is not None
+        and registry.config(engine_name).name != prefix
+    ):
         raise CdebugError(
-            f"TARGET {ns.target!r} names engine {prefix!r} but --engine is {ns.engine!r}"
+            f"TARGET {ns.target!r} names engine {prefix!r} but --engine is {engine_name!r}"
         )
-    engine = registry.get(prefix or ns.engine)
+    engine = _exec_engine(registry, prefix or engine_name)
     spec = dataclasses.replace(spec, target=container)
     with _TermSignals() as signals:
         session = start_session(
@@ -291,6 +406,25 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         _warn(f"session ended: {session.ended_reason}")
         return 125 if code in (None, 125) else code
     return code
+
+
+def _exec_engine(registry: EngineRegistry, name: str | None) -> Engine:
+    """The engine for exec: a local socket through LocalEngine, which spares the exec path
+    docker-py's import (150-400 ms, more than `docker run -it` takes to a prompt); any other
+    address (tcp, ssh) through Engine. CDEBUG_TUI_DOCKER_PY=1 takes Engine everywhere.
+
+    Raises:
+        EngineUnavailableError: When it is unknown or does not answer.
+    """
+    from cdebug_tui.engine.unixapi import local_engine
+
+    cfg = registry.config(name)
+    local = local_engine(cfg.name, cfg.address, registry.timeout)
+    if local is None:
+        return registry.get(cfg.name)
+    local.ping()
+    # LocalEngine answers what a session asks as Engine does, and hands Engine the rest.
+    return cast("Engine", local)
 
 
 class _TermSignals:
@@ -375,13 +509,11 @@ def _feed_stdin(session: DebugSession, fd: int) -> None:
 # -- other subcommands -----------------------------------------------------------------------
 
 
-def cmd_toolkit(rest: list[str], engine: str | None = None) -> int:
-    """`cdebug-tui toolkit build`: builds the local toolkit from the host's static busybox."""
+def cmd_toolkit(ref: str | None, engine: str | None = None) -> int:
+    """`cdebug-tui toolkit build [REF]`: builds the local toolkit from the host's static busybox."""
     from cdebug_tui.engine import toolkit
 
-    if rest[:1] != ["build"]:
-        raise CdebugError("usage: cdebug-tui toolkit build [REF]")
-    ref = rest[1] if len(rest) > 1 else toolkit.LOCAL_TOOLKIT
+    ref = ref or toolkit.LOCAL_TOOLKIT
     image_id = toolkit.build_local_toolkit(_connect(engine), ref)
     print(f"built {ref} ({image_id[:19]}) from {toolkit.host_busybox()}")
     return 0
@@ -399,14 +531,14 @@ def cmd_cleanup(name: str | None = None) -> int:
     return 0
 
 
-def cmd_demo(rest: list[str], name: str | None = None) -> int:
+def cmd_demo(exec_: bool, name: str | None = None) -> int:
     """`cdebug-tui demo [--exec]`: makes a shell-less demo target if none runs, then debugs it."""
     from cdebug_tui.engine import demo
 
     engine = _connect(name)
     target = demo.ensure_demo_target(engine, notice=_warn)
     image = demo.ensure_toolkit(engine, notice=_warn)
-    if "--exec" in rest:
+    if exec_:
         return cmd_exec(
             _exec_parser().parse_args(["-it", "--image", image, "--engine", engine.name, target])
         )
@@ -414,6 +546,14 @@ def cmd_demo(rest: list[str], name: str | None = None) -> int:
     from cdebug_tui.ui.launch import run_app
 
     return run_app(target, image)
+
+
+def cmd_completion(shell: str) -> int:
+    """`cdebug-tui completion SHELL`: prints argcomplete's hook for cdebug-tui in that shell."""
+    import argcomplete
+
+    sys.stdout.write(argcomplete.shellcode(["cdebug-tui"], shell=shell))
+    return 0
 
 
 if __name__ == "__main__":

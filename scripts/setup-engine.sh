@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what cdebug-tui and its tests need on a Debian machine: a Docker engine,
 # a static busybox (the offline toolkit), the tools the tests build images with, and Podman
-# (the tests start their own `podman system service` and a second dockerd).
+# (the tests start their own `podman system service` and a second dockerd), and python3-venv
+# for the Makefile's virtual environment.
 # Idempotent: it installs only what is missing and starts dockerd only when none answers.
 set -euo pipefail
 
@@ -20,6 +21,9 @@ command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
 command -v podman >/dev/null 2>&1 || missing+=(podman)
 command -v newuidmap >/dev/null 2>&1 || missing+=(uidmap)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# The Makefile's virtual environment: Debian splits venv (and ensurepip) out of python3, and
+# its python3 refuses `pip install` outside a venv (PEP 668). PY: the Python the Makefile uses.
+"${PY:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup-engine: installing ${missing[*]}"
     $SUDO apt-get update -qq

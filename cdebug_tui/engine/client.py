@@ -9,12 +9,12 @@ import socket
 import tarfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import docker
 import docker.constants
+import docker.context
 import docker.errors
 import docker.tls
 import docker.types
@@ -28,10 +28,15 @@ from cdebug_tui.engine.models import (
     Change,
     Container,
     ContainerEvent,
+    DockerContext,
     ExecState,
     ImageInfo,
     PullProgress,
     TargetInfo,
+    TLSFiles,
+    familiar_ref,
+    target_info,
+    validate_image_ref,
 )
 from cdebug_tui.engine.stream import Stream
 from cdebug_tui.errors import (
@@ -43,39 +48,10 @@ from cdebug_tui.errors import (
     TargetNotFoundError,
 )
 
-# A reference as `docker pull` accepts it: [host[:port]/]path[:tag][@digest], lower-case path.
-_IMAGE_REF = re.compile(
-    r"^(?:(?P<host>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
-    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
-    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
-)
-
 #: Paths at which an image is taken to have a shell.
 SHELL_PATHS = ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/busybox/sh")
 
 ProgressCallback = Callable[[PullProgress], None]
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """TLS material for a tcp:// engine, as a Docker context or DOCKER_CERT_PATH holds it."""
-
-    ca: str | None = None
-    cert: str | None = None
-    key: str | None = None
-    #: Whether to verify the engine's certificate (a context's SkipTLSVerify is the opposite).
-    verify: bool = True
-
-
-def validate_image_ref(ref: str) -> None:
-    """Checks that an image reference is well formed.
-
-    Raises:
-        ImageUnavailableError: When it is not, with the reason.
-    """
-    if not ref or not _IMAGE_REF.match(ref):
-        raise ImageUnavailableError(f"invalid image reference {ref!r}")
 
 
 def split_image_ref(ref: str) -> tuple[str, str | None]:
@@ -90,17 +66,29 @@ def split_image_ref(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
-def familiar_ref(ref: str) -> str:
-    """An image reference as `docker images` shows it: without the default registry prefixes.
+def docker_contexts() -> list[DockerContext] | None:
+    """The stored Docker contexts (not `default`), read by docker-py's ContextAPI from
+    $DOCKER_CONFIG (else ~/.docker), sorted by name.
 
-    Podman stores fully qualified names (`docker.io/library/x`, `docker.io/org/x`, and
-    `localhost/x` for images made locally); Docker shows `x` and `org/x`. Rows from both engines
-    read alike this way, and Podman still finds the image by the short name.
+    Returns:
+        The contexts, or None when docker-py cannot read them (a corrupt meta.json fails its
+        whole list; the docker CLI's own reading skips it and so does engines.py's).
     """
-    for prefix in ("docker.io/library/", "docker.io/", "localhost/"):
-        if ref.startswith(prefix) and len(ref) > len(prefix):
-            return ref[len(prefix) :]
-    return ref
+    try:
+        found = docker.context.ContextAPI.contexts()
+    except Exception:  # noqa: BLE001 - docker-py raises a bare Exception for a corrupt meta file
+        return None
+    out = []
+    for ctx in found:
+        if ctx is None or ctx.Name == "default" or not ctx.Host:
+            continue
+        tls = None
+        cfg = ctx.TLSConfig
+        if cfg is not None:
+            cert, key = cfg.cert if cfg.cert else (None, None)
+            tls = TLSFiles(ca=cfg.ca_cert, cert=cert, key=key, verify=bool(cfg.verify))
+        out.append(DockerContext(name=ctx.Name, host=ctx.Host, tls=tls))
+    return sorted(out, key=lambda c: c.name)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -304,7 +292,8 @@ class Engine:
 
     def _probe_shell(self, container_id: str) -> bool | None:
         """Whether a container's image has a shell: a stat (HEAD) of the usual paths."""
-        url = self.api._url("/containers/{0}/archive", container_id)  # type: ignore[attr-defined]
+        # base_url and api_version are APIClient's public attributes (no private _url).
+        url = f"{self.api.base_url}/v{self.api.api_version}/containers/{container_id}/archive"
         for path in SHELL_PATHS:
             try:
                 status = self.api.head(url, params={"path": path}, timeout=10).status_code
@@ -375,35 +364,7 @@ class Engine:
         return self._target_info(raw)
 
     def _target_info(self, raw: Mapping[str, Any]) -> TargetInfo:
-        cfg = raw.get("Config") or {}
-        host = raw.get("HostConfig") or {}
-        state = raw.get("State") or {}
-        return TargetInfo(
-            engine=self.name,
-            id=raw["Id"],
-            name=(raw.get("Name") or "").lstrip("/"),
-            image=familiar_ref(cfg.get("Image") or ""),
-            image_id=raw.get("Image") or "",
-            state=state.get("Status") or "",
-            running=bool(state.get("Running")) and not state.get("Paused"),
-            paused=bool(state.get("Paused")),
-            restarting=bool(state.get("Restarting")),
-            pid=int(state.get("Pid") or 0),
-            user=cfg.get("User") or "",
-            workdir=cfg.get("WorkingDir") or "/",
-            env=tuple(cfg.get("Env") or ()),
-            entrypoint=tuple(cfg.get("Entrypoint") or ()),
-            cmd=tuple(cfg.get("Cmd") or ()),
-            privileged=bool(host.get("Privileged")),
-            cap_add=tuple(host.get("CapAdd") or ()),
-            cap_drop=tuple(host.get("CapDrop") or ()),
-            readonly_rootfs=bool(host.get("ReadonlyRootfs")),
-            pid_mode=host.get("PidMode") or "",
-            ipc_mode=host.get("IpcMode") or "",
-            network_mode=host.get("NetworkMode") or "",
-            security_opt=tuple(host.get("SecurityOpt") or ()),
-            labels=tuple(sorted((cfg.get("Labels") or {}).items())),
-        )
+        return target_info(raw, self.name)
 
     def resolve(self, target: str) -> TargetInfo:
         """Finds a container by full id, exact name or unique id prefix, as the docker CLI does.

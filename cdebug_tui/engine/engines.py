@@ -9,11 +9,14 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from cdebug_tui.engine.client import Engine, TLSFiles
-from cdebug_tui.engine.models import Container, TargetInfo
+from cdebug_tui.engine.models import Container, TargetInfo, TLSFiles
 from cdebug_tui.errors import CdebugError, EngineUnavailableError, TargetNotFoundError
+
+if TYPE_CHECKING:
+    # Imported where an engine is connected: discovery and shell completion need no docker-py.
+    from cdebug_tui.engine.client import Engine
 
 __all__ = [
     "DEFAULT_SOCKET",
@@ -79,6 +82,31 @@ def _context_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
+def _contexts(config_dir: Path) -> list[EngineConfig]:
+    """The stored contexts, sorted by name: names and hosts as docker-py's ContextAPI reads
+    them, TLS as the docker CLI takes it.
+
+    Our own reading (_read_contexts) stays for what docker-py lacks:
+    - TLS: docker-py keeps a context's TLS only when ca, cert and key all exist (the CLI takes a
+      CA alone), and reads an absent SkipTLSVerify as true (the CLI: false, so it verifies);
+    - where: docker-py finds the directory through config.json only ($DOCKER_CONFIG/config.json,
+      else ~/.docker's, else ./contexts), and only in the process's environment;
+    - a corrupt meta.json fails docker-py's whole list; the CLI skips it;
+    - speed: no contexts directory, no docker-py import (shell completion, exec's start).
+    The current context (DOCKER_HOST, DOCKER_CONTEXT) is discover()'s: docker-py ignores both.
+    """
+    ours = _read_contexts(config_dir)
+    if not ours or not (config_dir / "config.json").is_file() or config_dir != docker_config_dir():
+        return ours
+    from cdebug_tui.engine.client import docker_contexts
+
+    read = docker_contexts()
+    if read is None:
+        return ours
+    tls = {c.name: c.tls for c in ours}
+    return [EngineConfig(c.name, c.host, "context", tls.get(c.name)) for c in read]
+
+
 def _read_contexts(config_dir: Path) -> list[EngineConfig]:
     """The contexts under config_dir/contexts, sorted by name; unreadable ones are skipped."""
     meta_root = config_dir / "contexts" / "meta"
@@ -139,6 +167,7 @@ def _podman_sockets(env: Mapping[str, str], rootful: str) -> list[EngineConfig]:
     out = []
     if Path(rootful).is_socket():
         out.append(EngineConfig(name="podman", address=f"unix://{rootful}", source="podman"))
+    # Podman's own rule for its rootless socket (not platformdirs': Podman decides the path).
     runtime = env.get("XDG_RUNTIME_DIR")
     if runtime:
         rootless = Path(runtime) / "podman" / "podman.sock"
@@ -175,7 +204,7 @@ def discover(
     """
     env = os.environ if env is None else env
     config_dir = docker_config_dir(env)
-    contexts = _read_contexts(config_dir)
+    contexts = _contexts(config_dir)
     by_name = {c.name: c for c in contexts}
     host = env.get("DOCKER_HOST", "")
     if host:
@@ -219,6 +248,8 @@ def connect(config: EngineConfig, timeout: int = 60) -> Engine:
     Raises:
         EngineUnavailableError: When the address or the TLS material is malformed.
     """
+    from cdebug_tui.engine.client import Engine
+
     return Engine(name=config.name, base_url=config.address, timeout=timeout, tls=config.tls)
 
 
@@ -374,3 +405,25 @@ class EngineRegistry:
             engines, self._engines = list(self._engines.values()), {}
         for engine in engines:
             engine.close()
+
+
+def running_container_names(name: str | None = None, timeout: float = 1.0) -> list[str]:
+    """The running containers' names on an engine (a name or address; None: the current one).
+
+    A local engine is asked over its socket without docker-py (shell completion calls this on
+    every Tab); any other through Engine.
+
+    Raises:
+        EngineUnavailableError: When the engine is unknown or does not answer in time.
+    """
+    from cdebug_tui.engine.unixapi import UnixAPI, socket_path
+
+    cfg = EngineRegistry(discover()).config(name)
+    path = socket_path(cfg.address)
+    if path is not None:
+        return UnixAPI(path, timeout).running_container_names()
+    engine = connect(cfg, timeout=max(1, round(timeout)))
+    try:
+        return sorted(c.name for c in engine.list_containers(shells=False) if c.state == "running")
+    finally:
+        engine.close()

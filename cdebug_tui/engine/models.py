@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import enum
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from cdebug_tui.errors import ImageUnavailableError
 
 #: The label every sidecar carries, so that it can always be found and removed.
 SIDECAR_LABEL = "io.cdebug-tui.sidecar"
@@ -13,6 +18,32 @@ SIDECAR_LABEL = "io.cdebug-tui.sidecar"
 TARGET_LABEL = "io.cdebug-tui.target"
 OWNER_LABEL = "io.cdebug-tui.owner"
 SESSION_LABEL = "io.cdebug-tui.session"
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """TLS material for a tcp:// engine, as a Docker context or DOCKER_CERT_PATH holds it."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    #: Whether to verify the engine's certificate (a context's SkipTLSVerify is the opposite).
+    verify: bool = True
+
+
+@dataclass(frozen=True)
+class DockerContext:
+    """A Docker context's docker endpoint, as docker-py's ContextAPI reads it.
+
+    Attributes:
+        name: The context's name (never `default`, which is not stored).
+        host: Its endpoint's address.
+        tls: Its TLS material when docker-py found a CA, a certificate and a key.
+    """
+
+    name: str
+    host: str
+    tls: TLSFiles | None = None
 
 
 class Mode(enum.StrEnum):
@@ -238,3 +269,68 @@ class ExecState:
     exit_code: int | None
     #: The exec's PID as the host sees it (0 once it has ended).
     pid: int = 0
+
+
+def familiar_ref(ref: str) -> str:
+    """An image reference as `docker images` shows it: without the default registry prefixes.
+
+    Podman stores fully qualified names (`docker.io/library/x`, `docker.io/org/x`, and
+    `localhost/x` for images made locally); Docker shows `x` and `org/x`. Rows from both engines
+    read alike this way, and Podman still finds the image by the short name.
+    """
+    for prefix in ("docker.io/library/", "docker.io/", "localhost/"):
+        if ref.startswith(prefix) and len(ref) > len(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
+    """A TargetInfo from what the engine's container inspect answers (GET /containers/ID/json)."""
+    cfg = raw.get("Config") or {}
+    host = raw.get("HostConfig") or {}
+    state = raw.get("State") or {}
+    return TargetInfo(
+        engine=engine,
+        id=raw["Id"],
+        name=(raw.get("Name") or "").lstrip("/"),
+        image=familiar_ref(cfg.get("Image") or ""),
+        image_id=raw.get("Image") or "",
+        state=state.get("Status") or "",
+        running=bool(state.get("Running")) and not state.get("Paused"),
+        paused=bool(state.get("Paused")),
+        restarting=bool(state.get("Restarting")),
+        pid=int(state.get("Pid") or 0),
+        user=cfg.get("User") or "",
+        workdir=cfg.get("WorkingDir") or "/",
+        env=tuple(cfg.get("Env") or ()),
+        entrypoint=tuple(cfg.get("Entrypoint") or ()),
+        cmd=tuple(cfg.get("Cmd") or ()),
+        privileged=bool(host.get("Privileged")),
+        cap_add=tuple(host.get("CapAdd") or ()),
+        cap_drop=tuple(host.get("CapDrop") or ()),
+        readonly_rootfs=bool(host.get("ReadonlyRootfs")),
+        pid_mode=host.get("PidMode") or "",
+        ipc_mode=host.get("IpcMode") or "",
+        network_mode=host.get("NetworkMode") or "",
+        security_opt=tuple(host.get("SecurityOpt") or ()),
+        labels=tuple(sorted((cfg.get("Labels") or {}).items())),
+    )
+
+
+# A reference as `docker pull` accepts it: [host[:port]/]path[:tag][@digest], lower-case path.
+_IMAGE_REF = re.compile(
+    r"^(?:(?P<host>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+)
+
+
+def validate_image_ref(ref: str) -> None:
+    """Checks that an image reference is well formed.
+
+    Raises:
+        ImageUnavailableError: When it is not, with the reason.
+    """
+    if not ref or not _IMAGE_REF.match(ref):
+        raise ImageUnavailableError(f"invalid image reference {ref!r}")

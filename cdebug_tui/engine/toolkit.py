@@ -92,8 +92,10 @@ def elf_interpreter(head: bytes) -> str | None:
 
 
 def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "cdebug-tui" / "toolkits.json"
+    import platformdirs
+
+    # $XDG_CACHE_HOME/cdebug-tui on Linux, ~/Library/Caches/cdebug-tui on macOS.
+    return Path(platformdirs.user_cache_dir("cdebug-tui")) / "toolkits.json"
 
 
 def _load_cache() -> dict[str, Any]:

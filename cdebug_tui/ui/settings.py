@@ -1,17 +1,18 @@
-"""Provides the app's small remembered settings: a JSON file in $XDG_CONFIG_HOME/cdebug-tui/."""
+"""Provides the app's small remembered settings: a JSON file in the user's config directory."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 
 def settings_path() -> Path:
-    """Where the settings live: $XDG_CONFIG_HOME/cdebug-tui/tui.json (~/.config by default)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "cdebug-tui" / "tui.json"
+    """Where the settings live: tui.json in platformdirs' config directory for cdebug-tui
+    ($XDG_CONFIG_HOME/cdebug-tui, ~/.config/cdebug-tui by default, on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("cdebug-tui")) / "tui.json"
 
 
 def load_settings() -> dict[str, Any]:

@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 
-from cdebug_tui.cli import _exec_parser
 from cdebug_tui.engine.client import split_image_ref, validate_image_ref
 from cdebug_tui.engine.models import SessionSpec, TargetInfo
 from cdebug_tui.engine.sidecar import merge_path, resolve_user, sidecar_config
@@ -63,13 +62,6 @@ def test_split_image_ref() -> None:
     assert split_image_ref("busybox:musl") == ("busybox", "musl")
     assert split_image_ref("localhost:5000/tools") == ("localhost:5000/tools", None)
     assert split_image_ref("nixery.dev/shell/ps") == ("nixery.dev/shell/ps", None)
-
-
-def test_options_after_the_target_belong_to_the_command() -> None:
-    ns = _exec_parser().parse_args(["-it", "--image", "x", "web", "ls", "-la", "-u", "/"])
-    assert ns.tty and ns.interactive and ns.image == "x" and ns.user is None
-    assert ns.target == "web"
-    assert ns.command == ["ls", "-la", "-u", "/"]
 
 
 def _target(**kw: object) -> TargetInfo:

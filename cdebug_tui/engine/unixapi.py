@@ -1,0 +1,711 @@
+"""Provides UnixAPI and LocalEngine: the Docker API of a local engine with the standard library."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import socket
+import tarfile
+import threading
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from cdebug_tui.engine.models import ContainerEvent, TargetInfo, target_info, validate_image_ref
+from cdebug_tui.errors import (
+    AmbiguousTargetError,
+    CdebugError,
+    EngineRequestError,
+    EngineUnavailableError,
+    ImageUnavailableError,
+    TargetNotFoundError,
+)
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.client import Engine
+
+# docker-py and requests take 150-400 ms to import, more than `docker run -it` takes to give a
+# prompt; shell completion and `cdebug-tui exec` need a few calls to a local socket, which
+# http.client makes in a millisecond or two. Everything else stays with docker-py (client.py).
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """An HTTP/1.1 connection whose transport is a unix socket instead of TCP."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def socket_path(address: str) -> str | None:
+    """The socket's path for a unix:// address; None for any other kind of address."""
+    if address.startswith("unix://"):
+        return address[len("unix://") :]
+    return None
+
+
+class UnixAPI:
+    """The Docker Engine API of a local engine, reached over its unix socket.
+
+    Args:
+        path: The socket's path (`/var/run/docker.sock`, Podman's `podman.sock`).
+        timeout: Seconds a connection or a read may take.
+    """
+
+    def __init__(self, path: str, timeout: float = 60) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    def _url(self, path: str, params: Mapping[str, Any] | None) -> str:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        return path + ("?" + urllib.parse.urlencode(query) if query else "")
+
+    def _unreachable(self, exc: BaseException) -> EngineUnavailableError:
+        where = f"unix://{self.path}"
+        if isinstance(exc, FileNotFoundError):
+            return EngineUnavailableError(f"no container engine at {where}: socket missing")
+        if isinstance(exc, PermissionError):
+            return EngineUnavailableError(
+                f"permission denied on the engine socket at {where}",
+                hint="run as a user in the docker group, or as root",
+            )
+        return EngineUnavailableError(f"cannot reach the container engine at {where}: {exc}")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        *,
+        raw_body: bytes | None = None,
+    ) -> tuple[int, Any]:
+        """One request; returns (status, the decoded JSON body, the text of any other body, or
+        None when it is empty).
+
+        Raises:
+            EngineUnavailableError: When the socket is missing, refuses, or the answer is not
+                HTTP with JSON.
+        """
+        url = self._url(path, params)
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        if raw_body is not None:
+            data, headers = raw_body, {"Content-Type": "application/x-tar"}
+        conn = _UnixConnection(self.path, self.timeout)
+        try:
+            conn.request(method, url, body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            status = resp.status
+            ctype = resp.getheader("Content-Type") or ""
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(exc) from exc
+        finally:
+            conn.close()
+        if not raw.strip():
+            return status, None
+        if "json" not in ctype:
+            # /_ping's "OK"; an error in plain text (Podman's, a proxy's) reads as a message.
+            text = raw.decode(errors="replace").strip()
+            return status, ({"message": text} if status >= 400 else text)
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            raise EngineUnavailableError(
+                f"the engine at unix://{self.path} answered {status} with broken JSON"
+            ) from None
+
+    def call(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One request whose error answer becomes EngineRequestError (`cannot WHAT: ...`).
+
+        Returns:
+            The decoded JSON body (None when it is empty).
+        """
+        status, answer = self.request(method, path, params, body)
+        if status >= 400:
+            explanation = str((answer or {}).get("message") or f"status {status}")
+            raise EngineRequestError(
+                f"cannot {what}: {explanation}", status=status, explanation=explanation
+            )
+        return answer
+
+    def open_stream(
+        self, method: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """A request whose answer is read as it comes (events, archives); close the connection
+        to stop it.
+
+        Raises:
+            EngineRequestError: When the engine answers with an error.
+        """
+        conn = _UnixConnection(self.path, self.timeout)
+        try:
+            conn.request(method, self._url(path, params))
+            resp = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise self._unreachable(exc) from exc
+        if resp.status >= 400:
+            raw = resp.read()
+            conn.close()
+            try:
+                explanation = str(json.loads(raw).get("message"))
+            except (ValueError, AttributeError):
+                explanation = raw.decode(errors="replace").strip()
+            raise EngineRequestError(explanation, status=resp.status, explanation=explanation)
+        return conn, resp
+
+    def hijack(
+        self, path: str, params: Mapping[str, Any] | None = None, body: Any = None
+    ) -> socket.socket:
+        """POSTs an attach or exec start and returns the connection as the stream's socket.
+
+        The engine answers `101 UPGRADED` (or 200 from older ones) and from then on the socket
+        carries the container's stdin one way and its output the other, as `docker attach`
+        and `docker exec` use it.
+
+        Raises:
+            EngineRequestError: When the engine refuses (its explanation says why).
+        """
+        data = b"" if body is None else json.dumps(body).encode()
+        head = (
+            f"POST {self._url(path, params)} HTTP/1.1\r\nHost: localhost\r\n"
+            "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        ).encode()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.path)
+            sock.sendall(head + data)
+            # The answer's head only, a byte at a time (~150 bytes): what follows it is the
+            # container's output, which must stay in the socket for the stream's reader.
+            answer = b""
+            while not answer.endswith(b"\r\n\r\n"):
+                byte = sock.recv(1)
+                if not byte or len(answer) > 65536:
+                    raise OSError("the engine closed the connection before answering")
+                answer += byte
+        except OSError as exc:
+            sock.close()
+            raise self._unreachable(exc) from exc
+        status_line, _, rest = answer.decode("latin-1").partition("\r\n")
+        status = int(status_line.split(" ")[1])
+        if status not in (101, 200):
+            # An error comes with an ordinary body: read it for the engine's words.
+            length = 0
+            for line in rest.split("\r\n"):
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip() or 0)
+            try:
+                body_bytes = sock.recv(length, socket.MSG_WAITALL) if length else b""
+            except OSError:
+                body_bytes = b""
+            sock.close()
+            try:
+                explanation = str(json.loads(body_bytes).get("message"))
+            except (ValueError, AttributeError):
+                explanation = body_bytes.decode(errors="replace").strip() or f"status {status}"
+            raise EngineRequestError(explanation, status=status, explanation=explanation)
+        sock.settimeout(None)
+        return sock
+
+    def running_container_names(self) -> list[str]:
+        """The names of the engine's running containers, as `docker ps` shows them."""
+        status, rows = self.request("GET", "/containers/json")
+        if status != 200 or not isinstance(rows, list):
+            raise EngineUnavailableError(f"the engine at unix://{self.path} answered {status}")
+        return sorted(
+            str(r["Names"][0]).lstrip("/") for r in rows if isinstance(r, dict) and r.get("Names")
+        )
+
+
+class LocalEventStream:
+    """A blocking iterator over a local engine's container events that another thread can
+    close (as client.EventStream, without docker-py)."""
+
+    def __init__(self, engine_name: str, conn: http.client.HTTPConnection, resp: Any) -> None:
+        self._name = engine_name
+        self._conn = conn
+        self._resp = resp
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[ContainerEvent]:
+        try:
+            while not self._closed.is_set():
+                line = self._resp.readline()
+                if not line:
+                    return
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event.get("Type") != "container":
+                    continue
+                actor = event.get("Actor") or {}
+                yield ContainerEvent(
+                    engine=self._name,
+                    id=actor.get("ID") or event.get("id", ""),
+                    action=(event.get("Action") or event.get("status") or "").split(":")[0],
+                    time=event.get("timeNano", 0) / 1e9 or float(event.get("time", 0)),
+                    name=(actor.get("Attributes") or {}).get("name", ""),
+                )
+        except (OSError, ValueError, http.client.HTTPException, AttributeError) as exc:
+            # Closing from another thread surfaces here as a read error on a closed socket.
+            if not self._closed.is_set():
+                raise EngineUnavailableError(f"the engine's event stream broke: {exc}") from exc
+
+    def close(self) -> None:
+        self._closed.set()
+        sock = self._conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._conn.close()
+
+
+class LocalEngine:
+    """The calls `cdebug-tui exec` makes, to an engine on a unix socket, without docker-py.
+
+    It answers as Engine does (our dataclasses, our errors); anything else it is asked for
+    (pulls, builds, the panels' calls) goes to an Engine made on first need, which imports
+    docker-py then.
+
+    Args:
+        name: The engine's name, as in EngineConfig.
+        path: Its socket's path.
+        timeout: Seconds a call may take.
+    """
+
+    def __init__(self, name: str, path: str, timeout: int = 60) -> None:
+        self.name = name
+        self.address = f"unix://{path}"
+        self.timeout = timeout
+        self.http = UnixAPI(path, timeout)
+        self.is_podman = False
+        #: The engine's version and platform, as Engine.server_version ("27.5.1 linux/amd64").
+        self.server_version = ""
+        self._detected = False
+        self._full: Engine | None = None
+        self._full_lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for what this class lacks: the rest of Engine, through docker-py.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.full_engine(), name)
+
+    def full_engine(self) -> Engine:
+        """The docker-py Engine for the same socket, made (and docker-py imported) on first use."""
+        with self._full_lock:
+            if self._full is None:
+                from cdebug_tui.engine.client import Engine
+
+                self._full = Engine(name=self.name, base_url=self.address, timeout=self.timeout)
+            return self._full
+
+    def close(self) -> None:
+        if self._full is not None:
+            self._full.close()
+
+    def ping(self) -> None:
+        """Checks that the engine answers and learns whether it is Podman.
+
+        Raises:
+            EngineUnavailableError: When it does not answer.
+        """
+        status, _ = self.http.request("GET", "/_ping")
+        if status != 200:
+            raise EngineUnavailableError(f"the engine at {self.address} answered {status}")
+        if not self._detected:
+            _, version = self.http.request("GET", "/version")
+            version = version if isinstance(version, dict) else {}
+            components = version.get("Components") or []
+            self.is_podman = any("podman" in (c.get("Name") or "").lower() for c in components)
+            self.server_version = (
+                f"{version.get('Version', '')} {version.get('Os', '')}/{version.get('Arch', '')}"
+            )
+            self._detected = True
+
+    # -- containers ------------------------------------------------------------------------
+
+    def inspect(self, container_id: str) -> TargetInfo:
+        """What the engine says about one container.
+
+        Raises:
+            TargetNotFoundError: When there is no such container.
+        """
+        status, raw = self.http.request("GET", f"/containers/{_quote(container_id)}/json")
+        if status == 404:
+            raise TargetNotFoundError(f"no such container: {container_id}")
+        if status >= 400:
+            raise CdebugError(f"cannot look up {container_id!r}: {(raw or {}).get('message')}")
+        return target_info(raw, self.name)
+
+    def resolve(self, target: str) -> TargetInfo:
+        """Finds a container by full id, exact name or unique id prefix, as Engine.resolve.
+
+        Raises:
+            TargetNotFoundError: When nothing matches.
+            AmbiguousTargetError: When a prefix matches several containers; lists them.
+        """
+        name = target.lstrip("/")
+        if not name:
+            raise TargetNotFoundError("no target container given")
+        status, raw = self.http.request("GET", f"/containers/{_quote(name)}/json")
+        if status == 200:
+            return target_info(raw, self.name)
+        if status not in (404, 400, 409, 500):
+            raise CdebugError(f"cannot look up {target!r}: {(raw or {}).get('message')}")
+        rows = self.http.call("list containers", "GET", "/containers/json", {"all": 1}) or []
+        candidates = [c for c in rows if str(c.get("Id", "")).startswith(name)]
+        if len(candidates) > 1:
+            listed = ", ".join(
+                f"{c['Id'][:12]} ({(c.get('Names') or ['?'])[0].lstrip('/')})"
+                for c in candidates[:8]
+            )
+            raise AmbiguousTargetError(f"{target!r} matches {len(candidates)} containers: {listed}")
+        raise TargetNotFoundError(f"no such container: {target}")
+
+    def ulimits(self, container_id: str) -> list[tuple[str, int, int]]:
+        """The resource limits a container was created with, as Engine.ulimits."""
+        raw = self.http.call("inspect the container", "GET", f"/containers/{container_id}/json")
+        out = []
+        for u in (raw.get("HostConfig") or {}).get("Ulimits") or ():
+            name = str(u.get("Name") or "").lower().removeprefix("rlimit_")
+            if name:
+                out.append((name, int(u.get("Soft") or 0), int(u.get("Hard") or 0)))
+        return out
+
+    def events(self, since: float | None = None, container: str | None = None) -> LocalEventStream:
+        """A live stream of container events (of one container, if given)."""
+        filters: dict[str, list[str]] = {"type": ["container"]}
+        if container:
+            filters["container"] = [container]
+        params: dict[str, Any] = {"filters": json.dumps(filters)}
+        if since is not None:
+            params["since"] = f"{since:.9f}"
+        conn, resp = self.http.open_stream("GET", "/events", params)
+        # Events come when they come: no read timeout on this connection.
+        if conn.sock is not None:
+            conn.sock.settimeout(None)
+        return LocalEventStream(self.name, conn, resp)
+
+    def remove_container(self, container_id: str) -> None:
+        """Removes a container, stopping it first; a container already gone is fine."""
+        status, raw = self.http.request(
+            "DELETE", f"/containers/{container_id}", {"force": "true", "v": "false"}
+        )
+        if status < 400 or status == 404:
+            return
+        explanation = str((raw or {}).get("message") or status)
+        if "already in progress" not in explanation:
+            raise EngineRequestError(
+                f"cannot remove the container: {explanation}",
+                status=status,
+                explanation=explanation,
+            )
+
+    def create_container(
+        self,
+        image: str,
+        *,
+        name: str | None = None,
+        entrypoint: list[str] | None = None,
+        command: list[str] | None = None,
+        user: str | None = None,
+        env: list[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        stdin_open: bool = False,
+        pid_mode: str | None = None,
+        network_mode: str | None = None,
+        ipc_mode: str | None = None,
+        cap_add: list[str] | None = None,
+        cap_drop: list[str] | None = None,
+        privileged: bool = False,
+        auto_remove: bool = False,
+        init: bool = False,
+        ulimits: list[tuple[str, int, int]] | None = None,
+        **more: Any,
+    ) -> str:
+        """Creates (does not start) a container, as Engine.create_container; an option this
+        class does not know goes to Engine with the rest.
+
+        Raises:
+            EngineRequestError: When the engine refuses (404: the image or a container whose
+                namespaces it should join is missing).
+        """
+        if more:
+            full: Any = self.full_engine()
+            return str(
+                full.create_container(
+                    image,
+                    name=name,
+                    entrypoint=entrypoint,
+                    command=command,
+                    user=user,
+                    env=env,
+                    labels=labels,
+                    stdin_open=stdin_open,
+                    pid_mode=pid_mode,
+                    network_mode=network_mode,
+                    ipc_mode=ipc_mode,
+                    cap_add=cap_add,
+                    cap_drop=cap_drop,
+                    privileged=privileged,
+                    auto_remove=auto_remove,
+                    init=init,
+                    ulimits=ulimits,
+                    **more,
+                )
+            )
+        host: dict[str, Any] = {"Privileged": privileged, "AutoRemove": auto_remove}
+        for key, value in (
+            ("PidMode", pid_mode),
+            ("NetworkMode", network_mode),
+            ("IpcMode", ipc_mode),
+            ("CapAdd", cap_add or None),
+            ("CapDrop", cap_drop or None),
+        ):
+            if value is not None:
+                host[key] = value
+        if init:
+            host["Init"] = True
+        if ulimits:
+            host["Ulimits"] = [{"Name": n, "Soft": s, "Hard": h} for n, s, h in ulimits]
+        body: dict[str, Any] = {
+            "Image": image,
+            "OpenStdin": stdin_open,
+            # As docker-py and `docker run -i`: the container's stdin closes when the attached
+            # client closes its side; the supervisor cleans up on that EOF.
+            "StdinOnce": stdin_open,
+            "AttachStdin": stdin_open,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": False,
+            "Labels": dict(labels or {}),
+            "HostConfig": host,
+        }
+        for key, value in (("Entrypoint", entrypoint), ("Cmd", command), ("User", user)):
+            if value is not None:
+                body[key] = value
+        if env is not None:
+            body["Env"] = list(env)
+        answer = self.http.call(
+            "create the container", "POST", "/containers/create", {"name": name}, body
+        )
+        return str(answer["Id"])
+
+    def start(self, container_id: str) -> None:
+        """Starts a created or stopped container.
+
+        Raises:
+            EngineRequestError: When the engine refuses (its explanation says why).
+        """
+        self.http.call("start the container", "POST", f"/containers/{container_id}/start")
+
+    def attach_socket(self, container_id: str) -> socket.socket:
+        """A connection attached to a container's stdin, stdout and stderr (no TTY: framed).
+
+        Raises:
+            EngineRequestError: When the engine refuses.
+        """
+        params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        try:
+            return self.http.hijack(f"/containers/{container_id}/attach", params)
+        except EngineRequestError as exc:
+            raise EngineRequestError(
+                f"cannot attach to the container: {exc.explanation}",
+                status=exc.status,
+                explanation=exc.explanation,
+            ) from exc
+
+    def exec_create(
+        self,
+        container_id: str,
+        argv: list[str],
+        *,
+        user: str = "0",
+        stdin: bool = False,
+        tty: bool = False,
+        env: list[str] | None = None,
+    ) -> str:
+        """Creates an exec in a running container, as Engine.exec_create.
+
+        Raises:
+            EngineRequestError: When the container is gone or refuses.
+        """
+        body: dict[str, Any] = {
+            "AttachStdin": stdin,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": tty,
+            "Cmd": list(argv),
+            "User": user,
+            "Privileged": False,
+        }
+        if env is not None:
+            body["Env"] = list(env)
+        answer = self.http.call(
+            "run in the container", "POST", f"/containers/{container_id}/exec", body=body
+        )
+        return str(answer["Id"])
+
+    def exec_socket(self, exec_id: str, *, tty: bool = False) -> socket.socket:
+        """Starts an exec and returns its connection (stdin, and its output; framed without
+        a TTY).
+
+        Raises:
+            EngineRequestError: When the engine refuses.
+        """
+        try:
+            return self.http.hijack(f"/exec/{exec_id}/start", body={"Detach": False, "Tty": tty})
+        except EngineRequestError as exc:
+            raise EngineRequestError(
+                f"cannot start the exec: {exc.explanation}",
+                status=exc.status,
+                explanation=exc.explanation,
+            ) from exc
+
+    def exec_resize(self, exec_id: str, rows: int, cols: int) -> None:
+        """Sets the size of an exec's TTY.
+
+        Raises:
+            EngineRequestError: When the exec has ended (or the engine refuses).
+        """
+        self.http.call(
+            "resize the terminal", "POST", f"/exec/{exec_id}/resize", {"h": rows, "w": cols}
+        )
+
+    def put_archive(self, container_id: str, path: str, tar_bytes: bytes) -> None:
+        """Extracts a tar archive into a directory of a container, as `docker cp` does.
+
+        Raises:
+            EngineRequestError: When the engine refuses (status 404: no such directory).
+        """
+        status, raw = self.http.request(
+            "PUT", f"/containers/{container_id}/archive", {"path": path}, raw_body=tar_bytes
+        )
+        if status >= 400:
+            explanation = str((raw or {}).get("message") or f"status {status}")
+            raise EngineRequestError(
+                f"cannot copy into the container: {explanation}",
+                status=status,
+                explanation=explanation,
+            )
+
+    def exec_inspect_raw(self, exec_id: str) -> dict[str, Any]:
+        """What the engine says about an exec: Running, ExitCode, Pid."""
+        return dict(self.http.call("inspect the exec", "GET", f"/exec/{exec_id}/json") or {})
+
+    def wait_removed(self, container_id: str, timeout: float) -> bool:
+        """Waits until the engine has removed a container (an --rm one that is ending).
+
+        Returns:
+            Whether it is gone (False when `timeout` passed first).
+        """
+        api = UnixAPI(self.http.path, max(1.0, timeout))
+        try:
+            status, _ = api.request(
+                "POST", f"/containers/{container_id}/wait", {"condition": "removed"}
+            )
+        except EngineUnavailableError:
+            return False
+        return status < 400 or status == 404
+
+    # -- images and files ------------------------------------------------------------------
+
+    def image_id(self, ref: str) -> str | None:
+        """The id of a local image, or None when it is not on the engine."""
+        validate_image_ref(ref)
+        status, raw = self.http.request("GET", f"/images/{_quote(ref)}/json")
+        if status == 404:
+            return None
+        if status >= 400:
+            raise ImageUnavailableError(
+                f"invalid image reference {ref!r}: {(raw or {}).get('message')}"
+            )
+        return str(raw["Id"])
+
+    def image_config(self, ref: str) -> dict[str, Any]:
+        """The Config part of a local image (Env, Cmd, Entrypoint, User, WorkingDir)."""
+        raw = self.http.call("inspect the image", "GET", f"/images/{_quote(ref)}/json")
+        return dict(raw.get("Config") or {})
+
+    def archive(self, container_id: str, path: str) -> Iterator[bytes] | None:
+        """A path of a container as a tar stream, through the archive API; None when the path
+        does not exist.
+
+        Raises:
+            EngineRequestError: When the engine refuses.
+        """
+        try:
+            conn, resp = self.http.open_stream(
+                "GET", f"/containers/{container_id}/archive", {"path": path}
+            )
+        except EngineRequestError as exc:
+            if exc.not_found:
+                return None
+            raise
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                while chunk := resp.read(65536):
+                    yield chunk
+            except (OSError, http.client.HTTPException) as exc:
+                raise self.http._unreachable(exc) from exc
+            finally:
+                conn.close()
+
+        return chunks()
+
+    def read_file(self, container_id: str, path: str, limit: int = 1 << 20) -> bytes:
+        """The first `limit` bytes of a regular file in a container, as Engine.read_file.
+
+        Raises:
+            FileNotFoundError: When the path does not exist or is not a regular file.
+        """
+        stream = self.archive(container_id, path)
+        if stream is None:
+            raise FileNotFoundError(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            for member in tar:
+                if member.isfile():
+                    f = tar.extractfile(member)
+                    return f.read(limit) if f else b""
+                raise FileNotFoundError(f"{path} is not a regular file")
+        raise FileNotFoundError(path)
+
+
+def _quote(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
+
+
+def local_engine(name: str, address: str, timeout: int = 60) -> LocalEngine | None:
+    """A LocalEngine for a unix:// address, None for any other (tcp, ssh: docker-py's)."""
+    path = socket_path(address)
+    if path is None or os.environ.get("CDEBUG_TUI_DOCKER_PY"):
+        return None
+    return LocalEngine(name, path, timeout)
