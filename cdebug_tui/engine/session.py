@@ -7,10 +7,9 @@ import shlex
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine import toolkit as tk
-from cdebug_tui.engine.client import Engine, EventStream, ProgressCallback
 from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
 from cdebug_tui.engine.protocol import SupervisorChannel
 from cdebug_tui.engine.sidecar import (
@@ -33,6 +32,10 @@ from cdebug_tui.errors import (
     TargetNotFoundError,
     ToolkitError,
 )
+
+if TYPE_CHECKING:
+    # Types only: `cdebug-tui exec` reaches a local engine without docker-py (LocalEngine).
+    from cdebug_tui.engine.client import Engine, EventStream, ProgressCallback
 
 __all__ = ["STDERR", "STDOUT", "DebugSession", "ensure_image", "prepare_session", "start_session"]
 

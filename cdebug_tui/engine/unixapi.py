@@ -13,7 +13,14 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from cdebug_tui.engine.models import ContainerEvent, TargetInfo, target_info, validate_image_ref
+from cdebug_tui.engine.models import (
+    ContainerEvent,
+    ExecState,
+    TargetInfo,
+    target_info,
+    validate_image_ref,
+)
+from cdebug_tui.engine.stream import Stream
 from cdebug_tui.errors import (
     AmbiguousTargetError,
     CdebugError,
@@ -597,6 +604,29 @@ class LocalEngine:
         """
         self.http.call(
             "resize the terminal", "POST", f"/exec/{exec_id}/resize", {"h": rows, "w": cols}
+        )
+
+    def attach(self, container_id: str) -> Stream:
+        """A stream attached to a container's stdin, stdout and stderr, as Engine.attach."""
+        return Stream(self.attach_socket(container_id), tty=False)
+
+    def exec_start(self, exec_id: str, *, tty: bool = False) -> Stream:
+        """Starts an exec and returns its stream, as Engine.exec_start."""
+        return Stream(self.exec_socket(exec_id, tty=tty), tty=tty)
+
+    def exec_inspect(self, exec_id: str) -> ExecState:
+        """Whether an exec still runs, and its exit code once it has ended, as Engine's.
+
+        Raises:
+            EngineRequestError: When the engine has forgotten it.
+        """
+        raw = self.exec_inspect_raw(exec_id)
+        code = raw.get("ExitCode")
+        return ExecState(
+            id=exec_id,
+            running=bool(raw.get("Running")),
+            exit_code=int(code) if code is not None and not raw.get("Running") else None,
+            pid=int(raw.get("Pid") or 0),
         )
 
     def put_archive(self, container_id: str, path: str, tar_bytes: bytes) -> None:

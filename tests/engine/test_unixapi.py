@@ -152,6 +152,14 @@ def test_sidecar_life_over_the_socket(
     wait_for(lambda: not local.exec_inspect_raw(exec_id)["Running"], 10, "the shell to end")
     assert local.exec_inspect_raw(exec_id)["ExitCode"] == 5
 
+    # The typed streams a session reads, as Engine gives them.
+    exec_id = local.exec_create(cid, ["sh", "-c", "echo typed; exit 4"])
+    stream = local.exec_start(exec_id)
+    assert stream.read() == (1, b"typed\n")
+    wait_for(lambda: not local.exec_inspect(exec_id).running, 10, "the exec to end")
+    assert local.exec_inspect(exec_id).exit_code == 4
+    stream.close()
+
     # docker cp into it.
     local.put_archive(cid, "/tmp", _tar("copied", b"by put_archive\n"))
     exec_id = local.exec_create(cid, ["cat", "/tmp/copied"])

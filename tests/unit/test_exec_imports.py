@@ -1,0 +1,24 @@
+"""Tests that `cdebug-tui exec` reaches a local engine without importing docker-py (150-400 ms)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_exec_path_imports_no_docker_py() -> None:
+    """What `cdebug-tui exec` imports before it talks to a local engine (LocalEngine): not
+    docker-py, requests or urllib3, nor Textual; the app and the panels still use them."""
+    code = (
+        "import sys\n"
+        "import cdebug_tui.cli, cdebug_tui.engine.session, cdebug_tui.engine.unixapi\n"
+        "import cdebug_tui.engine.engines, cdebug_tui.engine.toolkit\n"
+        "print(sorted(m for m in ('docker', 'requests', 'urllib3', 'textual') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip() == "[]"
