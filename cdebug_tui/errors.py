@@ -55,3 +55,11 @@ class SessionError(CdebugError):
 
 class UserNotFoundError(CdebugError):
     """The user given with -u does not exist in the target."""
+
+
+class LogsUnavailableError(CdebugError):
+    """A container's logs cannot be read (its log driver does not support reading, say)."""
+
+
+class PortForwardError(CdebugError):
+    """A port cannot be forwarded: the local port is taken, the target does not listen, ..."""
