@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from cdebug_tui.engine.recording import CastRecorder
     from cdebug_tui.engine.session import DebugSession
 
-SUBCOMMANDS = ("exec", "toolkit", "demo", "cleanup")
+SUBCOMMANDS = ("exec", "toolkit", "demo", "cleanup", "port-forward")
 DEFAULT_IMAGE = "busybox:musl"
 
 
@@ -125,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ns = _exec_parser().parse_args(rest)
                 ns.engine = ns.engine or engine
                 return cmd_exec(ns)
+            if command == "port-forward":
+                ns = _port_forward_parser().parse_args(rest)
+                ns.engine = ns.engine or engine
+                return cmd_port_forward(ns)
             named, rest = _pop_engine(rest)
             engine = named or engine
             if command == "toolkit":
@@ -370,6 +374,93 @@ def _feed_stdin(session: DebugSession, fd: int) -> None:
             session.write(data)
     except OSError:
         return
+
+
+# -- port-forward -----------------------------------------------------------------------------
+
+
+def _port_forward_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cdebug-tui port-forward",
+        description="Forward local ports to ports a running container listens on, published or "
+        "not, shell-less or not (as `kubectl port-forward`): through a relay container in the "
+        "target's network namespace, removed when this command ends. Ctrl-C stops.",
+    )
+    p.add_argument(
+        "--image", default=DEFAULT_IMAGE, help=f"relay image with nc (default {DEFAULT_IMAGE})"
+    )
+    p.add_argument(
+        "--address", default="127.0.0.1", help="local address to listen on (default 127.0.0.1)"
+    )
+    _add_engine_option(p)
+    p.add_argument("target", metavar="TARGET", help="container name, id or unique id prefix")
+    p.add_argument(
+        "ports",
+        metavar="[LOCAL:]REMOTE",
+        nargs="+",
+        help="8080 (the same port), 8888:80, or :80 (any free local port)",
+    )
+    return p
+
+
+def cmd_port_forward(ns: argparse.Namespace) -> int:
+    """`cdebug-tui port-forward TARGET [LOCAL:]REMOTE...`: until Ctrl-C or the target stops."""
+    from cdebug_tui.engine.engines import EngineRegistry, split_target
+    from cdebug_tui.engine.ports import (
+        PortForward,
+        Relay,
+        check_listening,
+        list_sockets,
+        parse_port_spec,
+    )
+    from cdebug_tui.engine.session import ENDING_EVENTS, ensure_image
+    from cdebug_tui.errors import TargetNotRunningError
+
+    specs = [parse_port_spec(spec) for spec in ns.ports]  # bad input fails before anything
+    registry = EngineRegistry()
+    prefix, container = split_target(ns.target, registry.names)
+    engine = registry.get(prefix or ns.engine)
+    target = engine.resolve(container)
+    if not target.running:
+        raise TargetNotRunningError(f"{target.name} is {target.state}: nothing listens there")
+    image, _ = ensure_image(engine, ns.image, _PullBars(), _warn)
+    ended = threading.Event()
+    why: list[str] = []
+    forwards: list[Any] = []
+    with _TermSignals():
+        events = engine.events(container=target.id)
+        relay = Relay(engine, target, image)
+        try:
+            sockets = list_sockets(relay)
+            for _, remote in specs:
+                check_listening(sockets, remote, target.name)
+            for local, remote in specs:
+                forwards.append(
+                    PortForward(engine, relay.id, remote, local, ns.address, _warn).start()
+                )
+                print(f"Forwarding from {forwards[-1].address} -> {remote}", flush=True)
+
+            def watch() -> None:
+                try:
+                    for event in events:
+                        if reason := ENDING_EVENTS.get(event.action):
+                            why.append(f"{target.name} {reason}")
+                            break
+                except CdebugError:
+                    why.append("the engine went away")
+                ended.set()
+
+            threading.Thread(target=watch, daemon=True).start()
+            while not ended.wait(0.5):
+                pass
+        except _Exit as exc:
+            return 0 if exc.code == 130 else exc.code
+        finally:
+            for forward in forwards:
+                forward.close()
+            events.close()
+            relay.close()
+    raise CdebugError(f"stopped forwarding: {why[0] if why else 'the target ended'}")
 
 
 # -- other subcommands -----------------------------------------------------------------------
