@@ -373,6 +373,12 @@ class PortForward:
         """Stops listening and ends every connection (their nc execs end with them)."""
         self._closed.set()
         if self._listener is not None:
+            # shutdown first: a close alone leaves the socket listening while the accept
+            # thread's select still holds it (connections were taken after close returned).
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
         with self._lock:
             pipes = list(self._pipes)
