@@ -586,7 +586,7 @@ class Engine:
             raise LogsUnavailableError(f"cannot read {name}'s logs: {explanation}") from exc
         return res, tty
 
-    def follow_logs(self, container_id: str, tail: int) -> LogStream:
+    def follow_logs(self, container_id: str, tail: int, since_ns: int | None = None) -> LogStream:
         """A container's last `tail` lines, then every new one as it comes, until the container
         stops or the stream is closed (an exited container's stream ends after its tail).
 
@@ -594,7 +594,11 @@ class Engine:
             TargetNotFoundError: When there is no such container.
             LogsUnavailableError: When its logs cannot be read.
         """
-        res, tty = self._logs_response(container_id, {"follow": 1, "tail": str(max(0, tail))})
+        params: dict[str, Any] = {"follow": 1, "tail": str(max(0, tail))}
+        if since_ns is not None:
+            # Among the last `tail` lines: with `since` alone the engine reads the whole log.
+            params["since"] = f"{since_ns // 1_000_000_000}.{since_ns % 1_000_000_000:09d}"
+        res, tty = self._logs_response(container_id, params)
         return LogStream(self, res, tty)
 
     def read_logs(self, container_id: str, tail: int, until_ns: int | None = None) -> list[LogLine]:

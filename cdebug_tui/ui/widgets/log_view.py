@@ -26,7 +26,7 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.client import LogStream
+    from cdebug_tui.engine.client import EventStream, LogStream
     from cdebug_tui.engine.models import LogLine
 
 #: Lines read at open: the tail of the log; the rest comes on scrolling up.
@@ -334,15 +334,27 @@ class LogView(ScrollView, can_focus=True):
         if new_value <= 0 and old_value > 0 and self.more_above:
             self.post_message(self.OlderWanted())
 
-    def action_scroll_up(self) -> None:
+    def _scrolling_up(self) -> None:
+        """The user scrolls up: following pauses now, not after an animation's first frame
+        (lines arriving meanwhile would scroll the view back to the bottom), and at the first
+        line, older lines are wanted."""
+        if self.following:
+            self.following = False
+            self.post_message(self.FollowChanged(False))
         if self.scroll_y <= 0 and self.more_above:
             self.post_message(self.OlderWanted())
-        super().action_scroll_up()
+
+    def action_scroll_up(self) -> None:
+        self._scrolling_up()
+        self.scroll_up(animate=False)
 
     def action_page_up(self) -> None:
-        if self.scroll_y <= 0 and self.more_above:
-            self.post_message(self.OlderWanted())
-        super().action_page_up()
+        self._scrolling_up()
+        self.scroll_page_up(animate=False)
+
+    def action_scroll_home(self) -> None:
+        self._scrolling_up()
+        self.scroll_home(animate=False, x_axis=False)
 
     def action_scroll_end(self) -> None:
         self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -351,8 +363,7 @@ class LogView(ScrollView, can_focus=True):
             self.post_message(self.FollowChanged(True))
 
     def _on_mouse_scroll_up(self, event: Any) -> None:
-        if self.scroll_y <= 0 and self.more_above:
-            self.post_message(self.OlderWanted())
+        self._scrolling_up()
         super()._on_mouse_scroll_up(event)
 
 
@@ -422,8 +433,11 @@ class LogsPanel(Vertical):
         self.detail = ""
         self._pending: list[LogLine] = []
         self._lock = threading.Lock()
-        self._stream: LogStream | None = None
+        #: What the follow worker reads now: the log, or the events while the container is
+        #: stopped; stop() closes either.
+        self._stream: LogStream | EventStream | None = None
         self._loading_older = False
+        self._tail_full = False
         self._closed = False
         self.opened_at = time.monotonic()
         #: Seconds from opening to the first lines shown (for the benchmark), None before.
@@ -460,39 +474,68 @@ class LogsPanel(Vertical):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs-follow")
     def follow(self) -> None:
-        """Reads the tail, then every new line, into the pending list the UI takes from."""
+        """Reads the tail, then every new line, into the pending list the UI takes from; when
+        the container stops, waits for it to start again (and follows on) or to be removed."""
         from cdebug_tui.errors import CdebugError, TargetNotFoundError
 
-        try:
-            stream = self.engine.follow_logs(self.container_id, tail=INITIAL_TAIL)
-        except CdebugError as exc:
-            removed = isinstance(exc, TargetNotFoundError)
-            self.post_message(self.Ended("removed" if removed else "failed", str(exc)))
-            return
-        self._stream = stream
-        if self._closed:
-            stream.close()
-            return
-        try:
-            for batch in stream:
-                with self._lock:
-                    self._pending.extend(batch)
-        except CdebugError as exc:
-            if not self._closed:
+        tail, since_ns = INITIAL_TAIL, None
+        while not self._closed:
+            try:
+                stream = self.engine.follow_logs(self.container_id, tail=tail, since_ns=since_ns)
+            except CdebugError as exc:
+                removed = isinstance(exc, TargetNotFoundError)
+                self.post_message(self.Ended("removed" if removed else "failed", str(exc)))
+                return
+            self._stream = stream
+            if self._closed:
+                stream.close()
+                return
+            try:
+                for batch in stream:
+                    with self._lock:
+                        self._pending.extend(batch)
+            except CdebugError as exc:
+                if not self._closed:
+                    self.post_message(self.Ended("failed", str(exc)))
+                return
+            if self._closed:
+                return
+            # The stream ends when the container stops (or goes): say which, then wait.
+            since = time.time() - 1
+            try:
+                info = self.engine.inspect(self.container_id)
+                if not info.running:
+                    self.post_message(self.Ended("ended", info.state))
+                events = self.engine.events(since=since, container=self.container_id)
+            except TargetNotFoundError:
+                self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
+                return
+            except CdebugError as exc:
                 self.post_message(self.Ended("failed", str(exc)))
-            return
-        if self._closed:
-            return
-        # The stream ends when the container stops (or goes): say which.
-        try:
-            info = self.engine.inspect(self.container_id)
-        except TargetNotFoundError:
-            self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
-            return
-        except CdebugError as exc:
-            self.post_message(self.Ended("failed", str(exc)))
-            return
-        self.post_message(self.Ended("ended", info.state))
+                return
+            self._stream = events  # closed by stop() like the log stream
+            if self._closed:
+                events.close()
+                return
+            started = None
+            try:
+                for event in events:
+                    if event.action == "destroy":
+                        self.post_message(
+                            self.Ended("removed", f"{self.container_name} was removed")
+                        )
+                        return
+                    if event.action == "start":
+                        started = int(event.time * 1e9)
+                        break
+            except CdebugError:
+                pass
+            finally:
+                events.close()
+            if started is None:
+                return
+            self.post_message(self.Ended("following", ""))
+            tail, since_ns = 1000, started - 1_000_000
 
     def _flush(self) -> None:
         with self._lock:
@@ -502,10 +545,12 @@ class LogsPanel(Vertical):
         view = self.view
         first = not view.lines
         view.append(lines)
-        if first:
-            view.more_above = len(lines) >= INITIAL_TAIL
-            if self.open_time is None:
-                self.open_time = time.monotonic() - self.opened_at
+        if first and self.open_time is None:
+            self.open_time = time.monotonic() - self.opened_at
+        if not self._tail_full and len(view.lines) >= INITIAL_TAIL:
+            # A whole tail came (perhaps over several flushes): older lines may exist. A page
+            # that finds none says otherwise.
+            self._tail_full = view.more_above = True
         if self.state == "opening":
             self.state = "following"
         self._status()
@@ -547,7 +592,9 @@ class LogsPanel(Vertical):
     def on_logs_panel_ended(self, message: LogsPanel.Ended) -> None:
         message.stop()
         self._flush()
-        if message.state == "ended":
+        if message.state == "following":
+            self.state, self.detail = "following", ""
+        elif message.state == "ended":
             self.state = "ended"
             self.detail = message.error or "stopped"
         else:
