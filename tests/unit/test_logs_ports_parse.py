@@ -97,3 +97,15 @@ def test_search_is_smart_case() -> None:
     assert find_matches(lines, "error") == [0, 1, 3]
     assert find_matches(lines, "Error") == [0]
     assert find_matches(lines, "") == []
+
+
+def test_search_index_follows_appended_lines_and_non_ascii() -> None:
+    from cdebug_tui.ui.widgets.log_view import SearchIndex
+
+    lines = [LogLine("stdout", 0, t) for t in ("alpha", "beta", "Gamma alpha")]
+    index = SearchIndex()
+    assert index.find(lines, "alpha") == [0, 2]
+    lines += [LogLine("stdout", 0, t) for t in ("ALPHA", "İstanbul alpha", "")]
+    assert index.find(lines, "alpha") == [0, 2, 3, 4]
+    assert index.find(lines, "Gamma") == [2]
+    assert index.find(lines, "a\nb") == []
