@@ -88,9 +88,10 @@ async def open_in_app(cid: str) -> tuple[float, float, float, int]:
 
     app = CdebugApp()
     async with app.run_test(size=(160, 48)) as pilot:
-        while app.engine is None:
+        # The list loaded and idle: its first reading (shell probes per image) is not the log's.
+        while app.engine is None or not app.list_panel.loaded:
             await pilot.pause(0.05)
-        await pilot.pause(1.0)
+        await pilot.pause(2.0)
         before = rss_mib()
         t0 = time.perf_counter()
         await app.push_screen(LogsScreen(app.engine, cid, "bench"))

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: Lines read at open: the tail of the log; the rest comes on scrolling up.
 INITIAL_TAIL = 2000
+#: Lines the live stream re-reads from the end to join the tail read before it.
+CATCH_UP = 1000
 #: Lines read per page when scrolling up past the first loaded line.
 PAGE = 5000
 
@@ -525,10 +527,26 @@ class LogsPanel(Vertical):
         the container stops, waits for it to start again (and follows on) or to be removed."""
         from cdebug_tui.errors import CdebugError, TargetNotFoundError
 
-        tail, since_ns = INITIAL_TAIL, None
+        # The tail in one plain request (its body read at once), then the live stream from
+        # the last line read: a followed tail arrives frame by frame, several times slower.
+        # Lines that came between the two are in the stream's own short tail, and `since`
+        # (inclusive, so filtered here) keeps the ones already read out.
+        try:
+            first = self.engine.read_logs(self.container_id, tail=INITIAL_TAIL)
+        except CdebugError as exc:
+            removed = isinstance(exc, TargetNotFoundError)
+            self.post_message(self.Ended("removed" if removed else "failed", str(exc)))
+            return
+        if first:
+            with self._lock:
+                self._pending.extend(first)
+            self.post_message(self.LinesArrived())
+        since_ns = first[-1].timestamp_ns if first else None
         while not self._closed:
             try:
-                stream = self.engine.follow_logs(self.container_id, tail=tail, since_ns=since_ns)
+                stream = self.engine.follow_logs(
+                    self.container_id, tail=CATCH_UP, since_ns=since_ns
+                )
             except CdebugError as exc:
                 removed = isinstance(exc, TargetNotFoundError)
                 self.post_message(self.Ended("removed" if removed else "failed", str(exc)))
@@ -539,6 +557,12 @@ class LogsPanel(Vertical):
                 return
             try:
                 for batch in stream:
+                    if since_ns is not None:
+                        batch = [ln for ln in batch if ln.timestamp_ns > since_ns]
+                        if batch:
+                            since_ns = None  # past the overlap: every line is new
+                    if not batch:
+                        continue
                     with self._lock:
                         idle = not self._pending
                         self._pending.extend(batch)
@@ -586,13 +610,21 @@ class LogsPanel(Vertical):
             if started is None:
                 return
             self.post_message(self.Ended("following", ""))
-            tail, since_ns = 1000, started - 1_000_000
+            since_ns = started - 1_000_000
 
     def on_logs_panel_lines_arrived(self, message: LogsPanel.LinesArrived) -> None:
         message.stop()
         self._flush()
 
+    @property
+    def _gone(self) -> bool:
+        """Whether the panel is closing: messages its reader posted may still arrive then,
+        after its children are gone."""
+        return self._closed or not self.is_attached or not self.query(LogView)
+
     def _flush(self) -> None:
+        if self._gone:
+            return
         with self._lock:
             lines, self._pending = self._pending, []
         if not lines:
@@ -638,6 +670,8 @@ class LogsPanel(Vertical):
     def on_logs_panel_older_loaded(self, message: LogsPanel.OlderLoaded) -> None:
         message.stop()
         self._loading_older = False
+        if self._gone:
+            return
         view = self.view
         if message.asked and not message.lines:
             view.more_above = False
@@ -646,6 +680,8 @@ class LogsPanel(Vertical):
 
     def on_logs_panel_ended(self, message: LogsPanel.Ended) -> None:
         message.stop()
+        if self._gone:
+            return
         self._flush()
         if message.state == "following":
             self.state, self.detail = "following", ""
@@ -662,6 +698,8 @@ class LogsPanel(Vertical):
     # -- the status line -------------------------------------------------------------------
 
     def _status(self) -> None:
+        if self._gone:
+            return
         view = self.view
         text = Text()
         text.append(f" {self.container_name} ", style="bold reverse")
