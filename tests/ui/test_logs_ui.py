@@ -40,8 +40,15 @@ async def _open_logs(pilot: Any, app: CdebugApp, container_id: str) -> LogsPanel
     table.focus()
     table.move_cursor(row=[c.id for c in panel.visible_rows()].index(container_id))
     await pilot.press("l")
-    await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen), "the logs screen")
-    return app.screen.query_one(LogsPanel)
+    return await wait_for(
+        pilot,
+        lambda: (
+            isinstance(app.screen, LogsScreen)
+            and app.screen.query(LogView).first(None)
+            and app.screen.query_one(LogsPanel)
+        ),
+        "the logs screen",
+    )
 
 
 def test_logs_of_an_exited_container_search_timestamps_wrap_save_and_back(

@@ -495,9 +495,14 @@ class LogsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="logs-status")
-        yield Input(
-            placeholder="search (smart case) · Enter: go · Esc: close", classes="logs-search"
+        # Hidden and disabled until `/` (see _show_search).
+        box = Input(
+            placeholder="search (smart case) · Enter: go · Esc: close",
+            classes="logs-search",
+            disabled=True,
         )
+        box.display = False
+        yield box
         yield LogView(classes="log-view")
 
     @property
@@ -505,7 +510,6 @@ class LogsPanel(Vertical):
         return self.query_one(LogView)
 
     def on_mount(self) -> None:
-        self._show_search(False)
         self._status()
         self.follow()
 
