@@ -58,15 +58,17 @@ def format_timestamp(ns: int) -> str:
 
 
 class SearchIndex:
-    """The lines' texts joined into one string (and its lower-case copy), with where each
-    line starts: `str.find` then scans them in C, and each hit maps back to its line by
-    bisection. Built on the first search, extended as lines are appended, so that the next
-    search over a million lines costs only the scan."""
+    """The lines' texts joined into one string and its lower-case copy, with where each line
+    starts: `str.find` scans them in C, and each hit maps back to its line by bisection.
+
+    The view feeds it as lines arrive (a batch costs its own size), so that a search over a
+    million loaded lines costs one join of the chunks (a copy) and the scan.
+    """
 
     def __init__(self) -> None:
         self.count = 0
-        self._blob = ""
-        self._lower: str | None = None
+        self._chunks: list[str] = []
+        self._lower: list[str] = []
         self._ascii = True
         self._starts: list[int] = [0]
 
@@ -75,28 +77,32 @@ class SearchIndex:
         new = [line.text for line in lines[self.count :]]
         if not new:
             return
-        added = "\n".join(new)
-        self._blob = f"{self._blob}\n{added}" if self.count else added
-        self._ascii = self._ascii and added.isascii()
-        if self._lower is not None:
-            self._lower = f"{self._lower}\n{added.lower()}" if self.count else added.lower()
+        chunk = "\n".join(new)
+        self._ascii = self._ascii and chunk.isascii()
+        self._chunks.append(chunk)
+        self._lower.append(chunk.lower())
         last = self._starts.pop()
         self._starts.extend(itertools.accumulate((len(t) + 1 for t in new), initial=last))
         self.count = len(lines)
+
+    @staticmethod
+    def _joined(chunks: list[str]) -> str:
+        if len(chunks) > 1:
+            chunks[:] = ["\n".join(chunks)]
+        return chunks[0] if chunks else ""
 
     def find(self, lines: Sequence[LogLine], query: str) -> list[int]:
         """The indices of the lines that contain `query` (smart case)."""
         self.update(lines)
         if not query or "\n" in query:
             return []
-        blob = self._blob
-        if query == query.lower():
-            if not self._ascii:
-                # Lower-casing may change a non-ASCII text's length: offsets would drift.
-                return [i for i, line in enumerate(lines) if query in line.text.lower()]
-            if self._lower is None:
-                self._lower = blob.lower()
-            blob = self._lower
+        if query != query.lower():
+            blob = self._joined(self._chunks)
+        elif self._ascii:
+            blob = self._joined(self._lower)
+        else:
+            # Lower-casing may change a non-ASCII text's length: offsets would drift.
+            return [i for i, line in enumerate(lines) if query in line.text.lower()]
         starts = self._starts
         out: list[int] = []
         find = blob.find
@@ -188,6 +194,7 @@ class LogView(ScrollView, can_focus=True):
             return
         start = len(self.lines)
         self.lines.extend(lines)
+        self._index.update(self.lines)
         self._widest = max(self._widest, max(len(line.text) for line in lines))
         if self.query_text:
             self.matches.extend(start + i for i in find_matches(lines, self.query_text))
