@@ -9,11 +9,14 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from cdebug_tui.ui.widgets.log_view import LogsPanel, LogView
+from cdebug_tui.ui.widgets.log_view import LogsPanel
 
 
 class LogsScreen(Screen[None]):
     """One container's log; Esc goes back to the list (and stops reading it)."""
+
+    # Focused once it exists: the panel composes its children after the screen mounts.
+    AUTO_FOCUS = "LogView"
 
     def __init__(self, engine: Any, container_id: str, name: str) -> None:
         super().__init__()
@@ -24,9 +27,6 @@ class LogsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield LogsPanel(self.engine, self.container_id, self.container_name, id="logs")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(LogView).focus()
 
     @property
     def panel(self) -> LogsPanel:
