@@ -53,3 +53,4 @@ bench: setup ## run the benchmarks
 	$(VPY) benchmarks/terminal.py
 	$(VPY) benchmarks/tui.py
 	$(VPY) benchmarks/load.py
+	$(VPY) benchmarks/logs.py

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from cdebug_tui.engine.recording import CastRecorder
     from cdebug_tui.engine.session import DebugSession
 
-SUBCOMMANDS = ("exec", "toolkit", "demo", "cleanup", "completion")
+SUBCOMMANDS = ("exec", "toolkit", "demo", "cleanup", "completion", "port-forward")
 DEFAULT_IMAGE = "busybox:musl"
 
 
@@ -163,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
         "in ~/.zshrc; fish: `cdebug-tui completion fish | source` in config.fish.",
     )
     comp.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
+    pf = sub.add_parser(
+        "port-forward",
+        prog="cdebug-tui port-forward",
+        parents=[common],
+        help="forward local ports to a container's ports, published or not",
+        description="Forward local ports to ports a running container listens on, published or "
+        "not, shell-less or not (as `kubectl port-forward`): through a relay container in the "
+        "target's network namespace, removed when this command ends. Ctrl-C stops.",
+    )
+    _add_port_forward_arguments(pf)
     return root
 
 
@@ -243,6 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_demo(ns.exec, engine)
         if ns.command_name == "completion":
             return cmd_completion(ns.shell)
+        if ns.command_name == "port-forward":
+            ns.engine = engine
+            return cmd_port_forward(ns)
         _select_engine_for_tui(engine)
         from cdebug_tui.ui.launch import run_app
 
@@ -504,6 +517,85 @@ def _feed_stdin(session: DebugSession, fd: int) -> None:
             session.write(data)
     except OSError:
         return
+
+
+# -- port-forward -----------------------------------------------------------------------------
+
+
+def _add_port_forward_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--image", default=DEFAULT_IMAGE, help=f"relay image with nc (default {DEFAULT_IMAGE})"
+    )
+    p.add_argument(
+        "--address", default="127.0.0.1", help="local address to listen on (default 127.0.0.1)"
+    )
+    p.add_argument("target", metavar="TARGET", help="container name, id or unique id prefix")
+    p.add_argument(
+        "ports",
+        metavar="[LOCAL:]REMOTE",
+        nargs="+",
+        help="8080 (the same port), 8888:80, or :80 (any free local port)",
+    )
+
+
+def cmd_port_forward(ns: argparse.Namespace) -> int:
+    """`cdebug-tui port-forward TARGET [LOCAL:]REMOTE...`: until Ctrl-C or the target stops."""
+    from cdebug_tui.engine.engines import EngineRegistry, split_target
+    from cdebug_tui.engine.ports import (
+        PortForward,
+        Relay,
+        check_listening,
+        list_sockets,
+        parse_port_spec,
+    )
+    from cdebug_tui.engine.session import ENDING_EVENTS, ensure_image
+    from cdebug_tui.errors import TargetNotRunningError
+
+    specs = [parse_port_spec(spec) for spec in ns.ports]  # bad input fails before anything
+    registry = EngineRegistry()
+    prefix, container = split_target(ns.target, registry.names)
+    engine = registry.get(prefix or ns.engine)
+    target = engine.resolve(container)
+    if not target.running:
+        raise TargetNotRunningError(f"{target.name} is {target.state}: nothing listens there")
+    image, _ = ensure_image(engine, ns.image, _PullBars(), _warn)
+    ended = threading.Event()
+    why: list[str] = []
+    forwards: list[Any] = []
+    with _TermSignals():
+        events = engine.events(container=target.id)
+        relay = Relay(engine, target, image)
+        try:
+            sockets = list_sockets(relay)
+            for _, remote in specs:
+                check_listening(sockets, remote, target.name)
+            for local, remote in specs:
+                forwards.append(
+                    PortForward(engine, relay.id, remote, local, ns.address, _warn).start()
+                )
+                print(f"Forwarding from {forwards[-1].address} -> {remote}", flush=True)
+
+            def watch() -> None:
+                try:
+                    for event in events:
+                        if reason := ENDING_EVENTS.get(event.action):
+                            why.append(f"{target.name} {reason}")
+                            break
+                except CdebugError:
+                    why.append("the engine went away")
+                ended.set()
+
+            threading.Thread(target=watch, daemon=True).start()
+            while not ended.wait(0.5):
+                pass
+        except _Exit as exc:
+            return 0 if exc.code == 130 else exc.code
+        finally:
+            for forward in forwards:
+                forward.close()
+            events.close()
+            relay.close()
+    raise CdebugError(f"stopped forwarding: {why[0] if why else 'the target ended'}")
 
 
 # -- other subcommands -----------------------------------------------------------------------

@@ -80,3 +80,11 @@ class EngineRequestError(CdebugError):
     @property
     def not_found(self) -> bool:
         return self.status == 404
+
+
+class LogsUnavailableError(CdebugError):
+    """A container's logs cannot be read (its log driver does not support reading, say)."""
+
+
+class PortForwardError(CdebugError):
+    """A port cannot be forwarded: the local port is taken, the target does not listen, ..."""

@@ -172,3 +172,9 @@ def _tar_with_file(name: str, data: bytes) -> bytes:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def app_image(images: Any) -> str:
+    """A shell-less target that logs and serves HTTP on loopback (tests/images.py: APP_C)."""
+    return str(images.app())

@@ -19,6 +19,79 @@ PAUSE_C = r"""
 static void bye(int s) { (void)s; _exit(0); }
 int main(void) { signal(SIGTERM, bye); signal(SIGINT, bye); for (;;) pause(); }
 """
+# The shell-less app target of the logs and ports tests: `app log N CODE` writes N lines to
+# stdout and stderr in turn, then exits with CODE (or waits, for CODE < 0); `app tick MS` writes
+# a line every MS ms; `app http PORT` serves HTTP on 127.0.0.1:PORT only (never published), a
+# process per connection (`/slow` answers after a second), and binds UDP 127.0.0.1:PORT+1 and
+# TCP [::1]:PORT+2 so that every kind of socket is there to be listed.
+APP_C = r"""
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+static void bye(int s) { (void)s; _exit(0); }
+static void serve(int c, int port) {
+  char req[4096]; int n = 0, r;
+  while (n < (int)sizeof req - 1 && (r = read(c, req + n, sizeof req - 1 - n)) > 0) {
+    n += r; req[n] = 0; if (strstr(req, "\r\n\r\n")) break;
+  }
+  char path[256] = "/"; sscanf(req, "GET %255s", path);
+  printf("GET %s\n", path); fflush(stdout);
+  if (strncmp(path, "/slow", 5) == 0) sleep(1);
+  char body[512], head[256];
+  int bl = snprintf(body, sizeof body, "hello from port %d: %s\n", port, path);
+  int hl = snprintf(head, sizeof head, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n", bl);
+  write(c, head, hl); write(c, body, bl); close(c);
+}
+static int http(int port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a = {0}; a.sin_family = AF_INET; a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 16)) { perror("bind"); return 1; }
+  int u = socket(AF_INET, SOCK_DGRAM, 0); a.sin_port = htons(port + 1);
+  bind(u, (struct sockaddr *)&a, sizeof a);
+  int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 a6 = {0}; a6.sin6_family = AF_INET6; a6.sin6_port = htons(port + 2);
+  a6.sin6_addr = in6addr_loopback;
+  if (s6 >= 0 && !bind(s6, (struct sockaddr *)&a6, sizeof a6)) listen(s6, 4);
+  printf("listening on 127.0.0.1:%d\n", port); fflush(stdout);
+  signal(SIGCHLD, SIG_IGN);
+  for (;;) {
+    int c = accept(s, 0, 0); if (c < 0) continue;
+    if (fork() == 0) { close(s); serve(c, port); _exit(0); }
+    close(c);
+  }
+}
+int main(int argc, char **argv) {
+  signal(SIGTERM, bye); signal(SIGINT, bye);
+  if (argc > 3 && !strcmp(argv[1], "log")) {
+    int n = atoi(argv[2]), code = atoi(argv[3]);
+    for (int i = 0; i < n; i++) {
+      if (i % 2) { fprintf(stderr, "err %d\n", i); fflush(stderr); }
+      else { printf("out %d\n", i); fflush(stdout); }
+    }
+    if (code >= 0) return code;
+    for (;;) pause();
+  }
+  if (argc > 2 && !strcmp(argv[1], "tick")) {
+    struct timespec t = {0, atoi(argv[2]) * 1000000L};
+    for (int i = 0;; i++) {
+      if (i % 5 == 4) { fprintf(stderr, "tock %d\n", i); fflush(stderr); }
+      else { printf("tick %d\n", i); fflush(stdout); }
+      nanosleep(&t, 0);
+    }
+  }
+  if (argc > 2 && !strcmp(argv[1], "http")) return http(atoi(argv[2]));
+  for (;;) pause();
+}
+"""
 # Host tools a dynamic toolkit carries, with the libraries `ldd` names for them.
 DYNAMIC_TOOLS = (
     "sh",
@@ -73,6 +146,31 @@ def static_pause_binary(workdir: Path) -> Path:
         raise RuntimeError("a C compiler is needed to build the distroless test target")
     subprocess.run([cc, "-static", "-Os", "-o", str(out), str(src)], check=True)
     return out
+
+
+def static_app_binary(workdir: Path) -> Path:
+    """The static program of the app target (APP_C)."""
+    out = workdir / "app"
+    if out.exists():
+        return out
+    src = workdir / "app.c"
+    src.write_text(APP_C)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise RuntimeError("a C compiler is needed to build the app test target")
+    subprocess.run([cc, "-static", "-Os", "-o", str(out), str(src)], check=True)
+    return out
+
+
+def app_tar(workdir: Path) -> bytes:
+    """A shell-less root filesystem with the one static app binary."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("app", "etc", "tmp"):
+            _dir(tar, d, 0o1777 if d == "tmp" else 0o755)
+        tar.add(str(static_app_binary(workdir)), arcname="app/app")
+        _file(tar, "etc/passwd", b"root:x:0:0:root:/root:/sbin/nologin\n")
+    return buf.getvalue()
 
 
 def distroless_tar(workdir: Path) -> bytes:
@@ -237,6 +335,10 @@ class TestImages:
                 'ENTRYPOINT ["/app/server"]',
             ],
         )
+
+    def app(self) -> str:
+        """A shell-less target whose one binary logs and serves (see APP_C)."""
+        return self._import("app", app_tar(self.workdir), ['ENTRYPOINT ["/app/app"]'])
 
     def dynamic_toolkit(self) -> str:
         return self._import("dyntools", dynamic_toolkit_tar(), ["ENV PATH=/usr/bin:/bin"])

@@ -31,6 +31,8 @@ from cdebug_tui.engine.models import (
     DockerContext,
     ExecState,
     ImageInfo,
+    LogLine,
+    PortBinding,
     PullProgress,
     TargetInfo,
     TLSFiles,
@@ -45,6 +47,8 @@ from cdebug_tui.errors import (
     EngineRequestError,
     EngineUnavailableError,
     ImageUnavailableError,
+    LogsUnavailableError,
+    PortForwardError,
     TargetNotFoundError,
 )
 
@@ -161,6 +165,133 @@ class EventStream:
         try:
             self._raw.close()
         except Exception:  # noqa: BLE001 - best effort: the response may already be gone
+            pass
+
+
+_STREAMS = {0: "stdout", 1: "stdout", 2: "stderr"}
+# Seconds since the epoch for a timestamp's "YYYY-MM-DDTHH:MM:SS" part: lines of one second
+# share it, so parsing a page of lines costs one datetime per second, not one per line.
+_SECONDS_CACHE: dict[str, int] = {}
+
+
+def parse_log_timestamp(stamp: str) -> int:
+    """Nanoseconds since the epoch of an RFC 3339 timestamp as the engine writes them
+    (`2024-05-01T12:00:00.123456789Z`); 0 when it is not one."""
+    head = stamp[:19]
+    seconds = _SECONDS_CACHE.get(head)
+    if seconds is None:
+        try:
+            seconds = int(datetime.fromisoformat(head + "+00:00").timestamp())
+        except ValueError:
+            return 0
+        if len(_SECONDS_CACHE) > 4096:
+            _SECONDS_CACHE.clear()
+        _SECONDS_CACHE[head] = seconds
+    rest = stamp[19:]
+    frac = 0
+    if rest.startswith("."):
+        digits = rest[1:].rstrip("Z")
+        digits = digits.split("+")[0].split("-")[0]
+        if digits.isdigit():
+            frac = int(digits[:9].ljust(9, "0"))
+    if rest and rest[-6:-5] in ("+", "-") and rest[-3:-2] == ":":
+        sign = 1 if rest[-6] == "+" else -1
+        seconds -= sign * (int(rest[-5:-3]) * 3600 + int(rest[-2:]) * 60)
+    return seconds * 1_000_000_000 + frac
+
+
+def _log_line(stream: str, payload: bytes) -> LogLine:
+    """A line as the logs API sends it with timestamps=1: `TIMESTAMP TEXT\n`."""
+    text = payload.decode(errors="replace")
+    if text.endswith("\n"):
+        text = text[:-1]
+    if text.endswith("\r"):
+        text = text[:-1]
+    stamp, sep, rest = text.partition(" ")
+    ns = parse_log_timestamp(stamp) if sep else 0
+    if not ns:
+        return LogLine(stream, 0, text)
+    return LogLine(stream, ns, rest)
+
+
+class _LogDecoder:
+    """Splits the logs API's bytes into lines: 8-byte framed (stream, size) without a TTY,
+    plain text with one."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self._buf = b""
+
+    def feed(self, data: bytes) -> list[LogLine]:
+        buf = self._buf + data
+        out: list[LogLine] = []
+        if self.tty:
+            *lines, self._buf = buf.split(b"\n")
+            return [_log_line("stdout", line) for line in lines]
+        at, end = 0, len(buf)
+        while end - at >= 8:
+            size = int.from_bytes(buf[at + 4 : at + 8], "big")
+            if end - at - 8 < size:
+                break
+            out.append(_log_line(_STREAMS.get(buf[at], "stdout"), buf[at + 8 : at + 8 + size]))
+            at += 8 + size
+        self._buf = buf[at:]
+        return out
+
+    def rest(self) -> list[LogLine]:
+        """What is left at the end: a last line without its newline (TTY only)."""
+        left, self._buf = self._buf, b""
+        return [_log_line("stdout", left)] if self.tty and left else []
+
+
+class LogStream:
+    """A container's log from a tail onward, live: a blocking iterator over batches of lines
+    that another thread can close (as EventStream)."""
+
+    def __init__(self, engine: Engine, response: Any, tty: bool) -> None:
+        self._engine = engine
+        self._response = response
+        self._decoder = _LogDecoder(tty)
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[list[LogLine]]:
+        raw = self._response.raw
+        try:
+            while not self._closed.is_set():
+                data = raw.read1(1 << 16)
+                if not data:
+                    break
+                lines = self._decoder.feed(data)
+                if lines:
+                    yield lines
+            if (rest := self._decoder.rest()) and not self._closed.is_set():
+                yield rest
+        except (
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,
+            OSError,
+            AttributeError,
+            ValueError,
+        ) as exc:
+            # Closing from another thread surfaces here as a read error.
+            if not self._closed.is_set():
+                raise _engine_error(exc, self._engine.address) from exc
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def close(self) -> None:
+        self._closed.set()
+        try:
+            sock = self._engine.api._get_raw_response_socket(self._response)  # type: ignore[attr-defined]
+            sock = getattr(sock, "_sock", sock)
+            sock.shutdown(socket.SHUT_RDWR)
+        except Exception:  # noqa: BLE001 - best effort: the response may already be gone
+            pass
+        try:
+            self._response.close()
+        except Exception:  # noqa: BLE001 - as above
             pass
 
 
@@ -407,6 +538,170 @@ class Engine:
             if name:
                 out.append((name, int(u.get("Soft") or 0), int(u.get("Hard") or 0)))
         return out
+
+    # -- logs --------------------------------------------------------------------------------
+
+    def _logs_response(self, container_id: str, params: dict[str, Any]) -> tuple[Any, bool]:
+        """Opens the logs API for a container; returns (the streamed response, whether it has
+        a TTY, whose log is plain text rather than framed).
+
+        Raises:
+            TargetNotFoundError: When there is no such container.
+            LogsUnavailableError: When its log driver cannot be read (`--log-driver none`).
+        """
+        try:
+            raw = self._call(self.api.inspect_container, container_id)
+        except EngineRequestError as exc:
+            raise TargetNotFoundError(f"no such container: {container_id}") from exc
+        name = (raw.get("Name") or container_id[:12]).lstrip("/")
+        driver = ((raw.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") or ""
+        if driver == "none":
+            raise LogsUnavailableError(
+                f"{name} has no logs to read: its log driver is 'none'",
+                hint="run it with a driver that keeps them: json-file, local or journald",
+            )
+        tty = bool((raw.get("Config") or {}).get("Tty"))
+        url = self.api._url("/containers/{0}/logs", container_id)  # type: ignore[attr-defined]
+        base = {"stdout": 1, "stderr": 1, "timestamps": 1}
+        try:
+            res = self._call(self.api._get, url, params={**base, **params}, stream=True)  # type: ignore[attr-defined]
+            self.api._raise_for_status(res)  # type: ignore[attr-defined]
+        except docker.errors.NotFound as exc:
+            raise TargetNotFoundError(f"{name} was removed") from exc
+        except docker.errors.APIError as exc:
+            explanation = str(exc.explanation or exc)
+            if "does not support reading" in explanation or "not support" in explanation:
+                raise LogsUnavailableError(
+                    f"{name}'s log driver ({driver or '?'}) cannot be read: {explanation}",
+                    hint="the json-file, local and journald drivers can be read",
+                ) from exc
+            raise LogsUnavailableError(f"cannot read {name}'s logs: {explanation}") from exc
+        return res, tty
+
+    def follow_logs(self, container_id: str, tail: int, since_ns: int | None = None) -> LogStream:
+        """A container's last `tail` lines, then every new one as it comes, until the container
+        stops or the stream is closed (an exited container's stream ends after its tail).
+
+        Raises:
+            TargetNotFoundError: When there is no such container.
+            LogsUnavailableError: When its logs cannot be read.
+        """
+        params: dict[str, Any] = {"follow": 1, "tail": str(max(0, tail))}
+        if since_ns is not None:
+            # Among the last `tail` lines: with `since` alone the engine reads the whole log.
+            params["since"] = f"{since_ns // 1_000_000_000}.{since_ns % 1_000_000_000:09d}"
+        res, tty = self._logs_response(container_id, params)
+        return LogStream(self, res, tty)
+
+    def read_logs(self, container_id: str, tail: int, until_ns: int | None = None) -> list[LogLine]:
+        """The lines among the last `tail` of a container's log that are no later than
+        `until_ns` (all of them when it is None).
+
+        The engine takes the tail first and then stops at the first line after `until`, so a
+        page before a known line costs reading just that page back from the end of the log
+        file, never the log from its start.
+
+        Raises:
+            TargetNotFoundError: When there is no such container.
+            LogsUnavailableError: When its logs cannot be read.
+        """
+        params: dict[str, Any] = {"tail": str(max(0, tail))}
+        if until_ns is not None:
+            params["until"] = f"{until_ns // 1_000_000_000}.{until_ns % 1_000_000_000:09d}"
+        res, tty = self._logs_response(container_id, params)
+        decoder = _LogDecoder(tty)
+        try:
+            lines = decoder.feed(res.content) + decoder.rest()
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise _engine_error(exc, self.address) from exc
+        finally:
+            res.close()
+        return lines
+
+    # -- ports -------------------------------------------------------------------------------
+
+    def port_bindings(self, container_id: str) -> list[PortBinding]:
+        """The container's ports that the engine publishes on the host (`docker port`)."""
+        try:
+            raw = self._call(self.api.inspect_container, container_id)
+        except EngineRequestError as exc:
+            raise TargetNotFoundError(f"no such container: {container_id}") from exc
+        out = []
+        ports = (raw.get("NetworkSettings") or {}).get("Ports") or {}
+        for key, bindings in sorted(ports.items()):
+            port, _, proto = key.partition("/")
+            for b in bindings or ():
+                host_port = str(b.get("HostPort") or "")
+                if port.isdigit() and host_port.isdigit():
+                    out.append(
+                        PortBinding(
+                            int(port), proto or "tcp", b.get("HostIp") or "", int(host_port)
+                        )
+                    )
+        return out
+
+    def exec_socket(self, container_id: str, argv: list[str]) -> socket.socket:
+        """Starts a command in a running container with stdin open and no TTY.
+
+        Returns:
+            The connection: what is written to it is the command's stdin; what comes back is
+            its output in the engine's 8-byte frames.
+
+        Raises:
+            PortForwardError: When the container refuses the exec (it is gone, say).
+        """
+        try:
+            exec_id = self._call(self.api.exec_create, container_id, argv, stdin=True, user="0")
+            sock = self._call(self.api.exec_start, exec_id["Id"], socket=True)
+        except EngineRequestError as exc:
+            raise PortForwardError(
+                f"cannot start {argv[0]} in {container_id[:12]}: {exc.explanation}"
+            ) from exc
+        return getattr(sock, "_sock", sock)
+
+    def start_relay(
+        self, image: str, target_id: str, name: str, labels: Mapping[str, str]
+    ) -> tuple[str, socket.socket]:
+        """Starts a minimal container in a target's network namespace, for relaying to it.
+
+        It runs `cat` on its stdin, which the returned connection holds: when that closes
+        (closed, or this process killed), cat ends and the engine removes the container
+        (--rm). It publishes nothing and changes nothing in the target.
+
+        Returns:
+            (its id, the attach connection that keeps it alive).
+
+        Raises:
+            TargetNotFoundError: When the target is gone.
+            PortForwardError: When it cannot start.
+        """
+        try:
+            cid = self._call(
+                self.api.create_container,
+                image,
+                entrypoint=["cat"],
+                name=name,
+                user="0",
+                stdin_open=True,
+                labels=dict(labels),
+                host_config=self.api.create_host_config(
+                    network_mode=f"container:{target_id}", auto_remove=True
+                ),
+            )["Id"]
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {target_id}") from exc
+            raise PortForwardError(f"cannot create the relay: {exc.explanation}") from exc
+        try:
+            sock = self._call(self.api.attach_socket, cid, params={"stdin": 1, "stream": 1})
+            self._call(self.api.start, cid)
+        except EngineRequestError as exc:
+            self.remove_container(cid)
+            raise PortForwardError(f"cannot start the relay: {exc.explanation}") from exc
+        except BaseException:
+            self.remove_container(cid)
+            raise
+        return cid, getattr(sock, "_sock", sock)
 
     def diff(self, container_id: str) -> list[Change]:
         """The paths changed in the container's writable layer, as `docker diff` shows them."""

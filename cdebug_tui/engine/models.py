@@ -334,3 +334,52 @@ def validate_image_ref(ref: str) -> None:
     """
     if not ref or not _IMAGE_REF.match(ref):
         raise ImageUnavailableError(f"invalid image reference {ref!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of a container's log, as the engine stored it.
+
+    Slots keep a million loaded lines small: each is an object the log view holds.
+    """
+
+    #: "stdout" or "stderr".
+    stream: str
+    #: When the engine received it, in nanoseconds since the epoch (0 when unknown).
+    timestamp_ns: int
+    text: str
+
+    @property
+    def is_stderr(self) -> bool:
+        return self.stream == "stderr"
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """A container port the engine publishes on the host, as `docker port` shows it."""
+
+    port: int
+    protocol: str  # "tcp" or "udp"
+    host_ip: str
+    host_port: int
+
+
+@dataclass(frozen=True)
+class ListeningSocket:
+    """A socket the target listens on (TCP) or is bound to (UDP), in its network namespace."""
+
+    protocol: str  # "tcp", "tcp6", "udp", "udp6"
+    address: str
+    port: int
+    inode: int
+    #: The process that holds it, as the target's PID namespace numbers it (0: not found).
+    pid: int = 0
+    command: str = ""
+
+    @property
+    def family(self) -> str:
+        return "IPv6" if self.protocol.endswith("6") else "IPv4"
+
+    @property
+    def transport(self) -> str:
+        return self.protocol.rstrip("6")

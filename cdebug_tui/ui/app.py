@@ -450,6 +450,18 @@ class CdebugApp(App[int], inherit_bindings=False):
 
         self.push_screen(ToolkitPickerScreen(engine, c.name), picked)
 
+    @on(ContainerListPanel.LogsRequested)
+    def _logs_requested(self, event: ContainerListPanel.LogsRequested) -> None:
+        """Opens a container's log, running or not: a crashed one's last words come first."""
+        from cdebug_tui.ui.screens.logs import LogsScreen
+
+        c = event.container
+        engine = self.engines.get(c.engine)
+        if engine is None:
+            self.notify(f"engine {c.engine} does not answer (r retries)", severity="error")
+            return
+        self.push_screen(LogsScreen(engine, c.id, c.name))
+
     @work(thread=True, exit_on_error=False, group="warm")
     def prepare_warm(self, engine: Any, container_id: str, ticket: tuple[str, object]) -> None:
         """Starts a sidecar for a likely session (the ticket's image); it is kept only while

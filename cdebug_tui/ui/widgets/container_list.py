@@ -70,7 +70,15 @@ class ContainerListPanel(Vertical):
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("s", "toggle_sidecars", "Sidecars"),
+        Binding("l", "logs", "Logs"),
     ]
+
+    class LogsRequested(Message):
+        """The user pressed `l` on a container: its log is wanted."""
+
+        def __init__(self, container: Container) -> None:
+            super().__init__()
+            self.container = container
 
     class ContainerChosen(Message):
         """The user pressed Enter (or clicked twice) on a container."""
@@ -312,6 +320,11 @@ class ContainerListPanel(Vertical):
         self.filter_text = ""
         self.rebuild()
         self.query_one(ContainerTableView).focus()
+
+    def action_logs(self) -> None:
+        container = self.selected()
+        if container is not None:
+            self.post_message(self.LogsRequested(container))
 
     def action_toggle_sidecars(self) -> None:
         self.show_sidecars = not self.show_sidecars

@@ -73,6 +73,8 @@ class SessionPane(TabPane):
         Binding("t", "focus_terminal", "Terminal", show=False),
         Binding("p", "focus_processes", "Processes", show=False),
         Binding("f", "focus_files", "Files", show=False),
+        Binding("l", "show_side('logs')", "Logs", show=False),
+        Binding("P", "show_side('ports')", "Ports", show=False),
         Binding("x", "close_session", "Close tab"),
         Binding("b", "toggle_side", "Panels"),
         Binding("R", "toggle_recording", "Record"),
@@ -129,6 +131,13 @@ class SessionPane(TabPane):
                             Text("read once the session runs", style="dim italic"),
                             classes="internals-placeholder",
                         )
+                    # Logs and Ports are mounted when first shown (_mount_side_view).
+                    for title in ("Logs", "Ports"):
+                        with TabPane(title, id=f"side-{title.lower()}-{n}"):
+                            yield Static(
+                                Text("read once the session runs", style="dim italic"),
+                                classes="side-placeholder",
+                            )
 
     @property
     def view(self) -> TerminalView:
@@ -332,6 +341,10 @@ class SessionPane(TabPane):
         self.processes.stop()
         for view in self.query(InternalsView):
             view.stop()
+        from cdebug_tui.ui.widgets.ports import PortsPanel
+
+        for ports in self.query(PortsPanel):
+            ports.stop()  # its forwards went with the sidecar
         self.view.set_transport(None)
         # The screen's focus, not has_focus: that follows a Focus event which may be pending.
         if self.screen.focused is self.view:
@@ -391,6 +404,22 @@ class SessionPane(TabPane):
         event.stop()
         if event.pane.id == f"side-internals-{self.number}":
             self._mount_internals()
+        elif event.pane.id in (f"side-logs-{self.number}", f"side-ports-{self.number}"):
+            self._mount_side_view(event.pane)
+
+    def _mount_side_view(self, pane: TabPane) -> None:
+        """Mounts the Logs or Ports view of a running session the first time it is shown."""
+        from cdebug_tui.ui.widgets.log_view import LogsPanel
+        from cdebug_tui.ui.widgets.ports import PortsPanel
+
+        session = self.session
+        if self.state != "running" or session is None or not pane.query(".side-placeholder"):
+            return
+        pane.query(".side-placeholder").remove()
+        if pane.id == f"side-logs-{self.number}":
+            pane.mount(LogsPanel(session.engine, session.target.id, session.target.name))
+        else:
+            pane.mount(PortsPanel(session))
 
     def _mount_internals(self) -> None:
         if self.state != PaneState.RUNNING or self.query(InternalsView):
@@ -452,6 +481,14 @@ class SessionPane(TabPane):
                 target = next((w for w in side.active_pane.query("*") if w.focusable), None)
         (target or self.query_one(SessionHeaderView)).focus()
 
+    def on_logs_panel_back_requested(self, event: Message) -> None:
+        # Esc in the Logs view: back to the terminal (or the header when the shell is gone).
+        event.stop()
+        if self.state == "running":
+            self.view.focus()
+        else:
+            self.query_one(SessionHeaderView).focus()
+
     @on(TerminalView.Resized)
     def _resized(self, event: Any) -> None:
         event.stop()
@@ -504,6 +541,21 @@ class SessionPane(TabPane):
 
     def _show_target_tab(self) -> None:
         self.query_one(".side-panels", TabbedContent).active = f"side-target-{self.number}"
+
+    def action_show_side(self, name: str) -> None:
+        """Shows the Logs or Ports side tab (the panels too, when hidden) and focuses it."""
+        side = self.query_one(".side-panels", TabbedContent)
+        if not side.display:
+            self.action_toggle_side()
+        side.active = f"side-{name}-{self.number}"
+        self._mount_side_view(side.get_pane(side.active))
+        self.call_after_refresh(self._focus_side, name)
+
+    def _focus_side(self, name: str) -> None:
+        pane = self.query_one(f"#side-{name}-{self.number}", TabPane)
+        target = next((w for w in pane.query("*") if w.focusable), None)
+        if target is not None:
+            target.focus()
 
     def action_focus_processes(self) -> None:
         self._show_target_tab()

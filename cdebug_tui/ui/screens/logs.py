@@ -1,0 +1,38 @@
+"""Provides LogsScreen: a container's log at full size, opened with `l` in the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from cdebug_tui.ui.widgets.log_view import LogsPanel
+
+
+class LogsScreen(Screen[None]):
+    """One container's log; Esc goes back to the list (and stops reading it)."""
+
+    # Focused once it exists: the panel composes its children after the screen mounts.
+    AUTO_FOCUS = "LogView"
+
+    def __init__(self, engine: Any, container_id: str, name: str) -> None:
+        super().__init__()
+        self.engine = engine
+        self.container_id = container_id
+        self.container_name = name
+
+    def compose(self) -> ComposeResult:
+        yield LogsPanel(self.engine, self.container_id, self.container_name, id="logs")
+        yield Footer()
+
+    @property
+    def panel(self) -> LogsPanel:
+        return self.query_one(LogsPanel)
+
+    @on(LogsPanel.BackRequested)
+    def _back(self, event: LogsPanel.BackRequested) -> None:
+        event.stop()
+        self.dismiss(None)

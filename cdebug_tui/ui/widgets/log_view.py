@@ -1,0 +1,828 @@
+"""Provides LogsPanel: a container's log, live, searchable, paged backwards on demand."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import os
+import re
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Static
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.client import EventStream, LogStream
+    from cdebug_tui.engine.models import LogLine
+
+#: Lines read at open: the tail of the log; the rest comes on scrolling up.
+INITIAL_TAIL = 2000
+#: Lines the live stream re-reads from the end to join the tail read before it.
+CATCH_UP = 1000
+#: Lines read per page when scrolling up past the first loaded line.
+PAGE = 5000
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_STDERR_GUTTER = Style(color="red", bold=True)
+_TIMESTAMP = Style(dim=True)
+_MATCH = Style(color="black", bgcolor="yellow")
+_CURRENT = Style(color="black", bgcolor="dark_orange", bold=True)
+_STAMP_CACHE: dict[int, str] = {}
+
+
+def format_timestamp(ns: int) -> str:
+    """A log line's time as `docker logs -t` writes it, to the millisecond, in UTC."""
+    if not ns:
+        return " " * 24
+    seconds, rest = divmod(ns, 1_000_000_000)
+    head = _STAMP_CACHE.get(seconds)
+    if head is None:
+        if len(_STAMP_CACHE) > 4096:
+            _STAMP_CACHE.clear()
+        head = _STAMP_CACHE[seconds] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{head}.{rest // 1_000_000:03d}Z"
+
+
+class SearchIndex:
+    """The lines' texts joined into one string and its lower-case copy, with where each line
+    starts: `str.find` scans them in C, and each hit maps back to its line by bisection.
+
+    The view feeds it as lines arrive (a batch costs its own size), so that a search over a
+    million loaded lines costs one join of the chunks (a copy) and the scan.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._chunks: list[str] = []
+        self._lower: list[str] = []
+        self._ascii = True
+        self._starts: list[int] = [0]
+
+    def update(self, lines: Sequence[LogLine]) -> None:
+        """Takes in the lines appended since the last update (lines[self.count:])."""
+        new = [line.text for line in lines[self.count :]]
+        if not new:
+            return
+        chunk = "\n".join(new)
+        self._ascii = self._ascii and chunk.isascii()
+        self._chunks.append(chunk)
+        self._lower.append(chunk.lower())
+        last = self._starts.pop()
+        self._starts.extend(itertools.accumulate((len(t) + 1 for t in new), initial=last))
+        self.count = len(lines)
+
+    @staticmethod
+    def _joined(chunks: list[str]) -> str:
+        if len(chunks) > 1:
+            chunks[:] = ["\n".join(chunks)]
+        return chunks[0] if chunks else ""
+
+    def find(self, lines: Sequence[LogLine], query: str) -> list[int]:
+        """The indices of the lines that contain `query` (smart case)."""
+        self.update(lines)
+        if not query or "\n" in query:
+            return []
+        if query != query.lower():
+            blob = self._joined(self._chunks)
+        elif self._ascii:
+            blob = self._joined(self._lower)
+        else:
+            # Lower-casing may change a non-ASCII text's length: offsets would drift.
+            return [i for i, line in enumerate(lines) if query in line.text.lower()]
+        starts = self._starts
+        out: list[int] = []
+        find = blob.find
+        at = find(query)
+        while at >= 0:
+            index = bisect.bisect_right(starts, at) - 1
+            out.append(index)
+            at = find(query, starts[index + 1])
+        return out
+
+
+def find_matches(lines: Sequence[LogLine], query: str) -> list[int]:
+    """The indices of the lines that contain `query`: case-insensitive unless it has a capital
+    (smart case, as vim and less do). See SearchIndex, which the view keeps between searches.
+    """
+    return SearchIndex().find(lines, query)
+
+
+def _pattern(query: str) -> re.Pattern[str] | None:
+    if not query:
+        return None
+    return re.compile(re.escape(query), 0 if query != query.lower() else re.IGNORECASE)
+
+
+class LogView(ScrollView, can_focus=True):
+    """The lines of a log, drawn with Textual's line API: only the lines on screen are
+    rendered, each once into a cached Strip (as Textual's own Log widget does).
+
+    Following: new lines scroll into view while the view is at the bottom; scrolling up pauses
+    that, reaching the bottom again resumes it.
+    """
+
+    DEFAULT_CSS = """
+    LogView {
+        height: 1fr;
+        background: $surface;
+        overflow: auto auto;
+    }
+    LogView:focus {
+        background-tint: $foreground 5%;
+    }
+    """
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Follow", show=False),
+    ]
+
+    class OlderWanted(Message):
+        """The view was scrolled to its first line: older lines are wanted."""
+
+    class FollowChanged(Message):
+        """Following was paused or resumed."""
+
+        def __init__(self, following: bool) -> None:
+            super().__init__()
+            self.following = following
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.lines: list[LogLine] = []
+        self.following = True
+        self.show_timestamps = False
+        self.wrap = False
+        #: Whether lines older than the first one loaded may exist.
+        self.more_above = False
+        self.query_text = ""
+        self.matches: list[int] = []
+        #: The position in `matches` of the current match, -1 when there is none.
+        self.current = -1
+        self._pattern: re.Pattern[str] | None = None
+        self._index = SearchIndex()
+        self._widest = 0
+        self._cache: LRUCache[int, Strip] = LRUCache(2048)
+        #: With wrap on: the first row of each line, and the total after the last.
+        self._row_starts: list[int] = [0]
+        self._wrap_width = 0
+
+    # -- content ---------------------------------------------------------------------------
+
+    def _prefix_len(self) -> int:
+        return 1 + (25 if self.show_timestamps else 0)
+
+    def append(self, lines: list[LogLine]) -> None:
+        """Adds lines at the end; the view follows them when it is following."""
+        if not lines:
+            return
+        start = len(self.lines)
+        self.lines.extend(lines)
+        self._index.update(self.lines)
+        self._widest = max(self._widest, max(len(line.text) for line in lines))
+        if self.query_text:
+            self.matches.extend(start + i for i in find_matches(lines, self.query_text))
+        if self.wrap:
+            self._extend_rows(lines)
+        self._resize()
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.refresh()
+
+    def prepend(self, lines: list[LogLine]) -> None:
+        """Adds older lines at the start, keeping what is on screen where it is."""
+        if not lines:
+            return
+        n = len(lines)
+        before = self.virtual_size.height
+        self.lines[:0] = lines
+        self._index = SearchIndex()  # its offsets are for the old first line
+        self._widest = max(self._widest, max(len(line.text) for line in lines))
+        if self.query_text:
+            older = find_matches(lines, self.query_text)
+            self.matches = older + [m + n for m in self.matches]
+            if self.current >= 0:
+                self.current += len(older)
+        self._relayout()
+        added = self.virtual_size.height - before
+        self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
+        self.refresh()
+
+    def clear(self) -> None:
+        self.lines = []
+        self._index = SearchIndex()
+        self.matches = []
+        self.current = -1
+        self._widest = 0
+        self._relayout()
+
+    def _line_width(self, line: LogLine) -> int:
+        return self._prefix_len() + len(line.text)
+
+    def _extend_rows(self, lines: Sequence[LogLine]) -> None:
+        width = max(1, self._wrap_width)
+        prefix = self._prefix_len()
+        total = self._row_starts[-1]
+        starts = self._row_starts
+        for line in lines:
+            total += max(1, -(-(prefix + len(line.text)) // width))
+            starts.append(total)
+
+    def _relayout(self) -> None:
+        """Recomputes the rows (wrap) and the virtual size, and drops every cached line."""
+        self._cache.clear()
+        self._row_starts = [0]
+        if self.wrap:
+            self._wrap_width = max(1, self.scrollable_content_region.width or self.size.width)
+            self._extend_rows(self.lines)
+        self._resize()
+        self.refresh()
+
+    def _resize(self) -> None:
+        if self.wrap:
+            self.virtual_size = Size(self._wrap_width, self._row_starts[-1])
+        else:
+            self.virtual_size = Size(self._prefix_len() + self._widest, len(self.lines))
+
+    def on_resize(self) -> None:
+        if self.wrap:
+            self._relayout()
+            if self.following:
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def set_options(self, *, timestamps: bool | None = None, wrap: bool | None = None) -> None:
+        """Turns timestamps or wrapping on or off, keeping the line at the top in view."""
+        top = self._line_at(int(self.scroll_y))[0]
+        if timestamps is not None:
+            self.show_timestamps = timestamps
+        if wrap is not None:
+            self.wrap = wrap
+        self._relayout()
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.scroll_to(y=self._row_of(top), animate=False, immediate=True)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(self, query: str) -> int:
+        """Highlights every line that contains `query` and goes to the last match (the most
+        recent) at or above the bottom of the screen. Returns the number of matching lines."""
+        self.query_text = query
+        self._pattern = _pattern(query)
+        self.matches = self._index.find(self.lines, query)
+        self.current = -1
+        self._cache.clear()
+        self.refresh()
+        if self.matches:
+            bottom = self._line_at(int(self.scroll_y) + max(0, self.size.height - 1))[0]
+            at = bisect.bisect_right(self.matches, bottom) - 1
+            self.go_to_match(at if at >= 0 else 0)
+        return len(self.matches)
+
+    def go_to_match(self, position: int) -> None:
+        """Makes the match at `position` (wrapping around) the current one and shows it."""
+        if not self.matches:
+            return
+        old = self.current
+        self.current = position % len(self.matches)
+        for pos in (old, self.current):
+            if 0 <= pos < len(self.matches):
+                self._cache.discard(self.matches[pos])
+        index = self.matches[self.current]
+        row = self._row_of(index)
+        if not (self.scroll_y <= row < self.scroll_y + self.size.height):
+            self.scroll_to(y=max(0, row - self.size.height // 2), animate=False, immediate=True)
+        self.refresh()
+
+    def next_match(self, step: int) -> None:
+        if self.matches:
+            self.go_to_match(self.current + step if self.current >= 0 else 0)
+
+    # -- geometry --------------------------------------------------------------------------
+
+    def _row_of(self, index: int) -> int:
+        if not self.wrap:
+            return index
+        return self._row_starts[min(index, len(self._row_starts) - 1)]
+
+    def _line_at(self, row: int) -> tuple[int, int]:
+        """(line index, row within the line) of a row of the virtual canvas."""
+        if not self.wrap:
+            return row, 0
+        index = bisect.bisect_right(self._row_starts, row) - 1
+        return index, row - self._row_starts[max(0, index)]
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        style = self.rich_style
+        index, sub = self._line_at(scroll_y + y)
+        if index >= len(self.lines) or index < 0:
+            return Strip.blank(width, style)
+        strip = self._line_strip(index)
+        if self.wrap:
+            wrap = max(1, self._wrap_width)
+            strip = strip.crop(sub * wrap, (sub + 1) * wrap)
+            return strip.extend_cell_length(width, style).crop(0, width)
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def _line_strip(self, index: int) -> Strip:
+        cached = self._cache.get(index)
+        if cached is not None:
+            return cached
+        line = self.lines[index]
+        # The widget's style is the base, under the markers and the matches.
+        text = Text(no_wrap=True, end="", style=self.rich_style)
+        if line.stream == "stderr":
+            text.append("▌", _STDERR_GUTTER)
+        else:
+            text.append(" ")
+        if self.show_timestamps:
+            text.append(format_timestamp(line.timestamp_ns) + " ", _TIMESTAMP)
+        body = line.text
+        if "\t" in body:
+            body = body.expandtabs()
+        body = _CONTROL.sub("�", body)
+        start = len(text)
+        text.append(body)
+        if self._pattern is not None:
+            current = self.current >= 0 and self.matches[self.current] == index
+            for m in self._pattern.finditer(body):
+                text.stylize(_CURRENT if current else _MATCH, start + m.start(), start + m.end())
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        self._cache[index] = strip
+        return strip
+
+    # -- following -------------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        at_end = new_value >= self.max_scroll_y
+        if at_end != self.following and (at_end or new_value < old_value):
+            self.following = at_end
+            self.post_message(self.FollowChanged(at_end))
+        if new_value <= 0 and old_value > 0 and self.more_above:
+            self.post_message(self.OlderWanted())
+
+    def _scrolling_up(self) -> None:
+        """The user scrolls up: following pauses now, not after an animation's first frame
+        (lines arriving meanwhile would scroll the view back to the bottom), and at the first
+        line, older lines are wanted."""
+        if self.following:
+            self.following = False
+            self.post_message(self.FollowChanged(False))
+        if self.scroll_y <= 0 and self.more_above:
+            self.post_message(self.OlderWanted())
+
+    def action_scroll_up(self) -> None:
+        self._scrolling_up()
+        self.scroll_up(animate=False)
+
+    def action_page_up(self) -> None:
+        self._scrolling_up()
+        self.scroll_page_up(animate=False)
+
+    def action_scroll_home(self) -> None:
+        self._scrolling_up()
+        self.scroll_home(animate=False, x_axis=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        if not self.following:
+            self.following = True
+            self.post_message(self.FollowChanged(True))
+
+    def _on_mouse_scroll_up(self, event: Any) -> None:
+        self._scrolling_up()
+        super()._on_mouse_scroll_up(event)
+
+
+class LogsPanel(Vertical):
+    """A container's log: its tail at once, new lines live, older ones on scrolling up.
+
+    Args:
+        engine: The engine the container runs on.
+        container_id: The container.
+        name: Its name, for the status line and the saved file.
+    """
+
+    DEFAULT_CSS = """
+    LogsPanel {
+        height: 1fr;
+    }
+    LogsPanel > .logs-status {
+        height: 1;
+        background: $boost;
+        padding: 0 1;
+    }
+    LogsPanel > .logs-search {
+        height: 3;
+        border: tall $accent;
+    }
+    """
+
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("n", "next_match", "Next", show=False),
+        Binding("N", "previous_match", "Previous", show=False),
+        Binding("t", "toggle_timestamps", "Timestamps"),
+        Binding("w", "toggle_wrap", "Wrap"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    class BackRequested(Message):
+        """Esc outside the search field: the user is done with the log."""
+
+    class LinesArrived(Message):
+        """New lines wait in the pending list (posted when it was empty)."""
+
+    class OlderLoaded(Message):
+        """A page of older lines was read (empty: the log starts at the first line shown)."""
+
+        def __init__(self, lines: list[LogLine], asked: int) -> None:
+            super().__init__()
+            self.lines = lines
+            self.asked = asked
+
+    class Ended(Message):
+        """The live log ended: the container stopped or went, or the log cannot be read."""
+
+        def __init__(self, state: str, error: str | None = None) -> None:
+            super().__init__()
+            self.state = state
+            self.error = error
+
+    _ids = itertools.count(1)
+
+    def __init__(self, engine: Any, container_id: str, name: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.engine = engine
+        self.container_id = container_id
+        self.container_name = name
+        #: "opening", "following" (live), "ended" (the container stopped; no more lines come),
+        #: "removed", "failed".
+        self.state = "opening"
+        self.detail = ""
+        self._pending: list[LogLine] = []
+        self._lock = threading.Lock()
+        #: What the follow worker reads now: the log, or the events while the container is
+        #: stopped; stop() closes either.
+        self._stream: LogStream | EventStream | None = None
+        self._loading_older = False
+        self._tail_full = False
+        self._closed = False
+        self.opened_at = time.monotonic()
+        #: Seconds from opening to the first lines shown (for the benchmark), None before.
+        self.open_time: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="logs-status")
+        # Hidden and disabled until `/` (see _show_search).
+        box = Input(
+            placeholder="search (smart case) · Enter: go · Esc: close",
+            classes="logs-search",
+            disabled=True,
+        )
+        box.display = False
+        yield box
+        yield LogView(classes="log-view")
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one(LogView)
+
+    def on_mount(self) -> None:
+        self._status()
+        self.follow()
+
+    def on_unmount(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stops following (the stream is closed from this thread; its reader sees it)."""
+        self._closed = True
+        stream = self._stream
+        if stream is not None:
+            stream.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="logs-follow")
+    def follow(self) -> None:
+        """Reads the tail, then every new line, into the pending list the UI takes from; when
+        the container stops, waits for it to start again (and follows on) or to be removed."""
+        from cdebug_tui.errors import CdebugError, TargetNotFoundError
+
+        # The tail in one plain request (its body read at once), then the live stream from
+        # the last line read: a followed tail arrives frame by frame, several times slower.
+        # Lines that came between the two are in the stream's own short tail, and `since`
+        # (inclusive, so filtered here) keeps the ones already read out.
+        try:
+            first = self.engine.read_logs(self.container_id, tail=INITIAL_TAIL)
+        except CdebugError as exc:
+            removed = isinstance(exc, TargetNotFoundError)
+            self.post_message(self.Ended("removed" if removed else "failed", str(exc)))
+            return
+        if first:
+            with self._lock:
+                self._pending.extend(first)
+            self.post_message(self.LinesArrived())
+        since_ns = first[-1].timestamp_ns if first else None
+        while not self._closed:
+            try:
+                stream = self.engine.follow_logs(
+                    self.container_id, tail=CATCH_UP, since_ns=since_ns
+                )
+            except CdebugError as exc:
+                removed = isinstance(exc, TargetNotFoundError)
+                self.post_message(self.Ended("removed" if removed else "failed", str(exc)))
+                return
+            self._stream = stream
+            if self._closed:
+                stream.close()
+                return
+            try:
+                for batch in stream:
+                    if since_ns is not None:
+                        batch = [ln for ln in batch if ln.timestamp_ns > since_ns]
+                        if batch:
+                            since_ns = None  # past the overlap: every line is new
+                    if not batch:
+                        continue
+                    with self._lock:
+                        idle = not self._pending
+                        self._pending.extend(batch)
+                    if idle:
+                        # One message per burst: the UI takes everything pending at once.
+                        self.post_message(self.LinesArrived())
+            except CdebugError as exc:
+                if not self._closed:
+                    self.post_message(self.Ended("failed", str(exc)))
+                return
+            if self._closed:
+                return
+            # The stream ends when the container stops (or goes): say which, then wait.
+            since = time.time() - 1
+            try:
+                info = self.engine.inspect(self.container_id)
+                if not info.running:
+                    self.post_message(self.Ended("ended", info.state))
+                events = self.engine.events(since=since, container=self.container_id)
+            except TargetNotFoundError:
+                self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
+                return
+            except CdebugError as exc:
+                self.post_message(self.Ended("failed", str(exc)))
+                return
+            self._stream = events  # closed by stop() like the log stream
+            if self._closed:
+                events.close()
+                return
+            started = None
+            try:
+                for event in events:
+                    if event.action == "destroy":
+                        self.post_message(
+                            self.Ended("removed", f"{self.container_name} was removed")
+                        )
+                        return
+                    if event.action == "start":
+                        started = int(event.time * 1e9)
+                        break
+            except CdebugError:
+                pass
+            finally:
+                events.close()
+            if started is None:
+                return
+            self.post_message(self.Ended("following", ""))
+            since_ns = started - 1_000_000
+
+    def on_logs_panel_lines_arrived(self, message: LogsPanel.LinesArrived) -> None:
+        message.stop()
+        self._flush()
+
+    @property
+    def _gone(self) -> bool:
+        """Whether the panel is closing: messages its reader posted may still arrive then,
+        after its children are gone."""
+        return self._closed or not self.is_attached or not self.query(LogView)
+
+    def _flush(self) -> None:
+        if self._gone:
+            return
+        with self._lock:
+            lines, self._pending = self._pending, []
+        if not lines:
+            return
+        view = self.view
+        first = not view.lines
+        view.append(lines)
+        if first and self.open_time is None:
+            self.open_time = time.monotonic() - self.opened_at
+        if not self._tail_full and len(view.lines) >= INITIAL_TAIL:
+            # A whole tail came (perhaps over several flushes): older lines may exist. A page
+            # that finds none says otherwise.
+            self._tail_full = view.more_above = True
+        if self.state == "opening":
+            self.state = "following"
+        self._status()
+
+    @on(LogView.OlderWanted)
+    def _older_wanted(self, event: LogView.OlderWanted) -> None:
+        event.stop()
+        view = self.view
+        if self._loading_older or not view.more_above or not view.lines:
+            return
+        self._loading_older = True
+        self._status()
+        self.load_older(len(view.lines) + PAGE, view.lines[0].timestamp_ns)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="logs-older")
+    def load_older(self, tail: int, until_ns: int) -> None:
+        """Reads the page before the first loaded line: the last `tail` lines up to its time."""
+        from cdebug_tui.errors import CdebugError
+
+        try:
+            lines = self.engine.read_logs(self.container_id, tail=tail, until_ns=until_ns)
+        except CdebugError as exc:
+            self.post_message(self.Ended("failed", str(exc)))
+            self.post_message(self.OlderLoaded([], 0))
+            return
+        self.post_message(
+            self.OlderLoaded([ln for ln in lines if ln.timestamp_ns < until_ns], tail)
+        )
+
+    def on_logs_panel_older_loaded(self, message: LogsPanel.OlderLoaded) -> None:
+        message.stop()
+        self._loading_older = False
+        if self._gone:
+            return
+        view = self.view
+        if message.asked and not message.lines:
+            view.more_above = False
+        view.prepend(message.lines)
+        self._status()
+
+    def on_logs_panel_ended(self, message: LogsPanel.Ended) -> None:
+        message.stop()
+        if self._gone:
+            return
+        self._flush()
+        if message.state == "following":
+            self.state, self.detail = "following", ""
+        elif message.state == "ended":
+            self.state = "ended"
+            self.detail = message.error or "stopped"
+        else:
+            self.state = message.state
+            self.detail = message.error or ""
+            if message.error:
+                self.app.notify(message.error, title="logs", severity="error", timeout=8)
+        self._status()
+
+    # -- the status line -------------------------------------------------------------------
+
+    def _status(self) -> None:
+        if self._gone:
+            return
+        view = self.view
+        text = Text()
+        text.append(f" {self.container_name} ", style="bold reverse")
+        text.append(" ")
+        if self.state == "opening":
+            text.append("reading the log…", style="italic")
+        elif self.state == "following":
+            if view.following:
+                text.append("● following", style="bold green")
+            else:
+                text.append("⏸ paused", style="bold yellow")
+                text.append(" (End/G follows)", style="dim")
+        elif self.state == "ended":
+            text.append(f"■ {self.detail}: no new lines", style="bold")
+        elif self.state == "removed":
+            text.append(f"✗ {self.detail or 'the container was removed'}", style="bold red")
+        else:
+            text.append(f"✗ {self.detail}", style="bold red")
+        text.append(f"  {len(view.lines):,} lines", style="")
+        if self._loading_older:
+            text.append(" · reading older lines…", style="italic")
+        elif view.more_above:
+            text.append(" · more above", style="dim")
+        if view.query_text:
+            n = len(view.matches)
+            at = f"{view.current + 1}/{n}" if n and view.current >= 0 else str(n)
+            text.append(f"  “{view.query_text}” {at} match{'es' if n != 1 else ''}", style="bold")
+        text.append("  ")
+        text.append("▌", style="bold red")
+        text.append("stderr", style="dim")
+        flags = []
+        if view.show_timestamps:
+            flags.append("time")
+        if view.wrap:
+            flags.append("wrap")
+        if flags:
+            text.append("  [" + " ".join(flags) + "]", style="dim")
+        self.query_one(".logs-status", Static).update(text)
+
+    @on(LogView.FollowChanged)
+    def _follow_changed(self, event: LogView.FollowChanged) -> None:
+        event.stop()
+        self._status()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self._show_search(True)
+        box.value = self.view.query_text
+        box.focus()
+
+    @on(Input.Submitted, ".logs-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        view = self.view
+        view.search(event.value)
+        self._show_search(False)
+        view.focus()
+        self._status()
+
+    def _show_search(self, shown: bool) -> Input:
+        # Disabled while hidden, so that focusing "the first focusable widget" (ctrl+], the
+        # Logs tab) lands on the log, not on an invisible field that would take every key.
+        box = self.query_one(".logs-search", Input)
+        box.display = shown
+        box.disabled = not shown
+        return box
+
+    def action_next_match(self) -> None:
+        self.view.next_match(1)
+        self._status()
+
+    def action_previous_match(self) -> None:
+        self.view.next_match(-1)
+        self._status()
+
+    def action_toggle_timestamps(self) -> None:
+        self.view.set_options(timestamps=not self.view.show_timestamps)
+        self._status()
+
+    def action_toggle_wrap(self) -> None:
+        self.view.set_options(wrap=not self.view.wrap)
+        self._status()
+
+    def action_back(self) -> None:
+        if self.query_one(".logs-search", Input).display:
+            self._show_search(False)
+            self.view.focus()
+            return
+        self.post_message(self.BackRequested())
+
+    def action_save(self) -> None:
+        """Saves the loaded lines, with their times and streams, to a file only the user may
+        read (a log may hold secrets), in the working directory."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.container_name) or "container"
+        path = Path.cwd() / f"{safe}-{stamp}.log"
+        try:
+            save_lines(path, self.view.lines)
+        except OSError as exc:
+            self.app.notify(f"cannot save to {path}: {exc.strerror}", severity="error")
+            return
+        self.app.notify(f"saved {len(self.view.lines):,} lines to {path}", title="logs")
+
+
+def save_lines(path: Path, lines: Sequence[LogLine]) -> None:
+    """Writes lines as `TIMESTAMP STREAM TEXT`, to a new file of mode 0600.
+
+    Raises:
+        OSError: When the file exists already or cannot be written.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
+        for line in lines:
+            f.write(f"{format_timestamp(line.timestamp_ns)} {line.stream} {line.text}\n")

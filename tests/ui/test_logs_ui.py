@@ -1,0 +1,238 @@
+"""Tests the Logs and Ports views with Pilot, against real containers on the real engine."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+
+from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.screens.logs import LogsScreen
+from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from cdebug_tui.ui.widgets.log_view import INITIAL_TAIL, LogsPanel, LogView
+from cdebug_tui.ui.widgets.ports import PortsPanel
+from tests.conftest import sidecars_of
+from tests.ui.helpers import active_pane, run, type_text, wait_for, wait_for_prompt
+
+pytestmark = pytest.mark.engine
+
+
+def _status(panel: LogsPanel) -> str:
+    from textual.widgets import Static
+
+    return str(panel.query_one(".logs-status", Static).render())
+
+
+def _row_text(view: LogView, y: int) -> str:
+    return "".join(seg.text for seg in view.render_line(y))
+
+
+async def _open_logs(pilot: Any, app: CdebugApp, container_id: str) -> LogsPanel:
+    """Puts the list's cursor on a container and presses `l`, as a person does."""
+    panel = app.query_one(ContainerListPanel)
+    table = app.query_one("#containers", DataTable)
+    await wait_for(pilot, lambda: panel.row(container_id) is not None, "the container's row")
+    table.focus()
+    table.move_cursor(row=[c.id for c in panel.visible_rows()].index(container_id))
+    await pilot.press("l")
+    return await wait_for(
+        pilot,
+        lambda: (
+            isinstance(app.screen, LogsScreen)
+            and app.screen.query(LogView).first(None)
+            and app.screen.query_one(LogsPanel)
+        ),
+        "the logs screen",
+    )
+
+
+def test_logs_of_an_exited_container_search_timestamps_wrap_save_and_back(
+    engine: Any, run_target: Any, app_image: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """`l` on a crashed shell-less container shows its last words, stderr marked; `/` finds
+    every match with its count, n/N move between them; t, w, ctrl+s; Esc goes back."""
+    monkeypatch.chdir(tmp_path)
+    target = run_target(app_image, ["log", "40", "3"], network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        notes: list[str] = []
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            await wait_for(pilot, lambda: not engine.inspect(target.id).running, "the exit")
+            panel = await _open_logs(pilot, app, target.id)
+            view = panel.view
+            await wait_for(pilot, lambda: len(view.lines) == 40, "the 40 lines")
+            await wait_for(pilot, lambda: panel.state == "ended", "the end of the live log")
+            assert "exited" in _status(panel) and "40 lines" in _status(panel)
+            assert not view.more_above
+            # stderr lines carry the red marker, stdout lines none.
+            rows = {_row_text(view, y).strip(" ▌"): _row_text(view, y) for y in range(40)}
+            assert rows["err 39"].startswith("▌") and rows["out 38"].startswith(" ")
+            assert app.focused is view
+
+            await pilot.press("slash")
+            await type_text(pilot, "err 1")
+            await pilot.press("enter")
+            # err 1, 11, 13, 15, 17, 19: the last one is current, the count shows.
+            await wait_for(pilot, lambda: len(view.matches) == 6, "six matches")
+            assert view.lines[view.matches[view.current]].text == "err 19"
+            assert "6/6 matches" in _status(panel)
+            await pilot.press("n")
+            assert view.lines[view.matches[view.current]].text == "err 1"
+            await pilot.press("N", "N")
+            assert view.lines[view.matches[view.current]].text == "err 17"
+            assert "5/6" in _status(panel)
+
+            await pilot.press("t")
+            assert view.show_timestamps and "[time]" in _status(panel)
+            await pilot.pause()
+            assert any(_row_text(view, y)[1:25].endswith("Z") for y in range(5))
+            await pilot.press("w")
+            assert view.wrap and "wrap" in _status(panel)
+
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: list(tmp_path.glob("*.log")), "the saved file")
+            saved = next(tmp_path.glob("*.log"))
+            assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+            text = saved.read_text()
+            assert text.count("\n") == 40 and " stderr err 39\n" in text
+            assert any(str(saved) in n for n in notes)
+
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, LogsScreen), "the list")
+            assert isinstance(app.focused, DataTable)
+
+    run(body())
+
+
+def test_following_pauses_when_scrolled_up_and_resumes_at_the_bottom(
+    engine: Any, run_target: Any, app_image: str
+) -> None:
+    target = run_target(app_image, ["tick", "20"], network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 30)) as pilot:
+            panel = await _open_logs(pilot, app, target.id)
+            view = panel.view
+            await wait_for(pilot, lambda: len(view.lines) > 80, "lines beyond a screen")
+            assert view.following and "following" in _status(panel)
+            await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y > 0, "the bottom")
+            await pilot.press("pageup")
+            await wait_for(pilot, lambda: not view.following, "following to pause")
+            assert "paused" in _status(panel)
+            y = view.scroll_y
+            n = len(view.lines)
+            await wait_for(pilot, lambda: len(view.lines) > n + 20, "more lines")
+            assert view.scroll_y == y, "the view moved while paused"
+            await pilot.press("end")
+            await wait_for(pilot, lambda: view.following, "following to resume")
+            n = len(view.lines)
+            await wait_for(pilot, lambda: len(view.lines) > n + 20, "more lines")
+            await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y, "the bottom")
+            assert "following" in _status(panel)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, LogsScreen), "the list")
+        assert panel._stream is not None and panel._stream.closed
+
+    run(body())
+
+
+def test_scrolling_up_reads_older_lines_and_a_removed_container_is_said_so(
+    engine: Any, run_target: Any, app_image: str
+) -> None:
+    total = INITIAL_TAIL + 1500
+    target = run_target(app_image, ["log", str(total), "-1"], network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        notes: list[str] = []
+        async with app.run_test(size=(120, 30)) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            await wait_for(
+                pilot,
+                lambda: len(engine.read_logs(target.id, tail=total)) == total,
+                "every line written",
+            )
+            panel = await _open_logs(pilot, app, target.id)
+            view = panel.view
+            await wait_for(pilot, lambda: len(view.lines) == INITIAL_TAIL, "the tail")
+            assert view.more_above and "more above" in _status(panel)
+            await pilot.press("home")
+            await pilot.press("up")
+            await wait_for(pilot, lambda: len(view.lines) == total, "the older lines")
+            numbers = sorted(int(line.text.split()[1]) for line in view.lines)
+            assert numbers == list(range(total))
+            # What was on screen stays there: the old first line, not the new one, at the top.
+            assert view.scroll_y >= 1500 - 1
+
+            engine.api.remove_container(target.id, force=True)
+            await wait_for(pilot, lambda: panel.state == "removed", "the removal to show", 30)
+            assert "was removed" in _status(panel)
+            assert any("was removed" in n for n in notes)
+            assert len(view.lines) == total  # what was read stays readable
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, LogsScreen), "the list")
+
+    run(body())
+
+
+def test_session_tab_logs_and_ports_forward_then_close(
+    engine: Any, run_target: Any, app_image: str, busybox_image: str
+) -> None:
+    """In a session tab, `l` shows the target's log and `P` its sockets; Enter on a port
+    forwards it to localhost (reached with urllib); closing the tab ends the forward and
+    removes the sidecar."""
+    target = run_target(app_image, ["http", "8080"])
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        notes: list[str] = []
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            await wait_for(pilot, lambda: active_pane(app) is not None, "the session tab")
+            pane = active_pane(app)
+            assert pane is not None
+            await wait_for_prompt(pilot, pane)
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("P")
+            ports = await wait_for(pilot, lambda: pane.query(PortsPanel).first(None), "ports")
+            await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
+            rows = [(s.protocol, s.port, s.pid, s.command) for s in ports.sockets]
+            assert ("tcp", 8080, 1, "app") in rows and ("udp", 8081, 1, "app") in rows
+            table = ports.table
+            await wait_for(pilot, lambda: app.focused is table, "the ports table focused")
+            table.move_cursor(row=[s.port for s in ports.sockets].index(8080))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: 8080 in ports.forwards, "the forward")
+            fwd = ports.forwards[8080]
+            with urllib.request.urlopen(f"http://{fwd.address}/tab", timeout=30) as res:
+                assert res.read() == b"hello from port 8080: /tab\n"
+            assert any("forwarding" in n for n in notes)
+
+            await pilot.press("l")
+            logs = await wait_for(pilot, lambda: pane.query(LogsPanel).first(None), "logs")
+            await wait_for(
+                pilot,
+                lambda: any(ln.text == "GET /tab" for ln in logs.view.lines),
+                "the request in the target's log",
+            )
+            await wait_for(pilot, lambda: app.focused is logs.view, "the log focused")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.focused is pane.view, "back to the terminal")
+
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: not app.sessions(), "the tab to close", 30)
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
+            with pytest.raises(OSError):
+                socket.create_connection(("127.0.0.1", fwd.local_port), timeout=5)
+            assert fwd.closed
+
+    run(body())
