@@ -559,8 +559,11 @@ class LogsPanel(Vertical):
                     self.container_id, tail=CATCH_UP, since_ns=since_ns
                 )
             except CdebugError as exc:
-                removed = isinstance(exc, TargetNotFoundError)
-                self.post_message(self.Ended("removed" if removed else "failed", str(exc)))
+                if isinstance(exc, TargetNotFoundError):
+                    # Whichever call saw it gone first, the user reads the same words.
+                    self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
+                else:
+                    self.post_message(self.Ended("failed", str(exc)))
                 return
             self._stream = stream
             if self._closed:
