@@ -55,3 +55,7 @@ class SessionError(CdebugError):
 
 class UserNotFoundError(CdebugError):
     """The user given with -u does not exist in the target."""
+
+
+class ActionRefusedError(CdebugError):
+    """A container action (stop, remove, ...) that cdebug-tui or the engine refused."""
