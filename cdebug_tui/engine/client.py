@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -227,6 +228,8 @@ class Engine:
                 ) from exc
             raise _engine_error(exc, where) from exc
         self._shell_cache: dict[str, bool] = {}
+        #: The host's memory as the engine reports it: a stats limit below it is a real limit.
+        self._mem_total: int | None = None
         self._detected = False
         self.is_podman = False
         self._detect()
@@ -606,7 +609,15 @@ class Engine:
             ) from exc
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise _engine_error(exc, self.address) from exc
-        return _stats_sample(self.name, container_id, raw or {})
+        sample = _stats_sample(self.name, container_id, raw or {})
+        if self._mem_total is None:
+            try:
+                self._mem_total = int(self._call(self.api.info).get("MemTotal") or 0)
+            except CdebugError:
+                self._mem_total = 0
+        if sample.memory_limit and sample.memory_limit < (self._mem_total or 0):
+            sample = dataclasses.replace(sample, memory_limited=True)
+        return sample
 
     def act(self, container_id: str, action: ContainerAction, *, timeout: int = 10) -> None:
         """Starts, stops, restarts, pauses, unpauses, kills or removes a container.

@@ -405,3 +405,5 @@ class StatsSample:
     block_read: int
     block_write: int
     pids: int = 0
+    #: Whether memory_limit is the container's own limit (not the host's memory).
+    memory_limited: bool = False

@@ -114,6 +114,11 @@ class SessionPane(TabPane):
                             Text("read once the session runs", style="dim italic"),
                             classes="internals-placeholder",
                         )
+                    with TabPane("Stats", id=f"side-stats-{n}"):
+                        yield Static(
+                            Text("read once the session runs", style="dim italic"),
+                            classes="stats-placeholder",
+                        )
 
     @property
     def view(self) -> TerminalView:
@@ -367,6 +372,19 @@ class SessionPane(TabPane):
         event.stop()
         if event.pane.id == f"side-internals-{self.number}":
             self._mount_internals()
+        elif event.pane.id == f"side-stats-{self.number}":
+            self._mount_stats()
+
+    def _mount_stats(self) -> None:
+        # The target's stats (issue 11), read only while the Stats tab is on screen.
+        from cdebug_tui.ui.widgets.stats_view import StatsView
+
+        if self.state != "running" or self.session is None or self.query(StatsView):
+            return
+        pane = self.query_one(f"#side-stats-{self.number}", TabPane)
+        pane.query(".stats-placeholder").remove()
+        target = self.session.target
+        pane.mount(StatsView(self.engine.name, target.id, target.name))
 
     def _mount_internals(self) -> None:
         if self.state != "running" or self.query(InternalsView):
