@@ -25,7 +25,8 @@ def plot_lines(values: Sequence[float], width: int, height: int, limit: float | 
     always drawn and a value above it shows as a bar through the line.
     """
     values = list(values)[-width:] if width > 0 else []
-    top = max([limit or 0.0, *values, 1e-9])
+    # Without a limit, some headroom: a steady value is a bar, not a full block.
+    top = max([limit or 0.0, *(v * (1.0 if limit else 1.25) for v in values), 1e-9])
     limit_row = None
     if limit:
         # The row whose band holds the limit, counted from the top.
@@ -104,7 +105,8 @@ class StatsView(VerticalScroll, can_focus=True):
         yield Sparkline([], classes="stats-io-write")
         yield Static(
             Text(
-                f"the last {HISTORY_POINTS * 2 // 60} minutes, a point every 2 s; ┈ the limit",
+                f"a column every 2 s, newest on the right (up to {HISTORY_POINTS * 2 // 60} "
+                "minutes); ┈ the limit",
                 style="dim",
             ),
             classes="stats-legend",
@@ -221,8 +223,8 @@ class StatsView(VerticalScroll, can_focus=True):
                 (f"{format_bytes(latest.net_tx_rate)}/s", "magenta"),
             )
         )
-        self.query_one(".stats-net-rx", Sparkline).data = [p.net_rx_rate for p in points]
-        self.query_one(".stats-net-tx", Sparkline).data = [p.net_tx_rate for p in points]
+        self._spark(".stats-net-rx", [p.net_rx_rate for p in points])
+        self._spark(".stats-net-tx", [p.net_tx_rate for p in points])
         self.query_one(".stats-io-title", Static).update(
             Text.assemble(
                 ("BLOCK I/O ", "bold"),
@@ -232,5 +234,13 @@ class StatsView(VerticalScroll, can_focus=True):
                 (f"{format_bytes(latest.block_write_rate)}/s", "magenta"),
             )
         )
-        self.query_one(".stats-io-read", Sparkline).data = [p.block_read_rate for p in points]
-        self.query_one(".stats-io-write", Sparkline).data = [p.block_write_rate for p in points]
+        self._spark(".stats-io-read", [p.block_read_rate for p in points])
+        self._spark(".stats-io-write", [p.block_write_rate for p in points])
+
+    def _spark(self, selector: str, values: list[float]) -> None:
+        # A column per point, newest on the right, as in the plots: Sparkline spreads its
+        # data over its width, so a short history is padded with zeros on the left.
+        spark = self.query_one(selector, Sparkline)
+        width = spark.size.width or len(values)
+        values = values[-width:]
+        spark.data = [0.0] * (width - len(values)) + values
