@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,56 +12,21 @@ import pytest
 from cdebug_tui.engine.models import SIDECAR_LABEL, ContainerAction
 from cdebug_tui.engine.stats import StatsHistory
 from cdebug_tui.errors import ActionRefusedError, TargetNotFoundError
-from tests.conftest import RUN_ID, TEST_LABEL
 from tests.engine.helpers import wait_for
+from tests.explorer_fixtures import make_container
+
+__all__ = ["make_container"]  # a fixture: imported to be found, not called
 
 pytestmark = pytest.mark.engine
 
 BUSY = ["sh", "-c", "while :; do :; done"]
 
 
-@pytest.fixture
-def make(engine: Any) -> Iterator[Callable[..., str]]:
-    """Creates (and by default starts) a container with any option; removed at the end."""
-    made: list[str] = []
-
-    def create(
-        image: str,
-        command: list[str] | None,
-        *,
-        start: bool = True,
-        labels: dict[str, str] | None = None,
-        host: dict[str, Any] | None = None,
-        **options: Any,
-    ) -> str:
-        cid = str(
-            engine.api.create_container(
-                image,
-                command=command,
-                name=f"cdebug-test-expl-{RUN_ID}-{uuid.uuid4().hex[:6]}",
-                labels={TEST_LABEL: RUN_ID, **(labels or {})},
-                host_config=engine.api.create_host_config(**(host or {})),
-                **options,
-            )["Id"]
-        )
-        made.append(cid)
-        if start:
-            engine.api.start(cid)
-        return cid
-
-    yield create
-    for cid in made:
-        try:
-            engine.api.remove_container(cid, force=True, v=True)
-        except Exception:  # noqa: BLE001 - a test may have removed it on purpose
-            pass
-
-
 def test_details_group_what_inspect_says(
-    engine: Any, make: Callable[..., str], busybox_image: str, tmp_path: Path
+    engine: Any, make_container: Callable[..., str], busybox_image: str, tmp_path: Path
 ) -> None:
     """Every group of the inspect view comes from the container's real configuration."""
-    cid = make(
+    cid = make_container(
         busybox_image,
         ["sleep", "3600"],
         environment={"DB_PASSWORD": "hunter2", "MODE": "prod"},
@@ -113,16 +77,16 @@ def test_details_group_what_inspect_says(
 
 
 def test_list_rows_carry_ports_health_and_exit_codes(
-    engine: Any, make: Callable[..., str], busybox_image: str
+    engine: Any, make_container: Callable[..., str], busybox_image: str
 ) -> None:
-    healthy = make(
+    healthy = make_container(
         busybox_image,
         ["sleep", "3600"],
         ports=[80],
         healthcheck={"test": ["CMD-SHELL", "true"], "interval": 1_000_000_000},
         host={"port_bindings": {80: None}},
     )
-    failed = make(busybox_image, ["sh", "-c", "exit 3"])
+    failed = make_container(busybox_image, ["sh", "-c", "exit 3"])
     wait_for(lambda: engine.container(failed).state == "exited", 30, "the exit")
     wait_for(lambda: engine.container(healthy).health == "healthy", 30, "a healthy status")
     row = engine.container(healthy)
@@ -132,10 +96,12 @@ def test_list_rows_carry_ports_health_and_exit_codes(
     assert engine.container(failed).exit_code == 3
 
 
-def test_stats_change_under_load(engine: Any, make: Callable[..., str], busybox_image: str) -> None:
+def test_stats_change_under_load(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
     """A busy loop shows as CPU use, an idle container as none; the memory limit is known."""
-    busy = make(busybox_image, BUSY, host={"mem_limit": "32m"})
-    idle = make(busybox_image, ["sleep", "3600"])
+    busy = make_container(busybox_image, BUSY, host={"mem_limit": "32m"})
+    idle = make_container(busybox_image, ["sleep", "3600"])
     histories = {busy: StatsHistory(), idle: StatsHistory()}
 
     def busy_shows() -> bool:
@@ -155,10 +121,12 @@ def test_stats_change_under_load(engine: Any, make: Callable[..., str], busybox_
     assert histories[idle].last is not None and not histories[idle].last.memory_limited
 
 
-def test_every_action(engine: Any, make: Callable[..., str], distroless_image: str) -> None:
+def test_every_action(
+    engine: Any, make_container: Callable[..., str], distroless_image: str
+) -> None:
     # The distroless target's server ends at once on SIGTERM and never forks (a shell loop
     # that forks `sleep` can make the cgroup freezer give up under load: "unable to freeze").
-    cid = make(distroless_image, None)
+    cid = make_container(distroless_image, None)
 
     def state() -> str:
         return str(engine.details(cid).status)
@@ -183,13 +151,13 @@ def test_every_action(engine: Any, make: Callable[..., str], distroless_image: s
 
 
 def test_the_engine_refusing_an_action_is_one_clear_error(
-    engine: Any, make: Callable[..., str], busybox_image: str, distroless_image: str
+    engine: Any, make_container: Callable[..., str], busybox_image: str, distroless_image: str
 ) -> None:
-    cid = make(distroless_image, None)
+    cid = make_container(distroless_image, None)
     name = engine.details(cid).name
     with pytest.raises(ActionRefusedError, match=rf"cannot unpause {name}: .*not paused"):
         engine.act(cid, ContainerAction.UNPAUSE)
-    broken = make(busybox_image, ["/no/such/binary"], start=False)
+    broken = make_container(busybox_image, ["/no/such/binary"], start=False)
     with pytest.raises(ActionRefusedError, match="cannot start .*no/such/binary"):
         engine.act(broken, ContainerAction.START)
     engine.api.remove_container(cid, force=True)
@@ -200,9 +168,9 @@ def test_the_engine_refusing_an_action_is_one_clear_error(
 
 
 def test_actions_are_refused_on_sidecars(
-    engine: Any, make: Callable[..., str], distroless_image: str
+    engine: Any, make_container: Callable[..., str], distroless_image: str
 ) -> None:
-    cid = make(distroless_image, None, labels={SIDECAR_LABEL: "1"})
+    cid = make_container(distroless_image, None, labels={SIDECAR_LABEL: "1"})
     for action in ContainerAction:
         with pytest.raises(ActionRefusedError, match="sidecar"):
             engine.act(cid, action)

@@ -254,8 +254,10 @@ class ContainerListPanel(Vertical):
             column = self.sort_column
             # Stable sorts: within equal values the default order stays. Rows without a value
             # (no stats yet, no ports) go last whichever way the order goes.
-            rows.sort(key=lambda c: self._sort_value(c, column), reverse=self.sort_reverse)
-            rows.sort(key=lambda c: self._sort_value(c, column) is None)
+            values = {id(c): self._sort_value(c, column) for c in rows}
+            known = [c for c in rows if values[id(c)] is not None]
+            known.sort(key=lambda c: values[id(c)], reverse=self.sort_reverse)
+            rows = known + [c for c in rows if values[id(c)] is None]
             rows.sort(key=lambda c: order.get(c.engine, len(order)))
         return rows
 
@@ -372,7 +374,7 @@ class ContainerListPanel(Vertical):
             if problem:
                 parts.append(f"✗ {engine} unreachable: {problem} (r retries)")
         if self.sort_column is not None:
-            arrow = "↑" if self.sort_reverse else "↓"
+            arrow = "↓" if self.sort_reverse else "↑"
             parts.append(f"sorted by {self.sort_column} {arrow} (o/O)")
         parts.append("Enter debugs · i inspects · S stats · ctrl+p actions · ? help")
         self.query_one("#list-status", Static).update(" · ".join(parts))
@@ -537,7 +539,7 @@ class ContainerListPanel(Vertical):
             if base is None:
                 continue
             if key.value == self.sort_column:
-                label = Text(f"{base} {'↑' if self.sort_reverse else '↓'}", style="bold")
+                label = Text(f"{base} {'↓' if self.sort_reverse else '↑'}", style="bold")
             else:
                 label = Text(base)
             if column.label != label:
