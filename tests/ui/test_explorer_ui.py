@@ -345,7 +345,7 @@ def test_the_palette_lists_actions_for_the_selected_container(
             commands = app.screen.query_one(CommandList)
 
             def listed() -> list[str]:
-                return [getattr(o, "hit").text for o in commands.options if hasattr(o, "hit")]
+                return [o.hit.text for o in commands.options if hasattr(o, "hit")]
 
             await wait_for(pilot, lambda: f"Stop {name}" in listed(), "the stop command")
             await pilot.press("enter")
