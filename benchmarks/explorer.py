@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import time
 import uuid
@@ -109,7 +110,12 @@ async def scenarios(engine: Engine, made: list[str]) -> None:
     print(f"  one stats read costs the app about {per_read * 10:.2f} ms of CPU")
 
 
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # so that `finally` removes the containers (timeout sends TERM)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupted)
     engine = Engine()
     demo.ensure_demo_target(engine)
     run_id = uuid.uuid4().hex[:6]

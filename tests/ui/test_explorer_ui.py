@@ -246,6 +246,8 @@ def test_stats_screen_draws_use_against_limits_and_survives_removal(
                 "the stats screen",
             )
             view = screen.query_one(StatsView)
+            # The list behind it is hidden: only this container is read now.
+            await wait_for(pilot, lambda: app.stats.wanted == {("default", cid)}, "one reading")
 
             def text(selector: str) -> str:
                 return str(view.query_one(selector, Static).render())

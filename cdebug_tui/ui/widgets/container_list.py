@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
@@ -142,6 +143,8 @@ class ContainerListPanel(Vertical):
         self.sort_reverse = False
         #: Row keys in the order shown, for the rows on screen (whose stats are read).
         self._order: list[str] = []
+        self._last_rebuild = 0.0
+        self._rebuild_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
@@ -219,6 +222,23 @@ class ContainerListPanel(Vertical):
         else:
             self.containers[_key(container)] = container
             self._note_start(container)
+        self._rebuild_soon()
+
+    #: Seconds between two rebuilds for events: a burst of events (a test run, a compose
+    #: stack starting) rebuilds the list once, not once per event.
+    REBUILD_EVERY = 0.3
+
+    def _rebuild_soon(self) -> None:
+        if self._rebuild_timer is not None:
+            return  # one is due already: it shows this change too
+        wait = self._last_rebuild + self.REBUILD_EVERY - time.monotonic()
+        if wait <= 0:
+            self.rebuild()
+        else:
+            self._rebuild_timer = self.set_timer(wait, self._deferred_rebuild)
+
+    def _deferred_rebuild(self) -> None:
+        self._rebuild_timer = None
         self.rebuild()
 
     def _note_start(self, c: Container) -> None:
@@ -261,7 +281,9 @@ class ContainerListPanel(Vertical):
             rows.sort(key=lambda c: order.get(c.engine, len(order)))
         return rows
 
-    def _cells(self, c: Container, first_of_group: bool = True) -> list[Text]:
+    def _cells(
+        self, c: Container, first_of_group: bool = True, columns: list[Any] | None = None
+    ) -> list[Text]:
         dim = "" if c.running else "dim"
         marker = Text("●", style="bold green") if c.running else Text("○", style="dim")
         if c.state == "paused":
@@ -296,7 +318,9 @@ class ContainerListPanel(Vertical):
         }
         if self.multi_engine:
             cells["engine"] = Text(c.engine, style="bold" if first_of_group else "dim")
-        return [cells[str(key.value)] for key in self._table_columns()]
+        # The columns are passed in by rebuild: a DOM query per row made a rebuild of 300 rows
+        # take seconds.
+        return [cells[str(key.value)] for key in columns or self._table_columns()]
 
     def _table_columns(self) -> list[Any]:
         tables = self.query(ContainerTableView)
@@ -312,6 +336,10 @@ class ContainerListPanel(Vertical):
         if not tables:
             return  # not built yet, or being torn down while a worker's rows arrive
         table = tables.first()
+        self._last_rebuild = time.monotonic()
+        if self._rebuild_timer is not None:
+            self._rebuild_timer.stop()
+            self._rebuild_timer = None
         current: str | None = None
         if table.row_count and table.cursor_row >= 0:
             try:
@@ -331,8 +359,9 @@ class ContainerListPanel(Vertical):
             if column.auto_width:
                 column.content_width = column.label.cell_len
         previous = None
+        columns = list(table.columns)
         for c in rows:
-            table.add_row(*self._cells(c, c.engine != previous), key=_key(c))
+            table.add_row(*self._cells(c, c.engine != previous, columns), key=_key(c))
             previous = c.engine
         ids = [_key(c) for c in rows]
         self._order = ids
@@ -465,6 +494,9 @@ class ContainerListPanel(Vertical):
         tables = self.query(ContainerTableView)
         if not tables or not self._order or not self.is_on_screen:
             return []
+        front = self.app.screen
+        if front is not self.screen and not front.is_modal:
+            return []  # a full screen (inspect, stats) hides the list
         table = tables.first()
         top = int(table.scroll_offset.y)
         height = max(1, table.size.height - (1 if table.show_header else 0))
@@ -490,6 +522,11 @@ class ContainerListPanel(Vertical):
             if c is None or f"{engine}/{container_id}" not in table.rows:
                 continue
             for column, text in self._stats_cells(c).items():
+                old = table.get_cell(_key(c), column)
+                if isinstance(old, Text) and old.plain == text.plain and old.style == text.style:
+                    # Any update makes DataTable draw every visible cell again: an idle
+                    # container's unchanged figures must cost nothing.
+                    continue
                 table.update_cell(_key(c), column, text, update_width=True)
 
     def stats_scrolled(self) -> None:
@@ -545,7 +582,7 @@ class ContainerListPanel(Vertical):
             if column.label != label:
                 column.label = label
                 column.content_width = max(column.content_width, label.cell_len)
-        table.refresh()
+                table.refresh()
 
     def action_sort_next(self) -> None:
         order: list[str | None] = [None, *SORTABLE]

@@ -128,7 +128,12 @@ class StatsView(VerticalScroll, can_focus=True):
             poller.unwatch(self)
 
     def _keys(self) -> list[tuple[str, str]]:
-        return [self.key] if not self.gone and self.is_on_screen else []
+        if self.gone or not self.is_on_screen:
+            return []
+        front = self.app.screen
+        if front is not self.screen and not front.is_modal:
+            return []  # another full screen (stats of another container, inspect) hides it
+        return [self.key]
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="stats-limits")
     def load_limits(self) -> None:
