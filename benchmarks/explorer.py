@@ -60,6 +60,11 @@ async def idle_cpu(stats_on: bool, rows: int, size: tuple[int, int]) -> dict[str
                 raise TimeoutError("the list did not show the containers")
             await pilot.pause(0.1)
         await asyncio.sleep(WARMUP)
+        if stats_on:
+            # Steady state: the first round (each read waits on the engine) has finished.
+            deadline = time.monotonic() + 120
+            while app.stats.rounds < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
         rounds0 = app.stats.rounds
         reads0 = sum(len(h.points) for h in app.stats.histories.values())
         wall0, cpu0, eng0 = time.monotonic(), time.process_time(), engine_cpu_seconds()
