@@ -36,3 +36,4 @@ bench: setup ## run the benchmarks
 	$(PY) benchmarks/terminal.py
 	$(PY) benchmarks/tui.py
 	$(PY) benchmarks/load.py
+	$(PY) benchmarks/explorer.py
