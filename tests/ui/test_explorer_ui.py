@@ -103,7 +103,7 @@ def test_list_columns_stats_and_sort(
             wanted = {i for _, i in app.stats.wanted}
             assert busy in wanted and failed not in wanted
 
-            for _ in range(4):  # default -> name -> state -> up -> cpu
+            for _ in range(6):  # default -> name -> state -> up -> shell -> image -> cpu
                 await pilot.press("o")
             assert panel.sort_column == "cpu" and panel.sort_reverse
             table = app.query_one(ContainerTableView)
@@ -167,6 +167,9 @@ def test_stats_follow_the_rows_on_screen(
             await wait_for(pilot, lambda: last in wanted() and first not in wanted(), "scrolled")
             history = app.stats.history(("default", first))
             assert history is not None
+            # A round under way when the list scrolled may still bring its reading.
+            rounds = app.stats.rounds
+            await wait_for(pilot, lambda: app.stats.rounds >= rounds + 1, "that round", 30)
             points = len(history.points)
             rounds = app.stats.rounds
             await wait_for(pilot, lambda: app.stats.rounds >= rounds + 2, "two more rounds", 30)

@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
@@ -27,12 +26,12 @@ COLUMNS = (
     ("name", "NAME"),
     ("state", "STATE"),
     ("up", "UP"),
+    ("shell", "SHELL"),
+    ("image", "IMAGE"),
     ("cpu", "CPU"),
     ("mem", "MEM"),
     ("health", "HEALTH"),
     ("ports", "PORTS"),
-    ("shell", "SHELL"),
-    ("image", "IMAGE"),
 )
 #: The columns `o` steps through; None is the default order (running first, then by name).
 SORTABLE: tuple[str, ...] = tuple(k for k, _ in COLUMNS)
@@ -143,8 +142,6 @@ class ContainerListPanel(Vertical):
         self.sort_reverse = False
         #: Row keys in the order shown, for the rows on screen (whose stats are read).
         self._order: list[str] = []
-        self._last_rebuild = 0.0
-        self._rebuild_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
@@ -158,7 +155,8 @@ class ContainerListPanel(Vertical):
         table.add_column(" ", key="marker", width=1)
         if with_engine:
             table.add_column("ENGINE", key="engine")
-        # The image goes last: it is the longest and the least needed on a narrow screen.
+        # Name, state, uptime and shell first: on a narrow screen they matter most to a
+        # debugger; the explorer's columns (CPU, MEM, HEALTH, PORTS) follow the image.
         for key, label in COLUMNS:
             table.add_column(label, key=key)
 
@@ -222,23 +220,6 @@ class ContainerListPanel(Vertical):
         else:
             self.containers[_key(container)] = container
             self._note_start(container)
-        self._rebuild_soon()
-
-    #: Seconds between two rebuilds for events: a burst of events (a test run, a compose
-    #: stack starting) rebuilds the list once, not once per event.
-    REBUILD_EVERY = 0.3
-
-    def _rebuild_soon(self) -> None:
-        if self._rebuild_timer is not None:
-            return  # one is due already: it shows this change too
-        wait = self._last_rebuild + self.REBUILD_EVERY - time.monotonic()
-        if wait <= 0:
-            self.rebuild()
-        else:
-            self._rebuild_timer = self.set_timer(wait, self._deferred_rebuild)
-
-    def _deferred_rebuild(self) -> None:
-        self._rebuild_timer = None
         self.rebuild()
 
     def _note_start(self, c: Container) -> None:
@@ -336,10 +317,6 @@ class ContainerListPanel(Vertical):
         if not tables:
             return  # not built yet, or being torn down while a worker's rows arrive
         table = tables.first()
-        self._last_rebuild = time.monotonic()
-        if self._rebuild_timer is not None:
-            self._rebuild_timer.stop()
-            self._rebuild_timer = None
         current: str | None = None
         if table.row_count and table.cursor_row >= 0:
             try:
