@@ -105,8 +105,8 @@ class ContainerListPanel(Vertical):
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("s", "toggle_sidecars", "Sidecars"),
         # The explorer (issue 11): inspect, stats, sort and actions on the selected container.
-        Binding("i", "inspect", "Inspect"),
-        Binding("S", "stats", "Stats"),
+        Binding("i", "inspect", "Inspect", show=False),
+        Binding("S", "stats", "Stats", show=False),
         Binding("o", "sort_next", "Sort", show=False),
         Binding("O", "sort_reverse", "Reverse sort", show=False),
         Binding("U", "container_action('start')", "Start", show=False),
