@@ -54,3 +54,4 @@ bench: setup ## run the benchmarks
 	$(VPY) benchmarks/tui.py
 	$(VPY) benchmarks/load.py
 	$(VPY) benchmarks/logs.py
+	$(VPY) benchmarks/explorer.py

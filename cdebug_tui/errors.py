@@ -88,3 +88,7 @@ class LogsUnavailableError(CdebugError):
 
 class PortForwardError(CdebugError):
     """A port cannot be forwarded: the local port is taken, the target does not listen, ..."""
+
+
+class ActionRefusedError(CdebugError):
+    """A container action (stop, remove, ...) that cdebug-tui or the engine refused."""

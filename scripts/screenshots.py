@@ -57,12 +57,17 @@ class Demo:
         distroless = self.images.distroless()
         busybox = self.images.busybox()
         self.toolkit = busybox
+        # web-shell works in bursts, so that the stats picture has something to show.
+        bursts = "while :; do i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 2; done"
         specs = [
             ("payments-api", distroless, None, True),
             ("auth-worker", distroless, None, True),
-            ("web-shell", busybox, ["sleep", "3600"], True),
+            ("web-shell", busybox, ["sh", "-c", bursts], True),
             ("nightly-batch", busybox, ["true"], False),
         ]
+        # Limits and an environment with a secret, for the inspect and stats pictures.
+        limits = {"mem_limit": "64m", "nano_cpus": 500_000_000}
+        env = {"DB_PASSWORD": "s3cret", "LISTEN": ":8080"}
         names = {}
         for name, image, command, keep_running in specs:
             full = f"shop-{name}"
@@ -70,8 +75,9 @@ class Demo:
                 image,
                 command=command,
                 name=full,
-                labels={LABEL: self.run_id},
-                host_config=self.engine.api.create_host_config(network_mode="none"),
+                labels={LABEL: self.run_id, "com.example.team": "shop"},
+                environment=env if name == "payments-api" else None,
+                host_config=self.engine.api.create_host_config(network_mode="none", **limits),
             )["Id"]
             self.made.append(cid)
             self.engine.api.start(cid)
@@ -126,8 +132,33 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         await pilot.pause(0.3)
         save(app, "list")
 
+        # The explorer (issue 11): inspect and stats of the selected container.
+        from cdebug_tui.ui.screens.inspect import InspectScreen
+        from cdebug_tui.ui.screens.stats import StatsScreen
+
         ids = [c.name for c in panel.visible_rows()]
         table = panel.query_one("#containers")
+        table.move_cursor(row=ids.index(names["payments-api"]))  # type: ignore[attr-defined]
+        await pilot.press("i")
+        await _wait(pilot, lambda: isinstance(app.screen, InspectScreen), "the inspect view")
+        inspect = app.screen
+        await _wait(pilot, lambda: bool(inspect.rows), "the inspect rows")  # type: ignore[attr-defined]
+        await pilot.pause(0.3)
+        save(app, "inspect")
+        await pilot.press("escape")
+        table.move_cursor(row=ids.index(names["web-shell"]))  # type: ignore[attr-defined]
+        await pilot.press("S")
+        await _wait(pilot, lambda: isinstance(app.screen, StatsScreen), "the stats view")
+        key = ("default", panel.selected().id)  # type: ignore[union-attr]
+        await _wait(
+            pilot,
+            lambda: (h := app.stats.history(key)) is not None and len(h.points) >= 12,
+            "12 stats points",
+        )
+        await pilot.pause(0.3)
+        save(app, "stats")
+        await pilot.press("escape")
+
         table.move_cursor(row=ids.index(names["payments-api"]))  # type: ignore[attr-defined]
         await pilot.press("enter")
         await _wait(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "the picker")

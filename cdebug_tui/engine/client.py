@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
 import socket
 import tarfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -27,13 +29,20 @@ from cdebug_tui.engine.models import (
     SIDECAR_LABEL,
     Change,
     Container,
+    ContainerAction,
+    ContainerDetails,
     ContainerEvent,
     DockerContext,
     ExecState,
+    HealthProbe,
     ImageInfo,
     LogLine,
+    MountInfo,
+    NetworkInfo,
     PortBinding,
+    PublishedPort,
     PullProgress,
+    StatsSample,
     TargetInfo,
     TLSFiles,
     familiar_ref,
@@ -42,6 +51,7 @@ from cdebug_tui.engine.models import (
 )
 from cdebug_tui.engine.stream import Stream
 from cdebug_tui.errors import (
+    ActionRefusedError,
     AmbiguousTargetError,
     CdebugError,
     EngineRequestError,
@@ -351,6 +361,8 @@ class Engine:
         self.server_version = (
             f"{version.get('Version', '')} {version.get('Os', '')}/{version.get('Arch', '')}"
         )
+        #: The host's memory as the engine reports it: a stats limit below it is a real limit.
+        self._mem_total: int | None = None
         #: Podman names itself in /version's Components.
         self.is_podman = any(
             "podman" in (c.get("Name") or "").lower() for c in version.get("Components") or []
@@ -465,6 +477,7 @@ class Engine:
                     has_shell=has_shell,
                     is_sidecar=SIDECAR_LABEL in labels,
                     labels=tuple(sorted(labels.items())),
+                    **_explorer_row_fields(c),
                 )
             )
         return out
@@ -1063,6 +1076,94 @@ class Engine:
             raise ImageUnavailableError(f"importing {ref} failed")
         return image_id
 
+    # -- the container explorer (issue 11): inspect, stats, actions ---------------------------
+
+    def details(self, container_id: str) -> ContainerDetails:
+        """What `docker inspect` says about a container, grouped as a person reads it.
+
+        Raises:
+            TargetNotFoundError: When there is no such container.
+        """
+        try:
+            raw = self._call(self.api.inspect_container, container_id)
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {container_id}") from exc
+            raise
+        return _details(self.name, raw)
+
+    def stats(self, container_id: str) -> StatsSample:
+        """One reading of a container's resource use: a single request (stream=false), never a
+        stream per container, and one-shot where the engine knows it (API 1.41+), so that the
+        engine answers at once instead of sampling twice, a second apart. Rates come from two
+        of these readings (cdebug_tui.engine.stats).
+
+        Raises:
+            TargetNotFoundError: When the container is gone.
+            EngineUnavailableError: When the engine does not answer.
+        """
+        one_shot = None if self.is_podman or _api_older(self.api, "1.41") else True
+        try:
+            raw = self._call(self.api.stats, container_id, stream=False, one_shot=one_shot)
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {container_id}") from exc
+            raise EngineUnavailableError(
+                f"the engine cannot read the stats of {container_id[:12]}: {exc.explanation}"
+            ) from exc
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise _engine_error(exc, self.address) from exc
+        sample = _stats_sample(self.name, container_id, raw or {})
+        if self._mem_total is None:
+            try:
+                self._mem_total = int(self._call(self.api.info).get("MemTotal") or 0)
+            except CdebugError:
+                self._mem_total = 0
+        if sample.memory_limit and sample.memory_limit < (self._mem_total or 0):
+            sample = dataclasses.replace(sample, memory_limited=True)
+        return sample
+
+    def act(self, container_id: str, action: ContainerAction, *, timeout: int = 10) -> None:
+        """Starts, stops, restarts, pauses, unpauses, kills or removes a container.
+
+        cdebug-tui's own sidecars are refused: they belong to a session, which removes them.
+
+        Args:
+            container_id: The container.
+            action: What to do.
+            timeout: Seconds stop and restart give the container before they kill it.
+
+        Raises:
+            ActionRefusedError: For a sidecar, or when the engine refuses (with its reason).
+            TargetNotFoundError: When the container is gone.
+        """
+        info = self.details(container_id)
+        if info.is_sidecar:
+            raise ActionRefusedError(
+                f"{info.name} is a cdebug-tui sidecar: close its session tab instead"
+            )
+        calls: dict[ContainerAction, Callable[[], Any]] = {
+            ContainerAction.START: lambda: self.api.start(container_id),
+            ContainerAction.STOP: lambda: self.api.stop(container_id, timeout=timeout),
+            ContainerAction.RESTART: lambda: self.api.restart(container_id, timeout=timeout),
+            ContainerAction.PAUSE: lambda: self.api.pause(container_id),
+            ContainerAction.UNPAUSE: lambda: self.api.unpause(container_id),
+            ContainerAction.KILL: lambda: self.api.kill(container_id),
+            ContainerAction.REMOVE: lambda: self.api.remove_container(container_id, force=True),
+        }
+        try:
+            # stop and restart wait up to `timeout` for the container: the call may too.
+            self._call(calls[action])
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {info.name}") from exc
+            why = exc.explanation.strip()
+            raise ActionRefusedError(f"cannot {action} {info.name}: {why}") from exc
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise _engine_error(exc, self.address) from exc
+
+    # -- end of the container explorer's block ------------------------------------------------
+
 
 def _short_error(text: str) -> str:
     text = text.strip().splitlines()[0] if text.strip() else text
@@ -1079,3 +1180,206 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# -- the container explorer (issue 11): parsing the list, inspect and stats ------------------
+
+_HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_EXIT_IN_STATUS = re.compile(r"^Exited \((-?\d+)\)")
+
+
+def _explorer_row_fields(c: Mapping[str, Any]) -> dict[str, Any]:
+    """The list row's ports, health and exit code, from what `containers/json` says."""
+    status = str(c.get("Status") or "")
+    health = _HEALTH_IN_STATUS.search(status)
+    exited = _EXIT_IN_STATUS.match(status)
+    return {
+        "ports": _ports_of_row(c.get("Ports") or ()),
+        "health": health.group(1).replace("health: ", "") if health else None,
+        "exit_code": int(exited.group(1)) if exited else None,
+    }
+
+
+def _ports_of_row(raw: Any) -> tuple[PublishedPort, ...]:
+    seen: dict[tuple[int, str, int | None], PublishedPort] = {}
+    for p in raw:
+        public = p.get("PublicPort")
+        binding = PublishedPort(
+            private_port=int(p.get("PrivatePort") or 0),
+            protocol=str(p.get("Type") or "tcp"),
+            host_ip=str(p.get("IP") or ""),
+            public_port=int(public) if public else None,
+        )
+        # The engine lists a port once for 0.0.0.0 and once for ::: one entry says it.
+        key = (binding.private_port, binding.protocol, binding.public_port)
+        if key not in seen or seen[key].host_ip in ("::", ""):
+            seen[key] = binding
+    return tuple(sorted(seen.values(), key=lambda b: (b.public_port or 0, b.private_port)))
+
+
+def _ports_of_inspect(raw: Mapping[str, Any] | None) -> tuple[PublishedPort, ...]:
+    rows = []
+    for spec, bindings in (raw or {}).items():
+        port, _, proto = str(spec).partition("/")
+        for b in bindings or ():
+            rows.append(
+                {
+                    "PrivatePort": port,
+                    "Type": proto or "tcp",
+                    "IP": b.get("HostIp"),
+                    "PublicPort": b.get("HostPort"),
+                }
+            )
+    return _ports_of_row(rows)
+
+
+def _security_opt(opts: tuple[str, ...], key: str) -> str | None:
+    for opt in opts:
+        k, sep, v = opt.partition("=" if "=" in opt else ":")
+        if k == key:
+            return v if sep else ""
+    return None
+
+
+def _details(engine: str, raw: Mapping[str, Any]) -> ContainerDetails:
+    cfg = raw.get("Config") or {}
+    host = raw.get("HostConfig") or {}
+    state = raw.get("State") or {}
+    health = state.get("Health") or {}
+    net = raw.get("NetworkSettings") or {}
+    restart = host.get("RestartPolicy") or {}
+    sec = tuple(host.get("SecurityOpt") or ())
+    seccomp = _security_opt(sec, "seccomp")
+    env = []
+    for item in cfg.get("Env") or ():
+        k, _, v = str(item).partition("=")
+        env.append((k, v))
+    mounts = tuple(
+        MountInfo(
+            kind=str(m.get("Type") or ""),
+            source=str(m.get("Source") or m.get("Name") or ""),
+            destination=str(m.get("Destination") or ""),
+            read_only=not m.get("RW", True),
+            name=str(m.get("Name") or ""),
+        )
+        for m in raw.get("Mounts") or ()
+    )
+    # tmpfs mounts are not in Mounts: HostConfig.Tmpfs has them (destination -> options).
+    mounts += tuple(
+        MountInfo("tmpfs", "tmpfs", dest, "ro" in str(opts).split(","))
+        for dest, opts in (host.get("Tmpfs") or {}).items()
+    )
+    networks = tuple(
+        NetworkInfo(
+            name=name,
+            ip=f"{n.get('IPAddress')}/{n.get('IPPrefixLen')}" if n.get("IPAddress") else "",
+            ipv6=str(n.get("GlobalIPv6Address") or ""),
+            gateway=str(n.get("Gateway") or ""),
+            mac=str(n.get("MacAddress") or ""),
+            aliases=tuple(a for a in (n.get("Aliases") or ()) + (n.get("DNSNames") or ()) if a),
+        )
+        for name, n in sorted((net.get("Networks") or {}).items())
+    )
+    probes = tuple(
+        HealthProbe(
+            exit_code=int(p.get("ExitCode") or 0),
+            output=str(p.get("Output") or ""),
+            start=_parse_time(p.get("Start")),
+            end=_parse_time(p.get("End")),
+        )
+        for p in (health.get("Log") or ())[-5:]
+    )
+    healthcheck = cfg.get("Healthcheck") or {}
+    return ContainerDetails(
+        engine=engine,
+        id=str(raw["Id"]),
+        name=str(raw.get("Name") or "").lstrip("/"),
+        image=familiar_ref(str(cfg.get("Image") or "")),
+        image_id=str(raw.get("Image") or ""),
+        created=_parse_time(raw.get("Created")),
+        entrypoint=tuple(cfg.get("Entrypoint") or ()),
+        cmd=tuple(cfg.get("Cmd") or ()),
+        user=str(cfg.get("User") or ""),
+        workdir=str(cfg.get("WorkingDir") or ""),
+        env=tuple(env),
+        mounts=mounts,
+        networks=networks,
+        network_mode=str(host.get("NetworkMode") or ""),
+        ports=_ports_of_inspect(net.get("Ports")),
+        exposed=tuple(sorted(cfg.get("ExposedPorts") or {})),
+        labels=tuple(sorted((cfg.get("Labels") or {}).items())),
+        restart_policy=str(restart.get("Name") or "no"),
+        restart_max=int(restart.get("MaximumRetryCount") or 0),
+        restart_count=int(raw.get("RestartCount") or 0),
+        health_status=str(health["Status"]) if health.get("Status") else None,
+        health_failing_streak=int(health.get("FailingStreak") or 0),
+        health_test=tuple(healthcheck.get("Test") or ()),
+        health_probes=probes,
+        status=str(state.get("Status") or ""),
+        exit_code=int(state.get("ExitCode") or 0),
+        oom_killed=bool(state.get("OOMKilled")),
+        error=str(state.get("Error") or ""),
+        pid=int(state.get("Pid") or 0),
+        started_at=_parse_time(state.get("StartedAt")),
+        finished_at=_parse_time(state.get("FinishedAt")),
+        memory_limit=int(host.get("Memory") or 0),
+        memory_reservation=int(host.get("MemoryReservation") or 0),
+        memory_swap=int(host.get("MemorySwap") or 0),
+        nano_cpus=int(host.get("NanoCpus") or 0),
+        cpu_shares=int(host.get("CpuShares") or 0),
+        cpu_quota=int(host.get("CpuQuota") or 0),
+        cpu_period=int(host.get("CpuPeriod") or 0),
+        cpuset_cpus=str(host.get("CpusetCpus") or ""),
+        pids_limit=int(host.get("PidsLimit") or 0),
+        privileged=bool(host.get("Privileged")),
+        cap_add=tuple(host.get("CapAdd") or ()),
+        cap_drop=tuple(host.get("CapDrop") or ()),
+        seccomp=("default" if seccomp is None else seccomp or "default"),
+        apparmor=str(raw.get("AppArmorProfile") or ""),
+        no_new_privileges=any(o.startswith("no-new-privileges") for o in sec)
+        and _security_opt(sec, "no-new-privileges") != "false",
+        readonly_rootfs=bool(host.get("ReadonlyRootfs")),
+        security_opt=sec,
+    )
+
+
+def _stats_sample(engine: str, container_id: str, raw: Mapping[str, Any]) -> StatsSample:
+    cpu = raw.get("cpu_stats") or {}
+    usage = cpu.get("cpu_usage") or {}
+    mem = raw.get("memory_stats") or {}
+    mem_stats = mem.get("stats") or {}
+    # As the docker CLI: the page cache the kernel can drop is not counted as used.
+    cache = mem_stats.get("inactive_file", mem_stats.get("total_inactive_file", 0)) or 0
+    used = int(mem.get("usage") or 0)
+    used = used - int(cache) if int(cache) < used else used
+    rx = tx = 0
+    for n in (raw.get("networks") or {}).values():
+        rx += int(n.get("rx_bytes") or 0)
+        tx += int(n.get("tx_bytes") or 0)
+    read = write = 0
+    for entry in (raw.get("blkio_stats") or {}).get("io_service_bytes_recursive") or ():
+        op = str(entry.get("op") or "").lower()
+        if op == "read":
+            read += int(entry.get("value") or 0)
+        elif op == "write":
+            write += int(entry.get("value") or 0)
+    online = int(cpu.get("online_cpus") or len(usage.get("percpu_usage") or ()) or 0)
+    return StatsSample(
+        engine=engine,
+        id=container_id,
+        taken=time.monotonic(),
+        cpu_total_ns=int(usage.get("total_usage") or 0),
+        system_ns=int(cpu.get("system_cpu_usage") or 0),
+        online_cpus=online,
+        memory_usage=used,
+        memory_limit=int(mem.get("limit") or 0),
+        net_rx=rx,
+        net_tx=tx,
+        block_read=read,
+        block_write=write,
+        pids=int((raw.get("pids_stats") or {}).get("current") or 0),
+    )
+
+
+def _api_older(api: Any, version: str) -> bool:
+    return bool(docker.utils.version_lt(str(api._version), version))

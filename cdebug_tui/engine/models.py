@@ -84,6 +84,12 @@ class Container:
     has_shell: bool | None = None
     is_sidecar: bool = False
     labels: tuple[tuple[str, str], ...] = ()
+    #: Published ports, as `docker ps` lists them.
+    ports: tuple[PublishedPort, ...] = ()
+    #: "healthy", "unhealthy" or "starting" when the container has a healthcheck, else None.
+    health: str | None = None
+    #: The exit code of an exited container, else None.
+    exit_code: int | None = None
 
     @property
     def ref(self) -> ContainerRef:
@@ -354,6 +360,9 @@ class LogLine:
         return self.stream == "stderr"
 
 
+# -- the container explorer (issue 11): list columns, inspect, stats, actions ---------------
+
+
 @dataclass(frozen=True)
 class PortBinding:
     """A container port the engine publishes on the host, as `docker port` shows it."""
@@ -383,3 +392,174 @@ class ListeningSocket:
     @property
     def transport(self) -> str:
         return self.protocol.rstrip("6")
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    """A published port, as `docker ps` shows it: host address and port -> container port."""
+
+    private_port: int
+    protocol: str = "tcp"
+    host_ip: str = ""
+    public_port: int | None = None
+
+    def __str__(self) -> str:
+        inner = f"{self.private_port}/{self.protocol}"
+        if self.public_port is None:
+            return inner
+        host = self.host_ip if self.host_ip not in ("", "0.0.0.0", "::") else ""
+        return f"{host + ':' if host else ''}{self.public_port}->{inner}"
+
+
+class ContainerAction(enum.StrEnum):
+    """What the explorer can do to a container, as `docker <action>` names it."""
+
+    START = "start"
+    STOP = "stop"
+    RESTART = "restart"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    KILL = "kill"
+    REMOVE = "remove"
+
+    @property
+    def past(self) -> str:
+        """The action done, for a notification: stopped, removed, ..."""
+        return {"stop": "stopped", "kill": "killed", "remove": "removed"}.get(
+            self.value, self.value.rstrip("e") + "ed"
+        )
+
+    @property
+    def progressive(self) -> str:
+        """The action under way: stopping, removing, ..."""
+        base = self.value[:-1] if self.value.endswith("e") else self.value
+        return base + ("ping" if self.value == "stop" else "ing")
+
+
+@dataclass(frozen=True)
+class MountInfo:
+    """One mount of a container: where it comes from, where it is, how."""
+
+    kind: str  # bind, volume, tmpfs, ...
+    source: str
+    destination: str
+    read_only: bool
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """One network a container is attached to."""
+
+    name: str
+    ip: str
+    ipv6: str
+    gateway: str
+    mac: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """One run of a container's healthcheck."""
+
+    exit_code: int
+    output: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContainerDetails:
+    """What `docker inspect` says about a container, in the groups a person reads it in."""
+
+    engine: str
+    id: str
+    name: str
+    image: str
+    image_id: str
+    created: datetime | None
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...]
+    user: str
+    workdir: str
+    env: tuple[tuple[str, str], ...]
+    mounts: tuple[MountInfo, ...]
+    networks: tuple[NetworkInfo, ...]
+    network_mode: str
+    ports: tuple[PublishedPort, ...]
+    exposed: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...]
+    restart_policy: str
+    restart_max: int
+    restart_count: int
+    health_status: str | None
+    health_failing_streak: int
+    health_test: tuple[str, ...]
+    health_probes: tuple[HealthProbe, ...]
+    status: str
+    exit_code: int
+    oom_killed: bool
+    error: str
+    pid: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    memory_limit: int
+    memory_reservation: int
+    memory_swap: int
+    nano_cpus: int
+    cpu_shares: int
+    cpu_quota: int
+    cpu_period: int
+    cpuset_cpus: str
+    pids_limit: int
+    privileged: bool
+    cap_add: tuple[str, ...]
+    cap_drop: tuple[str, ...]
+    seccomp: str
+    apparmor: str
+    no_new_privileges: bool
+    readonly_rootfs: bool
+    security_opt: tuple[str, ...]
+
+    @property
+    def is_sidecar(self) -> bool:
+        return SIDECAR_LABEL in dict(self.labels)
+
+    @property
+    def cpu_limit(self) -> float | None:
+        """The CPU limit in cores (--cpus, or quota/period), None when there is none."""
+        if self.nano_cpus:
+            return self.nano_cpus / 1e9
+        if self.cpu_quota > 0 and self.cpu_period > 0:
+            return self.cpu_quota / self.cpu_period
+        return None
+
+
+@dataclass(frozen=True)
+class StatsSample:
+    """One reading of a container's resource use from the engine's stats API.
+
+    The counters are cumulative, as the kernel keeps them; rates need two samples
+    (cdebug_tui.engine.stats turns a pair into StatsPoint).
+    """
+
+    engine: str
+    id: str
+    #: time.monotonic() when it was read.
+    taken: float
+    #: Cumulative CPU time of the container, in nanoseconds.
+    cpu_total_ns: int
+    #: Cumulative CPU time of the host, in nanoseconds (0 when the engine does not say).
+    system_ns: int
+    online_cpus: int
+    memory_usage: int
+    #: The memory limit; the host's memory when there is none (as the engine reports it).
+    memory_limit: int
+    net_rx: int
+    net_tx: int
+    block_read: int
+    block_write: int
+    pids: int = 0
+    #: Whether memory_limit is the container's own limit (not the host's memory).
+    memory_limited: bool = False

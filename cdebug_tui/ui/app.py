@@ -17,12 +17,14 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from cdebug_tui.ui.container_actions import ContainerCommands
 from cdebug_tui.ui.messages import (
     ContainerChanged,
     ContainersLoaded,
     EngineConnected,
     EngineFailed,
 )
+from cdebug_tui.ui.stats_poller import StatsPoller
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel
 from cdebug_tui.ui.widgets.tabs import SteadyTabs
 
@@ -77,7 +79,10 @@ class CdebugApp(App[int], inherit_bindings=False):
     # Absolute, so that subclasses defined elsewhere (benchmarks, tests) find it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "cdebug-tui"
-    ENABLE_COMMAND_PALETTE = False
+    # ctrl+p opens the palette of container actions; inside the terminal the key is the
+    # shell's (TerminalView refuses the palette's priority binding while it has the focus).
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = {ContainerCommands}
     # App's own ctrl+q and ctrl+c bindings are left out (inherit_bindings=False): inside the
     # terminal they belong to the shell. Only these two pairs are priority bindings, so that
     # tabs switch from inside the terminal too; shells rarely need them.
@@ -121,6 +126,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._retries: dict[str, int] = {}
         #: Every session tab ever opened: at unmount the DOM is gone, these are not.
         self._all_panes: list[SessionPane] = []
+        #: Stats of the containers on screen (list rows, stats views), read every 2 s at most.
+        self.stats = StatsPoller(self)
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: App.query_one looks at the active screen, which may be a modal.
@@ -359,6 +366,13 @@ class CdebugApp(App[int], inherit_bindings=False):
         panel = self._list_panel()
         if panel is not None and panel.loaded:
             panel.update_container(message.container_id, message.container, message.engine)
+        if message.container is None and message.engine is not None:
+            # Views of a removed container (inspect, stats) say so instead of going blank.
+            self.stats.forget((message.engine, message.container_id))
+            for screen in self.screen_stack:
+                removed = getattr(screen, "container_removed", None)
+                if callable(removed):
+                    removed(message.engine, message.container_id)
 
     def action_reload(self) -> None:
         if self.registry is None:
@@ -649,6 +663,7 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def on_unmount(self) -> None:
         # Whatever way the app ends, leave no sidecar and no blocked thread behind.
+        self.stats.close()
         with self._events_lock:
             self._quitting = True
             streams = list(self._events.values())

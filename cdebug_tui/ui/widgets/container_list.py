@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -13,10 +13,37 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
+
+from cdebug_tui.engine.stats import format_bytes
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.models import Container
+    from cdebug_tui.ui.stats_poller import Key, StatsPoller
+
+#: The columns after the marker (and ENGINE, with several engines), in order.
+COLUMNS = (
+    ("name", "NAME"),
+    ("state", "STATE"),
+    ("up", "UP"),
+    ("shell", "SHELL"),
+    ("image", "IMAGE"),
+    ("cpu", "CPU"),
+    ("mem", "MEM"),
+    ("health", "HEALTH"),
+    ("ports", "PORTS"),
+)
+#: The columns `o` steps through; None is the default order (running first, then by name).
+SORTABLE: tuple[str, ...] = tuple(k for k, _ in COLUMNS)
+#: Extra rows above and below the screen whose stats are read too, so that a short scroll
+#: shows figures at once.
+STATS_MARGIN = 2
+
+
+def _health_cell(health: str | None) -> Text:
+    style = {"healthy": "green", "unhealthy": "bold red", "starting": "yellow"}
+    return Text(health or "-", style=style.get(health or "", "dim"))
+
 
 _UNITS = {
     "second": 1,
@@ -55,6 +82,13 @@ def format_age(seconds: float) -> str:
 class ContainerTableView(DataTable[Text]):
     """The container rows, with vim-style keys."""
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # The rows on screen changed: their stats are read, those scrolled away no longer.
+        parent = self.parent
+        if isinstance(parent, ContainerListPanel) and int(old_value) != int(new_value):
+            parent.stats_scrolled()
+
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
@@ -71,6 +105,17 @@ class ContainerListPanel(Vertical):
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("s", "toggle_sidecars", "Sidecars"),
         Binding("l", "logs", "Logs"),
+        # The explorer (issue 11): inspect, stats, sort and actions on the selected container.
+        Binding("i", "inspect", "Inspect", show=False),
+        Binding("S", "stats", "Stats", show=False),
+        Binding("o", "sort_next", "Sort", show=False),
+        Binding("O", "sort_reverse", "Reverse sort", show=False),
+        Binding("U", "container_action('start')", "Start", show=False),
+        Binding("X", "container_action('stop')", "Stop", show=False),
+        Binding("R", "container_action('restart')", "Restart", show=False),
+        Binding("P", "container_action('pause')", "Pause/unpause", show=False),
+        Binding("K", "container_action('kill')", "Kill", show=False),
+        Binding("D", "container_action('remove')", "Remove", show=False),
     ]
 
     class LogsRequested(Message):
@@ -99,6 +144,12 @@ class ContainerListPanel(Vertical):
         self.filter_text = ""
         self.show_sidecars = False
         self.loaded = False
+        #: The column the rows are sorted by (None: running first, then by name), and whether
+        #: the order is reversed; rows stay grouped by engine.
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+        #: Row keys in the order shown, for the rows on screen (whose stats are read).
+        self._order: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
@@ -112,16 +163,22 @@ class ContainerListPanel(Vertical):
         table.add_column(" ", key="marker", width=1)
         if with_engine:
             table.add_column("ENGINE", key="engine")
-        # The image goes last: it is the longest and the least needed on a narrow screen.
-        table.add_column("NAME", key="name")
-        table.add_column("STATE", key="state")
-        table.add_column("UP", key="up")
-        table.add_column("SHELL", key="shell")
-        table.add_column("IMAGE", key="image")
+        # Name, state, uptime and shell first: on a narrow screen they matter most to a
+        # debugger; the explorer's columns (CPU, MEM, HEALTH, PORTS) follow the image.
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.set_interval(10, self._refresh_ages)
+        poller = self._poller()
+        if poller is not None:
+            poller.watch(self, self.rows_on_screen, self._stats_updated)
+
+    def on_unmount(self) -> None:
+        poller = self._poller()
+        if poller is not None:
+            poller.unwatch(self)
 
     # -- data ------------------------------------------------------------------------------
 
@@ -201,11 +258,21 @@ class ContainerListPanel(Vertical):
         ]
         order = {name: i for i, name in enumerate(self.engines)}
         # Grouped by engine (the current one first), then running first, then by name.
-        return sorted(
-            rows, key=lambda c: (order.get(c.engine, len(order)), not c.running, c.name.lower())
-        )
+        rows.sort(key=lambda c: (order.get(c.engine, len(order)), not c.running, c.name.lower()))
+        if self.sort_column is not None:
+            column = self.sort_column
+            # Stable sorts: within equal values the default order stays. Rows without a value
+            # (no stats yet, no ports) go last whichever way the order goes.
+            values = {id(c): self._sort_value(c, column) for c in rows}
+            known = [c for c in rows if values[id(c)] is not None]
+            known.sort(key=lambda c: values[id(c)], reverse=self.sort_reverse)
+            rows = known + [c for c in rows if values[id(c)] is None]
+            rows.sort(key=lambda c: order.get(c.engine, len(order)))
+        return rows
 
-    def _cells(self, c: Container, first_of_group: bool = True) -> list[Text]:
+    def _cells(
+        self, c: Container, first_of_group: bool = True, columns: list[Any] | None = None
+    ) -> list[Text]:
         dim = "" if c.running else "dim"
         marker = Text("●", style="bold green") if c.running else Text("○", style="dim")
         if c.state == "paused":
@@ -221,17 +288,36 @@ class ContainerListPanel(Vertical):
             shell = Text("sh", style="dim")
         else:
             shell = Text("?", style="dim")
-        cells = [
-            marker,
-            name,
-            Text(c.state, style=dim or "green"),
-            Text(up, style=dim),
-            shell,
-            Text(c.image, style=dim or "cyan"),
-        ]
+        state = c.state if c.exit_code is None else f"{c.state} ({c.exit_code})"
+        state_style = dim or "green"
+        if c.exit_code:
+            state_style = "red"
+        elif c.state == "paused":
+            state_style = "yellow"
+        cells = {
+            "marker": marker,
+            "name": name,
+            "state": Text(state, style=state_style),
+            "up": Text(up, style=dim),
+            **self._stats_cells(c),
+            "health": _health_cell(c.health),
+            "ports": Text(", ".join(str(p) for p in c.ports) or "-", style=dim or "", no_wrap=True),
+            "shell": shell,
+            "image": Text(c.image, style=dim or "cyan"),
+        }
         if self.multi_engine:
-            cells.insert(1, Text(c.engine, style="bold" if first_of_group else "dim"))
-        return cells
+            cells["engine"] = Text(c.engine, style="bold" if first_of_group else "dim")
+        # The columns are passed in by rebuild: a DOM query per row made a rebuild of 300 rows
+        # take seconds.
+        return [cells[str(key.value)] for key in columns or self._table_columns()]
+
+    def _table_columns(self) -> list[Any]:
+        tables = self.query(ContainerTableView)
+        if tables:
+            return list(tables.first().columns)
+        return [ColumnKey(k) for k in ("marker", *(["engine"] if self.multi_engine else []))] + [
+            ColumnKey(k) for k, _ in COLUMNS
+        ]
 
     def rebuild(self) -> None:
         """Redraws the rows, keeping the cursor on the container it was on."""
@@ -258,10 +344,13 @@ class ContainerListPanel(Vertical):
             if column.auto_width:
                 column.content_width = column.label.cell_len
         previous = None
+        columns = list(table.columns)
         for c in rows:
-            table.add_row(*self._cells(c, c.engine != previous), key=_key(c))
+            table.add_row(*self._cells(c, c.engine != previous, columns), key=_key(c))
             previous = c.engine
         ids = [_key(c) for c in rows]
+        self._order = ids
+        self._label_sort_column(table)
         if current in ids:
             table.move_cursor(row=ids.index(current), animate=False)
         elif rows:
@@ -271,10 +360,16 @@ class ContainerListPanel(Vertical):
 
     def _refresh_ages(self) -> None:
         table = self.query_one(ContainerTableView)
+        if self.sort_column == "up":
+            self.rebuild()
+            return
         for c in self.visible_rows():
             if c.running and _key(c) in self.started:
+                started = self.started[_key(c)]
                 try:
-                    table.update_cell(_key(c), "up", self._cells(c)[4 if self.multi_engine else 3])
+                    table.update_cell(
+                        _key(c), "up", Text(format_age(time.time() - started)), update_width=True
+                    )
                 except (CellDoesNotExist, RowDoesNotExist):  # the row went away in between
                     pass
 
@@ -292,7 +387,10 @@ class ContainerListPanel(Vertical):
         for engine, problem in self.engines.items():
             if problem:
                 parts.append(f"✗ {engine} unreachable: {problem} (r retries)")
-        parts.append("Enter debugs · / filters · ? help")
+        if self.sort_column is not None:
+            arrow = "↓" if self.sort_reverse else "↑"
+            parts.append(f"sorted by {self.sort_column} {arrow} (o/O)")
+        parts.append("Enter debugs · i inspects · S stats · ctrl+p actions · ? help")
         self.query_one("#list-status", Static).update(" · ".join(parts))
 
     def selected(self) -> Container | None:
@@ -347,11 +445,167 @@ class ContainerListPanel(Vertical):
         if not self.filter_text:
             self.query_one("#filter", Input).display = False
 
+    @on(DataTable.HeaderSelected, "#containers")
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column in SORTABLE:
+            self.sort_by(
+                column, reverse=not self.sort_reverse if self.sort_column == column else None
+            )
+
     @on(DataTable.RowSelected, "#containers")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         container = self.containers.get(event.row_key.value or "")
         if container is not None:
             self.post_message(self.ContainerChosen(container))
+
+    # -- the explorer (issue 11): stats columns, sorting, inspect, stats, actions -----------
+
+    def _poller(self) -> StatsPoller | None:
+        return getattr(self.app, "stats", None)
+
+    def _stats_cells(self, c: Container) -> dict[str, Text]:
+        poller = self._poller()
+        history = poller.history((c.engine, c.id)) if poller is not None and c.running else None
+        latest = history.latest if history is not None else None
+        if latest is None:
+            return {"cpu": Text("-", style="dim"), "mem": Text("-", style="dim")}
+        cpu = Text(f"{latest.cpu_percent:.1f}%", style="bold" if latest.cpu_percent >= 50 else "")
+        mem = Text(format_bytes(latest.memory_usage))
+        last = history.last if history is not None else None
+        if last is not None and last.memory_limited:
+            pct = latest.memory_percent
+            mem.append(f" {pct:.0f}%", style="bold red" if pct >= 90 else "dim")
+        return {"cpu": cpu, "mem": mem}
+
+    def rows_on_screen(self) -> list[Key]:
+        """The running containers whose rows are on screen (and a few around them); none
+        while the list is hidden (another tab or screen in front)."""
+        tables = self.query(ContainerTableView)
+        if not tables or not self._order or not self.is_on_screen:
+            return []
+        front = self.app.screen
+        if front is not self.screen and not front.is_modal:
+            return []  # a full screen (inspect, stats) hides the list
+        table = tables.first()
+        top = int(table.scroll_offset.y)
+        height = max(1, table.size.height - (1 if table.show_header else 0))
+        keys = self._order[max(0, top - STATS_MARGIN) : top + height + STATS_MARGIN]
+        out = []
+        for key in keys:
+            c = self.containers.get(key)
+            if c is not None and c.running:
+                out.append((c.engine, c.id))
+        return out
+
+    def _stats_updated(self) -> None:
+        if self.sort_column in ("cpu", "mem"):
+            self.rebuild()
+            return
+        tables = self.query(ContainerTableView)
+        if not tables:
+            return
+        table = tables.first()
+        poller = self._poller()
+        for engine, container_id in poller.wanted if poller is not None else ():
+            c = self.containers.get(f"{engine}/{container_id}")
+            if c is None or f"{engine}/{container_id}" not in table.rows:
+                continue
+            for column, text in self._stats_cells(c).items():
+                old = table.get_cell(_key(c), column)
+                if isinstance(old, Text) and old.plain == text.plain and old.style == text.style:
+                    # Any update makes DataTable draw every visible cell again: an idle
+                    # container's unchanged figures must cost nothing.
+                    continue
+                table.update_cell(_key(c), column, text, update_width=True)
+
+    def stats_scrolled(self) -> None:
+        """The table scrolled: the rows on screen changed; stats follow them."""
+        poller = self._poller()
+        if poller is not None:
+            poller.refresh_wanted()
+
+    def _sort_value(self, c: Container, column: str) -> Any:
+        if column == "name":
+            return c.name.lower()
+        if column == "state":
+            return (c.state, c.exit_code or 0)
+        if column == "up":
+            started = self.started.get(_key(c))
+            return None if not c.running or started is None else time.time() - started
+        if column in ("cpu", "mem"):
+            poller = self._poller()
+            history = poller.history((c.engine, c.id)) if poller is not None else None
+            latest = history.latest if history is not None and c.running else None
+            if latest is None:
+                return None
+            return latest.cpu_percent if column == "cpu" else latest.memory_usage
+        if column == "health":
+            order = {"unhealthy": 0, "starting": 1, "healthy": 2}
+            return order.get(c.health) if c.health else None
+        if column == "ports":
+            return c.ports[0].public_port or 0 if c.ports else None
+        if column == "shell":
+            return None if c.has_shell is None else c.has_shell
+        if column == "image":
+            return c.image.lower()
+        return c.name.lower()
+
+    def sort_by(self, column: str | None, reverse: bool | None = None) -> None:
+        """Sorts by a column (None: the default order); `reverse` None keeps the direction,
+        except that numbers (CPU, MEM, UP) start from the largest, as top does."""
+        self.sort_column = column
+        if reverse is None:
+            reverse = column in ("cpu", "mem", "up")
+        self.sort_reverse = reverse
+        self.rebuild()
+
+    def _label_sort_column(self, table: DataTable[Text]) -> None:
+        for key, column in table.columns.items():
+            base = dict(COLUMNS).get(str(key.value))
+            if base is None:
+                continue
+            if key.value == self.sort_column:
+                label = Text(f"{base} {'↓' if self.sort_reverse else '↑'}", style="bold")
+            else:
+                label = Text(base)
+            if column.label != label:
+                column.label = label
+                column.content_width = max(column.content_width, label.cell_len)
+                table.refresh()
+
+    def action_sort_next(self) -> None:
+        order: list[str | None] = [None, *SORTABLE]
+        self.sort_by(order[(order.index(self.sort_column) + 1) % len(order)])
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_column or "name", reverse=not self.sort_reverse)
+
+    def action_inspect(self) -> None:
+        c = self.selected()
+        if c is not None:
+            from cdebug_tui.ui.screens.inspect import InspectScreen
+
+            self.app.push_screen(InspectScreen(c.engine, c.id, c.name))
+
+    def action_stats(self) -> None:
+        c = self.selected()
+        if c is not None:
+            from cdebug_tui.ui.screens.stats import StatsScreen
+
+            self.app.push_screen(StatsScreen(c.engine, c.id, c.name))
+
+    def action_container_action(self, action: str) -> None:
+        from cdebug_tui.engine.models import ContainerAction
+        from cdebug_tui.ui.container_actions import request_action
+
+        c = self.selected()
+        if c is None:
+            return
+        what = ContainerAction(action)
+        if what is ContainerAction.PAUSE and c.state == "paused":
+            what = ContainerAction.UNPAUSE
+        request_action(self.app, c, what)
 
 
 def _key(c: Container) -> str:

@@ -138,6 +138,11 @@ class SessionPane(TabPane):
                                 Text("read once the session runs", style="dim italic"),
                                 classes="side-placeholder",
                             )
+                    with TabPane("Stats", id=f"side-stats-{n}"):
+                        yield Static(
+                            Text("read once the session runs", style="dim italic"),
+                            classes="stats-placeholder",
+                        )
 
     @property
     def view(self) -> TerminalView:
@@ -406,6 +411,8 @@ class SessionPane(TabPane):
             self._mount_internals()
         elif event.pane.id in (f"side-logs-{self.number}", f"side-ports-{self.number}"):
             self._mount_side_view(event.pane)
+        elif event.pane.id == f"side-stats-{self.number}":
+            self._mount_stats()
 
     def _mount_side_view(self, pane: TabPane) -> None:
         """Mounts the Logs or Ports view of a running session the first time it is shown."""
@@ -420,6 +427,17 @@ class SessionPane(TabPane):
             pane.mount(LogsPanel(session.engine, session.target.id, session.target.name))
         else:
             pane.mount(PortsPanel(session))
+
+    def _mount_stats(self) -> None:
+        # The target's stats (issue 11), read only while the Stats tab is on screen.
+        from cdebug_tui.ui.widgets.stats_view import StatsView
+
+        if self.state != "running" or self.session is None or self.query(StatsView):
+            return
+        pane = self.query_one(f"#side-stats-{self.number}", TabPane)
+        pane.query(".stats-placeholder").remove()
+        target = self.session.target
+        pane.mount(StatsView(self.engine.name, target.id, target.name))
 
     def _mount_internals(self) -> None:
         if self.state != PaneState.RUNNING or self.query(InternalsView):

@@ -1,0 +1,420 @@
+"""Tests the explorer's views and keys (issue 11) with Pilot on the real engine: the list's
+columns, sorting and stats, inspect, stats, actions with their confirmation, the palette."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.command import CommandList, CommandPalette
+from textual.widgets import DataTable, Static
+
+from cdebug_tui.engine.models import SIDECAR_LABEL
+from cdebug_tui.errors import TargetNotFoundError
+from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.screens.confirm import ConfirmScreen
+from cdebug_tui.ui.screens.inspect import MASK, InspectScreen
+from cdebug_tui.ui.screens.stats import StatsScreen
+from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
+from cdebug_tui.ui.widgets.stats_view import StatsView
+from tests.conftest import RUN_ID
+from tests.explorer_fixtures import make_container
+from tests.ui.helpers import active_pane, run, type_text, wait_for
+
+__all__ = ["make_container"]  # a fixture: imported to be found, not called
+
+pytestmark = pytest.mark.engine
+
+BUSY = ["sh", "-c", "while :; do :; done"]
+
+
+def _cell(app: CdebugApp, cid: str, column: str) -> str:
+    """The text of one cell of a container's row ("" when the row is not shown)."""
+    panel = app.query_one(ContainerListPanel)
+    table = app.query_one(ContainerTableView)
+    row = panel.row(cid)
+    if row is None:
+        return ""
+    key = f"{row.engine}/{cid}"
+    if key not in table.rows:
+        return ""
+    value = table.get_cell(key, column)
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+async def _select(pilot: Any, cid: str) -> None:
+    """Puts the list's cursor on a container's row, as j/k would."""
+    app = pilot.app
+    panel = app.query_one(ContainerListPanel)
+    await wait_for(pilot, lambda: panel.row(cid) is not None, "the container's row")
+    table = app.query_one(ContainerTableView)
+    table.focus()
+    key = f"{panel.row(cid).engine}/{cid}"
+    table.move_cursor(row=panel._order.index(key))
+    await wait_for(
+        pilot, lambda: (s := panel.selected()) is not None and s.id == cid, "the cursor on it"
+    )
+
+
+def _notes(app: CdebugApp) -> list[str]:
+    notes: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kw: Any) -> None:
+        notes.append(str(message))
+        original(message, **kw)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return notes
+
+
+def test_list_columns_stats_and_sort(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """A busy container shows its CPU and its memory against its limit, its health and its
+    published port; an exited one its exit code; o sorts by the next column, a click on a
+    header by that column, twice reverses."""
+    busy = make_container(
+        busybox_image,
+        BUSY,
+        ports=[80],
+        healthcheck={"test": ["CMD-SHELL", "true"], "interval": 1_000_000_000},
+        host={"mem_limit": "32m", "port_bindings": {80: ("127.0.0.1", None)}},
+    )
+    failed = make_container(busybox_image, ["sh", "-c", "exit 3"])
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(200, 60)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(busy) is not None, "the rows")
+            await wait_for(
+                pilot, lambda: _cell(app, busy, "cpu").endswith("%"), "the CPU column", 30
+            )
+            await wait_for(pilot, lambda: _cell(app, busy, "mem").endswith("%"), "MEM of limit")
+            await wait_for(pilot, lambda: _cell(app, busy, "health") == "healthy", "HEALTH", 30)
+            assert "->80/tcp" in _cell(app, busy, "ports")
+            await wait_for(pilot, lambda: _cell(app, failed, "state") == "exited (3)", "exit code")
+            assert _cell(app, failed, "cpu") == "-"
+            # Only the running rows on screen are read: never the exited one.
+            wanted = {i for _, i in app.stats.wanted}
+            assert busy in wanted and failed not in wanted
+
+            for _ in range(6):  # default -> name -> state -> up -> shell -> image -> cpu
+                await pilot.press("o")
+            assert panel.sort_column == "cpu" and panel.sort_reverse
+            table = app.query_one(ContainerTableView)
+            assert table.columns[
+                next(k for k in table.columns if k.value == "cpu")
+            ].label.plain == ("CPU ↓")
+            await pilot.pause()
+            cpus = [
+                h.latest.cpu_percent
+                for c in panel.visible_rows()
+                if (h := app.stats.history((c.engine, c.id))) is not None
+                and h.latest is not None
+                and c.running
+            ]
+            assert cpus == sorted(cpus, reverse=True)
+
+            # A click on the NAME header sorts by name; a second click reverses.
+            x = sum(
+                col.get_render_width(table)
+                for key, col in table.columns.items()
+                if key.value == "marker"
+            )
+            await pilot.click(ContainerTableView, offset=(x + 2, 0))
+            await wait_for(pilot, lambda: panel.sort_column == "name", "a sort by name")
+            names = [c.name.lower() for c in panel.visible_rows()]
+            assert names == sorted(names) and not panel.sort_reverse
+            await pilot.click(ContainerTableView, offset=(x + 2, 0))
+            await wait_for(pilot, lambda: panel.sort_reverse, "the order reversed")
+            names = [c.name.lower() for c in panel.visible_rows()]
+            assert names == sorted(names, reverse=True)
+
+    run(body())
+
+
+def test_stats_follow_the_rows_on_screen(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """With more rows than the screen shows, only those on screen are read; scrolled away,
+    they are read no more, and the rows that came into view are."""
+    prefix = f"cdebug-test-rows-{RUN_ID}-{uuid.uuid4().hex[:4]}"
+    ids = [
+        make_container(busybox_image, ["sleep", "3600"], name=f"{prefix}-{i:02d}")
+        for i in range(16)
+    ]
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 16)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: all(panel.row(i) for i in ids), "the rows")
+            await pilot.press("slash")
+            await type_text(pilot, prefix)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: len(panel.visible_rows()) == 16, "the filter")
+            first, last = ids[0], ids[-1]
+            wanted = lambda: {i for _, i in app.stats.wanted}  # noqa: E731
+            await wait_for(pilot, lambda: first in wanted() and last not in wanted(), "top rows")
+            assert len(wanted()) < 16
+            await wait_for(pilot, lambda: app.stats.history(("default", first)), "a reading")
+            await pilot.press("G")  # to the bottom
+            await wait_for(pilot, lambda: last in wanted() and first not in wanted(), "scrolled")
+            history = app.stats.history(("default", first))
+            assert history is not None
+            # A round under way when the list scrolled may still bring its reading.
+            rounds = app.stats.rounds
+            await wait_for(pilot, lambda: app.stats.rounds >= rounds + 1, "that round", 30)
+            points = len(history.points)
+            rounds = app.stats.rounds
+            await wait_for(pilot, lambda: app.stats.rounds >= rounds + 2, "two more rounds", 30)
+            assert len(history.points) == points, "a row scrolled away was still read"
+            await wait_for(pilot, lambda: _cell(app, last, "mem") not in ("", "-"), "its MEM")
+
+    run(body())
+
+
+def test_inspect_masks_secrets_copies_values_and_says_when_removed(
+    engine: Any, make_container: Callable[..., str], busybox_image: str, tmp_path: Path
+) -> None:
+    cid = make_container(
+        busybox_image,
+        ["sleep", "3600"],
+        environment={"DB_PASSWORD": "hunter2", "MODE": "prod"},
+        labels={"com.example.team": "payments"},
+        host={"binds": {str(tmp_path): {"bind": "/data", "mode": "ro"}}, "mem_limit": "64m"},
+    )
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 60)) as pilot:
+            await _select(pilot, cid)
+            await pilot.press("i")
+            screen = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, InspectScreen) else None,
+                "the inspect screen",
+            )
+            await wait_for(pilot, lambda: screen.rows, "the inspect rows", 30)
+            table = screen.query_one(DataTable)
+
+            def shown(key: str) -> str:
+                i = next(n for n, r in enumerate(screen.rows) if r.key == key)
+                return str(table.get_row_at(i)[1])
+
+            groups = [r.group for r in screen.rows if not r.key and not r.value]
+            assert groups[:3] == ["Container", "Command", "Environment (3)"]
+            assert shown("DB_PASSWORD") == MASK and shown("MODE") == "prod"
+            assert shown("com.example.team") == "payments"
+            assert shown("memory limit") == "64.0MiB"
+            assert f"{tmp_path} -> /data  ro" in [r.value for r in screen.rows]
+            await pilot.press("v")
+            assert shown("DB_PASSWORD") == "hunter2"
+            await pilot.press("v")
+            assert shown("DB_PASSWORD") == MASK
+
+            # c copies the value under the cursor (the real one, masked or not).
+            table.move_cursor(row=next(n for n, r in enumerate(screen.rows) if r.key == "id"))
+            await pilot.press("c")
+            assert app.clipboard == cid
+
+            engine.api.remove_container(cid, force=True)
+            title = screen.query_one("#inspect-title", Static)
+            await wait_for(pilot, lambda: "removed" in str(title.render()), "removed", 20)
+            assert shown("DB_PASSWORD") == MASK  # what was read stays
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, InspectScreen), "back")
+
+    run(body())
+
+
+def test_stats_screen_draws_use_against_limits_and_survives_removal(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    cid = make_container(busybox_image, BUSY, host={"mem_limit": "32m", "nano_cpus": 500_000_000})
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await _select(pilot, cid)
+            await pilot.press("S")
+            screen = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, StatsScreen) else None,
+                "the stats screen",
+            )
+            view = screen.query_one(StatsView)
+            # The list behind it is hidden: only this container is read now.
+            await wait_for(pilot, lambda: app.stats.wanted == {("default", cid)}, "one reading")
+
+            def text(selector: str) -> str:
+                return str(view.query_one(selector, Static).render())
+
+            await wait_for(pilot, lambda: "limit 0.5 CPU = 50%" in text(".stats-cpu-title"), "CPU")
+            await wait_for(pilot, lambda: "of limit 32.0MiB" in text(".stats-mem-title"), "MEM")
+            history = app.stats.history(("default", cid))
+            await wait_for(
+                pilot,
+                lambda: history is not None and any(p.cpu_percent > 1 for p in history.points),
+                "the busy loop's CPU in the plot",
+                30,
+            )
+            # The plot's bars and its limit line are drawn.
+            from cdebug_tui.ui.widgets.stats_view import LimitPlot
+
+            plot = view.query_one(".stats-cpu", LimitPlot)
+            assert plot.limit == 50.0 and max(plot.values) > 1
+
+            engine.api.remove_container(cid, force=True)
+            await wait_for(pilot, lambda: "was removed" in text(".stats-status"), "removed", 20)
+            rounds = app.stats.rounds
+            await wait_for(pilot, lambda: app.stats.rounds > rounds or not app.stats.wanted, "")
+            assert ("default", cid) not in app.stats.wanted
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, StatsScreen), "back")
+
+    run(body())
+
+
+def test_every_action_asks_first_and_reports(
+    engine: Any, make_container: Callable[..., str], distroless_image: str
+) -> None:
+    cid = make_container(distroless_image, None)
+    name = engine.details(cid).name
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            notes = _notes(app)
+            panel = app.query_one(ContainerListPanel)
+            await _select(pilot, cid)
+
+            def status() -> str:
+                try:
+                    return str(engine.details(cid).status)
+                except TargetNotFoundError:
+                    return "removed"
+
+            async def act(key: str, state: str, done: str | None) -> None:
+                await _select(pilot, cid)
+                await pilot.press(key)
+                confirm = await wait_for(
+                    pilot,
+                    lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
+                    f"the confirmation of {key}",
+                )
+                assert name in confirm.question
+                await pilot.press("y" if done else "n")
+                if done:
+                    # What the user reads: the notification; and what the engine says.
+                    await wait_for(pilot, lambda: f"{name} {done}" in notes, done, 30)
+                assert status() == state, (key, notes[-3:])
+
+            await act("X", "running", None)  # asked, refused: nothing happens
+            assert not any("stopping" in n for n in notes)
+            await act("X", "exited", "stopped")
+            await act("U", "running", "started")
+            await act("P", "paused", "paused")
+            await wait_for(pilot, lambda: panel.row(cid).state == "paused", "the row paused", 30)
+            await act("P", "running", "unpaused")  # on a paused container, P unpauses
+            await act("R", "running", "restarted")
+            await act("K", "exited", "killed")
+            assert engine.details(cid).exit_code == 137
+            await act("D", "removed", "removed")
+            await wait_for(pilot, lambda: panel.row(cid) is None, "the row gone", 30)
+
+    run(body())
+
+
+def test_the_palette_lists_actions_for_the_selected_container(
+    engine: Any, make_container: Callable[..., str], distroless_image: str
+) -> None:
+    cid = make_container(distroless_image, None)
+    name = engine.details(cid).name
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await _select(pilot, cid)
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: CommandPalette.is_open(app), "the palette")
+            await type_text(pilot, "stop")
+            commands = app.screen.query_one(CommandList)
+
+            def listed() -> list[str]:
+                return [o.hit.text for o in commands.options if hasattr(o, "hit")]
+
+            await wait_for(pilot, lambda: f"Stop {name}" in listed(), "the stop command")
+            await pilot.press("enter")
+            confirm = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
+                "the confirmation",
+            )
+            assert f"Stop {name}?" in confirm.question
+            await pilot.press("y")
+            await wait_for(pilot, lambda: panel.row(cid).state == "exited", "stopped", 30)
+
+    run(body())
+
+
+def test_sidecars_are_refused_and_engine_refusals_are_one_line(
+    engine: Any, make_container: Callable[..., str], busybox_image: str, distroless_image: str
+) -> None:
+    sidecar = make_container(distroless_image, None, labels={SIDECAR_LABEL: "1"})
+    broken = make_container(busybox_image, ["/no/such/binary"], start=False)
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            notes = _notes(app)
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(sidecar) is not None, "the rows")
+            await pilot.press("s")  # sidecars shown
+            await _select(pilot, sidecar)
+            await pilot.press("X")
+            await wait_for(pilot, lambda: any("sidecar" in n for n in notes), "the refusal")
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert engine.details(sidecar).status == "running"
+
+            await _select(pilot, broken)
+            await pilot.press("U")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm")
+            await pilot.press("y")
+            await wait_for(
+                pilot, lambda: any("cannot start" in n for n in notes), "the engine's refusal", 30
+            )
+            assert any("no/such/binary" in n for n in notes)
+            assert app.is_running and not isinstance(app.screen, ConfirmScreen)
+
+    run(body())
+
+
+def test_a_session_tab_has_the_targets_stats(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await pilot.click(f"#--content-tab-side-stats-{pane.number}")
+            view = await wait_for(pilot, lambda: pane.query(StatsView).first(None), "the view")
+            assert view.container_id == target.id
+            await wait_for(
+                pilot,
+                lambda: "MEM" in str(view.query_one(".stats-mem-title", Static).render()),
+                "the target's memory",
+                30,
+            )
+
+    run(body())

@@ -1,0 +1,114 @@
+"""Tests the explorer's pure parts: list-row fields, stats rates, plots, secrets, sort order."""
+
+from __future__ import annotations
+
+from cdebug_tui.engine.client import _explorer_row_fields, _stats_sample
+from cdebug_tui.engine.models import ContainerAction, PublishedPort, StatsSample
+from cdebug_tui.engine.stats import StatsHistory, cpu_percent, format_bytes
+from cdebug_tui.ui.container_actions import actions_for
+from cdebug_tui.ui.screens.inspect import MASK, looks_secret
+from cdebug_tui.ui.widgets.stats_view import plot_lines
+
+
+def _sample(taken: float, cpu: int, system: int, rx: int = 0, mem: int = 100) -> StatsSample:
+    return StatsSample("e", "c", taken, cpu, system, 2, mem, 1000, rx, 0, 0, 0)
+
+
+def test_row_fields_from_the_status_text() -> None:
+    row = {
+        "Status": "Up 2 minutes (unhealthy)",
+        "Ports": [
+            {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+            {"IP": "::", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+            {"PrivatePort": 53, "Type": "udp"},
+        ],
+    }
+    fields = _explorer_row_fields(row)
+    assert fields["health"] == "unhealthy" and fields["exit_code"] is None
+    assert [str(p) for p in fields["ports"]] == ["53/udp", "8080->80/tcp"]
+    assert _explorer_row_fields({"Status": "Up 1 second (health: starting)"})["health"] == (
+        "starting"
+    )
+    exited = _explorer_row_fields({"Status": "Exited (137) 5 seconds ago"})
+    assert exited["exit_code"] == 137 and exited["health"] is None
+    assert str(PublishedPort(80, "tcp", "127.0.0.1", 3000)) == "127.0.0.1:3000->80/tcp"
+
+
+def test_stats_sample_counts_what_docker_stats_counts() -> None:
+    raw = {
+        "cpu_stats": {
+            "cpu_usage": {"total_usage": 5_000},
+            "system_cpu_usage": 90_000,
+            "online_cpus": 4,
+        },
+        "memory_stats": {"usage": 10_000, "limit": 50_000, "stats": {"inactive_file": 4_000}},
+        "networks": {"eth0": {"rx_bytes": 10, "tx_bytes": 20}, "eth1": {"rx_bytes": 1}},
+        "blkio_stats": {
+            "io_service_bytes_recursive": [
+                {"op": "Read", "value": 7},
+                {"op": "write", "value": 9},
+                {"op": "Total", "value": 16},
+            ]
+        },
+        "pids_stats": {"current": 3},
+    }
+    s = _stats_sample("e", "c", raw)
+    assert (s.cpu_total_ns, s.system_ns, s.online_cpus) == (5_000, 90_000, 4)
+    assert s.memory_usage == 6_000 and s.memory_limit == 50_000
+    assert (s.net_rx, s.net_tx, s.block_read, s.block_write, s.pids) == (11, 20, 7, 9, 3)
+    # A stopped container's stats are empty: zeros, not an error.
+    assert _stats_sample("e", "c", {}).memory_usage == 0
+
+
+def test_cpu_percent_and_rates_from_two_samples() -> None:
+    a = _sample(10.0, 1_000_000_000, 100_000_000_000)
+    b = _sample(12.0, 2_000_000_000, 104_000_000_000, rx=4096, mem=300)
+    # 1 s of CPU out of 4 s of host CPU time, on 2 CPUs: half a core.
+    assert cpu_percent(a, b) == 50.0
+    history = StatsHistory()
+    assert history.add(a) is None
+    point = history.add(b)
+    assert point is not None and point.net_rx_rate == 2048 and point.memory_usage == 300
+    assert point.memory_percent == 30.0
+    # A counter that went back (a restart) is no negative rate.
+    c = _sample(14.0, 10, 105_000_000_000, rx=0)
+    point = history.add(c)
+    assert point is not None and point.net_rx_rate == 0 and point.cpu_percent == 0
+    assert format_bytes(1536) == "1.5KiB" and format_bytes(64 << 20) == "64.0MiB"
+
+
+def test_plot_draws_the_limit_and_values_above_it() -> None:
+    lines = [line.plain for line in plot_lines([10, 50, 100], width=5, height=4, limit=50)]
+    assert len(lines) == 4 and all(len(line) == 5 for line in lines)
+    # The limit (half of the top, 100) is a dashed line where no bar is.
+    assert "┈" in lines[2] and "┈" not in lines[0]
+    assert lines[0][-1] == "█" and lines[3][-1] == "█"  # 100: a full bar
+    assert lines[0][-2] == " "  # 50 reaches the limit, not the top
+    assert "┈" in plot_lines([], 3, 2, limit=1.0)[0].plain  # no data yet: the limit alone
+
+
+def test_secrets_are_recognised_by_name_or_value() -> None:
+    for name in ("DB_PASSWORD", "API_KEY", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "SSH_KEY"):
+        assert looks_secret(name, "x"), name
+    assert looks_secret("DATABASE_URL", "postgres://app:s3cret@db:5432/app")
+    for name, value in (("PATH", "/bin"), ("MODE", "prod"), ("HOME", "/root")):
+        assert not looks_secret(name, value)
+    assert not looks_secret("PASSWORD", "")  # nothing to hide
+    assert MASK.strip("•") == ""
+
+
+def test_actions_offered_for_each_state() -> None:
+    assert ContainerAction.START not in actions_for("running")
+    assert actions_for("paused")[0] is ContainerAction.UNPAUSE
+    assert actions_for("exited") == [ContainerAction.START, ContainerAction.REMOVE]
+    assert [a.past for a in ContainerAction] == [
+        "started",
+        "stopped",
+        "restarted",
+        "paused",
+        "unpaused",
+        "killed",
+        "removed",
+    ]
+    assert ContainerAction.STOP.progressive == "stopping"
+    assert ContainerAction.REMOVE.progressive == "removing"
