@@ -184,7 +184,9 @@ class SessionPane(TabPane):
         # terminal sends its exact size (TerminalView.Resized) as soon as it is laid out.
         try:
             rows, cols = self._terminal_size()
-        except NoMatches:  # the tab is being built: the view's resize follows
+        except (NoMatches, LookupError):
+            # The tab is being built: the view's resize follows. LookupError: reading the size
+            # can lay the tab out, which wants the app's context, absent in this thread.
             rows, cols = 24, 80
         spec = SessionSpec(target=self.target, image=self.image, rows=rows, cols=cols)
 
