@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 from time import monotonic
 from typing import Any, ClassVar
 
@@ -18,6 +20,7 @@ from textual.widget import Widget
 
 from .emulator import Attrs, PtyTransport, RowLayout, Terminal
 from .keys import encode_key, encode_mouse, encode_paste
+from .rawinput import InputRouter
 
 __all__ = ["TerminalView", "ESCAPE_KEY"]
 
@@ -111,6 +114,8 @@ class TerminalView(Widget, can_focus=True):
     #: Frame interval while flooded (more than FLOOD_BYTES arrived in one frame).
     FLOOD_FRAME_INTERVAL: ClassVar[float] = 1 / 20
     FLOOD_BYTES: ClassVar[int] = 16384
+    #: Seconds the keys typed after the leave key wait for the focus to move.
+    LEAVE_TIMEOUT: ClassVar[float] = 0.5
     #: Bytes processed per event-loop turn; larger feeds are split.
     SLICE: ClassVar[int] = 4096
     #: Backlog above which feed() returns a future to wait on (back-pressure).
@@ -129,6 +134,13 @@ class TerminalView(Widget, can_focus=True):
     class EscapeRequested(Message):
         """The user pressed ``ctrl+]`` to leave the terminal; the app should move focus."""
 
+    class FocusChanged(Message):
+        """The view gained or lost the focus (for a border or title that shows it)."""
+
+        def __init__(self, focused: bool) -> None:
+            super().__init__()
+            self.focused = focused
+
     def __init__(
         self,
         transport: PtyTransport | None = None,
@@ -136,11 +148,16 @@ class TerminalView(Widget, can_focus=True):
         cols: int = 80,
         scrollback: int = 10_000,
         *,
+        escape_key: str = "ctrl+right_square_bracket",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        #: The key that leaves the terminal (Textual's name); every other key is the program's.
+        self.escape_key = escape_key
+        # Shown in the footer while the view has the focus: the one key that is not the shell's.
+        self._bindings.bind(escape_key, "leave", "Leave · keys go to the shell")
         self._transport: PtyTransport | None = None
         self.terminal = Terminal(rows, cols, scrollback=scrollback)
         #: How many lines the view is scrolled back into history (0 = live screen).
@@ -161,6 +178,11 @@ class TerminalView(Widget, can_focus=True):
         self._sel_end: tuple[int, int] | None = None
         self._selecting = False
         self._mouse_buttons = 0
+        self._writes: queue.SimpleQueue[bytes | None] | None = None
+        self._writer_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._leaving = False
+        self._after_leave: list[events.Key] = []
         if transport is not None:
             self.set_transport(transport)
 
@@ -195,6 +217,40 @@ class TerminalView(Widget, can_focus=True):
     def _send(self, data: bytes) -> None:
         if data and self._transport is not None:
             self._transport.write(data)
+
+    def write_input(self, data: bytes) -> None:
+        """Sends raw input (as the user's terminal sent it) to the program; thread-safe.
+
+        Called on the driver's input thread while the view has the focus. The write itself
+        happens on a thread of the view's, in order: a program that does not read its input
+        (its PTY buffer full) must not freeze the app's input.
+
+        Args:
+            data: The bytes typed or pasted.
+        """
+        if not data:
+            return
+        writes = self._writes
+        if writes is None:
+            with self._writer_lock:
+                writes = self._writes
+                if writes is None:
+                    writes = self._writes = queue.SimpleQueue()
+                    threading.Thread(
+                        target=self._write_loop, args=(writes,), name="terminal-keys", daemon=True
+                    ).start()
+        writes.put(data)
+        if self.scroll_back or self._sel_anchor is not None:
+            loop = self._loop
+            if loop is not None:
+                loop.call_soon_threadsafe(self._return_to_live)
+
+    def _write_loop(self, writes: queue.SimpleQueue[bytes | None]) -> None:
+        while (data := writes.get()) is not None:
+            try:
+                self._send(data)
+            except OSError:
+                pass  # the session ended: its reader says so
 
     def feed(self, data: bytes) -> asyncio.Future[None] | None:
         """Process output of the program; the screen is redrawn at most ~60 times a second.
@@ -339,10 +395,14 @@ class TerminalView(Widget, can_focus=True):
     def on_unmount(self) -> None:
         """Never leave a reading thread waiting on a view that is gone."""
         self._release_backpressure()
+        self._stop_raw_input()
+        if self._writes is not None:
+            self._writes.put(None)
 
     def on_mount(self) -> None:
         """Make sure app-level priority bindings do not steal keys while focused."""
         _guard_app_bindings(self.app)
+        self._loop = asyncio.get_running_loop()
         self._flush()
 
     # -- rendering ---------------------------------------------------------------------
@@ -465,14 +525,40 @@ class TerminalView(Widget, can_focus=True):
         # bindings of the screen and app (tab, shift+tab, ctrl+c...) never see the key.
         event.stop()
         event.prevent_default()
-        if event.key == ESCAPE_KEY:
+        if event.key == self.escape_key:
+            self._leaving = True
             self.post_message(self.EscapeRequested())
+            # Should nobody take the focus, the keys typed meanwhile are the program's.
+            self.set_timer(self.LEAVE_TIMEOUT, self._left)
+            return
+        if self._leaving:
+            # Typed after the leave key, in the same burst ("ctrl+] q"): the app forwarded
+            # them here before the focus moved; they go where the focus goes.
+            self._after_leave.append(event)
             return
         if self._scroll_key(event.key):
             return
         self._return_to_live()
         screen = self.terminal.screen
         self._send(encode_key(event.key, event.character, app_cursor=screen.app_cursor_keys))
+
+    def _left(self) -> None:
+        """The focus left after the leave key (or never did): deliver the keys typed since."""
+        if not self._leaving:
+            return
+        self._leaving = False
+        keys, self._after_leave = self._after_leave, []
+        # The screen's focus, not has_focus: in a Blur handler, that is still True.
+        if self.is_attached and self.screen.focused is self:
+            for event in keys:
+                self._send(encode_key(event.key, event.character))
+            return
+        for event in keys:
+            self.app.post_message(events.Key(event.key, event.character))
+
+    def action_leave(self) -> None:
+        """Leaves the terminal (its key is handled in _on_key; the binding shows it)."""
+        self.post_message(self.EscapeRequested())
 
     def _scroll_key(self, key: str) -> bool:
         """Shift+PageUp/PageDown scroll the history; returns True when handled."""
@@ -631,10 +717,33 @@ class TerminalView(Widget, can_focus=True):
     def _on_focus(self, event: events.Focus) -> None:
         self._strips.pop(self.terminal.screen.cursor.y, None)
         self.refresh()
+        router = getattr(self.app, "input_router", None)
+        if isinstance(router, InputRouter):
+            router.set_sink(self.write_input, self._bracketed_paste, self._takes_raw_input)
+        self.post_message(self.FocusChanged(True))
 
     def _on_blur(self, event: events.Blur) -> None:
         self._strips.pop(self.terminal.screen.cursor.y, None)
         self.refresh()
+        self._stop_raw_input()
+        self._left()
+        self.post_message(self.FocusChanged(False))
+
+    def _takes_raw_input(self) -> bool:
+        # Read on the input thread: a dialog over the view (no Blur comes then) takes the
+        # keys, as does a view hidden with its tab.
+        try:
+            return self.app.screen is self.screen and self.display
+        except Exception:  # noqa: BLE001 - being unmounted: the app's keys then
+            return False
+
+    def _bracketed_paste(self) -> bool:
+        return bool(self.terminal.screen.bracketed_paste)
+
+    def _stop_raw_input(self) -> None:
+        router = getattr(self.app, "input_router", None)
+        if isinstance(router, InputRouter):
+            router.clear_sink(self.write_input)
 
 
 def _slice_end(data: bytes | bytearray, size: int) -> int:
