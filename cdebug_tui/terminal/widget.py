@@ -134,6 +134,27 @@ class TerminalView(Widget, can_focus=True):
     class EscapeRequested(Message):
         """The user pressed ``ctrl+]`` to leave the terminal; the app should move focus."""
 
+    class Activity(Message):
+        """A hidden view got output (once until shown again), or a bell."""
+
+        def __init__(self, bell: bool) -> None:
+            super().__init__()
+            self.bell = bell
+
+    class TitleChanged(Message):
+        """The program set the window title (OSC 0 or 2)."""
+
+        def __init__(self, title: str) -> None:
+            super().__init__()
+            self.title = title
+
+    class ClipboardWritten(Message):
+        """The program put text on the clipboard (OSC 52); the app decides whether to copy."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     class FocusChanged(Message):
         """The view gained or lost the focus (for a border or title that shows it)."""
 
@@ -160,6 +181,7 @@ class TerminalView(Widget, can_focus=True):
         self._bindings.bind(escape_key, "leave", "Leave · keys go to the shell")
         self._transport: PtyTransport | None = None
         self.terminal = Terminal(rows, cols, scrollback=scrollback)
+        self.terminal.screen.on_clipboard = self._clipboard_written
         #: How many lines the view is scrolled back into history (0 = live screen).
         self.scroll_back = 0
         self._seen_pushed = 0
@@ -183,6 +205,11 @@ class TerminalView(Widget, can_focus=True):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._leaving = False
         self._after_leave: list[events.Key] = []
+        #: Hidden (a background tab): output is emulated within BackgroundFeeder's budget.
+        self.background = False
+        self._activity_reported = False
+        self._bells_seen = 0
+        self._title_seen = ""
         if transport is not None:
             self.set_transport(transport)
 
@@ -268,6 +295,13 @@ class TerminalView(Widget, can_focus=True):
             it, so the reading thread slows down (back-pressure) while the UI stays free.
             Callers on the UI thread may ignore it.
         """
+        if self.background and self.is_mounted:
+            # Emulated within the background budget (BackgroundFeeder); the reader waits on
+            # the returned future past HIGH_WATER, leaving the socket unread: the program is
+            # held back by the kernel, as with a slow terminal. Nothing is dropped.
+            self._backlog += data
+            _feeder(self).wake(self)
+            return self._backpressure()
         if self._backlog:
             self._backlog += data
             if len(self._backlog) > self.MAX_BACKLOG:
@@ -295,6 +329,9 @@ class TerminalView(Widget, can_focus=True):
     def _process(self, data: bytes) -> None:
         self.terminal.feed(data)
         self._fed_since_flush += len(data)
+        self._after_output()
+        if self.background:
+            return  # drawn when shown (set_background)
         if not self._flush_pending:
             self._flush_pending = True
             if self.is_mounted:
@@ -312,7 +349,7 @@ class TerminalView(Widget, can_focus=True):
         asyncio.get_running_loop().call_soon(self._feed_backlog)
 
     def _feed_backlog(self) -> None:
-        if not self._backlog:
+        if not self._backlog or self.background:
             return
         cut = _slice_end(self._backlog, self.SLICE)
         chunk = bytes(self._backlog[:cut])
@@ -329,6 +366,56 @@ class TerminalView(Widget, can_focus=True):
             self._backlog.clear()
             self._process(chunk)
         self._release_backpressure()
+
+    def _clipboard_written(self, text: str) -> None:
+        self.post_message(self.ClipboardWritten(text))
+
+    def set_background(self, background: bool) -> None:
+        """Marks the view hidden (its output then gets a budget per frame) or shown.
+
+        A shown view catches up at full speed and is redrawn; a hidden one reports new
+        output and bells with :class:`TerminalView.Activity`, once until shown again.
+
+        Args:
+            background: Whether the view is hidden (a tab in the background).
+        """
+        if background == self.background:
+            return
+        self.background = background
+        if background:
+            if self._backlog:
+                _feeder(self).wake(self)
+            return
+        self._activity_reported = False
+        self._strips.clear()
+        if self._backlog:
+            self._schedule_backlog()
+        if self.is_mounted:
+            self._flush()
+            self.refresh()
+
+    def _feed_step(self) -> int:
+        """Emulates one slice of a background backlog; returns the bytes left."""
+        if not self._backlog:
+            return 0
+        cut = _slice_end(self._backlog, self.SLICE)
+        chunk = bytes(self._backlog[:cut])
+        del self._backlog[:cut]
+        if len(self._backlog) <= self.HIGH_WATER // 2:
+            self._release_backpressure()
+        self._process(chunk)
+        return len(self._backlog)
+
+    def _after_output(self) -> None:
+        screen = self.terminal.screen
+        bell = screen.bells != self._bells_seen
+        self._bells_seen = screen.bells
+        if screen.title != self._title_seen:
+            self._title_seen = screen.title
+            self.post_message(self.TitleChanged(screen.title))
+        if self.background and (not self._activity_reported or bell):
+            self._activity_reported = True
+            self.post_message(self.Activity(bell))
 
     def flush(self) -> None:
         """Process any backlog and redraw what changed now, without waiting for a frame."""
@@ -744,6 +831,60 @@ class TerminalView(Widget, can_focus=True):
         router = getattr(self.app, "input_router", None)
         if isinstance(router, InputRouter):
             router.clear_sink(self.write_input)
+
+
+class BackgroundFeeder:
+    """Emulates the output of hidden views within a time budget per frame, in turns.
+
+    Without it, five sessions running ``yes`` in background tabs kept the UI thread busy
+    parsing, and a key typed in the front session echoed after 0.4-0.8 s. Past the budget
+    their backlogs wait (and their readers with them, see :meth:`TerminalView.feed`).
+    """
+
+    #: Seconds of emulation per frame for all hidden views together.
+    BUDGET: ClassVar[float] = 0.003
+    #: Seconds between two turns.
+    FRAME: ClassVar[float] = 1 / 60
+
+    def __init__(self) -> None:
+        self._waiting: dict[TerminalView, None] = {}
+        self._scheduled = False
+
+    def wake(self, view: TerminalView) -> None:
+        """Queues a view with a backlog for its turn."""
+        self._waiting[view] = None
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(self.FRAME, self._turn)
+
+    def _turn(self) -> None:
+        self._scheduled = False
+        deadline = monotonic() + self.BUDGET
+        views = list(self._waiting)
+        while views and monotonic() < deadline:
+            for view in list(views):
+                if not view.background or not view.is_mounted or not view._feed_step():
+                    views.remove(view)
+                    self._waiting.pop(view, None)
+                if monotonic() >= deadline:
+                    break
+        if self._waiting:
+            # Those left wait for the next frame; the next in line goes first then.
+            first = next(iter(self._waiting))
+            self._waiting.pop(first)
+            self._waiting[first] = None
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(self.FRAME, self._turn)
+
+
+def _feeder(view: TerminalView) -> BackgroundFeeder:
+    """The app's one BackgroundFeeder: the budget is shared by all its hidden views."""
+    app = view.app
+    feeder = getattr(app, "_terminal_background_feeder", None)
+    if feeder is None:
+        feeder = BackgroundFeeder()
+        app._terminal_background_feeder = feeder  # type: ignore[attr-defined]
+    return feeder
 
 
 def _slice_end(data: bytes | bytearray, size: int) -> int:

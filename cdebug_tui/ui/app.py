@@ -585,6 +585,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         if tabs.active not in ids:
             return
         tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+        self._sync_backgrounds()
         self._focus_active()
 
     def action_next_tab(self) -> None:
@@ -597,7 +598,19 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self) -> None:
+        self._sync_backgrounds()
         self.call_after_refresh(self._focus_active)
+
+    def _sync_backgrounds(self) -> None:
+        """Tells each session's terminal whether it is shown: hidden ones get a budget."""
+        active = self.tabs.active
+        for pane in self.sessions():
+            if pane.id == active:
+                pane.shown()
+            try:
+                pane.view.set_background(pane.id != active)
+            except NoMatches:
+                pass  # not composed yet: it starts shown, and this runs again on a switch
 
     def _tab_of(self, widget: Any) -> TabPane | None:
         for node in widget.ancestors_with_self:

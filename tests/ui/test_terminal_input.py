@@ -35,6 +35,33 @@ async def start(pilot: Any, app: CdebugApp) -> SessionPane:
     return pane
 
 
+async def record_corpus(pilot: Any, raw: RawInput, pane: SessionPane, bracketed: bool) -> None:
+    """Types the corpus into a raw PTY (with or without bracketed paste) and checks it."""
+    cases = [c for c in CORPUS if c.bracketed == bracketed]
+    expected = b"".join(c.xterm for c in cases)
+    digest = hashlib.md5(expected).hexdigest()  # noqa: S324 - a checksum
+    mode = r"printf '\033[?2004h'; " if bracketed else ""
+    ready = f"READY{int(bracketed)}"
+    command = (
+        f"{mode}stty raw -echo -iexten; printf 'RE%sDY{int(bracketed)}' A; "
+        f"head -c {len(expected)} > /tmp/keys; stty sane; printf '\\033[?2004l'; "
+        "md5sum /tmp/keys; od -c /tmp/keys | tail -8\r"
+    )
+    await type_raw(pilot, raw, command.encode())
+    # Typed once the PTY is raw: before, the line discipline changes \r to \n.
+    await wait_for(pilot, lambda: ready in terminal_text(pane), "the raw PTY")
+    assert pane.view.terminal.screen.bracketed_paste == bracketed
+    for case in cases:
+        await type_raw(pilot, raw, *case.reads)
+    await wait_for(
+        pilot,
+        lambda: f"{digest}  /tmp/keys" in terminal_text(pane),
+        f"the PTY to deliver xterm's bytes (md5 {digest}: {expected[:200]!r}...)",
+        30,
+        detail=lambda: "\n".join(terminal_text(pane).splitlines()[-12:]),
+    )
+
+
 def test_the_session_pty_receives_the_bytes_xterm_sends_for_the_corpus(
     run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
@@ -48,31 +75,7 @@ def test_the_session_pty_receives_the_bytes_xterm_sends_for_the_corpus(
             pane = await start(pilot, app)
             raw = raw_input(app)
             for bracketed in (False, True):
-                cases = [c for c in CORPUS if c.bracketed == bracketed]
-                expected = b"".join(c.xterm for c in cases)
-                digest = hashlib.md5(expected).hexdigest()  # noqa: S324 - a checksum
-                mode = r"printf '\033[?2004h'; " if bracketed else ""
-                command = (
-                    f"{mode}stty raw -echo -iexten; printf 'RE%sDY{int(bracketed)}' A; head -c {len(expected)} > /tmp/keys; "
-                    "stty sane; printf '\\033[?2004l'; md5sum /tmp/keys; od -c /tmp/keys | tail -8\r"
-                )
-                await type_raw(pilot, raw, command.encode())
-                # Typed once the PTY is raw: before, the line discipline changes \r to \n.
-                await wait_for(
-                    pilot,
-                    lambda: f"READY{int(bracketed)}" in terminal_text(pane),
-                    "the raw PTY",
-                )
-                assert pane.view.terminal.screen.bracketed_paste == bracketed
-                for case in cases:
-                    await type_raw(pilot, raw, *case.reads)
-                await wait_for(
-                    pilot,
-                    lambda: f"{digest}  /tmp/keys" in terminal_text(pane),
-                    f"the PTY to deliver xterm's bytes (md5 {digest}: {expected[:200]!r}...)",
-                    30,
-                    detail=lambda: "\n".join(terminal_text(pane).splitlines()[-12:]),
-                )
+                await record_corpus(pilot, raw, pane, bracketed)
             assert app.focused is pane.view
 
     run(body())

@@ -90,6 +90,10 @@ class SessionPane(TabPane):
         self.recorder: CastRecorder | None = None
         #: What had the focus when this tab was last shown: a switch back restores it.
         self.last_focus: Widget | None = None
+        #: The window title the program set (OSC 0/2), shown in the tab.
+        self.window_title = ""
+        #: "output" or "bell" while the tab is in the background and something happened.
+        self.activity: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="session-main"):
@@ -491,6 +495,46 @@ class SessionPane(TabPane):
         view.border_title = (
             f"keys go to the shell · {key} leaves" if event.focused else "t: type in the terminal"
         )
+
+    @on(TerminalView.TitleChanged)
+    def _window_title(self, event: TerminalView.TitleChanged) -> None:
+        event.stop()
+        self.window_title = event.title
+        self._label()
+
+    @on(TerminalView.Activity)
+    def _activity(self, event: TerminalView.Activity) -> None:
+        # Marks the tab until it is shown (tmux's activity and bell flags).
+        event.stop()
+        self.activity = "bell" if event.bell else (self.activity or "output")
+        self._label()
+
+    @on(TerminalView.ClipboardWritten)
+    def _clipboard(self, event: TerminalView.ClipboardWritten) -> None:
+        from cdebug_tui.ui.settings import clipboard_writes_allowed
+
+        event.stop()
+        if clipboard_writes_allowed():
+            self.app.copy_to_clipboard(event.text)
+            self.notify(f"{self.target_name}: the program copied {len(event.text)} characters")
+
+    def shown(self) -> None:
+        """The tab is shown: its activity mark goes."""
+        if self.activity:
+            self.activity = None
+            self._label()
+
+    def _label(self) -> None:
+        if self.state in ("ended", "failed"):
+            return  # those labels say so, and stay
+        label = f"{self.number} {self.target_name[:20]}"
+        if self.window_title:
+            label += f" · {self.window_title[:24]}"
+        if self.activity == "bell":
+            label = "🔔 " + label
+        elif self.activity:
+            label = "• " + label
+        self.set_title(label)
 
     def restore_focus(self) -> bool:
         """Focuses what had the focus when this tab was last shown; False when nothing can."""
