@@ -77,7 +77,7 @@ def test_activity_bell_title_and_clipboard_are_reported() -> None:
             back.feed(b"two\r\n")
             back.feed(b"\x07")
             back.feed(b"\x1b]2;vim main.c\x07")
-            payload = base64.b64encode("copied text".encode()).decode().encode()
+            payload = base64.b64encode(b"copied text").decode().encode()
             back.feed(b"\x1b]52;c;" + payload[:5])
             back.feed(payload[5:] + b"\x1b\\")
             for _ in range(500):
