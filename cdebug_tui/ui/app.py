@@ -187,6 +187,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.set_class(self.size.width < self.NARROW, "-narrow")
         self.list_panel.query_one("#containers").focus()
         self.watch(self.screen, "focused", self._focus_moved, init=False)
+        # Whichever way the active tab changes (keys, a click, a new or closed tab), the
+        # terminals learn whether they are shown: a hidden one is emulated within a budget
+        # and not drawn, so the shown one must never be left marked hidden.
+        self.watch(self.tabs, "active", self._sync_backgrounds, init=False)
         # After the first frame: importing docker-py in a thread still competes for the GIL.
         self.call_after_refresh(self.connect)
 
@@ -521,6 +525,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         # list showing (the tabs fall back to the first one while the new one is not there).
         await tabs.add_pane(pane)
         tabs.active = pane.id or ""
+        self._sync_backgrounds()
         self._focus_active()
         self.refresh_title()
 

@@ -288,8 +288,9 @@ class SessionPane(TabPane):
         view = self.view
         view.display = True
         view.set_transport(session)
-        if self.display:
-            # A tab in the background leaves the focus where the user is.
+        if self._is_active_tab():
+            # A tab in the background leaves the focus where the user is. (The active tab,
+            # not `display`: that lags behind a switch that has just made this tab active.)
             self.last_focus = view
             view.focus()
         self._set_header()
@@ -535,6 +536,12 @@ class SessionPane(TabPane):
         elif self.activity:
             label = "• " + label
         self.set_title(label)
+
+    def _is_active_tab(self) -> bool:
+        for tabs in self.ancestors:
+            if isinstance(tabs, TabbedContent):
+                return bool(tabs.active == self.id)
+        return False
 
     def restore_focus(self) -> bool:
         """Focuses what had the focus when this tab was last shown; False when nothing can."""
