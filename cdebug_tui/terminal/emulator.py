@@ -409,6 +409,10 @@ class TerminalScreen(pyte.Screen):
         self._saved_main: _SavedScreen | None = None
         self._glyphs: dict[Char, _GlyphCache] = {}
         self._sgr_cache: dict[tuple[Char, tuple[int, ...], bool], Char] = {}
+        #: Bells rung so far (BEL outside a string sequence); only grows.
+        self.bells = 0
+        #: Called with the text a program puts on the clipboard (OSC 52), if set.
+        self.on_clipboard: Callable[[str], None] | None = None
         super().__init__(columns, lines)
 
     # -- state queries -------------------------------------------------------------------
@@ -443,6 +447,28 @@ class TerminalScreen(pyte.Screen):
         return MOUSE_SGR in self.mode
 
     # -- answers to the program ----------------------------------------------------------
+
+    def bell(self, *args: Any) -> None:
+        """Count the bell (BEL), for a view to show it."""
+        self.bells += 1
+
+    def set_clipboard(self, param: str) -> None:
+        """OSC 52 ``Pc;Pd``: base64 text for the clipboard; queries ("?") get no answer.
+
+        Args:
+            param: What follows ``52;`` in the sequence.
+        """
+        import base64
+        import binascii
+
+        _, _, payload = param.partition(";")
+        if self.on_clipboard is None or payload == "?":
+            return
+        try:
+            text = base64.b64decode(payload, validate=False).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return
+        self.on_clipboard(text)
 
     def write_process_input(self, data: str) -> None:
         """Send an answer to the program: to ``on_response``, else to :attr:`responses`."""
@@ -999,6 +1025,21 @@ class TerminalScreen(pyte.Screen):
 RowLayout = tuple[str | list[str], list[tuple[int, Attrs]]]
 
 
+#: Longest OSC 52 sequence kept while its end is awaited (a larger one is dropped).
+_MAX_OSC = 1 << 20
+
+
+def _osc_end(data: str, start: int) -> tuple[int, int] | None:
+    """(start, end) of the terminator (BEL or ST) of the OSC at ``start``; None if not there."""
+    bel = data.find("\x07", start)
+    st = data.find("\x1b\\", start + 2)
+    if bel < 0 and st < 0:
+        return None
+    if st < 0 or 0 <= bel < st:
+        return (bel, bel + 1)
+    return (st, st + 2)
+
+
 def _fix_wide(datas: tuple[str, ...] | list[str], cols: int) -> list[str]:
     """Make per-cell strings render at exactly one cell each (two for a wide char + stub).
 
@@ -1082,6 +1123,8 @@ class TerminalStream(pyte.ByteStream):
         self._state_ids: dict[Any, int] = {}
         self._states: list[tuple[Any, Attrs]] = []
         self._transitions: dict[tuple[int, str], int] = {}
+        #: The start of an OSC 52 sequence whose end has not arrived yet.
+        self._osc_partial = ""
         debug = screen.debug
         self._csi_dispatch: dict[str, Callable[..., None]] = defaultdict(
             lambda: debug, {k: getattr(screen, v) for k, v in self.csi.items()}
@@ -1112,6 +1155,8 @@ class TerminalStream(pyte.ByteStream):
         listener = self.listener
         if listener is None:
             raise RuntimeError("Listener is not set")
+        if self._osc_partial:
+            data, self._osc_partial = self._osc_partial + data, ""
         draw = listener.draw
         text_match = self._text_pattern.match
         csi_match = _CSI.match
@@ -1142,6 +1187,18 @@ class TerminalStream(pyte.ByteStream):
                             offset = self._bulk_lines(data, offset)
                         continue
                     if char == "\x1b":
+                        if data.startswith("\x1b]52;", offset):
+                            # pyte drops OSC 52 (clipboard): read it here, even split.
+                            end = _osc_end(data, offset)
+                            if end is None:
+                                if length - offset <= _MAX_OSC:
+                                    self._osc_partial = data[offset:]
+                                offset = length
+                                continue
+                            body, offset = data[offset + 5 : end[0]], end[1]
+                            if bulk is not None:
+                                bulk.set_clipboard(body)
+                            continue
                         m = sgr_match(data, offset)
                         if m is not None:
                             # SGR is most of the escape traffic in coloured output: look the

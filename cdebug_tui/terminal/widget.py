@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 from time import monotonic
 from typing import Any, ClassVar
 
@@ -18,6 +20,7 @@ from textual.widget import Widget
 
 from .emulator import Attrs, PtyTransport, RowLayout, Terminal
 from .keys import encode_key, encode_mouse, encode_paste
+from .rawinput import InputRouter
 
 __all__ = ["TerminalView", "ESCAPE_KEY"]
 
@@ -111,8 +114,13 @@ class TerminalView(Widget, can_focus=True):
     #: Frame interval while flooded (more than FLOOD_BYTES arrived in one frame).
     FLOOD_FRAME_INTERVAL: ClassVar[float] = 1 / 20
     FLOOD_BYTES: ClassVar[int] = 16384
+    #: Seconds the keys typed after the leave key wait for the focus to move.
+    LEAVE_TIMEOUT: ClassVar[float] = 0.5
     #: Bytes processed per event-loop turn; larger feeds are split.
     SLICE: ClassVar[int] = 4096
+    #: Bytes a hidden view emulates per turn: a scrolling line costs some 20 µs, and a
+    #: 4 KiB slice of ``yes`` took 36 ms, two frames, on a loaded machine.
+    BACKGROUND_SLICE: ClassVar[int] = 256
     #: Backlog above which feed() returns a future to wait on (back-pressure).
     HIGH_WATER: ClassVar[int] = 64 * 1024
     #: Backlog at which feed() processes everything at once (for callers that never wait).
@@ -129,6 +137,34 @@ class TerminalView(Widget, can_focus=True):
     class EscapeRequested(Message):
         """The user pressed ``ctrl+]`` to leave the terminal; the app should move focus."""
 
+    class Activity(Message):
+        """A hidden view got output (once until shown again), or a bell."""
+
+        def __init__(self, bell: bool) -> None:
+            super().__init__()
+            self.bell = bell
+
+    class TitleChanged(Message):
+        """The program set the window title (OSC 0 or 2)."""
+
+        def __init__(self, title: str) -> None:
+            super().__init__()
+            self.title = title
+
+    class ClipboardWritten(Message):
+        """The program put text on the clipboard (OSC 52); the app decides whether to copy."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class FocusChanged(Message):
+        """The view gained or lost the focus (for a border or title that shows it)."""
+
+        def __init__(self, focused: bool) -> None:
+            super().__init__()
+            self.focused = focused
+
     def __init__(
         self,
         transport: PtyTransport | None = None,
@@ -136,13 +172,19 @@ class TerminalView(Widget, can_focus=True):
         cols: int = 80,
         scrollback: int = 10_000,
         *,
+        escape_key: str = "ctrl+right_square_bracket",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        #: The key that leaves the terminal (Textual's name); every other key is the program's.
+        self.escape_key = escape_key
+        # Shown in the footer while the view has the focus: the one key that is not the shell's.
+        self._bindings.bind(escape_key, "leave", "Leave · keys go to the shell")
         self._transport: PtyTransport | None = None
         self.terminal = Terminal(rows, cols, scrollback=scrollback)
+        self.terminal.screen.on_clipboard = self._clipboard_written
         #: How many lines the view is scrolled back into history (0 = live screen).
         self.scroll_back = 0
         self._seen_pushed = 0
@@ -161,6 +203,16 @@ class TerminalView(Widget, can_focus=True):
         self._sel_end: tuple[int, int] | None = None
         self._selecting = False
         self._mouse_buttons = 0
+        self._writes: queue.SimpleQueue[bytes | None] | None = None
+        self._writer_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._leaving = False
+        self._after_leave: list[events.Key] = []
+        #: Hidden (a background tab): output is emulated within BackgroundFeeder's budget.
+        self.background = False
+        self._activity_reported = False
+        self._bells_seen = 0
+        self._title_seen = ""
         if transport is not None:
             self.set_transport(transport)
 
@@ -196,6 +248,40 @@ class TerminalView(Widget, can_focus=True):
         if data and self._transport is not None:
             self._transport.write(data)
 
+    def write_input(self, data: bytes) -> None:
+        """Sends raw input (as the user's terminal sent it) to the program; thread-safe.
+
+        Called on the driver's input thread while the view has the focus. The write itself
+        happens on a thread of the view's, in order: a program that does not read its input
+        (its PTY buffer full) must not freeze the app's input.
+
+        Args:
+            data: The bytes typed or pasted.
+        """
+        if not data:
+            return
+        writes = self._writes
+        if writes is None:
+            with self._writer_lock:
+                writes = self._writes
+                if writes is None:
+                    writes = self._writes = queue.SimpleQueue()
+                    threading.Thread(
+                        target=self._write_loop, args=(writes,), name="terminal-keys", daemon=True
+                    ).start()
+        writes.put(data)
+        if self.scroll_back or self._sel_anchor is not None:
+            loop = self._loop
+            if loop is not None:
+                loop.call_soon_threadsafe(self._return_to_live)
+
+    def _write_loop(self, writes: queue.SimpleQueue[bytes | None]) -> None:
+        while (data := writes.get()) is not None:
+            try:
+                self._send(data)
+            except OSError:
+                pass  # the session ended: its reader says so
+
     def feed(self, data: bytes) -> asyncio.Future[None] | None:
         """Process output of the program; the screen is redrawn at most ~60 times a second.
 
@@ -212,6 +298,13 @@ class TerminalView(Widget, can_focus=True):
             it, so the reading thread slows down (back-pressure) while the UI stays free.
             Callers on the UI thread may ignore it.
         """
+        if self.background and self.is_mounted:
+            # Emulated within the background budget (BackgroundFeeder); the reader waits on
+            # the returned future past HIGH_WATER, leaving the socket unread: the program is
+            # held back by the kernel, as with a slow terminal. Nothing is dropped.
+            self._backlog += data
+            _feeder(self).wake(self)
+            return self._backpressure()
         if self._backlog:
             self._backlog += data
             if len(self._backlog) > self.MAX_BACKLOG:
@@ -239,6 +332,9 @@ class TerminalView(Widget, can_focus=True):
     def _process(self, data: bytes) -> None:
         self.terminal.feed(data)
         self._fed_since_flush += len(data)
+        self._after_output()
+        if self.background:
+            return  # drawn when shown (set_background)
         if not self._flush_pending:
             self._flush_pending = True
             if self.is_mounted:
@@ -256,7 +352,7 @@ class TerminalView(Widget, can_focus=True):
         asyncio.get_running_loop().call_soon(self._feed_backlog)
 
     def _feed_backlog(self) -> None:
-        if not self._backlog:
+        if not self._backlog or self.background:
             return
         cut = _slice_end(self._backlog, self.SLICE)
         chunk = bytes(self._backlog[:cut])
@@ -273,6 +369,56 @@ class TerminalView(Widget, can_focus=True):
             self._backlog.clear()
             self._process(chunk)
         self._release_backpressure()
+
+    def _clipboard_written(self, text: str) -> None:
+        self.post_message(self.ClipboardWritten(text))
+
+    def set_background(self, background: bool) -> None:
+        """Marks the view hidden (its output then gets a budget per frame) or shown.
+
+        A shown view catches up at full speed and is redrawn; a hidden one reports new
+        output and bells with :class:`TerminalView.Activity`, once until shown again.
+
+        Args:
+            background: Whether the view is hidden (a tab in the background).
+        """
+        if background == self.background:
+            return
+        self.background = background
+        if background:
+            if self._backlog:
+                _feeder(self).wake(self)
+            return
+        self._activity_reported = False
+        self._strips.clear()
+        if self._backlog:
+            self._schedule_backlog()
+        if self.is_mounted:
+            self._flush()
+            self.refresh()
+
+    def _feed_step(self) -> int:
+        """Emulates one slice of a background backlog; returns the bytes left."""
+        if not self._backlog:
+            return 0
+        cut = _slice_end(self._backlog, self.BACKGROUND_SLICE)
+        chunk = bytes(self._backlog[:cut])
+        del self._backlog[:cut]
+        if len(self._backlog) <= self.HIGH_WATER // 2:
+            self._release_backpressure()
+        self._process(chunk)
+        return len(self._backlog)
+
+    def _after_output(self) -> None:
+        screen = self.terminal.screen
+        bell = screen.bells != self._bells_seen
+        self._bells_seen = screen.bells
+        if screen.title != self._title_seen:
+            self._title_seen = screen.title
+            self.post_message(self.TitleChanged(screen.title))
+        if self.background and (not self._activity_reported or bell):
+            self._activity_reported = True
+            self.post_message(self.Activity(bell))
 
     def flush(self) -> None:
         """Process any backlog and redraw what changed now, without waiting for a frame."""
@@ -339,10 +485,14 @@ class TerminalView(Widget, can_focus=True):
     def on_unmount(self) -> None:
         """Never leave a reading thread waiting on a view that is gone."""
         self._release_backpressure()
+        self._stop_raw_input()
+        if self._writes is not None:
+            self._writes.put(None)
 
     def on_mount(self) -> None:
         """Make sure app-level priority bindings do not steal keys while focused."""
         _guard_app_bindings(self.app)
+        self._loop = asyncio.get_running_loop()
         self._flush()
 
     # -- rendering ---------------------------------------------------------------------
@@ -465,14 +615,40 @@ class TerminalView(Widget, can_focus=True):
         # bindings of the screen and app (tab, shift+tab, ctrl+c...) never see the key.
         event.stop()
         event.prevent_default()
-        if event.key == ESCAPE_KEY:
+        if event.key == self.escape_key:
+            self._leaving = True
             self.post_message(self.EscapeRequested())
+            # Should nobody take the focus, the keys typed meanwhile are the program's.
+            self.set_timer(self.LEAVE_TIMEOUT, self._left)
+            return
+        if self._leaving:
+            # Typed after the leave key, in the same burst ("ctrl+] q"): the app forwarded
+            # them here before the focus moved; they go where the focus goes.
+            self._after_leave.append(event)
             return
         if self._scroll_key(event.key):
             return
         self._return_to_live()
         screen = self.terminal.screen
         self._send(encode_key(event.key, event.character, app_cursor=screen.app_cursor_keys))
+
+    def _left(self) -> None:
+        """The focus left after the leave key (or never did): deliver the keys typed since."""
+        if not self._leaving:
+            return
+        self._leaving = False
+        keys, self._after_leave = self._after_leave, []
+        # The screen's focus, not has_focus: in a Blur handler, that is still True.
+        if self.is_attached and self.screen.focused is self:
+            for event in keys:
+                self._send(encode_key(event.key, event.character))
+            return
+        for event in keys:
+            self.app.post_message(events.Key(event.key, event.character))
+
+    def action_leave(self) -> None:
+        """Leaves the terminal (its key is handled in _on_key; the binding shows it)."""
+        self.post_message(self.EscapeRequested())
 
     def _scroll_key(self, key: str) -> bool:
         """Shift+PageUp/PageDown scroll the history; returns True when handled."""
@@ -631,10 +807,87 @@ class TerminalView(Widget, can_focus=True):
     def _on_focus(self, event: events.Focus) -> None:
         self._strips.pop(self.terminal.screen.cursor.y, None)
         self.refresh()
+        router = getattr(self.app, "input_router", None)
+        if isinstance(router, InputRouter):
+            router.set_sink(self.write_input, self._bracketed_paste, self._takes_raw_input)
+        self.post_message(self.FocusChanged(True))
 
     def _on_blur(self, event: events.Blur) -> None:
         self._strips.pop(self.terminal.screen.cursor.y, None)
         self.refresh()
+        self._stop_raw_input()
+        self._left()
+        self.post_message(self.FocusChanged(False))
+
+    def _takes_raw_input(self) -> bool:
+        # Read on the input thread: a dialog over the view (no Blur comes then) takes the
+        # keys, as does a view hidden with its tab.
+        try:
+            return self.app.screen is self.screen and self.display
+        except Exception:  # noqa: BLE001 - being unmounted: the app's keys then
+            return False
+
+    def _bracketed_paste(self) -> bool:
+        return bool(self.terminal.screen.bracketed_paste)
+
+    def _stop_raw_input(self) -> None:
+        router = getattr(self.app, "input_router", None)
+        if isinstance(router, InputRouter):
+            router.clear_sink(self.write_input)
+
+
+class BackgroundFeeder:
+    """Emulates the output of hidden views within a time budget per frame, in turns.
+
+    Without it, five sessions running ``yes`` in background tabs kept the UI thread busy
+    parsing, and a key typed in the front session echoed after 0.4-0.8 s. Past the budget
+    their backlogs wait (and their readers with them, see :meth:`TerminalView.feed`).
+    """
+
+    #: Seconds of emulation per frame for all hidden views together.
+    BUDGET: ClassVar[float] = 0.002
+    #: Seconds between two turns.
+    FRAME: ClassVar[float] = 1 / 60
+
+    def __init__(self) -> None:
+        self._waiting: dict[TerminalView, None] = {}
+        self._scheduled = False
+
+    def wake(self, view: TerminalView) -> None:
+        """Queues a view with a backlog for its turn."""
+        self._waiting[view] = None
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(self.FRAME, self._turn)
+
+    def _turn(self) -> None:
+        self._scheduled = False
+        deadline = monotonic() + self.BUDGET
+        views = list(self._waiting)
+        while views and monotonic() < deadline:
+            for view in list(views):
+                if not view.background or not view.is_mounted or not view._feed_step():
+                    views.remove(view)
+                    self._waiting.pop(view, None)
+                if monotonic() >= deadline:
+                    break
+        if self._waiting:
+            # Those left wait for the next frame; the next in line goes first then.
+            first = next(iter(self._waiting))
+            self._waiting.pop(first)
+            self._waiting[first] = None
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(self.FRAME, self._turn)
+
+
+def _feeder(view: TerminalView) -> BackgroundFeeder:
+    """The app's one BackgroundFeeder: the budget is shared by all its hidden views."""
+    app = view.app
+    feeder = getattr(app, "_terminal_background_feeder", None)
+    if feeder is None:
+        feeder = BackgroundFeeder()
+        app._terminal_background_feeder = feeder  # type: ignore[attr-defined]
+    return feeder
 
 
 def _slice_end(data: bytes | bytearray, size: int) -> int:

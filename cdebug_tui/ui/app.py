@@ -14,9 +14,12 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from cdebug_tui.terminal.keys import encode_key
+from cdebug_tui.terminal.rawinput import InputRouter
 from cdebug_tui.ui.container_actions import ContainerCommands
 from cdebug_tui.ui.messages import (
     ContainerChanged,
@@ -84,13 +87,10 @@ class CdebugApp(App[int], inherit_bindings=False):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = {ContainerCommands}
     # App's own ctrl+q and ctrl+c bindings are left out (inherit_bindings=False): inside the
-    # terminal they belong to the shell. Only these two pairs are priority bindings, so that
-    # tabs switch from inside the terminal too; shells rarely need them.
+    # terminal they belong to the shell. The tab keys (ctrl+PgDn/PgUp unless the settings say
+    # otherwise) are bound in __init__, as priority bindings, so that they work from inside
+    # the terminal too; no other key is taken from a shell (alt+arrows are readline's).
     BINDINGS = [
-        Binding("ctrl+pagedown", "next_tab", "Next tab", priority=True, key_display="^PgDn"),
-        Binding("ctrl+pageup", "previous_tab", "Prev tab", priority=True, show=False),
-        Binding("alt+right", "next_tab", "Next tab", priority=True, show=False),
-        Binding("alt+left", "previous_tab", "Prev tab", priority=True, show=False),
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("r", "reload", "Reload", show=False),
@@ -103,6 +103,20 @@ class CdebugApp(App[int], inherit_bindings=False):
         base_url: str | None = None,
     ) -> None:
         super().__init__()
+        from cdebug_tui.ui.settings import app_keys
+
+        #: The app's own keys (settings "keys"), by role: leave_terminal, next_tab, previous_tab.
+        self.app_keys = app_keys()
+        self._bindings.bind(
+            self.app_keys["next_tab"], "next_tab", "Next tab", priority=True, key_display=None
+        )
+        self._bindings.bind(
+            self.app_keys["previous_tab"], "previous_tab", "Prev tab", show=False, priority=True
+        )
+        #: Splits raw input between the focused terminal and the app (see RawInputDriver).
+        self.input_router = InputRouter(
+            encode_key(key) for key in self.app_keys.values() if "+" in key or len(key) == 1
+        )
         self.initial_target = target
         self.initial_image = image
         self.base_url = base_url
@@ -128,6 +142,30 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._all_panes: list[SessionPane] = []
         #: Stats of the containers on screen (list rows, stats views), read every 2 s at most.
         self.stats = StatsPoller(self)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, or on Linux and macOS its variant that gives the focused terminal
+        the raw input (keys as typed, ESC sequences however fast)."""
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver:
+            from cdebug_tui.ui.driver import RawInputDriver
+
+            return RawInputDriver
+        return driver
+
+    #: App actions that stay active while a terminal has the focus (the rest would take keys
+    #: the shell gets anyway: they are hidden from the footer).
+    TERMINAL_ACTIONS = frozenset({"next_tab", "previous_tab"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hides the app's letters from the footer while the keys go to a terminal."""
+        from cdebug_tui.terminal.widget import TerminalView
+
+        if isinstance(self.focused, TerminalView) and action not in self.TERMINAL_ACTIONS:
+            return False
+        return True
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: App.query_one looks at the active screen, which may be a modal.
@@ -160,6 +198,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         )
         self.set_class(self.size.width < self.NARROW, "-narrow")
         self.list_panel.query_one("#containers").focus()
+        self.watch(self.screen, "focused", self._focus_moved, init=False)
+        # Whichever way the active tab changes (keys, a click, a new or closed tab), the
+        # terminals learn whether they are shown: a hidden one is emulated within a budget
+        # and not drawn, so the shown one must never be left marked hidden.
+        self.watch(self.tabs, "active", self._sync_backgrounds, init=False)
         # After the first frame: importing docker-py in a thread still competes for the GIL.
         self.call_after_refresh(self.connect)
 
@@ -529,6 +572,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         # list showing (the tabs fall back to the first one while the new one is not there).
         await tabs.add_pane(pane)
         tabs.active = pane.id or ""
+        self._sync_backgrounds()
         self._focus_active()
         self.refresh_title()
 
@@ -593,6 +637,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         if tabs.active not in ids:
             return
         tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+        self._sync_backgrounds()
         self._focus_active()
 
     def action_next_tab(self) -> None:
@@ -605,18 +650,51 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self) -> None:
+        self._sync_backgrounds()
         self.call_after_refresh(self._focus_active)
+
+    def _sync_backgrounds(self) -> None:
+        """Tells each session's terminal whether it is shown: hidden ones get a budget."""
+        active = self.tabs.active
+        for pane in self.sessions():
+            if pane.id == active:
+                pane.shown()
+            try:
+                pane.view.set_background(pane.id != active)
+            except NoMatches:
+                pass  # not composed yet: it starts shown, and this runs again on a switch
+
+    def _tab_of(self, widget: Any) -> TabPane | None:
+        for node in widget.ancestors_with_self:
+            if isinstance(node, TabPane) and node.parent is not None:
+                if node.parent.parent is self.tabs:
+                    return node
+        return None
+
+    def _focus_moved(self, old: Any, new: Any) -> None:
+        """Remembers each session tab's last focus, for a switch back to restore it."""
+        if new is None:
+            return
+        pane = self._tab_of(new)
+        if not isinstance(pane, _session_pane_class()) or pane.id != self.tabs.active:
+            return
+        came_from = self._tab_of(old) if old is not None else None
+        if came_from is not None and came_from is not pane:
+            # Arrived with a switch of tabs: Textual moves the focus of a hidden tab to a
+            # widget near it (another tab's terminal, say), which is not the user's choice.
+            return
+        pane.last_focus = new
 
     def _focus_active(self) -> None:
         """Focuses what the active tab is for: the terminal, the side panels or the list."""
         pane = self.tabs.active_pane
         try:
             if isinstance(pane, _session_pane_class()):
-                from cdebug_tui.ui.widgets.session_pane import PaneState
-
-                if pane.state == PaneState.RUNNING:
-                    pane.view.focus()
-                elif pane.state == PaneState.STARTING:
+                # Each tab keeps its own last focus: a switch never puts the keys into a
+                # terminal the user had left.
+                if pane.restore_focus():
+                    return
+                if pane.state == "starting":
                     # The terminal takes the focus when the session starts (SessionStarted);
                     # taking it for the panels now could land after that and keep it there.
                     # A focus left in another tab goes: keys must not reach a hidden widget.
@@ -625,7 +703,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                         screen.set_focus(None)
                     return
                 else:
-                    pane.processes.focus()
+                    pane.focus_panels()
             else:
                 self.list_panel.query_one("#containers", DataTable).focus()
         except NoMatches:

@@ -42,3 +42,29 @@ def last_toolkit() -> str | None:
     """The toolkit image chosen last time, if any."""
     value = load_settings().get("last_toolkit")
     return value if isinstance(value, str) and value else None
+
+
+#: The keys the app keeps for itself while a terminal has the focus (Textual's key names);
+#: every other key goes to the program in the terminal. Changed in tui.json's "keys".
+DEFAULT_APP_KEYS = {
+    "leave_terminal": "ctrl+right_square_bracket",
+    "next_tab": "ctrl+pagedown",
+    "previous_tab": "ctrl+pageup",
+}
+
+
+def app_keys() -> dict[str, str]:
+    """The app's own keys: the defaults, with what tui.json's "keys" object changes."""
+    keys = dict(DEFAULT_APP_KEYS)
+    saved = load_settings().get("keys")
+    if isinstance(saved, dict):
+        for name, value in saved.items():
+            if name in keys and isinstance(value, str) and value:
+                keys[name] = value
+    return keys
+
+
+def clipboard_writes_allowed() -> bool:
+    """Whether programs in the sessions may set the user's clipboard (OSC 52); off unless
+    tui.json says "osc52_clipboard": true: a program could otherwise plant a command there."""
+    return load_settings().get("osc52_clipboard") is True

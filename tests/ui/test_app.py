@@ -196,12 +196,17 @@ def test_debug_session_end_to_end(
 
             # Switch tabs from inside the terminal, and with the mouse.
             assert app.focused is second.view
+            # Each tab keeps its own last focus: the first one's was its files tree.
             await pilot.press("ctrl+pageup")
-            assert active_pane(app) is pane and app.focused is pane.view
+            assert active_pane(app) is pane
+            await wait_for(pilot, lambda: app.focused is tree, "the first tab's tree")
             await pilot.click(f"#--content-tab-{second.id}")
             await wait_for(pilot, lambda: active_pane(app) is second, "a click on tab 2")
+            await wait_for(pilot, lambda: app.focused is second.view, "the second's terminal")
             await pilot.click(f"#--content-tab-{pane.id}")
             await wait_for(pilot, lambda: active_pane(app) is pane, "a click on tab 1")
+            await wait_for(pilot, lambda: app.focused is tree, "the tree again")
+            await pilot.press("t")
             await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
 
             # Exiting the shell ends the session and removes its sidecar.
@@ -363,7 +368,9 @@ def test_side_tabs_show_the_steps_and_the_internals(
             assert app.focused is not None and view in app.focused.ancestors_with_self
             await pilot.press("p")
             assert app.focused is pane.processes
-            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("ctrl+right_square_bracket")  # only ever leaves the terminal
+            assert app.focused is pane.processes
+            await pilot.press("t")
             assert app.focused is pane.view
 
     run(body())

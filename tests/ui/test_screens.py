@@ -113,7 +113,8 @@ def test_session_screen(
 ) -> None:
     """A session tab at 160x48: the header with target, root mode and its reason; the shell's
     prompt in the terminal; the processes panel with PID 1 /app/server run by nonroot; the
-    rootfs tree with app/ and etc/; and the footer with ^] and the tab keys."""
+    rootfs tree with app/ and etc/; the footer with only ^] (keys go to the shell) and the tab
+    keys, and the terminal's title saying so."""
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
@@ -127,6 +128,8 @@ def test_session_screen(
         for expected in (target.name, "root mode", "/app/server", "nonroot", "app/", "etc/"):
             assert expected in text, expected
         assert "processes" in text and "target rootfs" in text
-        assert "Terminal" in text and "Next tab" in text
+        assert "^] Leave · keys go to the shell" in text and "Next tab" in text
+        assert "Close tab" not in text and "Quit" not in text  # those are the shell's keys here
+        assert "keys go to the shell · ^] leaves" in text
 
     run(body())

@@ -12,10 +12,14 @@ from textual.widgets import Static
 
 #: (where, key, what): the one list the help screen and the README show.
 KEYS: list[tuple[str, str, str]] = [
-    ("anywhere", "ctrl+pagedown / alt+right", "next tab (also from inside the terminal)"),
-    ("anywhere", "ctrl+pageup / alt+left", "previous tab (also from inside the terminal)"),
-    ("terminal", "ctrl+]", "leave the terminal: focus goes to the side panels"),
-    ("terminal", "every other key", "goes to the shell: ctrl+c, ctrl+d, tab, esc, arrows, F-keys"),
+    ("anywhere", "ctrl+pagedown", "next tab (also from inside the terminal)"),
+    ("anywhere", "ctrl+pageup", "previous tab (also from inside the terminal)"),
+    ("terminal", "ctrl+]", "leave the terminal: focus goes to the side panels (never enters)"),
+    (
+        "terminal",
+        "every other key",
+        "goes to the shell as typed: ctrl+c, esc, alt+b, alt+arrows, F-keys, pastes",
+    ),
     ("list", "j / k, ↓ / ↑", "move"),
     ("list", "enter, double click", "debug the container: pick a toolkit"),
     ("list", "/", "filter as you type; esc clears it"),
@@ -28,7 +32,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("list", "U / X / R", "start / stop / restart the container (asks first)"),
     ("list", "P / K / D", "pause or unpause / kill / remove the container (asks first)"),
     ("list", "ctrl+p", "commands for the selected container (actions, inspect, stats)"),
-    ("session", "t", "focus the terminal"),
+    ("session", "t, enter, click", "enter the terminal"),
     ("session", "p / f", "focus the processes / the files"),
     ("session", "tab / shift+tab", "next / previous panel (outside the terminal)"),
     ("session", "b", "hide or show the side panels (hidden at first below 110 columns)"),

@@ -65,12 +65,10 @@ class SessionPane(TabPane):
     """
 
     BINDINGS = [
-        # The terminal keeps ctrl+] for itself (it posts EscapeRequested); this binding shows
-        # the key in the footer and, from the panels, goes back into the terminal.
-        Binding(
-            "ctrl+right_square_bracket", "focus_terminal", "Terminal ⇄ panels", key_display="^]"
-        ),
-        Binding("t", "focus_terminal", "Terminal", show=False),
+        # ctrl+] only ever leaves the terminal (the terminal takes it, see _escape): a key
+        # that toggled sent "ctrl+] q y" into the shell when the focus was already out.
+        Binding("t", "focus_terminal", "Terminal", key_display="t"),
+        Binding("enter", "focus_terminal", "Terminal", show=False),
         Binding("p", "focus_processes", "Processes", show=False),
         Binding("f", "focus_files", "Files", show=False),
         Binding("l", "show_side('logs')", "Logs", show=False),
@@ -79,6 +77,9 @@ class SessionPane(TabPane):
         Binding("b", "toggle_side", "Panels"),
         Binding("R", "toggle_recording", "Record"),
         Binding("e", "explain", "What is this?"),
+        # The panels' Tab order leaves the terminal out: its Tab is the shell's completion.
+        Binding("tab", "focus_panel(1)", show=False),
+        Binding("shift+tab", "focus_panel(-1)", show=False),
     ]
 
     def __init__(
@@ -104,6 +105,12 @@ class SessionPane(TabPane):
         self._steps_text = Text()
         #: The asciicast being written while the session is recorded (R), else None.
         self.recorder: CastRecorder | None = None
+        #: What had the focus when this tab was last shown: a switch back restores it.
+        self.last_focus: Widget | None = None
+        #: The window title the program set (OSC 0/2), shown in the tab.
+        self.window_title = ""
+        #: "output" or "bell" while the tab is in the background and something happened.
+        self.activity: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="session-main"):
@@ -113,13 +120,15 @@ class SessionPane(TabPane):
                 ),
                 classes="session-header",
             )
+            n = self.number
             with Horizontal(classes="session-body"):
                 with Vertical(classes="terminal-column"):
                     with Vertical(classes="session-steps"):
                         yield Static("", classes="steps-log")
                         yield ProgressBar(total=None, show_eta=False, classes="pull-progress")
-                    yield TerminalView(classes="terminal")
-                n = self.number
+                    yield TerminalView(
+                        classes="terminal", escape_key=self._leave_key(), id=f"terminal-{n}"
+                    )
                 with SteadyTabs(classes="side-panels", id=f"side-{n}"):
                     with TabPane("Target", id=f"side-target-{n}"):
                         yield ProcessesPanel(id=f"processes-{n}")
@@ -319,8 +328,10 @@ class SessionPane(TabPane):
         view = self.view
         view.display = True
         view.set_transport(session)
-        if self.display:
-            # A tab in the background leaves the focus where the user is.
+        if self._is_active_tab():
+            # A tab in the background leaves the focus where the user is. (The active tab,
+            # not `display`: that lags behind a switch that has just made this tab active.)
+            self.last_focus = view
             view.focus()
         self._set_header()
         self.processes.start(session)
@@ -554,6 +565,101 @@ class SessionPane(TabPane):
         from cdebug_tui.ui.screens.preview import FilePreviewScreen
 
         self.app.push_screen(FilePreviewScreen(message.path, message.data))
+
+    def _leave_key(self) -> str:
+        keys = getattr(self.app, "app_keys", None)
+        return keys["leave_terminal"] if isinstance(keys, dict) else "ctrl+right_square_bracket"
+
+    @on(TerminalView.FocusChanged)
+    def _terminal_focus_changed(self, event: TerminalView.FocusChanged) -> None:
+        event.stop()
+        view = self.view
+        key = self.app.get_key_display(Binding(self._leave_key(), ""))
+        view.border_title = (
+            f"keys go to the shell · {key} leaves" if event.focused else "t: type in the terminal"
+        )
+
+    @on(TerminalView.TitleChanged)
+    def _window_title(self, event: TerminalView.TitleChanged) -> None:
+        event.stop()
+        self.window_title = event.title
+        self._label()
+
+    @on(TerminalView.Activity)
+    def _activity(self, event: TerminalView.Activity) -> None:
+        # Marks the tab until it is shown (tmux's activity and bell flags).
+        event.stop()
+        self.activity = "bell" if event.bell else (self.activity or "output")
+        self._label()
+
+    @on(TerminalView.ClipboardWritten)
+    def _clipboard(self, event: TerminalView.ClipboardWritten) -> None:
+        from cdebug_tui.ui.settings import clipboard_writes_allowed
+
+        event.stop()
+        if clipboard_writes_allowed():
+            self.app.copy_to_clipboard(event.text)
+            self.notify(f"{self.target_name}: the program copied {len(event.text)} characters")
+
+    def shown(self) -> None:
+        """The tab is shown: its activity mark goes."""
+        if self.activity:
+            self.activity = None
+            self._label()
+
+    def _label(self) -> None:
+        if self.state in ("ended", "failed"):
+            return  # those labels say so, and stay
+        label = f"{self.number} {self.target_name[:20]}"
+        if self.window_title:
+            label += f" · {self.window_title[:24]}"
+        if self.activity == "bell":
+            label = "🔔 " + label
+        elif self.activity:
+            label = "• " + label
+        self.set_title(label)
+
+    def _is_active_tab(self) -> bool:
+        for tabs in self.ancestors:
+            if isinstance(tabs, TabbedContent):
+                return bool(tabs.active == self.id)
+        return False
+
+    def restore_focus(self) -> bool:
+        """Focuses what had the focus when this tab was last shown; False when nothing can."""
+        widget = self.last_focus
+        if widget is None or not widget.is_attached or not widget.focusable:
+            return False
+        if isinstance(widget, TerminalView) and self.state != "running":
+            return False
+        widget.focus()
+        return True
+
+    def focus_panels(self) -> None:
+        """Focuses the processes panel, or the header when the panels are hidden."""
+        if self.processes.focusable and self.query_one(".side-panels").display:
+            self.processes.focus()
+        else:
+            self.query_one(SessionHeaderView).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hides the tab's letters from the footer while the keys go to the terminal."""
+        if isinstance(self.app.focused, TerminalView):
+            return False
+        return True
+
+    def action_focus_panel(self, step: int) -> None:
+        """Moves the focus along the panels, leaving the terminal out."""
+        chain = [
+            w
+            for w in self.screen.focus_chain
+            if self in w.ancestors and not isinstance(w, TerminalView)
+        ]
+        if not chain:
+            return
+        focused = self.screen.focused
+        index = chain.index(focused) if focused in chain else (-1 if step > 0 else 0)
+        chain[(index + step) % len(chain)].focus()
 
     def action_focus_terminal(self) -> None:
         if self.state == PaneState.RUNNING:

@@ -1,0 +1,278 @@
+"""Provides InputRouter: splits the user's raw input between the focused terminal and the app.
+
+Bytes are routed as the user's terminal sent them, before any key parser sees them: the
+focused terminal's program gets every byte except the app's own keys (ctrl+] and the tab
+keys by default), the mouse reports and the answers the user's terminal gives to the app's
+queries. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+__all__ = ["InputRouter", "PASTE_START", "PASTE_END"]
+
+PASTE_START = b"\x1b[200~"
+PASTE_END = b"\x1b[201~"
+#: How long an incomplete escape sequence at the end of a read is held for its rest; a lone
+#: ESC (the Escape key) then reaches the program alone, as it was typed.
+HOLD = 0.010
+#: Longest escape sequence searched for its final byte; longer is garbage, passed on.
+_MAX_SEQUENCE = 64
+
+
+def _csi_end(buf: bytes, start: int) -> int:
+    """Index just past the CSI sequence at ``start`` (ESC [ ...), -1 if incomplete.
+
+    A sequence broken by a byte that cannot be in it ends just before that byte, so
+    that garbage is passed on rather than held forever.
+    """
+    n = len(buf)
+    j = start + 2
+    if j < n and buf[j] == 0x4D and j == start + 2:  # ESC [ M b x y: a legacy mouse report
+        return j + 4 if j + 3 < n else -1
+    while j < n:
+        b = buf[j]
+        if 0x40 <= b <= 0x7E:
+            return j + 1
+        if not 0x20 <= b <= 0x3F:
+            return j  # not a CSI byte: the sequence ends here, as it was
+        j += 1
+        if j - start > _MAX_SEQUENCE:
+            return j
+    return -1
+
+
+def _for_app(seq: bytes) -> bool:
+    """Whether a CSI sequence from the user's terminal is meant for the app, not a program.
+
+    Mouse reports (the app re-encodes them for the program, relative to the terminal's
+    position, when the program asked for the mouse), focus in/out, and answers to the
+    app's own queries (DECRPM for synchronized output, in-band window resize).
+    """
+    final = seq[-1:]
+    if seq.startswith(b"\x1b[<") and final in (b"M", b"m"):
+        return True  # SGR mouse report (1006)
+    if seq.startswith(b"\x1b[M") and len(seq) == 6:
+        return True  # legacy X10 mouse report
+    if final == b"M" and seq[2:-1].count(b";") == 2 and seq[2:3].isdigit():
+        return True  # urxvt mouse report (1015)
+    if seq in (b"\x1b[I", b"\x1b[O"):
+        return True  # focus in / out (1004)
+    if final == b"y" and b"$" in seq:
+        return True  # DECRPM: the answer to the app's mode queries
+    if final == b"t" and seq.startswith(b"\x1b[48;"):
+        return True  # in-band window resize (2048)
+    return final == b"u" and seq[2:3] == b"?"  # kitty keyboard flags answer
+
+
+class InputRouter:
+    """Splits raw input bytes: the focused terminal's share, and the app's.
+
+    A terminal registers a *sink* while it has the focus (:meth:`set_sink`); without one,
+    everything goes to the app. Thread-safe: the sink is set on the UI thread and input is
+    fed from the driver's input thread.
+
+    Args:
+        app_keys: Byte sequences the app keeps for itself (leave the terminal, switch
+            tabs). When one is found, it and the rest of the read go to the app, whose
+            focus may change with that key.
+    """
+
+    def __init__(self, app_keys: Iterable[bytes] = (b"\x1d", b"\x1b[5;5~", b"\x1b[6;5~")):
+        self._lock = threading.Lock()
+        self._sink: Callable[[bytes], None] | None = None
+        self._bracketed: Callable[[], bool] = lambda: False
+        self._active: Callable[[], bool] = lambda: True
+        self._pending = b""
+        self._pending_since = 0.0
+        self._in_paste = False
+        self._app_key_seen = False
+        self.set_app_keys(app_keys)
+
+    def set_app_keys(self, app_keys: Iterable[bytes]) -> None:
+        """Sets the byte sequences the app keeps for itself.
+
+        Args:
+            app_keys: The sequences (empty ones are ignored).
+        """
+        keys = frozenset(k for k in app_keys if k)
+        self._app_keys = keys
+        self._single = frozenset(k[0] for k in keys if len(k) == 1)
+
+    @property
+    def app_keys(self) -> frozenset[bytes]:
+        """The byte sequences the app keeps for itself."""
+        return self._app_keys
+
+    def set_sink(
+        self,
+        sink: Callable[[bytes], None],
+        bracketed: Callable[[], bool],
+        active: Callable[[], bool] | None = None,
+    ) -> None:
+        """Sends raw input to ``sink`` from now on.
+
+        Args:
+            sink: Called (on the input thread) with the program's bytes; must not block.
+            bracketed: Tells whether the program enabled bracketed paste (mode 2004).
+            active: Tells whether the sink takes input now (False while a dialog is over
+                the terminal, say); None: always.
+        """
+        with self._lock:
+            self._sink = sink
+            self._bracketed = bracketed
+            self._active = active or (lambda: True)
+
+    def clear_sink(self, sink: Callable[[bytes], None]) -> None:
+        """Stops sending raw input to ``sink``, if it is the current one.
+
+        Args:
+            sink: The sink given to :meth:`set_sink`.
+        """
+        with self._lock:
+            if self._sink == sink:
+                self._sink = None
+
+    @property
+    def sink(self) -> Callable[[bytes], None] | None:
+        """Where the program's bytes go now; None while no terminal has the focus."""
+        return self._sink
+
+    @property
+    def holding(self) -> bool:
+        """Whether an incomplete sequence waits for the rest of it (see :meth:`tick`)."""
+        return bool(self._pending)
+
+    def tick(self, now: float | None = None) -> bytes:
+        """Lets a held incomplete sequence go once it waited :data:`HOLD` seconds.
+
+        Args:
+            now: The current ``time.monotonic()``; None reads it.
+
+        Returns:
+            Bytes for the app (the held bytes go to the sink when there is one).
+        """
+        if not self._pending or self._in_paste:
+            # Inside a paste, the held bytes may start its end marker: they wait for the
+            # next read, which the end of the paste brings.
+            return b""
+        now = time.monotonic() if now is None else now
+        if now - self._pending_since < HOLD:
+            return b""
+        return self.feed(b"", final=True)
+
+    def feed(self, data: bytes, *, final: bool = False) -> bytes:
+        """Routes one read of raw input.
+
+        Args:
+            data: Bytes as read from the user's terminal.
+            final: Pass on an incomplete sequence at the end instead of holding it.
+
+        Returns:
+            The bytes for the app's own key parser, in order.
+        """
+        with self._lock:
+            sink, bracketed, active = self._sink, self._bracketed, self._active
+        buf = self._pending + data
+        self._pending = b""
+        if sink is None or not active():
+            if self._in_paste and PASTE_END in buf:
+                self._in_paste = False
+            return buf
+        to_term, to_app = self._split(buf, bracketed, final)
+        if self._app_key_seen:
+            # The app's key moves the focus out of this terminal (or to another tab): what
+            # follows is not this terminal's, whatever the UI thread has done yet.
+            self._app_key_seen = False
+            with self._lock:
+                if self._sink == sink:
+                    self._sink = None
+        if self._pending:
+            self._pending_since = time.monotonic()
+        if to_term:
+            sink(to_term)
+        return to_app
+
+    def _split(self, buf: bytes, bracketed: Callable[[], bool], final: bool) -> tuple[bytes, bytes]:
+        out = bytearray()
+        app = bytearray()
+        n = len(buf)
+        i = 0
+        single = self._single
+        keys = self._app_keys
+        while i < n:
+            if self._in_paste:
+                j = buf.find(PASTE_END, i)
+                if j < 0:
+                    # Keep a possible start of the end marker for the next read.
+                    keep = 0
+                    for k in range(min(len(PASTE_END) - 1, n - i), 0, -1):
+                        if buf.endswith(PASTE_END[:k]):
+                            keep = k
+                            break
+                    if final:
+                        keep = 0
+                    out += buf[i : n - keep]
+                    self._pending = buf[n - keep :]
+                    break
+                out += buf[i:j]
+                if bracketed():
+                    out += PASTE_END
+                self._in_paste = False
+                i = j + len(PASTE_END)
+                continue
+            b = buf[i]
+            if b in single:
+                self._app_key_seen = True
+                return bytes(out), bytes(app) + buf[i:]
+            if b != 0x1B:
+                # A run of plain bytes up to the next ESC or app key.
+                j = i + 1
+                while j < n and buf[j] != 0x1B and buf[j] not in single:
+                    j += 1
+                out += buf[i:j]
+                i = j
+                continue
+            if i + 1 >= n:
+                if final:
+                    out += buf[i:]
+                else:
+                    self._pending = buf[i:]
+                break
+            nxt = buf[i + 1]
+            if nxt == 0x5B:  # ESC [
+                end = _csi_end(buf, i)
+                if end < 0:
+                    if final:
+                        out += buf[i:]
+                    else:
+                        self._pending = buf[i:]
+                    break
+            elif nxt == 0x4F:  # ESC O x: SS3 (F1-F4, application cursor keys)
+                if i + 2 >= n and not final:
+                    self._pending = buf[i:]
+                    break
+                end = min(n, i + 3)
+            elif nxt == 0x1B:
+                end = i + 1  # ESC ESC: the first is a key of its own (or alt+Escape's ESC)
+            else:
+                end = i + 2  # ESC x: alt+x (the rest of a UTF-8 character follows plainly)
+            seq = buf[i:end]
+            if seq in keys:
+                self._app_key_seen = True
+                return bytes(out), bytes(app) + buf[i:]
+            if seq == PASTE_START:
+                self._in_paste = True
+                if bracketed():
+                    out += seq
+            elif nxt == 0x5B and _for_app(seq):
+                # Mouse reports and replies are the app's; the keys after them still go
+                # to the program.
+                app += seq
+            else:
+                out += seq
+            i = end
+        return bytes(out), bytes(app)

@@ -1,0 +1,94 @@
+"""Provides RawInputDriver: Textual's Linux driver, routing raw input to the focused terminal."""
+
+from __future__ import annotations
+
+import os
+import selectors
+from codecs import getincrementaldecoder
+from collections.abc import Callable
+from typing import Any
+
+from textual import constants
+from textual._xterm_parser import XTermParser
+from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
+
+from cdebug_tui.terminal.rawinput import HOLD, InputRouter
+
+__all__ = ["RawInput", "RawInputDriver"]
+
+
+class RawInput:
+    """Raw input as the driver reads it: the router first, Textual's key parser for the rest.
+
+    The driver's input thread uses it, and tests feed bytes through it under Pilot, where
+    Textual's headless driver reads nothing.
+
+    Args:
+        router: Splits the bytes between the focused terminal and the app.
+        process_message: Delivers a parsed event to the app (``Driver.process_message``).
+    """
+
+    def __init__(self, router: InputRouter, process_message: Callable[[Message], None]) -> None:
+        self.router = router
+        self._process = process_message
+        self._parser = XTermParser()
+        self._decode = getincrementaldecoder("utf-8")(errors="replace").decode
+
+    def feed(self, data: bytes) -> None:
+        """Routes one read.
+
+        Args:
+            data: Bytes as read from the user's terminal.
+        """
+        self._parse(self.router.feed(data))
+
+    def tick(self) -> None:
+        """Lets held bytes go and Textual's parser time out a lone ESC (between reads)."""
+        self._parse(self.router.tick())
+        for event in self._parser.tick():
+            self._process(event)
+
+    def _parse(self, data: bytes) -> None:
+        if data:
+            for event in self._parser.feed(self._decode(data)):
+                self._process(event)
+
+
+class RawInputDriver(LinuxDriver):
+    """LinuxDriver whose input thread hands raw reads to the focused terminal first.
+
+    Textual's key parser is built for apps: it merges an ESC with the key after it within
+    its escape delay and turns ``ESC b`` into ctrl+left. A shell needs the bytes as typed,
+    so they go to the app's :class:`InputRouter` (``app.input_router``) before the parser.
+    The kitty keyboard protocol stays off: with it the user's terminal would encode keys
+    in a form the programs in the sessions do not read.
+    """
+
+    def start_application_mode(self) -> None:
+        """Starts as LinuxDriver does, without the kitty keyboard protocol."""
+        setattr(constants, "DISABLE_KITTY_KEY", True)  # noqa: B010 - a Final of Textual's
+        super().start_application_mode()
+
+    def run_input_thread(self) -> None:
+        """Reads input until the app ends: raw bytes to the router, the rest parsed."""
+        router = getattr(self._app, "input_router", None)
+        if not isinstance(router, InputRouter):
+            router = InputRouter()
+        raw = RawInput(router, self.process_message)
+        selector = selectors.SelectSelector()
+        selector.register(self.fileno, selectors.EVENT_READ)
+        fileno = self.fileno
+        read = os.read
+        try:
+            while not self.exit_event.is_set():
+                # A held incomplete sequence waits HOLD for its rest, not the usual 0.1 s.
+                ready: list[Any] = selector.select(HOLD if router.holding else 0.1)
+                if ready:
+                    data = read(fileno, 1024 * 4)
+                    if not data:
+                        break  # stdin closed (piped input ran out)
+                    raw.feed(data)
+                raw.tick()
+        finally:
+            selector.close()

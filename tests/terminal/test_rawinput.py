@@ -1,0 +1,92 @@
+"""Provides the differential tests of raw input routing: xterm's bytes reach the program as sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdebug_tui.terminal.keys import encode_key
+from cdebug_tui.terminal.rawinput import HOLD, InputRouter
+
+from .input_corpus import APP_KEYS, CORPUS, FOR_THE_APP, Case
+
+
+def _router(bracketed: bool = False) -> tuple[InputRouter, list[bytes]]:
+    router = InputRouter(APP_KEYS.values())
+    got: list[bytes] = []
+    router.set_sink(got.append, lambda: bracketed)
+    return router, got
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda c: f"{c.who}: {c.keys}")
+def test_the_program_receives_what_xterm_sends(case: Case) -> None:
+    """Each read as the user's terminal wrote it; the program gets xterm's bytes, the app none."""
+    router, got = _router(case.bracketed)
+    to_app = b""
+    for read in case.reads:
+        to_app += router.feed(read)
+    to_app += router.tick(now=float("inf"))
+    assert b"".join(got) == case.xterm
+    assert to_app == b""
+
+
+def test_a_lone_esc_waits_at_most_the_hold_then_reaches_the_program_alone() -> None:
+    """The Escape key alone: held for the rest of a sequence only HOLD seconds, then sent."""
+    router, got = _router()
+    assert router.feed(b"\x1b") == b""
+    assert got == [] and router.holding
+    assert router.tick(now=0.0 + 0.0) == b""  # not yet (its clock started at the read)
+    router.tick(now=float("inf"))
+    assert got == [b"\x1b"]
+    router.feed(b":")
+    assert got == [b"\x1b", b":"]
+
+
+@pytest.mark.parametrize("key", APP_KEYS)
+def test_the_app_keys_and_what_follows_them_go_to_the_app(key: str) -> None:
+    """ctrl+] and the tab keys are the app's; keys after them in the burst follow the focus."""
+    assert encode_key(key) == APP_KEYS[key]
+    router, got = _router()
+    to_app = router.feed(b"ls" + APP_KEYS[key] + b"qy")
+    assert got == [b"ls"]
+    assert to_app == APP_KEYS[key] + b"qy"
+
+
+@pytest.mark.parametrize("report", FOR_THE_APP)
+def test_mouse_reports_and_replies_go_to_the_app_and_keys_around_them_to_the_program(
+    report: bytes,
+) -> None:
+    """The app re-encodes mouse reports for programs that asked (relative to the terminal)."""
+    router, got = _router()
+    to_app = router.feed(b"a" + report + b"\x1bb")
+    assert b"".join(got) == b"a\x1bb"
+    assert to_app == report
+
+
+def test_without_a_focused_terminal_everything_goes_to_the_app() -> None:
+    router, got = _router()
+    router.clear_sink(got.append)
+    assert router.feed(b"\x1bb\x1b[A") == b"\x1bb\x1b[A"
+    assert got == []
+
+
+def test_an_inactive_sink_leaves_the_keys_to_the_app() -> None:
+    """A dialog over the terminal: the sink says it does not take input now."""
+    router = InputRouter(APP_KEYS.values())
+    got: list[bytes] = []
+    router.set_sink(got.append, lambda: False, active=lambda: False)
+    assert router.feed(b"y") == b"y"
+    assert got == []
+
+
+def test_configured_app_keys_replace_the_defaults() -> None:
+    """With ctrl+b as the leave key, ctrl+] is the program's and ctrl+b the app's."""
+    router = InputRouter([encode_key("ctrl+b")])
+    got: list[bytes] = []
+    router.set_sink(got.append, lambda: False)
+    assert router.feed(b"\x1d\x1b[6;5~a\x02b") == b"\x02b"
+    assert got == [b"\x1d\x1b[6;5~a"]
+
+
+def test_hold_is_short() -> None:
+    """A held ESC costs less than a frame, far below Textual's escape delay."""
+    assert HOLD <= 0.02

@@ -1,0 +1,154 @@
+"""Tests the terminal's input in the app: raw bytes reach the session's PTY, the app's keys
+stay the app's, and the focus goes where a user expects."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.driver import RawInput
+from cdebug_tui.ui.widgets.session_pane import SessionPane
+from tests.terminal.input_corpus import CORPUS
+from tests.ui.helpers import active_pane, run, terminal_text, wait_for, wait_for_prompt
+
+
+def raw_input(app: CdebugApp) -> RawInput:
+    """The input path of the real driver, fed by the test (Pilot's driver reads nothing)."""
+    assert app._driver is not None
+    return RawInput(app.input_router, app._driver.process_message)
+
+
+async def type_raw(pilot: Any, raw: RawInput, *reads: bytes) -> None:
+    """Feeds reads as the user's terminal writes them, letting the app run between them."""
+    for data in reads:
+        raw.feed(data)
+        await pilot.pause(0.03)
+        raw.tick()
+
+
+async def start(pilot: Any, app: CdebugApp) -> SessionPane:
+    pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+    await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+    await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
+    await wait_for_prompt(pilot, pane)
+    return pane
+
+
+async def record_corpus(pilot: Any, raw: RawInput, pane: SessionPane, bracketed: bool) -> None:
+    """Types the corpus into a raw PTY (with or without bracketed paste) and checks it."""
+    cases = [c for c in CORPUS if c.bracketed == bracketed]
+    expected = b"".join(c.xterm for c in cases)
+    digest = hashlib.md5(expected).hexdigest()  # noqa: S324 - a checksum
+    mode = r"printf '\033[?2004h'; " if bracketed else ""
+    ready = f"READY{int(bracketed)}"
+    command = (
+        f"{mode}stty raw -echo -iexten; printf 'RE%sDY{int(bracketed)}' A; "
+        f"head -c {len(expected)} > /tmp/keys; stty sane; printf '\\033[?2004l'; "
+        "md5sum /tmp/keys; od -c /tmp/keys | tail -8\r"
+    )
+    await type_raw(pilot, raw, command.encode())
+    # Typed once the PTY is raw: before, the line discipline changes \r to \n.
+    await wait_for(pilot, lambda: ready in terminal_text(pane), "the raw PTY")
+    assert pane.view.terminal.screen.bracketed_paste == bracketed
+    for case in cases:
+        await type_raw(pilot, raw, *case.reads)
+    await wait_for(
+        pilot,
+        lambda: f"{digest}  /tmp/keys" in terminal_text(pane),
+        f"the PTY to deliver xterm's bytes (md5 {digest}: {expected[:200]!r}...)",
+        30,
+        detail=lambda: "\n".join(terminal_text(pane).splitlines()[-12:]),
+    )
+
+
+def test_the_session_pty_receives_the_bytes_xterm_sends_for_the_corpus(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The corpus (vi, emacs, readline, less, htop keys, pastes) typed into a session whose
+    shell records its input raw: the checksum of what the PTY delivered is xterm's."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            raw = raw_input(app)
+            for bracketed in (False, True):
+                await record_corpus(pilot, raw, pane, bracketed)
+            assert app.focused is pane.view
+
+    run(body())
+
+
+def test_the_app_keeps_only_its_own_keys_and_shows_where_keys_go(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """In the terminal the footer lists only the app's keys and says keys go to the shell;
+    ctrl+] leaves and never enters (a burst "ctrl+] q" quits, it types nothing); alt+arrows
+    and ? are the shell's; each tab keeps its own last focus; Tab never enters the terminal."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            raw = raw_input(app)
+            view = pane.view
+            shown = {
+                b.binding.description
+                for b in app.screen.active_bindings.values()
+                if b.binding.show and b.enabled
+            }
+            assert "Leave · keys go to the shell" in shown
+            assert not shown & {"Close tab", "Panels", "Record", "What is this?", "Quit", "Help"}
+            await wait_for(
+                pilot, lambda: "keys go to the shell" in str(view.border_title), "the mark"
+            )
+            # ? and alt+left/alt+right are the shell's (line editing), not the app's.
+            await type_raw(pilot, raw, b"echo 'A?'-$((1+1))\x1b[1;3D\x1b[1;3C\r")
+            await wait_for(pilot, lambda: "A?-2" in terminal_text(pane), "? in the shell")
+            assert active_pane(app) is pane
+            # ctrl+] leaves; pressed again (from the panels), it stays out.
+            await type_raw(pilot, raw, b"\x1d")
+            await wait_for(pilot, lambda: app.focused is not view, "the focus to leave")
+            left_to = app.focused
+            await type_raw(pilot, raw, b"\x1d")
+            assert app.focused is left_to
+            assert "keys go to the shell" not in str(view.border_title)
+            # Tab and shift+tab move along the panels, never into the terminal.
+            for key in ("tab",) * 6 + ("shift+tab",) * 6:
+                await pilot.press(key)
+                assert app.focused is not view, key
+            # t enters the terminal.
+            await type_raw(pilot, raw, b"t")
+            await wait_for(pilot, lambda: app.focused is view, "t to enter the terminal")
+            # A second tab; going back to the first restores the terminal's focus, and the
+            # second's last focus (its panels) is restored there, not its terminal.
+            second = app.open_session(target.id, target.name, busybox_image)
+            await wait_for(pilot, lambda: active_pane(app) is second, "the second tab")
+            await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
+            await wait_for(pilot, lambda: app.focused is second.view, "the second terminal")
+            await type_raw(pilot, raw, b"\x1d")
+            await wait_for(pilot, lambda: app.focused is not second.view, "the focus to leave")
+            second_focus = app.focused
+            await type_raw(pilot, raw, b"\x1b[5;5~")  # ctrl+PgUp: back to the first tab
+            await wait_for(pilot, lambda: active_pane(app) is pane, "the first tab")
+            await wait_for(pilot, lambda: app.focused is view, "the first tab's terminal")
+            await type_raw(pilot, raw, b"\x1b[6;5~")  # ctrl+PgDn: to the second tab
+            await wait_for(pilot, lambda: active_pane(app) is second, "the second tab")
+            await wait_for(pilot, lambda: app.focused is second_focus, "its panels' focus")
+            await pilot.pause(0.1)
+            assert app.focused is second_focus
+            # "ctrl+] q" in one burst from a terminal: leave, then the app's q (quit asks).
+            await type_raw(pilot, raw, b"t")
+            await wait_for(pilot, lambda: app.focused is second.view, "the second terminal")
+            await type_raw(pilot, raw, b"\x1dq")
+            from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "quit to ask")
+            # With the dialog over the terminal, keys are the dialog's, not the shell's.
+            await type_raw(pilot, raw, b"\x1b")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "stay")
+
+    run(body())
