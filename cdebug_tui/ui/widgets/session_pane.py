@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -39,6 +40,45 @@ if TYPE_CHECKING:
 _counter = itertools.count(1)
 
 
+def _target_view(pane: SessionPane) -> list[Widget]:
+    return [ProcessesPanel(id=f"processes-{pane.number}"), RootfsPanel(id=f"rootfs-{pane.number}")]
+
+
+def _steps_view(pane: SessionPane) -> list[Widget]:
+    return [StepLog(classes="step-log")]
+
+
+def _internals_view(pane: SessionPane) -> list[Widget]:
+    # Read (every 2 s) only once someone looks at them: see SessionPane._side_shown.
+    placeholder = Text("read once the session runs", style="dim italic")
+    return [Static(placeholder, classes="internals-placeholder")]
+
+
+@dataclass(frozen=True)
+class SideView:
+    """A view beside the terminal, in the side panels' tabs.
+
+    Attributes:
+        name: Its id (`side-<name>-<n>`) and the topic `e` explains (see screens/explain.py).
+        label: Its tab's label.
+        key: The key that shows it (outside the terminal).
+        build: Its widgets, for a tab that has no session yet.
+    """
+
+    name: str
+    label: str
+    key: str
+    build: Callable[[SessionPane], list[Widget]]
+
+
+#: The side views, in tab order: one line adds one (its key, its tab, its `e` topic).
+SIDE_VIEWS: list[SideView] = [
+    SideView("target", "Target", "p", _target_view),
+    SideView("steps", "Steps", "s", _steps_view),
+    SideView("internals", "Internals", "i", _internals_view),
+]
+
+
 class SessionHeaderView(Static, can_focus=True):
     """The session's one-line summary; focusable, so that the tab's keys work with no panels."""
 
@@ -58,6 +98,11 @@ class SessionPane(TabPane):
         Binding("t", "focus_terminal", "Terminal", show=False),
         Binding("p", "focus_processes", "Processes", show=False),
         Binding("f", "focus_files", "Files", show=False),
+        *(
+            Binding(v.key, f"show_side({v.name!r})", v.label, show=False)
+            for v in SIDE_VIEWS
+            if v.key not in ("p", "f", "t")
+        ),
         Binding("x", "close_session", "Close tab"),
         Binding("b", "toggle_side", "Panels"),
         Binding("R", "toggle_recording", "Record"),
@@ -87,6 +132,11 @@ class SessionPane(TabPane):
         self._steps_text = Text()
         #: The asciicast being written while the session is recorded (R), else None.
         self.recorder: CastRecorder | None = None
+        #: Shown before the tab's place and target in its label: "✗ " once it has ended.
+        self.mark = ""
+        self._place = self.number
+        #: Whether `b` showed (True) or hid (False) the side panels; None: the size decides.
+        self.side_override: bool | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="session-main"):
@@ -104,16 +154,9 @@ class SessionPane(TabPane):
                     yield TerminalView(classes="terminal")
                 n = self.number
                 with SteadyTabs(classes="side-panels", id=f"side-{n}"):
-                    with TabPane("Target", id=f"side-target-{n}"):
-                        yield ProcessesPanel(id=f"processes-{n}")
-                        yield RootfsPanel(id=f"rootfs-{n}")
-                    with TabPane("Steps", id=f"side-steps-{n}"):
-                        yield StepLog(classes="step-log")
-                    with TabPane("Internals", id=f"side-internals-{n}"):
-                        yield Static(
-                            Text("read once the session runs", style="dim italic"),
-                            classes="internals-placeholder",
-                        )
+                    for side in SIDE_VIEWS:
+                        with TabPane(side.label, id=f"side-{side.name}-{n}"):
+                            yield from side.build(self)
 
     @property
     def view(self) -> TerminalView:
@@ -142,7 +185,29 @@ class SessionPane(TabPane):
             # Closed (the app quitting, say) before it was ever shown: start nothing.
             self.state = "ended"
             return
+        self.apply_layout(self.app.size.width, self.app.size.height)
         self.start()
+
+    # -- layout ----------------------------------------------------------------------------
+
+    @property
+    def side(self) -> TabbedContent:
+        """The side panels' tabs."""
+        return self.query_one(".side-panels", TabbedContent)
+
+    def apply_layout(self, width: int, height: int) -> None:
+        """The size rules for this tab: side panels hidden below the app's NARROW columns
+        unless `b` showed them here (or shown above it unless `b` hid them); below SHORT rows
+        the Target view shows one of processes and files in full, the other as its title."""
+        narrow = width < getattr(self.app, "NARROW", 110)
+        shown = self.side_override if self.side_override is not None else not narrow
+        self.side.display = shown
+        self.set_class(narrow, "-narrow")
+        self.set_class(height < getattr(self.app, "SHORT", 32), "-short")
+
+    def on_descendant_focus(self, event: Any) -> None:
+        # On a short screen the Target view gives its rows to whichever of the two has the focus.
+        self.set_class(isinstance(event.widget, RootfsPanel), "-files-focused")
 
     # -- starting --------------------------------------------------------------------------
 
@@ -297,7 +362,8 @@ class SessionPane(TabPane):
             + Text("  (x closes this tab)", style="dim")
         )
         self.app.notify(message.error, title="session failed", severity="error", timeout=8)
-        self.set_title(f"✗ {self.target_name[:20]}")
+        self.mark = "✗ "
+        self._relabel()
         self._app_title()
 
     def on_session_ended(self, message: SessionEnded) -> None:
@@ -314,7 +380,8 @@ class SessionPane(TabPane):
             # Keys typed into a finished shell would go nowhere: let x, q and the rest work.
             self.query_one(SessionHeaderView).focus()
         self._set_header()
-        self.set_title(f"✗ {self.number} {self.target_name[:20]}")
+        self.mark = "✗ "
+        self._relabel()
         self._app_title()
         code = "?" if message.exit_code is None else message.exit_code
         why = self.session.ended_reason if self.session is not None else None
@@ -327,6 +394,20 @@ class SessionPane(TabPane):
         refresh = getattr(self.app, "refresh_title", None)
         if callable(refresh):
             refresh()
+
+    @property
+    def place(self) -> int:
+        """The tab's place among the session tabs: the digit that shows it, in its label."""
+        return self._place
+
+    @place.setter
+    def place(self, place: int) -> None:
+        if place != self._place:
+            self._place = place
+            self._relabel()
+
+    def _relabel(self) -> None:
+        self.set_title(f"{self.mark}{self._place} {self.target_name[:20]}")
 
     def set_title(self, title: str) -> None:
         """Renames the tab."""
@@ -363,37 +444,77 @@ class SessionPane(TabPane):
 
     @on(TabbedContent.TabActivated, ".side-panels")
     def _side_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # The internals are read (every 2 s) only once someone looks at them.
         event.stop()
         if event.pane.id == f"side-internals-{self.number}":
             self._mount_internals()
 
     def _mount_internals(self) -> None:
+        # The internals are read (every 2 s) only once someone looks at them.
         if self.state != "running" or self.query(InternalsView):
             return
         pane = self.query_one(f"#side-internals-{self.number}", TabPane)
         pane.query(".internals-placeholder").remove()
         pane.mount(InternalsView(self.session))
 
+    @property
+    def shown_side(self) -> str | None:
+        """The name of the side view shown (see SIDE_VIEWS), None when the panels are hidden."""
+        side = self.side
+        if not side.display or not side.active:
+            return None
+        return side.active.removeprefix("side-").rsplit("-", 1)[0]
+
+    def action_show_side(self, name: str) -> None:
+        """Shows a side view (showing the panels if `b` or the width hid them) and focuses it."""
+        side = self.side
+        if not side.display:
+            self.side_override = True
+            side.display = True
+        side.active = f"side-{name}-{self.number}"
+        if name == "internals":
+            self._mount_internals()
+        self.call_after_refresh(self._focus_side)
+
+    def _focus_side(self) -> None:
+        pane = self.side.active_pane
+        if pane is None:
+            return
+        if pane.id == f"side-target-{self.number}":
+            target: Widget | None = self.processes
+        elif views := pane.query(InternalsView):
+            target = views.first()
+        else:
+            target = next((w for w in pane.query("*") if w.focusable), None)
+        (target or self.query_one(SessionHeaderView)).focus()
+
+    def explain_topic(self) -> str:
+        """What `e` explains: the focused panel; else the side view shown; else the shell."""
+        focused = self.app.focused
+        for node in focused.ancestors_with_self if focused is not None else ():
+            if isinstance(node, TerminalView):
+                return "terminal"
+            if isinstance(node, ProcessesPanel):
+                return "processes"
+            if isinstance(node, RootfsPanel):
+                return "rootfs"
+            if isinstance(node, StepLog):
+                return "steps"
+            if isinstance(node, InternalsView):
+                return "internals"
+        from cdebug_tui.ui.screens.explain import EXPLANATIONS
+
+        shown = self.shown_side
+        if shown == "target":
+            return "processes"
+        if shown in EXPLANATIONS:
+            return shown
+        return "terminal"
+
     def action_explain(self) -> None:
-        """Explains the panel that has the focus, for someone new to containers."""
+        """Explains the view shown, for someone new to containers."""
         from cdebug_tui.ui.screens.explain import ExplainScreen
 
-        focused = self.app.focused
-        topic = "terminal"
-        for node in focused.ancestors_with_self if focused is not None else ():
-            if isinstance(node, ProcessesPanel):
-                topic = "processes"
-            elif isinstance(node, RootfsPanel):
-                topic = "rootfs"
-            elif isinstance(node, StepLog):
-                topic = "steps"
-            elif isinstance(node, InternalsView):
-                topic = "internals"
-            else:
-                continue
-            break
-        self.app.push_screen(ExplainScreen(topic))
+        self.app.push_screen(ExplainScreen(self.explain_topic()))
 
     @on(InternalsView.ExplainRequested)
     def _explain(self, event: InternalsView.ExplainRequested) -> None:
@@ -416,16 +537,10 @@ class SessionPane(TabPane):
     @on(TerminalView.EscapeRequested)
     def _escape(self, event: Any) -> None:
         event.stop()
-        side = self.query_one(".side-panels", TabbedContent)
-        target: Widget | None = None
-        if side.display and side.active_pane is not None:
-            if side.active_pane.id == f"side-target-{self.number}":
-                target = self.processes
-            elif views := side.active_pane.query(InternalsView):
-                target = views.first()
-            else:
-                target = next((w for w in side.active_pane.query("*") if w.focusable), None)
-        (target or self.query_one(SessionHeaderView)).focus()
+        if self.side.display:
+            self._focus_side()
+        else:
+            self.query_one(SessionHeaderView).focus()
 
     @on(TerminalView.Resized)
     def _resized(self, event: Any) -> None:
@@ -478,7 +593,11 @@ class SessionPane(TabPane):
             self.view.focus()
 
     def _show_target_tab(self) -> None:
-        self.query_one(".side-panels", TabbedContent).active = f"side-target-{self.number}"
+        side = self.side
+        if not side.display:
+            self.side_override = True
+            side.display = True
+        side.active = f"side-target-{self.number}"
 
     def action_focus_processes(self) -> None:
         self._show_target_tab()
@@ -489,10 +608,14 @@ class SessionPane(TabPane):
         self.rootfs.focus()
 
     def action_toggle_side(self) -> None:
-        # Classes rather than `display`, so that the narrow-screen default still applies.
-        shown = self.query_one(".side-panels").display
-        self.set_class(shown, "-hide-side")
-        self.set_class(not shown, "-show-side")
+        """Shows or hides the side panels of this tab, whatever the width, until the next b."""
+        side = self.side
+        self.side_override = not side.display
+        side.display = self.side_override
+        focused = self.screen.focused
+        if not side.display and focused is not None and side in focused.ancestors:
+            # Outside the terminal still, so that the next b (or t, x, ...) works.
+            self.query_one(SessionHeaderView).focus()
 
     def action_close_session(self) -> None:
         self.post_message(SessionPane.CloseRequested(self))
