@@ -315,7 +315,9 @@ def parse_listing(
     return sorted(entries.values(), key=lambda e: (not e.is_dir, e.name))
 
 
-def list_dir(session: SessionRunner, path: str) -> list[RootfsEntry]:
+def list_dir(
+    session: SessionRunner, path: str, changes: dict[str, str] | None = None
+) -> list[RootfsEntry]:
     """One directory of the target's root filesystem, read when the tree opens it.
 
     Entries that `docker diff` reports as added or changed carry `change`; deleted ones are
@@ -324,6 +326,7 @@ def list_dir(session: SessionRunner, path: str) -> list[RootfsEntry]:
     Args:
         session: A running debug session (its `engine` and `target` give `docker diff`).
         path: An absolute path as the target sees it.
+        changes: `docker diff` as read last (see changes_of); None reads it now.
 
     Raises:
         SessionError: When the directory cannot be read.
@@ -333,19 +336,23 @@ def list_dir(session: SessionRunner, path: str) -> list[RootfsEntry]:
     code, out, err = session.run(["sh", "-c", _LIST_SCRIPT, "cdebug-ls", real], timeout=10)
     if code == 3 or b"==END" not in out:
         raise SessionError(f"cannot read {path}: {_first_line(err, code)}")
-    return parse_listing(out, path, _changes(session))
+    return parse_listing(out, path, changes_of(session) if changes is None else changes)
 
 
-def _changes(session: object) -> dict[str, str]:
-    """`docker diff` of the session's target, by path; empty when it cannot be read."""
+def changes_of(session: object) -> dict[str, str]:
+    """`docker diff` of the session's target, by path, without cdebug-tui's own links (the
+    root-mode `/.cdebug-*`); empty when it cannot be read."""
+    from cdebug_tui.errors import CdebugError
+
     engine = getattr(session, "engine", None)
     target = getattr(session, "target", None)
     if engine is None or target is None:
         return {}
     try:
-        return {c.path: c.kind for c in engine.diff(target.id)}
-    except Exception:  # noqa: BLE001 - the markers are a bonus; the listing still stands
-        return {}
+        changes = engine.diff(target.id)
+    except CdebugError:
+        return {}  # the markers are a bonus; the listing still stands
+    return {c.path: c.kind for c in changes if not c.path.startswith("/" + LINK_PREFIX)}
 
 
 def preview_file(session: SessionRunner, path: str, limit: int = 64 * 1024) -> bytes:

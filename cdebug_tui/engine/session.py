@@ -615,7 +615,7 @@ def _prepare(
         raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
     except docker.errors.APIError as exc:
         raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
-    steps.add("create the sidecar", config.docker_run_command(), t0, sidecar_id[:12])
+    steps.add("create the sidecar", config.docker_create_command(), t0, sidecar_id[:12])
 
     supervisor: _Stream | None = None
     session: DebugSession | None = None
@@ -648,7 +648,7 @@ def _prepare(
             raise SessionError(f"cannot start the sidecar: {text}") from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
-        steps.add("start the sidecar", f"docker start {config.name}", t0)
+        steps.add("start the sidecar", config.docker_start_command(), t0)
 
         t0 = time.monotonic()
         probe = _read_probe(supervisor)

@@ -188,3 +188,117 @@ def test_every_view_by_key_digits_marks_and_closing(
             await wait_for(pilot, lambda: not panel.sessions, "no mark left")
 
     run(body())
+
+
+def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """At 80 columns the step titles wrap clear of their times; the steps are docker create
+    then docker start -a -i, and o shows the supervisor's script in full; when the target
+    stops, the header says "the target stopped (exit code N)" on one line and the panels
+    say they show the last reading."""
+    from textual.widgets import Static
+
+    from cdebug_tui.engine.sidecar import SUPERVISOR_SCRIPT
+    from cdebug_tui.ui.widgets.step_log import StepItem
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("s")
+            items = await wait_for(pilot, lambda: list(pane.query(StepItem)), "the steps")
+            await wait_for(pilot, lambda: items[-1].region.height > 0, "the steps drawn")
+            for item in items:
+                title, time = item.query_one(".step-title"), item.query_one(".step-time")
+                assert title.region.right < time.region.x, item.step.title
+            commands = [i.step.command for i in items]
+            create = next(c for c in commands if c.startswith("docker create "))
+            assert not any(c.startswith("docker run") for c in commands)
+            assert commands.index(create) < next(
+                i for i, c in enumerate(commands) if c.startswith("docker start -a -i ")
+            )
+            script = items[[i.step.command for i in items].index(create)].query_one(".step-script")
+            assert not script.display
+            await pilot.press("o")
+            assert script.display
+            assert SUPERVISOR_SCRIPT.strip().splitlines()[-1] in str(script.render())
+
+            engine.api.kill(target.id)
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            header = pane.query_one(".session-header", Static)
+            await wait_for(
+                pilot,
+                lambda: "the target stopped (exit code 137)" in str(header.render()),
+                "the target's exit code in the header",
+                detail=lambda: str(header.render()),
+            )
+            assert header.region.height == 1
+            assert "last reading" in str(pane.processes.border_title)
+            assert "the target stopped" in str(pane.processes.border_subtitle)
+            assert "last reading" in str(pane.rootfs.border_title)
+
+    run(body())
+
+
+def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """After `touch /tmp/x; rm /app/config.json` in the shell, the tree's rows are marked
+    without reopening anything (~ /tmp, - config.json in the opened /app), and c shows what
+    docker diff reports as a tree."""
+    from tests.ui.helpers import type_text, wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+
+    def row(node: Any, name: str) -> Any:
+        return next((n for n in node.children if n.data and n.data.name == name), None)
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            tree = pane.rootfs
+            app_dir = await wait_for(pilot, lambda: row(tree.root, "app"), "/app in the tree")
+            app_dir.expand()
+            await wait_for(pilot, lambda: row(app_dir, "config.json"), "/app's entries")
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "touch /tmp/cdebug-new; rm /app/config.json")
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: (n := row(tree.root, "tmp")) and str(n.label).startswith("~"),
+                "/tmp marked changed",
+                detail=lambda: str([str(n.label) for n in tree.root.children]),
+            )
+            await wait_for(
+                pilot,
+                lambda: (n := row(app_dir, "config.json")) and str(n.label).startswith("-"),
+                "config.json marked deleted in the opened /app",
+                detail=lambda: str([str(n.label) for n in app_dir.children]),
+            )
+            assert str(app_dir.label).startswith("~")
+
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("f")
+            await pilot.press("c")
+            assert tree.changed_only
+            await wait_for(
+                pilot,
+                lambda: (t := row(tree.root, "tmp")) and row(t, "cdebug-new"),
+                "the changed-only tree",
+            )
+            names = {n.data.name for n in tree.root.children if n.data}
+            assert names == {"tmp", "app"}, names
+            assert str(row(row(tree.root, "app"), "config.json").label).startswith("-")
+            await pilot.press("c")
+            await wait_for(pilot, lambda: row(tree.root, "etc"), "every file again")
+
+    run(body())

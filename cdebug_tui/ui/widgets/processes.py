@@ -50,6 +50,8 @@ class ProcessesPanel(DataTable[Text]):
         self.refreshes = 0
         #: Why the last reading failed, None when it did not; shown under the panel.
         self.error: str | None = None
+        #: When the rows shown were read (time.time()), 0 before the first reading.
+        self.read_at = 0.0
 
     def on_mount(self) -> None:
         self.border_title = "processes"
@@ -66,10 +68,25 @@ class ProcessesPanel(DataTable[Text]):
         self.stopped = False
         self.load()
 
-    def stop(self) -> None:
-        """Stops the refreshes (the session ended)."""
+    def stop(self, why: str = "") -> None:
+        """Stops the refreshes (the session ended); the table stays, marked as the last reading.
+
+        Args:
+            why: Why the readings stopped, shown under the panel ("the target stopped").
+        """
         self.stopped = True
         self.workers.cancel_node(self)
+        self.last_reading(why)
+
+    def last_reading(self, why: str) -> None:
+        """Marks the table as the last reading, not a live one."""
+        import time
+
+        self.border_title = "processes · last reading"
+        when = time.strftime("%H:%M:%S", time.localtime(self.read_at)) if self.read_at else "-"
+        self.border_subtitle = Text.assemble(
+            (f"as at {when}", "bold yellow"), (f" · {why}" if why else "", "yellow")
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="processes")
     def load(self) -> None:
@@ -87,7 +104,13 @@ class ProcessesPanel(DataTable[Text]):
     def on_processes_loaded(self, message: ProcessesLoaded) -> None:
         message.stop()
         self.error = message.error
+        if self.stopped:
+            return  # a reading that ended after the session: the last one stays marked
         self.show(message.processes)
+        if not message.error:
+            import time
+
+            self.read_at = time.time()
         if message.error:
             # The last table stays; what went wrong shows where the count does.
             self.border_subtitle = Text.assemble(("cannot read: ", "bold red"), message.error[:80])

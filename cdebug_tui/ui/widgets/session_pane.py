@@ -128,6 +128,8 @@ class SessionPane(TabPane):
         self.session: DebugSession | None = None
         self.state = "starting"
         self.exit_code: int | None = None
+        #: The target's own exit code once it has stopped (read after the session ended).
+        self.target_exit_code: int | None = None
         self._layers: dict[str, tuple[int, int]] = {}
         self._steps_text = Text()
         #: The asciicast being written while the session is recorded (R), else None.
@@ -371,7 +373,10 @@ class SessionPane(TabPane):
         self.state = "ended"
         self._stop_recording()
         self.exit_code = message.exit_code
-        self.processes.stop()
+        why = self.session.ended_reason if self.session is not None else None
+        # The panels keep what they showed, marked as the last reading.
+        self.processes.stop(why or "the session ended")
+        self.rootfs.stop(why or "the session ended")
         for view in self.query(InternalsView):
             view.stop()
         self.view.set_transport(None)
@@ -383,12 +388,49 @@ class SessionPane(TabPane):
         self.mark = "✗ "
         self._relabel()
         self._app_title()
-        code = "?" if message.exit_code is None else message.exit_code
+        if why == "the target stopped" and self.session is not None:
+            self._read_target_exit(self.session)
+        else:
+            self._notify_end()
+
+    def ended_summary(self) -> str:
+        """How the session ended, in a few words: "the target stopped (exit code 137)"."""
+        why = self.session.ended_reason if self.session is not None else None
+        if why == "the target stopped":
+            code = "?" if self.target_exit_code is None else self.target_exit_code
+            return f"{why} (exit code {code})"
+        code = "?" if self.exit_code is None else self.exit_code
+        return (
+            f"{why} (the shell's exit code {code})" if why else f"session ended (exit code {code})"
+        )
+
+    def _notify_end(self) -> None:
         why = self.session.ended_reason if self.session is not None else None
         self.app.notify(
-            f"{self.target_name}: session ended (exit code {code})" + (f": {why}" if why else ""),
+            f"{self.target_name}: {self.ended_summary()}",
             severity="warning" if why else "information",
         )
+
+    @work(thread=True, exit_on_error=False, group="target-exit")
+    def _read_target_exit(self, session: DebugSession) -> None:
+        """Reads the stopped target's exit code (`docker ps -a` shows it) for the header."""
+        import re
+
+        from cdebug_tui.errors import CdebugError
+
+        code: int | None = None
+        try:
+            row = session.engine.container(session.target.id)
+        except CdebugError:
+            row = None
+        if row is not None and (found := re.search(r"\((-?\d+)\)", row.status or "")):
+            code = int(found.group(1))
+        self.app.call_from_thread(self._target_exited, code)
+
+    def _target_exited(self, code: int | None) -> None:
+        self.target_exit_code = code
+        self._set_header()
+        self._notify_end()
 
     def _app_title(self) -> None:
         refresh = getattr(self.app, "refresh_title", None)
@@ -433,13 +475,14 @@ class SessionPane(TabPane):
         if self.recorder is not None:
             header.append("  ● REC", style="bold red")
         if self.state == "ended":
-            code = "?" if self.exit_code is None else self.exit_code
-            why = f": {session.ended_reason}" if session.ended_reason else ""
             header = Text.assemble(
-                (f"session ended (exit code {code}){why}", "bold red"),
-                ("  sidecar removed · x closes the tab  ", "dim"),
+                (self.ended_summary(), "bold red"),
+                ("  sidecar removed · panels show the last reading · x closes  ", "dim"),
                 header,
             )
+        # One line, whatever the width: the rest ends in an ellipsis.
+        header.no_wrap = True
+        header.overflow = "ellipsis"
         self.query_one(".session-header", Static).update(header)
 
     @on(TabbedContent.TabActivated, ".side-panels")
