@@ -479,13 +479,20 @@ class CdebugApp(App[int], inherit_bindings=False):
             session.close()
 
     def open_session(
-        self, target: str, name: str, image: str, engine: Any = None, prepared: Any = None
+        self,
+        target: str,
+        name: str,
+        image: str,
+        engine: Any = None,
+        prepared: Any = None,
+        command: tuple[str, ...] = (),
     ) -> SessionPane:
         """Opens a tab that starts a session on `target` (of `engine`, by default the current
-        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given)."""
+        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given), running
+        `command` (by default the toolkit's shell)."""
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
-        pane = SessionPane(engine or self.engine, target, name, image, prepared)
+        pane = SessionPane(engine or self.engine, target, name, image, prepared, command)
         self._all_panes.append(pane)
         self.run_worker(self._show_pane(pane), group="tabs")
         return pane

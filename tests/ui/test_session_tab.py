@@ -302,3 +302,80 @@ def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
             await wait_for(pilot, lambda: row(tree.root, "etc"), "every file again")
 
     run(body())
+
+
+def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The list says which processes are cdebug-tui's; Enter on PID 1 shows its command
+    line, working directory, environment, limits, cgroup and open files; → on a `sleep` of
+    the shell, s, KILL and y end it; t says the toolkit has no strace."""
+    from textual.widgets import OptionList, Static
+
+    from cdebug_tui.ui.screens.confirm import ConfirmScreen
+    from cdebug_tui.ui.screens.process import SIGNALS, ProcessScreen
+    from tests.ui.helpers import type_text, wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+    notes: list[str] = []
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "sleep 301 &")
+            await pilot.press("enter")
+            panel = pane.processes
+            sleeper = await wait_for(
+                pilot,
+                lambda: next((p for p in panel.processes if p.command == "sleep 301"), None),
+                "the shell's sleep in the list",
+            )
+            rows = {p.own: str(panel.get_row(str(p.pid))[5]) for p in panel.processes if p.own}
+            assert "cdebug-tui's panel reader" in rows["panel reader"], rows
+            assert "cdebug-tui's supervisor" in rows["supervisor"], rows
+
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("p")
+            panel.move_cursor(row=panel.get_row_index("1"))
+            await pilot.press("enter")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, ProcessScreen) and app.screen, "details"
+            )
+            await wait_for(pilot, lambda: screen.details is not None, "the details read", 30)
+            shown = str(screen.query_one("#process-body", Static).render())
+            for part in ("/app/server", "APP_MODE=production", "Max open files", "0::/"):
+                assert part in shown or part in str(screen.details), part
+            assert screen.details is not None and screen.details.cwd == "/app"
+            await pilot.press("t")
+            assert any("no strace" in n for n in notes)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ProcessScreen), "closed")
+
+            panel.move_cursor(row=panel.get_row_index(str(sleeper.pid)))
+            await pilot.press("right")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, ProcessScreen) and app.screen, "details"
+            )
+            assert screen.pid == sleeper.pid
+            await pilot.press("s")
+            signals = screen.query_one(OptionList)
+            await wait_for(pilot, lambda: app.focused is signals, "the signals")
+            kill = [name for name, _ in SIGNALS].index("KILL")
+            signals.highlighted = kill
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "a confirmation")
+            assert next(p for p in panel.processes if p.pid == sleeper.pid)  # not yet
+            await pilot.press("y")
+            await wait_for(
+                pilot,
+                lambda: not any(p.pid == sleeper.pid and p.state != "Z" for p in panel.processes),
+                "the sleep to end",
+            )
+            assert any(f"sent SIGKILL to {sleeper.pid}" in n for n in notes)
+
+    run(body())

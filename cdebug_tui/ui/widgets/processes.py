@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
 
 from cdebug_tui.ui.messages import ProcessesLoaded
@@ -40,7 +41,16 @@ class ProcessesPanel(DataTable[Text]):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        Binding("right", "details", "Details", show=False),
+        Binding("l", "details", "Details", show=False),
     ]
+
+    class DetailsRequested(Message):
+        """Enter (or →) on a process: show it in full."""
+
+        def __init__(self, process: Process) -> None:
+            super().__init__()
+            self.process = process
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
@@ -117,6 +127,25 @@ class ProcessesPanel(DataTable[Text]):
         if not self.stopped:
             self.set_timer(REFRESH_EVERY, self._tick)
 
+    def selected(self) -> Process | None:
+        """The process under the cursor."""
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - no cursor
+            return None
+        return next((p for p in self.processes if str(p.pid) == key), None)
+
+    def action_details(self) -> None:
+        process = self.selected()
+        if process is not None:
+            self.post_message(self.DetailsRequested(process))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_details()
+
     def _tick(self) -> None:
         # A panel nobody sees (another tab, panels hidden) skips its reading: twenty open
         # sessions would otherwise run twenty execs a second for nothing.
@@ -162,9 +191,11 @@ class ProcessesPanel(DataTable[Text]):
         for depth, p in process_tree(processes):
             indent = "  " * max(0, depth - 1) + ("└ " if depth else "")
             command = Text(indent, style="dim")
-            # cdebug-tui's own processes (the supervisor, the shells) are shown, but quietly.
-            ours = "cdebug-supervisor" in p.command or "/.cdebug-" in p.command
-            command.append(p.command, style="bold" if p.pid == 1 else "dim italic" if ours else "")
+            # cdebug-tui's own processes (the supervisor, the reader, the shells) are shown,
+            # quietly, and say what they are: a learner must not take them for the target's.
+            command.append(p.command, style="bold" if p.pid == 1 else "dim italic" if p.own else "")
+            if p.own:
+                command.append(f"  ← cdebug-tui's {p.own}", style="magenta")
             cpu_style = "red" if p.cpu_percent >= 50 else "yellow" if p.cpu_percent >= 5 else ""
             self.add_row(
                 Text(str(p.pid), style="bold cyan" if p.pid == 1 else "cyan"),

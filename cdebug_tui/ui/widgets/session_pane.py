@@ -116,6 +116,7 @@ class SessionPane(TabPane):
         target_name: str,
         image: str,
         prepared: DebugSession | None = None,
+        command: tuple[str, ...] = (),
     ) -> None:
         self.number = next(_counter)
         #: A session whose sidecar was started while the user picked: the shell is an exec.
@@ -125,6 +126,8 @@ class SessionPane(TabPane):
         self.target = target
         self.target_name = target_name
         self.image = image
+        #: What the tab runs instead of the toolkit's shell (strace -p PID, say).
+        self.command = command
         self.session: DebugSession | None = None
         self.state = "starting"
         self.exit_code: int | None = None
@@ -226,7 +229,9 @@ class SessionPane(TabPane):
             rows, cols = self._terminal_size()
         except Exception:  # noqa: BLE001 - the tab is being built: the view's resize follows
             rows, cols = 24, 80
-        spec = SessionSpec(target=self.target, image=self.image, rows=rows, cols=cols)
+        spec = SessionSpec(
+            target=self.target, image=self.image, rows=rows, cols=cols, command=self.command
+        )
 
         def on_step(step: Step) -> None:
             self.post_message(SessionStepTaken(step))
@@ -455,9 +460,14 @@ class SessionPane(TabPane):
         """Renames the tab."""
         from textual.widgets import TabbedContent
 
+        from textual.css.query import NoMatches
+
         for tabs in self.ancestors:
             if isinstance(tabs, TabbedContent):
-                tabs.get_tab(self).label = Text(title)
+                try:
+                    tabs.get_tab(self).label = Text(title)
+                except NoMatches:
+                    pass  # the app is tearing its tabs down
                 break
 
     def _set_header(self) -> None:
@@ -573,7 +583,10 @@ class SessionPane(TabPane):
         session = self.session
         self.state = "ended" if self.state != "failed" else self.state
         if session is not None:
+            from cdebug_tui.engine.panels import close_reader
+
             session.close()
+            close_reader(session)
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -619,6 +632,34 @@ class SessionPane(TabPane):
             recorder.close()
             self._set_header()
             self.notify(f"saved {recorder.path}: asciinema play {recorder.path}", title="recording")
+
+    @on(ProcessesPanel.DetailsRequested)
+    def _process_details(self, event: ProcessesPanel.DetailsRequested) -> None:
+        from cdebug_tui.ui.screens.process import ProcessScreen
+
+        event.stop()
+        if self.session is None or self.state != "running":
+            self.notify("the session has ended: nothing more can be read", severity="warning")
+            return
+        p = event.process
+
+        def closed(pid: int | None) -> None:
+            if pid is not None:
+                self.trace(pid)
+
+        self.app.push_screen(ProcessScreen(self.session, p.pid, p.command), closed)
+
+    def trace(self, pid: int) -> None:
+        """Opens a new tab that runs strace on a process of the target (toolkit's strace)."""
+        open_session = getattr(self.app, "open_session", None)
+        if callable(open_session):
+            open_session(
+                self.target,
+                self.target_name,
+                self.image,
+                self.engine,
+                command=("strace", "-f", "-p", str(pid)),
+            )
 
     @on(RootfsPanel.PreviewRequested)
     def _preview(self, event: RootfsPanel.PreviewRequested) -> None:
