@@ -458,9 +458,8 @@ class SessionPane(TabPane):
 
     def set_title(self, title: str) -> None:
         """Renames the tab."""
-        from textual.widgets import TabbedContent
-
         from textual.css.query import NoMatches
+        from textual.widgets import TabbedContent
 
         for tabs in self.ancestors:
             if isinstance(tabs, TabbedContent):
