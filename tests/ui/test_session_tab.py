@@ -379,3 +379,46 @@ def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
             assert any(f"sent SIGKILL to {sleeper.pid}" in n for n in notes)
 
     run(body())
+
+
+def test_a_misspelt_toolkit_suggests_the_closest_local_images(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`.../busybx:latest` cannot be pulled (no registry here): the picker offers the local
+    `.../busybox:latest`, and Enter on that suggestion starts the session with it."""
+    from textual.widgets import Button, DataTable
+
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+    from tests.ui.helpers import pick_toolkit
+
+    target = run_target(distroless_image, network_mode="none")
+    typo = busybox_image.replace("busybox", "busybx")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 45)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
+            table = panel.query_one(DataTable)
+            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
+            table.focus()
+            await pilot.press("enter")
+            await pick_toolkit(pilot, typo)
+            screen = app.screen
+            assert isinstance(screen, ToolkitPickerScreen)
+            button = await wait_for(
+                pilot,
+                lambda: next(iter(screen.query(".suggestion")), None),
+                "a suggestion",
+                60,
+                detail=lambda: str(screen.query_one("#picker-status").render()),
+            )
+            assert isinstance(button, Button) and button.name == busybox_image
+            await wait_for(pilot, lambda: app.focused is button, "the suggestion focused")
+            await pilot.press("enter")
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            assert pane.image == busybox_image
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+
+    run(body())

@@ -140,6 +140,8 @@ class SessionPane(TabPane):
         #: Shown before the tab's place and target in its label: "✗ " once it has ended.
         self.mark = ""
         self._place = self.number
+        #: Whether the panels' readings have started (after the shell's first output).
+        self._panels_started = False
         #: Whether `b` showed (True) or hid (False) the side panels; None: the size decides.
         self.side_override: bool | None = None
 
@@ -301,6 +303,8 @@ class SessionPane(TabPane):
                 if recorder is not None:
                     recorder.output(data)
                 self.app.call_from_thread(self.view.feed, data)
+                if not self._panels_started:
+                    self.app.call_from_thread(self._start_panels)
         except (OSError, RuntimeError):
             pass  # The connection broke, or the app is closing: end the session all the same.
         except Exception as exc:  # noqa: BLE001 - a dead reader would freeze the tab silently
@@ -355,9 +359,18 @@ class SessionPane(TabPane):
             # A tab in the background leaves the focus where the user is.
             view.focus()
         self._set_header()
-        self.processes.start(session)
-        self.rootfs.start(session)
         self._app_title()
+        # The panels' readings start after the shell's first output (its prompt), or a second
+        # after the start at the latest: started at once, they competed with the shell's own
+        # start for the engine and the CPU.
+        self.set_timer(1.0, self._start_panels)
+
+    def _start_panels(self) -> None:
+        if self._panels_started or self.state != "running" or self.session is None:
+            return
+        self._panels_started = True
+        self.processes.start(self.session)
+        self.rootfs.start(self.session)
 
     def on_session_failed(self, message: SessionFailed) -> None:
         message.stop()
@@ -604,8 +617,9 @@ class SessionPane(TabPane):
             self.recorder.resize(event.rows, event.cols)
 
     def action_toggle_recording(self) -> None:
-        """Starts recording the session to an asciicast v2 file in the working directory, with
-        the steps taken as markers; pressed again (or when the session ends), stops."""
+        """Asks where to record the session (an asciicast v2 file that starts with the screen
+        as it is, the steps taken as markers), then records; pressed again (or when the
+        session ends), stops."""
         if self.recorder is not None:
             self._stop_recording()
             return
@@ -615,13 +629,33 @@ class SessionPane(TabPane):
         import time
         from pathlib import Path
 
-        from cdebug_tui.engine.recording import CastRecorder
+        from cdebug_tui.ui.screens.record import RecordScreen
+        from cdebug_tui.ui.settings import load_settings
 
+        folder = Path(load_settings().get("record_dir") or Path.cwd())
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = Path.cwd() / f"cdebug-{self.target_name}-{stamp}.cast"
-        self.recorder = CastRecorder(
-            str(path), self.view.rows, self.view.cols, self.target_name, self.session.steps
-        )
+        default = folder / f"cdebug-{self.target_name}-{stamp}.cast"
+        self.app.push_screen(RecordScreen(str(default)), self._record_to)
+
+    def _record_to(self, path: str | None) -> None:
+        from pathlib import Path
+
+        from cdebug_tui.engine.recording import CastRecorder
+        from cdebug_tui.ui.settings import save_setting
+
+        if path is None or self.session is None or self.state != "running":
+            return
+        view = self.view
+        cursor = view.terminal.screen.cursor
+        screen = ([str(line) for line in view.terminal.display()], (cursor.y, cursor.x))
+        try:
+            self.recorder = CastRecorder(
+                path, view.rows, view.cols, self.target_name, self.session.steps, screen
+            )
+        except OSError as exc:
+            self.notify(f"cannot record to {path}: {exc.strerror}", severity="error")
+            return
+        save_setting("record_dir", str(Path(path).parent))
         self._set_header()
         self.notify(f"recording to {path} (R stops)", title="recording")
 
