@@ -35,6 +35,9 @@ KEYS: list[tuple[str, str, str]] = [
     ("session", "e", "what am I looking at: the view shown explained, with man pages"),
     ("session", "x", "close the tab (ends the session, removes its sidecar): the next one shows"),
     ("files", "enter, click", "open a directory; preview a file"),
+    ("files", "r / c", "read the opened folders again / only what docker diff reports, as a tree"),
+    ("processes", "enter, →", "the process in full; there s sends a signal, t traces (strace)"),
+    ("steps", "enter, c / o", "copy the command / show the sidecar's script"),
     ("", "?", "this help"),
     ("", "q", "quit (asks first when sessions are open)"),
 ]
