@@ -386,11 +386,10 @@ def test_a_misspelt_toolkit_suggests_the_closest_local_images(
 ) -> None:
     """`.../busybx:latest` cannot be pulled (no registry here): the picker offers the local
     `.../busybox:latest`, and Enter on that suggestion starts the session with it."""
-    from textual.widgets import Button, DataTable
+    from textual.widgets import Button, DataTable, Input
 
     from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
     from cdebug_tui.ui.widgets.container_list import ContainerListPanel
-    from tests.ui.helpers import pick_toolkit
 
     target = run_target(distroless_image, network_mode="none")
     typo = busybox_image.replace("busybox", "busybx")
@@ -403,10 +402,19 @@ def test_a_misspelt_toolkit_suggests_the_closest_local_images(
             table = panel.query_one(DataTable)
             table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
             table.focus()
+            await wait_for(pilot, lambda: app.focused is table and app.engine, "the list")
             await pilot.press("enter")
-            await pick_toolkit(pilot, typo)
-            screen = app.screen
-            assert isinstance(screen, ToolkitPickerScreen)
+            screen = await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ToolkitPickerScreen) and app.screen,
+                "the picker",
+            )
+            # The typo set at once: a key at a time is slow on a loaded machine.
+            field = screen.query_one("#picker-input", Input)
+            field.value = typo
+            field.focus()
+            await wait_for(pilot, lambda: app.focused is field, "the picker's field")
+            await pilot.press("enter")
             button = await wait_for(
                 pilot,
                 lambda: next(iter(screen.query(".suggestion")), None),
