@@ -218,10 +218,14 @@ def main() -> int:
     print(f"process table, 1000 processes: {parse_processes() * 1000:6.1f} ms")
     cold, warm, raw = enter_to_prompt()
     print(f"raw docker run -it with shared namespaces, to its prompt: {raw * 1000:6.0f} ms")
-    for label, t in (("at once (sidecar not ready)", cold), ("sidecar prepared", warm)):
+    # Issue 13: with the sidecar prepared while the user picked, within 0.5x of docker run.
+    for label, t, goal in (
+        ("at once (sidecar not ready)", cold, 1.0),
+        ("sidecar prepared", warm, 0.5),
+    ):
         print(
             f"Enter in the picker to the prompt, {label}: {t * 1000:6.0f} ms, {t / raw:.2f}x "
-            f"(goal: below 1x, {'met' if t < raw else 'NOT met'})"
+            f"(goal: within {goal}x, {'met' if t <= raw * goal else 'NOT met'})"
         )
     # A benchmark reports; it does not fail the command when a goal is missed.
     return 0

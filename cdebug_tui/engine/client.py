@@ -59,6 +59,7 @@ from cdebug_tui.errors import (
     ImageUnavailableError,
     LogsUnavailableError,
     PortForwardError,
+    SessionError,
     TargetNotFoundError,
 )
 
@@ -721,6 +722,27 @@ class Engine:
         kinds = {0: "C", 1: "A", 2: "D"}
         raw = self._call(self.api.diff, container_id) or []
         return [Change(path=d["Path"], kind=kinds.get(d["Kind"], "?")) for d in raw]
+
+    def open_exec(
+        self, container_id: str, argv: list[str], *, user: str = "0", stdin: bool = True
+    ) -> tuple[str, Any]:
+        """Starts a process in a running container with its streams open, without a TTY.
+
+        Returns:
+            (the exec's id, its socket: stdout and stderr multiplexed as `docker exec` frames
+            them, stdin written to it).
+
+        Raises:
+            SessionError: When the container refuses the exec (gone, stopped).
+        """
+        try:
+            exec_id = self._call(
+                self.api.exec_create, container_id, argv, stdin=stdin, tty=False, user=user
+            )["Id"]
+            sock = self._call(self.api.exec_start, exec_id, tty=False, socket=True)
+        except EngineRequestError as exc:
+            raise SessionError(f"cannot run {argv[0]}: {exc.explanation}") from exc
+        return exec_id, sock
 
     def read_file(self, container_id: str, path: str, limit: int = 1 << 20) -> bytes:
         """The first `limit` bytes of a regular file in a container, through the archive API.

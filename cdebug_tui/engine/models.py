@@ -205,6 +205,37 @@ class Process:
     command: str
     #: Cumulative CPU ticks (utime + stime), kept so that the next sample can compute a rate.
     cpu_ticks: int = 0
+    #: What it is when it is cdebug-tui's own ("supervisor", "panel reader", "debug shell").
+    own: str = ""
+
+
+@dataclass(frozen=True)
+class OpenFile:
+    """One open file descriptor of a process, sockets described from the process's /proc/net."""
+
+    fd: int
+    target: str  # what /proc/PID/fd/N links to: a path, pipe:[N], socket:[N], anon_inode:...
+    #: For a socket found in /proc/PID/net: "tcp 0.0.0.0:8080 LISTEN", "unix /run/x.sock".
+    socket: str = ""
+
+
+@dataclass(frozen=True)
+class ProcessDetails:
+    """What `Enter` on a process shows, read from /proc/PID through the sidecar."""
+
+    pid: int
+    argv: tuple[str, ...]
+    environ: tuple[str, ...]
+    cwd: str
+    exe: str
+    #: /proc/PID/status as (field, value), in its order.
+    status: tuple[tuple[str, str], ...]
+    #: /proc/PID/limits as its lines (a header, then one line per limit).
+    limits: tuple[str, ...]
+    cgroup: tuple[str, ...]
+    files: tuple[OpenFile, ...]
+    #: Why a part could not be read (another user's process without CAP_SYS_PTRACE, ...).
+    errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

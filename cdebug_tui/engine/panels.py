@@ -1,8 +1,10 @@
 """Provides the readers behind the session panels: the target's processes and root filesystem.
 
-Everything is read through a running session's sidecar (`session.run`), which shares the
-target's PID namespace: the target's processes are in the sidecar's `/proc`, and the target's
-root filesystem is at `/proc/1/root`. The shell commands stick to what both busybox and GNU
+Everything is read through a running session's sidecar, which shares the target's PID
+namespace: the target's processes are in the sidecar's `/proc`, and the target's root
+filesystem is at `/proc/1/root`. One long-lived shell of the sidecar, `sh -s cdebug-tui-reader`
+(PanelReader), answers every reading, so that the user's `ps` shows one plainly named process
+rather than a new script each second. The shell commands stick to what both busybox and GNU
 coreutils toolkits offer (`sh`, `cat`, `stat -c`, `head -c`); the parsing happens here, in Python.
 """
 
@@ -10,11 +12,17 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+import socket
+import threading
+import weakref
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
-from cdebug_tui.engine.models import Process, RootfsEntry
+from cdebug_tui.engine.models import OpenFile, Process, ProcessDetails, RootfsEntry
 from cdebug_tui.errors import CdebugError, SessionError
+
+#: The reader's name in the target's `ps`: `sh -s cdebug-tui-reader`.
+READER_NAME = "cdebug-tui-reader"
 
 #: Where the sidecar sees the target's root filesystem.
 TARGET_ROOT = "/proc/1/root"
@@ -33,21 +41,39 @@ _KINDS = {
     "s": "socket",
 }
 
-# One `sh -c` for the whole process table: a fork per process would cost more than the
-# reading. `$$` is printed so that the listing can leave itself (and its `cat`s) out.
+# The whole process table in one reading, with the shell's builtins where they do (a fork per
+# file would cost more than the reading); only the command lines, which hold NULs, need `cat`.
+# `$$` is printed so that the listing can mark the reader and leave its own `cat`s out.
 _PROCESS_SCRIPT = r"""
 echo "==SELF $$"
-echo "==UPTIME"; cat /proc/uptime
-echo "==PASSWD"; cat /proc/1/root/etc/passwd
+echo "==UPTIME"; read -r l < /proc/uptime; echo "$l"
+echo "==PASSWD"; while IFS= read -r l; do echo "$l"; done < /proc/1/root/etc/passwd
 for p in /proc/[0-9]*; do
+  read -r l < "$p/stat" 2>/dev/null || continue
   echo "==PID ${p#/proc/}"
-  cat "$p/stat"
+  echo "$l"
   echo "==STATUS"
-  cat "$p/status"
+  while IFS= read -r l; do echo "$l"; done < "$p/status"
   echo "==CMDLINE"
   cat "$p/cmdline"
   echo
-done
+done 2>/dev/null
+echo "==END"
+"""
+
+# One process in full, for its details; `$1` is its PID.
+_DETAILS_SCRIPT = r"""
+p=/proc/$1
+[ -d "$p" ] || { echo "==GONE"; exit 0; }
+echo "==CMDLINE"; head -c 65536 "$p/cmdline"
+echo; echo "==ENVIRON"; head -c 65536 "$p/environ" || echo "==ERROR environ: cannot read"
+echo; echo "==CWD"; readlink "$p/cwd" || echo "==ERROR cwd: cannot read"
+echo "==EXE"; readlink "$p/exe"
+echo "==STATUS"; cat "$p/status"
+echo "==LIMITS"; cat "$p/limits"
+echo "==CGROUP"; cat "$p/cgroup"
+echo "==FD"; ls -l "$p/fd/" || echo "==ERROR open files: cannot read"
+for n in tcp tcp6 udp udp6 unix; do echo "==NET $n"; cat "$p/net/$n"; done
 echo "==END"
 """
 
@@ -69,6 +95,121 @@ class SessionRunner(Protocol):
     def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, bytes, bytes]:
         """Runs a command in the sidecar; returns (exit code, stdout, stderr)."""
         ...
+
+
+class PanelReader:
+    """One long-lived shell in the sidecar that runs the panels' readings, one at a time.
+
+    It is `sh -s cdebug-tui-reader`, reading its commands from its stdin: each reading is
+    written to it and ends with a marker line that the reader waits for. A reader that died
+    (or a reading that timed out, which closes it) is started again at the next reading.
+
+    Args:
+        engine: The session's engine (its `open_exec`).
+        sidecar_id: The sidecar to run in.
+    """
+
+    def __init__(self, engine: Any, sidecar_id: str) -> None:
+        self.engine = engine
+        self.sidecar_id = sidecar_id
+        self.pid = 0
+        self._stream: Any = None
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._closed = False
+
+    def _open(self) -> Any:
+        from cdebug_tui.engine.stream import Stream
+
+        _, sock = self.engine.open_exec(self.sidecar_id, ["sh", "-s", READER_NAME])
+        stream = Stream(sock, tty=False)
+        self._stream = stream
+        self.pid = 0
+        return stream
+
+    def request(self, script: str, args: Iterable[str] = (), timeout: float = 10.0) -> bytes:
+        """Runs `script` (its `$1`... set to `args`) in a subshell of the reader; its stdout.
+
+        Raises:
+            SessionError: When the reader cannot be started or the reading times out.
+        """
+        import time
+
+        with self._lock:
+            if self._closed:
+                raise SessionError("the session has ended")
+            stream = self._stream if self._stream is not None else self._open()
+            self._seq += 1
+            end = f"==CDEBUG-READ-END {self._seq}".encode()
+            quoted = " ".join(shlex.quote(a) for a in args)
+            # A subshell, so that the script's `cd` or `exit` leave the reader as it was.
+            command = f"( set -- {quoted}\n{script}\n) 2>/dev/null; echo; echo '{end.decode()}'\n"
+            try:
+                stream.write(command.encode())
+                out = b""
+                deadline = time.monotonic() + timeout
+                while end not in out:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not stream.ready(left):
+                        raise SessionError("a reading of the sidecar timed out")
+                    kind, data = stream.read()
+                    if not data:
+                        raise SessionError("the sidecar's reader ended")
+                    if kind == 1:
+                        out += data
+            except (OSError, SessionError) as exc:
+                self._drop()
+                raise SessionError(str(exc) or type(exc).__name__) from exc
+            body = out[: out.rindex(end)]
+            return body[:-1] if body.endswith(b"\n") else body  # the echo before the marker
+
+    def _drop(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Ends the reader (its stdin closes; the shell exits)."""
+        with self._lock:
+            self._closed = True
+            self._drop()
+
+
+_readers: weakref.WeakKeyDictionary[Any, PanelReader] = weakref.WeakKeyDictionary()
+_readers_lock = threading.Lock()
+
+
+def reader_of(session: Any) -> PanelReader | None:
+    """The session's reader (started at its first reading); None for a plain SessionRunner."""
+    engine = getattr(session, "engine", None)
+    sidecar_id = getattr(session, "sidecar_id", "")
+    if engine is None or not sidecar_id or not hasattr(engine, "open_exec"):
+        return None
+    with _readers_lock:
+        reader = _readers.get(session)
+        if reader is None or reader.sidecar_id != sidecar_id:
+            reader = _readers[session] = PanelReader(engine, sidecar_id)
+        return reader
+
+
+def close_reader(session: Any) -> None:
+    """Ends the session's reader, if it has one (the sidecar's end would end it too)."""
+    with _readers_lock:
+        reader = _readers.pop(session, None)
+    if reader is not None:
+        reader.close()
+
+
+def _read(session: Any, script: str, args: Iterable[str] = (), timeout: float = 10.0) -> bytes:
+    """A reading's stdout, through the session's reader (or, lacking one, `session.run`)."""
+    reader = reader_of(session)
+    if reader is not None:
+        return reader.request(script, args, timeout)
+    code, out, err = session.run(["sh", "-c", script, "cdebug", *args], timeout=timeout)
+    return out
 
 
 class ProcessList(list[Process]):
@@ -165,27 +306,26 @@ def parse_processes(data: bytes, previous: list[Process] | None = None) -> Proce
         elif key in ("STATUS", "CMDLINE") and current is not None:
             current[key.lower()] = body
     prev_ticks: dict[int, int] = {p.pid: p.cpu_ticks for p in previous or ()}
+    commands = {
+        pid: files.get("cmdline", b"").replace(b"\0", b" ").decode(errors="replace")
+        for pid, files in raw.items()
+    }
     prev_uptime = getattr(previous, "uptime", 0.0) if previous is not None else 0.0
     elapsed = uptime - prev_uptime if prev_uptime else 0.0
     out = ProcessList()
     out.uptime = uptime
-    stats = {
-        pid: parse_stat(files.get("stat", b"").decode(errors="replace"))
-        for pid, files in raw.items()
+    # The reading itself: the reader's subshell (its child) and that one's `cat`s.
+    parents = {
+        pid: parse_stat(f.get("stat", b"").decode(errors="replace")) for pid, f in raw.items()
     }
-    # The script's own processes are not the target's: itself, its children, and what runs it
-    # (the exec's reaper and tini above it).
-    ours = {self_pid}
-    up = stats.get(self_pid)
-    while up is not None and up[2] not in ours:
-        ours.add(up[2])
-        up = stats.get(up[2])
+    reading = {pid for pid, st in parents.items() if st is not None and st[2] == self_pid}
+    reading |= {pid for pid, st in parents.items() if st is not None and st[2] in reading}
     for pid, files in sorted(raw.items()):
-        stat = stats[pid]
+        stat = parents[pid]
         if stat is None:
             continue  # The process ended between the glob and the cat.
         comm, state, ppid, ticks, start = stat
-        if pid in ours or ppid == self_pid:
+        if pid in reading:
             continue
         uid, rss = parse_status(files.get("status", b"").decode(errors="replace"))
         cmdline = files.get("cmdline", b"").rstrip(b"\n").rstrip(b"\0")
@@ -206,9 +346,32 @@ def parse_processes(data: bytes, previous: list[Process] | None = None) -> Proce
                 rss_bytes=rss,
                 command=command,
                 cpu_ticks=ticks,
+                own=own_role(pid, ppid, command, self_pid, commands),
             )
         )
     return out
+
+
+def own_role(pid: int, ppid: int, command: str, reader: int, commands: dict[int, str]) -> str:
+    """What a process is when it is cdebug-tui's own, else "".
+
+    Args:
+        pid: The process.
+        ppid: Its parent.
+        command: Its command line, spaces for NULs.
+        reader: The panel reader's PID.
+        commands: Every process's command line by PID, to follow the parents.
+    """
+    if pid == reader or READER_NAME in command:
+        return "panel reader"
+    if "cdebug-supervisor" in command:
+        return "supervisor"
+    if "/.cdebug-" in command or "cdebug-anchor" in command:
+        return "debug shell" if "/.cdebug-" in command else "anchor"
+    parent = commands.get(ppid, "")
+    if "cdebug-supervisor" in parent:
+        return "supervisor's helper"
+    return ""
 
 
 def process_tree(processes: list[Process]) -> list[tuple[int, Process]]:
@@ -248,10 +411,154 @@ def list_processes(session: SessionRunner, previous: list[Process] | None = None
     Raises:
         SessionError: When the sidecar cannot list them.
     """
-    code, out, err = session.run(["sh", "-c", _PROCESS_SCRIPT], timeout=10)
+    out = _read(session, _PROCESS_SCRIPT)
     if b"==END" not in out:
-        raise SessionError(f"cannot list the target's processes: {_first_line(err, code)}")
+        raise SessionError("cannot list the target's processes")
     return parse_processes(out, previous)
+
+
+def process_details(session: Any, pid: int) -> ProcessDetails:
+    """One process in full: command line, environment, working directory, open files and
+    sockets, limits, cgroup; read from /proc/PID through the sidecar.
+
+    Raises:
+        SessionError: When the process is gone or nothing could be read.
+    """
+    out = _read(session, _DETAILS_SCRIPT, [str(int(pid))])
+    if b"==GONE" in out.split(b"\n", 1)[0] or b"==END" not in out:
+        raise SessionError(f"process {pid} has ended")
+    return parse_details(pid, out)
+
+
+def parse_details(pid: int, data: bytes) -> ProcessDetails:
+    """Parses the details script's output."""
+    parts: dict[str, bytes] = {}
+    nets: dict[str, str] = {}
+    errors: list[str] = []
+    for name, body in _sections(data):
+        key, _, value = name.partition(" ")
+        if key == "NET":
+            nets[value] = body.decode(errors="replace")
+        elif key == "ERROR":
+            errors.append(value)
+        else:
+            parts[key] = body
+
+    def text(key: str) -> str:
+        return parts.get(key, b"").decode(errors="replace").strip("\n")
+
+    argv = tuple(a.decode(errors="replace") for a in parts.get("CMDLINE", b"").split(b"\0") if a)
+    environ = tuple(
+        e.decode(errors="replace") for e in parts.get("ENVIRON", b"").strip(b"\n").split(b"\0") if e
+    )
+    status = tuple(
+        (k.strip(), v.strip())
+        for line in text("STATUS").splitlines()
+        if ":" in line
+        for k, _, v in [line.partition(":")]
+    )
+    sockets = parse_sockets(nets)
+    files = []
+    for line in text("FD").splitlines():
+        left, arrow, target = line.partition(" -> ")
+        if not arrow or not left.split():
+            continue
+        fd = left.split()[-1]
+        if not fd.isdigit():
+            continue
+        inode = target[8:-1] if target.startswith("socket:[") else ""
+        files.append(OpenFile(int(fd), target, sockets.get(inode, "")))
+    return ProcessDetails(
+        pid=pid,
+        argv=argv,
+        environ=environ,
+        cwd=text("CWD"),
+        exe=text("EXE"),
+        status=status,
+        limits=tuple(text("LIMITS").splitlines()),
+        cgroup=tuple(text("CGROUP").splitlines()),
+        files=tuple(sorted(files, key=lambda f: f.fd)),
+        errors=tuple(errors),
+    )
+
+
+#: TCP states as /proc/net/tcp numbers them (include/net/tcp_states.h).
+_TCP_STATES = {
+    "01": "ESTABLISHED",
+    "02": "SYN_SENT",
+    "03": "SYN_RECV",
+    "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2",
+    "06": "TIME_WAIT",
+    "07": "CLOSE",
+    "08": "CLOSE_WAIT",
+    "09": "LAST_ACK",
+    "0A": "LISTEN",
+    "0B": "CLOSING",
+}
+
+
+def _address(hex_addr: str) -> str:
+    """`0100007F:1F90` as `127.0.0.1:8080` (IPv6 in brackets); the kernel's words are host
+    order, little-endian on every machine containers run on."""
+    host, _, port = hex_addr.partition(":")
+    raw = bytes.fromhex(host)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    if len(words) == 4:
+        ip = socket.inet_ntop(socket.AF_INET, words)
+    else:
+        ip = "[" + socket.inet_ntop(socket.AF_INET6, words) + "]"
+    return f"{ip}:{int(port, 16)}"
+
+
+def parse_sockets(nets: dict[str, str]) -> dict[str, str]:
+    """Sockets by inode, described: "tcp 0.0.0.0:8080 LISTEN", "unix /run/app.sock".
+
+    Args:
+        nets: The text of /proc/PID/net/{tcp,tcp6,udp,udp6,unix} by name.
+    """
+    out: dict[str, str] = {}
+    for kind in ("tcp", "tcp6", "udp", "udp6"):
+        for line in nets.get(kind, "").splitlines()[1:]:
+            f = line.split()
+            if len(f) < 10:
+                continue
+            try:
+                local, remote = _address(f[1]), _address(f[2])
+            except ValueError:
+                continue
+            state = _TCP_STATES.get(f[3], f[3]) if kind.startswith("tcp") else ""
+            where = local if state == "LISTEN" or remote.endswith(":0") else f"{local} → {remote}"
+            out[f[9]] = f"{kind} {where} {state}".strip()
+    for line in nets.get("unix", "").splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 7:
+            out[f[6]] = "unix " + (f[7] if len(f) > 7 else "(unnamed)")
+    return out
+
+
+def send_signal(session: Any, pid: int, signal: str) -> None:
+    """Sends a signal (a name: TERM, KILL, HUP, ...) to a process of the target.
+
+    Raises:
+        SessionError: When kill fails (no such process, not permitted).
+    """
+    if not signal.isalnum():
+        raise SessionError(f"no such signal: {signal}")
+    out = _read(session, f'kill -{signal} "$1" 2>&1; echo "==CODE $?"', [str(int(pid))])
+    text = out.decode(errors="replace")
+    if "==CODE 0" not in text:
+        reason = text.split("==CODE")[0].strip() or "kill failed"
+        raise SessionError(f"cannot send SIG{signal} to {pid}: {reason}")
+
+
+def toolkit_has(session: Any, command: str) -> bool:
+    """Whether the toolkit (the sidecar's own root) has a command, e.g. strace."""
+    try:
+        out = _read(session, 'command -v "$1" && echo "==FOUND"', [command])
+    except CdebugError:
+        return False
+    return b"==FOUND" in out
 
 
 def _link_target(name: str, quoted: str) -> str | None:
@@ -326,7 +633,9 @@ def parse_listing(
     return sorted(entries.values(), key=lambda e: (not e.is_dir, e.name))
 
 
-def list_dir(session: SessionRunner, path: str) -> list[RootfsEntry]:
+def list_dir(
+    session: SessionRunner, path: str, changes: dict[str, str] | None = None
+) -> list[RootfsEntry]:
     """One directory of the target's root filesystem, read when the tree opens it.
 
     Entries that `docker diff` reports as added or changed carry `change`; deleted ones are
@@ -335,28 +644,33 @@ def list_dir(session: SessionRunner, path: str) -> list[RootfsEntry]:
     Args:
         session: A running debug session (its `engine` and `target` give `docker diff`).
         path: An absolute path as the target sees it.
+        changes: `docker diff` as read last (see changes_of); None reads it now.
 
     Raises:
         SessionError: When the directory cannot be read.
     """
     path = posixpath.normpath("/" + path.lstrip("/"))
     real = TARGET_ROOT + ("" if path == "/" else path)
-    code, out, err = session.run(["sh", "-c", _LIST_SCRIPT, "cdebug-ls", real], timeout=10)
-    if code == 3 or b"==END" not in out:
-        raise SessionError(f"cannot read {path}: {_first_line(err, code)}")
-    return parse_listing(out, path, _changes(session))
+    out = _read(session, _LIST_SCRIPT, [real])
+    if b"==END" not in out:
+        raise SessionError(f"cannot read {path}: no such directory, or not allowed")
+    return parse_listing(out, path, changes_of(session) if changes is None else changes)
 
 
-def _changes(session: object) -> dict[str, str]:
-    """`docker diff` of the session's target, by path; empty when it cannot be read."""
+def changes_of(session: object) -> dict[str, str]:
+    """`docker diff` of the session's target, by path, without cdebug-tui's own links (the
+    root-mode `/.cdebug-*`); empty when it cannot be read."""
+    from cdebug_tui.errors import CdebugError
+
     engine = getattr(session, "engine", None)
     target = getattr(session, "target", None)
     if engine is None or target is None:
         return {}
     try:
-        return {c.path: c.kind for c in engine.diff(target.id)}
-    except CdebugError:  # the markers are a bonus; the listing still stands
-        return {}
+        changes = engine.diff(target.id)
+    except CdebugError:
+        return {}  # the markers are a bonus; the listing still stands
+    return {c.path: c.kind for c in changes if not c.path.startswith("/" + LINK_PREFIX)}
 
 
 def preview_file(session: SessionRunner, path: str, limit: int = 64 * 1024) -> bytes:
@@ -366,12 +680,10 @@ def preview_file(session: SessionRunner, path: str, limit: int = 64 * 1024) -> b
         SessionError: When it cannot be read (missing, a directory, no permission).
     """
     path = posixpath.normpath("/" + path.lstrip("/"))
-    code, out, err = session.run(
-        ["sh", "-c", f"head -c {int(limit)} {shlex.quote(TARGET_ROOT + path)}"], timeout=10
-    )
-    if code != 0:
-        raise SessionError(f"cannot read {path}: {_first_line(err, code)}")
-    return out
+    out = _read(session, 'head -c "$1" "$2" && echo "==OK"', [str(int(limit)), TARGET_ROOT + path])
+    if not out.endswith(b"==OK\n"):
+        raise SessionError(f"cannot read {path}: no such file, or not allowed")
+    return out[: out.rindex(b"==OK\n")]
 
 
 def _first_line(err: bytes, code: int) -> str:

@@ -25,10 +25,19 @@ class CastRecorder:
         cols: The terminal's width at the start.
         title: The cast's title (the target, typically).
         steps: What cdebug-tui did to start the session, written as markers at time 0.
+        screen: The terminal's screen when the recording starts, as text lines, with the
+            cursor's (row, column): written first, so that playback begins with what the
+            user saw (a recording started mid-session would otherwise start blank).
     """
 
     def __init__(
-        self, path: str, rows: int, cols: int, title: str, steps: Iterable[Step] = ()
+        self,
+        path: str,
+        rows: int,
+        cols: int,
+        title: str,
+        steps: Iterable[Step] = (),
+        screen: tuple[list[str], tuple[int, int]] | None = None,
     ) -> None:
         self.path = path
         # 0600: a session prints what it reads (secrets in environment variables, keys in
@@ -52,6 +61,8 @@ class CastRecorder:
             self.marker(
                 f"{step.title}: {step.command.splitlines()[0] if step.command else ''}", 0.0
             )
+        if screen is not None:
+            self._event("o", screen_frame(*screen), 0.0)
 
     def _event(self, kind: str, data: str, at: float | None = None) -> None:
         t = time.monotonic() - self._start if at is None else at
@@ -76,6 +87,13 @@ class CastRecorder:
             self._event("o", tail)
         with self._lock:
             self._file.close()
+
+
+def screen_frame(lines: list[str], cursor: tuple[int, int]) -> str:
+    """The output that draws a screen from scratch: clear, the lines, the cursor in place."""
+    body = "\r\n".join(line.rstrip() for line in lines)
+    row, col = cursor
+    return f"\x1b[H\x1b[2J{body}\x1b[{row + 1};{col + 1}H"
 
 
 def read_cast(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[list[Any]]]:

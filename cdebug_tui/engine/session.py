@@ -506,7 +506,7 @@ def _prepare(
         if exc.not_found:
             raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
         raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
-    steps.add("create the sidecar", config.docker_run_command(), t0, sidecar_id[:12])
+    steps.add("create the sidecar", config.docker_create_command(), t0, sidecar_id[:12])
 
     supervisor: SupervisorChannel | None = None
     session: DebugSession | None = None
@@ -547,7 +547,7 @@ def _prepare(
             raise SessionError(f"cannot start the sidecar: {text}") from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
-        steps.add("start the sidecar", f"docker start {config.name}", t0)
+        steps.add("start the sidecar", config.docker_start_command(), t0)
 
         t0 = time.monotonic()
         probe = supervisor.read_probe(timeout=15)

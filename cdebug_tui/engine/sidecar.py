@@ -49,9 +49,10 @@ class SidecarConfig:
     cap_drop: tuple[str, ...]
     privileged: bool
 
-    def docker_run_command(self) -> str:
-        """The `docker run` command that would create the same sidecar, for a learner to read."""
-        args = ["docker", "run", "-d", "-i", "--rm", "--name", self.name]
+    def docker_create_command(self) -> str:
+        """The `docker create` command that would create the same sidecar, for a learner to
+        type: the script comes from a file, `supervisor.sh` (see SUPERVISOR_HINT)."""
+        args = ["docker", "create", "-i", "--rm", "--name", self.name]
         args += ["--pid", self.pid_mode, "--network", self.network_mode]
         if self.ipc_mode:
             args += ["--ipc", self.ipc_mode]
@@ -66,15 +67,20 @@ class SidecarConfig:
         for item in self.env:
             if not item.startswith(("CDEBUG_SUPERVISOR=", "CDEBUG_REAPER=")):
                 args += ["-e", item]
-        args += [
-            "-e",
-            "CDEBUG_SUPERVISOR=<supervisor script>",
-            "-e",
-            "CDEBUG_REAPER=<reaper script>",
-        ]
-        args += ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
-        args += list(self.entrypoint[1:])
-        return shlex.join(args)
+        tail = ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
+        tail += list(self.entrypoint[1:])
+        # Left unquoted so that the shell reads the file: `"$(cat supervisor.sh)"`.
+        script = '-e CDEBUG_SUPERVISOR="$(cat supervisor.sh)"'
+        return f"{shlex.join(args)} {script} {shlex.join(tail)}"
+
+    def docker_start_command(self) -> str:
+        """The `docker start` that starts it as cdebug-tui does: attached, its stdin open (the
+        supervisor ends, removing its links, when its stdin closes)."""
+        return shlex.join(["docker", "start", "-a", "-i", self.name])
+
+    def supervisor_hint(self) -> str:
+        """How a learner gets supervisor.sh, the sidecar's script, while the session runs."""
+        return f"docker exec {shlex.quote(self.name)} printenv CDEBUG_SUPERVISOR > supervisor.sh"
 
 
 def check_target(target: TargetInfo) -> None:

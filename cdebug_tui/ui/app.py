@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.driver import Driver
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from cdebug_tui.terminal.keys import encode_key
@@ -29,6 +29,7 @@ from cdebug_tui.ui.messages import (
 )
 from cdebug_tui.ui.stats_poller import StatsPoller
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.tabs import SteadyTabs
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("r", "reload", "Reload", show=False),
+        # Outside the terminal: the list, then the session tabs by their place.
+        *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False) for n in range(10)),
     ]
 
     def __init__(
@@ -176,13 +179,24 @@ class CdebugApp(App[int], inherit_bindings=False):
         with self.tabs:
             with TabPane("Containers", id="tab-list"):
                 yield self.list_panel
-        yield Footer()
+        yield AppFooter()
 
-    #: Below this width the side panels start hidden: the terminal needs the columns more.
+    #: Below this width the side panels are hidden (unless `b` shows them in a tab): the
+    #: terminal needs the columns more.
     NARROW = 110
+    #: Below this height the side panels show one of processes and files at a time.
+    SHORT = 32
 
-    def on_resize(self) -> None:
-        self.set_class(self.size.width < self.NARROW, "-narrow")
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: self.size still held the previous one here, so the rule lagged a
+        # resize behind (panels gone for good after 100x30 and back to 160x45).
+        self.apply_layout(event.size.width, event.size.height)
+
+    def apply_layout(self, width: int, height: int) -> None:
+        """Applies the size rules to the app and to every session tab."""
+        self.set_class(width < self.NARROW, "-narrow")
+        for pane in self.sessions():
+            pane.apply_layout(width, height)
 
     #: Thread workers run in asyncio's default executor, which has min(32, cores + 4) threads:
     #: on 2 cores, five session readers (each blocks for the session's life) and an event
@@ -555,13 +569,20 @@ class CdebugApp(App[int], inherit_bindings=False):
             session.close()
 
     def open_session(
-        self, target: str, name: str, image: str, engine: Any = None, prepared: Any = None
+        self,
+        target: str,
+        name: str,
+        image: str,
+        engine: Any = None,
+        prepared: Any = None,
+        command: tuple[str, ...] = (),
     ) -> SessionPane:
         """Opens a tab that starts a session on `target` (of `engine`, by default the current
-        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given)."""
+        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given), running
+        `command` (by default the toolkit's shell)."""
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
-        pane = SessionPane(engine or self.engine, target, name, image, prepared)
+        pane = SessionPane(engine or self.engine, target, name, image, prepared, command)
         self._all_panes.append(pane)
         self.run_worker(self._show_pane(pane), group="tabs")
         return pane
@@ -589,11 +610,15 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     @work(exclusive=False, group="close")
     async def close_pane(self, pane: SessionPane) -> None:
-        """Ends a tab's session (in a thread) and removes the tab; the list comes forward."""
+        """Ends a tab's session (in a thread) and removes the tab; the next session's tab
+        (else the one before, else the list) comes forward."""
         tabs = self.tabs
+        ids = [p.id or "" for p in self.sessions()]
+        where = ids.index(pane.id or "") if pane.id in ids else -1
+        rest = [i for i in ids if i != pane.id]
         self.end_sessions([pane])
         await tabs.remove_pane(pane.id or "")
-        tabs.active = "tab-list"
+        tabs.active = rest[min(where, len(rest) - 1)] if rest and where >= 0 else "tab-list"
         self._focus_active()
         self.refresh_title()
 
@@ -625,6 +650,26 @@ class CdebugApp(App[int], inherit_bindings=False):
             title.append(f"  {live} session{'s' if live > 1 else ''} open", style="bold")
         if self.title_bar.is_attached:
             self.title_bar.update(title)
+        self._mark_sessions()
+
+    def _mark_sessions(self) -> None:
+        """Numbers the session tabs by their place (the digit that shows each) and marks the
+        containers that have a session in the list."""
+        panes = self.sessions()
+        for place, pane in enumerate(panes, 1):
+            pane.place = place
+        panel = self._list_panel()
+        if panel is not None:
+            panel.set_sessions(
+                [
+                    (
+                        getattr(p.engine, "name", ""),
+                        p.session.target.id if p.session is not None else p.target,
+                    )
+                    for p in panes
+                    if p.alive
+                ]
+            )
 
     # -- tabs and focus --------------------------------------------------------------------
 
@@ -639,6 +684,15 @@ class CdebugApp(App[int], inherit_bindings=False):
         tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
         self._sync_backgrounds()
         self._focus_active()
+
+    def action_tab(self, place: int) -> None:
+        """Shows the list (0) or the session tab at that place (1-9)."""
+        if self.screen is not self.screen_stack[0]:
+            return
+        ids = self._tab_ids()
+        if place < len(ids):
+            self.tabs.active = ids[place]
+            self._focus_active()
 
     def action_next_tab(self) -> None:
         if self.screen is self.screen_stack[0]:

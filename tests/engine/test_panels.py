@@ -47,10 +47,11 @@ def canned_processes(uptime: float, ticks_1: int = 50) -> bytes:
     )
 
 
-def test_parse_processes_reads_users_memory_commands_and_leaves_itself_out() -> None:
+def test_parse_processes_reads_users_memory_commands_and_marks_the_reader() -> None:
     procs = panels.parse_processes(canned_processes(100.0))
-    assert [p.pid for p in procs] == [1, 7]
-    server, shell = procs
+    assert [p.pid for p in procs] == [1, 7, 99]
+    server, shell, reader = procs
+    assert reader.own == "panel reader" and not server.own and not shell.own
     assert server.user == "nonroot" and server.uid == 65532
     assert server.rss_bytes == 716 * 1024
     assert server.command == "/app/server --port 8080"
@@ -158,3 +159,88 @@ def test_a_missing_directory_is_a_clear_error(
     session = session_on(distroless_image, busybox_image)
     with pytest.raises(SessionError, match="cannot read /nope"):
         panels.list_dir(session, "/nope")
+
+
+def test_parse_details_and_sockets() -> None:
+    """Command line, environment, cwd, open files with their sockets described."""
+    out = b"\n".join(
+        [
+            b"==CMDLINE",
+            b"/nodejs/bin/node\0-e\0setTimeout(()=>{}, 1e9)\0",
+            b"==ENVIRON",
+            b"PATH=/bin\0HOME=/home/nonroot\0",
+            b"==CWD",
+            b"/app",
+            b"==EXE",
+            b"/nodejs/bin/node",
+            b"==STATUS",
+            b"Name:\tnode\nUid:\t65532\t65532\t65532\t65532",
+            b"==LIMITS",
+            b"Limit  Soft Limit  Hard Limit  Units\nMax open files  1024  4096  files",
+            b"==CGROUP",
+            b"0::/",
+            b"==FD",
+            b"lrwx------    1 0  0  64 Dec  2 18:15 0 -> /dev/null",
+            b"lrwx------    1 0  0  64 Dec  2 18:15 3 -> socket:[1234]",
+            b"lrwx------    1 0  0  64 Dec  2 18:15 4 -> socket:[99]",
+            b"==NET tcp",
+            b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+            b"timeout inode",
+            b"   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 65532 "
+            b"0 1234 1 0000000000000000 100 0 0 10 0",
+            b"==NET unix",
+            b"Num       RefCount Protocol Flags    Type St Inode Path",
+            b"0000000000000000: 00000002 00000000 00010000 0001 01 99 /run/app.sock",
+            b"==END",
+        ]
+    )
+    d = panels.parse_details(7, out)
+    assert d.argv == ("/nodejs/bin/node", "-e", "setTimeout(()=>{}, 1e9)")
+    assert d.environ == ("PATH=/bin", "HOME=/home/nonroot") and d.cwd == "/app"
+    assert ("Name", "node") in d.status and d.cgroup == ("0::/",)
+    assert "Max open files" in d.limits[1]
+    by_fd = {f.fd: f for f in d.files}
+    assert by_fd[0].target == "/dev/null" and by_fd[3].socket == "tcp 0.0.0.0:8080 LISTEN"
+    assert by_fd[4].socket == "unix /run/app.sock"
+
+
+@pytest.mark.engine
+def test_one_plainly_named_reader_serves_every_reading(
+    engine: Any, session_on: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Readings go through one long-lived `sh -s cdebug-tui-reader`, marked in the list; no
+    new `sh -c` per reading; details of PID 1 and a signal through it."""
+    from cdebug_tui.errors import SessionError
+
+    session = session_on(distroless_image, busybox_image)
+    first = panels.list_processes(session)
+    for _ in range(3):
+        procs = panels.list_processes(session, first)
+    readers = [p for p in procs if p.own == "panel reader"]
+    assert len(readers) == 1 and readers[0].command == "sh -s cdebug-tui-reader", procs
+    assert readers[0].pid == next(p for p in first if p.own == "panel reader").pid
+    # The supervisor is the sidecar's `sh -c`; no other is left by the readings.
+    assert not any(p.command.startswith("sh -c") and p.own != "supervisor" for p in procs)
+    assert any(p.own == "supervisor" for p in procs), procs
+
+    d = panels.process_details(session, 1)
+    assert d.argv == ("/app/server",) and d.cwd == "/app"
+    assert "APP_MODE=production" in d.environ
+    assert any(line.startswith("Max open files") for line in d.limits)
+    assert d.cgroup and any(f.fd == 0 for f in d.files)
+    assert not panels.toolkit_has(session, "no-such-tool-here")
+
+    sleeper = session.run(["sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"])[1]
+    pid = int(sleeper.split()[0])
+    panels.send_signal(session, pid, "TERM")
+    import time
+
+    deadline = time.monotonic() + 10
+    # Ended: gone, or a zombie (the target's PID 1 inherits it and may not reap it).
+    while (p := next((p for p in panels.list_processes(session) if p.pid == pid), None)) and (
+        p.state != "Z"
+    ):
+        assert time.monotonic() < deadline, p
+        time.sleep(0.1)
+    with pytest.raises(SessionError, match="cannot send SIGTERM"):
+        panels.send_signal(session, 999999, "TERM")

@@ -47,7 +47,7 @@ def test_cast_replays_to_the_same_screen(
     header, events = read_cast(cast)
     assert header["version"] == 2 and header["width"] == 80 and header["height"] == 24
     markers = [e[2] for e in events if e[1] == "m"]
-    assert any(m.startswith("create the sidecar: docker run") for m in markers)
+    assert any(m.startswith("create the sidecar: docker create") for m in markers)
     replayed = "".join(e[2] for e in events if e[1] == "o").encode()
     screen = _screen([replayed], 24, 80)
     assert screen == _screen(live, 24, 80)

@@ -220,8 +220,12 @@ def test_debug_session_end_to_end(
             assert app.focused is not pane.view  # so that x works at once
             await pilot.press("x")
             await wait_for(pilot, lambda: pane not in app.query(SessionPane), "the tab to close")
+            # The next session shows, not the list, its terminal focused.
+            await wait_for(pilot, lambda: active_pane(app) is second, "the next session")
+            await wait_for(pilot, lambda: app.focused is second.view, "its terminal")
 
             # Quitting with a session open asks once, then removes every sidecar.
+            await pilot.press("ctrl+right_square_bracket")
             await pilot.press("q")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
             await pilot.press("y")

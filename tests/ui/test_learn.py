@@ -438,8 +438,8 @@ def test_step_log_on_a_real_session(session: DebugSession, tmp_path: Path) -> No
     """The steps a learner could retype, in order, with timings.
 
     The screenshot (steps.svg) shows numbered steps ("1. find the target ... took 8.4 ms"),
-    each with its command below in the accent colour: docker inspect, docker run with
-    --pid container:, docker start, ln -s /proc/N/root /proc/1/root/.cdebug-..., docker exec.
+    each with its command below in the accent colour: docker inspect, docker create with
+    --pid container:, docker start -a -i, ln -s /proc/N/root /proc/1/root/.cdebug-..., docker exec.
     """
     log = StepLog(session=session)
     app = PanelApp(log)
@@ -454,12 +454,12 @@ def test_step_log_on_a_real_session(session: DebugSession, tmp_path: Path) -> No
         commands = [item.step.command for item in log.query(StepItem)]
         titles = [item.step.title for item in log.query(StepItem)]
         assert titles[0] == "find the target" and titles[-1] == "start the shell"
-        run = next(c for c in commands if c.startswith("docker run"))
+        run = next(c for c in commands if c.startswith("docker create"))
         assert "--pid container:" in run and "--cap-add SYS_PTRACE" in run
         link = next(c for c in commands if "ln -s /proc/" in c)
         assert re.search(r"ln -s /proc/\d+/root /proc/1/root/\.cdebug-", link)
         shown = text(log)
-        assert "docker run" in shown and " ms" in shown
+        assert "docker create" in shown and "docker start -a -i" in shown and " ms" in shown
 
         # Enter on the "create the sidecar" step copies its command.
         log.query_one("ListView").focus()
@@ -468,6 +468,6 @@ def test_step_log_on_a_real_session(session: DebugSession, tmp_path: Path) -> No
         assert app.messages[-1].step.title == "create the sidecar"
 
         svg = screenshot(app, tmp_path, "steps")
-        assert "1. find the target" in svg and "docker run" in svg and "ms" in svg
+        assert "1. find the target" in svg and "docker create" in svg and "ms" in svg
 
     run_app(app, (100, 40), body)

@@ -23,18 +23,37 @@ def test_record_a_session_from_the_app(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """R (from the panels) starts and stops a recording; the cast has the steps as markers."""
+    """R (from the panels) asks where (the working directory offered), then records; the
+    cast starts with the screen as it was (the prompt and an earlier command's output), has
+    the steps as markers, and replays to what the screen showed."""
+    from cdebug_tui.ui.screens.record import RecordScreen
+    from tests.ui.helpers import wait_for_prompt
+
     monkeypatch.chdir(tmp_path)
     target = run_target(distroless_image, network_mode="none")
+    chosen = tmp_path / "mine"
+    chosen.mkdir()
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(120, 36)) as pilot:
             pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "echo before-$((6*6))")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "before-36" in terminal_text(pane), "the echo")
             await pilot.press("ctrl+right_square_bracket")  # out of the terminal
             await pilot.press("R")
-            assert pane.recorder is not None
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, RecordScreen) and app.screen, "where?"
+            )
+            field = screen.query_one("#record-path")
+            assert field.value.startswith(str(tmp_path) + "/cdebug-")  # type: ignore[attr-defined]
+            field.value = str(chosen / "session.cast")  # type: ignore[attr-defined]
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: pane.recorder is not None, "the recording")
             await pilot.press("t")  # back into it (ctrl+] only ever leaves)
             await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
             await type_text(pilot, "echo rec-$((6*7))")
@@ -45,12 +64,18 @@ def test_record_a_session_from_the_app(
             assert pane.recorder is None
 
     run(body())
-    (cast,) = tmp_path.glob("cdebug-*.cast")
+    assert not list(tmp_path.glob("*.cast"))
+    cast = chosen / "session.cast"
     # It holds what the session printed: its owner's alone.
     assert cast.stat().st_mode & 0o777 == 0o600
     header, events = read_cast(cast)
     assert header["version"] == 2 and header["title"] == target.name
     assert any(e[1] == "m" and e[2].startswith("create the sidecar") for e in events)
+    first = next(e for e in events if e[1] == "o")
+    assert first[0] == 0.0
+    start = pyte.Screen(header["width"], header["height"])
+    pyte.Stream(start).feed(first[2])
+    assert any("before-36" in line for line in start.display)  # the screen as it was
     screen = pyte.Screen(header["width"], header["height"])
     pyte.Stream(screen).feed("".join(e[2] for e in events if e[1] == "o"))
     assert any("rec-42" in line for line in screen.display)

@@ -110,5 +110,10 @@ def test_sidecar_keeps_the_targets_capabilities_and_adds_ptrace() -> None:
     assert cfg.pid_mode == cfg.network_mode == "container:" + "f" * 64
     assert cfg.ipc_mode is None
     assert sidecar_config(SessionSpec("web"), _target(ipc_mode="shareable"), "bb").ipc_mode
-    run = cfg.docker_run_command()
+    run = cfg.docker_create_command()
     assert "--cap-add SYS_PTRACE" in run and "--pid container:" in run and "--privileged" not in run
+    # What a learner could type: create (not run -d), then start attached; the script whole.
+    assert run.startswith("docker create -i --rm ") and "-d" not in run.split()
+    assert '-e CDEBUG_SUPERVISOR="$(cat supervisor.sh)"' in run
+    assert cfg.docker_start_command() == f"docker start -a -i {cfg.name}"
+    assert "printenv CDEBUG_SUPERVISOR > supervisor.sh" in cfg.supervisor_hint()

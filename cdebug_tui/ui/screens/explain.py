@@ -138,13 +138,16 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Steps",
         "Everything cdebug-tui did to start this session, in order, with how long each took, "
         "written as the commands you could type yourself: docker inspect the target; docker "
-        "run the sidecar with --pid container: and --network container:; the supervisor's "
-        "ln -s /proc/<its PID>/root /proc/1/root/.cdebug-<session>; docker exec the shell "
-        "with chroot /proc/1/root.\n\n"
-        "Enter, c or a click copies a command. The docker run line shows <supervisor script> "
-        "in place of the script itself. When the session ends the supervisor removes its "
-        "link and the engine removes the sidecar (--rm).",
-        ("docker-run(1)", "docker-exec(1)", "symlink(7)", "chroot(2)"),
+        "create the sidecar with --pid container: and --network container:; docker start -a "
+        "-i it (the supervisor reads its stdin, and cleans up when it closes); the "
+        "supervisor's ln -s /proc/<its PID>/root /proc/1/root/.cdebug-<session>; docker exec "
+        "the shell with chroot /proc/1/root.\n\n"
+        "Enter, c or a click copies a command. The docker create line reads the supervisor's "
+        "script from supervisor.sh: o shows it in the steps, and `docker exec <sidecar> "
+        "printenv CDEBUG_SUPERVISOR > supervisor.sh` saves it while the session runs. When "
+        "the session ends the supervisor removes its link and the engine removes the sidecar "
+        "(--rm).",
+        ("docker-create(1)", "docker-start(1)", "docker-exec(1)", "symlink(7)", "chroot(2)"),
     ),
 }
 

@@ -149,6 +149,27 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
     def _use_local(self) -> None:
         self.choose(LOCAL_TOOLKIT)
 
+    @on(Button.Pressed, ".suggestion")
+    def _use_suggestion(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.name:
+            self.query_one("#picker-input", Input).value = event.button.name
+            self.choose(event.button.name)
+
+    def suggestions(self, ref: str) -> list[str]:
+        """The local images whose names are closest to a reference that failed (a typo)."""
+        import difflib
+
+        wanted = _normal(ref)
+        names = sorted({_normal(tag) for tag in self.local} - {wanted})
+        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
+        # Compared without the registry part too: `busybx:musl` is close to `busybox:musl`.
+        short = {name.rsplit("/", 1)[-1]: name for name in names}
+        for match in difflib.get_close_matches(wanted.rsplit("/", 1)[-1], list(short), n=3):
+            if short[match] not in close:
+                close.append(short[match])
+        return close[:3]
+
     def choose(self, ref: str) -> None:
         """Makes sure the image is on the engine (pulling it), then closes with it."""
         if self.pulling:
@@ -215,9 +236,29 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
             Text.assemble(("✗ ", "bold red"), (message.error, "red"))
         )
         fallback = self.query_one("#picker-fallback")
-        fallback.display = message.image != LOCAL_TOOLKIT
-        if fallback.display:
-            self.query_one("#use-local", Button).focus()
+        fallback.query(".suggestion").remove()
+        close = self.suggestions(message.image)
+        buttons = [
+            Button(f"Use {name}", name=name, classes="suggestion", variant="primary")
+            for name in close
+        ]
+        if buttons:
+            fallback.mount_all(buttons, before=0)
+        local = self.query_one("#use-local", Button)
+        local.display = message.image != LOCAL_TOOLKIT and LOCAL_TOOLKIT not in close
+        fallback.display = bool(buttons) or local.display
+        if buttons:
+            self.query_one("#picker-status", Static).update(
+                Text.assemble(
+                    ("✗ ", "bold red"),
+                    (message.error, "red"),
+                    ("\non the engine, with a close name: ", ""),
+                    (", ".join(close), "bold"),
+                )
+            )
+            self.call_after_refresh(buttons[0].focus)
+        elif local.display:
+            local.focus()
 
     def action_cursor_down(self) -> None:
         self.query_one(OptionList).action_cursor_down()

@@ -150,6 +150,8 @@ class ContainerListPanel(Vertical):
         self.sort_reverse = False
         #: Row keys in the order shown, for the rows on screen (whose stats are read).
         self._order: list[str] = []
+        #: How many open sessions each container has, by "ENGINE/ID" (see set_sessions).
+        self.sessions: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
@@ -189,6 +191,25 @@ class ContainerListPanel(Vertical):
             self.rebuild()
         else:
             self._update_status(0)
+
+    def set_sessions(self, targets: list[tuple[str, str]]) -> None:
+        """Marks the containers that have an open session.
+
+        Args:
+            targets: (engine, container id or name) of each open session.
+        """
+        counts: dict[str, int] = {}
+        for engine, ref in targets:
+            c = self.containers.get(f"{engine}/{ref}") or next(
+                (c for c in self.containers.values() if c.engine == engine and c.name == ref),
+                None,
+            )
+            if c is not None:
+                counts[_key(c)] = counts.get(_key(c), 0) + 1
+        if counts != self.sessions:
+            self.sessions = counts
+            if self.loaded:
+                self.rebuild()
 
     def row(self, container_id: str, engine: str | None = None) -> Container | None:
         """The row of a container by its full id (on `engine`, or on any engine)."""
@@ -280,6 +301,8 @@ class ContainerListPanel(Vertical):
         name = Text(c.name, style=dim)
         if c.is_sidecar:
             name.append(" [sidecar]", style="italic magenta")
+        if n := self.sessions.get(_key(c)):
+            name.append(f"  ▶ {n} session{'s' if n > 1 else ''}", style="bold magenta")
         started = self.started.get(_key(c))
         up = format_age(time.time() - started) if c.running and started else "-"
         if c.has_shell is False:

@@ -528,7 +528,7 @@ class InternalsView(Widget):
     def _show_how(
         self, internals: Internals, target: TargetInfo, steps: Sequence[Step], mode: str | None
     ) -> None:
-        run = next((s.command for s in steps if s.command.startswith("docker run")), "")
+        run = next((s.command for s in steps if s.command.startswith("docker create")), "")
         link = next(
             (line for s in steps for line in s.command.splitlines() if line.startswith("ln -s")),
             "",
@@ -539,7 +539,7 @@ class InternalsView(Widget):
         parts: list[str | tuple[str, str]] = [
             ("1. ", "bold"),
             "A sidecar container joined the target's PID and network namespaces: ",
-            (f"docker run --pid container:{short} --network container:{short} …", code),
+            (f"docker create --pid container:{short} --network container:{short} …", code),
             ". Its processes see the target's processes, with the target's main process as "
             f"PID 1 ({internals.pid1_cmdline or '?'}).\n",
             ("2. ", "bold"),

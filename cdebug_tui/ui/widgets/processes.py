@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
@@ -41,7 +42,16 @@ class ProcessesPanel(DataTable[Text]):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        Binding("right", "details", "Details", show=False),
+        Binding("l", "details", "Details", show=False),
     ]
+
+    class DetailsRequested(Message):
+        """Enter (or →) on a process: show it in full."""
+
+        def __init__(self, process: Process) -> None:
+            super().__init__()
+            self.process = process
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
@@ -51,6 +61,8 @@ class ProcessesPanel(DataTable[Text]):
         self.refreshes = 0
         #: Why the last reading failed, None when it did not; shown under the panel.
         self.error: str | None = None
+        #: When the rows shown were read (time.time()), 0 before the first reading.
+        self.read_at = 0.0
 
     def on_mount(self) -> None:
         self.border_title = "processes"
@@ -67,10 +79,25 @@ class ProcessesPanel(DataTable[Text]):
         self.stopped = False
         self.load()
 
-    def stop(self) -> None:
-        """Stops the refreshes (the session ended)."""
+    def stop(self, why: str = "") -> None:
+        """Stops the refreshes (the session ended); the table stays, marked as the last reading.
+
+        Args:
+            why: Why the readings stopped, shown under the panel ("the target stopped").
+        """
         self.stopped = True
         self.workers.cancel_node(self)
+        self.last_reading(why)
+
+    def last_reading(self, why: str) -> None:
+        """Marks the table as the last reading, not a live one."""
+        import time
+
+        self.border_title = "processes · last reading"
+        when = time.strftime("%H:%M:%S", time.localtime(self.read_at)) if self.read_at else "-"
+        self.border_subtitle = Text.assemble(
+            (f"as at {when}", "bold yellow"), (f" · {why}" if why else "", "yellow")
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="processes")
     def load(self) -> None:
@@ -89,12 +116,37 @@ class ProcessesPanel(DataTable[Text]):
     def on_processes_loaded(self, message: ProcessesLoaded) -> None:
         message.stop()
         self.error = message.error
+        if self.stopped:
+            return  # a reading that ended after the session: the last one stays marked
         self.show(message.processes)
+        if not message.error:
+            import time
+
+            self.read_at = time.time()
         if message.error:
             # The last table stays; what went wrong shows where the count does.
             self.border_subtitle = Text.assemble(("cannot read: ", "bold red"), message.error[:80])
         if not self.stopped:
             self.set_timer(REFRESH_EVERY, self._tick)
+
+    def selected(self) -> Process | None:
+        """The process under the cursor."""
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - no cursor
+            return None
+        return next((p for p in self.processes if str(p.pid) == key), None)
+
+    def action_details(self) -> None:
+        process = self.selected()
+        if process is not None:
+            self.post_message(self.DetailsRequested(process))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_details()
 
     def _tick(self) -> None:
         # A panel nobody sees (another tab, panels hidden) skips its reading: twenty open
@@ -141,9 +193,11 @@ class ProcessesPanel(DataTable[Text]):
         for depth, p in process_tree(processes):
             indent = "  " * max(0, depth - 1) + ("└ " if depth else "")
             command = Text(indent, style="dim")
-            # cdebug-tui's own processes (the supervisor, the shells) are shown, but quietly.
-            ours = "cdebug-supervisor" in p.command or "/.cdebug-" in p.command
-            command.append(p.command, style="bold" if p.pid == 1 else "dim italic" if ours else "")
+            # cdebug-tui's own processes (the supervisor, the reader, the shells) are shown,
+            # quietly, and say what they are: a learner must not take them for the target's.
+            command.append(p.command, style="bold" if p.pid == 1 else "dim italic" if p.own else "")
+            if p.own:
+                command.append(f"  ← cdebug-tui's {p.own}", style="magenta")
             cpu_style = "red" if p.cpu_percent >= 50 else "yellow" if p.cpu_percent >= 5 else ""
             self.add_row(
                 Text(str(p.pid), style="bold cyan" if p.pid == 1 else "cyan"),

@@ -29,10 +29,21 @@ _KIND_STYLE = {
 }
 
 
-def entry_label(entry: RootfsEntry) -> Text:
-    """One tree line: change marker, name, link target, then size, mode and owner dimmed."""
+#: Seconds between two readings of `docker diff` while the tree is shown.
+CHANGES_EVERY = 2.0
+#: The mark of a directory with changes inside it that is not itself reported.
+_INSIDE = ("•", "yellow")
+
+
+def entry_label(entry: RootfsEntry, inside: bool = False) -> Text:
+    """One tree line: change marker, name, link target, then size, mode and owner dimmed.
+
+    Args:
+        entry: The entry.
+        inside: Whether something under it changed (a directory's mark when it has none).
+    """
     text = Text()
-    marker, style = _CHANGE_STYLE.get(entry.change or "", (" ", ""))
+    marker, style = _CHANGE_STYLE.get(entry.change or "", _INSIDE if inside else (" ", ""))
     text.append(marker + " ", style=style)
     name_style = _KIND_STYLE.get(entry.kind, "")
     if entry.kind == "file" and "x" in entry.mode[1:4]:
@@ -47,6 +58,19 @@ def entry_label(entry: RootfsEntry) -> Text:
     return text
 
 
+def changed_dirs(changes: dict[str, str]) -> set[str]:
+    """The directories with a change somewhere under them (`/` included)."""
+    out: set[str] = set()
+    for path in changes:
+        parent = posixpath.dirname(path)
+        while parent not in out:
+            out.add(parent)
+            if parent == "/":
+                break
+            parent = posixpath.dirname(parent)
+    return out
+
+
 class RootfsPanel(Tree["RootfsEntry | None"]):
     """The target's files: a directory is read when it is first opened; Enter previews a file.
 
@@ -56,7 +80,16 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        Binding("r", "reread", "Read again"),
+        Binding("c", "toggle_changed", "Changed only"),
     ]
+
+    class ChangesLoaded(Message):
+        """`docker diff` of the target was read: kinds by path."""
+
+        def __init__(self, changes: dict[str, str]) -> None:
+            super().__init__()
+            self.changes = changes
 
     class PreviewRequested(Message):
         """The user chose a file to preview."""
@@ -71,17 +104,163 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         self.loaded_paths: set[str] = set()
         self.show_root = True
         self.guide_depth = 2
+        #: Set when the session has ended: nothing more is read.
+        self.stopped = False
+        #: `docker diff` of the target as last read: "A", "C" or "D" by path.
+        self.changes: dict[str, str] = {}
+        #: Directories with a change somewhere under them.
+        self.changed_dirs: set[str] = set()
+        #: Whether the tree shows only what `docker diff` reports.
+        self.changed_only = False
 
     def on_mount(self) -> None:
         self.border_title = "target rootfs"
-        self.border_subtitle = "+ added ~ changed - deleted"
+        self.border_subtitle = "+ added ~ changed - deleted • inside · c changed only"
 
     def start(self, session: Any) -> None:
-        """Reads `/` of a running session's target and opens it."""
+        """Reads `/` of a running session's target and opens it; marks follow `docker diff`."""
         self.session = session
+        self._read_root()
+        self.set_timer(CHANGES_EVERY, self._tick)
+
+    def _read_root(self) -> None:
+        self.loaded_paths = set()
+        self.root.remove_children()
         self.root.set_label(Text("/", style="bold blue"))
         self.root.data = None
         self.load_node(self.root, "/")
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def _shown(self) -> bool:
+        """Whether someone can see the tree: its tab is the active one and it has rows."""
+        from cdebug_tui.ui.widgets.processes import ProcessesPanel
+
+        return self.region.height > 0 and ProcessesPanel._tab_active(self)  # type: ignore[arg-type]
+
+    def _tick(self) -> None:
+        if self.stopped or self.session is None:
+            return
+        if self._shown():
+            self.read_changes()
+        else:
+            self.set_timer(CHANGES_EVERY, self._tick)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="changes")
+    def read_changes(self) -> None:
+        """Reads `docker diff` of the target (the engine's, not the sidecar's: it is cheap)."""
+        from cdebug_tui.engine.panels import changes_of
+
+        self.post_message(self.ChangesLoaded(changes_of(self.session)))
+
+    def on_rootfs_panel_changes_loaded(self, message: RootfsPanel.ChangesLoaded) -> None:
+        message.stop()
+        if not self.stopped:
+            self.set_timer(CHANGES_EVERY, self._tick)
+        if message.changes == self.changes:
+            return
+        before = self.changes
+        self.changes = message.changes
+        self.changed_dirs = changed_dirs(self.changes)
+        if self.changed_only:
+            self._show_changed_only()
+            return
+        # Directories whose entries came or went are read again; every other line is relabelled.
+        moved = {
+            posixpath.dirname(path)
+            for path in set(before) ^ set(self.changes)
+            if before.get(path) in ("A", "D", None) and self.changes.get(path) in ("A", "D", None)
+        }
+        for node in self._loaded_nodes():
+            path = self.node_path(node)
+            if path in moved and path in self.loaded_paths:
+                self.load_node(node, path)
+            self._relabel(node)
+
+    def _loaded_nodes(self) -> list[TreeNode[RootfsEntry | None]]:
+        out: list[TreeNode[RootfsEntry | None]] = []
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(node.children)
+        return out
+
+    def _relabel(self, node: TreeNode[RootfsEntry | None]) -> None:
+        from dataclasses import replace
+
+        entry = node.data
+        if entry is None:
+            return
+        change = self.changes.get(entry.path)
+        if change != entry.change and entry.change != "D":
+            entry = replace(entry, change=change)
+            node.data = entry
+        node.set_label(entry_label(entry, entry.path in self.changed_dirs))
+
+    def action_reread(self) -> None:
+        """Reads the opened directories and the change marks again."""
+        if self.session is None or self.stopped:
+            return
+        self.changes = {}
+        if self.changed_only:
+            self.read_changes()
+            return
+        for node in self._loaded_nodes():
+            path = self.node_path(node)
+            if path in self.loaded_paths:
+                self.load_node(node, path)
+        self.notify("reading the files again", timeout=2)
+
+    def action_toggle_changed(self) -> None:
+        """Shows only what `docker diff` reports, as a tree; pressed again, every file."""
+        if self.session is None:
+            return
+        self.changed_only = not self.changed_only
+        if self.changed_only:
+            self.border_title = "target rootfs · changed only (docker diff)"
+            self._show_changed_only()
+            self.read_changes()
+        else:
+            self.border_title = "target rootfs"
+            self._read_root()
+
+    def _show_changed_only(self) -> None:
+        from cdebug_tui.engine.models import RootfsEntry
+
+        self.root.remove_children()
+        self.root.set_label(Text("/", style="bold blue"))
+        nodes: dict[str, TreeNode[RootfsEntry | None]] = {"/": self.root}
+        for path in sorted(self.changes):
+            parent = nodes.get(posixpath.dirname(path))
+            if parent is None:
+                continue  # docker diff lists a parent before its children
+            is_dir = path in self.changed_dirs
+            entry = RootfsEntry(
+                path=path,
+                name=posixpath.basename(path),
+                kind="dir" if is_dir else "file",
+                size=0,
+                mode="",
+                uid=0,
+                gid=0,
+                owner="",
+                change=self.changes[path],
+            )
+            label = entry_label(entry, is_dir)
+            if is_dir:
+                nodes[path] = parent.add(label, data=entry, expand=True)
+            else:
+                parent.add_leaf(label, data=entry)
+        if not self.changes:
+            self.root.add_leaf(Text("(docker diff reports nothing)", style="dim italic"))
+        self.root.expand()
+
+    def stop(self, why: str = "") -> None:
+        """Marks the tree as what the files were when the session ended."""
+        self.stopped = True
+        self.border_title = "target rootfs · last reading"
+        self.border_subtitle = Text(why or "the session ended", style="yellow")
 
     @staticmethod
     def node_path(node: TreeNode[RootfsEntry | None]) -> str:
@@ -90,7 +269,9 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[RootfsEntry | None]) -> None:
         event.stop()
         path = self.node_path(event.node)
-        if path not in self.loaded_paths and self.session is not None:
+        if self.changed_only:
+            return
+        if path not in self.loaded_paths and self.session is not None and not self.stopped:
             self.loaded_paths.add(path)
             self.load_node(event.node, path)
 
@@ -115,7 +296,7 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         from cdebug_tui.errors import CdebugError
 
         try:
-            entries = list_dir(self.session, path)
+            entries = list_dir(self.session, path, self.changes or None)
         except CdebugError as exc:  # shown in the tree, not as a crash
             self.post_message(DirectoryLoaded(node, None, str(exc)))
             return
@@ -123,15 +304,21 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
 
     def on_directory_loaded(self, message: DirectoryLoaded) -> None:
         message.stop()
+        if self.changed_only:
+            return
         node: TreeNode[RootfsEntry | None] = message.node
-        self.loaded_paths.add(self.node_path(node))
+        path = self.node_path(node)
+        # Read again: the directories below it are new nodes, to be read when opened.
+        below = path.rstrip("/") + "/"
+        self.loaded_paths = {p for p in self.loaded_paths if not p.startswith(below)}
+        self.loaded_paths.add(path)
         node.remove_children()
         if message.entries is None:
             node.add_leaf(Text(message.error, style="red"), data=None)
             node.expand()
             return
         for entry in message.entries:
-            label = entry_label(entry)
+            label = entry_label(entry, entry.path in self.changed_dirs)
             if entry.is_dir:
                 node.add(label, data=entry, allow_expand=True)
             else:

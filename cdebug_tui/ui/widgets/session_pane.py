@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -54,6 +55,56 @@ class PaneState(enum.StrEnum):
     FAILED = "failed"
 
 
+def _target_view(pane: SessionPane) -> list[Widget]:
+    return [ProcessesPanel(id=f"processes-{pane.number}"), RootfsPanel(id=f"rootfs-{pane.number}")]
+
+
+def _steps_view(pane: SessionPane) -> list[Widget]:
+    return [StepLog(classes="step-log")]
+
+
+def _internals_view(pane: SessionPane) -> list[Widget]:
+    # Read (every 2 s) only once someone looks at them: see SessionPane._side_shown.
+    placeholder = Text("read once the session runs", style="dim italic")
+    return [Static(placeholder, classes="internals-placeholder")]
+
+
+def _placeholder_view(classes: str) -> Callable[[SessionPane], list[Widget]]:
+    # Logs, Ports and Stats are mounted when first shown (_mount_side_view, _mount_stats).
+    def build(pane: SessionPane) -> list[Widget]:
+        return [Static(Text("read once the session runs", style="dim italic"), classes=classes)]
+
+    return build
+
+
+@dataclass(frozen=True)
+class SideView:
+    """A view beside the terminal, in the side panels' tabs.
+
+    Attributes:
+        name: Its id (`side-<name>-<n>`) and the topic `e` explains (see screens/explain.py).
+        label: Its tab's label.
+        key: The key that shows it (outside the terminal).
+        build: Its widgets, for a tab that has no session yet.
+    """
+
+    name: str
+    label: str
+    key: str
+    build: Callable[[SessionPane], list[Widget]]
+
+
+#: The side views, in tab order: one line adds one (its key, its tab, its `e` topic).
+SIDE_VIEWS: list[SideView] = [
+    SideView("target", "Target", "p", _target_view),
+    SideView("steps", "Steps", "s", _steps_view),
+    SideView("internals", "Internals", "i", _internals_view),
+    SideView("logs", "Logs", "l", _placeholder_view("side-placeholder")),
+    SideView("ports", "Ports", "P", _placeholder_view("side-placeholder")),
+    SideView("stats", "Stats", "S", _placeholder_view("stats-placeholder")),
+]
+
+
 class SessionHeaderView(Static, can_focus=True):
     """The session's one-line summary; focusable, so that the tab's keys work with no panels."""
 
@@ -71,8 +122,11 @@ class SessionPane(TabPane):
         Binding("enter", "focus_terminal", "Terminal", show=False),
         Binding("p", "focus_processes", "Processes", show=False),
         Binding("f", "focus_files", "Files", show=False),
-        Binding("l", "show_side('logs')", "Logs", show=False),
-        Binding("P", "show_side('ports')", "Ports", show=False),
+        *(
+            Binding(v.key, f"show_side({v.name!r})", v.label, show=False)
+            for v in SIDE_VIEWS
+            if v.key not in ("p", "f", "t")
+        ),
         Binding("x", "close_session", "Close tab"),
         Binding("b", "toggle_side", "Panels"),
         Binding("R", "toggle_recording", "Record"),
@@ -89,6 +143,7 @@ class SessionPane(TabPane):
         target_name: str,
         image: str,
         prepared: DebugSession | None = None,
+        command: tuple[str, ...] = (),
     ) -> None:
         self.number = next(_counter)
         #: A session whose sidecar was started while the user picked: the shell is an exec.
@@ -98,9 +153,13 @@ class SessionPane(TabPane):
         self.target = target
         self.target_name = target_name
         self.image = image
+        #: What the tab runs instead of the toolkit's shell (strace -p PID, say).
+        self.command = command
         self.session: DebugSession | None = None
         self.state = PaneState.STARTING
         self.exit_code: int | None = None
+        #: The target's own exit code once it has stopped (read after the session ended).
+        self.target_exit_code: int | None = None
         self._layers: dict[str, tuple[int, int]] = {}
         self._steps_text = Text()
         #: The asciicast being written while the session is recorded (R), else None.
@@ -111,6 +170,13 @@ class SessionPane(TabPane):
         self.window_title = ""
         #: "output" or "bell" while the tab is in the background and something happened.
         self.activity: str | None = None
+        #: Shown before the tab's place and target in its label: "✗ " once it has ended.
+        self.mark = ""
+        self._place = self.number
+        #: Whether the panels' readings have started (after the shell's first output).
+        self._panels_started = False
+        #: Whether `b` showed (True) or hid (False) the side panels; None: the size decides.
+        self.side_override: bool | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="session-main"):
@@ -130,28 +196,9 @@ class SessionPane(TabPane):
                         classes="terminal", escape_key=self._leave_key(), id=f"terminal-{n}"
                     )
                 with SteadyTabs(classes="side-panels", id=f"side-{n}"):
-                    with TabPane("Target", id=f"side-target-{n}"):
-                        yield ProcessesPanel(id=f"processes-{n}")
-                        yield RootfsPanel(id=f"rootfs-{n}")
-                    with TabPane("Steps", id=f"side-steps-{n}"):
-                        yield StepLog(classes="step-log")
-                    with TabPane("Internals", id=f"side-internals-{n}"):
-                        yield Static(
-                            Text("read once the session runs", style="dim italic"),
-                            classes="internals-placeholder",
-                        )
-                    # Logs and Ports are mounted when first shown (_mount_side_view).
-                    for title in ("Logs", "Ports"):
-                        with TabPane(title, id=f"side-{title.lower()}-{n}"):
-                            yield Static(
-                                Text("read once the session runs", style="dim italic"),
-                                classes="side-placeholder",
-                            )
-                    with TabPane("Stats", id=f"side-stats-{n}"):
-                        yield Static(
-                            Text("read once the session runs", style="dim italic"),
-                            classes="stats-placeholder",
-                        )
+                    for side in SIDE_VIEWS:
+                        with TabPane(side.label, id=f"side-{side.name}-{n}"):
+                            yield from side.build(self)
 
     @property
     def view(self) -> TerminalView:
@@ -178,7 +225,29 @@ class SessionPane(TabPane):
             # Closed (the app quitting, say) before it was ever shown: start nothing.
             self.state = PaneState.ENDED
             return
+        self.apply_layout(self.app.size.width, self.app.size.height)
         self.start()
+
+    # -- layout ----------------------------------------------------------------------------
+
+    @property
+    def side(self) -> TabbedContent:
+        """The side panels' tabs."""
+        return self.query_one(".side-panels", TabbedContent)
+
+    def apply_layout(self, width: int, height: int) -> None:
+        """The size rules for this tab: side panels hidden below the app's NARROW columns
+        unless `b` showed them here (or shown above it unless `b` hid them); below SHORT rows
+        the Target view shows one of processes and files in full, the other as its title."""
+        narrow = width < getattr(self.app, "NARROW", 110)
+        shown = self.side_override if self.side_override is not None else not narrow
+        self.side.display = shown
+        self.set_class(narrow, "-narrow")
+        self.set_class(height < getattr(self.app, "SHORT", 32), "-short")
+
+    def on_descendant_focus(self, event: Any) -> None:
+        # On a short screen the Target view gives its rows to whichever of the two has the focus.
+        self.set_class(isinstance(event.widget, RootfsPanel), "-files-focused")
 
     # -- starting --------------------------------------------------------------------------
 
@@ -197,7 +266,9 @@ class SessionPane(TabPane):
             # The tab is being built: the view's resize follows. LookupError: reading the size
             # can lay the tab out, which wants the app's context, absent in this thread.
             rows, cols = 24, 80
-        spec = SessionSpec(target=self.target, image=self.image, rows=rows, cols=cols)
+        spec = SessionSpec(
+            target=self.target, image=self.image, rows=rows, cols=cols, command=self.command
+        )
 
         def on_step(step: Step) -> None:
             self.post_message(SessionStepTaken(step))
@@ -268,6 +339,8 @@ class SessionPane(TabPane):
                 if recorder is not None:
                     recorder.output(data)
                 self.app.call_from_thread(self.view.feed, data)
+                if not self._panels_started:
+                    self.app.call_from_thread(self._start_panels)
         except (OSError, RuntimeError):
             pass  # The connection broke, or the app is closing: end the session all the same.
         finally:
@@ -334,9 +407,18 @@ class SessionPane(TabPane):
             self.last_focus = view
             view.focus()
         self._set_header()
-        self.processes.start(session)
-        self.rootfs.start(session)
         self._app_title()
+        # The panels' readings start after the shell's first output (its prompt), or a second
+        # after the start at the latest: started at once, they competed with the shell's own
+        # start for the engine and the CPU.
+        self.set_timer(1.0, self._start_panels)
+
+    def _start_panels(self) -> None:
+        if self._panels_started or self.state != "running" or self.session is None:
+            return
+        self._panels_started = True
+        self.processes.start(self.session)
+        self.rootfs.start(self.session)
 
     def on_session_failed(self, message: SessionFailed) -> None:
         message.stop()
@@ -348,7 +430,8 @@ class SessionPane(TabPane):
             + Text("  (x closes this tab)", style="dim")
         )
         self.app.notify(message.error, title="session failed", severity="error", timeout=8)
-        self.set_title(f"✗ {self.target_name[:20]}")
+        self.mark = "✗ "
+        self._relabel()
         self._app_title()
 
     def on_session_ended(self, message: SessionEnded) -> None:
@@ -356,7 +439,10 @@ class SessionPane(TabPane):
         self.state = PaneState.ENDED
         self._stop_recording()
         self.exit_code = message.exit_code
-        self.processes.stop()
+        why = self.session.ended_reason if self.session is not None else None
+        # The panels keep what they showed, marked as the last reading.
+        self.processes.stop(why or "the session ended")
+        self.rootfs.stop(why or "the session ended")
         for view in self.query(InternalsView):
             view.stop()
         from cdebug_tui.ui.widgets.ports import PortsPanel
@@ -369,27 +455,83 @@ class SessionPane(TabPane):
             # Keys typed into a finished shell would go nowhere: let x, q and the rest work.
             self.query_one(SessionHeaderView).focus()
         self._set_header()
-        self.set_title(f"✗ {self.number} {self.target_name[:20]}")
+        self.mark = "✗ "
+        self._relabel()
         self._app_title()
-        code = "?" if message.exit_code is None else message.exit_code
+        if why == "the target stopped" and self.session is not None:
+            self._read_target_exit(self.session)
+        else:
+            self._notify_end()
+
+    def ended_summary(self) -> str:
+        """How the session ended, in a few words: "the target stopped (exit code 137)"."""
+        why = self.session.ended_reason if self.session is not None else None
+        if why == "the target stopped":
+            code = "?" if self.target_exit_code is None else self.target_exit_code
+            return f"{why} (exit code {code})"
+        code = "?" if self.exit_code is None else self.exit_code
+        return (
+            f"{why} (the shell's exit code {code})" if why else f"session ended (exit code {code})"
+        )
+
+    def _notify_end(self) -> None:
         why = self.session.ended_reason if self.session is not None else None
         self.app.notify(
-            f"{self.target_name}: session ended (exit code {code})" + (f": {why}" if why else ""),
+            f"{self.target_name}: {self.ended_summary()}",
             severity="warning" if why else "information",
         )
+
+    @work(thread=True, exit_on_error=False, group="target-exit")
+    def _read_target_exit(self, session: DebugSession) -> None:
+        """Reads the stopped target's exit code (`docker ps -a` shows it) for the header."""
+        import re
+
+        from cdebug_tui.errors import CdebugError
+
+        code: int | None = None
+        try:
+            row = session.engine.container(session.target.id)
+        except CdebugError:
+            row = None
+        if row is not None and (found := re.search(r"\((-?\d+)\)", row.status or "")):
+            code = int(found.group(1))
+        self.app.call_from_thread(self._target_exited, code)
+
+    def _target_exited(self, code: int | None) -> None:
+        self.target_exit_code = code
+        self._set_header()
+        self._notify_end()
 
     def _app_title(self) -> None:
         refresh = getattr(self.app, "refresh_title", None)
         if callable(refresh):
             refresh()
 
+    @property
+    def place(self) -> int:
+        """The tab's place among the session tabs: the digit that shows it, in its label."""
+        return self._place
+
+    @place.setter
+    def place(self, place: int) -> None:
+        if place != self._place:
+            self._place = place
+            self._relabel()
+
+    def _relabel(self) -> None:
+        self.set_title(f"{self.mark}{self._place} {self.target_name[:20]}")
+
     def set_title(self, title: str) -> None:
         """Renames the tab."""
+        from textual.css.query import NoMatches
         from textual.widgets import TabbedContent
 
         for tabs in self.ancestors:
             if isinstance(tabs, TabbedContent):
-                tabs.get_tab(self).label = Text(title)
+                try:
+                    tabs.get_tab(self).label = Text(title)
+                except NoMatches:
+                    pass  # the app is tearing its tabs down
                 break
 
     def _set_header(self) -> None:
@@ -407,18 +549,18 @@ class SessionPane(TabPane):
         if self.recorder is not None:
             header.append("  ● REC", style="bold red")
         if self.state == PaneState.ENDED:
-            code = "?" if self.exit_code is None else self.exit_code
-            why = f": {session.ended_reason}" if session.ended_reason else ""
             header = Text.assemble(
-                (f"session ended (exit code {code}){why}", "bold red"),
-                ("  sidecar removed · x closes the tab  ", "dim"),
+                (self.ended_summary(), "bold red"),
+                ("  sidecar removed · panels show the last reading · x closes  ", "dim"),
                 header,
             )
+        # One line, whatever the width: the rest ends in an ellipsis.
+        header.no_wrap = True
+        header.overflow = "ellipsis"
         self.query_one(".session-header", Static).update(header)
 
     @on(TabbedContent.TabActivated, ".side-panels")
     def _side_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # The internals are read (every 2 s) only once someone looks at them.
         event.stop()
         if event.pane.id == f"side-internals-{self.number}":
             self._mount_internals()
@@ -453,31 +595,76 @@ class SessionPane(TabPane):
         pane.mount(StatsView(self.engine.name, target.id, target.name))
 
     def _mount_internals(self) -> None:
+        # The internals are read (every 2 s) only once someone looks at them.
         if self.state != PaneState.RUNNING or self.query(InternalsView):
             return
         pane = self.query_one(f"#side-internals-{self.number}", TabPane)
         pane.query(".internals-placeholder").remove()
         pane.mount(InternalsView(self.session))
 
+    @property
+    def shown_side(self) -> str | None:
+        """The name of the side view shown (see SIDE_VIEWS), None when the panels are hidden."""
+        side = self.side
+        if not side.display or not side.active:
+            return None
+        return side.active.removeprefix("side-").rsplit("-", 1)[0]
+
+    def action_show_side(self, name: str) -> None:
+        """Shows a side view (showing the panels if `b` or the width hid them) and focuses it."""
+        side = self.side
+        if not side.display:
+            self.side_override = True
+            side.display = True
+        side.active = f"side-{name}-{self.number}"
+        if name == "internals":
+            self._mount_internals()
+        elif name in ("logs", "ports"):
+            self._mount_side_view(side.get_pane(side.active))
+        elif name == "stats":
+            self._mount_stats()
+        self.call_after_refresh(self._focus_side)
+
+    def _focus_side(self) -> None:
+        pane = self.side.active_pane
+        if pane is None:
+            return
+        if pane.id == f"side-target-{self.number}":
+            target: Widget | None = self.processes
+        elif views := pane.query(InternalsView):
+            target = views.first()
+        else:
+            target = next((w for w in pane.query("*") if w.focusable), None)
+        (target or self.query_one(SessionHeaderView)).focus()
+
+    def explain_topic(self) -> str:
+        """What `e` explains: the focused panel; else the side view shown; else the shell."""
+        focused = self.app.focused
+        for node in focused.ancestors_with_self if focused is not None else ():
+            if isinstance(node, TerminalView):
+                return "terminal"
+            if isinstance(node, ProcessesPanel):
+                return "processes"
+            if isinstance(node, RootfsPanel):
+                return "rootfs"
+            if isinstance(node, StepLog):
+                return "steps"
+            if isinstance(node, InternalsView):
+                return "internals"
+        from cdebug_tui.ui.screens.explain import EXPLANATIONS
+
+        shown = self.shown_side
+        if shown == "target":
+            return "processes"
+        if shown in EXPLANATIONS:
+            return shown
+        return "terminal"
+
     def action_explain(self) -> None:
-        """Explains the panel that has the focus, for someone new to containers."""
+        """Explains the view shown, for someone new to containers."""
         from cdebug_tui.ui.screens.explain import ExplainScreen
 
-        focused = self.app.focused
-        topic = "terminal"
-        for node in focused.ancestors_with_self if focused is not None else ():
-            if isinstance(node, ProcessesPanel):
-                topic = "processes"
-            elif isinstance(node, RootfsPanel):
-                topic = "rootfs"
-            elif isinstance(node, StepLog):
-                topic = "steps"
-            elif isinstance(node, InternalsView):
-                topic = "internals"
-            else:
-                continue
-            break
-        self.app.push_screen(ExplainScreen(topic))
+        self.app.push_screen(ExplainScreen(self.explain_topic()))
 
     @on(InternalsView.ExplainRequested)
     def _explain(self, event: InternalsView.ExplainRequested) -> None:
@@ -494,23 +681,20 @@ class SessionPane(TabPane):
         if self.state != PaneState.FAILED:
             self.state = PaneState.ENDED
         if session is not None:
+            from cdebug_tui.engine.panels import close_reader
+
             session.close()
+            close_reader(session)
 
     # -- keys ------------------------------------------------------------------------------
 
     @on(TerminalView.EscapeRequested)
     def _escape(self, event: Any) -> None:
         event.stop()
-        side = self.query_one(".side-panels", TabbedContent)
-        target: Widget | None = None
-        if side.display and side.active_pane is not None:
-            if side.active_pane.id == f"side-target-{self.number}":
-                target = self.processes
-            elif views := side.active_pane.query(InternalsView):
-                target = views.first()
-            else:
-                target = next((w for w in side.active_pane.query("*") if w.focusable), None)
-        (target or self.query_one(SessionHeaderView)).focus()
+        if self.side.display:
+            self._focus_side()
+        else:
+            self.query_one(SessionHeaderView).focus()
 
     def on_logs_panel_back_requested(self, event: Message) -> None:
         # Esc in the Logs view: back to the terminal (or the header when the shell is gone).
@@ -527,8 +711,9 @@ class SessionPane(TabPane):
             self.recorder.resize(event.rows, event.cols)
 
     def action_toggle_recording(self) -> None:
-        """Starts recording the session to an asciicast v2 file in the working directory, with
-        the steps taken as markers; pressed again (or when the session ends), stops."""
+        """Asks where to record the session (an asciicast v2 file that starts with the screen
+        as it is, the steps taken as markers), then records; pressed again (or when the
+        session ends), stops."""
         if self.recorder is not None:
             self._stop_recording()
             return
@@ -538,13 +723,33 @@ class SessionPane(TabPane):
         import time
         from pathlib import Path
 
-        from cdebug_tui.engine.recording import CastRecorder
+        from cdebug_tui.ui.screens.record import RecordScreen
+        from cdebug_tui.ui.settings import load_settings
 
+        folder = Path(load_settings().get("record_dir") or Path.cwd())
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = Path.cwd() / f"cdebug-{self.target_name}-{stamp}.cast"
-        self.recorder = CastRecorder(
-            str(path), self.view.rows, self.view.cols, self.target_name, self.session.steps
-        )
+        default = folder / f"cdebug-{self.target_name}-{stamp}.cast"
+        self.app.push_screen(RecordScreen(str(default)), self._record_to)
+
+    def _record_to(self, path: str | None) -> None:
+        from pathlib import Path
+
+        from cdebug_tui.engine.recording import CastRecorder
+        from cdebug_tui.ui.settings import save_setting
+
+        if path is None or self.session is None or self.state != "running":
+            return
+        view = self.view
+        cursor = view.terminal.screen.cursor
+        screen = ([str(line) for line in view.terminal.display()], (cursor.y, cursor.x))
+        try:
+            self.recorder = CastRecorder(
+                path, view.rows, view.cols, self.target_name, self.session.steps, screen
+            )
+        except OSError as exc:
+            self.notify(f"cannot record to {path}: {exc.strerror}", severity="error")
+            return
+        save_setting("record_dir", str(Path(path).parent))
         self._set_header()
         self.notify(f"recording to {path} (R stops)", title="recording")
 
@@ -554,6 +759,34 @@ class SessionPane(TabPane):
             recorder.close()
             self._set_header()
             self.notify(f"saved {recorder.path}: asciinema play {recorder.path}", title="recording")
+
+    @on(ProcessesPanel.DetailsRequested)
+    def _process_details(self, event: ProcessesPanel.DetailsRequested) -> None:
+        from cdebug_tui.ui.screens.process import ProcessScreen
+
+        event.stop()
+        if self.session is None or self.state != "running":
+            self.notify("the session has ended: nothing more can be read", severity="warning")
+            return
+        p = event.process
+
+        def closed(pid: int | None) -> None:
+            if pid is not None:
+                self.trace(pid)
+
+        self.app.push_screen(ProcessScreen(self.session, p.pid, p.command), closed)
+
+    def trace(self, pid: int) -> None:
+        """Opens a new tab that runs strace on a process of the target (toolkit's strace)."""
+        open_session = getattr(self.app, "open_session", None)
+        if callable(open_session):
+            open_session(
+                self.target,
+                self.target_name,
+                self.image,
+                self.engine,
+                command=("strace", "-f", "-p", str(pid)),
+            )
 
     @on(RootfsPanel.PreviewRequested)
     def _preview(self, event: RootfsPanel.PreviewRequested) -> None:
@@ -666,22 +899,11 @@ class SessionPane(TabPane):
             self.view.focus()
 
     def _show_target_tab(self) -> None:
-        self.query_one(".side-panels", TabbedContent).active = f"side-target-{self.number}"
-
-    def action_show_side(self, name: str) -> None:
-        """Shows the Logs or Ports side tab (the panels too, when hidden) and focuses it."""
-        side = self.query_one(".side-panels", TabbedContent)
+        side = self.side
         if not side.display:
-            self.action_toggle_side()
-        side.active = f"side-{name}-{self.number}"
-        self._mount_side_view(side.get_pane(side.active))
-        self.call_after_refresh(self._focus_side, name)
-
-    def _focus_side(self, name: str) -> None:
-        pane = self.query_one(f"#side-{name}-{self.number}", TabPane)
-        target = next((w for w in pane.query("*") if w.focusable), None)
-        if target is not None:
-            target.focus()
+            self.side_override = True
+            side.display = True
+        side.active = f"side-target-{self.number}"
 
     def action_focus_processes(self) -> None:
         self._show_target_tab()
@@ -692,10 +914,14 @@ class SessionPane(TabPane):
         self.rootfs.focus()
 
     def action_toggle_side(self) -> None:
-        # Classes rather than `display`, so that the narrow-screen default still applies.
-        shown = self.query_one(".side-panels").display
-        self.set_class(shown, "-hide-side")
-        self.set_class(not shown, "-show-side")
+        """Shows or hides the side panels of this tab, whatever the width, until the next b."""
+        side = self.side
+        self.side_override = not side.display
+        side.display = self.side_override
+        focused = self.screen.focused
+        if not side.display and focused is not None and side in focused.ancestors:
+            # Outside the terminal still, so that the next b (or t, x, ...) works.
+            self.query_one(SessionHeaderView).focus()
 
     def action_close_session(self) -> None:
         self.post_message(SessionPane.CloseRequested(self))

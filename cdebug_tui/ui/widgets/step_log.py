@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import ListItem, ListView, Static
 
 from cdebug_tui.engine.models import Step
+from cdebug_tui.engine.sidecar import SUPERVISOR_SCRIPT
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.session import DebugSession
@@ -69,6 +70,35 @@ class StepItem(ListItem):
         yield Static(_command(step.command), classes="step-command")
         if step.detail:
             yield Static(Content.styled(f"→ {step.detail}", "$text-muted"), classes="step-detail")
+        if self.has_script:
+            name = step.command.split("--name ", 1)[-1].split(" ", 1)[0]
+            yield Static(
+                Content.assemble(
+                    ("→ supervisor.sh, the sidecar's script: ", "$text-muted"),
+                    ("o", "bold"),
+                    (" shows it here; while the session runs, ", "$text-muted"),
+                    (f"docker exec {name} printenv CDEBUG_SUPERVISOR > supervisor.sh", "$accent"),
+                    (" saves it", "$text-muted"),
+                ),
+                classes="step-detail",
+            )
+            script = Static(_command(SUPERVISOR_SCRIPT.rstrip()), classes="step-script")
+            script.display = False
+            yield script
+
+    @property
+    def has_script(self) -> bool:
+        """Whether the step's command reads the supervisor's script from supervisor.sh."""
+        return "supervisor.sh" in self.step.command
+
+    def toggle_script(self) -> bool:
+        """Shows or hides the supervisor's script under the step; returns whether it shows."""
+        scripts = self.query(".step-script")
+        if not scripts:
+            return False
+        script = scripts.first()
+        script.display = not script.display
+        return bool(script.display)
 
 
 class StepLog(Widget):
@@ -120,16 +150,23 @@ class StepLog(Widget):
     StepLog StepItem {
         border-left: outer transparent;
     }
+    /* The title wraps in what the time leaves it: the two never run into each other. */
     StepLog StepItem .step-head {
-        height: 1;
+        height: auto;
     }
     StepLog StepItem .step-title {
         width: 1fr;
-        height: 1;
+        height: auto;
     }
     StepLog StepItem .step-time {
         width: auto;
         height: 1;
+        margin-left: 2;
+    }
+    StepLog StepItem .step-script {
+        padding-left: 4;
+        height: auto;
+        border-left: solid $primary 50%;
     }
     StepLog StepItem .step-command {
         padding-left: 4;
@@ -144,6 +181,7 @@ class StepLog(Widget):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "copy", "Copy command"),
         Binding("y", "copy", "Copy command", show=False),
+        Binding("o", "toggle_script", "Script"),
     ]
 
     class CommandCopied(Message):
@@ -223,6 +261,18 @@ class StepLog(Widget):
 
     def action_copy(self) -> None:
         self.copy_selected()
+
+    def action_toggle_script(self) -> None:
+        """Shows or hides the sidecar's script under the step that has it, and goes there."""
+        view = self.query_one(ListView)
+        items = [item for item in self.query(StepItem) if item.has_script]
+        if not items:
+            self.notify("no step has a script to show", timeout=3)
+            return
+        item = items[0]
+        if item.toggle_script():
+            view.index = list(self.query(StepItem)).index(item)
+            item.scroll_visible()
 
     @on(ListView.Selected)
     def _selected(self, event: ListView.Selected) -> None:

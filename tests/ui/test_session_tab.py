@@ -1,0 +1,432 @@
+"""Tests the session tab as a person uses it: layout on resizes, every view by key, tabs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets._footer import FooterKey
+
+from cdebug_tui.ui.app import CdebugApp
+from tests.ui.helpers import active_pane, run, wait_for
+
+pytestmark = pytest.mark.engine
+
+
+def _help_visible(app: CdebugApp) -> bool:
+    """Whether `? Help` is drawn whole inside the footer's width."""
+    width = app.size.width
+    return any(
+        k.action == "help" and k.region.width > 0 and k.region.right <= width
+        for k in app.query(FooterKey)
+    )
+
+
+def test_side_panels_follow_the_width_on_every_resize_and_b_per_tab(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Panels hide below 110 columns and come back above, on every resize; a new tab at 160
+    columns has them; `b` overrides the rule for its tab until the next `b`; at 80x24 `? Help`
+    shows in the footer and the Target view gives its rows to the focused panel."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            assert pane.side.display and pane.side.size.width > 0
+            await pilot.resize_terminal(100, 30)
+            await wait_for(pilot, lambda: not pane.side.display, "the panels to hide at 100")
+            await pilot.resize_terminal(160, 45)
+            await wait_for(pilot, lambda: pane.side.display, "the panels back at 160")
+            await wait_for(pilot, lambda: pane.side.size.width > 30, "the panels drawn")
+
+            # A new session at 160 columns opens with its panels.
+            second = app.open_session(target.id, target.name, busybox_image, engine=app.engine)
+            await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
+            await wait_for(pilot, lambda: second.side.size.width > 30, "its panels drawn")
+
+            # `b` hides them in this tab only, and the choice survives resizes.
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("b")
+            assert not second.side.display
+            await pilot.resize_terminal(100, 30)
+            await pilot.resize_terminal(160, 45)
+            await pilot.pause()
+            assert not second.side.display
+            assert pane.side.display  # the other tab follows the width
+            await pilot.press("b")  # the next b
+            assert second.side.display
+
+            # 80x24: help stays visible; panels shown with b give the focused one the rows.
+            await pilot.resize_terminal(80, 24)
+            await wait_for(pilot, lambda: _help_visible(app), "? Help in the footer at 80x24")
+            assert second.side.display  # still by the last b
+            await pilot.press("b")
+            await pilot.press("b")
+            await pilot.press("p")
+            await wait_for(
+                pilot,
+                lambda: second.processes.size.height >= 8 and second.rootfs.size.height <= 3,
+                "the processes to take the rows",
+                detail=lambda: f"{second.processes.size} {second.rootfs.size}",
+            )
+            await pilot.press("f")
+            await wait_for(
+                pilot,
+                lambda: second.rootfs.size.height >= 8 and second.processes.size.height <= 3,
+                "the files to take the rows",
+                detail=lambda: f"{second.processes.size} {second.rootfs.size}",
+            )
+            await pilot.resize_terminal(160, 45)
+            await wait_for(pilot, lambda: _help_visible(app), "? Help at 160 columns")
+
+    run(body())
+
+
+def test_every_view_by_key_digits_marks_and_closing(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """p, f, s and i show Target (processes, files), Steps and Internals without a click; e
+    explains the view shown; tabs carry their place and target; digits switch tabs; the list
+    marks containers with a session; x shows the next session, not the list."""
+    from textual.widgets import DataTable
+
+    from cdebug_tui.ui.screens.explain import ExplainScreen
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+    from cdebug_tui.ui.widgets.internals import InternalsView
+    from cdebug_tui.ui.widgets.step_log import StepLog
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def explained(pilot: Any, app: CdebugApp) -> str:
+        before = app.focused
+        await pilot.press("e")
+        screen = await wait_for(
+            pilot, lambda: isinstance(app.screen, ExplainScreen) and app.screen, "e"
+        )
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "closed")
+        await wait_for(pilot, lambda: app.focused is before, "the focus back where it was")
+        return str(screen.topic)
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("s")
+            await wait_for(
+                pilot,
+                lambda: (
+                    app.focused is not None
+                    and pane.query_one(StepLog) in app.focused.ancestors_with_self
+                ),
+                "the steps, focused",
+            )
+            assert pane.shown_side == "steps"
+            assert await explained(pilot, app) == "steps"
+            await pilot.press("i")
+            view = await wait_for(
+                pilot, lambda: next(iter(pane.query(InternalsView)), None), "the internals"
+            )
+            await wait_for(
+                pilot,
+                lambda: app.focused is not None and view in app.focused.ancestors_with_self,
+                "the internals focused",
+            )
+            assert await explained(pilot, app) == "internals"
+            await pilot.press("f")
+            await wait_for(pilot, lambda: app.focused is pane.rootfs, "the files focused")
+            assert pane.shown_side == "target"
+            assert await explained(pilot, app) == "rootfs"
+            await pilot.press("p")
+            assert app.focused is pane.processes
+            assert await explained(pilot, app) == "processes"
+            # With the panels hidden, a view's key shows them again.
+            await pilot.press("b")
+            assert not pane.side.display
+            await pilot.press("s")
+            assert pane.side.display and pane.shown_side == "steps"
+
+            # The list marks the target; a second session; digits switch.
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.sessions, "the list's session mark")
+            second = app.open_session(target.id, target.name, busybox_image, engine=app.engine)
+            await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
+            label = app.tabs.get_tab(second).label
+            assert str(label).startswith("2 ") and target.name[:20] in str(label)
+            await wait_for(pilot, lambda: 2 in panel.sessions.values(), "2 sessions marked")
+            await wait_for(pilot, lambda: app.focused is second.view, "its terminal focused")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("1")
+            await wait_for(pilot, lambda: active_pane(app) is pane, "1 to show the first tab")
+            await wait_for(pilot, lambda: app.focused is pane.view, "its terminal focused")
+            # A tab shown focuses its terminal, where digits are the shell's: leave it first.
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("2")
+            await wait_for(pilot, lambda: active_pane(app) is second, "2 to show the second")
+            await wait_for(pilot, lambda: app.focused is second.view, "its terminal focused")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("0")
+            assert app.tabs.active == "tab-list"
+            assert app.focused is panel.query_one(DataTable)
+            await pilot.press("1")
+            await wait_for(pilot, lambda: app.focused is pane.view, "the first terminal")
+            await pilot.press("ctrl+right_square_bracket")
+            # x on the first: the second shows, numbered 1 now.
+            await pilot.press("x")
+            await wait_for(pilot, lambda: active_pane(app) is second, "the next session")
+            assert str(app.tabs.get_tab(second).label).startswith("1 ")
+            await wait_for(pilot, lambda: 1 in panel.sessions.values(), "1 session marked")
+            await wait_for(pilot, lambda: app.focused is second.view, "its terminal focused")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: app.tabs.active == "tab-list", "the list, at last")
+            await wait_for(pilot, lambda: not panel.sessions, "no mark left")
+
+    run(body())
+
+
+def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """At 80 columns the step titles wrap clear of their times; the steps are docker create
+    then docker start -a -i, and o shows the supervisor's script in full; when the target
+    stops, the header says "the target stopped (exit code N)" on one line and the panels
+    say they show the last reading."""
+    from textual.widgets import Static
+
+    from cdebug_tui.engine.sidecar import SUPERVISOR_SCRIPT
+    from cdebug_tui.ui.widgets.step_log import StepItem
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("s")
+            items = await wait_for(pilot, lambda: list(pane.query(StepItem)), "the steps")
+            await wait_for(pilot, lambda: items[-1].region.height > 0, "the steps drawn")
+            for item in items:
+                title, time = item.query_one(".step-title"), item.query_one(".step-time")
+                assert title.region.right < time.region.x, item.step.title
+            commands = [i.step.command for i in items]
+            create = next(c for c in commands if c.startswith("docker create "))
+            assert not any(c.startswith("docker run") for c in commands)
+            assert commands.index(create) < next(
+                i for i, c in enumerate(commands) if c.startswith("docker start -a -i ")
+            )
+            script = items[[i.step.command for i in items].index(create)].query_one(".step-script")
+            assert not script.display
+            await pilot.press("o")
+            assert script.display
+            assert SUPERVISOR_SCRIPT.strip().splitlines()[-1] in str(script.render())
+
+            engine.api.kill(target.id)
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            header = pane.query_one(".session-header", Static)
+            await wait_for(
+                pilot,
+                lambda: "the target stopped (exit code 137)" in str(header.render()),
+                "the target's exit code in the header",
+                detail=lambda: str(header.render()),
+            )
+            assert header.region.height == 1
+            assert "last reading" in str(pane.processes.border_title)
+            assert "the target stopped" in str(pane.processes.border_subtitle)
+            assert "last reading" in str(pane.rootfs.border_title)
+
+    run(body())
+
+
+def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """After `touch /tmp/x; rm /app/config.json` in the shell, the tree's rows are marked
+    without reopening anything (~ /tmp, - config.json in the opened /app), and c shows what
+    docker diff reports as a tree."""
+    from tests.ui.helpers import type_text, wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+
+    def row(node: Any, name: str) -> Any:
+        return next((n for n in node.children if n.data and n.data.name == name), None)
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            tree = pane.rootfs
+            app_dir = await wait_for(pilot, lambda: row(tree.root, "app"), "/app in the tree")
+            app_dir.expand()
+            await wait_for(pilot, lambda: row(app_dir, "config.json"), "/app's entries")
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "touch /tmp/cdebug-new; rm /app/config.json")
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: (n := row(tree.root, "tmp")) and str(n.label).startswith("~"),
+                "/tmp marked changed",
+                detail=lambda: str([str(n.label) for n in tree.root.children]),
+            )
+            await wait_for(
+                pilot,
+                lambda: (n := row(app_dir, "config.json")) and str(n.label).startswith("-"),
+                "config.json marked deleted in the opened /app",
+                detail=lambda: str([str(n.label) for n in app_dir.children]),
+            )
+            assert str(app_dir.label).startswith("~")
+
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("f")
+            await pilot.press("c")
+            assert tree.changed_only
+            await wait_for(
+                pilot,
+                lambda: (t := row(tree.root, "tmp")) and row(t, "cdebug-new"),
+                "the changed-only tree",
+            )
+            names = {n.data.name for n in tree.root.children if n.data}
+            assert names == {"tmp", "app"}, names
+            assert str(row(row(tree.root, "app"), "config.json").label).startswith("-")
+            await pilot.press("c")
+            await wait_for(pilot, lambda: row(tree.root, "etc"), "every file again")
+
+    run(body())
+
+
+def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The list says which processes are cdebug-tui's; Enter on PID 1 shows its command
+    line, working directory, environment, limits, cgroup and open files; → on a `sleep` of
+    the shell, s, KILL and y end it; t says the toolkit has no strace."""
+    from textual.widgets import OptionList, Static
+
+    from cdebug_tui.ui.screens.confirm import ConfirmScreen
+    from cdebug_tui.ui.screens.process import SIGNALS, ProcessScreen
+    from tests.ui.helpers import type_text, wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+    notes: list[str] = []
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "sleep 301 &")
+            await pilot.press("enter")
+            panel = pane.processes
+            sleeper = await wait_for(
+                pilot,
+                lambda: next((p for p in panel.processes if p.command == "sleep 301"), None),
+                "the shell's sleep in the list",
+            )
+            rows = {p.own: str(panel.get_row(str(p.pid))[5]) for p in panel.processes if p.own}
+            assert "cdebug-tui's panel reader" in rows["panel reader"], rows
+            assert "cdebug-tui's supervisor" in rows["supervisor"], rows
+
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("p")
+            panel.move_cursor(row=panel.get_row_index("1"))
+            await pilot.press("enter")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, ProcessScreen) and app.screen, "details"
+            )
+            await wait_for(pilot, lambda: screen.details is not None, "the details read", 30)
+            shown = str(screen.query_one("#process-body", Static).render())
+            for part in ("/app/server", "APP_MODE=production", "Max open files", "0::/"):
+                assert part in shown or part in str(screen.details), part
+            assert screen.details is not None and screen.details.cwd == "/app"
+            await pilot.press("t")
+            assert any("no strace" in n for n in notes)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ProcessScreen), "closed")
+
+            panel.move_cursor(row=panel.get_row_index(str(sleeper.pid)))
+            await pilot.press("right")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, ProcessScreen) and app.screen, "details"
+            )
+            assert screen.pid == sleeper.pid
+            await pilot.press("s")
+            signals = screen.query_one(OptionList)
+            await wait_for(pilot, lambda: app.focused is signals, "the signals")
+            kill = [name for name, _ in SIGNALS].index("KILL")
+            signals.highlighted = kill
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "a confirmation")
+            assert next(p for p in panel.processes if p.pid == sleeper.pid)  # not yet
+            await pilot.press("y")
+            await wait_for(
+                pilot,
+                lambda: not any(p.pid == sleeper.pid and p.state != "Z" for p in panel.processes),
+                "the sleep to end",
+            )
+            assert any(f"sent SIGKILL to {sleeper.pid}" in n for n in notes)
+
+    run(body())
+
+
+def test_a_misspelt_toolkit_suggests_the_closest_local_images(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`.../busybx:latest` cannot be pulled (no registry here): the picker offers the local
+    `.../busybox:latest`, and Enter on that suggestion starts the session with it."""
+    from textual.widgets import Button, DataTable, Input
+
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+
+    target = run_target(distroless_image, network_mode="none")
+    typo = busybox_image.replace("busybox", "busybx")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 45)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
+            table = panel.query_one(DataTable)
+            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
+            table.focus()
+            await wait_for(pilot, lambda: app.focused is table and app.engine, "the list")
+            await pilot.press("enter")
+            screen = await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ToolkitPickerScreen) and app.screen,
+                "the picker",
+            )
+            # The typo set at once: a key at a time is slow on a loaded machine.
+            field = screen.query_one("#picker-input", Input)
+            field.value = typo
+            field.focus()
+            await wait_for(pilot, lambda: app.focused is field, "the picker's field")
+            await pilot.press("enter")
+            button = await wait_for(
+                pilot,
+                lambda: next(iter(screen.query(".suggestion")), None),
+                "a suggestion",
+                60,
+                detail=lambda: str(screen.query_one("#picker-status").render()),
+            )
+            assert isinstance(button, Button) and button.name == busybox_image
+            await wait_for(pilot, lambda: app.focused is button, "the suggestion focused")
+            await pilot.press("enter")
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            assert pane.image == busybox_image
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+
+    run(body())
