@@ -55,3 +55,11 @@ class SessionError(CdebugError):
 
 class UserNotFoundError(CdebugError):
     """The user given with -u does not exist in the target."""
+
+
+class CopyError(CdebugError):
+    """A debug copy of a stopped container or an image cannot be made."""
+
+
+class ProfileError(CdebugError):
+    """An unknown privilege profile was asked for."""

@@ -66,6 +66,11 @@ def distroless_image(images: Any) -> str:
 
 
 @pytest.fixture(scope="session")
+def crasher_image(images: Any) -> str:
+    return str(images.crasher())
+
+
+@pytest.fixture(scope="session")
 def dynamic_toolkit(images: Any) -> str:
     return str(images.dynamic_toolkit())
 

@@ -19,6 +19,22 @@ PAUSE_C = r"""
 static void bye(int s) { (void)s; _exit(0); }
 int main(void) { signal(SIGTERM, bye); signal(SIGINT, bye); for (;;) pause(); }
 """
+CRASH_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(void) {
+    char cwd[256] = "?";
+    FILE *f = fopen("/tmp/crash.log", "a");
+    if (getcwd(cwd, sizeof cwd) == NULL) cwd[0] = '?';
+    if (f) {
+        fprintf(f, "crashed as uid=%d in %s mode=%s\n", (int)getuid(), cwd, getenv("APP_MODE"));
+        fclose(f);
+    }
+    fprintf(stderr, "fatal: cannot reach the database\n");
+    return 3;
+}
+"""
 # Host tools a dynamic toolkit carries, with the libraries `ldd` names for them.
 DYNAMIC_TOOLS = (
     "sh",
@@ -63,11 +79,20 @@ def _link(tar: tarfile.TarFile, name: str, target: str) -> None:
 
 def static_pause_binary(workdir: Path) -> Path:
     """A static program that waits for a signal: the one binary of a distroless target."""
-    out = workdir / "server"
+    return _static_binary(workdir, "server", PAUSE_C)
+
+
+def static_crash_binary(workdir: Path) -> Path:
+    """A static program that writes /tmp/crash.log (its uid, workdir, APP_MODE) and exits 3."""
+    return _static_binary(workdir, "crash", CRASH_C)
+
+
+def _static_binary(workdir: Path, name: str, source: str) -> Path:
+    out = workdir / name
     if out.exists():
         return out
-    src = workdir / "pause.c"
-    src.write_text(PAUSE_C)
+    src = workdir / f"{name}.c"
+    src.write_text(source)
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise RuntimeError("a C compiler is needed to build the distroless test target")
@@ -75,13 +100,13 @@ def static_pause_binary(workdir: Path) -> Path:
     return out
 
 
-def distroless_tar(workdir: Path) -> bytes:
+def distroless_tar(workdir: Path, binary: Path | None = None) -> bytes:
     """A root filesystem with one static binary, no shell, users as distroless has them."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for d in ("app", "etc", "home", "home/nonroot", "tmp"):
             _dir(tar, d, 0o1777 if d == "tmp" else 0o755)
-        tar.add(str(static_pause_binary(workdir)), arcname="app/server")
+        tar.add(str(binary or static_pause_binary(workdir)), arcname="app/server")
         _file(
             tar,
             "etc/passwd",
@@ -235,6 +260,21 @@ class TestImages:
                 "WORKDIR /app",
                 "USER 65532",
                 'ENTRYPOINT ["/app/server"]',
+            ],
+        )
+
+    def crasher(self) -> str:
+        """A shell-less image whose program writes /tmp/crash.log as uid 65532 and exits 3."""
+        return self._import(
+            "crasher",
+            distroless_tar(self.workdir, static_crash_binary(self.workdir)),
+            [
+                "ENV PATH=/app/bin:/usr/local/bin:/usr/bin",
+                "ENV APP_MODE=production",
+                "WORKDIR /app",
+                "USER nonroot",
+                'ENTRYPOINT ["/app/server"]',
+                'CMD ["--db", "db:5432"]',
             ],
         )
 

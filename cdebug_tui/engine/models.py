@@ -13,6 +13,8 @@ SIDECAR_LABEL = "io.cdebug-tui.sidecar"
 TARGET_LABEL = "io.cdebug-tui.target"
 OWNER_LABEL = "io.cdebug-tui.owner"
 SESSION_LABEL = "io.cdebug-tui.session"
+#: On a debug copy (a container) and on the image committed for it: what it is a copy of.
+COPY_LABEL = "io.cdebug-tui.copy"
 
 
 class Mode(enum.StrEnum):
@@ -89,6 +91,21 @@ class ContainerEvent:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A volume or bind mount of a container, as `docker inspect` lists it under Mounts."""
+
+    kind: str  # "volume", "bind", "tmpfs"
+    source: str  # the volume's name, or the host path of a bind mount
+    destination: str
+    writable: bool
+
+    def describe(self) -> str:
+        """One phrase: `volume data at /data (writable)`."""
+        what = f"volume {self.source}" if self.kind == "volume" else f"{self.kind} {self.source}"
+        return f"{what} at {self.destination} ({'writable' if self.writable else 'read-only'})"
+
+
+@dataclass(frozen=True)
 class TargetInfo:
     """What the engine says about a container, as much as a debug session needs."""
 
@@ -116,6 +133,8 @@ class TargetInfo:
     network_mode: str
     security_opt: tuple[str, ...]
     labels: tuple[tuple[str, str], ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    exit_code: int = 0
 
     @property
     def ref(self) -> ContainerRef:
@@ -141,6 +160,7 @@ class ImageInfo:
     tags: tuple[str, ...]
     size: int
     created: datetime | None = None
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

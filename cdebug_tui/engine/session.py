@@ -14,6 +14,8 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
+from cdebug_tui.engine import copy as copies
+from cdebug_tui.engine import entrypoint as ep
 from cdebug_tui.engine import toolkit as tk
 from cdebug_tui.engine.client import Engine, EventStream, ProgressCallback
 from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
@@ -177,6 +179,8 @@ class DebugSession:
         self._resizing = False
         #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
         self.ended_reason: str | None = None
+        #: The debug copy the sidecar joins, for a stopped container or an image; removed last.
+        self.copy: copies.DebugCopy | None = None
 
     def watch_target(self, stream: EventStream) -> None:
         """Ends the session as soon as the target stops, is paused or removed (engine events).
@@ -418,9 +422,14 @@ class DebugSession:
     def close(self, timeout: float = 10.0) -> None:
         """Ends the session: the shell, the links in the target, the sidecar. Idempotent."""
         with self._close_lock:
-            if self._closed:
-                return
+            already = self._closed
             self._closed = True
+        if already:
+            # Closing in another thread (the target's watcher): wait for the copy's removal,
+            # which a process about to exit would otherwise cut short.
+            if self.copy is not None:
+                self.copy.remove(timeout)
+            return
         # Unblock whoever reads the shell first: everything after this may wait on the engine.
         if self.stream is not None:
             self.stream.close()
@@ -440,6 +449,8 @@ class DebugSession:
             except CdebugError:
                 pass
         self.supervisor.close()
+        if self.copy is not None:
+            self.copy.remove(timeout)
 
     def __enter__(self) -> DebugSession:
         return self
@@ -552,17 +563,39 @@ def prepare_session(
     """
     steps = _Steps(on_step)
     t0 = time.monotonic()
-    target = engine.resolve(spec.target)
-    check_target(target)
-    steps.add("find the target", f"docker inspect {target.name}", t0, f"id {target.short_id}")
-    # Listened to from now on: the engine subscribes a moment after it answers, and a pause
-    # in that moment would go unseen if the subscription came last.
-    events = engine.events(container=target.id)
+    found = copies.find(engine, spec.target, notice=notice, on_progress=on_progress)
+    copy: copies.DebugCopy | None = None
+    toolkit: tuple[str, str] | None = None
+    if isinstance(found, copies.CopySource):
+        # A stopped container or an image: the sidecar joins a running copy of it.
+        steps.add("find the target", f"docker inspect {found.name}", t0, found.describe())
+        toolkit = ensure_image(engine, spec.image, on_progress, notice)
+        copy = copies.make_copy(
+            engine, found, toolkit=toolkit[0], toolkit_id=toolkit[1], add_step=steps.add
+        )
+        target = copy.target
+    else:
+        target = found
+        check_target(target)
+        steps.add("find the target", f"docker inspect {target.name}", t0, f"id {target.short_id}")
     try:
-        return _prepare(engine, spec, target, steps, events, on_progress, notice)
+        # Listened to from now on: the engine subscribes a moment after it answers, and a pause
+        # in that moment would go unseen if the subscription came last.
+        events = engine.events(container=target.id)
+        try:
+            session = _prepare(
+                engine, spec, target, steps, events, on_progress, notice, toolkit, copy
+            )
+        except BaseException:
+            events.close()
+            raise
     except BaseException:
-        events.close()
+        if copy is not None:
+            copy.remove()
         raise
+    if copy is not None:
+        copy.watch_original(session)
+    return session
 
 
 def _prepare(
@@ -573,10 +606,13 @@ def _prepare(
     events: EventStream,
     on_progress: ProgressCallback | None,
     notice: Callable[[str], None] | None,
+    toolkit: tuple[str, str] | None = None,
+    copy: copies.DebugCopy | None = None,
 ) -> DebugSession:
-    """The rest of prepare_session, with the target's events already listened to."""
+    """The rest of prepare_session, with the target's events already listened to (and the
+    toolkit image, when a copy needed it first)."""
     t0 = time.monotonic()
-    image, image_id = ensure_image(engine, spec.image, on_progress, notice)
+    image, image_id = toolkit or ensure_image(engine, spec.image, on_progress, notice)
     steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19])
 
     uid_gid = None
@@ -648,6 +684,7 @@ def _prepare(
             raise SessionError(f"cannot start the sidecar: {text}") from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
+        session.copy = copy
         steps.add("start the sidecar", f"docker start {config.name}", t0)
 
         t0 = time.monotonic()
@@ -704,7 +741,7 @@ def _prepare(
         session.link = link
         session.uid_gid = uid_gid
         session.home = home if uid_gid else None
-        session.toolkit_path = toolkit_path
+        session.toolkit_path = _install_entrypoint(session, toolkit_path)
         session.watch_target(events)
         return session
     except BaseException:
@@ -719,6 +756,38 @@ def _prepare(
             except CdebugError:
                 pass
         raise
+
+
+def _install_entrypoint(session: DebugSession, toolkit_path: str) -> str:
+    """Writes `entrypoint` into the sidecar's own filesystem (never the target's) for the
+    session's mode; returns the toolkit PATH with its directory first."""
+    t0 = time.monotonic()
+    target, engine = session.target, session.engine
+    uid_gid: tuple[int, int] | None = None
+    try:
+        passwd: str | None = None
+        if target.user and not target.user.replace(":", "").isdigit():
+            passwd = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
+        uid_gid = resolve_user(target.user, passwd) if target.user else (0, 0)
+    except (FileNotFoundError, CdebugError):
+        uid_gid = None  # a user the target's /etc/passwd does not know: it says so
+    sh = session.probe.get("sh") or "/bin/sh"
+    if session.mode == Mode.ROOT:
+        sh = session.link + sh
+    title = session.copy.source.describe() if session.copy is not None else ""
+    text = ep.script(target, sh=sh, uid_gid=uid_gid, title=title)
+    try:
+        engine.put_archive(session.sidecar_id, "/", ep.archive(text))
+    except CdebugError as exc:
+        session._steps.add("no `entrypoint` in this session", "# docker cp refused", t0, str(exc))
+        return toolkit_path
+    session._steps.add(
+        "put `entrypoint` on the shell's PATH (in the sidecar, not the target)",
+        f"docker cp ./entrypoint {session.config.name}:{ep.BIN_DIR}/entrypoint",
+        t0,
+        "entrypoint prints the target's command, user, workdir and env; --run runs it again",
+    )
+    return f"{ep.BIN_DIR}:{toolkit_path}"
 
 
 def _env_get(env: list[str], key: str) -> str | None:

@@ -196,7 +196,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         try:
             orphans = engine.orphaned_sidecars()
             for c in orphans:
-                engine.remove_container(c.id)
+                engine.remove_container(c.id, remove_volumes=True)
+            # Then the images committed for debug copies (the copies used them).
+            for image in engine.orphaned_copy_images():
+                engine.remove_image(image.id)
         except CdebugError as exc:
             self.call_from_thread(self.notify, f"cannot clean up old sidecars: {exc}")
             return
