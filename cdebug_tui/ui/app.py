@@ -403,10 +403,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         if c.is_sidecar:
             self.notify(f"{c.name} is a cdebug-tui sidecar, not a target", severity="warning")
             return
-        if not c.running:
+        stopped = c.state in ("exited", "created", "dead")
+        if not c.running and not stopped:
             self.notify(
-                f"{c.name} is {c.state}: only a running container can be debugged (start it "
-                "first: a stopped container has no processes or namespaces to join)",
+                f"{c.name} is {c.state}: a {c.state} container cannot be debugged (its processes "
+                "are frozen or on their way); try again when it runs or has stopped",
                 title="cannot debug yet",
                 severity="warning",
                 timeout=6,
@@ -426,8 +427,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         # an exec into it, which answers faster than a new container.
         key = (engine.name, c.id)
         likely = last_toolkit() or "busybox:musl"
-        self._warm_wanted[key] = likely
-        self.prepare_warm(engine, c.id, likely)
+        if not stopped:
+            # Not for a stopped one: its debug copy (a commit) costs more than a guess is worth.
+            self._warm_wanted[key] = likely
+            self.prepare_warm(engine, c.id, likely)
 
         def picked(image: str | None) -> None:
             self._warm_wanted.pop(key, None)

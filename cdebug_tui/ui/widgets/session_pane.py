@@ -349,6 +349,10 @@ class SessionPane(TabPane):
         header.append(f"  toolkit {self.image}", style="dim")
         if session.config.privileged:
             header.append("  PRIVILEGED sidecar", style="bold red")
+        if session.copy is not None:
+            header.append("\n")
+            header.append(" COPY ", style="bold reverse yellow")
+            header.append(" " + session.copy.banner(), style="yellow")
         if self.recorder is not None:
             header.append("  ● REC", style="bold red")
         if self.state == "ended":
