@@ -225,6 +225,26 @@ def nix_toolkit_tar(workdir: Path) -> bytes:
     return buf.getvalue()
 
 
+def nix_static_toolkit_tar(busybox: str) -> bytes:
+    """A nixery-style toolkit of static binaries: a busybox in /nix/store, /bin an absolute
+    link to its bin directory (what made root mode exit 127 once)."""
+    store = "nix/store/4vz3cs0wx4kbvmf1bd1z9n8hxj0bq4yv-busybox-static-1.36.1"
+    applets = subprocess.run(
+        [busybox, "--list"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("nix", "nix/store", store, f"{store}/bin"):
+            _dir(tar, d)
+        _dir(tar, "tmp", 0o1777)
+        tar.add(busybox, arcname=f"{store}/bin/busybox")
+        for applet in applets:
+            if applet != "busybox" and "/" not in applet:
+                _link(tar, f"{store}/bin/{applet}", "busybox")
+        _link(tar, "bin", f"/{store}/bin")
+    return buf.getvalue()
+
+
 class TestImages:
     """Builds the test images under one per-run prefix and removes them at the end."""
 
@@ -283,6 +303,12 @@ class TestImages:
 
     def nix_toolkit(self) -> str:
         return self._import("nixtools", nix_toolkit_tar(self.workdir), ["ENV PATH=/bin"])
+
+    def nix_static_toolkit(self) -> str:
+        busybox = host_busybox()
+        if busybox is None:
+            raise RuntimeError("a static busybox is needed (Debian: busybox-static)")
+        return self._import("nixstatic", nix_static_toolkit_tar(busybox), ["ENV PATH=/bin"])
 
     def remove_all(self) -> None:
         for ref in self.made:

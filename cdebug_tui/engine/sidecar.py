@@ -209,7 +209,11 @@ def shell_env(
     env["CDEBUG_WORKDIR"] = target.workdir or "/"
     env["CDEBUG_SESSION"] = session_id
     env["CDEBUG_TARGET"] = target.name
-    env["PS1"] = f"({target.name}) \\w \\$ "
+    # In toolkit mode the working directory is reached through /proc/1/root, outside the shell's
+    # root, where getcwd() fails: `\w` printed "sh: getcwd: No such file or directory" and
+    # "(unknown)". $PWD is the path the shell went through (/target/...), kept by the shell.
+    where = "\\w" if mode == Mode.ROOT else "$PWD"
+    env["PS1"] = f"({target.name}) {where} \\$ "
     return [f"{k}={v}" for k, v in env.items()]
 
 
