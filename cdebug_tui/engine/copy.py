@@ -141,7 +141,10 @@ def _image_source(
         try:
             image_id = engine.pull(name, on_progress)
         except ImageUnavailableError as exc:
-            raise TargetNotFoundError(f"no container or image named {name} ({exc})") from exc
+            reason = str(exc).removeprefix(f"cannot pull {name}: ")
+            raise TargetNotFoundError(
+                f"no such container or image: {name}", hint=f"cannot pull it: {reason}"
+            ) from exc
     cfg = engine.image_config(image_id)
     return CopySource(
         kind="image",

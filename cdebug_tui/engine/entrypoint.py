@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shlex
-import tarfile
 
 from cdebug_tui.engine.models import TargetInfo
 
@@ -25,12 +23,12 @@ def describe_user(user: str, uid_gid: tuple[int, int] | None) -> str:
 def script(
     target: TargetInfo,
     *,
-    sh: str,
     uid_gid: tuple[int, int] | None,
     target_pid: int = 1,
     title: str = "",
 ) -> str:
-    """The `entrypoint` script for one session.
+    """The `entrypoint` script for one session, without its #! line (the supervisor writes
+    that: the toolkit's shell as the session's shell sees it, which depends on the mode).
 
     `entrypoint` prints the target's entrypoint and command, user, workdir and environment as
     the engine ran them; `entrypoint --run` runs them again in the foreground, as that user, in
@@ -41,7 +39,6 @@ def script(
 
     Args:
         target: The target (for a copy: the original's command and user).
-        sh: The toolkit's shell, as the session's shell sees it (the script's #! line).
         uid_gid: The target's user, resolved in its /etc/passwd; None when it cannot be.
         target_pid: The target's main process, as the sidecar sees it.
         title: What the target is, for the first line (`container api`).
@@ -63,8 +60,7 @@ def script(
         "                  strace -f entrypoint --run traces it, with a toolkit that has strace",
     ]
     env_args = " ".join(shlex.quote(item) for item in target.env)
-    return f"""#!{sh}
-# entrypoint: prints, or with --run runs again, what the engine ran as the target's main process.
+    return f"""# entrypoint: prints (--run: runs again) what the engine ran as the main process.
 case "${{1:-}}" in
     ""|--print|-p)
         cat <<'CDEBUG_EOF'
@@ -101,21 +97,3 @@ CDEBUG_EOF
         ;;
 esac
 """
-
-
-def archive(text: str) -> bytes:
-    """A tar archive that puts the script at BIN_DIR/entrypoint, executable, for put_archive."""
-    buf = io.BytesIO()
-    data = text.encode()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        parts = BIN_DIR.strip("/").split("/")
-        for i in range(len(parts)):
-            info = tarfile.TarInfo("/".join(parts[: i + 1]))
-            info.type = tarfile.DIRTYPE
-            info.mode = 0o755
-            tar.addfile(info)
-        info = tarfile.TarInfo(f"{BIN_DIR.strip('/')}/entrypoint")
-        info.size = len(data)
-        info.mode = 0o755
-        tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()

@@ -38,7 +38,7 @@ _KINDS = {
 _PROCESS_SCRIPT = r"""
 echo "==SELF $$"
 echo "==UPTIME"; cat /proc/uptime
-echo "==PASSWD"; cat /proc/1/root/etc/passwd
+echo "==PASSWD"; cat "/proc/$1/root/etc/passwd"
 for p in /proc/[0-9]*; do
   echo "==PID ${p#/proc/}"
   cat "$p/stat"
@@ -55,8 +55,9 @@ echo "==END"
 # which QUOTING_STYLE=literal turns off in coreutils (busybox always quotes).
 _LIST_SCRIPT = r"""
 cd "$1" || exit 3
+passwd="/proc/$2/root/etc/passwd"
 set -- * .[!.]* ..?*
-echo "==PASSWD"; cat /proc/1/root/etc/passwd
+echo "==PASSWD"; cat "$passwd"
 echo "==STAT"
 QUOTING_STYLE=literal stat -c '%A/%s/%u/%g/%n/%N' -- "$@"
 echo "==END"
@@ -237,10 +238,32 @@ def list_processes(session: SessionRunner, previous: list[Process] | None = None
     Raises:
         SessionError: When the sidecar cannot list them.
     """
-    code, out, err = session.run(["sh", "-c", _PROCESS_SCRIPT], timeout=10)
+    pid = _target_pid(session)
+    code, out, err = session.run(["sh", "-c", _PROCESS_SCRIPT, "cdebug-ps", str(pid)], timeout=10)
     if b"==END" not in out:
         raise SessionError(f"cannot list the target's processes: {_first_line(err, code)}")
-    return parse_processes(out, previous)
+    processes = parse_processes(out, previous)
+    if pid != 1:
+        # The host's PID namespace (--pid host): every process of the host is there; the
+        # target's are its main process and what descends from it.
+        keep = {pid}
+        for p in sorted(processes, key=lambda p: p.pid):
+            if p.ppid in keep:
+                keep.add(p.pid)
+        kept = ProcessList(p for p in processes if p.pid in keep)
+        kept.uptime = processes.uptime
+        return kept
+    return processes
+
+
+def _target_pid(session: object) -> int:
+    """The target's main process as the sidecar sees it: 1, or its host PID (--pid host)."""
+    return int(getattr(session, "target_pid", 1))
+
+
+def target_root(session: object) -> str:
+    """Where the sidecar sees the target's root filesystem."""
+    return f"/proc/{_target_pid(session)}/root"
 
 
 def _link_target(name: str, quoted: str) -> str | None:
@@ -329,8 +352,9 @@ def list_dir(session: SessionRunner, path: str) -> list[RootfsEntry]:
         SessionError: When the directory cannot be read.
     """
     path = posixpath.normpath("/" + path.lstrip("/"))
-    real = TARGET_ROOT + ("" if path == "/" else path)
-    code, out, err = session.run(["sh", "-c", _LIST_SCRIPT, "cdebug-ls", real], timeout=10)
+    real = target_root(session) + ("" if path == "/" else path)
+    argv = ["sh", "-c", _LIST_SCRIPT, "cdebug-ls", real, str(_target_pid(session))]
+    code, out, err = session.run(argv, timeout=10)
     if code == 3 or b"==END" not in out:
         raise SessionError(f"cannot read {path}: {_first_line(err, code)}")
     return parse_listing(out, path, _changes(session))
@@ -356,7 +380,7 @@ def preview_file(session: SessionRunner, path: str, limit: int = 64 * 1024) -> b
     """
     path = posixpath.normpath("/" + path.lstrip("/"))
     code, out, err = session.run(
-        ["sh", "-c", f"head -c {int(limit)} {shlex.quote(TARGET_ROOT + path)}"], timeout=10
+        ["sh", "-c", f"head -c {int(limit)} {shlex.quote(target_root(session) + path)}"], timeout=10
     )
     if code != 0:
         raise SessionError(f"cannot read {path}: {_first_line(err, code)}")

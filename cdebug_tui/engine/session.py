@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import select
 import shlex
 import socket
@@ -212,6 +213,11 @@ class DebugSession:
         return self.config.session_id
 
     @property
+    def target_pid(self) -> int:
+        """The target's main process as the sidecar sees it (its host PID for --pid host)."""
+        return self.config.target_pid
+
+    @property
     def tty(self) -> bool:
         return self.spec.tty
 
@@ -256,6 +262,7 @@ class DebugSession:
                 target_root=self.target_root,
                 command=spec.command,
                 uid_gid=uid_gid,
+                target_pid=self.config.target_pid,
             )
             exec_user = "0"
             if self.mode == Mode.TOOLKIT and uid_gid is not None:
@@ -626,6 +633,9 @@ def _prepare(
         home = home_of(uid_gid[0], passwd)
 
     config = sidecar_config(spec, target, image)
+    title = copy.source.describe() if copy is not None else ""
+    entry = _entrypoint_env(engine, target, title, config.target_pid)
+    config = dataclasses.replace(config, env=(*config.env, entry))
     t0 = time.monotonic()
     try:
         sidecar_id = engine.api.create_container(
@@ -693,7 +703,8 @@ def _prepare(
         session.supervisor_pid = int(probe.get("pid") or 0)
         if probe.get("troot") != "1":
             raise SessionError(
-                f"the sidecar cannot read {target.name}'s root filesystem through /proc/1/root"
+                f"the sidecar cannot read {target.name}'s root filesystem through "
+                f"/proc/{config.target_pid}/root"
             )
         mode, reason = _plan_mode(spec, profile, probe, uid_gid)
         anchor = session.supervisor_pid
@@ -741,7 +752,7 @@ def _prepare(
         session.link = link
         session.uid_gid = uid_gid
         session.home = home if uid_gid else None
-        session.toolkit_path = _install_entrypoint(session, toolkit_path)
+        session.toolkit_path = f"{ep.BIN_DIR}:{toolkit_path}"
         session.watch_target(events)
         return session
     except BaseException:
@@ -758,11 +769,9 @@ def _prepare(
         raise
 
 
-def _install_entrypoint(session: DebugSession, toolkit_path: str) -> str:
-    """Writes `entrypoint` into the sidecar's own filesystem (never the target's) for the
-    session's mode; returns the toolkit PATH with its directory first."""
-    t0 = time.monotonic()
-    target, engine = session.target, session.engine
+def _entrypoint_env(engine: Engine, target: TargetInfo, title: str, target_pid: int) -> str:
+    """`CDEBUG_ENTRYPOINT=<script>` for the sidecar: the supervisor writes `entrypoint` into the
+    sidecar's own filesystem (never the target's) with the #! line of the session's mode."""
     uid_gid: tuple[int, int] | None = None
     try:
         passwd: str | None = None
@@ -770,24 +779,9 @@ def _install_entrypoint(session: DebugSession, toolkit_path: str) -> str:
             passwd = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
         uid_gid = resolve_user(target.user, passwd) if target.user else (0, 0)
     except (FileNotFoundError, CdebugError):
-        uid_gid = None  # a user the target's /etc/passwd does not know: it says so
-    sh = session.probe.get("sh") or "/bin/sh"
-    if session.mode == Mode.ROOT:
-        sh = session.link + sh
-    title = session.copy.source.describe() if session.copy is not None else ""
-    text = ep.script(target, sh=sh, uid_gid=uid_gid, title=title)
-    try:
-        engine.put_archive(session.sidecar_id, "/", ep.archive(text))
-    except CdebugError as exc:
-        session._steps.add("no `entrypoint` in this session", "# docker cp refused", t0, str(exc))
-        return toolkit_path
-    session._steps.add(
-        "put `entrypoint` on the shell's PATH (in the sidecar, not the target)",
-        f"docker cp ./entrypoint {session.config.name}:{ep.BIN_DIR}/entrypoint",
-        t0,
-        "entrypoint prints the target's command, user, workdir and env; --run runs it again",
-    )
-    return f"{ep.BIN_DIR}:{toolkit_path}"
+        uid_gid = None  # a user the target's /etc/passwd does not know: the script says so
+    body = ep.script(target, uid_gid=uid_gid, title=title, target_pid=target_pid)
+    return f"CDEBUG_ENTRYPOINT={body}"
 
 
 def _env_get(env: list[str], key: str) -> str | None:

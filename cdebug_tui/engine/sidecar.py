@@ -21,7 +21,6 @@ from cdebug_tui.engine.models import (
 )
 from cdebug_tui.errors import (
     TargetNotRunningError,
-    UnsupportedTargetError,
     UserNotFoundError,
 )
 
@@ -47,6 +46,8 @@ class SidecarConfig:
     cap_add: tuple[str, ...]
     cap_drop: tuple[str, ...]
     privileged: bool
+    #: The target's main process as the sidecar sees it: 1, or its host PID for --pid host.
+    target_pid: int = 1
 
     def docker_run_command(self) -> str:
         """The `docker run` command that would create the same sidecar, for a learner to read."""
@@ -63,20 +64,21 @@ class SidecarConfig:
         for key, value in self.labels:
             args += ["--label", f"{key}={value}"]
         for item in self.env:
-            if not item.startswith("CDEBUG_SUPERVISOR="):
+            if not item.startswith(("CDEBUG_SUPERVISOR=", "CDEBUG_ENTRYPOINT=")):
                 args += ["-e", item]
         args += ["-e", "CDEBUG_SUPERVISOR=<supervisor script>"]
+        if any(item.startswith("CDEBUG_ENTRYPOINT=") for item in self.env):
+            args += ["-e", "CDEBUG_ENTRYPOINT=<the entrypoint script>"]
         args += ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
         args += list(self.entrypoint[1:])
         return shlex.join(args)
 
 
 def check_target(target: TargetInfo) -> None:
-    """Refuses targets that cannot be debugged (not running) or not safely (host PID namespace).
+    """Refuses targets that cannot be debugged as they run (stopped, paused, restarting).
 
     Raises:
         TargetNotRunningError: When the target is stopped, paused or restarting.
-        UnsupportedTargetError: When the target shares the host's PID namespace.
     """
     if target.paused:
         raise TargetNotRunningError(
@@ -90,11 +92,6 @@ def check_target(target: TargetInfo) -> None:
         raise TargetNotRunningError(
             f"container {target.name} is not running ({target.state})",
             hint=f"start it first: docker start {target.name}",
-        )
-    if target.pid_mode == "host":
-        raise UnsupportedTargetError(
-            f"container {target.name} shares the host's PID namespace (--pid=host): a sidecar "
-            "joining it would see the host's PID 1 as the target; debug the host instead"
         )
 
 
@@ -110,6 +107,10 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
         ipc_mode = target.ipc_mode
     cap_add = tuple(dict.fromkeys((*target.cap_add, *ADDED_CAPS)))
     cap_drop = tuple(c for c in target.cap_drop if c.upper().removeprefix("CAP_") not in ADDED_CAPS)
+    # A target in the host's PID namespace (a monitoring agent, --pid host): the sidecar joins
+    # that namespace too, where the target's main process is its host PID, not 1.
+    host_pid = target.pid_mode == "host"
+    target_pid = target.pid if host_pid else 1
     labels = (
         (SIDECAR_LABEL, "1"),
         (TARGET_LABEL, target.id),
@@ -124,16 +125,17 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
         entrypoint=("sh", "-c", 'eval "$CDEBUG_SUPERVISOR"', "cdebug-supervisor"),
         env=(
             f"CDEBUG_SESSION={session_id}",
-            "CDEBUG_TARGET_PID=1",
+            f"CDEBUG_TARGET_PID={target_pid}",
             f"CDEBUG_SUPERVISOR={SUPERVISOR_SCRIPT}",
         ),
         labels=labels,
-        pid_mode=f"container:{target.id}",
+        pid_mode="host" if host_pid else f"container:{target.id}",
         network_mode=f"container:{target.id}",
         ipc_mode=ipc_mode,
         cap_add=cap_add,
         cap_drop=cap_drop,
         privileged=spec.privileged or target.privileged,
+        target_pid=target_pid,
     )
 
 
@@ -219,7 +221,7 @@ def shell_env(
 
 #: Changes to the target's working directory, then runs the command; the shell is the default.
 _CD_THEN_EXEC = (
-    "unset CDEBUG_SUPERVISOR CDEBUG_TARGET_PID; "
+    "unset CDEBUG_SUPERVISOR CDEBUG_TARGET_PID CDEBUG_ENTRYPOINT; "
     'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || cd /; exec "$@"'
 )
 
@@ -234,6 +236,7 @@ def shell_command(
     target_root: str,
     command: tuple[str, ...],
     uid_gid: tuple[int, int] | None,
+    target_pid: int = 1,
 ) -> list[str]:
     """The debug shell's command line, as the sidecar runs it.
 
@@ -248,8 +251,8 @@ def shell_command(
         cmd = list(command) or [shell]
         if uid_gid is not None:
             uid, gid = uid_gid
-            enter = [nsenter, "-t", "1", "-r", "-S", str(uid), "-G", str(gid), "--"]
+            enter = [nsenter, "-t", str(target_pid), "-r", "-S", str(uid), "-G", str(gid), "--"]
             return [*enter, shell, "-c", wrapper, "cdebug", *cmd]
-        return [chroot, "/proc/1/root", shell, "-c", wrapper, "cdebug", *cmd]
+        return [chroot, f"/proc/{target_pid}/root", shell, "-c", wrapper, "cdebug", *cmd]
     cmd = list(command) or [sh]
     return [sh, "-c", wrapper, "cdebug", *cmd]

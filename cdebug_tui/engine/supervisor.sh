@@ -60,8 +60,19 @@ say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter)
 
 read -r plan anchor nix rest || exit 0
 
+# `entrypoint` for the session's shell, in the sidecar's own root (never the target's); its #!
+# line is the toolkit's shell as that shell sees it ($1).
+write_entrypoint() {
+    [ -n "$CDEBUG_ENTRYPOINT" ] || return 0
+    mkdir -p /.cdebug-tui/bin 2>/dev/null &&
+        { printf '#!%s\n' "$1"; printf '%s\n' "$CDEBUG_ENTRYPOINT"; } >/.cdebug-tui/bin/entrypoint &&
+        chmod 755 /.cdebug-tui/bin/entrypoint &&
+        say "+ cat > /.cdebug-tui/bin/entrypoint  # in the sidecar, #!$1"
+}
+
 toolkit_mode() {
     reason="$*"
+    write_entrypoint "$(find_tool sh)"
     if [ ! -e /target ] && [ ! -L /target ] && ln -s "$TROOT" /target 2>/dev/null; then
         say "+ ln -s $TROOT /target"
         say "CDEBUG-MODE toolkit /target $reason"
@@ -124,6 +135,7 @@ if [ "$plan" = root ]; then
             cleanup
             toolkit_mode "$fail"
         else
+            write_entrypoint "/.cdebug-$ID$(find_tool sh)"
             say "CDEBUG-MODE root / $why"
         fi
     else
@@ -143,6 +155,7 @@ while read -r cmd a b rest; do
             if ln -s "/proc/$a/root" "$l" 2>/dev/null; then
                 say "+ ln -s /proc/$a/root $l"
                 LINKS="$LINKS $l"
+                write_entrypoint "/.cdebug-$ID-u$b$(find_tool sh)"
                 say "CDEBUG-ANCHORED $l"
             else
                 say "CDEBUG-ANCHORED -"

@@ -262,5 +262,5 @@ def test_missing_image_is_one_line(engine: Any, busybox_image: str) -> None:
     r = cdebug("exec", "--image", busybox_image, name, "ls")
     assert r.returncode == 125
     lines = r.stderr.decode().strip().splitlines()
-    assert lines[-1].startswith(f"cdebug-tui: error: no container or image named {name}"), lines
+    assert lines[-1].startswith(f"cdebug-tui: error: no such container or image: {name}"), lines
     assert copies_of(engine, name) == ([], [])
