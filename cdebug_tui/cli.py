@@ -48,6 +48,13 @@ def _exec_parser() -> argparse.ArgumentParser:
         "--image", default=DEFAULT_IMAGE, help=f"toolkit image (default {DEFAULT_IMAGE})"
     )
     p.add_argument("--privileged", action="store_true", help="run the sidecar privileged")
+    p.add_argument(
+        "--profile",
+        default="general",
+        metavar="PROFILE",
+        help="the sidecar's privileges, as kubectl debug's: general (default), netadmin "
+        "(+NET_ADMIN, NET_RAW), sysadmin (--privileged), restricted (only what reading needs)",
+    )
     p.add_argument("-u", "--user", help="run as this user: a name in the target, or uid[:gid]")
     p.add_argument("--name", help="the sidecar's container name")
     p.add_argument(
@@ -240,6 +247,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         rows=rows,
         cols=cols,
         term=os.environ.get("TERM") or "xterm",
+        profile=ns.profile,
     )
 
     def on_step(step: Step) -> None:

@@ -236,6 +236,8 @@ class SessionSpec:
     cols: int = 80
     #: The TERM the shell gets with a TTY: the user's own terminal for `exec -it`, ours in the app.
     term: str = "xterm-256color"
+    #: The sidecar's privileges: general, netadmin, sysadmin or restricted (kubectl debug's).
+    profile: str = "general"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import requests.exceptions
 
 from cdebug_tui.engine import copy as copies
 from cdebug_tui.engine import entrypoint as ep
+from cdebug_tui.engine import profiles
 from cdebug_tui.engine import toolkit as tk
 from cdebug_tui.engine.client import Engine, EventStream, ProgressCallback
 from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
@@ -568,6 +569,7 @@ def prepare_session(
     Raises:
         CdebugError: A subclass saying what is wrong, for the user.
     """
+    profiles.profile(spec.profile)  # an unknown profile fails before anything is made
     steps = _Steps(on_step)
     t0 = time.monotonic()
     found = copies.find(engine, spec.target, notice=notice, on_progress=on_progress)

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from importlib import resources
 
+from cdebug_tui.engine import profiles
 from cdebug_tui.engine.models import (
     OWNER_LABEL,
     SESSION_LABEL,
@@ -105,8 +106,14 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
         ipc_mode = f"container:{target.id}"
     elif target.ipc_mode.startswith("container:"):
         ipc_mode = target.ipc_mode
-    cap_add = tuple(dict.fromkeys((*target.cap_add, *ADDED_CAPS)))
-    cap_drop = tuple(c for c in target.cap_drop if c.upper().removeprefix("CAP_") not in ADDED_CAPS)
+    chosen = profiles.profile(spec.profile)
+    if chosen.drop_all:
+        cap_add: tuple[str, ...] = chosen.cap_add
+        cap_drop: tuple[str, ...] = ("ALL",)
+    else:
+        added = (*ADDED_CAPS, *chosen.cap_add)
+        cap_add = tuple(dict.fromkeys((*target.cap_add, *added)))
+        cap_drop = tuple(c for c in target.cap_drop if c.upper().removeprefix("CAP_") not in added)
     # A target in the host's PID namespace (a monitoring agent, --pid host): the sidecar joins
     # that namespace too, where the target's main process is its host PID, not 1.
     host_pid = target.pid_mode == "host"
@@ -134,7 +141,7 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
         ipc_mode=ipc_mode,
         cap_add=cap_add,
         cap_drop=cap_drop,
-        privileged=spec.privileged or target.privileged,
+        privileged=spec.privileged or target.privileged or chosen.privileged,
         target_pid=target_pid,
     )
 
