@@ -17,6 +17,7 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from cdebug_tui.ui.commands import ImageCommands
 from cdebug_tui.ui.messages import (
     ContainerChanged,
     ContainersLoaded,
@@ -75,7 +76,10 @@ class CdebugApp(App[int], inherit_bindings=False):
     # Absolute, so that subclasses defined elsewhere (benchmarks, tests) find it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "cdebug-tui"
-    ENABLE_COMMAND_PALETTE = False
+    # The palette opens with ":" (as k9s's command mode) outside the terminal, never with
+    # ctrl+p, which belongs to the shell; a binding of our own keeps Textual's priority one out.
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ImageCommands}
     # App's own ctrl+q and ctrl+c bindings are left out (inherit_bindings=False): inside the
     # terminal they belong to the shell. Only these two pairs are priority bindings, so that
     # tabs switch from inside the terminal too; shells rarely need them.
@@ -87,6 +91,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("r", "reload", "Reload", show=False),
+        Binding("colon", "command_palette", "Commands", key_display=":"),
     ]
 
     def __init__(
@@ -432,16 +437,38 @@ class CdebugApp(App[int], inherit_bindings=False):
             self._warm_wanted[key] = likely
             self.prepare_warm(engine, c.id, likely)
 
+        picker = ToolkitPickerScreen(engine, c.name)
+
         def picked(image: str | None) -> None:
             self._warm_wanted.pop(key, None)
             warm = self._warm.pop(key, None)
-            if warm is not None and (not image or image != warm.spec.image):
+            profile = picker.profile
+            if warm is not None and (
+                not image or image != warm.spec.image or profile != warm.spec.profile
+            ):
                 self.close_sessions_quietly([warm])
                 warm = None
             if image:
-                self.open_session(c.id, c.name, image, engine, prepared=warm)
+                self.open_session(c.id, c.name, image, engine, prepared=warm, profile=profile)
 
-        self.push_screen(ToolkitPickerScreen(engine, c.name), picked)
+        self.push_screen(picker, picked)
+
+    def debug_image(self, ref: str) -> None:
+        """Opens the toolkit picker for a session on a throwaway container of image `ref`."""
+        from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+        if self.engine is None:
+            return
+        engine = self.engine
+        picker = ToolkitPickerScreen(engine, f"image {ref}")
+
+        def picked(image: str | None) -> None:
+            if image:
+                self.open_session(ref, ref, image, engine, profile=picker.profile)
+
+        # After the palette has gone: pushed while it closed, the picker's screen and focus
+        # came back to the list, and the new session's tab opened behind it.
+        self.call_after_refresh(self.push_screen, picker, picked)
 
     @work(thread=True, exit_on_error=False, group="warm")
     def prepare_warm(self, engine: Any, container_id: str, image: str) -> None:
@@ -471,13 +498,20 @@ class CdebugApp(App[int], inherit_bindings=False):
             session.close()
 
     def open_session(
-        self, target: str, name: str, image: str, engine: Any = None, prepared: Any = None
+        self,
+        target: str,
+        name: str,
+        image: str,
+        engine: Any = None,
+        prepared: Any = None,
+        profile: str = "general",
     ) -> SessionPane:
         """Opens a tab that starts a session on `target` (of `engine`, by default the current
-        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given)."""
+        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given) and the
+        sidecar's privilege `profile`."""
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
-        pane = SessionPane(engine or self.engine, target, name, image, prepared)
+        pane = SessionPane(engine or self.engine, target, name, image, prepared, profile)
         self._all_panes.append(pane)
         self.run_worker(self._show_pane(pane), group="tabs")
         return pane

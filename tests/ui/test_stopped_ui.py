@@ -95,3 +95,61 @@ def test_enter_on_a_crashed_container_debugs_a_copy(
 
     run(body())
     assert snapshot(engine, crashed.id) == before
+
+
+def test_palette_debugs_an_image_with_a_profile(
+    engine: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """ ":" opens the palette; "Debug an image" lists local images; the picker's profile is the
+    session's; the throwaway container is gone when the tab closes, the image stays."""
+    from textual.command import CommandList, CommandPalette
+    from textual.widgets import Select
+
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_for(pilot, lambda: app.engine is not None, "the engine")
+            await wait_for(pilot, lambda: app.focused is not None, "the focus")
+            await pilot.press("colon")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+            await type_text(pilot, f"{RUN_ID}/distroless")
+
+            def listed() -> bool:
+                commands = app.screen.query_one(CommandList)
+                return any(
+                    distroless_image in str(commands.get_option_at_index(i).prompt)
+                    for i in range(commands.option_count)
+                )
+
+            await wait_for(pilot, listed, "the image in the palette")
+            await pilot.press("enter")
+            picker = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
+                "the picker",
+            )
+            picker.query_one("#picker-profile", Select).value = "netadmin"
+            await wait_for(pilot, lambda: picker.profile == "netadmin", "the profile chosen")
+            await pick_toolkit(pilot, busybox_image)
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session on an image", 90)
+            assert pane.session is not None and pane.session.spec.profile == "netadmin"
+            header = str(pane.query_one(".session-header").render())
+            assert f"a debug copy of image {distroless_image}" in header
+            assert "profile netadmin" in header
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "ls /app")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "config.json" in terminal_text(pane), "the image's files")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("x")
+            await wait_for(
+                pilot,
+                lambda: copies_of(engine, distroless_image) == ([], []),
+                "the throwaway container to go",
+            )
+
+    run(body())
+    assert engine.image_id(distroless_image)

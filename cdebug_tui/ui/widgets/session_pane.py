@@ -71,6 +71,7 @@ class SessionPane(TabPane):
         target_name: str,
         image: str,
         prepared: DebugSession | None = None,
+        profile: str = "general",
     ) -> None:
         self.number = next(_counter)
         #: A session whose sidecar was started while the user picked: the shell is an exec.
@@ -80,6 +81,7 @@ class SessionPane(TabPane):
         self.target = target
         self.target_name = target_name
         self.image = image
+        self.profile = profile
         self.session: DebugSession | None = None
         self.state = "starting"
         self.exit_code: int | None = None
@@ -159,7 +161,9 @@ class SessionPane(TabPane):
             rows, cols = self._terminal_size()
         except Exception:  # noqa: BLE001 - the tab is being built: the view's resize follows
             rows, cols = 24, 80
-        spec = SessionSpec(target=self.target, image=self.image, rows=rows, cols=cols)
+        spec = SessionSpec(
+            target=self.target, image=self.image, rows=rows, cols=cols, profile=self.profile
+        )
 
         def on_step(step: Step) -> None:
             self.post_message(SessionStepTaken(step))
@@ -349,6 +353,8 @@ class SessionPane(TabPane):
         header.append(f"  toolkit {self.image}", style="dim")
         if session.config.privileged:
             header.append("  PRIVILEGED sidecar", style="bold red")
+        if session.spec.profile != "general":
+            header.append(f"  profile {session.spec.profile}", style="bold yellow")
         if session.copy is not None:
             header.append("\n")
             header.append(" COPY ", style="bold reverse yellow")
