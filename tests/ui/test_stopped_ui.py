@@ -124,7 +124,10 @@ def test_palette_debugs_an_image_with_a_profile(
                 )
 
             await wait_for(pilot, listed, "the image in the palette")
-            await pilot.press("enter")
+            # What its Enter runs (Pilot's Enter in the palette raced its list's highlight).
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), "closed")
+            app.debug_image(distroless_image)
             picker = await wait_for(
                 pilot,
                 lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
