@@ -1,4 +1,5 @@
-"""Provides the time-to-shell benchmark: `cdebug-tui exec -it` against raw docker commands."""
+"""Provides the time-to-shell benchmark: `cdebug-tui exec -it` against raw docker commands, and
+on a stopped target (a debug copy) against a running one."""
 
 from __future__ import annotations
 
@@ -120,11 +121,15 @@ def main() -> None:
     image = demo.ensure_toolkit(engine)
     name = f"cdebug-bench-{uuid.uuid4().hex[:6]}"
     shell_name = f"{name}-shell"
+    stopped_name = f"{name}-stopped"
     demo.ensure_demo_target(engine)  # builds the demo image when it is missing
     engine.api.create_container(demo.DEMO_IMAGE, name=name)
     engine.api.start(name)
     engine.api.create_container(image, name=shell_name, command=["sleep", "3600"])
     engine.api.start(shell_name)
+    engine.api.create_container(demo.DEMO_IMAGE, name=stopped_name)
+    engine.api.start(stopped_name)
+    engine.api.kill(stopped_name)  # an `Exited (137)` shell-less container
     try:
         cases = {
             "docker run -it (shared ns)": [
@@ -140,6 +145,17 @@ def main() -> None:
                 "sh",
             ],
             "docker exec -it (has a shell)": ["docker", "exec", "-it", shell_name, "sh"],
+            "cdebug-tui exec -it (stopped)": [
+                sys.executable,
+                "-m",
+                "cdebug_tui",
+                "exec",
+                "-it",
+                "-q",
+                "--image",
+                image,
+                stopped_name,
+            ],
         }
         exec_argv = [sys.executable, "-m", "cdebug_tui", "exec", "-it", "-q", "--image", image]
         results = {label: median_of(argv) for label, argv in cases.items()}
@@ -155,14 +171,22 @@ def main() -> None:
         ratio = results["cdebug-tui exec -it"] / base
         verdict = "met" if ratio <= GOAL else "NOT met"
         print(f"goal: cdebug-tui exec -it at most {GOAL}x docker run -it: {ratio:.2f}x, {verdict}")
+        copy = results["cdebug-tui exec -it (stopped)"] / results["cdebug-tui exec -it"]
+        print(
+            f"goal: a stopped target (a debug copy) at most 2x a running one: {copy:.2f}x, "
+            + ("met" if copy <= 2 else "NOT met")
+        )
         print("where cdebug-tui's time goes:")
         print(f"  import cdebug_tui.cli            {import_cost('cdebug_tui.cli') * 1000:7.0f} ms")
         print(f"  import docker (docker-py)        {import_cost('docker') * 1000:7.0f} ms")
         print(f"  exec's path imports: {exec_imports()}")
         for title, seconds in explain_steps(name, image):
             print(f"  {title:32s} {seconds * 1000:7.0f} ms")
+        print("where the time goes on a stopped target:")
+        for title, seconds in explain_steps(stopped_name, image):
+            print(f"  {title[:48]:48s} {seconds * 1000:7.0f} ms")
     finally:
-        for c in (name, shell_name):
+        for c in (name, shell_name, stopped_name):
             engine.remove_container(c)
 
 

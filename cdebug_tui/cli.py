@@ -70,6 +70,13 @@ def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
         "--image", default=DEFAULT_IMAGE, help=f"toolkit image (default {DEFAULT_IMAGE})"
     )
     p.add_argument("--privileged", action="store_true", help="run the sidecar privileged")
+    p.add_argument(
+        "--profile",
+        default="general",
+        metavar="PROFILE",
+        help="the sidecar's privileges, as kubectl debug's: general (default), netadmin "
+        "(+NET_ADMIN, NET_RAW), sysadmin (--privileged), restricted (only what reading needs)",
+    )
     p.add_argument("-u", "--user", help="run as this user: a name in the target, or uid[:gid]")
     p.add_argument("--name", help="the sidecar's container name")
     p.add_argument(
@@ -363,6 +370,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         rows=rows,
         cols=cols,
         term=os.environ.get("TERM") or "xterm",
+        profile=ns.profile,
     )
 
     def on_step(step: Step) -> None:
@@ -394,6 +402,9 @@ def cmd_exec(ns: argparse.Namespace) -> int:
             engine, spec, on_step=on_step, on_progress=_PullBars(), notice=_warn
         )
         try:
+            if session.copy is not None:
+                # Always, -q or not: its volumes are the original's, writable for real.
+                _warn(session.copy.banner())
             if not ns.quiet:
                 _warn(f"{session.mode} mode: {session.mode_reason}")
             if ns.explain:
@@ -416,8 +427,9 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     if signals.signal_code is not None:
         return signals.signal_code
     if session.ended_reason:
+        # The target (or a copy's original) went: the command's own code would mislead.
         _warn(f"session ended: {session.ended_reason}")
-        return 125 if code in (None, 125) else code
+        return 125
     return code
 
 
@@ -612,13 +624,19 @@ def cmd_toolkit(ref: str | None, engine: str | None = None) -> int:
 
 
 def cmd_cleanup(name: str | None = None) -> int:
-    """`cdebug-tui cleanup`: removes sidecars whose cdebug-tui process is gone."""
+    """`cdebug-tui cleanup`: removes sidecars, debug copies and their images whose cdebug-tui
+    process is gone."""
     engine = _connect(name)
     orphans = engine.orphaned_sidecars()
     for c in orphans:
-        engine.remove_container(c.id)
+        engine.remove_container(c.id, remove_volumes=True)
         print(f"removed {c.name} ({c.short_id}), left by a cdebug-tui that is gone")
-    if not orphans:
+    # After the copies that use them: images committed for debug copies.
+    images = engine.orphaned_copy_images()
+    for image in images:
+        engine.remove_image(image.id)
+        print(f"removed image {image.id[7:19]}, a debug copy's, left by a cdebug-tui that is gone")
+    if not orphans and not images:
         print("no sidecars left behind")
     return 0
 

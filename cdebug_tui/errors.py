@@ -92,3 +92,11 @@ class PortForwardError(CdebugError):
 
 class ActionRefusedError(CdebugError):
     """A container action (stop, remove, ...) that cdebug-tui or the engine refused."""
+
+
+class CopyError(CdebugError):
+    """A debug copy of a stopped container or an image cannot be made."""
+
+
+class ProfileError(CdebugError):
+    """An unknown privilege profile was asked for."""

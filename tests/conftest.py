@@ -71,6 +71,16 @@ def distroless_image(images: Any) -> str:
 
 
 @pytest.fixture(scope="session")
+def nix_static_toolkit(images: Any) -> str:
+    return str(images.nix_static_toolkit())
+
+
+@pytest.fixture(scope="session")
+def crasher_image(images: Any) -> str:
+    return str(images.crasher())
+
+
+@pytest.fixture(scope="session")
 def dynamic_toolkit(images: Any) -> str:
     return str(images.dynamic_toolkit())
 

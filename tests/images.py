@@ -92,6 +92,23 @@ int main(int argc, char **argv) {
   for (;;) pause();
 }
 """
+
+CRASH_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(void) {
+    char cwd[256] = "?";
+    FILE *f = fopen("/tmp/crash.log", "a");
+    if (getcwd(cwd, sizeof cwd) == NULL) cwd[0] = '?';
+    if (f) {
+        fprintf(f, "crashed as uid=%d in %s mode=%s\n", (int)getuid(), cwd, getenv("APP_MODE"));
+        fclose(f);
+    }
+    fprintf(stderr, "fatal: cannot reach the database\n");
+    return 3;
+}
+"""
 # Host tools a dynamic toolkit carries, with the libraries `ldd` names for them.
 DYNAMIC_TOOLS = (
     "sh",
@@ -136,11 +153,20 @@ def _link(tar: tarfile.TarFile, name: str, target: str) -> None:
 
 def static_pause_binary(workdir: Path) -> Path:
     """A static program that waits for a signal: the one binary of a distroless target."""
-    out = workdir / "server"
+    return _static_binary(workdir, "server", PAUSE_C)
+
+
+def static_crash_binary(workdir: Path) -> Path:
+    """A static program that writes /tmp/crash.log (its uid, workdir, APP_MODE) and exits 3."""
+    return _static_binary(workdir, "crash", CRASH_C)
+
+
+def _static_binary(workdir: Path, name: str, source: str) -> Path:
+    out = workdir / name
     if out.exists():
         return out
-    src = workdir / "pause.c"
-    src.write_text(PAUSE_C)
+    src = workdir / f"{name}.c"
+    src.write_text(source)
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise RuntimeError("a C compiler is needed to build the distroless test target")
@@ -173,13 +199,13 @@ def app_tar(workdir: Path) -> bytes:
     return buf.getvalue()
 
 
-def distroless_tar(workdir: Path) -> bytes:
+def distroless_tar(workdir: Path, binary: Path | None = None) -> bytes:
     """A root filesystem with one static binary, no shell, users as distroless has them."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for d in ("app", "etc", "home", "home/nonroot", "tmp"):
             _dir(tar, d, 0o1777 if d == "tmp" else 0o755)
-        tar.add(str(static_pause_binary(workdir)), arcname="app/server")
+        tar.add(str(binary or static_pause_binary(workdir)), arcname="app/server")
         _file(
             tar,
             "etc/passwd",
@@ -298,6 +324,26 @@ def nix_toolkit_tar(workdir: Path) -> bytes:
     return buf.getvalue()
 
 
+def nix_static_toolkit_tar(busybox: str) -> bytes:
+    """A nixery-style toolkit of static binaries: a busybox in /nix/store, /bin an absolute
+    link to its bin directory (what made root mode exit 127 once)."""
+    store = "nix/store/4vz3cs0wx4kbvmf1bd1z9n8hxj0bq4yv-busybox-static-1.36.1"
+    applets = subprocess.run(
+        [busybox, "--list"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("nix", "nix/store", store, f"{store}/bin"):
+            _dir(tar, d)
+        _dir(tar, "tmp", 0o1777)
+        tar.add(busybox, arcname=f"{store}/bin/busybox")
+        for applet in applets:
+            if applet != "busybox" and "/" not in applet:
+                _link(tar, f"{store}/bin/{applet}", "busybox")
+        _link(tar, "bin", f"/{store}/bin")
+    return buf.getvalue()
+
+
 class TestImages:
     """Builds the test images under one per-run prefix and removes them at the end."""
 
@@ -340,11 +386,32 @@ class TestImages:
         """A shell-less target whose one binary logs and serves (see APP_C)."""
         return self._import("app", app_tar(self.workdir), ['ENTRYPOINT ["/app/app"]'])
 
+    def crasher(self) -> str:
+        """A shell-less image whose program writes /tmp/crash.log as uid 65532 and exits 3."""
+        return self._import(
+            "crasher",
+            distroless_tar(self.workdir, static_crash_binary(self.workdir)),
+            [
+                "ENV PATH=/app/bin:/usr/local/bin:/usr/bin",
+                "ENV APP_MODE=production",
+                "WORKDIR /app",
+                "USER nonroot",
+                'ENTRYPOINT ["/app/server"]',
+                'CMD ["--db", "db:5432"]',
+            ],
+        )
+
     def dynamic_toolkit(self) -> str:
         return self._import("dyntools", dynamic_toolkit_tar(), ["ENV PATH=/usr/bin:/bin"])
 
     def nix_toolkit(self) -> str:
         return self._import("nixtools", nix_toolkit_tar(self.workdir), ["ENV PATH=/bin"])
+
+    def nix_static_toolkit(self) -> str:
+        busybox = host_busybox()
+        if busybox is None:
+            raise RuntimeError("a static busybox is needed (Debian: busybox-static)")
+        return self._import("nixstatic", nix_static_toolkit_tar(busybox), ["ENV PATH=/bin"])
 
     def remove_all(self) -> None:
         for ref in self.made:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import os
 import re
 import socket
@@ -25,6 +26,7 @@ import requests.exceptions
 import urllib3.exceptions
 
 from cdebug_tui.engine.models import (
+    COPY_LABEL,
     OWNER_LABEL,
     SIDECAR_LABEL,
     Change,
@@ -54,6 +56,7 @@ from cdebug_tui.errors import (
     ActionRefusedError,
     AmbiguousTargetError,
     CdebugError,
+    CopyError,
     EngineRequestError,
     EngineUnavailableError,
     ImageUnavailableError,
@@ -580,9 +583,9 @@ class Engine:
         try:
             res = self._call(self.api._get, url, params={**base, **params}, stream=True)  # type: ignore[attr-defined]
             self.api._raise_for_status(res)  # type: ignore[attr-defined]
-        except docker.errors.NotFound as exc:
-            raise TargetNotFoundError(f"{name} was removed") from exc
-        except docker.errors.APIError as exc:
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"{name} was removed") from exc
             explanation = str(exc.explanation or exc)
             if "does not support reading" in explanation or "not support" in explanation:
                 raise LogsUnavailableError(
@@ -767,10 +770,14 @@ class Engine:
                 raise FileNotFoundError(f"{path} is not a regular file")
         raise FileNotFoundError(path)
 
-    def remove_container(self, container_id: str) -> None:
-        """Removes a container, stopping it first; a container already gone is fine."""
+    def remove_container(self, container_id: str, *, remove_volumes: bool = False) -> None:
+        """Removes a container, stopping it first; a container already gone is fine.
+
+        Args:
+            remove_volumes: Remove its anonymous volumes too, as `docker rm -v` does.
+        """
         try:
-            self._call(self.api.remove_container, container_id, force=True)
+            self._call(self.api.remove_container, container_id, force=True, v=remove_volumes)
         except EngineRequestError as exc:
             if not exc.not_found and "already in progress" not in exc.explanation:
                 raise
@@ -997,16 +1004,7 @@ class Engine:
 
     def orphaned_sidecars(self) -> list[Container]:
         """Sidecars whose owning process, on this host, is gone."""
-        host = socket.gethostname()
-        orphans = []
-        for c in self.sidecars():
-            owner = c.label(OWNER_LABEL) or ""
-            owner_host, _, pid = owner.rpartition(":")
-            if owner_host != host or not pid.isdigit():
-                continue
-            if not _pid_alive(int(pid)):
-                orphans.append(c)
-        return orphans
+        return [c for c in self.sidecars() if _orphaned(c.label(OWNER_LABEL))]
 
     # -- images ----------------------------------------------------------------------------
 
@@ -1186,12 +1184,169 @@ class Engine:
 
     # -- end of the container explorer's block ------------------------------------------------
 
+    # -- debug copies (stopped containers, images) -------------------------------------------
+
+    def commit(self, container_id: str, ref: str, labels: Mapping[str, str]) -> str:
+        """Commits a container's filesystem to an image, as `docker commit --pause=false` does;
+        the container itself is not touched.
+
+        Returns:
+            The new image's id.
+
+        Raises:
+            TargetNotFoundError: When the container is gone.
+            CopyError: When the engine refuses.
+        """
+        repo, tag = split_image_ref(ref)
+        changes = [f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()]
+        try:
+            raw = self._call(
+                self.api.commit,
+                container_id,
+                repository=repo,
+                tag=tag,
+                pause=False,
+                changes=changes,
+            )
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {container_id}") from exc
+            raise CopyError(f"the engine refuses to commit it: {exc.explanation}") from exc
+        return str(raw["Id"])
+
+    def create_copy(
+        self,
+        image: str,
+        *,
+        name: str,
+        entrypoint: list[str],
+        labels: Mapping[str, str],
+        volumes_from: str | None,
+        network_mode: str,
+    ) -> str:
+        """Creates (does not start) a container that waits on its stdin, as `docker create -i
+        --rm` does: it ends, and the engine removes it, when its attached stdin closes.
+
+        Returns:
+            The container's id.
+
+        Raises:
+            CopyError: When the engine refuses (a volume or network that is gone, say).
+        """
+        try:
+            raw = self._call(
+                self.api.create_container,
+                image,
+                entrypoint=entrypoint,
+                command=[],
+                name=name,
+                user="0",
+                stdin_open=True,  # docker-py sets StdinOnce too: EOF reaches the process
+                labels=dict(labels),
+                host_config=self.api.create_host_config(
+                    volumes_from=[volumes_from] if volumes_from else None,
+                    network_mode=network_mode,
+                    auto_remove=True,
+                ),
+            )
+        except EngineRequestError as exc:
+            raise CopyError(f"cannot create the copy: {exc.explanation}") from exc
+        return str(raw["Id"])
+
+    def create_stopped(self, image: str, labels: Mapping[str, str]) -> str:
+        """Creates a container that is never started, to read an image's files through it.
+
+        Raises:
+            ImageUnavailableError: When the image is not there.
+        """
+        try:
+            raw = self._call(
+                self.api.create_container, image, entrypoint=["/"], labels=dict(labels)
+            )
+        except EngineRequestError as exc:
+            raise ImageUnavailableError(f"cannot read {image}: {exc.explanation}") from exc
+        return str(raw["Id"])
+
+    def copy_into(self, container_id: str, path: str, data: bytes) -> None:
+        """Extracts a tar archive into a container (created or running) at `path`.
+
+        Raises:
+            CopyError: When the engine refuses.
+        """
+        try:
+            self._call(self.api.put_archive, container_id, path, data)
+        except EngineRequestError as exc:
+            raise CopyError(
+                f"cannot copy files into {container_id[:12]}: {exc.explanation}"
+            ) from exc
+
+    def attach_stdin(self, container_id: str) -> socket.socket:
+        """A connection to a created container's stdin, opened before it starts; closing it
+        ends a process that reads its stdin (with StdinOnce)."""
+        try:
+            sock = self._call(
+                self.api.attach_socket, container_id, params={"stdin": 1, "stream": 1}
+            )
+        except EngineRequestError as exc:
+            raise CopyError(f"cannot attach to {container_id[:12]}: {exc.explanation}") from exc
+        return getattr(sock, "_sock", sock)
+
+    def start_copy(self, container_id: str) -> None:
+        """Starts a created debug copy.
+
+        Raises:
+            CopyError: When the engine refuses (a bind mount's source gone, say).
+        """
+        try:
+            self._call(self.api.start, container_id)
+        except EngineRequestError as exc:
+            raise CopyError(f"cannot start {container_id[:12]}: {exc.explanation}") from exc
+
+    def remove_image(self, image_id: str) -> None:
+        """Removes an image (and its tags); an image already gone is fine.
+
+        Raises:
+            CopyError: When the engine refuses (a container still uses it).
+        """
+        try:
+            self._call(self.api.remove_image, image_id, force=True, noprune=False)
+        except EngineRequestError as exc:
+            if exc.not_found:
+                return
+            raise CopyError(f"cannot remove image {image_id[:19]}: {exc.explanation}") from exc
+
+    def copy_images(self) -> list[ImageInfo]:
+        """The images committed for debug copies, by their label (untagged ones included)."""
+        out = []
+        for img in self._call(self.api.images, all=True, filters={"label": COPY_LABEL}):
+            out.append(
+                ImageInfo(
+                    id=img["Id"],
+                    tags=tuple(t for t in img.get("RepoTags") or () if t != "<none>:<none>"),
+                    size=int(img.get("Size") or 0),
+                    labels=tuple(sorted((img.get("Labels") or {}).items())),
+                )
+            )
+        return out
+
+    def orphaned_copy_images(self) -> list[ImageInfo]:
+        """Images committed for debug copies whose owning process, on this host, is gone."""
+        return [i for i in self.copy_images() if _orphaned(dict(i.labels).get(OWNER_LABEL))]
+
 
 def _short_error(text: str) -> str:
     text = text.strip().splitlines()[0] if text.strip() else text
     if "dial tcp" in text or "lookup" in text or "no such host" in text:
         return f"registry unreachable ({text})"
     return text
+
+
+def _orphaned(owner: str | None) -> bool:
+    """Whether an owner label (host:pid) names a process of this host that is gone."""
+    owner_host, _, pid = (owner or "").rpartition(":")
+    if owner_host != socket.gethostname() or not pid.isdigit():
+        return False
+    return not _pid_alive(int(pid))
 
 
 def _pid_alive(pid: int) -> bool:

@@ -124,34 +124,43 @@ class Internals:
         return tuple(c for c in self.target.bounding if c not in self.sidecar.bounding)
 
 
-def _cgroup_script() -> list[str]:
+#: The PID namespace row of a target in the host's PID namespace (--pid host).
+HOST_PID_MEANING = (
+    "the host's PID namespace (the target runs with --pid host): its main process is host PID "
+    "{pid}, not 1; the shell sees every process of the host, the processes panel only the "
+    "target's tree, and a kill here can reach any process of the host"
+)
+
+
+def _cgroup_script(tpid: int = 1) -> list[str]:
     """Shell lines that print the target's cgroup path, limits and usage."""
-    cg = "/proc/1/root/sys/fs/cgroup"
+    cg = f"/proc/{tpid}/root/sys/fs/cgroup"
     files = [
         f"{cg}/memory.max", f"{cg}/memory.current", f"{cg}/cpu.max", f"{cg}/pids.max",
         f"{cg}/pids.current", f"{cg}/memory/memory.limit_in_bytes",
         f"{cg}/memory/memory.usage_in_bytes", f"{cg}/cpu/cpu.cfs_quota_us",
         f"{cg}/cpu/cpu.cfs_period_us", f"{cg}/pids/pids.max", f"{cg}/pids/pids.current",
     ]  # fmt: skip
-    lines = ['while IFS= read -r l; do echo "cgroup $l"; done < /proc/1/cgroup']
+    lines = [f'while IFS= read -r l; do echo "cgroup $l"; done < /proc/{tpid}/cgroup']
     for f in files:
         lines.append(f'[ -r {f} ] && echo "cg {os.path.relpath(f, cg)} $(cat {f})"')
     return lines
 
 
-def _script(sup: int) -> str:
+def _script(sup: int, tpid: int = 1) -> str:
     ns = " ".join(NAMESPACES)
     lines = [
-        f'for n in {ns}; do echo "ns $n $(readlink /proc/1/ns/$n) '
+        f'for n in {ns}; do echo "ns $n $(readlink /proc/{tpid}/ns/$n) '
         f'$(readlink /proc/{sup}/ns/$n)"; done',
-        "for p in 1 " + str(sup) + "; do",
-        '  while IFS= read -r l; do echo "status $p $l"; done < /proc/$p/status',
-        '  echo "apparmor $p $(cat /proc/$p/attr/current 2>/dev/null)"',
+        # The target's lines say "1" whatever its PID here (its host PID, for --pid host).
+        f"for p in {tpid}:1 {sup}:{sup}; do k=${{p#*:}}; p=${{p%:*}}",
+        '  while IFS= read -r l; do echo "status $k $l"; done < /proc/$p/status',
+        '  echo "apparmor $k $(cat /proc/$p/attr/current 2>/dev/null)"',
         "done",
-        "echo \"cmdline $(tr '\\0' ' ' < /proc/1/cmdline)\"",
+        f"echo \"cmdline $(tr '\\0' ' ' < /proc/{tpid}/cmdline)\"",
     ]
-    lines += _cgroup_script()
-    lines.append('while IFS= read -r l; do echo "mount $l"; done < /proc/1/mountinfo')
+    lines += _cgroup_script(tpid)
+    lines.append(f'while IFS= read -r l; do echo "mount $l"; done < /proc/{tpid}/mountinfo')
     lines.append("true")
     return "\n".join(lines)
 
@@ -164,7 +173,8 @@ def read_internals(session: DebugSession) -> Internals:
     """
     from cdebug_tui.errors import SessionError
 
-    code, out, err = session.run(["sh", "-c", _script(session.supervisor_pid)])
+    tpid = session.target_pid
+    code, out, err = session.run(["sh", "-c", _script(session.supervisor_pid, tpid)])
     if code != 0:
         raise SessionError(f"cannot read the target's internals: {err.decode(errors='replace')}")
     local = session.engine.address.startswith("unix://")
@@ -176,9 +186,15 @@ def read_internals(session: DebugSession) -> Internals:
         host_pid=session.target.pid,
         sup=str(session.supervisor_pid),
     )
-    if local:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if tpid != 1:
+        rows = tuple(
+            replace(row, meaning=HOST_PID_MEANING.format(pid=tpid)) if row.kind == "pid" else row
+            for row in internals.namespaces
+        )
+        internals = replace(internals, namespaces=rows)
+    if local:
         internals = replace(internals, host_view=_host_view(session.target.pid))
     return internals
 
@@ -191,7 +207,8 @@ def read_cgroup(session: DebugSession) -> CgroupInfo:
     """
     from cdebug_tui.errors import SessionError
 
-    code, out, err = session.run(["sh", "-c", "\n".join([*_cgroup_script(), "true"])])
+    script = "\n".join([*_cgroup_script(session.target_pid), "true"])
+    code, out, err = session.run(["sh", "-c", script])
     if code != 0:
         raise SessionError(f"cannot read the target's cgroup: {err.decode(errors='replace')}")
     return parse_cgroup(out.decode(errors="replace"))

@@ -18,6 +18,8 @@ SIDECAR_LABEL = "io.cdebug-tui.sidecar"
 TARGET_LABEL = "io.cdebug-tui.target"
 OWNER_LABEL = "io.cdebug-tui.owner"
 SESSION_LABEL = "io.cdebug-tui.session"
+#: On a debug copy (a container) and on the image committed for it: what it is a copy of.
+COPY_LABEL = "io.cdebug-tui.copy"
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,21 @@ class ContainerEvent:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A volume or bind mount of a container, as `docker inspect` lists it under Mounts."""
+
+    kind: str  # "volume", "bind", "tmpfs"
+    source: str  # the volume's name, or the host path of a bind mount
+    destination: str
+    writable: bool
+
+    def describe(self) -> str:
+        """One phrase: `volume data at /data (writable)`."""
+        what = f"volume {self.source}" if self.kind == "volume" else f"{self.kind} {self.source}"
+        return f"{what} at {self.destination} ({'writable' if self.writable else 'read-only'})"
+
+
+@dataclass(frozen=True)
 class TargetInfo:
     """What the engine says about a container, as much as a debug session needs."""
 
@@ -153,6 +170,8 @@ class TargetInfo:
     network_mode: str
     security_opt: tuple[str, ...]
     labels: tuple[tuple[str, str], ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    exit_code: int = 0
 
     @property
     def ref(self) -> ContainerRef:
@@ -178,6 +197,7 @@ class ImageInfo:
     tags: tuple[str, ...]
     size: int
     created: datetime | None = None
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -284,6 +304,8 @@ class SessionSpec:
     cols: int = 80
     #: The TERM the shell gets with a TTY: the user's own terminal for `exec -it`, ours in the app.
     term: str = "xterm-256color"
+    #: The sidecar's privileges: general, netadmin, sysadmin or restricted (kubectl debug's).
+    profile: str = "general"
 
 
 @dataclass(frozen=True)
@@ -351,6 +373,16 @@ def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
         network_mode=host.get("NetworkMode") or "",
         security_opt=tuple(host.get("SecurityOpt") or ()),
         labels=tuple(sorted((cfg.get("Labels") or {}).items())),
+        mounts=tuple(
+            Mount(
+                kind=str(m.get("Type") or ""),
+                source=str(m.get("Name") or m.get("Source") or ""),
+                destination=str(m.get("Destination") or ""),
+                writable=bool(m.get("RW")),
+            )
+            for m in raw.get("Mounts") or ()
+        ),
+        exit_code=int(state.get("ExitCode") or 0),
     )
 
 

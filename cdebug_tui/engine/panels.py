@@ -47,7 +47,7 @@ _KINDS = {
 _PROCESS_SCRIPT = r"""
 echo "==SELF $$"
 echo "==UPTIME"; read -r l < /proc/uptime; echo "$l"
-echo "==PASSWD"; while IFS= read -r l; do echo "$l"; done < /proc/1/root/etc/passwd
+echo "==PASSWD"; while IFS= read -r l; do echo "$l"; done < "/proc/$1/root/etc/passwd"
 for p in /proc/[0-9]*; do
   read -r l < "$p/stat" 2>/dev/null || continue
   echo "==PID ${p#/proc/}"
@@ -81,8 +81,9 @@ echo "==END"
 # which QUOTING_STYLE=literal turns off in coreutils (busybox always quotes).
 _LIST_SCRIPT = r"""
 cd "$1" || exit 3
+passwd="/proc/$2/root/etc/passwd"
 set -- * .[!.]* ..?*
-echo "==PASSWD"; cat /proc/1/root/etc/passwd
+echo "==PASSWD"; cat "$passwd"
 echo "==STAT"
 QUOTING_STYLE=literal stat -c '%A/%s/%u/%g/%n/%N' -- "$@"
 echo "==END"
@@ -411,10 +412,32 @@ def list_processes(session: SessionRunner, previous: list[Process] | None = None
     Raises:
         SessionError: When the sidecar cannot list them.
     """
-    out = _read(session, _PROCESS_SCRIPT)
+    pid = _target_pid(session)
+    out = _read(session, _PROCESS_SCRIPT, [str(pid)])
     if b"==END" not in out:
         raise SessionError("cannot list the target's processes")
-    return parse_processes(out, previous)
+    processes = parse_processes(out, previous)
+    if pid != 1:
+        # The host's PID namespace (--pid host): every process of the host is there; the
+        # target's are its main process and what descends from it.
+        keep = {pid}
+        for p in sorted(processes, key=lambda p: p.pid):
+            if p.ppid in keep:
+                keep.add(p.pid)
+        kept = ProcessList(p for p in processes if p.pid in keep)
+        kept.uptime = processes.uptime
+        return kept
+    return processes
+
+
+def _target_pid(session: object) -> int:
+    """The target's main process as the sidecar sees it: 1, or its host PID (--pid host)."""
+    return int(getattr(session, "target_pid", 1))
+
+
+def target_root(session: object) -> str:
+    """Where the sidecar sees the target's root filesystem."""
+    return f"/proc/{_target_pid(session)}/root"
 
 
 def process_details(session: Any, pid: int) -> ProcessDetails:
@@ -650,8 +673,8 @@ def list_dir(
         SessionError: When the directory cannot be read.
     """
     path = posixpath.normpath("/" + path.lstrip("/"))
-    real = TARGET_ROOT + ("" if path == "/" else path)
-    out = _read(session, _LIST_SCRIPT, [real])
+    real = target_root(session) + ("" if path == "/" else path)
+    out = _read(session, _LIST_SCRIPT, [real, str(_target_pid(session))])
     if b"==END" not in out:
         raise SessionError(f"cannot read {path}: no such directory, or not allowed")
     return parse_listing(out, path, changes_of(session) if changes is None else changes)
@@ -680,7 +703,9 @@ def preview_file(session: SessionRunner, path: str, limit: int = 64 * 1024) -> b
         SessionError: When it cannot be read (missing, a directory, no permission).
     """
     path = posixpath.normpath("/" + path.lstrip("/"))
-    out = _read(session, 'head -c "$1" "$2" && echo "==OK"', [str(int(limit)), TARGET_ROOT + path])
+    out = _read(
+        session, 'head -c "$1" "$2" && echo "==OK"', [str(int(limit)), target_root(session) + path]
+    )
     if not out.endswith(b"==OK\n"):
         raise SessionError(f"cannot read {path}: no such file, or not allowed")
     return out[: out.rindex(b"==OK\n")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shlex
 import threading
@@ -9,6 +10,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cdebug_tui.engine import copy as copies
+from cdebug_tui.engine import entrypoint as ep
+from cdebug_tui.engine import profiles
 from cdebug_tui.engine import toolkit as tk
 from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
 from cdebug_tui.engine.protocol import SupervisorChannel
@@ -91,6 +95,8 @@ class DebugSession:
         self._runs = itertools.count(1)
         #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
         self.ended_reason: str | None = None
+        #: The debug copy the sidecar joins, for a stopped container or an image; removed last.
+        self.copy: copies.DebugCopy | None = None
 
     def watch_target(self, stream: EventStream) -> None:
         """Ends the session as soon as the target stops, is paused or removed (engine events).
@@ -120,6 +126,11 @@ class DebugSession:
     @property
     def session_id(self) -> str:
         return self.config.session_id
+
+    @property
+    def target_pid(self) -> int:
+        """The target's main process as the sidecar sees it (its host PID for --pid host)."""
+        return self.config.target_pid
 
     @property
     def tty(self) -> bool:
@@ -166,6 +177,7 @@ class DebugSession:
                 target_root=self.target_root,
                 command=spec.command,
                 uid_gid=uid_gid,
+                target_pid=self.config.target_pid,
             )
             argv = self._reaped(argv, self.session_id)
             exec_user = "0"
@@ -357,9 +369,14 @@ class DebugSession:
     def close(self, timeout: float = 10.0) -> None:
         """Ends the session: the shell, the links in the target, the sidecar. Idempotent."""
         with self._close_lock:
-            if self._closed:
-                return
+            already = self._closed
             self._closed = True
+        if already:
+            # Closing in another thread (the target's watcher): wait for the copy's removal,
+            # which a process about to exit would otherwise cut short.
+            if self.copy is not None:
+                self.copy.remove(timeout)
+            return
         # Unblock whoever reads the shell first: everything after this may wait on the engine.
         if self.stream is not None:
             self.stream.close()
@@ -376,6 +393,8 @@ class DebugSession:
             except CdebugError:
                 pass
         self.supervisor.close()
+        if self.copy is not None:
+            self.copy.remove(timeout)
 
     def __enter__(self) -> DebugSession:
         return self
@@ -443,19 +462,42 @@ def prepare_session(
     Raises:
         CdebugError: A subclass saying what is wrong, for the user.
     """
+    profiles.profile(spec.profile)  # an unknown profile fails before anything is made
     steps = _Steps(on_step)
     t0 = time.monotonic()
-    target = engine.resolve(spec.target)
-    check_target(target)
-    steps.add("find the target", f"docker inspect {target.name}", t0, f"id {target.short_id}")
-    # Listened to from now on: the engine subscribes a moment after it answers, and a pause
-    # in that moment would go unseen if the subscription came last.
-    events = engine.events(container=target.id)
+    found = copies.find(engine, spec.target, notice=notice, on_progress=on_progress)
+    copy: copies.DebugCopy | None = None
+    toolkit: tuple[str, str] | None = None
+    if isinstance(found, copies.CopySource):
+        # A stopped container or an image: the sidecar joins a running copy of it.
+        steps.add("find the target", f"docker inspect {found.name}", t0, found.describe())
+        toolkit = ensure_image(engine, spec.image, on_progress, notice)
+        copy = copies.make_copy(
+            engine, found, toolkit=toolkit[0], toolkit_id=toolkit[1], add_step=steps.add
+        )
+        target = copy.target
+    else:
+        target = found
+        check_target(target)
+        steps.add("find the target", f"docker inspect {target.name}", t0, f"id {target.short_id}")
     try:
-        return _prepare(engine, spec, target, steps, events, on_progress, notice)
+        # Listened to from now on: the engine subscribes a moment after it answers, and a pause
+        # in that moment would go unseen if the subscription came last.
+        events = engine.events(container=target.id)
+        try:
+            session = _prepare(
+                engine, spec, target, steps, events, on_progress, notice, toolkit, copy
+            )
+        except BaseException:
+            events.close()
+            raise
     except BaseException:
-        events.close()
+        if copy is not None:
+            copy.remove()
         raise
+    if copy is not None:
+        copy.watch_original(session)
+    return session
 
 
 def _prepare(
@@ -466,10 +508,13 @@ def _prepare(
     events: EventStream,
     on_progress: ProgressCallback | None,
     notice: Callable[[str], None] | None,
+    toolkit: tuple[str, str] | None = None,
+    copy: copies.DebugCopy | None = None,
 ) -> DebugSession:
-    """The rest of prepare_session, with the target's events already listened to."""
+    """The rest of prepare_session, with the target's events already listened to (and the
+    toolkit image, when a copy needed it first)."""
     t0 = time.monotonic()
-    image, image_id = ensure_image(engine, spec.image, on_progress, notice)
+    image, image_id = toolkit or ensure_image(engine, spec.image, on_progress, notice)
     steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19])
 
     uid_gid = None
@@ -483,6 +528,9 @@ def _prepare(
         home = home_of(uid_gid[0], passwd)
 
     config = sidecar_config(spec, target, image)
+    title = copy.source.describe() if copy is not None else ""
+    entry = _entrypoint_env(engine, target, title, config.target_pid)
+    config = dataclasses.replace(config, env=(*config.env, entry))
     t0 = time.monotonic()
     try:
         sidecar_id = engine.create_container(
@@ -547,6 +595,7 @@ def _prepare(
             raise SessionError(f"cannot start the sidecar: {text}") from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
+        session.copy = copy
         steps.add("start the sidecar", config.docker_start_command(), t0)
 
         t0 = time.monotonic()
@@ -555,7 +604,8 @@ def _prepare(
         session.supervisor_pid = int(probe.get("pid") or 0)
         if probe.get("troot") != "1":
             raise SessionError(
-                f"the sidecar cannot read {target.name}'s root filesystem through /proc/1/root"
+                f"the sidecar cannot read {target.name}'s root filesystem through "
+                f"/proc/{config.target_pid}/root"
             )
         mode, reason = _plan_mode(spec, profile, probe, uid_gid)
         anchor = session.supervisor_pid
@@ -607,7 +657,7 @@ def _prepare(
         session.link = link
         session.uid_gid = uid_gid
         session.home = home if uid_gid else None
-        session.toolkit_path = toolkit_path
+        session.toolkit_path = f"{ep.BIN_DIR}:{toolkit_path}"
         session.watch_target(events)
         return session
     except BaseException:
@@ -622,6 +672,21 @@ def _prepare(
             except CdebugError:
                 pass
         raise
+
+
+def _entrypoint_env(engine: Engine, target: TargetInfo, title: str, target_pid: int) -> str:
+    """`CDEBUG_ENTRYPOINT=<script>` for the sidecar: the supervisor writes `entrypoint` into the
+    sidecar's own filesystem (never the target's) with the #! line of the session's mode."""
+    uid_gid: tuple[int, int] | None = None
+    try:
+        passwd: str | None = None
+        if target.user and not target.user.replace(":", "").isdigit():
+            passwd = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
+        uid_gid = resolve_user(target.user, passwd) if target.user else (0, 0)
+    except (FileNotFoundError, CdebugError):
+        uid_gid = None  # a user the target's /etc/passwd does not know: the script says so
+    body = ep.script(target, uid_gid=uid_gid, title=title, target_pid=target_pid)
+    return f"CDEBUG_ENTRYPOINT={body}"
 
 
 def _env_get(env: list[str], key: str) -> str | None:

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from importlib import resources
 
+from cdebug_tui.engine import profiles
 from cdebug_tui.engine.models import (
     OWNER_LABEL,
     SESSION_LABEL,
@@ -21,7 +22,6 @@ from cdebug_tui.engine.models import (
 )
 from cdebug_tui.errors import (
     TargetNotRunningError,
-    UnsupportedTargetError,
     UserNotFoundError,
 )
 
@@ -48,6 +48,8 @@ class SidecarConfig:
     cap_add: tuple[str, ...]
     cap_drop: tuple[str, ...]
     privileged: bool
+    #: The target's main process as the sidecar sees it: 1, or its host PID for --pid host.
+    target_pid: int = 1
 
     def docker_create_command(self) -> str:
         """The `docker create` command that would create the same sidecar, for a learner to
@@ -65,12 +67,14 @@ class SidecarConfig:
         for key, value in self.labels:
             args += ["--label", f"{key}={value}"]
         for item in self.env:
-            if not item.startswith(("CDEBUG_SUPERVISOR=", "CDEBUG_REAPER=")):
+            if not item.startswith(("CDEBUG_SUPERVISOR=", "CDEBUG_REAPER=", "CDEBUG_ENTRYPOINT=")):
                 args += ["-e", item]
         tail = ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
         tail += list(self.entrypoint[1:])
         # Left unquoted so that the shell reads the file: `"$(cat supervisor.sh)"`.
         script = '-e CDEBUG_SUPERVISOR="$(cat supervisor.sh)"'
+        if any(item.startswith("CDEBUG_ENTRYPOINT=") for item in self.env):
+            script += ' -e CDEBUG_ENTRYPOINT="<the entrypoint script>"'
         return f"{shlex.join(args)} {script} {shlex.join(tail)}"
 
     def docker_start_command(self) -> str:
@@ -84,11 +88,10 @@ class SidecarConfig:
 
 
 def check_target(target: TargetInfo) -> None:
-    """Refuses targets that cannot be debugged (not running) or not safely (host PID namespace).
+    """Refuses targets that cannot be debugged as they run (stopped, paused, restarting).
 
     Raises:
         TargetNotRunningError: When the target is stopped, paused or restarting.
-        UnsupportedTargetError: When the target shares the host's PID namespace.
     """
     if target.paused:
         raise TargetNotRunningError(
@@ -103,11 +106,6 @@ def check_target(target: TargetInfo) -> None:
             f"container {target.name} is not running ({target.state})",
             hint=f"start it first: docker start {target.name}",
         )
-    if target.pid_mode == "host":
-        raise UnsupportedTargetError(
-            f"container {target.name} shares the host's PID namespace (--pid=host): a sidecar "
-            "joining it would see the host's PID 1 as the target; debug the host instead"
-        )
 
 
 def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> SidecarConfig:
@@ -120,8 +118,18 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
         ipc_mode = f"container:{target.id}"
     elif target.ipc_mode.startswith("container:"):
         ipc_mode = target.ipc_mode
-    cap_add = tuple(dict.fromkeys((*target.cap_add, *ADDED_CAPS)))
-    cap_drop = tuple(c for c in target.cap_drop if c.upper().removeprefix("CAP_") not in ADDED_CAPS)
+    chosen = profiles.profile(spec.profile)
+    if chosen.drop_all:
+        cap_add: tuple[str, ...] = chosen.cap_add
+        cap_drop: tuple[str, ...] = ("ALL",)
+    else:
+        added = (*ADDED_CAPS, *chosen.cap_add)
+        cap_add = tuple(dict.fromkeys((*target.cap_add, *added)))
+        cap_drop = tuple(c for c in target.cap_drop if c.upper().removeprefix("CAP_") not in added)
+    # A target in the host's PID namespace (a monitoring agent, --pid host): the sidecar joins
+    # that namespace too, where the target's main process is its host PID, not 1.
+    host_pid = target.pid_mode == "host"
+    target_pid = target.pid if host_pid else 1
     labels = (
         (SIDECAR_LABEL, "1"),
         (TARGET_LABEL, target.id),
@@ -136,17 +144,18 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
         entrypoint=("sh", "-c", 'eval "$CDEBUG_SUPERVISOR"', "cdebug-supervisor"),
         env=(
             f"CDEBUG_SESSION={session_id}",
-            "CDEBUG_TARGET_PID=1",
+            f"CDEBUG_TARGET_PID={target_pid}",
             f"CDEBUG_SUPERVISOR={SUPERVISOR_SCRIPT}",
             f"CDEBUG_REAPER={REAPER_SCRIPT}",
         ),
         labels=labels,
-        pid_mode=f"container:{target.id}",
+        pid_mode="host" if host_pid else f"container:{target.id}",
         network_mode=f"container:{target.id}",
         ipc_mode=ipc_mode,
         cap_add=cap_add,
         cap_drop=cap_drop,
-        privileged=spec.privileged or target.privileged,
+        privileged=spec.privileged or target.privileged or chosen.privileged,
+        target_pid=target_pid,
     )
 
 
@@ -222,13 +231,17 @@ def shell_env(
     env["CDEBUG_WORKDIR"] = target.workdir or "/"
     env["CDEBUG_SESSION"] = session_id
     env["CDEBUG_TARGET"] = target.name
-    env["PS1"] = f"({target.name}) \\w \\$ "
+    # In toolkit mode the working directory is reached through /proc/1/root, outside the shell's
+    # root, where getcwd() fails: `\w` printed "sh: getcwd: No such file or directory" and
+    # "(unknown)". $PWD is the path the shell went through (/target/...), kept by the shell.
+    where = "\\w" if mode == Mode.ROOT else "$PWD"
+    env["PS1"] = f"({target.name}) {where} \\$ "
     return [f"{k}={v}" for k, v in env.items()]
 
 
 #: Changes to the target's working directory, then runs the command; the shell is the default.
 _CD_THEN_EXEC = (
-    "unset CDEBUG_SUPERVISOR CDEBUG_REAPER CDEBUG_TARGET_PID; "
+    "unset CDEBUG_SUPERVISOR CDEBUG_REAPER CDEBUG_TARGET_PID CDEBUG_ENTRYPOINT; "
     'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || cd /; exec "$@"'
 )
 
@@ -243,6 +256,7 @@ def shell_command(
     target_root: str,
     command: tuple[str, ...],
     uid_gid: tuple[int, int] | None,
+    target_pid: int = 1,
 ) -> list[str]:
     """The debug shell's command line, as the sidecar runs it.
 
@@ -257,9 +271,9 @@ def shell_command(
         cmd = list(command) or [shell]
         if uid_gid is not None:
             uid, gid = uid_gid
-            enter = [nsenter, "-t", "1", "-r", "-S", str(uid), "-G", str(gid), "--"]
+            enter = [nsenter, "-t", str(target_pid), "-r", "-S", str(uid), "-G", str(gid), "--"]
             return [*enter, shell, "-c", wrapper, "cdebug", *cmd]
-        return [chroot, "/proc/1/root", shell, "-c", wrapper, "cdebug", *cmd]
+        return [chroot, f"/proc/{target_pid}/root", shell, "-c", wrapper, "cdebug", *cmd]
     cmd = list(command) or [sh]
     return [sh, "-c", wrapper, "cdebug", *cmd]
 

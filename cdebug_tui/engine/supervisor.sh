@@ -67,8 +67,19 @@ say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter)
 
 read -r plan anchor nix rest || exit 0
 
+# `entrypoint` for the session's shell, in the sidecar's own root (never the target's); its #!
+# line is the toolkit's shell as that shell sees it ($1).
+write_entrypoint() {
+    [ -n "$CDEBUG_ENTRYPOINT" ] || return 0
+    mkdir -p /.cdebug-tui/bin 2>/dev/null &&
+        { printf '#!%s\n' "$1"; printf '%s\n' "$CDEBUG_ENTRYPOINT"; } >/.cdebug-tui/bin/entrypoint &&
+        chmod 755 /.cdebug-tui/bin/entrypoint &&
+        say "+ cat > /.cdebug-tui/bin/entrypoint  # in the sidecar, #!$1"
+}
+
 toolkit_mode() {
     reason="$*"
+    write_entrypoint "$(find_tool sh)"
     if [ ! -e /target ] && [ ! -L /target ] && ln -s "$TROOT" /target 2>/dev/null; then
         say "+ ln -s $TROOT /target"
         say "CDEBUG-MODE toolkit /target $reason"
@@ -77,25 +88,62 @@ toolkit_mode() {
     fi
 }
 
+# Prints the first of the shell and the toolkit's PATH directories that does not resolve through
+# the link inside the target's root (an absolute link such as nixery's /bin -> /nix/store/...
+# resolves against the target's root there): the shell would fail with exit 127.
+unreachable() {
+    command -v chroot >/dev/null 2>&1 || return 0  # -u without chroot: nothing to check with
+    sh=$(find_tool sh)
+    if ! chroot "$TROOT" "/.cdebug-$ID$sh" -c : >/dev/null 2>&1; then echo "$sh"; return; fi
+    dirs=""
+    for d in $(echo "$PATH" | tr ':' ' '); do [ -d "$d" ] && dirs="$dirs $d"; done
+    # shellcheck disable=SC2086
+    chroot "$TROOT" "/.cdebug-$ID$sh" -c \
+        'for d; do [ -d "$0$d" ] || { echo "$d"; exit; }; done' "/.cdebug-$ID" $dirs 2>/dev/null
+}
+
+link_nix() {
+    if err=$(ln -s "/proc/$anchor/root/nix" "$TROOT/nix" 2>&1); then
+        say "+ ln -s /proc/$anchor/root/nix $TROOT/nix"
+        LINKS="$LINKS $TROOT/nix"
+        return 0
+    fi
+    return 1
+}
+
 if [ "$plan" = root ]; then
     link="$TROOT/.cdebug-$ID"
     if err=$(ln -s "/proc/$anchor/root" "$link" 2>&1); then
         say "+ ln -s /proc/$anchor/root $link"
         LINKS="$link"
+        why="the toolkit is linked at /.cdebug-$ID"
+        fail=""
         if [ "$nix" = 1 ]; then
             if [ "$tnix" = 1 ]; then
-                cleanup
-                toolkit_mode "the target has a /nix of its own, which the toolkit's /nix would hide"
-            elif err=$(ln -s "/proc/$anchor/root/nix" "$TROOT/nix" 2>&1); then
-                say "+ ln -s /proc/$anchor/root/nix $TROOT/nix"
-                LINKS="$LINKS $TROOT/nix"
-                say "CDEBUG-MODE root / the toolkit's /nix store is linked at /nix"
+                fail="the target has a /nix of its own, which the toolkit's /nix would hide"
+            elif link_nix; then
+                why="the toolkit's /nix store is linked at /nix"
             else
-                cleanup
-                toolkit_mode "cannot link /nix into the target: ${err##*: }"
+                fail="cannot link /nix into the target: ${err##*: }"
             fi
+        fi
+        if [ -z "$fail" ]; then
+            bad=$(unreachable)
+            if [ -n "$bad" ] && [ "$nix" != 1 ] && [ -d /nix ] && [ "$tnix" = 0 ] && link_nix; then
+                # Static binaries behind links into the toolkit's /nix (nixery): link /nix too.
+                why="the toolkit's links point into its /nix store, linked at /nix"
+                bad=$(unreachable)
+            fi
+            if [ -n "$bad" ]; then
+                fail="the toolkit's $bad does not resolve through the link inside the target's root"
+            fi
+        fi
+        if [ -n "$fail" ]; then
+            cleanup
+            toolkit_mode "$fail"
         else
-            say "CDEBUG-MODE root / the toolkit is linked at /.cdebug-$ID"
+            write_entrypoint "/.cdebug-$ID$(find_tool sh)"
+            say "CDEBUG-MODE root / $why"
         fi
     else
         toolkit_mode "cannot write to the target's root filesystem: ${err##*: }"
@@ -114,6 +162,7 @@ while read -r cmd a b rest; do
             if ln -s "/proc/$a/root" "$l" 2>/dev/null; then
                 say "+ ln -s /proc/$a/root $l"
                 LINKS="$LINKS $l"
+                write_entrypoint "/.cdebug-$ID-u$b$(find_tool sh)"
                 say "CDEBUG-ANCHORED $l"
             else
                 say "CDEBUG-ANCHORED -"

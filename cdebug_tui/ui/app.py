@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from cdebug_tui.terminal.keys import encode_key
 from cdebug_tui.terminal.rawinput import InputRouter
+from cdebug_tui.ui.commands import ImageCommands
 from cdebug_tui.ui.container_actions import ContainerCommands
 from cdebug_tui.ui.messages import (
     ContainerChanged,
@@ -83,10 +84,11 @@ class CdebugApp(App[int], inherit_bindings=False):
     # Absolute, so that subclasses defined elsewhere (benchmarks, tests) find it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "cdebug-tui"
-    # ctrl+p opens the palette of container actions; inside the terminal the key is the
-    # shell's (TerminalView refuses the palette's priority binding while it has the focus).
+    # ctrl+p (or :, as k9s's command mode) opens the palette: container actions, debug an
+    # image. Inside the terminal ctrl+p is the shell's (TerminalView refuses the palette's
+    # priority binding while it has the focus).
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS = {ContainerCommands}
+    COMMANDS = {ContainerCommands, ImageCommands}
     # App's own ctrl+q and ctrl+c bindings are left out (inherit_bindings=False): inside the
     # terminal they belong to the shell. The tab keys (ctrl+PgDn/PgUp unless the settings say
     # otherwise) are bound in __init__, as priority bindings, so that they work from inside
@@ -97,6 +99,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         Binding("r", "reload", "Reload", show=False),
         # Outside the terminal: the list, then the session tabs by their place.
         *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False) for n in range(10)),
+        Binding("colon", "command_palette", "Commands", key_display=":"),
     ]
 
     def __init__(
@@ -265,7 +268,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         try:
             orphans = engine.orphaned_sidecars()
             for c in orphans:
-                engine.remove_container(c.id)
+                engine.remove_container(c.id, remove_volumes=True)
+            # Then the images committed for debug copies (the copies used them).
+            for image in engine.orphaned_copy_images():
+                engine.remove_image(image.id)
         except CdebugError as exc:
             self.call_from_thread(self.notify, f"cannot clean up old sidecars: {exc}")
             return
@@ -476,10 +482,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         if c.is_sidecar:
             self.notify(f"{c.name} is a cdebug-tui sidecar, not a target", severity="warning")
             return
-        if not c.running:
+        stopped = c.state in ("exited", "created", "dead")
+        if not c.running and not stopped:
             self.notify(
-                f"{c.name} is {c.state}: only a running container can be debugged (start it "
-                "first: a stopped container has no processes or namespaces to join)",
+                f"{c.name} is {c.state}: a {c.state} container cannot be debugged (its processes "
+                "are frozen or on their way); try again when it runs or has stopped",
                 title="cannot debug yet",
                 severity="warning",
                 timeout=6,
@@ -501,25 +508,50 @@ class CdebugApp(App[int], inherit_bindings=False):
         likely = last_toolkit() or "busybox:musl"
         ticket = (likely, object())
         with self._warm_lock:
-            self._warm_wanted[key] = ticket
+            # Not for a stopped one: its debug copy (a commit) costs more than a guess is worth.
+            if not stopped:
+                self._warm_wanted[key] = ticket
             # Prepared for an earlier choice of this container: a new one is on its way.
             stale = self._warm.pop(key, None)
         if stale is not None:
             self.close_sessions_quietly([stale])
-        self.prepare_warm(engine, c.id, ticket)
+        if not stopped:
+            self.prepare_warm(engine, c.id, ticket)
+
+        picker = ToolkitPickerScreen(engine, c.name)
 
         def picked(image: str | None) -> None:
             with self._warm_lock:
                 if self._warm_wanted.get(key) is ticket:
                     del self._warm_wanted[key]
                 warm = self._warm.pop(key, None)
-            if warm is not None and (not image or image != warm.spec.image):
+            profile = picker.profile
+            if warm is not None and (
+                not image or image != warm.spec.image or profile != warm.spec.profile
+            ):
                 self.close_sessions_quietly([warm])
                 warm = None
             if image:
-                self.open_session(c.id, c.name, image, engine, prepared=warm)
+                self.open_session(c.id, c.name, image, engine, prepared=warm, profile=profile)
 
-        self.push_screen(ToolkitPickerScreen(engine, c.name), picked)
+        self.push_screen(picker, picked)
+
+    def debug_image(self, ref: str) -> None:
+        """Opens the toolkit picker for a session on a throwaway container of image `ref`."""
+        from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+        if self.engine is None:
+            return
+        engine = self.engine
+        picker = ToolkitPickerScreen(engine, f"image {ref}")
+
+        def picked(image: str | None) -> None:
+            if image:
+                self.open_session(ref, ref, image, engine, profile=picker.profile)
+
+        # After the palette has gone: pushed while it closed, the picker's screen and focus
+        # came back to the list, and the new session's tab opened behind it.
+        self.call_after_refresh(self.push_screen, picker, picked)
 
     @on(ContainerListPanel.LogsRequested)
     def _logs_requested(self, event: ContainerListPanel.LogsRequested) -> None:
@@ -576,13 +608,16 @@ class CdebugApp(App[int], inherit_bindings=False):
         engine: Any = None,
         prepared: Any = None,
         command: tuple[str, ...] = (),
+        profile: str = "general",
     ) -> SessionPane:
         """Opens a tab that starts a session on `target` (of `engine`, by default the current
-        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given), running
-        `command` (by default the toolkit's shell)."""
+        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given) and the
+        sidecar's privilege `profile`, running `command` (by default the toolkit's shell)."""
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
-        pane = SessionPane(engine or self.engine, target, name, image, prepared, command)
+        pane = SessionPane(
+            engine or self.engine, target, name, image, prepared, command, profile=profile
+        )
         self._all_panes.append(pane)
         self.run_worker(self._show_pane(pane), group="tabs")
         return pane

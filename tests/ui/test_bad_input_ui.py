@@ -15,9 +15,8 @@ pytestmark = pytest.mark.engine
 #: case -> (how the target is made, the toolkit, what the notification says)
 CASES: dict[str, tuple[str, str, str]] = {
     "unknown target": ("none", "busybox", "no such container"),
-    "stopped target": ("stopped", "busybox", "not running"),
     "paused target": ("paused", "busybox", "paused"),
-    "host pid target": ("hostpid", "busybox", "--pid=host"),
+    "neither a container nor an image": ("none-image", "busybox", "no such container or image:"),
     "unknown image": ("running", "cdebug-test/nope:missing", "cannot pull"),
     "invalid image reference": ("running", "Not A Ref!", "invalid image reference"),
     "toolkit without shell": ("running", "distroless", "no shell"),
@@ -34,14 +33,12 @@ def test_bad_input_is_a_notification(
     image = {"busybox": busybox_image, "distroless": distroless_image}.get(toolkit, toolkit)
     target = None
     name = "no-such-container-cdebug"
-    if how != "none":
-        target = run_target(
-            distroless_image, network_mode="none", pid_mode="host" if how == "hostpid" else None
-        )
+    if how == "none-image":
+        name = "cdebug-test/nothing-here:1"
+    elif how != "none":
+        target = run_target(distroless_image, network_mode="none")
         name = target.name
-        if how == "stopped":
-            engine.api.stop(target.id, timeout=1)
-        elif how == "paused":
+        if how == "paused":
             engine.api.pause(target.id)
     notes: list[str] = []
 

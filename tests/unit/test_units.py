@@ -117,3 +117,21 @@ def test_sidecar_keeps_the_targets_capabilities_and_adds_ptrace() -> None:
     assert '-e CDEBUG_SUPERVISOR="$(cat supervisor.sh)"' in run
     assert cfg.docker_start_command() == f"docker start -a -i {cfg.name}"
     assert "printenv CDEBUG_SUPERVISOR > supervisor.sh" in cfg.supervisor_hint()
+
+
+def test_profiles_as_kubectl_debug_has_them() -> None:
+    """netadmin adds NET_ADMIN and NET_RAW; sysadmin is --privileged (it cannot start in this
+    sandbox, so the configuration is what is checked); restricted drops everything else."""
+    net = sidecar_config(SessionSpec("web", profile="netadmin"), _target(), "bb")
+    assert set(net.cap_add) == {"SYS_PTRACE", "NET_ADMIN", "NET_RAW"} and not net.privileged
+    sysadmin = sidecar_config(SessionSpec("web", profile="sysadmin"), _target(), "bb")
+    assert sysadmin.privileged and "--privileged" in sysadmin.docker_create_command()
+    restricted = sidecar_config(SessionSpec("web", profile="restricted"), _target(), "bb")
+    assert restricted.cap_drop == ("ALL",) and "NET_ADMIN" not in restricted.cap_add
+    assert "SYS_CHROOT" in restricted.cap_add and not restricted.privileged
+
+
+def test_host_pid_target_is_joined_at_its_host_pid() -> None:
+    cfg = sidecar_config(SessionSpec("web"), _target(pid_mode="host", pid=4242), "bb")
+    assert cfg.pid_mode == "host" and cfg.target_pid == 4242
+    assert "CDEBUG_TARGET_PID=4242" in cfg.env

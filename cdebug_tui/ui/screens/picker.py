@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, OptionList, ProgressBar, Static
+from textual.widgets import Button, Input, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from cdebug_tui.engine.profiles import DEFAULT_PROFILE, PROFILES
 from cdebug_tui.engine.toolkit import LOCAL_TOOLKIT, PRESETS
 from cdebug_tui.ui.messages import (
     ImagePulled,
@@ -52,6 +53,8 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self.local: set[str] = set()
         self.pulling: str | None = None
         self._layers: dict[str, tuple[int, int]] = {}
+        #: The sidecar's privilege profile chosen (kubectl debug's), read when it is dismissed.
+        self.profile = DEFAULT_PROFILE
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
@@ -64,6 +67,12 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
                 value=last_toolkit() or "",
                 placeholder="any image reference, e.g. ghcr.io/org/tools:1.2 (Enter uses it)",
                 id="picker-input",
+            )
+            yield Select(
+                [(f"profile {p.name}: {p.summary}", p.name) for p in PROFILES.values()],
+                value=DEFAULT_PROFILE,
+                allow_blank=False,
+                id="picker-profile",
             )
             yield Static("", id="picker-status")
             yield ProgressBar(total=None, show_eta=False, id="picker-progress")
@@ -133,6 +142,11 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         return Option(label, id=ref)
 
     # -- choosing --------------------------------------------------------------------------
+
+    @on(Select.Changed, "#picker-profile")
+    def _profile_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.profile = event.value
 
     @on(OptionList.OptionSelected, "#picker-options")
     def _option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -212,3 +212,7 @@ class ProcessesPanel(DataTable[Text]):
         if current in keys:
             self.move_cursor(row=keys.index(current), animate=False)
         self.border_subtitle = f"{len(processes)} processes"
+        pid = getattr(self.session, "target_pid", 1)
+        if pid != 1:
+            # --pid host: the shell sees the host's processes; this panel only the target's.
+            self.border_subtitle += f" · host PID namespace: the target's tree from PID {pid}"

@@ -144,6 +144,7 @@ class SessionPane(TabPane):
         image: str,
         prepared: DebugSession | None = None,
         command: tuple[str, ...] = (),
+        profile: str = "general",
     ) -> None:
         self.number = next(_counter)
         #: A session whose sidecar was started while the user picked: the shell is an exec.
@@ -155,6 +156,7 @@ class SessionPane(TabPane):
         self.image = image
         #: What the tab runs instead of the toolkit's shell (strace -p PID, say).
         self.command = command
+        self.profile = profile
         self.session: DebugSession | None = None
         self.state = PaneState.STARTING
         self.exit_code: int | None = None
@@ -267,7 +269,12 @@ class SessionPane(TabPane):
             # can lay the tab out, which wants the app's context, absent in this thread.
             rows, cols = 24, 80
         spec = SessionSpec(
-            target=self.target, image=self.image, rows=rows, cols=cols, command=self.command
+            target=self.target,
+            image=self.image,
+            rows=rows,
+            cols=cols,
+            command=self.command,
+            profile=self.profile,
         )
 
         def on_step(step: Step) -> None:
@@ -546,6 +553,12 @@ class SessionPane(TabPane):
         header.append(f"  toolkit {self.image}", style="dim")
         if session.config.privileged:
             header.append("  PRIVILEGED sidecar", style="bold red")
+        if session.spec.profile != "general":
+            header.append(f"  profile {session.spec.profile}", style="bold yellow")
+        if session.copy is not None:
+            header.append("\n")
+            header.append(" COPY ", style="bold reverse yellow")
+            header.append(" " + session.copy.banner(), style="yellow")
         if self.recorder is not None:
             header.append("  ● REC", style="bold red")
         if self.state == PaneState.ENDED:

@@ -1,0 +1,498 @@
+"""Provides debug copies: throwaway containers of a stopped container or an image, to join."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import os
+import posixpath
+import socket
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cdebug_tui.engine import toolkit as tk
+from cdebug_tui.engine.client import Engine, ProgressCallback, validate_image_ref
+from cdebug_tui.engine.models import (
+    COPY_LABEL,
+    OWNER_LABEL,
+    SIDECAR_LABEL,
+    TARGET_LABEL,
+    Mount,
+    TargetInfo,
+)
+from cdebug_tui.errors import (
+    CdebugError,
+    CopyError,
+    ImageUnavailableError,
+    TargetNotFoundError,
+    ToolkitError,
+)
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.session import DebugSession
+
+#: Container states a copy is made for: the container has a filesystem but no process.
+STOPPED_STATES = ("exited", "created", "dead")
+#: The tag committed images get: `cdebug-tui/copy:<copy id>`.
+COPY_REPOSITORY = "cdebug-tui/copy"
+AddStep = Callable[[str, str, float, str], None]
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """What a debug copy is made of: a stopped container (as it stopped), or an image.
+
+    Attributes:
+        kind: "container" or "image".
+        name: The container's name, or the image reference as given.
+        image_id: The image to copy, for an image.
+        original: The stopped container, for a container.
+        entrypoint, cmd, user, workdir, env: What the engine ran (or would run) as its main
+            process, for `entrypoint`.
+    """
+
+    kind: str
+    name: str
+    image_id: str
+    original: TargetInfo | None
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...]
+    user: str
+    workdir: str
+    env: tuple[str, ...]
+
+    def describe(self) -> str:
+        """`container api (exited (1))` or `image my/app:1.2`."""
+        if self.original is not None:
+            o = self.original
+            state = f"exited ({o.exit_code})" if o.state == "exited" else o.state
+            return f"container {o.name} ({state})"
+        return f"image {self.name}"
+
+    @property
+    def shared(self) -> tuple[Mount, ...]:
+        """The volumes and bind mounts the copy shares with the original (by reference)."""
+        return self.original.mounts if self.original is not None else ()
+
+
+def find(
+    engine: Engine,
+    name: str,
+    *,
+    notice: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> TargetInfo | CopySource:
+    """Finds what TARGET names: a container that runs (debugged as it is), a stopped one or an
+    image (debugged through a copy). A container wins over an image of the same name.
+
+    Raises:
+        TargetNotFoundError: When it names neither (an image that cannot be pulled either).
+        AmbiguousTargetError: When a prefix matches several containers.
+    """
+    try:
+        target = engine.resolve(name)
+    except TargetNotFoundError as not_found:
+        return _image_source(engine, name, on_progress, not_found)
+    if notice is not None and _local_image(engine, name):
+        notice(f"{name} names a container and an image: debugging the container")
+    if target.running or target.paused or target.restarting:
+        return target
+    if target.state not in STOPPED_STATES:
+        return target  # removing, or a state we do not know: check_target says why not
+    return CopySource(
+        kind="container",
+        name=target.name,
+        image_id=target.image_id,
+        original=target,
+        entrypoint=target.entrypoint,
+        cmd=target.cmd,
+        user=target.user,
+        workdir=target.workdir,
+        env=target.env,
+    )
+
+
+def _local_image(engine: Engine, name: str) -> str | None:
+    try:
+        return engine.image_id(name)
+    except ImageUnavailableError:
+        return None  # not an image reference at all
+
+
+def _image_source(
+    engine: Engine,
+    name: str,
+    on_progress: ProgressCallback | None,
+    not_found: TargetNotFoundError,
+) -> CopySource:
+    try:
+        validate_image_ref(name)
+    except ImageUnavailableError:
+        raise not_found from None
+    image_id = engine.image_id(name)
+    if image_id is None:
+        try:
+            image_id = engine.pull(name, on_progress)
+        except ImageUnavailableError as exc:
+            reason = str(exc).removeprefix(f"cannot pull {name}: ")
+            raise TargetNotFoundError(
+                f"no such container or image: {name}", hint=f"cannot pull it: {reason}"
+            ) from exc
+    cfg = engine.image_config(image_id)
+    return CopySource(
+        kind="image",
+        name=name,
+        image_id=image_id,
+        original=None,
+        entrypoint=tuple(cfg.get("Entrypoint") or ()),
+        cmd=tuple(cfg.get("Cmd") or ()),
+        user=str(cfg.get("User") or ""),
+        workdir=str(cfg.get("WorkingDir") or "/"),
+        env=tuple(cfg.get("Env") or ()),
+    )
+
+
+class DebugCopy:
+    """A running copy that a session's sidecar joins; removed, with its image, at the end.
+
+    Its main process is the toolkit's static busybox as `cat`, reading a stdin that this
+    process holds: when cdebug-tui ends, however it ends, `cat` ends and the engine removes
+    the copy (AutoRemove). The committed image carries an owner label, so that
+    `cdebug-tui cleanup` (and the app at start) removes one a killed cdebug-tui left.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        source: CopySource,
+        copy_id: str,
+        name: str,
+        container_id: str,
+        image_id: str,
+        stdin: socket.socket | None,
+        target: TargetInfo,
+    ) -> None:
+        self.engine = engine
+        self.source = source
+        self.copy_id = copy_id
+        self.name = name
+        self.container_id = container_id
+        #: The image committed for the copy ("" for a copy of an image: that one is the user's).
+        self.image_id = image_id
+        self._stdin = stdin
+        #: The copy as the session sees it: its id and PID, the original's command and user.
+        self.target = target
+        self._lock = threading.Lock()
+        self._removed = False
+        self._done = threading.Event()
+        self._watcher: Any = None
+
+    def banner(self) -> str:
+        """One line for the user: what this is a copy of, what it shares, that it is discarded."""
+        shared = self.source.shared
+        if shared:
+            what = "; ".join(m.describe() for m in shared)
+            shares = f"it shares with the original (changes there are real): {what}"
+        else:
+            shares = "it shares nothing with the original"
+        original = self.source.original
+        made = "its files"
+        if original is not None:
+            made += " as created" if original.state == "created" else " as it stopped"
+        return (
+            f"a debug copy of {self.source.describe()}: {made}, env, workdir and users; "
+            f"{shares}; the copy's own changes are discarded at the end"
+        )
+
+    def watch_original(self, session: DebugSession) -> None:
+        """Ends the session when the original container is removed (the copy would outlive
+        what it is a copy of, its volumes with it)."""
+        original = self.source.original
+        if original is None:
+            return
+        stream = self.engine.events(container=original.id)
+        self._watcher = stream
+
+        def watch() -> None:
+            try:
+                for event in stream:
+                    if event.action == "destroy":
+                        session.ended_reason = f"the original {original.name} was removed"
+                        session.close()
+                        return
+            except CdebugError:
+                pass  # the engine went away: the session's own reader sees that
+
+        threading.Thread(target=watch, name=f"watch-{original.short_id}", daemon=True).start()
+
+    def remove(self, timeout: float = 10.0) -> None:
+        """Removes the copy and the image committed for it. Idempotent (a second caller waits
+        for the first); never raises."""
+        with self._lock:
+            removing = self._removed
+            self._removed = True
+        if removing:
+            self._done.wait(timeout + 5)  # another thread removes it: wait for the end
+            return
+        try:
+            if self._watcher is not None:
+                self._watcher.close()
+            _remove(self.engine, self.container_id, self.image_id, self._stdin, timeout)
+        finally:
+            self._done.set()
+
+
+def _remove(
+    engine: Engine,
+    container_id: str,
+    image_id: str,
+    stdin: socket.socket | None,
+    timeout: float,
+) -> None:
+    if stdin is not None:
+        # EOF on the copy's stdin: its `cat` ends and the engine removes the copy.
+        try:
+            stdin.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        stdin.close()
+    if container_id:
+        engine.wait_removed(container_id, timeout=min(timeout, 3.0) if stdin else 1.0)
+        try:
+            engine.remove_container(container_id, remove_volumes=True)
+        except CdebugError:
+            pass
+    if image_id:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                engine.remove_image(image_id)
+                return
+            except CopyError:
+                # The engine is still removing the copy that uses it.
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.1)
+            except CdebugError:
+                return
+
+
+def make_copy(
+    engine: Engine,
+    source: CopySource,
+    *,
+    toolkit: str,
+    toolkit_id: str,
+    add_step: AddStep,
+) -> DebugCopy:
+    """Makes and starts a debug copy; on any failure nothing is left behind.
+
+    Args:
+        engine: The engine of the source.
+        source: What to copy (see find()).
+        toolkit: The toolkit image, whose static busybox keeps the copy waiting.
+        toolkit_id: Its id.
+        add_step: Called with each step taken, as a command a learner could type.
+
+    Raises:
+        CopyError: When the engine refuses to commit, create or start the copy.
+        ToolkitError: When neither the toolkit nor the host has a static busybox.
+    """
+    _check_mounts(engine, source)
+    copy_id = uuid.uuid4().hex[:10]
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    of = source.original.id if source.original is not None else source.name
+    labels = {COPY_LABEL: of, OWNER_LABEL: owner}
+    committed = ""
+    container_id = ""
+    stdin: socket.socket | None = None
+    short = (source.original.name if source.original is not None else _ref_name(source.name))[:40]
+    name = f"{short}-copy-{copy_id[:6]}"
+    waiter_dir = f"/.cdebug-copy-{copy_id}"
+    try:
+        image = source.image_id
+        if source.original is not None:
+            t0 = time.monotonic()
+            ref = f"{COPY_REPOSITORY}:{copy_id}"
+            committed = engine.commit(source.original.id, ref, labels)
+            image = committed
+            add_step(
+                "commit the stopped container to an image",
+                f"docker commit --pause=false --change 'LABEL {COPY_LABEL}={of[:12]}' "
+                f"{source.original.name} {ref}",
+                t0,
+                f"{committed[:19]}: its files as it stopped, its env, workdir and user",
+            )
+        t0 = time.monotonic()
+        waiter, where = waiter_binary(engine, toolkit, toolkit_id, owner)
+        add_step("take a static busybox to keep the copy waiting", f"# {where}", t0, "")
+
+        t0 = time.monotonic()
+        volumes_from = source.original.id if source.original is not None else None
+        network = _network_of(source.original)
+        container_id = engine.create_copy(
+            image,
+            name=name,
+            entrypoint=[f"{waiter_dir}/cat"],
+            labels={**labels, SIDECAR_LABEL: "1", TARGET_LABEL: of},
+            volumes_from=volumes_from,
+            network_mode=network,
+        )
+        cmd = ["docker", "create", "-i", "--rm", "--name", name, "--user", "0"]
+        if volumes_from:
+            cmd += ["--volumes-from", source.original.name if source.original else ""]
+        cmd += ["--network", network, "--entrypoint", f"{waiter_dir}/cat"]
+        add_step(
+            "create the copy (not started)",
+            " ".join([*cmd, image[:19] if committed else source.name]),
+            t0,
+            container_id[:12],
+        )
+        t0 = time.monotonic()
+        engine.copy_into(container_id, "/", _waiter_tar(waiter_dir, waiter))
+        add_step(
+            "put the busybox into the copy (no shell needed in it)",
+            f"docker cp ./busybox {name}:{waiter_dir}/cat",
+            t0,
+            "",
+        )
+        t0 = time.monotonic()
+        stdin = engine.attach_stdin(container_id)
+        engine.start_copy(container_id)
+        add_step(
+            "start the copy: busybox cat waits on a stdin that cdebug-tui holds",
+            f"docker start -ai {name}  # when it ends, cat ends and --rm removes the copy",
+            t0,
+            "",
+        )
+        info = engine.inspect(container_id)
+        if not info.running:
+            raise CopyError(f"the copy of {source.name} stopped at once ({info.state})")
+        target = dataclasses.replace(
+            info,
+            entrypoint=source.entrypoint,
+            cmd=source.cmd,
+            user=source.user,
+            workdir=source.workdir,
+            mounts=source.shared,
+        )
+        return DebugCopy(engine, source, copy_id, name, container_id, committed, stdin, target)
+    except BaseException:
+        _remove(engine, container_id, committed, stdin, timeout=10.0)
+        raise
+
+
+def _check_mounts(engine: Engine, source: CopySource) -> None:
+    """Refuses a copy whose bind mount's source is gone from this host: the engine would make
+    it anew, empty, on the host, for the copy (checked only for an engine on this host).
+
+    Raises:
+        CopyError: Naming the mount.
+    """
+    if not engine.address.startswith("unix://"):
+        return
+    for m in source.shared:
+        if m.kind == "bind" and not os.path.exists(m.source):
+            raise CopyError(
+                f"{source.name}'s bind mount {m.source} (at {m.destination}) is gone from the host"
+            )
+
+
+def _ref_name(ref: str) -> str:
+    """A container-name-safe part of an image reference: `my/app:1.2` -> `app`."""
+    last = ref.rsplit("/", 1)[-1].split("@")[0].split(":")[0]
+    return "".join(c if c.isalnum() or c in "_.-" else "-" for c in last) or "image"
+
+
+def _network_of(original: TargetInfo | None) -> str:
+    """The copy's network: the original's own, never another container's (which may run)."""
+    mode = original.network_mode if original is not None else ""
+    if not mode or mode == "default" or mode.startswith("container:"):
+        return "bridge"
+    return mode
+
+
+def _waiter_tar(directory: str, busybox: bytes) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(directory.lstrip("/"))
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+        tar.addfile(info)
+        info = tarfile.TarInfo(posixpath.join(directory.lstrip("/"), "cat"))
+        info.size = len(busybox)
+        info.mode = 0o755
+        tar.addfile(info, io.BytesIO(busybox))
+    return buf.getvalue()
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cdebug-tui"
+
+
+def waiter_binary(engine: Engine, toolkit: str, toolkit_id: str, owner: str) -> tuple[bytes, str]:
+    """A static busybox: the toolkit's own (read once, then cached), else the host's.
+
+    Returns:
+        (the binary, where it came from).
+
+    Raises:
+        ToolkitError: When neither the toolkit nor the host has one.
+    """
+    key = hashlib.sha256(toolkit_id.encode()).hexdigest()[:24]
+    cached = _cache_dir() / f"busybox-{key}"
+    try:
+        return cached.read_bytes(), f"{toolkit}'s static busybox (cached in {cached})"
+    except OSError:
+        pass
+    found = _toolkit_busybox(engine, toolkit_id, owner)
+    if found is not None:
+        path, data = found
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(cached)
+        except OSError:
+            pass  # A cache we cannot write costs the next copy one read.
+        return data, f"docker cp $(docker create {toolkit}):{path} ./busybox"
+    host = tk.host_busybox()
+    if host is not None:
+        return Path(host).read_bytes(), f"cp {host} ./busybox  # the toolkit has no static one"
+    raise ToolkitError(
+        f"the toolkit {toolkit} has no static busybox to keep a debug copy waiting",
+        hint=f"--image {tk.DEFAULT_TOOLKIT}, or cdebug-tui toolkit build",
+    )
+
+
+def _toolkit_busybox(engine: Engine, toolkit_id: str, owner: str) -> tuple[str, bytes] | None:
+    """The path and bytes of a static busybox on the toolkit's PATH, read without running it."""
+    cid = engine.create_stopped(toolkit_id, {SIDECAR_LABEL: "1", OWNER_LABEL: owner})
+    try:
+        env = engine.image_config(toolkit_id).get("Env") or []
+        path = next((e[5:] for e in env if e.startswith("PATH=")), tk.DEFAULT_PATH)
+        fs = tk._Fs(engine, cid)
+        seen: set[str] = set()
+        for d in path.split(":"):
+            for name in ("busybox", "sh"):
+                real = fs.resolve(posixpath.join(d or "/", name))
+                if not real or real in seen:
+                    continue
+                seen.add(real)
+                data = fs.head(real)
+                if tk.elf_interpreter(data) == "" and b"BusyBox v" in data:
+                    return real, data
+        return None
+    finally:
+        try:
+            engine.remove_container(cid)
+        except CdebugError:
+            pass

@@ -1,0 +1,266 @@
+"""Tests sessions on what does not run: stopped containers and images, through debug copies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import docker.types
+import pytest
+
+from cdebug_tui.engine.models import COPY_LABEL, SIDECAR_LABEL, TARGET_LABEL
+from tests.conftest import RUN_ID, TEST_LABEL
+from tests.engine.helpers import cdebug, wait_for, wait_or_tell
+
+pytestmark = pytest.mark.engine
+
+
+def copies_of(engine: Any, of: str) -> tuple[list[str], list[str]]:
+    """The copy containers and committed images on the engine that were made of `of`."""
+    label = f"{COPY_LABEL}={of}"
+    containers = [c["Id"] for c in engine.api.containers(all=True, filters={"label": label})]
+    images = [i["Id"] for i in engine.api.images(all=True, filters={"label": label})]
+    return containers, images
+
+
+def snapshot(engine: Any, cid: str) -> tuple[str, int, str, list[tuple[str, str]]]:
+    """What a user checks of the original: its state, exit code, start time and `docker diff`."""
+    raw = engine.api.inspect_container(cid)
+    diff = sorted((c.path, c.kind) for c in engine.diff(cid))
+    return raw["State"]["Status"], raw["State"]["ExitCode"], raw["State"]["StartedAt"], diff
+
+
+@pytest.fixture
+def make_target(engine: Any) -> Iterator[Callable[..., Any]]:
+    """Creates a container (started and waited for when `run`); removes it, its sidecars,
+    copies and volumes at the end, even on failure."""
+    made: list[str] = []
+    volumes: list[str] = []
+
+    def make(image: str, *, run: bool = True, volume: bool = False, **host: Any) -> Any:
+        binds = host.pop("binds", None)
+        if volume:
+            name = f"cdebug-test-vol-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+            volumes.append(name)
+            binds = {**(binds or {}), name: {"bind": "/data", "mode": "rw"}}
+        cid = engine.api.create_container(
+            image,
+            name=f"cdebug-test-stopped-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+            labels={TEST_LABEL: RUN_ID},
+            host_config=engine.api.create_host_config(binds=binds, **host),
+        )["Id"]
+        made.append(cid)
+        if run:
+            engine.api.start(cid)
+            engine.api.wait(cid, timeout=30)
+        return engine.inspect(cid)
+
+    yield make
+    for cid in made:
+        for c in engine.api.containers(
+            all=True, filters={"label": [SIDECAR_LABEL, f"{TARGET_LABEL}={cid}"]}
+        ):
+            _quietly(lambda c=c: engine.api.remove_container(c["Id"], force=True, v=True))
+        for image in copies_of(engine, cid)[1]:
+            _quietly(lambda image=image: engine.api.remove_image(image, force=True))
+        _quietly(lambda cid=cid: engine.api.remove_container(cid, force=True, v=True))
+    for name in volumes:
+        _quietly(lambda name=name: engine.api.remove_volume(name, force=True))
+
+
+def _quietly(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except docker.errors.APIError:
+        pass  # gone already
+
+
+def assert_nothing_left(engine: Any, of: str) -> None:
+    wait_for(lambda: copies_of(engine, of) == ([], []), 20, f"the copies of {of[:12]} to go")
+
+
+def test_crashed_shell_less_container(
+    engine: Any, make_target: Any, crasher_image: str, busybox_image: str
+) -> None:
+    """A container that crashed (exit 3) after writing /tmp/crash.log: its file, its user and
+    its exit code are there to see in a copy; the original is as it was; nothing is left."""
+    crashed = make_target(crasher_image, volume=True)
+    assert (crashed.state, crashed.exit_code) == ("exited", 3)
+    before = snapshot(engine, crashed.id)
+    toolkit = busybox_image
+
+    r = cdebug("exec", "--image", toolkit, crashed.name, "sh", "-c", "cat /tmp/crash.log; pwd")
+    err = r.stderr.decode()
+    assert r.returncode == 0, err
+    assert r.stdout.decode() == "crashed as uid=65532 in /app mode=production\n/app\n"
+    first = err.splitlines()[0]
+    assert f"a debug copy of container {crashed.name} (exited (3))" in first
+    assert "/data (writable)" in first and "discarded" in first
+
+    r = cdebug("exec", "-q", "--image", toolkit, crashed.name, "entrypoint")
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr
+    assert 'entrypoint  ["/app/server"]' in out and 'cmd         ["--db", "db:5432"]' in out
+    assert "user        nonroot (uid 65532, gid 65532)" in out
+    assert "workdir     /app" in out and "  APP_MODE=production" in out
+
+    # The crash again, in the foreground: its message, its exit code, its file as its user.
+    r = cdebug(
+        "exec", "-q", "--image", toolkit, crashed.name, "sh", "-c",
+        "entrypoint --run; echo code=$?; cat /tmp/crash.log",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert b"fatal: cannot reach the database" in r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "code=3",
+        "crashed as uid=65532 in /app mode=production",
+        "crashed as uid=65532 in /app mode=production",
+    ]
+    r = cdebug("exec", "-q", "--image", toolkit, crashed.name, "entrypoint", "--run")
+    assert r.returncode == 3
+
+    assert snapshot(engine, crashed.id) == before
+    assert_nothing_left(engine, crashed.id)
+
+
+def test_created_never_started_shares_its_volume(
+    engine: Any, make_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A created container: the copy has its files, user database and volume; a file written
+    into the volume is there for real; the copy's own changes are gone with it."""
+    created = make_target(distroless_image, run=False, volume=True)
+    before = snapshot(engine, created.id)
+    r = cdebug(
+        "exec", "-q", "--image", busybox_image, created.name, "sh", "-c",
+        "grep nonroot /etc/passwd; echo kept > /data/note; echo lost > /app/note; ls /app",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin",
+        "config.json",
+        "note",
+        "server",
+    ]
+    r = cdebug(
+        "exec", "-q", "--image", busybox_image, created.name, "cat", "/data/note", "/app/note"
+    )
+    assert r.stdout == b"kept\n"
+    assert r.returncode == 1 and b"can't open '/app/note'" in r.stderr
+    assert snapshot(engine, created.id) == before
+    assert engine.inspect(created.id).state == "created"
+    assert_nothing_left(engine, created.id)
+
+
+def test_exec_it_on_a_stopped_target_in_a_terminal(
+    engine: Any, make_target: Any, crasher_image: str, busybox_image: str
+) -> None:
+    """-it on a stopped target: a prompt in the workdir, and the shell's exit code."""
+    from tests.engine.test_exec import _exec_in_pty, _read_until
+
+    crashed = make_target(crasher_image)
+    with _exec_in_pty(busybox_image, crashed.name) as (pid, fd):
+        assert b"/app # " in _read_until(fd, b"/app # ")
+        os.write(fd, b"exit 7\r")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 7
+    assert_nothing_left(engine, crashed.id)
+
+
+def test_kill_9_leaves_nothing_after_cleanup(
+    engine: Any, make_target: Any, crasher_image: str, busybox_image: str
+) -> None:
+    """kill -9 of cdebug-tui: the copy goes by itself (its stdin closes), and
+    `cdebug-tui cleanup` removes the committed image."""
+    crashed = make_target(crasher_image)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cdebug_tui", "exec", "-i", "-q", "--image", busybox_image,
+         crashed.name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(b"echo ready\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline() == b"ready\n"
+    containers, images = copies_of(engine, crashed.id)
+    assert len(containers) == 1 and len(images) == 1
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    wait_for(lambda: not copies_of(engine, crashed.id)[0], 30, "the copy to remove itself")
+    r = cdebug("cleanup")
+    assert r.returncode == 0, r.stderr
+    assert_nothing_left(engine, crashed.id)
+    assert engine.inspect(crashed.id).state == "exited"
+
+
+def test_original_removed_while_its_copy_runs(
+    engine: Any, make_target: Any, crasher_image: str, busybox_image: str
+) -> None:
+    """Removing the original ends the session with one line and exit 125; nothing is left."""
+    crashed = make_target(crasher_image)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cdebug_tui", "exec", "-i", "-q", "--image", busybox_image,
+         crashed.name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin and proc.stdout and proc.stderr
+    proc.stdin.write(b"echo ready\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline() == b"ready\n"
+    engine.api.remove_container(crashed.id, force=True)
+    assert wait_or_tell(proc, 30) == 125
+    err = proc.stderr.read().decode()
+    assert f"session ended: the original {crashed.name} was removed" in err
+    assert_nothing_left(engine, crashed.id)
+
+
+def test_bind_mount_gone_is_one_line(
+    engine: Any, make_target: Any, distroless_image: str, busybox_image: str, tmp_path: Path
+) -> None:
+    """A stopped container whose bind mount's host directory is gone: one line, exit 125,
+    no copy and no image left."""
+    host_dir = tmp_path / "gone"
+    host_dir.mkdir()
+    # A --mount bind (unlike -v) is not re-created by the engine when its source is gone.
+    mount = docker.types.Mount(target="/data", source=str(host_dir), type="bind")
+    created = make_target(distroless_image, run=False, mounts=[mount])
+    shutil.rmtree(host_dir)
+    r = cdebug("exec", "--image", busybox_image, created.name, "ls")
+    assert r.returncode == 125
+    lines = r.stderr.decode().strip().splitlines()
+    gone = f"{created.name}'s bind mount {host_dir} (at /data) is gone from the host"
+    assert lines == [f"cdebug-tui: error: {gone}"]
+    assert_nothing_left(engine, created.id)
+
+
+def test_image_target(engine: Any, distroless_image: str, busybox_image: str) -> None:
+    """TARGET names an image: a session on a throwaway container of it, shell-less as it is;
+    the image stays, no container is left."""
+    r = cdebug("exec", "--image", busybox_image, distroless_image, "sh", "-c", "pwd; ls; id -u")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == ["/app", "config.json", "server", "0"]
+    first = r.stderr.decode().splitlines()[0]
+    assert first.startswith(f"cdebug-tui: a debug copy of image {distroless_image}: its files")
+    assert engine.image_id(distroless_image)
+    assert copies_of(engine, distroless_image) == ([], [])
+
+
+def test_missing_image_is_one_line(engine: Any, busybox_image: str) -> None:
+    """Neither a container nor an image (nor pullable): one line, exit 125, nothing made."""
+    name = f"cdebug-test-{RUN_ID}/nothing-here:1"
+    r = cdebug("exec", "--image", busybox_image, name, "ls")
+    assert r.returncode == 125
+    lines = r.stderr.decode().strip().splitlines()
+    assert lines[-1].startswith(f"cdebug-tui: error: no such container or image: {name}"), lines
+    assert copies_of(engine, name) == ([], [])

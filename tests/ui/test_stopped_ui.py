@@ -1,0 +1,158 @@
+"""Tests the app on what does not run: Enter on a crashed container opens a session on a copy."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import docker.errors
+import pytest
+from textual.widgets import DataTable
+
+from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from tests.conftest import RUN_ID, TEST_LABEL
+from tests.engine.test_stopped import copies_of, snapshot
+from tests.ui.helpers import (
+    active_pane,
+    pick_toolkit,
+    run,
+    terminal_text,
+    type_text,
+    wait_for,
+    wait_for_prompt,
+)
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture
+def crashed(engine: Any, crasher_image: str) -> Iterator[Any]:
+    """A shell-less container that wrote /tmp/crash.log and exited 3; removed at the end."""
+    cid = engine.api.create_container(
+        crasher_image,
+        name=f"cdebug-test-crashed-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+        labels={TEST_LABEL: RUN_ID},
+    )["Id"]
+    try:
+        engine.api.start(cid)
+        engine.api.wait(cid, timeout=30)
+        yield engine.inspect(cid)
+    finally:
+        for image in copies_of(engine, cid)[1]:
+            try:
+                engine.api.remove_image(image, force=True)
+            except docker.errors.APIError:
+                pass
+        engine.api.remove_container(cid, force=True, v=True)
+
+
+def test_enter_on_a_crashed_container_debugs_a_copy(
+    engine: Any, crashed: Any, busybox_image: str
+) -> None:
+    """Enter on an `Exited (3)` row, a toolkit: the tab says COPY and what it shares, the
+    crash log is readable, `entrypoint --run` crashes again with 3; closing the tab leaves the
+    original as it was and no copy or image behind."""
+    before = snapshot(engine, crashed.id)
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(crashed.id) is not None, "the crashed row")
+            await pilot.press("slash")
+            await type_text(pilot, crashed.name)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.focused is panel.query_one(DataTable), "the list")
+            await pilot.press("enter")
+            await pick_toolkit(pilot, busybox_image)
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session on a copy", 90)
+            header = str(pane.query_one(".session-header").render())
+            assert "COPY" in header
+            assert f"a debug copy of container {crashed.name} (exited (3))" in header
+            assert "discarded" in header
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "cat /tmp/crash.log; entrypoint --run; echo code=$?")
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: "code=3" in terminal_text(pane),
+                "the crash again",
+            )
+            text = terminal_text(pane)
+            assert "crashed as uid=65532 in /app mode=production" in text
+            assert "fatal: cannot reach the database" in text
+            assert copies_of(engine, crashed.id)[1], "the committed image, while it runs"
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("x")
+            await wait_for(
+                pilot,
+                lambda: copies_of(engine, crashed.id) == ([], []),
+                "the copy and its image to go",
+            )
+
+    run(body())
+    assert snapshot(engine, crashed.id) == before
+
+
+def test_palette_debugs_an_image_with_a_profile(
+    engine: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """ ":" opens the palette; "Debug an image" lists local images; the picker's profile is the
+    session's; the throwaway container is gone when the tab closes, the image stays."""
+    from textual.command import CommandList, CommandPalette
+    from textual.widgets import Select
+
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_for(pilot, lambda: app.engine is not None, "the engine")
+            await wait_for(pilot, lambda: app.focused is not None, "the focus")
+            await pilot.press("colon")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+            await type_text(pilot, f"{RUN_ID}/distroless")
+
+            def listed() -> bool:
+                commands = app.screen.query_one(CommandList)
+                return any(
+                    distroless_image in str(commands.get_option_at_index(i).prompt)
+                    for i in range(commands.option_count)
+                )
+
+            await wait_for(pilot, listed, "the image in the palette")
+            # What its Enter runs (Pilot's Enter in the palette raced its list's highlight).
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), "closed")
+            app.debug_image(distroless_image)
+            picker = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
+                "the picker",
+            )
+            picker.query_one("#picker-profile", Select).value = "netadmin"
+            await wait_for(pilot, lambda: picker.profile == "netadmin", "the profile chosen")
+            await pick_toolkit(pilot, busybox_image)
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session on an image", 90)
+            assert pane.session is not None and pane.session.spec.profile == "netadmin"
+            header = str(pane.query_one(".session-header").render())
+            assert f"a debug copy of image {distroless_image}" in header
+            assert "profile netadmin" in header
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "ls /app")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "config.json" in terminal_text(pane), "the image's files")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("x")
+            await wait_for(
+                pilot,
+                lambda: copies_of(engine, distroless_image) == ([], []),
+                "the throwaway container to go",
+            )
+
+    run(body())
+    assert engine.image_id(distroless_image)
