@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine import toolkit as tk
-from cdebug_tui.engine.client import Engine, ProgressCallback, validate_image_ref
 from cdebug_tui.engine.models import (
     COPY_LABEL,
     OWNER_LABEL,
@@ -26,7 +25,12 @@ from cdebug_tui.engine.models import (
     TARGET_LABEL,
     Mount,
     TargetInfo,
+    validate_image_ref,
 )
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.client import Engine, ProgressCallback
+
 from cdebug_tui.errors import (
     CdebugError,
     CopyError,
