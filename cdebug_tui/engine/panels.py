@@ -367,6 +367,12 @@ def own_role(pid: int, ppid: int, command: str, reader: int, commands: dict[int,
         return "panel reader"
     if "cdebug-supervisor" in command:
         return "supervisor"
+    # The debug shell runs under tini (-s, reaping its orphans) and a reaper script, so that a
+    # session leaves no process and no zombie in the target (sidecar.py, subreaper.py).
+    if "cdebug-tui-init" in command:
+        return "reaper (tini)"
+    if "cdebug-reaper" in command:
+        return "reaper"
     if "/.cdebug-" in command or "cdebug-anchor" in command:
         return "debug shell" if "/.cdebug-" in command else "anchor"
     parent = commands.get(ppid, "")

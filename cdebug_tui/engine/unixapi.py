@@ -420,10 +420,11 @@ class LocalEngine:
             conn.sock.settimeout(None)
         return LocalEventStream(self.name, conn, resp)
 
-    def remove_container(self, container_id: str) -> None:
+    def remove_container(self, container_id: str, remove_volumes: bool = False) -> None:
         """Removes a container, stopping it first; a container already gone is fine."""
+        volumes = "true" if remove_volumes else "false"
         status, raw = self.http.request(
-            "DELETE", f"/containers/{container_id}", {"force": "true", "v": "false"}
+            "DELETE", f"/containers/{container_id}", {"force": "true", "v": volumes}
         )
         if status < 400 or status == 404:
             return

@@ -100,6 +100,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         # Outside the terminal: the list, then the session tabs by their place.
         *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False) for n in range(10)),
         Binding("colon", "command_palette", "Commands", key_display=":"),
+        # Declared, since one of ours is: Textual adds its own ctrl+p only when none is.
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True),
     ]
 
     def __init__(

@@ -230,11 +230,19 @@ def test_one_plainly_named_reader_serves_every_reading(
     assert d.cgroup and any(f.fd == 0 for f in d.files)
     assert not panels.toolkit_has(session, "no-such-tool-here")
 
-    sleeper = session.run(["sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"])[1]
-    pid = int(sleeper.split()[0])
-    panels.send_signal(session, pid, "TERM")
     import time
 
+    # A process that outlives the exec that started it: `session.run` reaps what it leaves.
+    _, sock = engine.open_exec(session.sidecar_id, ["sleep", "301"])
+    deadline = time.monotonic() + 10
+    while not (
+        found := [p.pid for p in panels.list_processes(session) if p.command == "sleep 301"]
+    ):
+        assert time.monotonic() < deadline, "the sleeper"
+        time.sleep(0.1)
+    pid = found[0]
+    panels.send_signal(session, pid, "TERM")
+    sock.close()
     deadline = time.monotonic() + 10
     # Ended: gone, or a zombie (the target's PID 1 inherits it and may not reap it).
     while (p := next((p for p in panels.list_processes(session) if p.pid == pid), None)) and (

@@ -58,27 +58,31 @@ def script_output(procs: list[tuple[int, str, str, int, str]], self_pid: int) ->
     return "\n".join(parts).encode()
 
 
-def test_processes_leave_out_the_listing_and_what_runs_it() -> None:
-    """The script itself, its cat, and the reaper and tini above it are not the target's; the
-    session's own shell, a zombie of the target and a zombie with no command line are."""
+def test_processes_leave_out_the_reading_and_mark_our_own() -> None:
+    """A reading's subshell and its cat are left out; the reader, and the tini and reaper the
+    debug shell runs under, are listed as cdebug-tui's own; the target's zombies are listed."""
     data = script_output(
         [
             (1, "server", "S", 0, "/app/server"),
-            (9, "sh", "S", 8, "/bin/sh"),  # the session's shell
             (12, "server", "Z", 1, ""),  # a zombie: no command line
             (20, "cdebug-tui-init", "S", 0, "/cdebug-tui-init -s --"),
-            (21, "sh", "S", 20, "sh -c eval"),  # the reaper
-            (22, "sh", "S", 21, "sh -c listing"),  # the script: SELF
-            (23, "cat", "R", 22, "cat /proc/23/stat"),
+            (21, "sh", "S", 20, "sh -c eval cdebug-reaper-x run"),
+            (22, "sh", "S", 0, "sh -s cdebug-tui-reader"),  # the reader: SELF
+            (23, "sh", "S", 22, "sh -s cdebug-tui-reader"),  # its subshell for this reading
+            (24, "cat", "R", 23, "cat /proc/24/stat"),
         ],
         self_pid=22,
     )
     procs = parse_processes(data)
-    assert [(p.pid, p.command, p.state) for p in procs] == [
-        (1, "/app/server", "S"),
-        (9, "/bin/sh", "S"),
-        (12, "[server]", "Z"),
+    assert [(p.pid, p.state) for p in procs] == [
+        (1, "S"),
+        (12, "Z"),
+        (20, "S"),
+        (21, "S"),
+        (22, "S"),
     ]
+    assert [p.command for p in procs][:2] == ["/app/server", "[server]"]
+    assert [bool(p.own) for p in procs] == [False, False, True, True, True]
     assert procs[0].user == "nonroot" and procs[0].rss_bytes == 4096
     # Over its lifetime (100 s, 1 s of CPU): 1%; against a previous sample, the rate since.
     assert procs[0].cpu_percent == 1.0

@@ -585,7 +585,13 @@ class LogsPanel(Vertical):
                         self.post_message(self.LinesArrived())
             except CdebugError as exc:
                 if not self._closed:
-                    self.post_message(self.Ended("failed", str(exc)))
+                    # A stream cut by the container's removal breaks rather than ends.
+                    if self._container_gone():
+                        self.post_message(
+                            self.Ended("removed", f"{self.container_name} was removed")
+                        )
+                    else:
+                        self.post_message(self.Ended("failed", str(exc)))
                 return
             if self._closed:
                 return
@@ -667,6 +673,18 @@ class LogsPanel(Vertical):
         self.load_older(len(view.lines) + PAGE, view.lines[0].timestamp_ns)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs-older")
+    def _container_gone(self) -> bool:
+        """Whether the container no longer exists (an engine that does not answer: not known)."""
+        from cdebug_tui.errors import CdebugError, TargetNotFoundError
+
+        try:
+            self.engine.inspect(self.container_id)
+        except TargetNotFoundError:
+            return True
+        except CdebugError:
+            return False
+        return False
+
     def load_older(self, tail: int, until_ns: int) -> None:
         """Reads the page before the first loaded line: the last `tail` lines up to its time."""
         from cdebug_tui.errors import CdebugError
