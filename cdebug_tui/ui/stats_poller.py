@@ -158,6 +158,8 @@ class StatsPoller:
         self.rounds += 1
         for s in samples:
             key = (s.engine, s.id)
+            if key not in self.wanted:
+                continue  # read just before its row scrolled away: shown nowhere now
             self.histories.setdefault(key, StatsHistory()).add(s)
             self.gone.discard(key)
         for key in gone:

@@ -452,3 +452,34 @@ def test_toolkit_mode_is_shown_with_its_reason(
             )
 
     run(body())
+
+
+def test_a_filter_typed_in_one_burst_filters(run_target: Any, distroless_image: str) -> None:
+    """`/name` and Enter arriving in one read (a fast typist, ssh, a paste) filter the list by
+    the name: no key goes to the table (where `s` toggled the sidecars and Enter opened the
+    row under the cursor)."""
+    from textual import events
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 30)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the row")
+            names = {"/": "slash", "-": "minus", "\r": "enter"}
+            # Posted without waiting in between: queued together, as a burst is.
+            for ch in "/" + target.name + "\r":
+                key = names.get(ch, ch)
+                app.post_message(events.Key(key, None if key == "enter" else ch))
+            box = app.query_one("#filter", Input)
+            await wait_for(pilot, lambda: box.value == target.name, "the name in the filter")
+            await wait_for(
+                pilot,
+                lambda: [c.id for c in panel.visible_rows()] == [target.id],
+                "the list filtered",
+            )
+            assert not panel.show_sidecars
+            assert not isinstance(app.screen, ToolkitPickerScreen)
+
+    run(body())

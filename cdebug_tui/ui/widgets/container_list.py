@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -95,6 +95,22 @@ class ContainerTableView(DataTable[Text]):
         Binding("g", "scroll_top", "Top", show=False),
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
+
+    def on_key(self, event: events.Key) -> None:
+        # A burst (a fast typist, ssh, a paste) is queued here whole before the app's `/`
+        # binding would run, which it does only once the key has bubbled up: `/web` filtered
+        # nothing, its `s` toggled the sidecars and a last Enter opened the row under the
+        # cursor. So `/` opens the filter here, at once, and what follows goes to the filter.
+        parent = self.parent
+        if event.key == "slash" and isinstance(parent, ContainerListPanel):
+            event.stop()
+            parent.action_filter()
+            return
+        focused = self.screen.focused
+        if focused is not None and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
 
 
 class ContainerListPanel(Vertical):
@@ -432,7 +448,9 @@ class ContainerListPanel(Vertical):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # At once, not after a refresh as focus() does: keys typed right after `/` in one burst
+        # (a fast typist, ssh, a paste) went to the table (`s` toggled the sidecars).
+        self.screen.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
