@@ -53,15 +53,19 @@ def make_big_log(engine: Engine, gigabytes: float) -> tuple[str, int]:
     )
     name = f"cdebug-bench-logs-{uuid.uuid4().hex[:6]}"
     cid = engine.api.create_container(image, ["sh", "-c", script], name=name)["Id"]
-    engine.api.start(cid)
     t0 = time.monotonic()
-    while True:
-        tail = engine.read_logs(cid, tail=1)
-        if tail and tail[-1].text == "the-last-line":
-            break
-        if time.monotonic() - t0 > 1800:
-            raise RuntimeError("the log was not written in 30 minutes")
-        time.sleep(2)
+    try:
+        engine.api.start(cid)
+        while True:
+            tail = engine.read_logs(cid, tail=1)
+            if tail and tail[-1].text == "the-last-line":
+                break
+            if time.monotonic() - t0 > 1800:
+                raise RuntimeError("the log was not written in 30 minutes")
+            time.sleep(2)
+    except BaseException:
+        engine.remove_container(cid)  # its gigabyte of log with it; main() has no id yet
+        raise
     log_path = engine.api.inspect_container(cid)["LogPath"]
     try:
         on_disk = os.path.getsize(log_path)

@@ -222,6 +222,19 @@ def bench_tmux(data: bytes, cols: int, rows: int, workdir: Path) -> float | None
 # -- latency -------------------------------------------------------------------------------
 
 
+def feeder(app: App[None], target: TerminalView) -> Callable[[bytes], None]:
+    """A PTY's output callback (a reader thread) that feeds `target` on the app's thread."""
+
+    def on_output(chunk: bytes) -> None:
+        if chunk:
+            try:
+                app.call_from_thread(target.feed, chunk)
+            except RuntimeError:
+                pass  # the app is shutting down
+
+    return on_output
+
+
 async def _latency(samples: int, flood: bool, workdir: Path) -> list[float]:
     app = BenchApp(views=2 if flood else 1)
     results: list[float] = []
@@ -232,23 +245,15 @@ async def _latency(samples: int, flood: bool, workdir: Path) -> list[float]:
         await pilot.pause()
         ptys: list[LocalPty] = []
 
-        def feeder(target: TerminalView) -> Callable[[bytes], None]:
-            def on_output(chunk: bytes) -> None:
-                if chunk:
-                    try:
-                        app.call_from_thread(target.feed, chunk)
-                    except RuntimeError:
-                        pass  # the app is shutting down
-
-            return on_output
-
-        echo = LocalPty(["cat"], feeder(view), rows=view.rows, cols=view.cols)
+        echo = LocalPty(["cat"], feeder(app, view), rows=view.rows, cols=view.cols)
         ptys.append(echo)
         view.set_transport(echo)
         if flood:
             big = workdir / "flood.bin"
             big.write_bytes(colour_stream(120, 2_000_000))
-            ptys.append(LocalPty(["sh", "-c", f"while :; do cat {big}; done"], feeder(views[1])))
+            ptys.append(
+                LocalPty(["sh", "-c", f"while :; do cat {big}; done"], feeder(app, views[1]))
+            )
         await pilot.pause(0.3)
         screen = view.terminal.screen
         try:
@@ -289,18 +294,8 @@ async def echo_beside_floods(floods: int, samples: int) -> tuple[list[float], in
             hidden.set_background(True)
         await pilot.pause()
 
-        def feeder(target: TerminalView) -> Callable[[bytes], None]:
-            def on_output(chunk: bytes) -> None:
-                if chunk:
-                    try:
-                        app.call_from_thread(target.feed, chunk)
-                    except RuntimeError:
-                        pass  # the app is shutting down
-
-            return on_output
-
-        echo = LocalPty(["cat"], feeder(view), rows=view.rows, cols=view.cols)
-        ptys = [echo] + [LocalPty(["yes"], feeder(v)) for v in views[1:]]
+        echo = LocalPty(["cat"], feeder(app, view), rows=view.rows, cols=view.cols)
+        ptys = [echo] + [LocalPty(["yes"], feeder(app, v)) for v in views[1:]]
         view.set_transport(echo)
         await pilot.pause(1.0)
         screen = view.terminal.screen

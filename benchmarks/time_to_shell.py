@@ -123,14 +123,14 @@ def main() -> None:
     shell_name = f"{name}-shell"
     stopped_name = f"{name}-stopped"
     demo.ensure_demo_target(engine)  # builds the demo image when it is missing
-    engine.api.create_container(demo.DEMO_IMAGE, name=name)
-    engine.api.start(name)
-    engine.api.create_container(image, name=shell_name, command=["sleep", "3600"])
-    engine.api.start(shell_name)
-    engine.api.create_container(demo.DEMO_IMAGE, name=stopped_name)
-    engine.api.start(stopped_name)
-    engine.api.kill(stopped_name)  # an `Exited (137)` shell-less container
     try:
+        engine.api.create_container(demo.DEMO_IMAGE, name=name)
+        engine.api.start(name)
+        engine.api.create_container(image, name=shell_name, command=["sleep", "3600"])
+        engine.api.start(shell_name)
+        engine.api.create_container(demo.DEMO_IMAGE, name=stopped_name)
+        engine.api.start(stopped_name)
+        engine.api.kill(stopped_name)  # an `Exited (137)` shell-less container
         cases = {
             "docker run -it (shared ns)": [
                 "docker",

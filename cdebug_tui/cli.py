@@ -191,13 +191,6 @@ def _tui_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _exec_parser() -> argparse.ArgumentParser:
-    """`cdebug-tui exec` alone (demo --exec builds its arguments with it)."""
-    p = _Parser(prog="cdebug-tui exec", parents=[_common_parser()])
-    _add_exec_arguments(p)
-    return p
-
-
 def _first_positional(args: list[str]) -> str | None:
     """The first argument that is not an option or an option's value, or None."""
     it = iter(args)
@@ -244,13 +237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             ns = _tui_parser().parse_args(args)
             ns.command_name = None
-        engine = getattr(ns, "engine", None)
+        # --engine's default is SUPPRESS (see _common_parser): absent when given nowhere.
+        engine = ns.engine = getattr(ns, "engine", None)
         if ns.command_name and ns.app_image:
             # `cdebug-tui --image X exec T`: exec's own --image would silently win.
             where = "after exec" if ns.command_name == "exec" else "with the app's TARGET"
             raise _UsageError(f"--image goes {where}, not before {ns.command_name}")
         if ns.command_name == "exec":
-            ns.engine = engine
             return cmd_exec(ns)
         if ns.command_name == "toolkit":
             return cmd_toolkit(ns.ref, engine)
@@ -261,7 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command_name == "completion":
             return cmd_completion(ns.shell)
         if ns.command_name == "port-forward":
-            ns.engine = engine
             return cmd_port_forward(ns)
         _select_engine_for_tui(engine)
         from cdebug_tui.ui.launch import run_app
@@ -386,16 +378,11 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     registry = EngineRegistry()
     # ENGINE/CONTAINER: only a known engine name counts, since container names have no '/'.
     prefix, container = split_target(ns.target, registry.names)
-    engine_name = getattr(ns, "engine", None)
-    if (
-        prefix is not None
-        and engine_name is not None
-        and registry.config(engine_name).name != prefix
-    ):
+    if prefix is not None and ns.engine is not None and registry.config(ns.engine).name != prefix:
         raise CdebugError(
-            f"TARGET {ns.target!r} names engine {prefix!r} but --engine is {engine_name!r}"
+            f"TARGET {ns.target!r} names engine {prefix!r} but --engine is {ns.engine!r}"
         )
-    engine = _exec_engine(registry, prefix or engine_name)
+    engine = _exec_engine(registry, prefix or ns.engine)
     spec = dataclasses.replace(spec, target=container)
     with _TermSignals() as signals:
         session = start_session(
@@ -552,7 +539,7 @@ def _add_port_forward_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_port_forward(ns: argparse.Namespace) -> int:
     """`cdebug-tui port-forward TARGET [LOCAL:]REMOTE...`: until Ctrl-C or the target stops."""
-    from cdebug_tui.engine.engines import EngineRegistry, split_target
+    from cdebug_tui.engine.engines import EngineRegistry
     from cdebug_tui.engine.ports import (
         PortForward,
         Relay,
@@ -564,10 +551,7 @@ def cmd_port_forward(ns: argparse.Namespace) -> int:
     from cdebug_tui.errors import TargetNotRunningError
 
     specs = [parse_port_spec(spec) for spec in ns.ports]  # bad input fails before anything
-    registry = EngineRegistry()
-    prefix, container = split_target(ns.target, registry.names)
-    engine = registry.get(prefix or ns.engine)
-    target = engine.resolve(container)
+    engine, target = EngineRegistry().resolve(ns.target, ns.engine)
     if not target.running:
         raise TargetNotRunningError(f"{target.name} is {target.state}: nothing listens there")
     image, _ = ensure_image(engine, ns.image, _PullBars(), _warn)
@@ -649,9 +633,10 @@ def cmd_demo(exec_: bool, name: str | None = None) -> int:
     target = demo.ensure_demo_target(engine, notice=_warn)
     image = demo.ensure_toolkit(engine, notice=_warn)
     if exec_:
-        return cmd_exec(
-            _exec_parser().parse_args(["-it", "--image", image, "--engine", engine.name, target])
+        ns = build_parser().parse_args(
+            ["exec", "-it", "--image", image, "--engine", engine.name, target]
         )
+        return cmd_exec(ns)
     _select_engine_for_tui(engine.name)
     from cdebug_tui.ui.launch import run_app
 

@@ -11,26 +11,15 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cdebug_tui.engine.client import Engine  # noqa: E402
-from scripts.screenshots import to_png  # noqa: E402
+from scripts.screenshots import _type, _wait, to_png  # noqa: E402
 from tests.images import TestImages  # noqa: E402
-
-
-async def _wait(pilot: Any, condition: Any, what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
-    return value
 
 
 async def shoot(engine: Engine, target: str, toolkit: str, out: Path) -> list[Path]:
@@ -62,8 +51,7 @@ async def shoot(engine: Engine, target: str, toolkit: str, out: Path) -> list[Pa
         panel = await _wait(pilot, lambda: app.screen.query(LogsPanel).first(None), "logs")
         await _wait(pilot, lambda: len(panel.view.lines) >= 5, "the log")
         await pilot.press("slash")
-        for char in "order":
-            await pilot.press(char)
+        await _type(pilot, "order")
         await pilot.press("enter", "t")
         await pilot.pause(0.5)
         app.save_screenshot("logs.svg", str(out))

@@ -47,14 +47,15 @@ from cdebug_tui.engine.models import (
     StatsSample,
     TargetInfo,
     TLSFiles,
+    container_event,
     familiar_ref,
     target_info,
+    unresolved_target,
     validate_image_ref,
 )
-from cdebug_tui.engine.stream import Stream
+from cdebug_tui.engine.stream import Stream, raw_socket
 from cdebug_tui.errors import (
     ActionRefusedError,
-    AmbiguousTargetError,
     CdebugError,
     CopyError,
     EngineRequestError,
@@ -152,16 +153,8 @@ class EventStream:
             for event in self._raw:
                 if self._closed.is_set():
                     return
-                if event.get("Type") != "container":
-                    continue
-                actor = event.get("Actor") or {}
-                yield ContainerEvent(
-                    engine=self._engine.name,
-                    id=actor.get("ID") or event.get("id", ""),
-                    action=(event.get("Action") or event.get("status") or "").split(":")[0],
-                    time=event.get("timeNano", 0) / 1e9 or float(event.get("time", 0)),
-                    name=(actor.get("Attributes") or {}).get("name", ""),
-                )
+                if (parsed := container_event(event, self._engine.name)) is not None:
+                    yield parsed
         except (
             requests.exceptions.RequestException,
             urllib3.exceptions.HTTPError,
@@ -299,8 +292,7 @@ class LogStream:
         self._closed.set()
         try:
             sock = self._engine.api._get_raw_response_socket(self._response)  # type: ignore[attr-defined]
-            sock = getattr(sock, "_sock", sock)
-            sock.shutdown(socket.SHUT_RDWR)
+            raw_socket(sock).shutdown(socket.SHUT_RDWR)
         except Exception:  # noqa: BLE001 - best effort: the response may already be gone
             pass
         try:
@@ -411,11 +403,13 @@ class Engine:
             raise EngineRequestError(
                 explanation, status=exc.status_code, explanation=explanation
             ) from exc
-        except (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError) as exc:
-            raise _engine_error(exc, self.address) from exc
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise _engine_error(exc, self.address) from exc
-        except docker.errors.DockerException as exc:
+        except (
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,
+            ConnectionError,
+            FileNotFoundError,
+            docker.errors.DockerException,
+        ) as exc:
             raise _engine_error(exc, self.address) from exc
 
     def ping(self) -> None:
@@ -497,22 +491,27 @@ class Engine:
             kwargs["since"] = since
         return EventStream(self, self._request("follow the events", self.api.events, **kwargs))
 
+    def _inspect(self, container_id: str) -> dict[str, Any]:
+        """The engine's inspect answer for one container.
+
+        Raises:
+            TargetNotFoundError: When there is no such container.
+            EngineRequestError: When the engine refuses otherwise.
+        """
+        try:
+            return self._call(self.api.inspect_container, container_id)
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {container_id}") from exc
+            raise
+
     def inspect(self, container_id: str) -> TargetInfo:
         """What the engine says about one container.
 
         Raises:
             TargetNotFoundError: When there is no such container.
         """
-        try:
-            raw = self._call(self.api.inspect_container, container_id)
-        except EngineRequestError as exc:
-            if exc.not_found:
-                raise TargetNotFoundError(f"no such container: {container_id}") from exc
-            raise
-        return self._target_info(raw)
-
-    def _target_info(self, raw: Mapping[str, Any]) -> TargetInfo:
-        return target_info(raw, self.name)
+        return target_info(self._inspect(container_id), self.name)
 
     def resolve(self, target: str) -> TargetInfo:
         """Finds a container by full id, exact name or unique id prefix, as the docker CLI does.
@@ -525,22 +524,12 @@ class Engine:
         if not name:
             raise TargetNotFoundError("no target container given")
         try:
-            raw = self._call(self.api.inspect_container, name)
-            return self._target_info(raw)
+            return target_info(self._call(self.api.inspect_container, name), self.name)
         except EngineRequestError as exc:
             # The engine refuses an ambiguous prefix; list the candidates ourselves below.
             if exc.status not in (404, 400, 409, 500):
                 raise CdebugError(f"cannot look up {target!r}: {exc.explanation}") from exc
-        candidates = [
-            c for c in self._call(self.api.containers, all=True) if c["Id"].startswith(name)
-        ]
-        if len(candidates) > 1:
-            listed = ", ".join(
-                f"{c['Id'][:12]} ({(c.get('Names') or ['?'])[0].lstrip('/')})"
-                for c in candidates[:8]
-            )
-            raise AmbiguousTargetError(f"{target!r} matches {len(candidates)} containers: {listed}")
-        raise TargetNotFoundError(f"no such container: {target}")
+        raise unresolved_target(target, self._call(self.api.containers, all=True))
 
     def ulimits(self, container_id: str) -> list[tuple[str, int, int]]:
         """The resource limits a container was created with: (name as in --ulimit, soft, hard).
@@ -674,7 +663,7 @@ class Engine:
             raise PortForwardError(
                 f"cannot start {argv[0]} in {container_id[:12]}: {exc.explanation}"
             ) from exc
-        return getattr(sock, "_sock", sock)
+        return raw_socket(sock)
 
     def start_relay(
         self, image: str, target_id: str, name: str, labels: Mapping[str, str]
@@ -718,7 +707,7 @@ class Engine:
         except BaseException:
             self.remove_container(cid)
             raise
-        return cid, getattr(sock, "_sock", sock)
+        return cid, raw_socket(sock)
 
     def diff(self, container_id: str) -> list[Change]:
         """The paths changed in the container's writable layer, as `docker diff` shows them."""
@@ -1104,13 +1093,7 @@ class Engine:
         Raises:
             TargetNotFoundError: When there is no such container.
         """
-        try:
-            raw = self._call(self.api.inspect_container, container_id)
-        except EngineRequestError as exc:
-            if exc.not_found:
-                raise TargetNotFoundError(f"no such container: {container_id}") from exc
-            raise
-        return _details(self.name, raw)
+        return _details(self.name, self._inspect(container_id))
 
     def stats(self, container_id: str) -> StatsSample:
         """One reading of a container's resource use: a single request (stream=false), never a
@@ -1131,8 +1114,6 @@ class Engine:
             raise EngineUnavailableError(
                 f"the engine cannot read the stats of {container_id[:12]}: {exc.explanation}"
             ) from exc
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise _engine_error(exc, self.address) from exc
         sample = _stats_sample(self.name, container_id, raw or {})
         if self._mem_total is None:
             try:
@@ -1179,8 +1160,6 @@ class Engine:
                 raise TargetNotFoundError(f"no such container: {info.name}") from exc
             why = exc.explanation.strip()
             raise ActionRefusedError(f"cannot {action} {info.name}: {why}") from exc
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise _engine_error(exc, self.address) from exc
 
     # -- end of the container explorer's block ------------------------------------------------
 
@@ -1289,7 +1268,7 @@ class Engine:
             )
         except EngineRequestError as exc:
             raise CopyError(f"cannot attach to {container_id[:12]}: {exc.explanation}") from exc
-        return getattr(sock, "_sock", sock)
+        return raw_socket(sock)
 
     def start_copy(self, container_id: str) -> None:
         """Starts a created debug copy.

@@ -437,11 +437,6 @@ def _waiter_tar(directory: str, busybox: bytes) -> bytes:
     return buf.getvalue()
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "cdebug-tui"
-
-
 def waiter_binary(engine: Engine, toolkit: str, toolkit_id: str, owner: str) -> tuple[bytes, str]:
     """A static busybox: the toolkit's own (read once, then cached), else the host's.
 
@@ -452,7 +447,7 @@ def waiter_binary(engine: Engine, toolkit: str, toolkit_id: str, owner: str) -> 
         ToolkitError: When neither the toolkit nor the host has one.
     """
     key = hashlib.sha256(toolkit_id.encode()).hexdigest()[:24]
-    cached = _cache_dir() / f"busybox-{key}"
+    cached = tk.cache_dir() / f"busybox-{key}"
     try:
         return cached.read_bytes(), f"{toolkit}'s static busybox (cached in {cached})"
     except OSError:
@@ -481,11 +476,9 @@ def _toolkit_busybox(engine: Engine, toolkit_id: str, owner: str) -> tuple[str, 
     """The path and bytes of a static busybox on the toolkit's PATH, read without running it."""
     cid = engine.create_stopped(toolkit_id, {SIDECAR_LABEL: "1", OWNER_LABEL: owner})
     try:
-        env = engine.image_config(toolkit_id).get("Env") or []
-        path = next((e[5:] for e in env if e.startswith("PATH=")), tk.DEFAULT_PATH)
         fs = tk._Fs(engine, cid)
         seen: set[str] = set()
-        for d in path.split(":"):
+        for d in tk.image_path(engine, toolkit_id).split(":"):
             for name in ("busybox", "sh"):
                 real = fs.resolve(posixpath.join(d or "/", name))
                 if not real or real in seen:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -186,8 +186,6 @@ def read_internals(session: DebugSession) -> Internals:
         host_pid=session.target.pid,
         sup=str(session.supervisor_pid),
     )
-    from dataclasses import replace
-
     if tpid != 1:
         rows = tuple(
             replace(row, meaning=HOST_PID_MEANING.format(pid=tpid)) if row.kind == "pid" else row

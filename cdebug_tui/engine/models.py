@@ -5,12 +5,17 @@ from __future__ import annotations
 import enum
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cdebug_tui.errors import ImageUnavailableError
+from cdebug_tui.errors import (
+    AmbiguousTargetError,
+    CdebugError,
+    ImageUnavailableError,
+    TargetNotFoundError,
+)
 
 #: The label every sidecar carries, so that it can always be found and removed.
 SIDECAR_LABEL = "io.cdebug-tui.sidecar"
@@ -383,6 +388,39 @@ def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
             for m in raw.get("Mounts") or ()
         ),
         exit_code=int(state.get("ExitCode") or 0),
+    )
+
+
+def unresolved_target(target: str, rows: Iterable[Mapping[str, Any]]) -> CdebugError:
+    """Why a target the engine's inspect did not find resolves to nothing, as the docker CLI
+    says it: several containers whose id starts with it (listed), or none.
+
+    Args:
+        target: What the user named.
+        rows: The engine's container list (GET /containers/json?all=1).
+    """
+    prefix = target.lstrip("/")
+    candidates = [c for c in rows if str(c.get("Id", "")).startswith(prefix)]
+    if len(candidates) > 1:
+        listed = ", ".join(
+            f"{c['Id'][:12]} ({(c.get('Names') or ['?'])[0].lstrip('/')})" for c in candidates[:8]
+        )
+        return AmbiguousTargetError(f"{target!r} matches {len(candidates)} containers: {listed}")
+    return TargetNotFoundError(f"no such container: {target}")
+
+
+def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | None:
+    """A ContainerEvent from one decoded line of the engine's /events; None for an event that
+    is not about a container."""
+    if raw.get("Type") != "container":
+        return None
+    actor = raw.get("Actor") or {}
+    return ContainerEvent(
+        engine=engine,
+        id=actor.get("ID") or raw.get("id", ""),
+        action=(raw.get("Action") or raw.get("status") or "").split(":")[0],
+        time=raw.get("timeNano", 0) / 1e9 or float(raw.get("time", 0)),
+        name=(actor.get("Attributes") or {}).get("name", ""),
     )
 
 

@@ -2,30 +2,33 @@
 
 Everything is read through a running session's sidecar, which shares the target's PID
 namespace: the target's processes are in the sidecar's `/proc`, and the target's root
-filesystem is at `/proc/1/root`. One long-lived shell of the sidecar, `sh -s cdebug-tui-reader`
-(PanelReader), answers every reading, so that the user's `ps` shows one plainly named process
-rather than a new script each second. The shell commands stick to what both busybox and GNU
-coreutils toolkits offer (`sh`, `cat`, `stat -c`, `head -c`); the parsing happens here, in Python.
+filesystem is at `/proc/1/root` (`/proc/<its host PID>/root` for --pid host). One long-lived
+shell of the sidecar, `sh -s cdebug-tui-reader` (PanelReader), answers every reading, so that
+the user's `ps` shows one plainly named process rather than a new script each second. The shell
+commands stick to what both busybox and GNU coreutils toolkits offer (`sh`, `cat`, `stat -c`,
+`head -c`); the parsing happens here, in Python.
 """
 
 from __future__ import annotations
 
 import posixpath
 import shlex
-import socket
 import threading
+import time
 import weakref
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine.models import OpenFile, Process, ProcessDetails, RootfsEntry
+from cdebug_tui.engine.ports import proc_net_ip
 from cdebug_tui.errors import CdebugError, SessionError
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.session import DebugSession
 
 #: The reader's name in the target's `ps`: `sh -s cdebug-tui-reader`.
 READER_NAME = "cdebug-tui-reader"
 
-#: Where the sidecar sees the target's root filesystem.
-TARGET_ROOT = "/proc/1/root"
 #: Clock ticks per second of /proc/PID/stat; 100 on every Linux that containers run on.
 CLOCK_TICKS = 100
 #: The names of the links a root-mode session puts into the target's `/`; hidden from the tree.
@@ -90,14 +93,6 @@ echo "==END"
 """
 
 
-class SessionRunner(Protocol):
-    """The part of a DebugSession the panels use: running a command in the sidecar."""
-
-    def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, bytes, bytes]:
-        """Runs a command in the sidecar; returns (exit code, stdout, stderr)."""
-        ...
-
-
 class PanelReader:
     """One long-lived shell in the sidecar that runs the panels' readings, one at a time.
 
@@ -134,8 +129,6 @@ class PanelReader:
         Raises:
             SessionError: When the reader cannot be started or the reading times out.
         """
-        import time
-
         with self._lock:
             if self._closed:
                 raise SessionError("the session has ended")
@@ -179,24 +172,20 @@ class PanelReader:
             self._drop()
 
 
-_readers: weakref.WeakKeyDictionary[Any, PanelReader] = weakref.WeakKeyDictionary()
+_readers: weakref.WeakKeyDictionary[DebugSession, PanelReader] = weakref.WeakKeyDictionary()
 _readers_lock = threading.Lock()
 
 
-def reader_of(session: Any) -> PanelReader | None:
-    """The session's reader (started at its first reading); None for a plain SessionRunner."""
-    engine = getattr(session, "engine", None)
-    sidecar_id = getattr(session, "sidecar_id", "")
-    if engine is None or not sidecar_id or not hasattr(engine, "open_exec"):
-        return None
+def reader_of(session: DebugSession) -> PanelReader:
+    """The session's reader (its shell starts at the first reading)."""
     with _readers_lock:
         reader = _readers.get(session)
-        if reader is None or reader.sidecar_id != sidecar_id:
-            reader = _readers[session] = PanelReader(engine, sidecar_id)
+        if reader is None:
+            reader = _readers[session] = PanelReader(session.engine, session.sidecar_id)
         return reader
 
 
-def close_reader(session: Any) -> None:
+def close_reader(session: DebugSession) -> None:
     """Ends the session's reader, if it has one (the sidecar's end would end it too)."""
     with _readers_lock:
         reader = _readers.pop(session, None)
@@ -204,13 +193,11 @@ def close_reader(session: Any) -> None:
         reader.close()
 
 
-def _read(session: Any, script: str, args: Iterable[str] = (), timeout: float = 10.0) -> bytes:
-    """A reading's stdout, through the session's reader (or, lacking one, `session.run`)."""
-    reader = reader_of(session)
-    if reader is not None:
-        return reader.request(script, args, timeout)
-    code, out, err = session.run(["sh", "-c", script, "cdebug", *args], timeout=timeout)
-    return out
+def _read(
+    session: DebugSession, script: str, args: Iterable[str] = (), timeout: float = 10.0
+) -> bytes:
+    """A reading's stdout, through the session's reader."""
+    return reader_of(session).request(script, args, timeout)
 
 
 class ProcessList(list[Process]):
@@ -408,7 +395,7 @@ def process_tree(processes: list[Process]) -> list[tuple[int, Process]]:
     return out
 
 
-def list_processes(session: SessionRunner, previous: list[Process] | None = None) -> ProcessList:
+def list_processes(session: DebugSession, previous: list[Process] | None = None) -> ProcessList:
     """The target's processes, PIDs as the target sees them, with users from its /etc/passwd.
 
     Args:
@@ -418,7 +405,7 @@ def list_processes(session: SessionRunner, previous: list[Process] | None = None
     Raises:
         SessionError: When the sidecar cannot list them.
     """
-    pid = _target_pid(session)
+    pid = session.target_pid
     out = _read(session, _PROCESS_SCRIPT, [str(pid)])
     if b"==END" not in out:
         raise SessionError("cannot list the target's processes")
@@ -436,17 +423,12 @@ def list_processes(session: SessionRunner, previous: list[Process] | None = None
     return processes
 
 
-def _target_pid(session: object) -> int:
-    """The target's main process as the sidecar sees it: 1, or its host PID (--pid host)."""
-    return int(getattr(session, "target_pid", 1))
+def target_root(session: DebugSession) -> str:
+    """Where the sidecar sees the target's root filesystem (through its main process)."""
+    return f"/proc/{session.target_pid}/root"
 
 
-def target_root(session: object) -> str:
-    """Where the sidecar sees the target's root filesystem."""
-    return f"/proc/{_target_pid(session)}/root"
-
-
-def process_details(session: Any, pid: int) -> ProcessDetails:
+def process_details(session: DebugSession, pid: int) -> ProcessDetails:
     """One process in full: command line, environment, working directory, open files and
     sockets, limits, cgroup; read from /proc/PID through the sidecar.
 
@@ -531,13 +513,8 @@ def _address(hex_addr: str) -> str:
     """`0100007F:1F90` as `127.0.0.1:8080` (IPv6 in brackets); the kernel's words are host
     order, little-endian on every machine containers run on."""
     host, _, port = hex_addr.partition(":")
-    raw = bytes.fromhex(host)
-    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    if len(words) == 4:
-        ip = socket.inet_ntop(socket.AF_INET, words)
-    else:
-        ip = "[" + socket.inet_ntop(socket.AF_INET6, words) + "]"
-    return f"{ip}:{int(port, 16)}"
+    ip = proc_net_ip(host)
+    return f"[{ip}]:{int(port, 16)}" if ":" in ip else f"{ip}:{int(port, 16)}"
 
 
 def parse_sockets(nets: dict[str, str]) -> dict[str, str]:
@@ -566,7 +543,7 @@ def parse_sockets(nets: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def send_signal(session: Any, pid: int, signal: str) -> None:
+def send_signal(session: DebugSession, pid: int, signal: str) -> None:
     """Sends a signal (a name: TERM, KILL, HUP, ...) to a process of the target.
 
     Raises:
@@ -581,7 +558,7 @@ def send_signal(session: Any, pid: int, signal: str) -> None:
         raise SessionError(f"cannot send SIG{signal} to {pid}: {reason}")
 
 
-def toolkit_has(session: Any, command: str) -> bool:
+def toolkit_has(session: DebugSession, command: str) -> bool:
     """Whether the toolkit (the sidecar's own root) has a command, e.g. strace."""
     try:
         out = _read(session, 'command -v "$1" && echo "==FOUND"', [command])
@@ -663,7 +640,7 @@ def parse_listing(
 
 
 def list_dir(
-    session: SessionRunner, path: str, changes: dict[str, str] | None = None
+    session: DebugSession, path: str, changes: dict[str, str] | None = None
 ) -> list[RootfsEntry]:
     """One directory of the target's root filesystem, read when the tree opens it.
 
@@ -680,29 +657,23 @@ def list_dir(
     """
     path = posixpath.normpath("/" + path.lstrip("/"))
     real = target_root(session) + ("" if path == "/" else path)
-    out = _read(session, _LIST_SCRIPT, [real, str(_target_pid(session))])
+    out = _read(session, _LIST_SCRIPT, [real, str(session.target_pid)])
     if b"==END" not in out:
         raise SessionError(f"cannot read {path}: no such directory, or not allowed")
     return parse_listing(out, path, changes_of(session) if changes is None else changes)
 
 
-def changes_of(session: object) -> dict[str, str]:
+def changes_of(session: DebugSession) -> dict[str, str]:
     """`docker diff` of the session's target, by path, without cdebug-tui's own links (the
     root-mode `/.cdebug-*`); empty when it cannot be read."""
-    from cdebug_tui.errors import CdebugError
-
-    engine = getattr(session, "engine", None)
-    target = getattr(session, "target", None)
-    if engine is None or target is None:
-        return {}
     try:
-        changes = engine.diff(target.id)
+        changes = session.engine.diff(session.target.id)
     except CdebugError:
         return {}  # the markers are a bonus; the listing still stands
     return {c.path: c.kind for c in changes if not c.path.startswith("/" + LINK_PREFIX)}
 
 
-def preview_file(session: SessionRunner, path: str, limit: int = 64 * 1024) -> bytes:
+def preview_file(session: DebugSession, path: str, limit: int = 64 * 1024) -> bytes:
     """The first `limit` bytes of a file of the target.
 
     Raises:
@@ -715,8 +686,3 @@ def preview_file(session: SessionRunner, path: str, limit: int = 64 * 1024) -> b
     if not out.endswith(b"==OK\n"):
         raise SessionError(f"cannot read {path}: no such file, or not allowed")
     return out[: out.rindex(b"==OK\n")]
-
-
-def _first_line(err: bytes, code: int) -> str:
-    text = err.decode(errors="replace").strip()
-    return text.splitlines()[-1] if text else f"exit code {code}"

@@ -20,9 +20,8 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cdebug_tui.engine.client import Engine
 from cdebug_tui.engine.models import (
     OWNER_LABEL,
     SESSION_LABEL,
@@ -31,7 +30,11 @@ from cdebug_tui.engine.models import (
     ListeningSocket,
     TargetInfo,
 )
+from cdebug_tui.engine.stream import Stream
 from cdebug_tui.errors import CdebugError, PortForwardError, SessionError
+
+if TYPE_CHECKING:
+    from cdebug_tui.engine.client import Engine
 
 #: /proc/net files and the protocol each describes.
 NET_FILES = (("tcp", "tcp"), ("tcp6", "tcp6"), ("udp", "udp"), ("udp6", "udp6"))
@@ -54,7 +57,7 @@ class SessionRunner(Protocol):
     def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, bytes, bytes]: ...
 
 
-def _address(hex_addr: str) -> str:
+def proc_net_ip(hex_addr: str) -> str:
     """An address of /proc/net/*: IPv4 as one little-endian word, IPv6 as four."""
     raw = bytes.fromhex(hex_addr)
     if len(raw) == 4:
@@ -77,7 +80,7 @@ def parse_net(text: str, protocol: str) -> list[tuple[str, int, int]]:
             continue
         local, _, port = fields[1].partition(":")
         try:
-            out.append((_address(local), int(port, 16), int(fields[9])))
+            out.append((proc_net_ip(local), int(port, 16), int(fields[9])))
         except ValueError:
             continue
     return out
@@ -406,28 +409,15 @@ class Relay:
 
     def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, bytes, bytes]:
         """Runs a command in the relay: (exit code, stdout, stderr)."""
-        sock = self.engine.exec_socket(self.id, argv)
-        sock.settimeout(timeout)
-        out, err = bytearray(), bytearray()
-        buf = b""
+        stream = Stream(self.engine.exec_socket(self.id, argv), tty=False)
         try:
-            sock.shutdown(socket.SHUT_WR)
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                buf += data
-                while len(buf) >= 8:
-                    size = int.from_bytes(buf[4:8], "big")
-                    if len(buf) < 8 + size:
-                        break
-                    (err if buf[0] == 2 else out).extend(buf[8 : 8 + size])
-                    buf = buf[8 + size :]
-        except TimeoutError as exc:
-            raise SessionError("the relay did not answer in time") from exc
+            stream.close_write()
+            read = stream.read_all(timeout)
         finally:
-            sock.close()
-        return 0, bytes(out), bytes(err)
+            stream.close()
+        if read is None:
+            raise SessionError("the relay did not answer in time")
+        return 0, *read
 
     def close(self, timeout: float = 10.0) -> None:
         """Ends the relay: its stdin closes, cat ends, the engine removes it."""

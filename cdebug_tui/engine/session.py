@@ -519,9 +519,10 @@ def _prepare(
 
     uid_gid = None
     home: str | None = None
+    passwd: str | None = None
     if spec.user:
         try:
-            passwd: str | None = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
+            passwd = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
         except FileNotFoundError:
             passwd = None
         uid_gid = resolve_user(spec.user, passwd)
@@ -529,7 +530,7 @@ def _prepare(
 
     config = sidecar_config(spec, target, image)
     title = copy.source.describe() if copy is not None else ""
-    entry = _entrypoint_env(engine, target, title, config.target_pid)
+    entry = _entrypoint_env(engine, target, title, config.target_pid, passwd)
     config = dataclasses.replace(config, env=(*config.env, entry))
     t0 = time.monotonic()
     try:
@@ -560,9 +561,7 @@ def _prepare(
     session: DebugSession | None = None
     try:
         t0 = time.monotonic()
-        cfg = engine.image_config(image_id)
-        toolkit_path = _env_get(cfg.get("Env") or [], "PATH") or tk.DEFAULT_PATH
-        profile = tk.classify(engine, image_id, sidecar_id, toolkit_path)
+        profile = tk.classify(engine, image_id, sidecar_id)
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
 
         # tini goes into the sidecar while it starts and links the toolkit in: the archive API
@@ -657,7 +656,7 @@ def _prepare(
         session.link = link
         session.uid_gid = uid_gid
         session.home = home if uid_gid else None
-        session.toolkit_path = f"{ep.BIN_DIR}:{toolkit_path}"
+        session.toolkit_path = f"{ep.BIN_DIR}:{profile.path}"
         session.watch_target(events)
         return session
     except BaseException:
@@ -674,27 +673,27 @@ def _prepare(
         raise
 
 
-def _entrypoint_env(engine: Engine, target: TargetInfo, title: str, target_pid: int) -> str:
+def _entrypoint_env(
+    engine: Engine, target: TargetInfo, title: str, target_pid: int, passwd: str | None
+) -> str:
     """`CDEBUG_ENTRYPOINT=<script>` for the sidecar: the supervisor writes `entrypoint` into the
-    sidecar's own filesystem (never the target's) with the #! line of the session's mode."""
+    sidecar's own filesystem (never the target's) with the #! line of the session's mode.
+
+    Args:
+        passwd: The target's /etc/passwd when -u has read it already; None reads it here
+            (when the target's user is a name).
+    """
     uid_gid: tuple[int, int] | None = None
     try:
-        passwd: str | None = None
-        if target.user and not target.user.replace(":", "").isdigit():
+        if target.user.replace(":", "").isdigit():
+            passwd = None  # a numeric user is taken as it is
+        elif target.user and passwd is None:
             passwd = engine.read_file(target.id, "/etc/passwd").decode(errors="replace")
         uid_gid = resolve_user(target.user, passwd) if target.user else (0, 0)
     except (FileNotFoundError, CdebugError):
         uid_gid = None  # a user the target's /etc/passwd does not know: the script says so
     body = ep.script(target, uid_gid=uid_gid, title=title, target_pid=target_pid)
     return f"CDEBUG_ENTRYPOINT={body}"
-
-
-def _env_get(env: list[str], key: str) -> str | None:
-    for item in env:
-        k, _, v = item.partition("=")
-        if k == key:
-            return v
-    return None
 
 
 def _plan_mode(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cdebug_tui.engine.models import OWNER_LABEL, SIDECAR_LABEL
+from cdebug_tui.engine.toolkit import cache_dir
 from cdebug_tui.errors import CdebugError
 
 if TYPE_CHECKING:
@@ -30,9 +31,8 @@ _lock = threading.Lock()
 
 
 def _cache_file(engine: Engine) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     key = hashlib.sha256(f"{engine.address} {engine.server_version}".encode()).hexdigest()[:16]
-    return Path(base) / "cdebug-tui" / f"docker-init-{key}"
+    return cache_dir() / f"docker-init-{key}"
 
 
 def engine_init(engine: Engine, image: str) -> bytes | None:

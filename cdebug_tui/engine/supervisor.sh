@@ -25,7 +25,6 @@ find_tool() {
     done
     unset IFS
 }
-run() { say "+ $*"; "$@"; }
 
 # The shell and the panels' commands run under reapers tagged with the session: end them (they
 # kill and reap what they started) before the links their tools run through go.

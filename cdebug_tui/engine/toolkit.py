@@ -91,11 +91,16 @@ def elf_interpreter(head: bytes) -> str | None:
     return ""
 
 
-def _cache_file() -> Path:
+def cache_dir() -> Path:
+    """cdebug-tui's cache: toolkit profiles, the engine's tini, copies' busybox."""
     import platformdirs
 
     # $XDG_CACHE_HOME/cdebug-tui on Linux, ~/Library/Caches/cdebug-tui on macOS.
-    return Path(platformdirs.user_cache_dir("cdebug-tui")) / "toolkits.json"
+    return Path(platformdirs.user_cache_dir("cdebug-tui"))
+
+
+def _cache_file() -> Path:
+    return cache_dir() / "toolkits.json"
 
 
 def _load_cache() -> dict[str, Any]:
@@ -198,12 +203,19 @@ class _StreamReader(io.RawIOBase):
         return n
 
 
-def classify(engine: Engine, image_id: str, container_id: str, path: str) -> ToolkitProfile:
+def image_path(engine: Engine, image_id: str) -> str:
+    """The toolkit's PATH, as its image sets it (DEFAULT_PATH when it sets none)."""
+    env = engine.image_config(image_id).get("Env") or []
+    return next((e[5:] for e in env if e.startswith("PATH=")), "") or DEFAULT_PATH
+
+
+def classify(engine: Engine, image_id: str, container_id: str) -> ToolkitProfile:
     """Finds out what a toolkit's binaries need, from a created (not started) container.
 
     It reads the ELF headers of `sh` and of the files in the toolkit's PATH directories: a
     glibc target may well run a Debian toolkit's `sh` while `strace` fails there for want of
-    its libraries, so what the binaries are decides, not whether one of them starts.
+    its libraries, so what the binaries are decides, not whether one of them starts. The
+    profile (with the PATH) is cached by image id: a known toolkit costs no engine call.
 
     Raises:
         ToolkitError: When the image has no shell.
@@ -211,6 +223,7 @@ def classify(engine: Engine, image_id: str, container_id: str, path: str) -> Too
     cached = cached_profile(image_id)
     if cached is not None:
         return cached
+    path = image_path(engine, image_id)
     fs = _Fs(engine, container_id)
     sh = None
     for d in path.split(":"):

@@ -17,12 +17,13 @@ from cdebug_tui.engine.models import (
     ContainerEvent,
     ExecState,
     TargetInfo,
+    container_event,
     target_info,
+    unresolved_target,
     validate_image_ref,
 )
 from cdebug_tui.engine.stream import Stream
 from cdebug_tui.errors import (
-    AmbiguousTargetError,
     CdebugError,
     EngineRequestError,
     EngineUnavailableError,
@@ -142,13 +143,15 @@ class UnixAPI:
         path: str,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
+        *,
+        raw_body: bytes | None = None,
     ) -> Any:
         """One request whose error answer becomes EngineRequestError (`cannot WHAT: ...`).
 
         Returns:
             The decoded JSON body (None when it is empty).
         """
-        status, answer = self.request(method, path, params, body)
+        status, answer = self.request(method, path, params, body, raw_body=raw_body)
         if status >= 400:
             explanation = str((answer or {}).get("message") or f"status {status}")
             raise EngineRequestError(
@@ -175,15 +178,12 @@ class UnixAPI:
         if resp.status >= 400:
             raw = resp.read()
             conn.close()
-            try:
-                explanation = str(json.loads(raw).get("message"))
-            except (ValueError, AttributeError):
-                explanation = raw.decode(errors="replace").strip()
+            explanation = _explanation(raw, resp.status)
             raise EngineRequestError(explanation, status=resp.status, explanation=explanation)
         return conn, resp
 
     def hijack(
-        self, path: str, params: Mapping[str, Any] | None = None, body: Any = None
+        self, what: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None
     ) -> socket.socket:
         """POSTs an attach or exec start and returns the connection as the stream's socket.
 
@@ -192,7 +192,7 @@ class UnixAPI:
         and `docker exec` use it.
 
         Raises:
-            EngineRequestError: When the engine refuses (its explanation says why).
+            EngineRequestError: When the engine refuses (`cannot WHAT: ...`).
         """
         data = b"" if body is None else json.dumps(body).encode()
         head = (
@@ -230,11 +230,10 @@ class UnixAPI:
             except OSError:
                 body_bytes = b""
             sock.close()
-            try:
-                explanation = str(json.loads(body_bytes).get("message"))
-            except (ValueError, AttributeError):
-                explanation = body_bytes.decode(errors="replace").strip() or f"status {status}"
-            raise EngineRequestError(explanation, status=status, explanation=explanation)
+            explanation = _explanation(body_bytes, status)
+            raise EngineRequestError(
+                f"cannot {what}: {explanation}", status=status, explanation=explanation
+            )
         sock.settimeout(None)
         return sock
 
@@ -266,17 +265,8 @@ class LocalEventStream:
                     return
                 if not line.strip():
                     continue
-                event = json.loads(line)
-                if event.get("Type") != "container":
-                    continue
-                actor = event.get("Actor") or {}
-                yield ContainerEvent(
-                    engine=self._name,
-                    id=actor.get("ID") or event.get("id", ""),
-                    action=(event.get("Action") or event.get("status") or "").split(":")[0],
-                    time=event.get("timeNano", 0) / 1e9 or float(event.get("time", 0)),
-                    name=(actor.get("Attributes") or {}).get("name", ""),
-                )
+                if (event := container_event(json.loads(line), self._name)) is not None:
+                    yield event
         except (OSError, ValueError, http.client.HTTPException, AttributeError) as exc:
             # Closing from another thread surfaces here as a read error on a closed socket.
             if not self._closed.is_set():
@@ -387,14 +377,7 @@ class LocalEngine:
         if status not in (404, 400, 409, 500):
             raise CdebugError(f"cannot look up {target!r}: {(raw or {}).get('message')}")
         rows = self.http.call("list containers", "GET", "/containers/json", {"all": 1}) or []
-        candidates = [c for c in rows if str(c.get("Id", "")).startswith(name)]
-        if len(candidates) > 1:
-            listed = ", ".join(
-                f"{c['Id'][:12]} ({(c.get('Names') or ['?'])[0].lstrip('/')})"
-                for c in candidates[:8]
-            )
-            raise AmbiguousTargetError(f"{target!r} matches {len(candidates)} containers: {listed}")
-        raise TargetNotFoundError(f"no such container: {target}")
+        raise unresolved_target(target, rows)
 
     def ulimits(self, container_id: str) -> list[tuple[str, int, int]]:
         """The resource limits a container was created with, as Engine.ulimits."""
@@ -423,18 +406,16 @@ class LocalEngine:
     def remove_container(self, container_id: str, remove_volumes: bool = False) -> None:
         """Removes a container, stopping it first; a container already gone is fine."""
         volumes = "true" if remove_volumes else "false"
-        status, raw = self.http.request(
-            "DELETE", f"/containers/{container_id}", {"force": "true", "v": volumes}
-        )
-        if status < 400 or status == 404:
-            return
-        explanation = str((raw or {}).get("message") or status)
-        if "already in progress" not in explanation:
-            raise EngineRequestError(
-                f"cannot remove the container: {explanation}",
-                status=status,
-                explanation=explanation,
+        try:
+            self.http.call(
+                "remove the container",
+                "DELETE",
+                f"/containers/{container_id}",
+                {"force": "true", "v": volumes},
             )
+        except EngineRequestError as exc:
+            if not exc.not_found and "already in progress" not in exc.explanation:
+                raise
 
     def create_container(
         self,
@@ -456,39 +437,13 @@ class LocalEngine:
         auto_remove: bool = False,
         init: bool = False,
         ulimits: list[tuple[str, int, int]] | None = None,
-        **more: Any,
     ) -> str:
-        """Creates (does not start) a container, as Engine.create_container; an option this
-        class does not know goes to Engine with the rest.
+        """Creates (does not start) a container, as Engine.create_container.
 
         Raises:
             EngineRequestError: When the engine refuses (404: the image or a container whose
                 namespaces it should join is missing).
         """
-        if more:
-            full: Any = self.full_engine()
-            return str(
-                full.create_container(
-                    image,
-                    name=name,
-                    entrypoint=entrypoint,
-                    command=command,
-                    user=user,
-                    env=env,
-                    labels=labels,
-                    stdin_open=stdin_open,
-                    pid_mode=pid_mode,
-                    network_mode=network_mode,
-                    ipc_mode=ipc_mode,
-                    cap_add=cap_add,
-                    cap_drop=cap_drop,
-                    privileged=privileged,
-                    auto_remove=auto_remove,
-                    init=init,
-                    ulimits=ulimits,
-                    **more,
-                )
-            )
         host: dict[str, Any] = {"Privileged": privileged, "AutoRemove": auto_remove}
         for key, value in (
             ("PidMode", pid_mode),
@@ -541,14 +496,9 @@ class LocalEngine:
             EngineRequestError: When the engine refuses.
         """
         params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-        try:
-            return self.http.hijack(f"/containers/{container_id}/attach", params)
-        except EngineRequestError as exc:
-            raise EngineRequestError(
-                f"cannot attach to the container: {exc.explanation}",
-                status=exc.status,
-                explanation=exc.explanation,
-            ) from exc
+        return self.http.hijack(
+            "attach to the container", f"/containers/{container_id}/attach", params
+        )
 
     def exec_create(
         self,
@@ -588,14 +538,9 @@ class LocalEngine:
         Raises:
             EngineRequestError: When the engine refuses.
         """
-        try:
-            return self.http.hijack(f"/exec/{exec_id}/start", body={"Detach": False, "Tty": tty})
-        except EngineRequestError as exc:
-            raise EngineRequestError(
-                f"cannot start the exec: {exc.explanation}",
-                status=exc.status,
-                explanation=exc.explanation,
-            ) from exc
+        return self.http.hijack(
+            "start the exec", f"/exec/{exec_id}/start", body={"Detach": False, "Tty": tty}
+        )
 
     def exec_resize(self, exec_id: str, rows: int, cols: int) -> None:
         """Sets the size of an exec's TTY.
@@ -636,16 +581,13 @@ class LocalEngine:
         Raises:
             EngineRequestError: When the engine refuses (status 404: no such directory).
         """
-        status, raw = self.http.request(
-            "PUT", f"/containers/{container_id}/archive", {"path": path}, raw_body=tar_bytes
+        self.http.call(
+            "copy into the container",
+            "PUT",
+            f"/containers/{container_id}/archive",
+            {"path": path},
+            raw_body=tar_bytes,
         )
-        if status >= 400:
-            explanation = str((raw or {}).get("message") or f"status {status}")
-            raise EngineRequestError(
-                f"cannot copy into the container: {explanation}",
-                status=status,
-                explanation=explanation,
-            )
 
     def exec_inspect_raw(self, exec_id: str) -> dict[str, Any]:
         """What the engine says about an exec: Running, ExitCode, Pid."""
@@ -728,6 +670,14 @@ class LocalEngine:
                     return f.read(limit) if f else b""
                 raise FileNotFoundError(f"{path} is not a regular file")
         raise FileNotFoundError(path)
+
+
+def _explanation(body: bytes, status: int) -> str:
+    """The engine's words in an error answer: its JSON message, else the text, else the status."""
+    try:
+        return str(json.loads(body)["message"])
+    except (ValueError, KeyError, TypeError):
+        return body.decode(errors="replace").strip() or f"status {status}"
 
 
 def _quote(part: str) -> str:

@@ -1187,18 +1187,6 @@ class TerminalStream(pyte.ByteStream):
                             offset = self._bulk_lines(data, offset)
                         continue
                     if char == "\x1b":
-                        if data.startswith("\x1b]52;", offset):
-                            # pyte drops OSC 52 (clipboard): read it here, even split.
-                            end = _osc_end(data, offset)
-                            if end is None:
-                                if length - offset <= _MAX_OSC:
-                                    self._osc_partial = data[offset:]
-                                offset = length
-                                continue
-                            body, offset = data[offset + 5 : end[0]], end[1]
-                            if bulk is not None:
-                                bulk.set_clipboard(body)
-                            continue
                         m = sgr_match(data, offset)
                         if m is not None:
                             # SGR is most of the escape traffic in coloured output: look the
@@ -1230,6 +1218,19 @@ class TerminalStream(pyte.ByteStream):
                             else:
                                 # pyte ignores ">" in other sequences.
                                 csi_dispatch[final](*args)
+                            continue
+                        if data.startswith("\x1b]52;", offset):
+                            # pyte drops OSC 52 (clipboard): read it here, even split (after
+                            # SGR and CSI, the escapes most output is made of).
+                            end = _osc_end(data, offset)
+                            if end is None:
+                                if length - offset <= _MAX_OSC:
+                                    self._osc_partial = data[offset:]
+                                offset = length
+                                continue
+                            body, offset = data[offset + 5 : end[0]], end[1]
+                            if bulk is not None:
+                                bulk.set_clipboard(body)
                             continue
                 offset += 1
                 taking = send(data[offset - 1])

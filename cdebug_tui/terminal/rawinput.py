@@ -102,11 +102,6 @@ class InputRouter:
         self._app_keys = keys
         self._single = frozenset(k[0] for k in keys if len(k) == 1)
 
-    @property
-    def app_keys(self) -> frozenset[bytes]:
-        """The byte sequences the app keeps for itself."""
-        return self._app_keys
-
     def set_sink(
         self,
         sink: Callable[[bytes], None],
@@ -135,11 +130,6 @@ class InputRouter:
         with self._lock:
             if self._sink == sink:
                 self._sink = None
-
-    @property
-    def sink(self) -> Callable[[bytes], None] | None:
-        """Where the program's bytes go now; None while no terminal has the focus."""
-        return self._sink
 
     @property
     def holding(self) -> bool:

@@ -172,7 +172,7 @@ class TerminalView(Widget, can_focus=True):
         cols: int = 80,
         scrollback: int = 10_000,
         *,
-        escape_key: str = "ctrl+right_square_bracket",
+        escape_key: str = ESCAPE_KEY,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,

@@ -8,6 +8,7 @@ import pytest
 
 from cdebug_tui.engine import panels
 from cdebug_tui.engine.models import Process, SessionSpec
+from tests.waiting import wait_for
 
 STAT_1 = b"1 (server) S 0 1 1 0 -1 4194560 100 0 0 0 30 20 0 0 20 0 1 0 500 1000 170 0 0"
 STAT_7 = b"7 (my (odd) sh) R 1 7 7 0 -1 4194560 100 0 0 0 5 5 0 0 20 0 1 0 9000 1000 170 0 0"
@@ -230,25 +231,23 @@ def test_one_plainly_named_reader_serves_every_reading(
     assert d.cgroup and any(f.fd == 0 for f in d.files)
     assert not panels.toolkit_has(session, "no-such-tool-here")
 
-    import time
-
     # A process that outlives the exec that started it: `session.run` reaps what it leaves.
     _, sock = engine.open_exec(session.sidecar_id, ["sleep", "301"])
-    deadline = time.monotonic() + 10
-    while not (
-        found := [p.pid for p in panels.list_processes(session) if p.command == "sleep 301"]
-    ):
-        assert time.monotonic() < deadline, "the sleeper"
-        time.sleep(0.1)
+    found = wait_for(
+        lambda: [p.pid for p in panels.list_processes(session) if p.command == "sleep 301"],
+        10,
+        "the sleeper",
+        interval=0.1,
+    )
     pid = found[0]
     panels.send_signal(session, pid, "TERM")
     sock.close()
-    deadline = time.monotonic() + 10
-    # Ended: gone, or a zombie (the target's PID 1 inherits it and may not reap it).
-    while (p := next((p for p in panels.list_processes(session) if p.pid == pid), None)) and (
-        p.state != "Z"
-    ):
-        assert time.monotonic() < deadline, p
-        time.sleep(0.1)
+
+    def ended() -> bool:
+        """Gone, or a zombie (the target's PID 1 inherits it and may not reap it)."""
+        p = next((p for p in panels.list_processes(session) if p.pid == pid), None)
+        return p is None or p.state == "Z"
+
+    wait_for(ended, 10, f"PID {pid} to end", interval=0.1)
     with pytest.raises(SessionError, match="cannot send SIGTERM"):
         panels.send_signal(session, 999999, "TERM")

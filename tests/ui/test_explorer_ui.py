@@ -60,6 +60,14 @@ async def _select(pilot: Any, cid: str) -> None:
     )
 
 
+async def _confirmation(pilot: Any, what: str) -> ConfirmScreen:
+    """Waits for the confirmation question and returns its screen."""
+    app = pilot.app
+    return await wait_for(
+        pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None, what
+    )
+
+
 def _notes(app: CdebugApp) -> list[str]:
     notes: list[str] = []
     original = app.notify
@@ -304,11 +312,7 @@ def test_every_action_asks_first_and_reports(
             async def act(key: str, state: str, done: str | None) -> None:
                 await _select(pilot, cid)
                 await pilot.press(key)
-                confirm = await wait_for(
-                    pilot,
-                    lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
-                    f"the confirmation of {key}",
-                )
+                confirm = await _confirmation(pilot, f"the confirmation of {key}")
                 assert name in confirm.question
                 await pilot.press("y" if done else "n")
                 if done:
@@ -353,11 +357,7 @@ def test_the_palette_lists_actions_for_the_selected_container(
 
             await wait_for(pilot, lambda: f"Stop {name}" in listed(), "the stop command")
             await pilot.press("enter")
-            confirm = await wait_for(
-                pilot,
-                lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None,
-                "the confirmation",
-            )
+            confirm = await _confirmation(pilot, "the confirmation")
             assert f"Stop {name}?" in confirm.question
             await pilot.press("y")
             await wait_for(pilot, lambda: panel.row(cid).state == "exited", "stopped", 30)

@@ -114,7 +114,6 @@ def test_sidecars_of_a_crashed_run_are_removed_at_start(
         },
         host_config=engine.api.create_host_config(network_mode="none"),
     )["Id"]
-    engine.api.start(cid)
     notes: list[str] = []
 
     async def body() -> None:
@@ -128,6 +127,7 @@ def test_sidecars_of_a_crashed_run_are_removed_at_start(
             )
 
     try:
+        engine.api.start(cid)
         run(body())
         assert not engine.api.containers(all=True, filters={"id": cid})
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cdebug_tui.cli import _exec_parser, _tui_parser, build_parser
+from cdebug_tui.cli import _tui_parser, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def test_options_after_the_target_belong_to_the_command() -> None:
     # --help after TARGET is the command's, not ours.
     ns = build_parser().parse_args(["exec", "web", "ls", "--help"])
     assert ns.command == ["ls", "--help"]
-    assert _exec_parser().parse_args(["-i", "web"]).command == []
+    assert build_parser().parse_args(["exec", "-i", "web"]).command == []
 
 
 def test_engine_before_or_after_the_command() -> None:

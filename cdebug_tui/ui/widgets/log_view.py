@@ -672,7 +672,6 @@ class LogsPanel(Vertical):
         self._status()
         self.load_older(len(view.lines) + PAGE, view.lines[0].timestamp_ns)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="logs-older")
     def _container_gone(self) -> bool:
         """Whether the container no longer exists (an engine that does not answer: not known)."""
         from cdebug_tui.errors import CdebugError, TargetNotFoundError
@@ -685,6 +684,7 @@ class LogsPanel(Vertical):
             return False
         return False
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="logs-older")
     def load_older(self, tail: int, until_ns: int) -> None:
         """Reads the page before the first loaded line: the last `tail` lines up to its time."""
         from cdebug_tui.errors import CdebugError

@@ -33,7 +33,7 @@ from cdebug_tui.ui.widgets.processes import ProcessesPanel
 from cdebug_tui.ui.widgets.rootfs import RootfsPanel
 from cdebug_tui.ui.widgets.step_log import StepLog
 from cdebug_tui.ui.widgets.tabs import SteadyTabs
-from cdebug_tui.ui.widgets.terminal import TerminalView
+from cdebug_tui.ui.widgets.terminal import TerminalView, screen_lines
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.models import PullProgress, Step
@@ -63,18 +63,12 @@ def _steps_view(pane: SessionPane) -> list[Widget]:
     return [StepLog(classes="step-log")]
 
 
-def _internals_view(pane: SessionPane) -> list[Widget]:
-    # Read (every 2 s) only once someone looks at them: see SessionPane._side_shown.
-    placeholder = Text("read once the session runs", style="dim italic")
-    return [Static(placeholder, classes="internals-placeholder")]
-
-
-def _placeholder_view(classes: str) -> Callable[[SessionPane], list[Widget]]:
-    # Logs, Ports and Stats are mounted when first shown (_mount_side_view, _mount_stats).
-    def build(pane: SessionPane) -> list[Widget]:
-        return [Static(Text("read once the session runs", style="dim italic"), classes=classes)]
-
-    return build
+def _placeholder_view(pane: SessionPane) -> list[Widget]:
+    # Internals, Logs, Ports and Stats read the session (some every 2 s): each is mounted in
+    # place of this the first time it is shown (SessionPane._mount_side).
+    return [
+        Static(Text("read once the session runs", style="dim italic"), classes="side-placeholder")
+    ]
 
 
 @dataclass(frozen=True)
@@ -98,11 +92,16 @@ class SideView:
 SIDE_VIEWS: list[SideView] = [
     SideView("target", "Target", "p", _target_view),
     SideView("steps", "Steps", "s", _steps_view),
-    SideView("internals", "Internals", "i", _internals_view),
-    SideView("logs", "Logs", "l", _placeholder_view("side-placeholder")),
-    SideView("ports", "Ports", "P", _placeholder_view("side-placeholder")),
-    SideView("stats", "Stats", "S", _placeholder_view("stats-placeholder")),
+    SideView("internals", "Internals", "i", _placeholder_view),
+    SideView("logs", "Logs", "l", _placeholder_view),
+    SideView("ports", "Ports", "P", _placeholder_view),
+    SideView("stats", "Stats", "S", _placeholder_view),
 ]
+
+
+def _side_name(pane_id: str) -> str:
+    """The side view's name in its tab's id (`side-<name>-<n>`)."""
+    return pane_id.removeprefix("side-").rsplit("-", 1)[0]
 
 
 class SessionHeaderView(Static, can_focus=True):
@@ -172,8 +171,6 @@ class SessionPane(TabPane):
         self.window_title = ""
         #: "output" or "bell" while the tab is in the background and something happened.
         self.activity: str | None = None
-        #: Shown before the tab's place and target in its label: "✗ " once it has ended.
-        self.mark = ""
         self._place = self.number
         #: Whether the panels' readings have started (after the shell's first output).
         self._panels_started = False
@@ -421,7 +418,7 @@ class SessionPane(TabPane):
         self.set_timer(1.0, self._start_panels)
 
     def _start_panels(self) -> None:
-        if self._panels_started or self.state != "running" or self.session is None:
+        if self._panels_started or self.state != PaneState.RUNNING or self.session is None:
             return
         self._panels_started = True
         self.processes.start(self.session)
@@ -437,7 +434,6 @@ class SessionPane(TabPane):
             + Text("  (x closes this tab)", style="dim")
         )
         self.app.notify(message.error, title="session failed", severity="error", timeout=8)
-        self.mark = "✗ "
         self._relabel()
         self._app_title()
 
@@ -462,7 +458,6 @@ class SessionPane(TabPane):
             # Keys typed into a finished shell would go nowhere: let x, q and the rest work.
             self.query_one(SessionHeaderView).focus()
         self._set_header()
-        self.mark = "✗ "
         self._relabel()
         self._app_title()
         if why == "the target stopped" and self.session is not None:
@@ -526,13 +521,20 @@ class SessionPane(TabPane):
             self._relabel()
 
     def _relabel(self) -> None:
-        self.set_title(f"{self.mark}{self._place} {self.target_name[:20]}")
+        label = f"{self._place} {self.target_name[:20]}"
+        if not self.alive:
+            label = "✗ " + label  # it says so, and stays
+        else:
+            if self.window_title:
+                label += f" · {self.window_title[:24]}"
+            if self.activity == "bell":
+                label = "🔔 " + label
+            elif self.activity:
+                label = "• " + label
+        self.set_title(label)
 
     def set_title(self, title: str) -> None:
         """Renames the tab."""
-        from textual.css.query import NoMatches
-        from textual.widgets import TabbedContent
-
         for tabs in self.ancestors:
             if isinstance(tabs, TabbedContent):
                 try:
@@ -567,53 +569,47 @@ class SessionPane(TabPane):
                 ("  sidecar removed · panels show the last reading · x closes  ", "dim"),
                 header,
             )
-        # One line, whatever the width: the rest ends in an ellipsis.
+        # One line (two for a copy), whatever the width: the rest ends in an ellipsis.
         header.no_wrap = True
         header.overflow = "ellipsis"
-        self.query_one(".session-header", Static).update(header)
+        view = self.query_one(".session-header", Static)
+        # A copy's second line says what it is: a copy, what it shares, that it is discarded.
+        view.set_class(session.copy is not None, "-copy")
+        view.update(header)
 
     @on(TabbedContent.TabActivated, ".side-panels")
     def _side_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         event.stop()
-        if event.pane.id == f"side-internals-{self.number}":
-            self._mount_internals()
-        elif event.pane.id in (f"side-logs-{self.number}", f"side-ports-{self.number}"):
-            self._mount_side_view(event.pane)
-        elif event.pane.id == f"side-stats-{self.number}":
-            self._mount_stats()
+        self._mount_side(_side_name(event.pane.id or ""))
 
-    def _mount_side_view(self, pane: TabPane) -> None:
-        """Mounts the Logs or Ports view of a running session the first time it is shown."""
+    def _mount_side(self, name: str) -> None:
+        """Mounts a side view that reads the running session in place of its placeholder, the
+        first time it is shown: nothing is read for a view nobody looks at."""
         from cdebug_tui.ui.widgets.log_view import LogsPanel
         from cdebug_tui.ui.widgets.ports import PortsPanel
-
-        session = self.session
-        if self.state != "running" or session is None or not pane.query(".side-placeholder"):
-            return
-        pane.query(".side-placeholder").remove()
-        if pane.id == f"side-logs-{self.number}":
-            pane.mount(LogsPanel(session.engine, session.target.id, session.target.name))
-        else:
-            pane.mount(PortsPanel(session))
-
-    def _mount_stats(self) -> None:
-        # The target's stats (issue 11), read only while the Stats tab is on screen.
         from cdebug_tui.ui.widgets.stats_view import StatsView
 
-        if self.state != "running" or self.session is None or self.query(StatsView):
+        session = self.session
+        if self.state != PaneState.RUNNING or session is None:
             return
-        pane = self.query_one(f"#side-stats-{self.number}", TabPane)
-        pane.query(".stats-placeholder").remove()
-        target = self.session.target
-        pane.mount(StatsView(self.engine.name, target.id, target.name))
-
-    def _mount_internals(self) -> None:
-        # The internals are read (every 2 s) only once someone looks at them.
-        if self.state != PaneState.RUNNING or self.query(InternalsView):
+        pane = self.side.get_pane(f"side-{name}-{self.number}")
+        # Only the placeholder: a placeholder being removed still counts as a child, next to
+        # the view mounted a moment ago (both TabActivated and show_side come here).
+        placeholders = pane.query(".side-placeholder")
+        if len(pane.children) != 1 or not placeholders:
             return
-        pane = self.query_one(f"#side-internals-{self.number}", TabPane)
-        pane.query(".internals-placeholder").remove()
-        pane.mount(InternalsView(self.session))
+        target = session.target
+        view: Widget
+        if name == "internals":
+            view = InternalsView(session)
+        elif name == "logs":
+            view = LogsPanel(session.engine, target.id, target.name)
+        elif name == "ports":
+            view = PortsPanel(session)
+        else:  # stats, the target's (issue 11)
+            view = StatsView(self.engine.name, target.id, target.name)
+        placeholders.remove()
+        pane.mount(view)
 
     @property
     def shown_side(self) -> str | None:
@@ -621,7 +617,7 @@ class SessionPane(TabPane):
         side = self.side
         if not side.display or not side.active:
             return None
-        return side.active.removeprefix("side-").rsplit("-", 1)[0]
+        return _side_name(side.active)
 
     def action_show_side(self, name: str) -> None:
         """Shows a side view (showing the panels if `b` or the width hid them) and focuses it."""
@@ -630,12 +626,7 @@ class SessionPane(TabPane):
             self.side_override = True
             side.display = True
         side.active = f"side-{name}-{self.number}"
-        if name == "internals":
-            self._mount_internals()
-        elif name in ("logs", "ports"):
-            self._mount_side_view(side.get_pane(side.active))
-        elif name == "stats":
-            self._mount_stats()
+        self._mount_side(name)
         self.call_after_refresh(self._focus_side)
 
     def _focus_side(self) -> None:
@@ -712,7 +703,7 @@ class SessionPane(TabPane):
     def on_logs_panel_back_requested(self, event: Message) -> None:
         # Esc in the Logs view: back to the terminal (or the header when the shell is gone).
         event.stop()
-        if self.state == "running":
+        if self.state == PaneState.RUNNING:
             self.view.focus()
         else:
             self.query_one(SessionHeaderView).focus()
@@ -750,11 +741,11 @@ class SessionPane(TabPane):
         from cdebug_tui.engine.recording import CastRecorder
         from cdebug_tui.ui.settings import save_setting
 
-        if path is None or self.session is None or self.state != "running":
+        if path is None or self.session is None or self.state != PaneState.RUNNING:
             return
         view = self.view
         cursor = view.terminal.screen.cursor
-        screen = ([str(line) for line in view.terminal.display()], (cursor.y, cursor.x))
+        screen = (screen_lines(view), (cursor.y, cursor.x))
         try:
             self.recorder = CastRecorder(
                 path, view.rows, view.cols, self.target_name, self.session.steps, screen
@@ -778,7 +769,7 @@ class SessionPane(TabPane):
         from cdebug_tui.ui.screens.process import ProcessScreen
 
         event.stop()
-        if self.session is None or self.state != "running":
+        if self.session is None or self.state != PaneState.RUNNING:
             self.notify("the session has ended: nothing more can be read", severity="warning")
             return
         p = event.process
@@ -820,7 +811,7 @@ class SessionPane(TabPane):
     def _terminal_focus_changed(self, event: TerminalView.FocusChanged) -> None:
         event.stop()
         view = self.view
-        key = self.app.get_key_display(Binding(self._leave_key(), ""))
+        key = self.app.get_key_display(Binding(view.escape_key, ""))
         view.border_title = (
             f"keys go to the shell · {key} leaves" if event.focused else "t: type in the terminal"
         )
@@ -829,14 +820,14 @@ class SessionPane(TabPane):
     def _window_title(self, event: TerminalView.TitleChanged) -> None:
         event.stop()
         self.window_title = event.title
-        self._label()
+        self._relabel()
 
     @on(TerminalView.Activity)
     def _activity(self, event: TerminalView.Activity) -> None:
         # Marks the tab until it is shown (tmux's activity and bell flags).
         event.stop()
         self.activity = "bell" if event.bell else (self.activity or "output")
-        self._label()
+        self._relabel()
 
     @on(TerminalView.ClipboardWritten)
     def _clipboard(self, event: TerminalView.ClipboardWritten) -> None:
@@ -851,19 +842,7 @@ class SessionPane(TabPane):
         """The tab is shown: its activity mark goes."""
         if self.activity:
             self.activity = None
-            self._label()
-
-    def _label(self) -> None:
-        if self.state in ("ended", "failed"):
-            return  # those labels say so, and stay
-        label = f"{self.number} {self.target_name[:20]}"
-        if self.window_title:
-            label += f" · {self.window_title[:24]}"
-        if self.activity == "bell":
-            label = "🔔 " + label
-        elif self.activity:
-            label = "• " + label
-        self.set_title(label)
+            self._relabel()
 
     def _is_active_tab(self) -> bool:
         for tabs in self.ancestors:
@@ -876,14 +855,14 @@ class SessionPane(TabPane):
         widget = self.last_focus
         if widget is None or not widget.is_attached or not widget.focusable:
             return False
-        if isinstance(widget, TerminalView) and self.state != "running":
+        if isinstance(widget, TerminalView) and self.state != PaneState.RUNNING:
             return False
         widget.focus()
         return True
 
     def focus_panels(self) -> None:
         """Focuses the processes panel, or the header when the panels are hidden."""
-        if self.processes.focusable and self.query_one(".side-panels").display:
+        if self.processes.focusable and self.side.display:
             self.processes.focus()
         else:
             self.query_one(SessionHeaderView).focus()
