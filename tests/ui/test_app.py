@@ -479,6 +479,8 @@ def test_a_filter_typed_in_one_burst_filters(run_target: Any, distroless_image: 
                 lambda: [c.id for c in panel.visible_rows()] == [target.id],
                 "the list filtered",
             )
+            # The burst's Enter ends in the filter, which hands the focus back to the table.
+            await wait_for(pilot, lambda: app.focused is panel.query_one(DataTable), "the table")
             assert not panel.show_sidecars
             assert not isinstance(app.screen, ToolkitPickerScreen)
 
