@@ -121,7 +121,8 @@ def test_debug_session_end_to_end(
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session to start", 60)
             assert pane.session is not None and pane.session.mode == "root"
-            assert app.focused is pane.view
+            # The focus moves on the next idle of the app, after the state.
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
             assert json.loads(settings_path().read_text())["last_toolkit"] == busybox_image
 
             # Keys reach the shell; the target's files are its `/`.
@@ -196,7 +197,7 @@ def test_debug_session_end_to_end(
             assert len(sidecars_of(engine, target.id)) == 2, describe(app)
 
             # Switch tabs from inside the terminal, and with the mouse.
-            assert app.focused is second.view
+            await wait_for(pilot, lambda: app.focused is second.view, "the second's terminal")
             # Each tab keeps its own last focus: the first one's was its files tree.
             await pilot.press("ctrl+pageup")
             assert active_pane(app) is pane
