@@ -39,13 +39,20 @@ async def _wait(pilot: Any, condition: Callable[[], Any], what: str, timeout: fl
     return value
 
 
+def _screen(pane: Any) -> str:
+    from tests.ui.helpers import terminal_text
+
+    return terminal_text(pane)
+
+
 async def _type(pilot: Any, text: str) -> None:
     for char in text:
         await pilot.press(char)
 
 
 class Demo:
-    """The demo containers: two shell-less services, one with a shell, one stopped job."""
+    """The demo containers: two shell-less services, one with a shell, one stopped job, one
+    shell-less job that crashed."""
 
     def __init__(self, engine: Engine, workdir: Path) -> None:
         self.engine = engine
@@ -56,6 +63,7 @@ class Demo:
     def start(self) -> dict[str, str]:
         distroless = self.images.distroless()
         busybox = self.images.busybox()
+        crasher = self.images.crasher()
         self.toolkit = busybox
         # web-shell works in bursts, so that the stats picture has something to show.
         bursts = "while :; do i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 2; done"
@@ -64,6 +72,7 @@ class Demo:
             ("auth-worker", distroless, None, True),
             ("web-shell", busybox, ["sh", "-c", bursts], True),
             ("nightly-batch", busybox, ["true"], False),
+            ("db-migrate", crasher, None, False),  # writes /tmp/crash.log, exits 3
         ]
         # Limits and an environment with a secret, for the inspect and stats pictures.
         limits = {"mem_limit": "64m", "nano_cpus": 500_000_000}
@@ -120,7 +129,7 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         await _wait(
             pilot,
             lambda: (
-                sum(1 for c in panel.containers.values() if c.name.startswith("shop-")) == 4
+                sum(1 for c in panel.containers.values() if c.name.startswith("shop-")) == 5
                 and all(c.has_shell is not None for c in panel.containers.values())
             ),
             "the demo rows",
@@ -226,6 +235,26 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         await pilot.pause(0.5)
         save(app, "session-internals")
 
+        # The crashed job (issue 10): Enter debugs a copy of it, whose shell reads what it left.
+        await pilot.press("ctrl+right_square_bracket")
+        await pilot.press("0")
+        ids = [c.name for c in panel.visible_rows()]
+        table.move_cursor(row=ids.index(names["db-migrate"]))  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await _wait(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "the picker")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await _wait(pilot, lambda: len(app.query(SessionPane)) == 3, "a third tab")
+        third = list(app.query(SessionPane))[2]
+        await _wait(pilot, lambda: third.state == "running", "the session on a copy", 120)
+        await _wait(pilot, lambda: "#" in _screen(third), "the prompt")
+        await _type(pilot, "cat /tmp/crash.log; entrypoint --run; echo code=$?")
+        await pilot.press("enter")
+        await _wait(pilot, lambda: "code=3" in _screen(third), "the crash, again")
+        await _wait(pilot, lambda: third.processes.refreshes >= 2, "the processes")
+        await pilot.pause(0.5)
+        save(app, "crashed-session")
+
         await pilot.press("ctrl+right_square_bracket")
         await pilot.press("q")
         await pilot.pause(0.3)
@@ -238,7 +267,7 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
     small = CdebugApp()
     async with small.run_test(size=(80, 24)) as pilot:
         panel = small.query_one(ContainerListPanel)
-        await _wait(pilot, lambda: len(panel.containers) >= 4, "the rows")
+        await _wait(pilot, lambda: len(panel.containers) >= 5, "the rows")
         await pilot.press("slash")
         await _type(pilot, "shop-")
         await pilot.press("enter")

@@ -53,6 +53,15 @@ DEFAULT_APP_KEYS = {
 }
 
 
+def key_label(key: str) -> str:
+    """A Textual key name as the help writes it: ctrl+right_square_bracket is ctrl+]."""
+    from textual.keys import key_to_character
+
+    *mods, last = key.split("+")
+    char = key_to_character(last) if len(last) > 1 else None
+    return "+".join([*mods, char if char and char.isprintable() and not char.isspace() else last])
+
+
 def app_keys() -> dict[str, str]:
     """The app's own keys: the defaults, with what tui.json's "keys" object changes."""
     keys = dict(DEFAULT_APP_KEYS)

@@ -145,6 +145,10 @@ def test_every_view_by_key_digits_marks_and_closing(
             await pilot.press("p")
             assert app.focused is pane.processes
             assert await explained(pilot, app) == "processes"
+            # l is the Logs view from every panel, the processes too (their details are → and
+            # Enter).
+            await pilot.press("l")
+            await wait_for(pilot, lambda: pane.shown_side == "logs", "l: the Logs view")
             # With the panels hidden, a view's key shows them again.
             await pilot.press("b")
             assert not pane.side.display

@@ -10,11 +10,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-#: (where, key, what): the one list the help screen and the README show.
+from cdebug_tui.ui.settings import DEFAULT_APP_KEYS, key_label
+
+#: (where, key, what): the one list the help screen and the README show; "{name}" stands for
+#: the app key of that name in DEFAULT_APP_KEYS, which tui.json's "keys" may change.
 KEYS: list[tuple[str, str, str]] = [
-    ("anywhere", "ctrl+pagedown", "next tab (also from inside the terminal)"),
-    ("anywhere", "ctrl+pageup", "previous tab (also from inside the terminal)"),
-    ("terminal", "ctrl+]", "leave the terminal: focus goes to the side panels (never enters)"),
+    ("anywhere", "{next_tab}", "next tab (also from inside the terminal)"),
+    ("anywhere", "{previous_tab}", "previous tab (also from inside the terminal)"),
+    ("terminal", "{leave_terminal}", "leave the terminal: focus goes to the side panels"),
     (
         "terminal",
         "every other key",
@@ -31,7 +34,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("list", "o / O, click a header", "sort by the next column / reverse the order"),
     ("list", "U / X / R", "start / stop / restart the container (asks first)"),
     ("list", "P / K / D", "pause or unpause / kill / remove the container (asks first)"),
-    ("list", "ctrl+p", "commands for the selected container (actions, inspect, stats)"),
+    ("list", "ctrl+p, :", "commands for the selected container (actions, inspect, stats)"),
     ("tabs", "1-9 / 0", "the session tab at that place / the list (outside the terminal)"),
     ("session", "t, enter, click", "enter the terminal"),
     ("session", "p / f", "Target view: focus the processes / the files"),
@@ -78,8 +81,12 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("where", style="dim", no_wrap=True)
         table.add_column("key", style="bold cyan", no_wrap=True)
         table.add_column("does")
+        keys = {
+            name: key_label(value)
+            for name, value in getattr(self.app, "app_keys", DEFAULT_APP_KEYS).items()
+        }
         for where, key, what in KEYS:
-            table.add_row(where, key, what)
+            table.add_row(where, key.format(**keys), what)
         with VerticalScroll(id="help-box"):
             yield Static(Text("cdebug-tui keys", style="bold"), id="help-title")
             yield Static(table)

@@ -43,7 +43,6 @@ class ProcessesPanel(DataTable[Text]):
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         Binding("right", "details", "Details", show=False),
-        Binding("l", "details", "Details", show=False),
     ]
 
     class DetailsRequested(Message):
