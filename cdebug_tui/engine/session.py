@@ -92,6 +92,11 @@ class DebugSession:
         self._resize_lock = threading.Lock()
         self._size_wanted: tuple[int, int] | None = None
         self._resizing = False
+        #: The shell's input held back until its first size is sent (None: not held), so that
+        #: what the first keys run (stty size, vi) sees that size, not the PTY's default.
+        #: Held, not waited for: the UI thread writes the terminal's answers to queries.
+        self._held: list[bytes] | None = None
+        self._input_lock = threading.Lock()
         self._runs = itertools.count(1)
         #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
         self.ended_reason: str | None = None
@@ -194,8 +199,15 @@ class DebugSession:
             self.exec_id = exec_id
             self.stream = self.engine.exec_start(exec_id, tty=spec.tty)
             if spec.tty:
-                # At once: the shell's first prompt should already fit.
-                self._resize_now(spec.rows, spec.cols)
+                # Beside the shell's start, not before it (the engine answers a resize in
+                # 50-90 ms, once the exec runs): the prompt may come first at the PTY's
+                # default width; the size follows as a SIGWINCH, as with `docker exec -it`.
+                with self._input_lock:
+                    self._held = []
+                with self._resize_lock:
+                    self._size_wanted = (spec.rows, spec.cols)
+                    self._resizing = True
+                threading.Thread(target=self._send_sizes, name="resize", daemon=True).start()
             self._steps.add(
                 "start the shell",
                 f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
@@ -258,9 +270,23 @@ class DebugSession:
         return None
 
     def write(self, data: bytes) -> None:
-        """Sends bytes to the shell's stdin (keys, when it has a TTY)."""
+        """Sends bytes to the shell's stdin (keys, when it has a TTY); keys that come before
+        the shell's first size has been sent go after it, in order."""
+        with self._input_lock:
+            if self._held is not None:
+                self._held.append(data)
+                return
         if self.stream is not None and not self.stream.closed:
             self.stream.write(data)
+
+    def _release_input(self) -> None:
+        with self._input_lock:
+            held, self._held = self._held, None
+            if held and self.stream is not None and not self.stream.closed:
+                try:
+                    self.stream.write(b"".join(held))
+                except OSError:
+                    pass  # the shell has gone: its reader says so
 
     def close_stdin(self) -> None:
         """Ends the shell's input, as closing a pipe does (for `-i` without a TTY)."""
@@ -281,13 +307,17 @@ class DebugSession:
         threading.Thread(target=self._send_sizes, name="resize", daemon=True).start()
 
     def _send_sizes(self) -> None:
-        while True:
-            with self._resize_lock:
-                size, self._size_wanted = self._size_wanted, None
-                if size is None or self._closed:
-                    self._resizing = False
-                    return
-            self._resize_now(*size)
+        try:
+            while True:
+                with self._resize_lock:
+                    size, self._size_wanted = self._size_wanted, None
+                    if size is None or self._closed:
+                        self._resizing = False
+                        return
+                self._resize_now(*size)
+                self._release_input()
+        finally:
+            self._release_input()
 
     def _resize_now(self, rows: int, cols: int) -> None:
         try:
