@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import itertools
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +101,26 @@ SIDE_VIEWS: list[SideView] = [
 ]
 
 
+def _start_shell_early(session: DebugSession) -> Future[None]:
+    """Starts a prepared session's shell in a thread of its own; the tab's start waits for it.
+
+    At the default size (the terminal's own follows when it is laid out): the exec then runs
+    while the UI thread builds the tab, not after it.
+    """
+    future: Future[None] = Future()
+
+    def run() -> None:
+        try:
+            session.start_shell()
+        except BaseException as exc:  # noqa: BLE001 - the tab's start raises it again
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+
+    threading.Thread(target=run, name="early-shell", daemon=True).start()
+    return future
+
+
 def _side_name(pane_id: str) -> str:
     """The side view's name in its tab's id (`side-<name>-<n>`)."""
     return pane_id.removeprefix("side-").rsplit("-", 1)[0]
@@ -148,6 +170,10 @@ class SessionPane(TabPane):
         self.number = next(_counter)
         #: A session whose sidecar was started while the user picked: the shell is an exec.
         self.prepared = prepared
+        #: That exec, started at once (the Enter that made this tab), beside building the tab.
+        self._early_shell: Future[None] | None = None
+        if prepared is not None:
+            self._early_shell = _start_shell_early(prepared)
         super().__init__(f"{self.number} {target_name[:20]}", id=f"session-{self.number}")
         self.engine = engine
         self.target = target
@@ -313,15 +339,19 @@ class SessionPane(TabPane):
         session, self.prepared = self.prepared, None
         if session is None:
             return None
-        for step in session.steps:
-            on_step(step)
-        session.spec = replace(session.spec, rows=rows, cols=cols)
+        early, self._early_shell = self._early_shell, None
         try:
-            session.start_shell()
+            if early is not None:
+                early.result()
+                session.resize(rows, cols)
+            else:
+                session.spec = replace(session.spec, rows=rows, cols=cols)
+                session.start_shell()
         except CdebugError:
             session.close()
             return None  # the sidecar went (its target stopped, say): start anew
-        on_step(session.steps[-1])
+        for step in session.steps:
+            on_step(step)
         return session
 
     def _terminal_size(self) -> tuple[int, int]:
@@ -681,6 +711,9 @@ class SessionPane(TabPane):
 
     def end(self) -> None:
         """Ends the session (blocking: call it from a thread, or at exit)."""
+        prepared, self.prepared = self.prepared, None
+        if prepared is not None:  # closed before its start ran: the sidecar is still ours
+            prepared.close()
         session = self.session
         if self.state != PaneState.FAILED:
             self.state = PaneState.ENDED
