@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what cdebug-tui and its tests need on a Debian machine: a Docker engine,
-# a static busybox (the offline toolkit), the tools the tests build images with, and Podman
-# (the tests start their own `podman system service` and a second dockerd), and python3-venv
-# for the Makefile's virtual environment.
+# a static busybox (the offline toolkit), the tools the tests build images with (node and
+# strace among them), and Podman (the tests start their own `podman system service` and a
+# second dockerd), and python3-venv for the Makefile's virtual environment.
 # Idempotent: it installs only what is missing and starts dockerd only when none answers.
 set -euo pipefail
 
@@ -16,6 +16,10 @@ command -v patchelf >/dev/null 2>&1 || missing+=(patchelf)
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
+# The process-details tests: a node target (its binary copied into a shell-less image) and
+# strace in the dynamic toolkit.
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 # The several-engines tests: Podman's Docker-compatible API (podman system service), and
 # `ip` for the second dockerd's own bridge.
 command -v podman >/dev/null 2>&1 || missing+=(podman)

@@ -90,6 +90,27 @@ def nix_toolkit(images: Any) -> str:
     return str(images.nix_toolkit())
 
 
+@pytest.fixture(scope="session")
+def node_image(images: Any) -> str:
+    """A shell-less node target, like gcr.io/distroless/nodejs (tests/images.py: node_tar)."""
+    from tests.images import host_node
+
+    if host_node() is None:
+        unavailable("no node on this host (Debian: nodejs; scripts/setup-engine.sh)")
+    return str(images.node())
+
+
+@pytest.fixture(scope="session")
+def strace_toolkit(dynamic_toolkit: str) -> str:
+    """The dynamic toolkit, which carries the host's strace: a missing strace skips, or fails
+    under CI=true."""
+    import shutil
+
+    if shutil.which("strace") is None:
+        unavailable("no strace on this host (Debian: strace; scripts/setup-engine.sh)")
+    return dynamic_toolkit
+
+
 @pytest.fixture
 def run_target(engine: Any) -> Iterator[Callable[..., Any]]:
     """Starts a target container; the test's finalizer removes it and any sidecar left on it."""

@@ -128,6 +128,11 @@ DYNAMIC_TOOLS = (
     "sleep",
     "head",
 )
+#: Host tools the dynamic toolkit carries too when the host has them (the tests that need one
+#: ask for it, see tests/conftest.py: strace_toolkit); the nix-style toolkit leaves them out.
+DYNAMIC_EXTRAS = ("strace",)
+#: Where the node target has the host's node, as Google's distroless node image has it.
+NODE_PATH = "nodejs/bin/node"
 
 
 def _dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
@@ -237,38 +242,82 @@ def _host_tool(name: str) -> str | None:
     return shutil.which(name)
 
 
-def dynamic_toolkit_tar() -> bytes:
-    """A Debian-like toolkit: the host's dynamically linked tools and the libraries they need."""
-    buf = io.BytesIO()
+def _add_with_libs(files: dict[str, str], name: str, path: str) -> None:
+    """Adds a host binary at `name` in the image, and every library `ldd` names for it.
+
+    Args:
+        files: Path in the image -> host file, or "->target" for a link; filled in.
+        name: Where the binary goes in the image (no leading slash).
+        path: The binary on the host.
+    """
+    files[name] = os.path.realpath(path)
+    for lib in _ldd(path):
+        real = os.path.realpath(lib)
+        files[real.lstrip("/")] = real
+        # The name the loader asks for, in its real directory (merged /usr: /lib -> usr/lib).
+        named = os.path.join(os.path.realpath(os.path.dirname(lib)), os.path.basename(lib))
+        if named != real:
+            files[named.lstrip("/")] = "->" + os.path.relpath(real, os.path.dirname(named))
+
+
+def _add_tree(tar: tarfile.TarFile, files: dict[str, str]) -> None:
+    """Writes `files` (see _add_with_libs), their directories and the host's top-level links
+    (/lib64 -> usr/lib64 on a merged /usr) into `tar`."""
     dirs: set[str] = set()
-    files: dict[str, str] = {}  # path in the image -> host file, or "->target" for a link
-    for tool in DYNAMIC_TOOLS:
-        path = _host_tool(tool)
-        if path is None:
-            continue
-        files[f"usr/bin/{tool}"] = os.path.realpath(path)
-        for lib in _ldd(path):
-            real = os.path.realpath(lib)
-            files[real.lstrip("/")] = real
-            # The name the loader asks for, in its real directory (merged /usr: /lib -> usr/lib).
-            named = os.path.join(os.path.realpath(os.path.dirname(lib)), os.path.basename(lib))
-            if named != real:
-                files[named.lstrip("/")] = "->" + os.path.relpath(real, os.path.dirname(named))
     for name in files:
         parts = name.split("/")[:-1]
         dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    for top in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+        if os.path.islink("/" + top):
+            _link(tar, top, os.readlink("/" + top))
+    for d in sorted(dirs):
+        _dir(tar, d)
+    for name, src in sorted(files.items()):
+        if src.startswith("->"):
+            _link(tar, name, src[2:])
+        else:
+            tar.add(src, arcname=name)
+
+
+def dynamic_toolkit_tar() -> bytes:
+    """A Debian-like toolkit: the host's dynamically linked tools and the libraries they need,
+    strace among them when the host has it (DYNAMIC_EXTRAS)."""
+    buf = io.BytesIO()
+    files: dict[str, str] = {}  # path in the image -> host file, or "->target" for a link
+    for tool in (*DYNAMIC_TOOLS, *DYNAMIC_EXTRAS):
+        path = _host_tool(tool)
+        if path is not None:
+            _add_with_libs(files, f"usr/bin/{tool}", path)
     with tarfile.open(fileobj=buf, mode="w") as tar:
         _dir(tar, "tmp", 0o1777)
-        for top in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
-            if os.path.islink("/" + top):
-                _link(tar, top, os.readlink("/" + top))
-        for d in sorted(dirs):
-            _dir(tar, d)
-        for name, src in sorted(files.items()):
-            if src.startswith("->"):
-                _link(tar, name, src[2:])
-            else:
-                tar.add(src, arcname=name)
+        _add_tree(tar, files)
+    return buf.getvalue()
+
+
+def host_node() -> str | None:
+    """The host's node (Debian: nodejs), or None."""
+    found = shutil.which("node") or shutil.which("nodejs")
+    return os.path.realpath(found) if found else None
+
+
+def node_tar(node: str) -> bytes:
+    """A shell-less root filesystem as Google's distroless node image has it: the host's
+    `node` at /nodejs/bin/node with the libraries `ldd` names for it, users as distroless has
+    them, and an /app directory; no shell, no other tool."""
+    buf = io.BytesIO()
+    files: dict[str, str] = {}
+    _add_with_libs(files, NODE_PATH, node)
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("app", "etc", "home", "home/nonroot", "tmp"):
+            _dir(tar, d, 0o1777 if d == "tmp" else 0o755)
+        _file(
+            tar,
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/sbin/nologin\n"
+            b"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+        )
+        _file(tar, "etc/group", b"root:x:0:\nnonroot:x:65532:\n")
+        _add_tree(tar, files)
     return buf.getvalue()
 
 
@@ -398,6 +447,22 @@ class TestImages:
                 "USER nonroot",
                 'ENTRYPOINT ["/app/server"]',
                 'CMD ["--db", "db:5432"]',
+            ],
+        )
+
+    def node(self) -> str:
+        """A shell-less node target, like gcr.io/distroless/nodejs: `node` is its entrypoint."""
+        node = host_node()
+        if node is None:
+            raise RuntimeError("node is needed for the node test target (Debian: nodejs)")
+        return self._import(
+            "node",
+            node_tar(node),
+            [
+                "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+                "WORKDIR /app",
+                "USER 65532",
+                f'ENTRYPOINT ["/{NODE_PATH}"]',
             ],
         )
 

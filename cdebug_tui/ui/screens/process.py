@@ -200,7 +200,9 @@ def render_details(d: ProcessDetails, strace: bool) -> Table:
     """The details as sections, each a heading and its lines."""
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(style="bold cyan", no_wrap=True, width=14)
-    grid.add_column(ratio=1)
+    # Folded, never cut: a long word (an argument, an environment value, a path) would end
+    # in an ellipsis by default, and the details are there to show it whole.
+    grid.add_column(ratio=1, overflow="fold")
     status = dict(d.status)
     grid.add_row(
         "command line",
