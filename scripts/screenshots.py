@@ -66,7 +66,7 @@ class Demo:
         crasher = self.images.crasher()
         self.toolkit = busybox
         # web-shell works in bursts, so that the stats picture has something to show.
-        bursts = "while :; do i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 2; done"
+        bursts = "while :; do i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; sleep 1; done"
         specs = [
             ("payments-api", distroless, None, True),
             ("auth-worker", distroless, None, True),
