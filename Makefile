@@ -46,6 +46,8 @@ lint: venv ## ruff format, ruff check, mypy
 
 screenshots: setup ## regenerate screenshots/ from the real app on demo containers
 	$(VPY) scripts/screenshots.py
+	$(VPY) scripts/screenshot_logs.py
+	$(VPY) scripts/screenshot_internals.py
 
 bench: setup ## run the benchmarks
 	$(VPY) benchmarks/time_to_shell.py
