@@ -165,6 +165,16 @@ def _script(sup: int, tpid: int = 1) -> str:
     return "\n".join(lines)
 
 
+def _read(session: DebugSession, script: str) -> str | None:
+    """A reading's output through the session's long-lived reader (one plainly named process
+    of the sidecar, not a new exec and script per reading); None when it stopped half-way."""
+    from cdebug_tui.engine.panels import reader_of
+
+    out = reader_of(session).request(f"{script}\necho ==INTERNALS-END").decode(errors="replace")
+    body, found, _ = out.rpartition("==INTERNALS-END")
+    return body if found else None
+
+
 def read_internals(session: DebugSession) -> Internals:
     """Reads the internals of a session's target and sidecar, live, through the sidecar.
 
@@ -174,12 +184,12 @@ def read_internals(session: DebugSession) -> Internals:
     from cdebug_tui.errors import SessionError
 
     tpid = session.target_pid
-    code, out, err = session.run(["sh", "-c", _script(session.supervisor_pid, tpid)])
-    if code != 0:
-        raise SessionError(f"cannot read the target's internals: {err.decode(errors='replace')}")
+    out = _read(session, _script(session.supervisor_pid, tpid))
+    if out is None:
+        raise SessionError("cannot read the target's internals: the reading did not finish")
     local = session.engine.address.startswith("unix://")
     internals = parse_internals(
-        out.decode(errors="replace"),
+        out,
         host_ns=_host_namespaces() if local else None,
         readonly_rootfs=session.target.readonly_rootfs,
         privileged=session.config.privileged,
@@ -205,11 +215,10 @@ def read_cgroup(session: DebugSession) -> CgroupInfo:
     """
     from cdebug_tui.errors import SessionError
 
-    script = "\n".join([*_cgroup_script(session.target_pid), "true"])
-    code, out, err = session.run(["sh", "-c", script])
-    if code != 0:
-        raise SessionError(f"cannot read the target's cgroup: {err.decode(errors='replace')}")
-    return parse_cgroup(out.decode(errors="replace"))
+    out = _read(session, "\n".join([*_cgroup_script(session.target_pid), "true"]))
+    if out is None:
+        raise SessionError("cannot read the target's cgroup: the reading did not finish")
+    return parse_cgroup(out)
 
 
 def parse_cgroup(text: str) -> CgroupInfo:
