@@ -49,6 +49,7 @@ from cdebug_tui.engine.models import (
     TLSFiles,
     container_event,
     familiar_ref,
+    split_image_ref,
     target_info,
     unresolved_target,
     validate_image_ref,
@@ -71,18 +72,6 @@ from cdebug_tui.errors import (
 SHELL_PATHS = ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/busybox/sh")
 
 ProgressCallback = Callable[[PullProgress], None]
-
-
-def split_image_ref(ref: str) -> tuple[str, str | None]:
-    """Splits a reference into repository and tag (or digest); the tag is None when absent."""
-    if "@" in ref:
-        repo, _, digest = ref.partition("@")
-        return repo, digest
-    last = ref.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, _, tag = ref.rpartition(":")
-        return repo, tag
-    return ref, None
 
 
 def docker_contexts() -> list[DockerContext] | None:

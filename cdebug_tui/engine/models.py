@@ -433,6 +433,18 @@ _IMAGE_REF = re.compile(
 )
 
 
+def split_image_ref(ref: str) -> tuple[str, str | None]:
+    """Splits a reference into repository and tag (or digest); the tag is None when absent."""
+    if "@" in ref:
+        repo, _, digest = ref.partition("@")
+        return repo, digest
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, _, tag = ref.rpartition(":")
+        return repo, tag
+    return ref, None
+
+
 def validate_image_ref(ref: str) -> None:
     """Checks that an image reference is well formed.
 

@@ -18,6 +18,7 @@ from cdebug_tui.engine.models import (
     ExecState,
     TargetInfo,
     container_event,
+    split_image_ref,
     target_info,
     unresolved_target,
     validate_image_ref,
@@ -25,6 +26,7 @@ from cdebug_tui.engine.models import (
 from cdebug_tui.engine.stream import Stream
 from cdebug_tui.errors import (
     CdebugError,
+    CopyError,
     EngineRequestError,
     EngineUnavailableError,
     ImageUnavailableError,
@@ -78,7 +80,8 @@ class UnixAPI:
 
     def _url(self, path: str, params: Mapping[str, Any] | None) -> str:
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        return path + ("?" + urllib.parse.urlencode(query) if query else "")
+        # doseq: a list is the parameter repeated (commit's `changes`), as requests sends it.
+        return path + ("?" + urllib.parse.urlencode(query, doseq=True) if query else "")
 
     def _unreachable(self, exc: BaseException) -> EngineUnavailableError:
         where = f"unix://{self.path}"
@@ -588,6 +591,137 @@ class LocalEngine:
             {"path": path},
             raw_body=tar_bytes,
         )
+
+    # -- debug copies (a stopped container's session: no docker-py on that path either) ----
+
+    def commit(self, container_id: str, ref: str, labels: Mapping[str, str]) -> str:
+        """Commits a container's filesystem to an image, as Engine.commit.
+
+        Raises:
+            TargetNotFoundError: When the container is gone.
+            CopyError: When the engine refuses.
+        """
+        repo, tag = split_image_ref(ref)
+        params = {
+            "container": container_id,
+            "repo": repo,
+            "tag": tag,
+            "pause": "false",
+            "changes": [f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()],
+        }
+        status, raw = self.http.request("POST", "/commit", params, {})
+        if status == 404:
+            raise TargetNotFoundError(f"no such container: {container_id}")
+        if status >= 400:
+            explanation = str((raw or {}).get("message") or f"status {status}")
+            raise CopyError(f"the engine refuses to commit it: {explanation}")
+        return str(raw["Id"])
+
+    def create_copy(
+        self,
+        image: str,
+        *,
+        name: str,
+        entrypoint: list[str],
+        labels: Mapping[str, str],
+        volumes_from: str | None,
+        network_mode: str,
+    ) -> str:
+        """Creates (does not start) a container that waits on its stdin, as Engine.create_copy.
+
+        Raises:
+            CopyError: When the engine refuses (a volume or network that is gone, say).
+        """
+        host: dict[str, Any] = {"NetworkMode": network_mode, "AutoRemove": True}
+        if volumes_from:
+            host["VolumesFrom"] = [volumes_from]
+        body = {
+            "Image": image,
+            "Entrypoint": list(entrypoint),
+            "Cmd": [],
+            "User": "0",
+            "OpenStdin": True,
+            "StdinOnce": True,
+            "AttachStdin": True,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": False,
+            "Labels": dict(labels),
+            "HostConfig": host,
+        }
+        try:
+            answer = self.http.call(
+                "create the copy", "POST", "/containers/create", {"name": name}, body
+            )
+        except EngineRequestError as exc:
+            raise CopyError(f"cannot create the copy: {exc.explanation}") from exc
+        return str(answer["Id"])
+
+    def create_stopped(self, image: str, labels: Mapping[str, str]) -> str:
+        """Creates a container that is never started, to read an image's files through it,
+        as Engine.create_stopped.
+
+        Raises:
+            ImageUnavailableError: When the image is not there.
+        """
+        body = {"Image": image, "Entrypoint": ["/"], "Labels": dict(labels)}
+        try:
+            answer = self.http.call(
+                "create the container", "POST", "/containers/create", None, body
+            )
+        except EngineRequestError as exc:
+            raise ImageUnavailableError(f"cannot read {image}: {exc.explanation}") from exc
+        return str(answer["Id"])
+
+    def copy_into(self, container_id: str, path: str, data: bytes) -> None:
+        """Extracts a tar archive into a container (created or running), as Engine.copy_into.
+
+        Raises:
+            CopyError: When the engine refuses.
+        """
+        try:
+            self.put_archive(container_id, path, data)
+        except EngineRequestError as exc:
+            raise CopyError(
+                f"cannot copy files into {container_id[:12]}: {exc.explanation}"
+            ) from exc
+
+    def attach_stdin(self, container_id: str) -> socket.socket:
+        """A connection to a created container's stdin, as Engine.attach_stdin.
+
+        Raises:
+            CopyError: When the engine refuses.
+        """
+        try:
+            return self.http.hijack(
+                "attach", f"/containers/{container_id}/attach", {"stdin": 1, "stream": 1}
+            )
+        except EngineRequestError as exc:
+            raise CopyError(f"cannot attach to {container_id[:12]}: {exc.explanation}") from exc
+
+    def start_copy(self, container_id: str) -> None:
+        """Starts a created debug copy, as Engine.start_copy.
+
+        Raises:
+            CopyError: When the engine refuses (a bind mount's source gone, say).
+        """
+        try:
+            self.start(container_id)
+        except EngineRequestError as exc:
+            raise CopyError(f"cannot start {container_id[:12]}: {exc.explanation}") from exc
+
+    def remove_image(self, image_id: str) -> None:
+        """Removes an image (and its tags), as Engine.remove_image; one already gone is fine.
+
+        Raises:
+            CopyError: When the engine refuses (a container still uses it).
+        """
+        status, raw = self.http.request(
+            "DELETE", f"/images/{_quote(image_id)}", {"force": "true", "noprune": "false"}
+        )
+        if status >= 400 and status != 404:
+            explanation = str((raw or {}).get("message") or f"status {status}")
+            raise CopyError(f"cannot remove image {image_id[:19]}: {explanation}")
 
     def exec_inspect_raw(self, exec_id: str) -> dict[str, Any]:
         """What the engine says about an exec: Running, ExitCode, Pid."""

@@ -212,3 +212,43 @@ def test_errors_are_ours(local: LocalEngine, busybox_image: str) -> None:
 def test_the_rest_goes_to_docker_py(local: LocalEngine, engine: Any, busybox_image: str) -> None:
     """What LocalEngine lacks, Engine (docker-py) answers, on the same socket."""
     assert {i.id for i in local.images()} == {i.id for i in engine.images()}
+
+
+def test_a_debug_copy_without_docker_py(
+    local: LocalEngine, engine: Any, busybox_image: str, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """A stopped container's debug copy, made and removed through LocalEngine alone (the
+    toolkit's busybox read from the toolkit, not from a cache): no call falls back to docker-py,
+    and the copy and its committed image are gone at the end."""
+    from cdebug_tui.engine import copy as copies
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no busybox cached yet
+    cid = engine.api.create_container(
+        busybox_image, ["sh", "-c", "echo left > /tmp/note; exit 3"], name=_name(),
+        labels={TEST_LABEL: RUN_ID},
+    )["Id"]  # fmt: skip
+    copy = None
+    try:
+        engine.api.start(cid)
+        engine.api.wait(cid, timeout=30)
+        source = copies.find(local, cid)
+        assert isinstance(source, copies.CopySource) and source.original is not None
+        steps: list[str] = []
+        copy = copies.make_copy(
+            local,
+            source,
+            toolkit=busybox_image,
+            toolkit_id=engine.image_id(busybox_image),
+            add_step=lambda title, *rest: steps.append(title),
+        )
+        assert copy.target.running and copy.target.id != cid
+        assert local.read_file(copy.container_id, "/tmp/note") == b"left\n"
+        assert "commit the stopped container to an image" in steps
+        image = copy.image_id
+    finally:
+        if copy is not None:
+            copy.remove()
+        engine.remove_container(cid)
+    assert local._full is None, "a call went to docker-py"
+    assert engine.image_id(image) is None
+    assert not engine.api.containers(all=True, filters={"id": copy.container_id})
