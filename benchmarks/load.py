@@ -116,6 +116,9 @@ async def scenario(engine: Engine, image: str, targets: list[str]) -> None:
         print(f"{len(panes)} sessions started in {time.perf_counter() - t0:.1f} s")
         probe = panes[0]
         app.tabs.active = probe.id or ""
+        # A tab started in the background has no last focus of its own yet: t, as a user types.
+        await until(pilot, lambda: app.tabs.active == probe.id, "the first tab")
+        probe.view.focus()
         await until(pilot, lambda: app.focused is probe.view, "the terminal's focus")
         await until(pilot, lambda: "#" in "".join(probe.view.terminal.display()), "a prompt")
         idle_rss = rss_mib()
