@@ -173,7 +173,13 @@ def test_scrolling_up_reads_older_lines_and_a_removed_container_is_said_so(
             assert view.scroll_y >= 1500 - 1
 
             engine.api.remove_container(target.id, force=True)
-            await wait_for(pilot, lambda: panel.state == "removed", "the removal to show", 30)
+            await wait_for(
+                pilot,
+                lambda: panel.state == "removed",
+                "the removal to show",
+                30,
+                detail=lambda: f"state {panel.state!r}: {_status(panel)!r}",
+            )
             assert "was removed" in _status(panel)
             assert any("was removed" in n for n in notes)
             assert len(view.lines) == total  # what was read stays readable

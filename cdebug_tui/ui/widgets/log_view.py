@@ -487,6 +487,9 @@ class LogsPanel(Vertical):
         #: "opening", "following" (live), "ended" (the container stopped; no more lines come),
         #: "removed", "failed".
         self.state = "opening"
+        #: The engine's events for this container, watched for its removal while following.
+        self._removal_watch: Any = None
+        self._removal_seen = False
         self.detail = ""
         self._pending: list[LogLine] = []
         self._lock = threading.Lock()
@@ -526,9 +529,36 @@ class LogsPanel(Vertical):
     def stop(self) -> None:
         """Stops following (the stream is closed from this thread; its reader sees it)."""
         self._closed = True
-        stream = self._stream
-        if stream is not None:
-            stream.close()
+        for stream in (self._stream, self._removal_watch):
+            if stream is not None:
+                stream.close()
+
+    def _watch_removal(self) -> None:
+        """Closes the log stream when the engine destroys the container: Docker 20.10's
+        follow of a json-file log can stay open, silent, after a forced removal."""
+        from cdebug_tui.errors import CdebugError
+
+        try:
+            events = self.engine.events(container=self.container_id)
+        except CdebugError:
+            return  # the stream's own end (or break) still says what happened
+        self._removal_watch = events
+
+        def watch() -> None:
+            try:
+                for event in events:
+                    if event.action == "destroy":
+                        self._removal_seen = True
+                        stream = self._stream
+                        if stream is not None:
+                            stream.close()
+                        return
+            except CdebugError:
+                pass
+            finally:
+                events.close()
+
+        threading.Thread(target=watch, name="logs-removal", daemon=True).start()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -553,6 +583,7 @@ class LogsPanel(Vertical):
                 self._pending.extend(first)
             self.post_message(self.LinesArrived())
         since_ns = first[-1].timestamp_ns if first else None
+        self._watch_removal()
         while not self._closed:
             try:
                 stream = self.engine.follow_logs(
@@ -586,17 +617,21 @@ class LogsPanel(Vertical):
             except CdebugError as exc:
                 if not self._closed:
                     # A stream cut by the container's removal breaks rather than ends.
-                    if self._container_gone():
+                    if self._removal_seen or self._container_gone():
                         self.post_message(
                             self.Ended("removed", f"{self.container_name} was removed")
                         )
                     else:
                         self.post_message(self.Ended("failed", str(exc)))
                 return
+            if self._removal_seen:
+                self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
+                return
             if self._closed:
                 return
             # The stream ends when the container stops (or goes): say which, then wait.
-            since = time.time() - 1
+            ended_at = time.time()
+            since = ended_at - 1
             try:
                 info = self.engine.inspect(self.container_id)
                 if not info.running:
@@ -613,6 +648,7 @@ class LogsPanel(Vertical):
                 events.close()
                 return
             started = None
+            died = False
             try:
                 for event in events:
                     if event.action == "destroy":
@@ -620,7 +656,11 @@ class LogsPanel(Vertical):
                             self.Ended("removed", f"{self.container_name} was removed")
                         )
                         return
-                    if event.action == "start":
+                    if event.action == "die":
+                        died = True
+                    # The replayed second may hold the start this stream began after: only a
+                    # start after a death, or after the stream's end, is a new run.
+                    if event.action == "start" and (died or event.time >= ended_at):
                         started = int(event.time * 1e9)
                         break
             except CdebugError:
@@ -628,6 +668,9 @@ class LogsPanel(Vertical):
             finally:
                 events.close()
             if started is None:
+                if self._removal_seen and not self._closed:
+                    # The removal watch closed this wait before it read the destroy itself.
+                    self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
                 return
             self.post_message(self.Ended("following", ""))
             since_ns = started - 1_000_000
@@ -673,16 +716,24 @@ class LogsPanel(Vertical):
         self.load_older(len(view.lines) + PAGE, view.lines[0].timestamp_ns)
 
     def _container_gone(self) -> bool:
-        """Whether the container no longer exists (an engine that does not answer: not known)."""
+        """Whether the container no longer exists (an engine that does not answer: not known).
+
+        A forced removal cuts the stream while the engine still shows the container (stopped,
+        or "removing") for a moment: that is waited out, up to 3 s (in the reading's thread).
+        """
         from cdebug_tui.errors import CdebugError, TargetNotFoundError
 
-        try:
-            self.engine.inspect(self.container_id)
-        except TargetNotFoundError:
-            return True
-        except CdebugError:
-            return False
-        return False
+        deadline = time.monotonic() + 3.0
+        while True:
+            try:
+                info = self.engine.inspect(self.container_id)
+            except TargetNotFoundError:
+                return True
+            except CdebugError:
+                return False
+            if info.running or time.monotonic() > deadline or self._closed:
+                return False
+            time.sleep(0.1)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs-older")
     def load_older(self, tail: int, until_ns: int) -> None:
