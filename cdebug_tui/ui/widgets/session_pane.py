@@ -251,7 +251,13 @@ class SessionPane(TabPane):
             self.state = PaneState.ENDED
             return
         self.apply_layout(self.app.size.width, self.app.size.height)
-        self.start()
+        # The size is read here, on the UI thread: read from the start's thread it could lay
+        # the tab out there, and Textual's layout caches are not for two threads at once.
+        try:
+            rows, cols = self._terminal_size()
+        except NoMatches:
+            rows, cols = 24, 80
+        self.start(rows, cols)
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -277,20 +283,14 @@ class SessionPane(TabPane):
     # -- starting --------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="start")
-    def start(self) -> None:
-        """Starts the session in the sidecar, reporting each step; then reads the shell."""
+    def start(self, rows: int = 24, cols: int = 80) -> None:
+        """Starts the session in the sidecar, reporting each step; then reads the shell.
+        `rows` x `cols` is the first size; the terminal's exact one (TerminalView.Resized)
+        follows as soon as it is laid out."""
         from cdebug_tui.engine.models import SessionSpec
         from cdebug_tui.engine.session import start_session
         from cdebug_tui.errors import CdebugError
 
-        # Read without waiting for the UI thread, which is busy building this very tab: the
-        # terminal sends its exact size (TerminalView.Resized) as soon as it is laid out.
-        try:
-            rows, cols = self._terminal_size()
-        except (NoMatches, LookupError):
-            # The tab is being built: the view's resize follows. LookupError: reading the size
-            # can lay the tab out, which wants the app's context, absent in this thread.
-            rows, cols = 24, 80
         spec = SessionSpec(
             target=self.target,
             image=self.image,
