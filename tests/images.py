@@ -204,20 +204,25 @@ def app_tar(workdir: Path) -> bytes:
     return buf.getvalue()
 
 
+def _distroless_base(tar: tarfile.TarFile) -> None:
+    """The folders and users of a distroless root filesystem (root, and nonroot as 65532)."""
+    for d in ("app", "etc", "home", "home/nonroot", "tmp"):
+        _dir(tar, d, 0o1777 if d == "tmp" else 0o755)
+    _file(
+        tar,
+        "etc/passwd",
+        b"root:x:0:0:root:/root:/sbin/nologin\n"
+        b"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+    )
+    _file(tar, "etc/group", b"root:x:0:\nnonroot:x:65532:\n")
+
+
 def distroless_tar(workdir: Path, binary: Path | None = None) -> bytes:
     """A root filesystem with one static binary, no shell, users as distroless has them."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for d in ("app", "etc", "home", "home/nonroot", "tmp"):
-            _dir(tar, d, 0o1777 if d == "tmp" else 0o755)
+        _distroless_base(tar)
         tar.add(str(binary or static_pause_binary(workdir)), arcname="app/server")
-        _file(
-            tar,
-            "etc/passwd",
-            b"root:x:0:0:root:/root:/sbin/nologin\n"
-            b"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
-        )
-        _file(tar, "etc/group", b"root:x:0:\nnonroot:x:65532:\n")
         _file(tar, "app/config.json", b'{"listen": ":8080"}\n')
     return buf.getvalue()
 
@@ -308,15 +313,7 @@ def node_tar(node: str) -> bytes:
     files: dict[str, str] = {}
     _add_with_libs(files, NODE_PATH, node)
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for d in ("app", "etc", "home", "home/nonroot", "tmp"):
-            _dir(tar, d, 0o1777 if d == "tmp" else 0o755)
-        _file(
-            tar,
-            "etc/passwd",
-            b"root:x:0:0:root:/root:/sbin/nologin\n"
-            b"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
-        )
-        _file(tar, "etc/group", b"root:x:0:\nnonroot:x:65532:\n")
+        _distroless_base(tar)
         _add_tree(tar, files)
     return buf.getvalue()
 

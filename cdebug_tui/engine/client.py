@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import os
 import re
 import socket
@@ -47,6 +46,7 @@ from cdebug_tui.engine.models import (
     StatsSample,
     TargetInfo,
     TLSFiles,
+    commit_changes,
     container_event,
     familiar_ref,
     split_image_ref,
@@ -1166,7 +1166,7 @@ class Engine:
             CopyError: When the engine refuses.
         """
         repo, tag = split_image_ref(ref)
-        changes = [f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()]
+        changes = commit_changes(labels)
         try:
             raw = self._call(
                 self.api.commit,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -431,6 +432,11 @@ _IMAGE_REF = re.compile(
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
     r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )
+
+
+def commit_changes(labels: Mapping[str, str]) -> list[str]:
+    """`docker commit --change` instructions that label the committed image."""
+    return [f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()]
 
 
 def split_image_ref(ref: str) -> tuple[str, str | None]:

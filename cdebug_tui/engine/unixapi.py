@@ -17,6 +17,7 @@ from cdebug_tui.engine.models import (
     ContainerEvent,
     ExecState,
     TargetInfo,
+    commit_changes,
     container_event,
     split_image_ref,
     target_info,
@@ -607,7 +608,7 @@ class LocalEngine:
             "repo": repo,
             "tag": tag,
             "pause": "false",
-            "changes": [f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()],
+            "changes": commit_changes(labels),
         }
         status, raw = self.http.request("POST", "/commit", params, {})
         if status == 404:
