@@ -131,6 +131,28 @@ class ContainerEvent:
     action: str
     time: float
     name: str = ""
+    #: What follows the action's colon: the new health of a health_status event, say.
+    detail: str = ""
+
+    def shown_by(self, row: Container | None) -> bool:
+        """Whether a list row read after this event already shows it.
+
+        Docker sends some events (pause, for one) before its list, a copy it updates apart
+        from the container, has the change: a row read at once can still show the old state.
+        """
+        if self.action == "destroy":
+            return row is None
+        if row is None:
+            return True  # gone since: a destroy event follows
+        if self.action == "pause":
+            return row.state == "paused"
+        if self.action in ("start", "unpause", "restart"):
+            return row.state == "running"
+        if self.action in ("die", "stop"):
+            return row.state not in ("running", "paused")
+        if self.action == "health_status" and self.detail:
+            return row.health == self.detail
+        return True
 
 
 @dataclass(frozen=True)
@@ -416,10 +438,12 @@ def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | Non
     if raw.get("Type") != "container":
         return None
     actor = raw.get("Actor") or {}
+    action, _, detail = (raw.get("Action") or raw.get("status") or "").partition(":")
     return ContainerEvent(
         engine=engine,
         id=actor.get("ID") or raw.get("id", ""),
-        action=(raw.get("Action") or raw.get("status") or "").split(":")[0],
+        action=action,
+        detail=detail.strip(),
         time=raw.get("timeNano", 0) / 1e9 or float(raw.get("time", 0)),
         name=(actor.get("Attributes") or {}).get("name", ""),
     )

@@ -35,6 +35,7 @@ from cdebug_tui.ui.widgets.tabs import SteadyTabs
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import EventStream
+    from cdebug_tui.engine.models import ContainerEvent
     from cdebug_tui.ui.widgets.session_pane import SessionPane
 
 #: Event actions that change a container's row; exec_* events (our own panels) are not among them.
@@ -311,18 +312,32 @@ class CdebugApp(App[int], inherit_bindings=False):
         # Rows are looked up in a thread of their own, in order: this one only reads the
         # stream, so that its end (the engine going away) shows at once, not after lookups
         # that wait on a dying engine.
-        lookups: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        lookups: queue.SimpleQueue[tuple[ContainerEvent, int] | None] = queue.SimpleQueue()
+        latest: dict[str, ContainerEvent] = {}  # each container's last event
         ended = threading.Event()
 
         def look_up() -> None:
             try:
-                while (container_id := lookups.get()) is not None and not ended.is_set():
+                while (item := lookups.get()) is not None and not ended.is_set():
+                    event, tries = item
+                    if latest.get(event.id) is not event:
+                        continue  # a later event's lookup reads a row at least as new
                     try:
-                        container = engine.container(container_id)
+                        container = engine.container(event.id)
                     except CdebugError:
                         continue
-                    if not ended.is_set() and not self._quitting:
-                        self.post_message(ContainerChanged(container_id, container, name))
+                    if ended.is_set() or self._quitting:
+                        break
+                    self.post_message(ContainerChanged(event.id, container, name))
+                    if container is None and event.action == "destroy":
+                        latest.pop(event.id, None)  # ids are not reused: no later event
+                    elif not event.shown_by(container) and tries < len(self.EVENT_RETRIES):
+                        # Read again a little later, without holding up other containers' rows.
+                        timer = threading.Timer(
+                            self.EVENT_RETRIES[tries], lookups.put, ((event, tries + 1),)
+                        )
+                        timer.daemon = True
+                        timer.start()
             finally:
                 engine.close()
 
@@ -339,7 +354,8 @@ class CdebugApp(App[int], inherit_bindings=False):
                 if self._quitting:
                     break
                 if event.action in ROW_ACTIONS:
-                    lookups.put(event.id)
+                    latest[event.id] = event
+                    lookups.put((event, 0))
             broke = "the engine closed its event stream (it stopped?)"
         except CdebugError as exc:  # whatever ends the stream, the user hears of it
             broke = f"the event stream broke: {exc}"
@@ -375,6 +391,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         # Groups follow the registry's order, the current engine first, from the start.
         for name in self.registry.names:
             panel.engines.setdefault(name, None)
+
+    #: Seconds before reading a row again that does not show its event yet (Docker's list
+    #: can lag its events): about 3 s in all, then the row stays as the engine lists it.
+    EVENT_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
     #: Seconds between attempts to reach an engine that went away: doubling up to the last.
     RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from cdebug_tui.engine.client import _explorer_row_fields, _stats_sample
-from cdebug_tui.engine.models import ContainerAction, PublishedPort, StatsSample
+from cdebug_tui.engine.models import (
+    Container,
+    ContainerAction,
+    ContainerEvent,
+    PublishedPort,
+    StatsSample,
+    container_event,
+)
 from cdebug_tui.engine.stats import StatsHistory, cpu_percent, format_bytes
 from cdebug_tui.ui.container_actions import actions_for
 from cdebug_tui.ui.screens.inspect import MASK, looks_secret
@@ -12,6 +22,31 @@ from cdebug_tui.ui.widgets.stats_view import plot_lines
 
 def _sample(taken: float, cpu: int, system: int, rx: int = 0, mem: int = 100) -> StatsSample:
     return StatsSample("e", "c", taken, cpu, system, 2, mem, 1000, rx, 0, 0, 0)
+
+
+def test_a_row_read_too_early_does_not_show_its_event() -> None:
+    """Docker's list can lag its events; the explorer reads such a row again."""
+
+    def row(state: str) -> Container:
+        return Container("e", "c", "web", "nginx", state, "", datetime.now())
+
+    def event(action: str) -> ContainerEvent:
+        return ContainerEvent("e", "c", action, 0.0)
+
+    assert not event("pause").shown_by(row("running"))
+    assert event("pause").shown_by(row("paused"))
+    assert not event("unpause").shown_by(row("paused"))
+    assert event("start").shown_by(row("running"))
+    assert not event("die").shown_by(row("running"))
+    assert event("die").shown_by(row("exited")) and event("stop").shown_by(row("restarting"))
+    assert not event("destroy").shown_by(row("exited")) and event("destroy").shown_by(None)
+    assert event("rename").shown_by(row("running")) and event("pause").shown_by(None)
+    healthy = container_event(
+        {"Type": "container", "Action": "health_status: healthy", "Actor": {"ID": "c"}}, "e"
+    )
+    assert healthy is not None and healthy.action == "health_status"
+    assert not healthy.shown_by(row("running"))
+    assert healthy.shown_by(replace(row("running"), health="healthy"))
 
 
 def test_row_fields_from_the_status_text() -> None:
