@@ -90,6 +90,12 @@ class InputRouter:
         self._pending_since = 0.0
         self._in_paste = False
         self._app_key_seen = False
+        #: Bytes typed ahead for a terminal that is not there yet (see begin_typeahead).
+        self._typeahead: bytearray | None = None
+        #: The byte that starts typeahead after it (see arm_typeahead), or None.
+        self._trigger: int | None = None
+        #: Typeahead given back to the app: its parser gets it at the next tick.
+        self._given_back = b""
         self.set_app_keys(app_keys)
 
     def set_app_keys(self, app_keys: Iterable[bytes]) -> None:
@@ -120,6 +126,52 @@ class InputRouter:
             self._sink = sink
             self._bracketed = bracketed
             self._active = active or (lambda: True)
+            self._trigger = None
+            ahead, self._typeahead = self._typeahead, None
+            if ahead:
+                # Under the lock: the input thread's next bytes come after these.
+                sink(bytes(ahead))
+
+    # -- typeahead: keys typed before the terminal they are for is there ----------------------
+
+    def begin_typeahead(self) -> None:
+        """Holds the program's bytes from now on for the next sink (a session that is
+        starting, say): a user who types before the prompt shows loses nothing, and the app
+        gets none of it (typed for a shell, "D" and "y" would remove a container). The app's
+        own keys and replies still reach the app; one of its keys ends the typeahead."""
+        with self._lock:
+            self._trigger = None
+            if self._typeahead is None:
+                self._typeahead = bytearray()
+
+    def arm_typeahead(self, trigger: bytes = b"\r") -> None:
+        """Begins typeahead just after the next `trigger` byte the app gets: the Enter that
+        opens a session, with the keys typed after it in the same burst."""
+        with self._lock:
+            self._trigger = trigger[0]
+
+    def disarm_typeahead(self) -> None:
+        with self._lock:
+            self._trigger = None
+
+    def end_typeahead(self, *, give_back: bool = False) -> None:
+        """Ends typeahead: its bytes are dropped, or given back to the app (whose parser
+        gets them at the next tick) when nothing they were typed for happened."""
+        with self._lock:
+            self._trigger = None
+            ahead, self._typeahead = self._typeahead, None
+            if give_back and ahead:
+                self._given_back += bytes(ahead)
+
+    @property
+    def armed(self) -> bool:
+        """Whether typeahead begins at the next trigger byte."""
+        return self._trigger is not None
+
+    @property
+    def typing_ahead(self) -> bool:
+        """Whether bytes are held for a terminal to come."""
+        return self._typeahead is not None
 
     def clear_sink(self, sink: Callable[[bytes], None]) -> None:
         """Stops sending raw input to ``sink``, if it is the current one.
@@ -133,8 +185,9 @@ class InputRouter:
 
     @property
     def holding(self) -> bool:
-        """Whether an incomplete sequence waits for the rest of it (see :meth:`tick`)."""
-        return bool(self._pending)
+        """Whether an incomplete sequence waits for the rest of it, or typeahead given back
+        waits for the app (see :meth:`tick`)."""
+        return bool(self._pending or self._given_back)
 
     def tick(self, now: float | None = None) -> bytes:
         """Lets a held incomplete sequence go once it waited :data:`HOLD` seconds.
@@ -145,6 +198,10 @@ class InputRouter:
         Returns:
             Bytes for the app (the held bytes go to the sink when there is one).
         """
+        if self._given_back:
+            with self._lock:
+                back, self._given_back = self._given_back, b""
+            return back + self.tick(now)
         if not self._pending or self._in_paste:
             # Inside a paste, the held bytes may start its end marker: they wait for the
             # next read, which the end of the paste brings.
@@ -166,6 +223,8 @@ class InputRouter:
         """
         with self._lock:
             sink, bracketed, active = self._sink, self._bracketed, self._active
+            if sink is None and (self._typeahead is not None or self._trigger is not None):
+                return self._feed_ahead(data, final)
         buf = self._pending + data
         self._pending = b""
         if sink is None or not active():
@@ -185,6 +244,28 @@ class InputRouter:
         if to_term:
             sink(to_term)
         return to_app
+
+    def _feed_ahead(self, data: bytes, final: bool) -> bytes:
+        """Routes a read while typeahead is armed or under way (with the lock held)."""
+        buf = self._given_back + self._pending + data
+        self._given_back = self._pending = b""
+        to_app = b""
+        if self._typeahead is None:
+            at = buf.find(bytes((self._trigger,))) if self._trigger is not None else -1
+            if at < 0 or PASTE_START in buf[:at] or self._in_paste:
+                return buf  # no Enter yet (or one inside a paste): all the app's
+            to_app, buf = buf[: at + 1], buf[at + 1 :]
+            self._trigger = None
+            self._typeahead = bytearray()
+        ahead, app = self._split(buf, lambda: False, final)
+        self._typeahead += ahead
+        if self._app_key_seen:
+            # ctrl+] (or a tab key) says the user wants the app, not the shell to come.
+            self._app_key_seen = False
+            self._typeahead = None
+        if self._pending:
+            self._pending_since = time.monotonic()
+        return to_app + app
 
     def _split(self, buf: bytes, bracketed: Callable[[], bool], final: bool) -> tuple[bytes, bytes]:
         out = bytearray()

@@ -34,6 +34,8 @@ from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.tabs import SteadyTabs
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from cdebug_tui.engine.client import EventStream
     from cdebug_tui.engine.models import ContainerEvent
     from cdebug_tui.ui.widgets.session_pane import SessionPane
@@ -127,6 +129,9 @@ class CdebugApp(App[int], inherit_bindings=False):
             encode_key(key) for key in self.app_keys.values() if "+" in key or len(key) == 1
         )
         self.initial_target = target
+        if target:
+            # `cdebug-tui TARGET`: what is typed before the prompt shows is the shell's.
+            self.input_router.begin_typeahead()
         self.initial_image = image
         self.base_url = base_url
         #: The engine sessions start on when none is named: the current one.
@@ -151,6 +156,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._all_panes: list[SessionPane] = []
         #: Stats of the containers on screen (list rows, stats views), read every 2 s at most.
         self.stats = StatsPoller(self)
+        #: Session tabs being added (open_session to mounted): typeahead waits for them.
+        self._opening = 0
+        self._typeahead_timer: Timer | None = None
+        self._typeahead_misses = 0
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, or on Linux and macOS its variant that gives the focused terminal
@@ -212,6 +221,9 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def on_mount(self) -> None:
         import asyncio
+
+        if self.input_router.typing_ahead:
+            self.watch_typeahead()
 
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=self.WORKER_THREADS, thread_name_prefix="cdebug")
@@ -401,6 +413,9 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         name = message.engine
+        if self.initial_target is not None:
+            # No session soon: the keys typed for its shell go, the app's come back.
+            self.input_router.end_typeahead()
         first = name is None or name not in self._retries
         if first:
             where = f"{name}: " if name and len(self.engines) else ""
@@ -641,18 +656,60 @@ class CdebugApp(App[int], inherit_bindings=False):
             engine or self.engine, target, name, image, prepared, command, profile=profile
         )
         self._all_panes.append(pane)
+        self._opening += 1
         self.run_worker(self._show_pane(pane), group="tabs")
         return pane
 
     async def _show_pane(self, pane: SessionPane) -> None:
         tabs = self.tabs
-        # The tab is shown once it is mounted: made active before, a busy app could leave the
-        # list showing (the tabs fall back to the first one while the new one is not there).
-        await tabs.add_pane(pane)
+        try:
+            # The tab is shown once it is mounted: made active before, a busy app could leave
+            # the list showing (the tabs fall back to the first one while the new one is not
+            # there).
+            await tabs.add_pane(pane)
+        finally:
+            self._opening -= 1
         tabs.active = pane.id or ""
         self._sync_backgrounds()
         self._focus_active()
         self.refresh_title()
+
+    # -- typeahead: keys typed before a session's prompt are its shell's -------------------
+
+    def watch_typeahead(self) -> None:
+        """Checks, while typeahead is armed or under way, that a session is still coming for
+        it: when none is (the tab failed, another tab came forward), the keys are dropped and
+        the app has its keys again."""
+        if self._typeahead_timer is None:
+            self._typeahead_misses = 0
+            self._typeahead_timer = self.set_interval(0.25, self._check_typeahead)
+
+    def _check_typeahead(self) -> None:
+        router = self.input_router
+        if not router.typing_ahead:
+            if not router.armed and self._typeahead_timer is not None:
+                self._typeahead_timer.stop()
+                self._typeahead_timer = None
+            return
+        if self._typeahead_expected():
+            self._typeahead_misses = 0
+            return
+        # Twice in a row: between a picker's Enter and its tab, a check can fall in between.
+        self._typeahead_misses += 1
+        if self._typeahead_misses >= 2:
+            router.end_typeahead()
+
+    def _typeahead_expected(self) -> bool:
+        """Whether a session's terminal is coming for the keys typed ahead."""
+        from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+        from cdebug_tui.ui.widgets.session_pane import PaneState
+
+        if isinstance(self.screen, ToolkitPickerScreen) or self._opening:
+            return True  # its Enter is under way (it drops or gives back what it does not use)
+        if self.initial_target is not None:
+            return True  # `cdebug-tui TARGET`, the engine not connected yet
+        pane = self.tabs.active_pane if self.is_attached else None
+        return isinstance(pane, _session_pane_class()) and pane.state == PaneState.STARTING
 
     def sessions(self) -> list[SessionPane]:
         """The session tabs, in order (none before the app has composed)."""
@@ -813,6 +870,11 @@ class CdebugApp(App[int], inherit_bindings=False):
                     if screen.focused is not None and pane not in screen.focused.ancestors:
                         screen.set_focus(None)
                     return
+                elif pane.state == "running" and pane.last_focus is None:
+                    # Its first showing (its session may have started before its tab was
+                    # there, the prepared sidecar's way): the shell, as when it starts in front.
+                    pane.last_focus = pane.view
+                    pane.view.focus()
                 else:
                     pane.focus_panels()
             else:

@@ -90,3 +90,49 @@ def test_configured_app_keys_replace_the_defaults() -> None:
 def test_hold_is_short() -> None:
     """A held ESC costs less than a frame, far below Textual's escape delay."""
     assert HOLD <= 0.02
+
+
+def test_keys_typed_after_the_enter_that_opens_a_session_wait_for_its_terminal() -> None:
+    """A burst "Enter, echo hi, Enter" in the picker: the app gets the Enter; the rest waits
+    for the session's terminal, then reaches it first, before anything typed later."""
+    router = InputRouter(APP_KEYS.values())
+    router.arm_typeahead()
+    assert router.feed(b"j") == b"j"  # no Enter yet: the picker's
+    assert router.feed(b"\recho hi\r") == b"\r"
+    assert router.typing_ahead and not router.armed
+    assert router.feed(b"l\x1b[<0;5;5Ms") == b"\x1b[<0;5;5M"  # a click is still the app's
+    got: list[bytes] = []
+    router.set_sink(got.append, lambda: False)
+    assert not router.typing_ahead
+    router.feed(b"\r")
+    assert got == [b"echo hi\rls", b"\r"]
+
+
+def test_an_app_key_ends_typeahead_and_what_follows_it_is_the_apps() -> None:
+    """ctrl+] while a session starts: the user wants the app, not the shell to come."""
+    router = InputRouter(APP_KEYS.values())
+    router.begin_typeahead()
+    assert (
+        router.feed(b"Dy" + APP_KEYS["ctrl+right_square_bracket"] + b"q")
+        == APP_KEYS["ctrl+right_square_bracket"] + b"q"
+    )
+    assert not router.typing_ahead
+    got: list[bytes] = []
+    router.set_sink(got.append, lambda: False)
+    assert got == []  # "Dy", typed for a shell, never reaches the app nor a later terminal
+
+
+def test_typeahead_ended_with_nothing_opened_is_dropped_or_given_back() -> None:
+    """Dropped when its session failed (typed for a shell, "Dy" would remove a container);
+    given back when its Enter picked nothing, so the dialog gets its keys as typed."""
+    router = InputRouter(APP_KEYS.values())
+    router.begin_typeahead()
+    router.feed(b"Dy")
+    router.end_typeahead()
+    assert router.feed(b"") == b"" and not router.holding
+    router.arm_typeahead()
+    assert router.feed(b"\rabc\x1b") == b"\r"
+    router.end_typeahead(give_back=True)
+    assert router.holding  # the driver ticks at once
+    assert router.tick(now=float("inf")) == b"abc\x1b"
+    assert router.feed(b"d") == b"d"

@@ -157,3 +157,58 @@ def test_the_app_keeps_only_its_own_keys_and_shows_where_keys_go(
             await wait_for(pilot, stayed, "stay")
 
     run(body())
+
+
+def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A fast typist's burst: Enter in the picker and a command at once, and a command typed
+    while `cdebug-tui TARGET` starts: each runs in the session's shell, none reaches the list
+    (where D and y would remove a container)."""
+    from textual.widgets import Input
+
+    from cdebug_tui.ui.screens.confirm import ConfirmScreen
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            raw = raw_input(app)
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
+            table = app.query_one(ContainerTableView)
+            table.focus()
+            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
+            await pilot.press("enter")
+            picker = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
+                "the picker",
+            )
+            box = picker.query_one("#picker-input", Input)
+            box.value = busybox_image
+            box.focus()
+            await wait_for(pilot, lambda: app.focused is box, "the picker's field")
+            await type_raw(pilot, raw, b"\rDy; echo picked-$((6*7))\r")
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: "picked-42" in terminal_text(pane), "the command", 60)
+            assert "Dy: not found" in terminal_text(pane)
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert not app.input_router.typing_ahead
+
+    run(body())
+
+    async def started_with_a_target() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            raw = raw_input(app)
+            assert not app.sessions()  # typed before the shell (its tab even) is there
+            await type_raw(pilot, raw, b"Dy; echo early-$((6*7))\r")
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: "early-42" in terminal_text(pane), "the command", 60)
+            assert not isinstance(app.screen, ConfirmScreen)
+
+    run(started_with_a_target())

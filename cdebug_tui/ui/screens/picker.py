@@ -90,6 +90,46 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self.query_one(OptionList).focus()
         self.load_images()
 
+    # -- typeahead: the keys typed after Enter, in the same burst, are the shell's ---------
+
+    def _router(self) -> Any:
+        return getattr(self.app, "input_router", None)
+
+    def on_descendant_focus(self, event: Any) -> None:
+        self._arm()
+
+    def _arm(self) -> None:
+        router = self._router()
+        if router is None:
+            return
+        # Enter on these picks (the profile's Select opens its list with Enter instead).
+        if self.pulling is None and isinstance(self.app.focused, (OptionList, Input, Button)):
+            router.arm_typeahead()
+            watch = getattr(self.app, "watch_typeahead", None)
+            if watch is not None:
+                watch()
+        else:
+            router.disarm_typeahead()
+
+    def _no_pick(self) -> None:
+        """An Enter that picked nothing: what was typed after it is the picker's again."""
+        router = self._router()
+        if router is not None:
+            router.end_typeahead(give_back=True)
+            self._arm()
+
+    def _drop_typeahead(self) -> None:
+        """A pull or a failure: the shell the keys were typed for does not come soon (the
+        picker shows why, and Escape must cancel), so they are dropped."""
+        router = self._router()
+        if router is not None:
+            router.end_typeahead()
+
+    def on_unmount(self) -> None:
+        router = self._router()
+        if router is not None:
+            router.disarm_typeahead()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="images")
     def load_images(self) -> None:
         """Reads the engine's local images."""
@@ -152,12 +192,16 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
     def _option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
             self.choose(event.option.id)
+        else:
+            self._no_pick()
 
     @on(Input.Submitted, "#picker-input")
     def _input_submitted(self, event: Input.Submitted) -> None:
         ref = event.value.strip()
         if ref:
             self.choose(ref)
+        else:
+            self._no_pick()
 
     @on(Button.Pressed, "#use-local")
     def _use_local(self) -> None:
@@ -189,6 +233,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         if self.pulling:
             return
         self.pulling = ref
+        self._arm()  # disarms: an Enter while this one is checked or pulled picks nothing
         self._layers = {}
         self.query_one("#picker-fallback").display = False
         self.query_one("#picker-status", Static).update(
@@ -223,6 +268,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self.post_message(ImagePulled(used))
 
     def on_pull_progressed(self, message: PullProgressed) -> None:
+        self._drop_typeahead()
         p = message.progress
         bar = self.query_one("#picker-progress", ProgressBar)
         bar.display = True
@@ -236,6 +282,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
             bar.update(total=total, progress=sum(c for c, _ in self._layers.values()))
 
     def on_session_noticed(self, message: SessionNoticed) -> None:
+        self._drop_typeahead()
         self.query_one("#picker-status", Static).update(Text(message.text, style="yellow"))
 
     def on_image_pulled(self, message: ImagePulled) -> None:
@@ -244,6 +291,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self.dismiss(message.image)
 
     def on_image_pull_failed(self, message: ImagePullFailed) -> None:
+        self._drop_typeahead()
         self.pulling = None
         self.query_one("#picker-progress", ProgressBar).display = False
         self.query_one("#picker-status", Static).update(
