@@ -113,6 +113,8 @@ class InputRouter:
         sink: Callable[[bytes], None],
         bracketed: Callable[[], bool],
         active: Callable[[], bool] | None = None,
+        *,
+        typed_ahead_for: bool = True,
     ) -> None:
         """Sends raw input to ``sink`` from now on.
 
@@ -121,6 +123,8 @@ class InputRouter:
             bracketed: Tells whether the program enabled bracketed paste (mode 2004).
             active: Tells whether the sink takes input now (False while a dialog is over
                 the terminal, say); None: always.
+            typed_ahead_for: Whether the sink is the terminal the typeahead was for (it
+                gets it first); another one (the user clicked an older tab) drops it.
         """
         with self._lock:
             self._sink = sink
@@ -128,7 +132,7 @@ class InputRouter:
             self._active = active or (lambda: True)
             self._trigger = None
             ahead, self._typeahead = self._typeahead, None
-            if ahead:
+            if ahead and typed_ahead_for:
                 # Under the lock: the input thread's next bytes come after these.
                 sink(bytes(ahead))
 
@@ -199,9 +203,7 @@ class InputRouter:
             Bytes for the app (the held bytes go to the sink when there is one).
         """
         if self._given_back:
-            with self._lock:
-                back, self._given_back = self._given_back, b""
-            return back + self.tick(now)
+            return self.feed(b"")  # routed again: an Enter in it may arm typeahead anew
         if not self._pending or self._in_paste:
             # Inside a paste, the held bytes may start its end marker: they wait for the
             # next read, which the end of the paste brings.
@@ -223,6 +225,9 @@ class InputRouter:
         """
         with self._lock:
             sink, bracketed, active = self._sink, self._bracketed, self._active
+            if self._given_back:
+                # Typed before what this read brings (and before a held ESC): first.
+                self._pending, self._given_back = self._given_back + self._pending, b""
             if sink is None and (self._typeahead is not None or self._trigger is not None):
                 return self._feed_ahead(data, final)
         buf = self._pending + data
@@ -247,17 +252,21 @@ class InputRouter:
 
     def _feed_ahead(self, data: bytes, final: bool) -> bytes:
         """Routes a read while typeahead is armed or under way (with the lock held)."""
-        buf = self._given_back + self._pending + data
-        self._given_back = self._pending = b""
+        buf = self._pending + data
+        self._pending = b""
         to_app = b""
         if self._typeahead is None:
-            at = buf.find(bytes((self._trigger,))) if self._trigger is not None else -1
-            if at < 0 or PASTE_START in buf[:at] or self._in_paste:
-                return buf  # no Enter yet (or one inside a paste): all the app's
+            at = self._trigger_at(buf)
+            if at < 0:
+                return buf  # no Enter yet (or only inside a paste): all the app's
             to_app, buf = buf[: at + 1], buf[at + 1 :]
             self._trigger = None
             self._typeahead = bytearray()
         ahead, app = self._split(buf, lambda: False, final)
+        if ahead == b"\x1b" and not self._typeahead and final:
+            # Escape alone, nothing typed before it: the app's (the picker's cancel).
+            self._typeahead = None
+            return to_app + app + ahead
         self._typeahead += ahead
         if self._app_key_seen:
             # ctrl+] (or a tab key) says the user wants the app, not the shell to come.
@@ -266,6 +275,28 @@ class InputRouter:
         if self._pending:
             self._pending_since = time.monotonic()
         return to_app + app
+
+    def _trigger_at(self, buf: bytes) -> int:
+        """Where the trigger byte is in a read for the app, outside pastes (a pasted line
+        is text for a field, and a paste can span reads); -1 if nowhere."""
+        trigger = bytes((self._trigger,)) if self._trigger is not None else b""
+        i = 0
+        while i < len(buf):
+            if self._in_paste:
+                end = buf.find(PASTE_END, i)
+                if end < 0:
+                    return -1
+                self._in_paste = False
+                i = end + len(PASTE_END)
+                continue
+            at = buf.find(trigger, i) if trigger else -1
+            start = buf.find(PASTE_START, i)
+            if start >= 0 and (at < 0 or start < at):
+                self._in_paste = True
+                i = start + len(PASTE_START)
+                continue
+            return at
+        return -1
 
     def _split(self, buf: bytes, bracketed: Callable[[], bool], final: bool) -> tuple[bytes, bytes]:
         out = bytearray()

@@ -809,7 +809,13 @@ class TerminalView(Widget, can_focus=True):
         self.refresh()
         router = getattr(self.app, "input_router", None)
         if isinstance(router, InputRouter):
-            router.set_sink(self.write_input, self._bracketed_paste, self._takes_raw_input)
+            wanted = getattr(self.app, "typed_ahead_for", None)
+            router.set_sink(
+                self.write_input,
+                self._bracketed_paste,
+                self._takes_raw_input,
+                typed_ahead_for=wanted(self) if callable(wanted) else True,
+            )
         self.post_message(self.FocusChanged(True))
 
     def _on_blur(self, event: events.Blur) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import queue
 import threading
 import time
@@ -160,6 +161,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._opening = 0
         self._typeahead_timer: Timer | None = None
         self._typeahead_misses = 0
+        self._typeahead_since = 0.0
+        #: The tab the keys typed ahead are for (None: the next one to open).
+        self.typeahead_pane: SessionPane | None = None
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, or on Linux and macOS its variant that gives the focused terminal
@@ -329,8 +333,18 @@ class CdebugApp(App[int], inherit_bindings=False):
         ended = threading.Event()
 
         def look_up() -> None:
+            # Rows read too early, read again at their times (without holding up the others).
+            again: list[tuple[float, int, ContainerEvent, int]] = []
             try:
-                while (item := lookups.get()) is not None and not ended.is_set():
+                while not ended.is_set():
+                    wait = max(0.0, again[0][0] - time.monotonic()) if again else None
+                    try:
+                        item = lookups.get(timeout=wait)
+                    except queue.Empty:
+                        _, _, event, tries = heapq.heappop(again)
+                        item = (event, tries)
+                    if item is None or ended.is_set():
+                        break
                     event, tries = item
                     if latest.get(event.id) is not event:
                         continue  # a later event's lookup reads a row at least as new
@@ -344,12 +358,8 @@ class CdebugApp(App[int], inherit_bindings=False):
                     if container is None and event.action == "destroy":
                         latest.pop(event.id, None)  # ids are not reused: no later event
                     elif not event.shown_by(container) and tries < len(self.EVENT_RETRIES):
-                        # Read again a little later, without holding up other containers' rows.
-                        timer = threading.Timer(
-                            self.EVENT_RETRIES[tries], lookups.put, ((event, tries + 1),)
-                        )
-                        timer.daemon = True
-                        timer.start()
+                        due = time.monotonic() + self.EVENT_RETRIES[tries]
+                        heapq.heappush(again, (due, id(event), event, tries + 1))
             finally:
                 engine.close()
 
@@ -415,7 +425,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         name = message.engine
         if self.initial_target is not None:
             # No session soon: the keys typed for its shell go, the app's come back.
-            self.input_router.end_typeahead()
+            self.end_typeahead()
         first = name is None or name not in self._retries
         if first:
             where = f"{name}: " if name and len(self.engines) else ""
@@ -657,6 +667,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         )
         self._all_panes.append(pane)
         self._opening += 1
+        if self.input_router.typing_ahead or self.input_router.armed:
+            # The keys typed after the Enter that opened it are this tab's shell's.
+            self.typeahead_pane = pane
         self.run_worker(self._show_pane(pane), group="tabs")
         return pane
 
@@ -684,31 +697,55 @@ class CdebugApp(App[int], inherit_bindings=False):
             self._typeahead_misses = 0
             self._typeahead_timer = self.set_interval(0.25, self._check_typeahead)
 
+    #: Seconds typeahead may wait for its session: past them the start is slow (a pull, an
+    #: engine that hardly answers), the user watches it, and the keys are the app's again.
+    TYPEAHEAD_LIMIT = 10.0
+
     def _check_typeahead(self) -> None:
         router = self.input_router
         if not router.typing_ahead:
+            self._typeahead_since = 0.0
+            self.typeahead_pane = None
             if not router.armed and self._typeahead_timer is not None:
                 self._typeahead_timer.stop()
                 self._typeahead_timer = None
             return
-        if self._typeahead_expected():
+        now = time.monotonic()
+        self._typeahead_since = self._typeahead_since or now
+        if now - self._typeahead_since < self.TYPEAHEAD_LIMIT and self._typeahead_expected():
             self._typeahead_misses = 0
             return
-        # Twice in a row: between a picker's Enter and its tab, a check can fall in between.
+        # A few times in a row: a check can fall between a picker's Enter and its tab.
         self._typeahead_misses += 1
-        if self._typeahead_misses >= 2:
-            router.end_typeahead()
+        if self._typeahead_misses >= 3 or now - self._typeahead_since >= self.TYPEAHEAD_LIMIT:
+            self.end_typeahead()
+
+    def end_typeahead(self) -> None:
+        """Drops the keys typed ahead: no session is coming for them."""
+        self.input_router.end_typeahead()
+        self.typeahead_pane = None
+        self._typeahead_since = 0.0
+
+    def typed_ahead_for(self, view: Any) -> bool:
+        """Whether a terminal taking the focus is the one the keys typed ahead are for."""
+        pane = self.typeahead_pane
+        return pane is None or pane in view.ancestors
 
     def _typeahead_expected(self) -> bool:
         """Whether a session's terminal is coming for the keys typed ahead."""
         from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
         from cdebug_tui.ui.widgets.session_pane import PaneState
 
-        if isinstance(self.screen, ToolkitPickerScreen) or self._opening:
-            return True  # its Enter is under way (it drops or gives back what it does not use)
+        screen = self.screen
+        if isinstance(screen, ToolkitPickerScreen):
+            return screen.pulling is not None  # its Enter picked: the image is checked
+        if self._opening:
+            return True
         if self.initial_target is not None:
             return True  # `cdebug-tui TARGET`, the engine not connected yet
         pane = self.tabs.active_pane if self.is_attached else None
+        if self.typeahead_pane is not None and pane is not self.typeahead_pane:
+            return False  # another tab came forward
         return isinstance(pane, _session_pane_class()) and pane.state == PaneState.STARTING
 
     def sessions(self) -> list[SessionPane]:

@@ -129,10 +129,49 @@ def test_typeahead_ended_with_nothing_opened_is_dropped_or_given_back() -> None:
     router.begin_typeahead()
     router.feed(b"Dy")
     router.end_typeahead()
-    assert router.feed(b"") == b"" and not router.holding
+    assert not router.holding and router.feed(b"q") == b"q"
     router.arm_typeahead()
     assert router.feed(b"\rabc\x1b") == b"\r"
     router.end_typeahead(give_back=True)
     assert router.holding  # the driver ticks at once
     assert router.tick(now=float("inf")) == b"abc\x1b"
     assert router.feed(b"d") == b"d"
+    # Given back, an Enter in it picks again, and what follows waits for the terminal.
+    router.arm_typeahead()
+    assert router.feed(b"\rfoo\rDy") == b"\r"
+    router.end_typeahead(give_back=True)
+    router.arm_typeahead()
+    assert router.tick(now=float("inf")) == b"foo\r"
+    assert router.typing_ahead
+
+
+def test_an_enter_inside_a_paste_picks_nothing_even_across_reads() -> None:
+    """A pasted line for the picker's field: its newline is text, not the Enter that picks."""
+    router = InputRouter(APP_KEYS.values())
+    router.arm_typeahead()
+    assert router.feed(b"\x1b[200~line1") == b"\x1b[200~line1"
+    assert router.feed(b"\rline2\x1b[201~") == b"\rline2\x1b[201~"
+    assert not router.typing_ahead and router.armed
+    assert router.feed(b"\rls") == b"\r"
+    assert router.typing_ahead
+
+
+def test_typeahead_goes_only_to_the_terminal_it_was_for() -> None:
+    """Another tab's terminal taking the focus (a click) drops it: never run there."""
+    router = InputRouter(APP_KEYS.values())
+    router.begin_typeahead()
+    router.feed(b"rm -rf /tmp/x\r")
+    other: list[bytes] = []
+    router.set_sink(other.append, lambda: False, typed_ahead_for=False)
+    assert other == [] and not router.typing_ahead
+    router.feed(b"a")
+    assert other == [b"a"]
+
+
+def test_escape_alone_while_typing_ahead_is_the_apps() -> None:
+    """Escape as the first key after the picker's Enter cancels, as the picker says."""
+    router = InputRouter(APP_KEYS.values())
+    router.arm_typeahead()
+    assert router.feed(b"\r\x1b") == b"\r"
+    assert router.tick(now=float("inf")) == b"\x1b"
+    assert not router.typing_ahead

@@ -160,7 +160,7 @@ def test_the_app_keeps_only_its_own_keys_and_shows_where_keys_go(
 
 
 def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
-    run_target: Any, distroless_image: str, busybox_image: str
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
     """A fast typist's burst: Enter in the picker and a command at once, and a command typed
     while `cdebug-tui TARGET` starts: each runs in the session's shell, none reaches the list
@@ -205,10 +205,12 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(160, 48)) as pilot:
             raw = raw_input(app)
-            assert not app.sessions()  # typed before the shell (its tab even) is there
+            assert app.input_router.typing_ahead  # from the start: no terminal to take them
             await type_raw(pilot, raw, b"Dy; echo early-$((6*7))\r")
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: "early-42" in terminal_text(pane), "the command", 60)
+            assert "Dy: not found" in terminal_text(pane)
             assert not isinstance(app.screen, ConfirmScreen)
+        assert engine.details(target.id).status == "running"  # D and y removed nothing
 
     run(started_with_a_target())

@@ -120,7 +120,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
 
     def _drop_typeahead(self) -> None:
         """A pull or a failure: the shell the keys were typed for does not come soon (the
-        picker shows why, and Escape must cancel), so they are dropped."""
+        picker shows why, and Escape must cancel the pull), so they are dropped."""
         router = self._router()
         if router is not None:
             router.end_typeahead()
@@ -282,12 +282,16 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
             bar.update(total=total, progress=sum(c for c, _ in self._layers.values()))
 
     def on_session_noticed(self, message: SessionNoticed) -> None:
-        self._drop_typeahead()
         self.query_one("#picker-status", Static).update(Text(message.text, style="yellow"))
 
     def on_image_pulled(self, message: ImagePulled) -> None:
         self.pulling = None
         save_setting("last_toolkit", message.image)
+        router = self._router()
+        if router is not None:
+            # From here on the keys are the coming shell's, not the list's the picker uncovers
+            # (after a pull, typeahead was dropped: Escape had to cancel it).
+            router.begin_typeahead()
         self.dismiss(message.image)
 
     def on_image_pull_failed(self, message: ImagePullFailed) -> None:

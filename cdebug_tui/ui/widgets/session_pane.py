@@ -416,6 +416,9 @@ class SessionPane(TabPane):
 
     def on_pull_progressed(self, message: PullProgressed) -> None:
         message.stop()
+        if getattr(self.app, "typeahead_pane", None) is self:
+            # A pull takes its time, shown here: the keys are the app's again meanwhile.
+            self.app.end_typeahead()
         p = message.progress
         bar = self.query_one(".pull-progress", ProgressBar)
         bar.display = True
