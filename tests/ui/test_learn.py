@@ -33,6 +33,9 @@ TOPICS = (
     "cgroup",
     "mounts",
     "steps",
+    "logs",
+    "ports",
+    "stats",
 )
 
 

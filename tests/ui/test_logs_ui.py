@@ -104,6 +104,17 @@ def test_logs_of_an_exited_container_search_timestamps_wrap_save_and_back(
             assert text.count("\n") == 40 and " stderr err 39\n" in text
             assert any(str(saved) in n for n in notes)
 
+            # e: where a log comes from (and why a file written inside is not in it).
+            from cdebug_tui.ui.screens.explain import ExplainScreen
+
+            await pilot.press("e")
+            shown = await wait_for(
+                pilot, lambda: isinstance(app.screen, ExplainScreen) and app.screen, "e"
+            )
+            assert shown.topic == "logs"
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen), "the log again")
+
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, LogsScreen), "the list")
             assert isinstance(app.focused, DataTable)

@@ -149,6 +149,21 @@ def test_every_view_by_key_digits_marks_and_closing(
             # Enter).
             await pilot.press("l")
             await wait_for(pilot, lambda: pane.shown_side == "logs", "l: the Logs view")
+            # e explains the Logs, Ports and Stats views too (where what they show comes from).
+            for key, side in (("l", "logs"), ("P", "ports"), ("S", "stats")):
+                await pilot.press(key)
+                await wait_for(
+                    pilot,
+                    lambda side=side: (
+                        pane.shown_side == side
+                        and app.focused is not None
+                        and pane.side.get_pane(f"side-{side}-{pane.number}")
+                        in app.focused.ancestors
+                    ),
+                    f"the {side} view focused",
+                )
+                assert await explained(pilot, app) == side
+            await pilot.press("l")
             # With the panels hidden, a view's key shows them again.
             await pilot.press("b")
             assert not pane.side.display

@@ -149,6 +149,51 @@ EXPLANATIONS: dict[str, Explanation] = {
         "(--rm).",
         ("docker-create(1)", "docker-start(1)", "docker-exec(1)", "symlink(7)", "chroot(2)"),
     ),
+    "logs": Explanation(
+        "Logs",
+        "What the target's main process (PID 1) and its children wrote to stdout and stderr "
+        "(stderr marked). The engine collects that output through pipes it holds, not from "
+        "inside the container, and its log driver stores it on the host: json-file, the "
+        "default, one JSON record per line with a timestamp. `docker logs` reads it back "
+        "through the engine's API, and so does this view: a crashed container's last words "
+        "are here, and nothing runs in the target to read them.\n\n"
+        "A program that writes its log to a file inside the container is not here: find "
+        "the file in the rootfs panel. With --log-driver none nothing is kept; syslog or "
+        "fluentd send it away, and the engine cannot read it back.\n\n"
+        "The view opens at the last lines and reads older ones as you scroll up (a log of "
+        "gigabytes is never read whole); at the bottom it follows new lines. / searches, t "
+        "shows the timestamps, w wraps, ctrl+s saves.",
+        ("docker-logs(1)", "docker-run(1): --log-driver, --log-opt max-size", "pipe(7)"),
+    ),
+    "ports": Explanation(
+        "Ports",
+        "The sockets the target listens on, TCP and UDP, IPv4 and IPv6: read from "
+        "/proc/net/tcp, tcp6, udp and udp6 by the sidecar. Those files describe the network "
+        "namespace of the process that reads them, and the sidecar shares the target's "
+        "(--network container:TARGET), so they list the target's sockets. Each socket's "
+        "process is found by its inode among the socket:[INODE] links in /proc/PID/fd.\n\n"
+        "A port is published when the engine forwards a host port to it (docker run -p): "
+        "the column says which. One that is not published is still reachable from inside "
+        "the namespace, which is how Enter forwards it: cdebug-tui listens on a local port "
+        "and runs, for each connection, `nc 127.0.0.1 PORT` in the sidecar, copying bytes "
+        "both ways. Nothing is published and the target does not restart.\n\n"
+        "A socket bound to 127.0.0.1 only answers from inside the namespace; 0.0.0.0 or :: "
+        "answers on every interface of it.",
+        ("network_namespaces(7)", "proc(5): /proc/net/tcp", "ss(8)", "nc(1)"),
+    ),
+    "stats": Explanation(
+        "Resource use",
+        "CPU, memory, network and block I/O of the target, as `docker stats` shows them. The "
+        "engine reads them from the target's cgroup (the kernel's accounting of the group's "
+        "processes) and its network namespace's interface counters; cdebug-tui asks for one "
+        "reading every 2 s at most and turns two readings into rates.\n\n"
+        "CPU is a percentage of one core: 200% is two cores busy. Memory is what the cgroup "
+        "charges (page cache included, less what can be reclaimed), drawn against the "
+        "limit when there is one (docker run --memory): at the limit the kernel reclaims "
+        "memory, then its OOM killer ends a process.\n\n"
+        "The sidecar has its own cgroup: what you run in the debug shell is not counted here.",
+        ("cgroups(7)", "docker-stats(1)", "docker-run(1): --memory, --cpus"),
+    ),
 }
 
 
@@ -157,7 +202,8 @@ class ExplainScreen(ModalScreen[None]):
 
     Args:
         topic: One of EXPLANATIONS' keys: "terminal", "processes", "rootfs", "internals",
-            "namespaces", "capabilities", "cgroup", "mounts", "steps".
+            "namespaces", "capabilities", "cgroup", "mounts", "steps", "logs", "ports",
+            "stats".
 
     Raises:
         ValueError: For an unknown topic.

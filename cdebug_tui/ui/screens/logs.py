@@ -6,6 +6,7 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -17,6 +18,7 @@ class LogsScreen(Screen[None]):
 
     # Focused once it exists: the panel composes its children after the screen mounts.
     AUTO_FOCUS = "LogView"
+    BINDINGS = [Binding("e", "explain", "What is this?")]
 
     def __init__(self, engine: Any, container_id: str, name: str) -> None:
         super().__init__()
@@ -31,6 +33,11 @@ class LogsScreen(Screen[None]):
     @property
     def panel(self) -> LogsPanel:
         return self.query_one(LogsPanel)
+
+    def action_explain(self) -> None:
+        from cdebug_tui.ui.screens.explain import ExplainScreen
+
+        self.app.push_screen(ExplainScreen("logs"))
 
     @on(LogsPanel.BackRequested)
     def _back(self, event: LogsPanel.BackRequested) -> None:

@@ -17,7 +17,13 @@ class StatsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "close", "Back"),
         Binding("q", "close", "Back", show=False),
+        Binding("e", "explain", "What is this?"),
     ]
+
+    def action_explain(self) -> None:
+        from cdebug_tui.ui.screens.explain import ExplainScreen
+
+        self.app.push_screen(ExplainScreen("stats"))
 
     def __init__(self, engine: str, container_id: str, name: str) -> None:
         super().__init__()

@@ -121,6 +121,10 @@ def _start_shell_early(session: DebugSession) -> Future[None]:
     return future
 
 
+#: The side views `e` explains when something in them has the focus.
+SIDE_TOPICS = frozenset({"logs", "ports", "stats"})
+
+
 def _side_name(pane_id: str) -> str:
     """The side view's name in its tab's id (`side-<name>-<n>`)."""
     return pane_id.removeprefix("side-").rsplit("-", 1)[0]
@@ -688,6 +692,9 @@ class SessionPane(TabPane):
                 return "steps"
             if isinstance(node, InternalsView):
                 return "internals"
+            side = getattr(node, "id", None) or ""
+            if side.startswith("side-") and (name := _side_name(side)) in SIDE_TOPICS:
+                return name
         from cdebug_tui.ui.screens.explain import EXPLANATIONS
 
         shown = self.shown_side
