@@ -122,6 +122,22 @@ def test_logs_of_an_exited_container_search_timestamps_wrap_save_and_back(
     run(body())
 
 
+def test_a_quiet_container_is_followed_before_its_first_line(
+    engine: Any, run_target: Any, distroless_image: str
+) -> None:
+    """A process that has written nothing yet: the view follows, it is not still "reading"."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 30)) as pilot:
+            panel = await _open_logs(pilot, app, target.id)
+            await wait_for(pilot, lambda: "following" in _status(panel), "following", 20)
+            assert "0 lines" in _status(panel) and "reading" not in _status(panel)
+
+    run(body())
+
+
 def test_following_pauses_when_scrolled_up_and_resumes_at_the_bottom(
     engine: Any, run_target: Any, app_image: str
 ) -> None:

@@ -600,6 +600,10 @@ class LogsPanel(Vertical):
             if self._closed:
                 stream.close()
                 return
+            if not first and self.state == "opening":
+                # A log with no line yet (a quiet process) is followed all the same: it must
+                # not say "reading the log…" until its first line.
+                self.post_message(self.Ended("following", ""))
             try:
                 for batch in stream:
                     if since_ns is not None:
