@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import docker.errors
 import pytest
@@ -19,7 +19,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 TEST_LABEL = "io.cdebug-tui.test-run"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Fails under CI=true, skips otherwise: a missing engine or tool is a failure only in CI."""
     if IN_CI:
         pytest.fail(f"CI=true and {reason}")

@@ -219,7 +219,8 @@ def test_debug_session_end_to_end(
             await wait_for(pilot, lambda: len(sidecars_of(engine, target.id)) == 1, "sidecar gone")
             header = str(pane.query_one(".session-header").render())
             assert "session ended (exit code 3)" in header
-            assert app.focused is not pane.view  # so that x works at once
+            # Out of the ended terminal, so that x works at once (focus() lands on the next turn).
+            await wait_for(pilot, lambda: app.focused is not pane.view, "the focus to leave it")
             await pilot.press("x")
             await wait_for(pilot, lambda: pane not in app.query(SessionPane), "the tab to close")
             # The next session shows, not the list, its terminal focused.
