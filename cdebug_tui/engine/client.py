@@ -559,7 +559,16 @@ class Engine:
         url = self.api._url("/containers/{0}/logs", container_id)  # type: ignore[attr-defined]
         base = {"stdout": 1, "stderr": 1, "timestamps": 1}
         try:
-            res = self._call(self.api._get, url, params={**base, **params}, stream=True)  # type: ignore[attr-defined]
+            # A followed log waits for lines as long as the process is quiet: no read timeout
+            # (the client's 60 s ended a quiet container's follow with "Read timed out").
+            timeout = {"timeout": None} if params.get("follow") else {}
+            res = self._call(
+                self.api._get,  # type: ignore[attr-defined]
+                url,
+                params={**base, **params},
+                stream=True,
+                **timeout,
+            )
             self.api._raise_for_status(res)  # type: ignore[attr-defined]
         except EngineRequestError as exc:
             if exc.not_found:

@@ -77,6 +77,35 @@ def test_following_a_running_container_and_closing_from_another_thread(
     assert ended.wait(5), "closing the stream from another thread did not end its reader"
 
 
+def test_a_quiet_container_is_followed_longer_than_the_client_timeout(
+    engine: Any, run_target: Any, busybox_image: str
+) -> None:
+    """A process quiet for longer than an API call may take still has its next line read:
+    the follow has no read timeout (it ended with "Read timed out" after 60 s)."""
+    from cdebug_tui.engine.client import Engine
+
+    target = run_target(busybox_image, ["sh", "-c", "echo first; sleep 4; echo second; sleep 600"])
+    quick = Engine(base_url=engine.address, timeout=1)
+    try:
+        stream = quick.follow_logs(target.id, tail=10)
+        seen: list[str] = []
+        errors: list[Exception] = []
+
+        def read() -> None:
+            try:
+                for batch in stream:
+                    seen.extend(line.text for line in batch)
+            except Exception as exc:  # noqa: BLE001 - the failure this test is about
+                errors.append(exc)
+
+        threading.Thread(target=read, daemon=True).start()
+        wait_for(lambda: "second" in seen or errors, 30, "the line after 4 quiet seconds")
+        assert not errors and seen[:2] == ["first", "second"]
+        stream.close()
+    finally:
+        quick.close()
+
+
 def test_pages_before_a_line_are_contiguous_and_never_repeat(
     engine: Any, run_target: Any, app_image: str
 ) -> None:
