@@ -96,6 +96,7 @@ class InputRouter:
         self._trigger: int | None = None
         #: Typeahead given back to the app: its parser gets it at the next tick.
         self._given_back = b""
+        self._fired: Callable[[], None] | None = None
         self.set_app_keys(app_keys)
 
     def set_app_keys(self, app_keys: Iterable[bytes]) -> None:
@@ -148,11 +149,21 @@ class InputRouter:
             if self._typeahead is None:
                 self._typeahead = bytearray()
 
-    def arm_typeahead(self, trigger: bytes = b"\r") -> None:
+    def arm_typeahead(
+        self, trigger: bytes = b"\r", fired: Callable[[], None] | None = None
+    ) -> None:
         """Begins typeahead just after the next `trigger` byte the app gets: the Enter that
-        opens a session, with the keys typed after it in the same burst."""
+        opens a session, or the `t` that enters a terminal, with the keys typed after it in
+        the same burst. `fired` is called (on the input thread; it must not block) then."""
         with self._lock:
             self._trigger = trigger[0]
+            self._fired = fired
+
+    @property
+    def trigger(self) -> bytes:
+        """The armed trigger byte (b"" when not armed)."""
+        trigger = self._trigger
+        return bytes((trigger,)) if trigger is not None else b""
 
     def disarm_typeahead(self) -> None:
         with self._lock:
@@ -262,6 +273,9 @@ class InputRouter:
             to_app, buf = buf[: at + 1], buf[at + 1 :]
             self._trigger = None
             self._typeahead = bytearray()
+            fired, self._fired = self._fired, None
+            if fired is not None:
+                fired()
         ahead, app = self._split(buf, lambda: False, final)
         if ahead == b"\x1b" and not self._typeahead and final:
             # Escape alone, nothing typed before it: the app's (the picker's cancel).

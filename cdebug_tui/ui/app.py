@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import queue
 import threading
@@ -164,6 +165,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._typeahead_since = 0.0
         #: The tab the keys typed ahead are for (None: the next one to open).
         self.typeahead_pane: SessionPane | None = None
+        #: The tab whose `t` (enter the terminal) is armed for typeahead.
+        self.typeahead_key_pane: SessionPane | None = None
+        self._ui_loop: asyncio.AbstractEventLoop | None = None
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, or on Linux and macOS its variant that gives the focused terminal
@@ -224,8 +228,7 @@ class CdebugApp(App[int], inherit_bindings=False):
     WORKER_THREADS = 512
 
     def on_mount(self) -> None:
-        import asyncio
-
+        self._ui_loop = asyncio.get_running_loop()
         if self.input_router.typing_ahead:
             self.watch_typeahead()
 
@@ -712,23 +715,26 @@ class CdebugApp(App[int], inherit_bindings=False):
             return
         now = time.monotonic()
         self._typeahead_since = self._typeahead_since or now
-        if now - self._typeahead_since < self.TYPEAHEAD_LIMIT and self._typeahead_expected():
+        # `t` in a running tab: its terminal takes the focus on the app's next turn.
+        limit = 1.0 if self.typeahead_pane is None and self.typeahead_key_pane else None
+        limit = limit or self.TYPEAHEAD_LIMIT
+        if now - self._typeahead_since < limit and self._typeahead_expected():
             self._typeahead_misses = 0
             return
         # A few times in a row: a check can fall between a picker's Enter and its tab.
         self._typeahead_misses += 1
-        if self._typeahead_misses >= 3 or now - self._typeahead_since >= self.TYPEAHEAD_LIMIT:
+        if self._typeahead_misses >= 3 or now - self._typeahead_since >= limit:
             self.end_typeahead()
 
     def end_typeahead(self) -> None:
         """Drops the keys typed ahead: no session is coming for them."""
         self.input_router.end_typeahead()
-        self.typeahead_pane = None
+        self.typeahead_pane = self.typeahead_key_pane = None
         self._typeahead_since = 0.0
 
     def typed_ahead_for(self, view: Any) -> bool:
         """Whether a terminal taking the focus is the one the keys typed ahead are for."""
-        pane = self.typeahead_pane
+        pane = self.typeahead_pane or self.typeahead_key_pane
         return pane is None or pane in view.ancestors
 
     def _typeahead_expected(self) -> bool:
@@ -744,6 +750,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         if self.initial_target is not None:
             return True  # `cdebug-tui TARGET`, the engine not connected yet
         pane = self.tabs.active_pane if self.is_attached else None
+        key_pane = self.typeahead_key_pane
+        if self.typeahead_pane is None and key_pane is not None:
+            return pane is key_pane and pane.state == PaneState.RUNNING
         if self.typeahead_pane is not None and pane is not self.typeahead_pane:
             return False  # another tab came forward
         return isinstance(pane, _session_pane_class()) and pane.state == PaneState.STARTING
@@ -878,6 +887,7 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def _focus_moved(self, old: Any, new: Any) -> None:
         """Remembers each session tab's last focus, for a switch back to restore it."""
+        self._arm_terminal_key(new)
         if new is None:
             return
         pane = self._tab_of(new)
@@ -889,6 +899,34 @@ class CdebugApp(App[int], inherit_bindings=False):
             # widget near it (another tab's terminal, say), which is not the user's choice.
             return
         pane.last_focus = new
+
+    def _typeahead_fired(self) -> None:
+        # On the input thread, which must not wait on the UI's: the watch starts on its turn.
+        if self._ui_loop is not None:
+            self._ui_loop.call_soon_threadsafe(self.watch_typeahead)
+
+    def _arm_terminal_key(self, focused: Any) -> None:
+        """Where `t` enters a running session's terminal, arms typeahead on it: in a burst
+        (`t ls Enter`) Textual hands the keys after `t` to the panel that has the focus
+        before the binding moves it (`l` opened the Logs, `e` an explanation)."""
+        from cdebug_tui.ui.widgets.session_pane import PaneState
+
+        router = self.input_router
+        pane = self._tab_of(focused) if focused is not None else None
+        if (
+            isinstance(pane, _session_pane_class())
+            and pane.state == PaneState.RUNNING
+            and focused is not pane.view
+        ):
+            active = self.screen.active_bindings.get("t")
+            if active is not None and active.binding.action == "focus_terminal":
+                router.arm_typeahead(b"t", self._typeahead_fired)
+                self.typeahead_key_pane = pane
+                return
+        if router.trigger == b"t":
+            router.disarm_typeahead()
+        if not router.typing_ahead:
+            self.typeahead_key_pane = None
 
     def _focus_active(self) -> None:
         """Focuses what the active tab is for: the terminal, the side panels or the list."""

@@ -164,6 +164,18 @@ def test_following_pauses_when_scrolled_up_and_resumes_at_the_bottom(
             await wait_for(pilot, lambda: len(view.lines) > n + 20, "more lines")
             await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y, "the bottom")
             assert "following" in _status(panel)
+            # A search typed in one burst, as a fast typist or ssh sends it: every key goes
+            # to the search box (none toggles timestamps, t, or scrolls, k), and the match
+            # found stays on screen: following pauses.
+            from tests.ui.test_terminal_input import raw_input, type_raw
+
+            stamps = view.show_timestamps
+            await type_raw(pilot, raw_input(app), b"/tick 5\r")
+            await wait_for(pilot, lambda: view.query_text == "tick 5", "the search")
+            assert view.matches and view.show_timestamps == stamps
+            await wait_for(pilot, lambda: not view.following, "following paused at the match")
+            await pilot.press("G")
+            await wait_for(pilot, lambda: view.following, "G to follow again")
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, LogsScreen), "the list")
         assert panel._stream is not None and panel._stream.closed

@@ -214,3 +214,26 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
         assert engine.details(target.id).status == "running"  # D and y removed nothing
 
     run(started_with_a_target())
+
+
+def test_t_then_keys_in_one_burst_go_into_the_terminal(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """From the panels, `t ls Enter` in one burst: `t` enters the terminal and the rest is
+    the shell's (it was the panel's: `l` opened the Logs, `e` an explanation)."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            raw = raw_input(app)
+            await type_raw(pilot, raw, b"\x1d")  # ctrl+]: to the panels
+            await wait_for(pilot, lambda: app.focused is pane.processes, "the processes")
+            await wait_for(pilot, lambda: app.input_router.trigger == b"t", "t armed")
+            await type_raw(pilot, raw, b"techo lee-$((6*7))\r")
+            await wait_for(pilot, lambda: "lee-42" in terminal_text(pane), "the command")
+            assert app.focused is pane.view and pane.shown_side == "target"
+            assert not app.input_router.typing_ahead
+
+    run(body())

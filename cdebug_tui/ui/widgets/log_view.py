@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -152,6 +152,23 @@ class LogView(ScrollView, can_focus=True):
         Binding("g", "scroll_home", "Top", show=False),
         Binding("G", "scroll_end", "Follow", show=False),
     ]
+
+    def on_key(self, event: events.Key) -> None:
+        # A burst (`/err 17` Enter from a fast typist or ssh) is queued here whole before the
+        # panel's `/` binding would run: its `t` toggled the timestamps, `k` paused following
+        # and the search box opened empty. So `/` opens the search here, at once, and the keys
+        # queued behind it go to the search box, as the container list's filter does.
+        panel = self.parent
+        if event.key == "slash" and isinstance(panel, LogsPanel):
+            event.stop()
+            event.prevent_default()
+            panel.action_search(at_once=True)
+            return
+        focused = self.screen.focused
+        if focused is not None and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
 
     class OlderWanted(Message):
         """The view was scrolled to its first line: older lines are wanted."""
@@ -308,6 +325,10 @@ class LogView(ScrollView, can_focus=True):
                 self._cache.discard(self.matches[pos])
         index = self.matches[self.current]
         row = self._row_of(index)
+        if self.following:
+            # The user looks at a match: new lines must not scroll it away (G follows again).
+            self.following = False
+            self.post_message(self.FollowChanged(False))
         if not (self.scroll_y <= row < self.scroll_y + self.size.height):
             self.scroll_to(y=max(0, row - self.size.height // 2), animate=False, immediate=True)
         self.refresh()
@@ -833,10 +854,13 @@ class LogsPanel(Vertical):
 
     # -- keys ------------------------------------------------------------------------------
 
-    def action_search(self) -> None:
+    def action_search(self, at_once: bool = False) -> None:
         box = self._show_search(True)
         box.value = self.view.query_text
-        box.focus()
+        if at_once:
+            self.screen.set_focus(box)  # not on the next turn, as focus() would
+        else:
+            box.focus()
 
     @on(Input.Submitted, ".logs-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
