@@ -86,6 +86,19 @@ def test_enter_on_a_crashed_container_debugs_a_copy(
             assert "fatal: cannot reach the database" in text
             assert copies_of(engine, crashed.id)[1], "the committed image, while it runs"
             await pilot.press("ctrl+right_square_bracket")
+            # The Logs view shows the original's log, the crash's last words (the copy's own
+            # log is empty: it only holds the shell).
+            from cdebug_tui.ui.widgets.log_view import LogsPanel
+
+            await pilot.press("l")
+            logs = await wait_for(pilot, lambda: pane.query(LogsPanel).first(None), "the Logs")
+            await wait_for(
+                pilot,
+                lambda: any("cannot reach the database" in ln.text for ln in logs.view.lines),
+                "the original's crash in the log",
+                30,
+            )
+            assert logs.container_id == crashed.id
             await pilot.press("x")
             await wait_for(
                 pilot,

@@ -640,7 +640,13 @@ class SessionPane(TabPane):
         if name == "internals":
             view = InternalsView(session)
         elif name == "logs":
-            view = LogsPanel(session.engine, target.id, target.name)
+            original = session.copy.source.original if session.copy is not None else None
+            if original is not None:
+                # A debug copy's own log is empty (it holds the shell); the original's has
+                # what the user came for: the crash's last words.
+                view = LogsPanel(session.engine, original.id, f"{original.name} (the original)")
+            else:
+                view = LogsPanel(session.engine, target.id, target.name)
         elif name == "ports":
             view = PortsPanel(session)
         else:  # stats, the target's (issue 11)
