@@ -99,3 +99,8 @@ def format_bytes(n: float) -> str:
             value = n / size
             return f"{value:.1f}{unit}" if value < 100 else f"{value:.0f}{unit}"
     return f"{int(n)}B"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 line`, `2 lines`, `1,204 lines`: a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

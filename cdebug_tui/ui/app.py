@@ -20,6 +20,7 @@ from textual.driver import Driver
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from cdebug_tui.engine.stats import counted
 from cdebug_tui.terminal.keys import encode_key
 from cdebug_tui.terminal.rawinput import InputRouter
 from cdebug_tui.ui.commands import ImageCommands
@@ -301,7 +302,8 @@ class CdebugApp(App[int], inherit_bindings=False):
             names = ", ".join(c.name for c in orphans[:5]) + ("…" if len(orphans) > 5 else "")
             self.call_from_thread(
                 self.notify,
-                f"removed {len(orphans)} sidecar(s) left by a cdebug-tui that is gone: {names}",
+                f"removed {counted(len(orphans), 'sidecar')} left by a cdebug-tui that is gone: "
+                + names,
                 title="cleaned up",
                 timeout=10,
             )

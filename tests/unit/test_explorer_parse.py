@@ -14,7 +14,7 @@ from cdebug_tui.engine.models import (
     StatsSample,
     container_event,
 )
-from cdebug_tui.engine.stats import StatsHistory, cpu_percent, format_bytes
+from cdebug_tui.engine.stats import StatsHistory, counted, cpu_percent, format_bytes
 from cdebug_tui.ui.container_actions import actions_for
 from cdebug_tui.ui.screens.inspect import MASK, looks_secret
 from cdebug_tui.ui.widgets.stats_view import plot_lines
@@ -147,3 +147,10 @@ def test_actions_offered_for_each_state() -> None:
     ]
     assert ContainerAction.STOP.progressive == "stopping"
     assert ContainerAction.REMOVE.progressive == "removing"
+
+
+def test_counts_say_their_noun_in_the_right_number() -> None:
+    assert counted(1, "line") == "1 line" and counted(0, "line") == "0 lines"
+    assert counted(1204, "line") == "1,204 lines"
+    assert counted(1, "process", "processes") == "1 process"
+    assert counted(6, "process", "processes") == "6 processes"

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
-from cdebug_tui.engine.stats import format_bytes
+from cdebug_tui.engine.stats import counted, format_bytes
 
 if TYPE_CHECKING:
     from textual.widgets._data_table import SegmentLines
@@ -485,7 +485,9 @@ class ContainerListPanel(Vertical):
         if self.filter_text:
             parts.append(f"{shown} match “{self.filter_text}”")
         if sidecars:
-            parts.append(f"{sidecars} sidecar(s) {'shown' if self.show_sidecars else 'hidden'}")
+            parts.append(
+                f"{counted(sidecars, 'sidecar')} {'shown' if self.show_sidecars else 'hidden'}"
+            )
         for engine, problem in self.engines.items():
             if problem:
                 parts.append(f"✗ {engine} unreachable: {problem} (r retries)")

@@ -25,6 +25,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
+from cdebug_tui.engine.stats import counted
+
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import EventStream, LogStream
     from cdebug_tui.engine.models import LogLine
@@ -826,7 +828,7 @@ class LogsPanel(Vertical):
             text.append(f"✗ {self.detail or 'the container was removed'}", style="bold red")
         else:
             text.append(f"✗ {self.detail}", style="bold red")
-        text.append(f"  {len(view.lines):,} lines", style="")
+        text.append("  " + counted(len(view.lines), "line"), style="")
         if self._loading_older:
             text.append(" · reading older lines…", style="italic")
         elif view.more_above:
@@ -913,7 +915,7 @@ class LogsPanel(Vertical):
         except OSError as exc:
             self.app.notify(f"cannot save to {path}: {exc.strerror}", severity="error")
             return
-        self.app.notify(f"saved {len(self.view.lines):,} lines to {path}", title="logs")
+        self.app.notify(f"saved {counted(len(self.view.lines), 'line')} to {path}", title="logs")
 
 
 def save_lines(path: Path, lines: Sequence[LogLine]) -> None:

@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from cdebug_tui.engine.stats import counted
+
 if TYPE_CHECKING:
     from cdebug_tui.engine.models import ListeningSocket, PortBinding
     from cdebug_tui.engine.ports import PortForward
@@ -205,7 +207,7 @@ class PortsPanel(Vertical):
             status.append("cannot read: ", style="bold red")
             status.append(error[:120])
         else:
-            status.append(f"{len(self.sockets)} sockets", style="bold")
+            status.append(counted(len(self.sockets), "socket"), style="bold")
             if self.forwards:
                 status.append(f" · {len(self.forwards)} forwarded", style="bold green")
             status.append(" · Enter forwards a TCP port to localhost (again: stops)", style="dim")

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from cdebug_tui.engine.stats import counted
 from cdebug_tui.ui.messages import ProcessesLoaded
 
 if TYPE_CHECKING:
@@ -210,7 +211,7 @@ class ProcessesPanel(DataTable[Text]):
             keys.append(str(p.pid))
         if current in keys:
             self.move_cursor(row=keys.index(current), animate=False)
-        self.border_subtitle = f"{len(processes)} processes"
+        self.border_subtitle = counted(len(processes), "process", "processes")
         pid = getattr(self.session, "target_pid", 1)
         if pid != 1:
             # --pid host: the shell sees the host's processes; this panel only the target's.
