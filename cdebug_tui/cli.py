@@ -91,7 +91,8 @@ def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
     target = p.add_argument(
         "target",
         metavar="TARGET",
-        help="container name, id or unique id prefix; ENGINE/CONTAINER names the engine too",
+        help="container name, id or unique id prefix (running or stopped), or an image "
+        "reference; ENGINE/CONTAINER names the engine too",
     )
     target.completer = _complete_running  # type: ignore[attr-defined]
     # REMAINDER: options after TARGET belong to CMD (`exec web ls -la` is ls's -la).
@@ -124,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cdebug-tui exec",
         parents=[common],
         help="run a command in a container, like docker exec",
-        description="Run a command (a shell by default) in a running container, shell-less or "
-        "not, through a sidecar that shares its namespaces. Options after TARGET belong to CMD.",
+        description="Run a command (a shell by default) in a container, shell-less or not, "
+        "through a sidecar that shares its namespaces; a stopped container is debugged in a "
+        "copy, and an image in a throwaway container of it. Options after TARGET belong to CMD.",
     )
     _add_exec_arguments(ex)
     tk = sub.add_parser(
@@ -233,7 +235,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if first is not None and first not in SUBCOMMANDS:
                 # `cdebug-tui web --help`: the app's help, not a complaint about `web`.
                 args = ["--help"]
-            ns = build_parser().parse_args(args)
+            try:
+                ns = build_parser().parse_args(args)
+            except _UsageError as exc:
+                # The root parser reports a subcommand's unknown options: its help is the one.
+                if first in SUBCOMMANDS and "see `cdebug-tui --help`" in exc.message:
+                    raise _UsageError(
+                        exc.message.replace("cdebug-tui --help", f"cdebug-tui {first} --help")
+                    ) from None
+                raise
         else:
             ns = _tui_parser().parse_args(args)
             ns.command_name = None
@@ -386,7 +396,12 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     spec = dataclasses.replace(spec, target=container)
     with _TermSignals() as signals:
         session = start_session(
-            engine, spec, on_step=on_step, on_progress=_PullBars(), notice=_warn
+            engine,
+            spec,
+            on_step=on_step,
+            on_progress=_PullBars(),
+            # -q: quiet, the toolkit's substitution too (the mode line says which it is).
+            notice=(lambda _: None) if ns.quiet else _warn,
         )
         try:
             if session.copy is not None:

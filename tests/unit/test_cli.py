@@ -35,6 +35,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         (["toolkit"], "required: ACTION"),
         (["toolkit", "make"], "invalid choice: 'make'"),
         (["cleanup", "now"], "unrecognized arguments: now"),
+        (["exec", "--bogus", "web"], "--bogus (see `cdebug-tui exec --help`)"),
         (["demo", "--tui"], "unrecognized arguments: --tui"),
         (["completion", "tcsh"], "invalid choice: 'tcsh'"),
         (["--engine"], "expected one argument"),
