@@ -935,19 +935,34 @@ class Engine:
         Returns:
             Whether it is gone (False when `timeout` passed first).
         """
-        try:
-            self._request(
-                "wait for the container",
-                self.api.wait,
-                container_id,
-                timeout=max(1, int(timeout)),
-                condition="removed",
-            )
-        except EngineRequestError as exc:
-            return exc.not_found
-        except EngineUnavailableError:
-            return False
-        return True
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                # In slices of a second, with a look in between: a wait that begins as the
+                # engine removes the container can miss it and last its whole timeout (a
+                # quit took 10 s now and then).
+                self._request(
+                    "wait for the container",
+                    self.api.wait,
+                    container_id,
+                    timeout=1,
+                    condition="removed",
+                )
+            except EngineRequestError as exc:
+                return exc.not_found
+            except EngineUnavailableError:
+                pass
+            else:
+                return True
+            try:
+                self._call(self.api.inspect_container, container_id)
+            except EngineRequestError as exc:
+                if exc.not_found:
+                    return True
+            except EngineUnavailableError:
+                return False
+            if time.monotonic() >= deadline:
+                return False
 
     def archive(self, container_id: str, path: str) -> Iterator[bytes] | None:
         """A path of a container (created or running) as a tar stream, through the archive API;

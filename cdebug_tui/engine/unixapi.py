@@ -9,6 +9,7 @@ import os
 import socket
 import tarfile
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -734,14 +735,26 @@ class LocalEngine:
         Returns:
             Whether it is gone (False when `timeout` passed first).
         """
-        api = UnixAPI(self.http.path, max(1.0, timeout))
-        try:
-            status, _ = api.request(
-                "POST", f"/containers/{container_id}/wait", {"condition": "removed"}
-            )
-        except EngineUnavailableError:
-            return False
-        return status < 400 or status == 404
+        api = UnixAPI(self.http.path, 1.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            # In slices of a second, with a look in between (see Engine.wait_removed).
+            try:
+                status, _ = api.request(
+                    "POST", f"/containers/{container_id}/wait", {"condition": "removed"}
+                )
+            except EngineUnavailableError:
+                pass
+            else:
+                return status < 400 or status == 404
+            try:
+                status, _ = self.http.request("GET", f"/containers/{container_id}/json")
+            except EngineUnavailableError:
+                return False
+            if status == 404:
+                return True
+            if time.monotonic() >= deadline:
+                return False
 
     # -- images and files ------------------------------------------------------------------
 
