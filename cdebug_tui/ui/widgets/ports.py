@@ -100,10 +100,12 @@ class PortsPanel(Vertical):
             ("PROTO", "proto"),
             ("ADDRESS", "address"),
             ("PORT", "port"),
+            # Beside its port: in a narrow side view the last columns are cut, and the local
+            # address is what the user needs to read ("→ 127." said nothing).
+            ("FORWARD", "forward"),
             ("PID", "pid"),
             ("PROCESS", "process"),
             ("PUBLISHED", "published"),
-            ("FORWARD", "forward"),
         ):
             table.add_column(label, key=key)
         self.load()
@@ -193,10 +195,10 @@ class PortsPanel(Vertical):
                 Text(s.protocol, style="cyan" if s.transport == "tcp" else "magenta"),
                 Text(s.address),
                 Text(str(s.port), style="bold", justify="right"),
+                Text(f"→ {forward.address}", style="bold green") if forward else Text(""),
                 Text(str(s.pid) if s.pid else "-", justify="right"),
                 Text(s.command or "?", style="" if s.command else "dim"),
                 Text(published or "no", style="green" if published else "dim"),
-                Text(f"→ {forward.address}", style="bold green") if forward else Text(""),
                 key=key,
             )
             keys.append(key)
