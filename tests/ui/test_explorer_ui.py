@@ -203,6 +203,19 @@ def test_inspect_masks_secrets_copies_values_and_says_when_removed(
         app = CdebugApp()
         async with app.run_test(size=(160, 60)) as pilot:
             await _select(pilot, cid)
+            # e explains what the list shows, and in inspect what inspect shows.
+            from cdebug_tui.ui.screens.explain import ExplainScreen
+
+            async def explained() -> str:
+                await pilot.press("e")
+                shown = await wait_for(
+                    pilot, lambda: isinstance(app.screen, ExplainScreen) and app.screen, "e"
+                )
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "back")
+                return str(shown.topic)
+
+            assert await explained() == "containers"
             await pilot.press("i")
             screen = await wait_for(
                 pilot,
@@ -210,6 +223,7 @@ def test_inspect_masks_secrets_copies_values_and_says_when_removed(
                 "the inspect screen",
             )
             await wait_for(pilot, lambda: screen.rows, "the inspect rows", 30)
+            assert await explained() == "inspect"
             table = screen.query_one(DataTable)
 
             def shown(key: str) -> str:

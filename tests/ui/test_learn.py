@@ -36,6 +36,8 @@ TOPICS = (
     "logs",
     "ports",
     "stats",
+    "containers",
+    "inspect",
 )
 
 

@@ -194,6 +194,34 @@ EXPLANATIONS: dict[str, Explanation] = {
         "The sidecar has its own cgroup: what you run in the debug shell is not counted here.",
         ("cgroups(7)", "docker-stats(1)", "docker-run(1): --memory, --cpus"),
     ),
+    "containers": Explanation(
+        "Containers",
+        "Every container of every engine you configured, live: each engine sends an event "
+        "for every change (start, die, pause, ...) and the row is read again. A container is "
+        "a process tree started from an image, with namespaces, a cgroup and a root "
+        "filesystem of its own; the engine keeps it after its process ends, with the exit "
+        "code, until it is removed.\n\n"
+        "STATE: created (never started), running, paused (frozen), restarting, exited (N): "
+        "its main process ended with N (137: SIGKILL, often the OOM killer). SHELL: whether "
+        "the image has a shell; distroless and scratch images have none, so `docker exec sh` "
+        "fails there, and cdebug-tui brings its own. CPU and MEM: the engine's stats of the "
+        "rows on screen; PORTS: published with -p.\n\n"
+        "Enter debugs (a stopped one through a copy), l shows the log, i inspects, S stats.",
+        ("docker-ps(1)", "docker-events(1)", "namespaces(7)", "cgroups(7)"),
+    ),
+    "inspect": Explanation(
+        "Inspect",
+        "The container's configuration and state as the engine keeps them (`docker "
+        "inspect`), grouped: what runs (image, entrypoint and command, user, working "
+        "directory, environment), what it sees (mounts, networks, ports), what it may use "
+        "(memory and CPU limits, restart policy) and what it may do (privileged, "
+        "capabilities added or dropped, seccomp and AppArmor profiles, a read-only root).\n\n"
+        "The image gives the defaults and docker run's options override them. Values that "
+        "look like secrets are masked: v reveals them, c copies a value. State says how it "
+        "last ended (exit code, OOMKilled when the kernel's OOM killer ended it, when it "
+        "started and finished); Health, the last probes of its healthcheck with their output.",
+        ("docker-inspect(1)", "docker-run(1)", "capabilities(7)", "seccomp(2)"),
+    ),
 }
 
 
@@ -203,7 +231,7 @@ class ExplainScreen(ModalScreen[None]):
     Args:
         topic: One of EXPLANATIONS' keys: "terminal", "processes", "rootfs", "internals",
             "namespaces", "capabilities", "cgroup", "mounts", "steps", "logs", "ports",
-            "stats".
+            "stats", "containers", "inspect".
 
     Raises:
         ValueError: For an unknown topic.

@@ -212,7 +212,13 @@ class InspectScreen(Screen[None]):
         Binding("y", "copy", "Copy value", show=False),
         Binding("v", "reveal", "Reveal secrets"),
         Binding("r", "reload", "Reload"),
+        Binding("e", "explain", "What is this?"),
     ]
+
+    def action_explain(self) -> None:
+        from cdebug_tui.ui.screens.explain import ExplainScreen
+
+        self.app.push_screen(ExplainScreen("inspect"))
 
     def __init__(self, engine: str, container_id: str, name: str) -> None:
         super().__init__()

@@ -199,7 +199,13 @@ class ContainerListPanel(Vertical):
         Binding("P", "container_action('pause')", "Pause/unpause", show=False),
         Binding("K", "container_action('kill')", "Kill", show=False),
         Binding("D", "container_action('remove')", "Remove", show=False),
+        Binding("e", "explain", "What is this?", show=False),
     ]
+
+    def action_explain(self) -> None:
+        from cdebug_tui.ui.screens.explain import ExplainScreen
+
+        self.app.push_screen(ExplainScreen("containers"))
 
     class LogsRequested(Message):
         """The user pressed `l` on a container: its log is wanted."""
