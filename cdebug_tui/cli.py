@@ -117,7 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     root.add_argument("--version", action="version", version=f"cdebug-tui {__version__}")
     root.add_argument(
-        "--image", dest="app_image", default=None, help="toolkit image for the session on TARGET"
+        "--image",
+        dest="app_image",
+        metavar="IMAGE",
+        default=None,
+        help="toolkit image for the session on TARGET",
     )
     sub = root.add_subparsers(dest="command_name", metavar="COMMAND", title="commands")
     ex = sub.add_parser(
