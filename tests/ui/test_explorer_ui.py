@@ -225,6 +225,11 @@ def test_inspect_masks_secrets_copies_values_and_says_when_removed(
             await wait_for(pilot, lambda: screen.rows, "the inspect rows", 30)
             assert await explained() == "inspect"
             table = screen.query_one(DataTable)
+            # End and Home go down and up the rows (DataTable's move along the columns).
+            await pilot.press("end")
+            assert table.cursor_row == table.row_count - 1 > 0
+            await pilot.press("home")
+            assert table.cursor_row == 0
 
             def shown(key: str) -> str:
                 i = next(n for n, r in enumerate(screen.rows) if r.key == key)

@@ -201,6 +201,20 @@ def inspect_rows(d: ContainerDetails) -> list[InspectRow]:
     return rows
 
 
+class _InspectTable(DataTable[Text]):
+    """The inspect rows: Home/End and g/G go to the first/last row (DataTable's Home and End
+    move along the columns, and these rows are read down)."""
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "Top", show=False),
+        Binding("end", "scroll_bottom", "Bottom", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
 class InspectScreen(Screen[None]):
     """A container's configuration and state; c copies the value under the cursor, v reveals
     or masks secret-looking values, r reads it again, Esc goes back."""
@@ -232,7 +246,7 @@ class InspectScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="inspect-title")
-        table: DataTable[Text] = DataTable(
+        table: DataTable[Text] = _InspectTable(
             id="inspect-table", cursor_type="row", zebra_stripes=False
         )
         table.add_column("", key="key")
