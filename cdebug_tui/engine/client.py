@@ -560,8 +560,10 @@ class Engine:
         base = {"stdout": 1, "stderr": 1, "timestamps": 1}
         try:
             # A followed log waits for lines as long as the process is quiet: no read timeout
-            # (the client's 60 s ended a quiet container's follow with "Read timed out").
-            timeout = {"timeout": None} if params.get("follow") else {}
+            # (the client's 60 s ended a quiet container's follow with "Read timed out"); the
+            # connection's own timeout stays.
+            follow = params.get("follow")
+            timeout = {"timeout": (self.api.timeout, None)} if follow else {}
             res = self._call(
                 self.api._get,  # type: ignore[attr-defined]
                 url,

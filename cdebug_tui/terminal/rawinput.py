@@ -97,6 +97,7 @@ class InputRouter:
         #: Typeahead given back to the app: its parser gets it at the next tick.
         self._given_back = b""
         self._fired: Callable[[], None] | None = None
+        self._when: Callable[[], bool] | None = None
         self.set_app_keys(app_keys)
 
     def set_app_keys(self, app_keys: Iterable[bytes]) -> None:
@@ -150,14 +151,20 @@ class InputRouter:
                 self._typeahead = bytearray()
 
     def arm_typeahead(
-        self, trigger: bytes = b"\r", fired: Callable[[], None] | None = None
+        self,
+        trigger: bytes = b"\r",
+        fired: Callable[[], None] | None = None,
+        when: Callable[[], bool] | None = None,
     ) -> None:
         """Begins typeahead just after the next `trigger` byte the app gets: the Enter that
         opens a session, or the `t` that enters a terminal, with the keys typed after it in
-        the same burst. `fired` is called (on the input thread; it must not block) then."""
+        the same burst. `fired` is called (on the input thread; it must not block) then;
+        `when` (read on the input thread) says whether the trigger still means that (False
+        while a dialog is over the tab, say: the trigger is then the dialog's key)."""
         with self._lock:
             self._trigger = trigger[0]
             self._fired = fired
+            self._when = when
 
     @property
     def trigger(self) -> bytes:
@@ -268,6 +275,8 @@ class InputRouter:
         to_app = b""
         if self._typeahead is None:
             at = self._trigger_at(buf)
+            if at >= 0 and self._when is not None and not self._when():
+                at = -1  # armed for a view a dialog now covers: the key is the dialog's
             if at < 0:
                 return buf  # no Enter yet (or only inside a paste): all the app's
             to_app, buf = buf[: at + 1], buf[at + 1 :]

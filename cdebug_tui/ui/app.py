@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.driver import Driver
+from textual.message import Message
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -168,7 +169,6 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.typeahead_pane: SessionPane | None = None
         #: The tab whose `t` (enter the terminal) is armed for typeahead.
         self.typeahead_key_pane: SessionPane | None = None
-        self._ui_loop: asyncio.AbstractEventLoop | None = None
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, or on Linux and macOS its variant that gives the focused terminal
@@ -229,7 +229,6 @@ class CdebugApp(App[int], inherit_bindings=False):
     WORKER_THREADS = 512
 
     def on_mount(self) -> None:
-        self._ui_loop = asyncio.get_running_loop()
         if self.input_router.typing_ahead:
             self.watch_typeahead()
 
@@ -711,7 +710,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         if not router.typing_ahead:
             self._typeahead_since = 0.0
             self.typeahead_pane = None
-            if not router.armed and self._typeahead_timer is not None:
+            # Armed on `t` only: no watch until it fires (it posts TypeaheadFired); the
+            # panels can keep the focus for hours.
+            if (not router.armed or router.trigger == b"t") and self._typeahead_timer:
                 self._typeahead_timer.stop()
                 self._typeahead_timer = None
             return
@@ -754,7 +755,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         pane = self.tabs.active_pane if self.is_attached else None
         key_pane = self.typeahead_key_pane
         if self.typeahead_pane is None and key_pane is not None:
-            return pane is key_pane and pane.state == PaneState.RUNNING
+            return (
+                self.screen is self.screen_stack[0]
+                and pane is key_pane
+                and pane.state == PaneState.RUNNING
+            )
         if self.typeahead_pane is not None and pane is not self.typeahead_pane:
             return False  # another tab came forward
         return isinstance(pane, _session_pane_class()) and pane.state == PaneState.STARTING
@@ -902,10 +907,17 @@ class CdebugApp(App[int], inherit_bindings=False):
             return
         pane.last_focus = new
 
+    class TypeaheadFired(Message):
+        """The input thread began typeahead (its `t`): the watch starts on the UI's turn."""
+
     def _typeahead_fired(self) -> None:
-        # On the input thread, which must not wait on the UI's: the watch starts on its turn.
-        if self._ui_loop is not None:
-            self._ui_loop.call_soon_threadsafe(self.watch_typeahead)
+        # On the input thread, which must not wait on the UI's; post_message is thread-safe
+        # and runs the handler in the app's context (a timer started from the input thread's
+        # own context died at its first tick).
+        self.post_message(self.TypeaheadFired())
+
+    def on_cdebug_app_typeahead_fired(self, message: TypeaheadFired) -> None:
+        self.watch_typeahead()
 
     def _arm_terminal_key(self, focused: Any) -> None:
         """Where `t` enters a running session's terminal, arms typeahead on it: in a burst
@@ -915,6 +927,11 @@ class CdebugApp(App[int], inherit_bindings=False):
 
         router = self.input_router
         pane = self._tab_of(focused) if focused is not None else None
+        held_for = self.typeahead_key_pane
+        if router.typing_ahead and held_for is not None and focused is not held_for.view:
+            # The focus went elsewhere (a click) before the terminal took it: never to
+            # another tab's terminal.
+            self.end_typeahead()
         if (
             isinstance(pane, _session_pane_class())
             and pane.state == PaneState.RUNNING
@@ -922,7 +939,25 @@ class CdebugApp(App[int], inherit_bindings=False):
         ):
             active = self.screen.active_bindings.get("t")
             if active is not None and active.binding.action == "focus_terminal":
-                router.arm_typeahead(b"t", self._typeahead_fired)
+                main = self.screen
+
+                def still(pane: Any = pane, main: Any = main) -> bool:
+                    # Read on the input thread, as the terminal's sink reads its own state:
+                    # a dialog over the tab (help, the palette, a prompt) or another focus
+                    # makes `t` theirs.
+                    try:
+                        focused = main.focused
+                        return (
+                            self.screen is main
+                            and pane.state == PaneState.RUNNING
+                            and focused is not None
+                            and focused is not pane.view
+                            and pane in focused.ancestors
+                        )
+                    except Exception:  # noqa: BLE001 - being torn down: the app's key then
+                        return False
+
+                router.arm_typeahead(b"t", self._typeahead_fired, still)
                 self.typeahead_key_pane = pane
                 return
         if router.trigger == b"t":

@@ -175,3 +175,18 @@ def test_escape_alone_while_typing_ahead_is_the_apps() -> None:
     assert router.feed(b"\r\x1b") == b"\r"
     assert router.tick(now=float("inf")) == b"\x1b"
     assert not router.typing_ahead
+
+
+def test_a_trigger_no_longer_meant_for_a_terminal_goes_to_the_app() -> None:
+    """`t` armed on a tab's panels, then a dialog over the tab: `t` and what follows are the
+    dialog's, never held."""
+    router = InputRouter(APP_KEYS.values())
+    fired: list[bool] = []
+    meant = [True]
+    router.arm_typeahead(b"t", lambda: fired.append(True), lambda: meant[0])
+    meant[0] = False
+    assert router.feed(b"tls\r") == b"tls\r"
+    assert not router.typing_ahead and fired == []
+    meant[0] = True
+    assert router.feed(b"tls") == b"t"
+    assert router.typing_ahead and fired == [True]

@@ -3,6 +3,7 @@ stay the app's, and the focus goes where a user expects."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -231,9 +232,18 @@ def test_t_then_keys_in_one_burst_go_into_the_terminal(
             await type_raw(pilot, raw, b"\x1d")  # ctrl+]: to the panels
             await wait_for(pilot, lambda: app.focused is pane.processes, "the processes")
             await wait_for(pilot, lambda: app.input_router.trigger == b"t", "t armed")
-            await type_raw(pilot, raw, b"techo lee-$((6*7))\r")
+            # From another thread, as the driver's input thread feeds it.
+            await asyncio.to_thread(raw.feed, b"techo lee-$((6*7))\r")
             await wait_for(pilot, lambda: "lee-42" in terminal_text(pane), "the command")
             assert app.focused is pane.view and pane.shown_side == "target"
+            assert not app.input_router.typing_ahead
+            # Under a dialog (the help), `t` is the dialog's: nothing is held for the shell.
+            await type_raw(pilot, raw, b"\x1d")
+            await wait_for(pilot, lambda: app.input_router.trigger == b"t", "t armed again")
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: app.screen is not app.screen_stack[0], "the help")
+            await asyncio.to_thread(raw.feed, b"tq")
+            await pilot.pause(0.2)
             assert not app.input_router.typing_ahead
 
     run(body())

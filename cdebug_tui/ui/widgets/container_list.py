@@ -110,6 +110,10 @@ class ContainerTableView(DataTable[Text]):
         super().__init__(*args, **kwargs)
         self._cells: LRUCache[tuple[Any, ...], SegmentLines] = LRUCache(4096)
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cells.clear()  # a theme or dark/light change: the same texts, other colours
+
     def _render_cell(
         self,
         row_index: int,
