@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
 from cdebug_tui.engine.stats import counted, format_bytes
+from cdebug_tui.ui.widgets.burst import forward_burst
 
 if TYPE_CHECKING:
     from textual.widgets._data_table import SegmentLines
@@ -177,11 +178,7 @@ class ContainerTableView(DataTable[Text]):
             event.stop()
             parent.action_filter()
             return
-        focused = self.screen.focused
-        if focused is not None and focused is not self:
-            event.stop()
-            event.prevent_default()
-            focused.post_message(events.Key(event.key, event.character))
+        forward_burst(self, event)
 
 
 class ContainerListPanel(Vertical):

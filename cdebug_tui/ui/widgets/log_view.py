@@ -26,6 +26,7 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from cdebug_tui.engine.stats import counted
+from cdebug_tui.ui.widgets.burst import forward_burst
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import EventStream, LogStream
@@ -166,11 +167,7 @@ class LogView(ScrollView, can_focus=True):
             event.prevent_default()
             panel.action_search(at_once=True)
             return
-        focused = self.screen.focused
-        if focused is not None and focused is not self:
-            event.stop()
-            event.prevent_default()
-            focused.post_message(events.Key(event.key, event.character))
+        forward_burst(self, event)
 
     class OlderWanted(Message):
         """The view was scrolled to its first line: older lines are wanted."""
