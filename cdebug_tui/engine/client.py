@@ -562,14 +562,12 @@ class Engine:
             # A followed log waits for lines as long as the process is quiet: no read timeout
             # (the client's 60 s ended a quiet container's follow with "Read timed out"); the
             # connection's own timeout stays.
-            follow = params.get("follow")
-            timeout = {"timeout": (self.api.timeout, None)} if follow else {}
             res = self._call(
                 self.api._get,  # type: ignore[attr-defined]
                 url,
                 params={**base, **params},
                 stream=True,
-                **timeout,
+                timeout=(self.api.timeout, None) if params.get("follow") else self.api.timeout,
             )
             self.api._raise_for_status(res)  # type: ignore[attr-defined]
         except EngineRequestError as exc:

@@ -719,8 +719,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         now = time.monotonic()
         self._typeahead_since = self._typeahead_since or now
         # `t` in a running tab: its terminal takes the focus on the app's next turn.
-        limit = 1.0 if self.typeahead_pane is None and self.typeahead_key_pane else None
-        limit = limit or self.TYPEAHEAD_LIMIT
+        key_only = self.typeahead_pane is None and self.typeahead_key_pane is not None
+        limit = 1.0 if key_only else self.TYPEAHEAD_LIMIT
         if now - self._typeahead_since < limit and self._typeahead_expected():
             self._typeahead_misses = 0
             return
@@ -756,7 +756,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         key_pane = self.typeahead_key_pane
         if self.typeahead_pane is None and key_pane is not None:
             return (
-                self.screen is self.screen_stack[0]
+                screen is self.screen_stack[0]
                 and pane is key_pane
                 and pane.state == PaneState.RUNNING
             )
@@ -814,7 +814,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                 (where, ""),
             )
         if live:
-            title.append(f"  {live} session{'s' if live > 1 else ''} open", style="bold")
+            title.append(f"  {counted(live, 'session')} open", style="bold")
         if self.title_bar.is_attached:
             self.title_bar.update(title)
         self._mark_sessions()

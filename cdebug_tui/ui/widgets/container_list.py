@@ -392,7 +392,7 @@ class ContainerListPanel(Vertical):
         if c.is_sidecar:
             name.append(" [sidecar]", style="italic magenta")
         if n := self.sessions.get(_key(c)):
-            name.append(f"  ▶ {n} session{'s' if n > 1 else ''}", style="bold magenta")
+            name.append(f"  ▶ {counted(n, 'session')}", style="bold magenta")
         started = self.started.get(_key(c))
         up = format_age(time.time() - started) if c.running and started else "-"
         if c.has_shell is False:
