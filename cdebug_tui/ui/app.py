@@ -281,7 +281,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         # First without the shell probes so that the rows show at once, then with them.
         self.post_message(ContainersLoaded(engine.list_containers(shells=False), engine.name))
         self.call_from_thread(self._follow, engine.name, since)
-        self.post_message(ContainersLoaded(engine.list_containers(shells=True), engine.name))
+        # Only the SHELL column is taken from it: read before its probes, which take seconds
+        # on a busy engine, its states are older than the events applied meanwhile (a
+        # container that died in between showed "running" again, for good).
+        shells = engine.list_containers(shells=True)
+        self.post_message(ContainersLoaded(shells, engine.name, shells_only=True))
 
     def _remove_orphans(self, engine: Any) -> None:
         """Removes the sidecars a crashed cdebug-tui left (their owner process is gone)."""
@@ -473,7 +477,11 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
         panel = self._list_panel()
-        if panel is not None:
+        if panel is None:
+            return
+        if message.shells_only:
+            panel.set_shells(message.containers)
+        else:
             panel.set_containers(message.containers, message.engine)
 
     def on_container_changed(self, message: ContainerChanged) -> None:

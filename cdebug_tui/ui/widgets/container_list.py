@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
@@ -325,6 +326,17 @@ class ContainerListPanel(Vertical):
             self._note_start(c)
         self.loaded = True
         self.rebuild()
+
+    def set_shells(self, containers: list[Container]) -> None:
+        """Takes only whether each shown container's image has a shell (see ContainersLoaded)."""
+        changed = False
+        for c in containers:
+            row = self.containers.get(_key(c))
+            if row is not None and row.has_shell != c.has_shell:
+                self.containers[_key(c)] = replace(row, has_shell=c.has_shell)
+                changed = True
+        if changed:
+            self.rebuild()
 
     def update_container(
         self, container_id: str, container: Container | None, engine: str | None = None
