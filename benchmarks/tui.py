@@ -190,7 +190,21 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
             start = time.perf_counter()
             app.post_message(events.Key("enter", "\r"))
             pane = await until(pilot, lambda: next(iter(app.sessions()), None))
-            await until(pilot, lambda: _prompt_shown(pane))
+            # Shown, not only emulated: the picker gone, the tab in front, its terminal laid
+            # out with the prompt, and the frame after that drawn.
+            await until(
+                pilot,
+                lambda: (
+                    _prompt_shown(pane)
+                    and not isinstance(app.screen, ToolkitPickerScreen)
+                    and app.tabs.active == pane.id
+                    and pane.view.display
+                    and pane.view.region.area > 0
+                ),
+            )
+            painted = asyncio.get_running_loop().create_future()
+            app.call_after_refresh(painted.set_result, None)
+            await painted
             elapsed = time.perf_counter() - start
             app.end_sessions(app.sessions())
             await until(pilot, lambda: not any(p.alive for p in app.sessions()))

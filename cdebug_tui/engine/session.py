@@ -91,6 +91,10 @@ class DebugSession:
         self._watcher: Any = None
         self._resize_lock = threading.Lock()
         self._size_wanted: tuple[int, int] | None = None
+        #: The last size asked for: asking again for it sends nothing (no SIGWINCH, no redraw).
+        self._size_asked: tuple[int, int] | None = None
+        #: Output read ahead of the session's reader (read_ahead), not yet taken.
+        self._ahead: list[tuple[int, bytes]] = []
         self._resizing = False
         #: The shell's input held back until its first size is sent (None: not held), so that
         #: what the first keys run (stty size, vi) sees that size, not the PTY's default.
@@ -145,6 +149,11 @@ class DebugSession:
     def steps(self) -> list[Step]:
         """What cdebug-tui did for this session, in order."""
         return self._steps.steps
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session has ended (closed, or its target stopped or went)."""
+        return self._closed
 
     @property
     def started(self) -> bool:
@@ -205,7 +214,7 @@ class DebugSession:
                 with self._input_lock:
                     self._held = []
                 with self._resize_lock:
-                    self._size_wanted = (spec.rows, spec.cols)
+                    self._size_wanted = self._size_asked = (spec.rows, spec.cols)
                     self._resizing = True
                 threading.Thread(target=self._send_sizes, name="resize", daemon=True).start()
             self._steps.add(
@@ -222,8 +231,35 @@ class DebugSession:
 
     # -- the shell's streams ---------------------------------------------------------------
 
+    def read_ahead(self, first: float = 2.0, quiet: float = 0.05) -> None:
+        """Reads what the shell prints as it starts (a banner, its prompt) ahead of the
+        session's reader, for take_ahead: waits up to `first` seconds for output, then until
+        `quiet` seconds pass without more. The end of the output is left to read()."""
+        stream = self.stream
+        if stream is None:
+            return
+        wait = first
+        while not self._closed and stream.ready(wait):
+            try:
+                kind, data = stream.read()
+            except OSError:
+                break  # the reader meets it again and ends the session
+            if not data:
+                # Not the reader's: the end is read again (the stream keeps saying so).
+                break
+            self._ahead.append((kind, data))
+            wait = quiet
+
+    def take_ahead(self) -> bytes:
+        """The output read ahead (read_ahead) and not read since; read() returns it first
+        otherwise."""
+        ahead, self._ahead = self._ahead, []
+        return b"".join(data for _, data in ahead)
+
     def read(self) -> tuple[int, bytes]:
         """Blocks for the shell's next output chunk: (1 stdout or 2 stderr, bytes); b"" at EOF."""
+        if self._ahead:
+            return self._ahead.pop(0)
         if self.stream is None:
             return STDOUT, b""
         # Waits in steps, so that a reader always sees the session closed, whichever way it
@@ -300,7 +336,9 @@ class DebugSession:
         if not self.exec_id or not self.tty or self._closed:
             return
         with self._resize_lock:
-            self._size_wanted = (rows, cols)
+            if (rows, cols) == self._size_asked:
+                return
+            self._size_wanted = self._size_asked = (rows, cols)
             if self._resizing:
                 return
             self._resizing = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import queue
 import threading
@@ -482,7 +483,20 @@ class CdebugApp(App[int], inherit_bindings=False):
         if message.shells_only:
             panel.set_shells(message.containers)
         else:
+            first = not panel.loaded
             panel.set_containers(message.containers, message.engine)
+            if first:
+                self.call_after_refresh(self.freeze_heap)
+
+    def freeze_heap(self) -> None:
+        """Leaves what the app has built so far (docker-py, the widgets, the list) out of the
+        collector's full passes: each pass walked all of it, 60-135 ms on this machine during
+        which no key was handled and no frame drawn (one fell in most picks' Enter-to-prompt).
+
+        Called once the list is shown and once a session's tab is built; objects frozen are
+        never collected while frozen, so the app thaws them when it ends.
+        """
+        gc.freeze()
 
     def on_container_changed(self, message: ContainerChanged) -> None:
         panel = self._list_panel()
@@ -575,7 +589,14 @@ class CdebugApp(App[int], inherit_bindings=False):
         if stale is not None:
             self.close_sessions_quietly([stale])
         if not stopped:
-            self.prepare_warm(engine, c.id, ticket)
+            self.prepare_warm(
+                engine,
+                c.id,
+                ticket,
+                _session_pane_class().expected_terminal_size(
+                    self.size.width, self.size.height, self.NARROW
+                ),
+            )
 
         picker = ToolkitPickerScreen(engine, c.name)
 
@@ -625,22 +646,42 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.push_screen(LogsScreen(engine, c.id, c.name))
 
     @work(thread=True, exit_on_error=False, group="warm")
-    def prepare_warm(self, engine: Any, container_id: str, ticket: tuple[str, object]) -> None:
-        """Starts a sidecar for a likely session (the ticket's image); it is kept only while
-        its ticket is the wanted one, and closed otherwise (picked, cancelled, chosen again)."""
+    def prepare_warm(
+        self, engine: Any, container_id: str, ticket: tuple[str, object], size: tuple[int, int]
+    ) -> None:
+        """Starts a sidecar and its shell for a likely session (the ticket's image, a
+        terminal of `size`); it is kept only while its ticket is the wanted one, and closed
+        otherwise (picked, cancelled, chosen again).
+
+        The shell starts too: an exec takes 50-100 ms, more beside a tab being built, and
+        its prompt, read ahead, is in the first frame of the tab that picks it.
+        """
         from cdebug_tui.engine.models import SessionSpec
         from cdebug_tui.engine.session import prepare_session
         from cdebug_tui.errors import CdebugError
 
         key = (engine.name, container_id)
         image = ticket[0]
+        rows, cols = size
         try:
             # Only an image that is here already: a pull is the picker's, with its progress.
             if engine.image_id(image) is None:
                 return
-            session = prepare_session(engine, SessionSpec(target=container_id, image=image))
+            session = prepare_session(
+                engine, SessionSpec(target=container_id, image=image, rows=rows, cols=cols)
+            )
         except CdebugError:
             return  # the real start will say what is wrong
+        with self._warm_lock:
+            wanted = self._warm_wanted.get(key) is ticket and not self._quitting
+        if wanted:
+            try:
+                session.start_shell()
+            except CdebugError:
+                session.close()
+                return
+            # Its banner and prompt: the tab that picks it shows them in its first frame.
+            session.read_ahead()
         # Decided here, under the lock, not on the UI thread: a session handed to a thread
         # that might not run it (the app ending) could leak its sidecar.
         previous = None
@@ -687,17 +728,20 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     async def _show_pane(self, pane: SessionPane) -> None:
         tabs = self.tabs
-        try:
-            # The tab is shown once it is mounted: made active before, a busy app could leave
-            # the list showing (the tabs fall back to the first one while the new one is not
-            # there).
-            await tabs.add_pane(pane)
-        finally:
-            self._opening -= 1
-        tabs.active = pane.id or ""
-        self._sync_backgrounds()
-        self._focus_active()
-        self.refresh_title()
+        # One frame for it all: the frame drawn between the mount and the switch showed the
+        # list again, and cost as much as the one that shows the tab.
+        with self.batch_update():
+            try:
+                # The tab is shown once it is mounted: made active before, a busy app could
+                # leave the list showing (the tabs fall back to the first one while the new
+                # one is not there).
+                await tabs.add_pane(pane)
+            finally:
+                self._opening -= 1
+            tabs.active = pane.id or ""
+            self._sync_backgrounds()
+            self._focus_active()
+            self.refresh_title()
 
     # -- typeahead: keys typed before a session's prompt are its shell's -------------------
 
@@ -1033,6 +1077,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         )
 
     def on_unmount(self) -> None:
+        # What freeze_heap kept out of collection can go with the app (tests run many apps).
+        gc.unfreeze()
         # Whatever way the app ends, leave no sidecar and no blocked thread behind.
         self.stats.close()
         with self._events_lock:

@@ -177,3 +177,34 @@ def test_prepared_session_then_shell(
     finally:
         session.close()
     assert sidecars_of(engine, target.id) == []
+
+
+def test_shell_output_read_ahead(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The app starts a prepared session's shell while the user picks and reads its banner and
+    prompt ahead, for the tab's first frame: nothing is lost or shown twice, and the end of
+    the output still reaches the reader."""
+    from cdebug_tui.engine.session import prepare_session
+
+    target = run_target(distroless_image)
+    spec = SessionSpec(
+        target=target.id,
+        image=busybox_image,
+        tty=True,
+        interactive=True,
+        command=("sh", "-c", "echo first; read line; echo got $line"),
+    )
+    session = prepare_session(engine, spec)
+    try:
+        session.start_shell()
+        session.read_ahead()
+        ahead = session.take_ahead()
+        assert b"first" in ahead
+        assert session.take_ahead() == b"", "taken once"
+        session.write(b"more\r")
+        rest = output(session)
+        assert b"got more" in rest and b"first" not in rest
+    finally:
+        session.close()
+    assert sidecars_of(engine, target.id) == []

@@ -48,8 +48,8 @@ def test_picker_lists_each_choice_once(engine: Any, remembered: str) -> None:
 def test_sidecar_started_while_picking(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
-    """The likely toolkit's sidecar starts while the picker is open: picking it gives that
-    sidecar its shell; cancelling the picker removes it."""
+    """The likely toolkit's sidecar and its shell start while the picker is open: picking it
+    shows that shell, at its tab's size; cancelling the picker removes it."""
     from cdebug_tui.ui.widgets.container_list import ContainerListPanel
     from tests.conftest import sidecars_of
     from tests.ui.helpers import active_pane, terminal_text, type_text
@@ -75,13 +75,22 @@ def test_sidecar_started_while_picking(
             await pilot.press("enter")
             await wait_for(pilot, lambda: key in app._warm, "the prepared sidecar", 60)
             warm_id = app._warm[key].sidecar_id
+            assert app._warm[key].started, "the shell starts while the user picks"
             await pilot.press("enter")  # the remembered toolkit is highlighted
             pane = await wait_for(pilot, lambda: active_pane(app), "the tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             assert pane.session is not None and pane.session.sidecar_id == warm_id
+            # Read ahead while the user picked: the prompt is there as soon as the tab is.
+            assert "# " in terminal_text(pane)
             await type_text(pilot, "ls /app")
             await pilot.press("enter")
             await wait_for(pilot, lambda: "server" in terminal_text(pane), "the files")
+            # Started before its tab existed, the shell has the tab's size all the same.
+            view = pane.view
+            await type_text(pilot, "stty size")
+            await pilot.press("enter")
+            size = f"{view.rows} {view.cols}"
+            await wait_for(pilot, lambda: size in terminal_text(pane), f"stty size: {size}")
             assert [c["Id"] for c in sidecars_of(engine, target.id)] == [warm_id]
 
     run(body())

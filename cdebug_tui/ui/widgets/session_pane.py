@@ -176,7 +176,10 @@ class SessionPane(TabPane):
         self.prepared = prepared
         #: That exec, started at once (the Enter that made this tab), beside building the tab.
         self._early_shell: Future[None] | None = None
-        if prepared is not None:
+        #: A prepared session whose shell runs already (started while the user picked): the
+        #: tab shows it from its first frame, without a start of its own.
+        self._ready = prepared if prepared is not None and prepared.started else None
+        if prepared is not None and not prepared.started:
             self._early_shell = _start_shell_early(prepared)
         super().__init__(f"{self.number} {target_name[:20]}", id=f"session-{self.number}")
         self.engine = engine
@@ -221,8 +224,15 @@ class SessionPane(TabPane):
                     with Vertical(classes="session-steps"):
                         yield Static("", classes="steps-log")
                         yield ProgressBar(total=None, show_eta=False, classes="pull-progress")
+                    size = (
+                        (self._ready.spec.rows, self._ready.spec.cols) if self._ready else (24, 80)
+                    )
                     yield TerminalView(
-                        classes="terminal", escape_key=self._leave_key(), id=f"terminal-{n}"
+                        rows=size[0],
+                        cols=size[1],
+                        classes="terminal",
+                        escape_key=self._leave_key(),
+                        id=f"terminal-{n}",
                     )
                 with SteadyTabs(classes="side-panels", id=f"side-{n}"):
                     for side in SIDE_VIEWS:
@@ -255,6 +265,9 @@ class SessionPane(TabPane):
             self.state = PaneState.ENDED
             return
         self.apply_layout(self.app.size.width, self.app.size.height)
+        if self._ready is not None:
+            self._show_ready(self._ready)
+            return
         # The size is read here, on the UI thread: read from the start's thread it could lay
         # the tab out there, and Textual's layout caches are not for two threads at once.
         try:
@@ -269,6 +282,15 @@ class SessionPane(TabPane):
     def side(self) -> TabbedContent:
         """The side panels' tabs."""
         return self.query_one(".side-panels", TabbedContent)
+
+    @staticmethod
+    def expected_terminal_size(width: int, height: int, narrow: int) -> tuple[int, int]:
+        """The rows and columns a new tab's terminal gets in an app of `width` x `height`
+        (below `narrow` columns, without side panels): a shell started before its tab is built
+        starts at its size. The rules of app.tcss and apply_layout: the title, tab and footer
+        rows, the header and the border; the side panels take 38% (30 to 90 columns)."""
+        side = 0 if width < narrow else min(90, max(30, width * 38 // 100))
+        return max(5, height - 7), max(20, width - side - 2)
 
     def apply_layout(self, width: int, height: int) -> None:
         """The size rules for this tab: side panels hidden below the app's NARROW columns
@@ -332,13 +354,37 @@ class SessionPane(TabPane):
         self.post_message(SessionStarted(session))
         self._read(session)
 
+    def _show_ready(self, session: DebugSession) -> None:
+        """Shows a session whose shell started while the user picked: its steps, then its
+        terminal with what the shell printed so far, all in the tab's first frame."""
+        self._ready = self.prepared = None
+        if session.closed:
+            # Its target stopped (or went) while the user picked: start anew, as `r` would.
+            rows, cols = self._terminal_size()
+            self.start(rows, cols)
+            return
+        self.session = session
+        for step in session.steps:
+            self._add_step(step)
+        # The transport first: the prompt's queries (ash asks where the cursor is) are
+        # answered to the shell.
+        self._started(session)
+        ahead = session.take_ahead()
+        if ahead:
+            self.view.feed(ahead)
+        self._read_ready(session)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    def _read_ready(self, session: DebugSession) -> None:
+        self._read(session)
+
     def _start_prepared(
         self, rows: int, cols: int, on_step: Callable[[Step], None]
     ) -> DebugSession | None:
         """Gives the prepared sidecar its shell; None when there is none or it has gone."""
         from dataclasses import replace
 
-        from cdebug_tui.errors import CdebugError
+        from cdebug_tui.errors import CdebugError, SessionError
 
         session, self.prepared = self.prepared, None
         if session is None:
@@ -347,6 +393,11 @@ class SessionPane(TabPane):
         try:
             if early is not None:
                 early.result()
+                session.resize(rows, cols)
+            elif session.started:
+                # Started while the user picked, at the size this tab was expected to have.
+                if session.closed:
+                    raise SessionError(session.ended_reason or "the session has ended")
                 session.resize(rows, cols)
             else:
                 session.spec = replace(session.spec, rows=rows, cols=cols)
@@ -399,8 +450,10 @@ class SessionPane(TabPane):
 
     def on_session_step_taken(self, message: SessionStepTaken) -> None:
         message.stop()
+        self._add_step(message.step)
+
+    def _add_step(self, step: Step) -> None:
         log = self.query_one(".steps-log", Static)
-        step = message.step
         line = Text.assemble(
             ("✓ ", "green"),
             (step.title, "bold"),
@@ -436,7 +489,9 @@ class SessionPane(TabPane):
         message.stop()
         if self.state != PaneState.STARTING:
             return
-        session = message.session
+        self._started(message.session)
+
+    def _started(self, session: DebugSession) -> None:
         self.state = PaneState.RUNNING
         self.query_one(".session-steps").display = False
         view = self.view
@@ -460,6 +515,10 @@ class SessionPane(TabPane):
         self._panels_started = True
         self.processes.start(self.session)
         self.rootfs.start(self.session)
+        # The tab is built and drawn: its widgets live as long as it does.
+        freeze = getattr(self.app, "freeze_heap", None)
+        if freeze is not None:
+            self.call_after_refresh(freeze)
 
     def on_session_failed(self, message: SessionFailed) -> None:
         message.stop()
