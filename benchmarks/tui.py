@@ -133,11 +133,12 @@ def _prompt_shown(pane: Any) -> bool:
     return bool(views) and "# " in "\n".join(views.first().terminal.display())
 
 
-def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
-    """Median seconds from Enter in the picker to the prompt on the emulated screen, picked at
-    once (cold) and after the prepared sidecar is up (warm, as after a second of reading), and
-    raw `docker run -it` with shared namespaces, measured alongside."""
+def enter_to_prompt(runs: int = 5) -> tuple[float, float, float, float]:
+    """Median seconds from Enter in the picker to the prompt drawn, picked at once (cold) and
+    after the prepared sidecar is up (warm, as after a second of reading); raw `docker run -it`
+    with shared namespaces, measured alongside; the longest collector pause in those windows."""
     import asyncio
+    import gc
     import uuid
 
     from textual.widgets import Input
@@ -167,6 +168,15 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
     from cdebug_tui.ui.settings import save_setting
 
     save_setting("last_toolkit", image)
+    pauses: list[float] = []
+    began = [0.0]
+
+    def collector_pause(phase: str, info: dict[str, int]) -> None:
+        # The garbage collector's pauses inside the measured windows (the UI waits on them).
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - began[0])
 
     async def one(warm: bool) -> float:
         app = CdebugApp()
@@ -187,6 +197,7 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
             from textual import events
 
             # Posted as the terminal driver posts a key: Pilot.press also waits for idle.
+            gc.callbacks.append(collector_pause)
             start = time.perf_counter()
             app.post_message(events.Key("enter", "\r"))
             pane = await until(pilot, lambda: next(iter(app.sessions()), None))
@@ -206,6 +217,7 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
             app.call_after_refresh(painted.set_result, None)
             await painted
             elapsed = time.perf_counter() - start
+            gc.callbacks.remove(collector_pause)
             app.end_sessions(app.sessions())
             await until(pilot, lambda: not any(p.alive for p in app.sessions()))
             return elapsed
@@ -221,7 +233,7 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float, float]:
         raw = statistics.median(time_to_prompt(raw_argv) for _ in range(runs))
     finally:
         engine.remove_container(name)
-    return cold, warm, raw
+    return cold, warm, raw, max(pauses, default=0.0)
 
 
 def main() -> int:
@@ -230,7 +242,7 @@ def main() -> int:
     print(f"docker-py imported by the first frame: {docker_loaded}")
     print(f"list redraw, 500 containers: {list_rebuild() * 1000:6.1f} ms")
     print(f"process table, 1000 processes: {parse_processes() * 1000:6.1f} ms")
-    cold, warm, raw = enter_to_prompt()
+    cold, warm, raw, pause = enter_to_prompt()
     print(f"raw docker run -it with shared namespaces, to its prompt: {raw * 1000:6.0f} ms")
     # Issue 13: with the sidecar prepared while the user picked, within 0.5x of docker run.
     for label, t, goal in (
@@ -238,9 +250,10 @@ def main() -> int:
         ("sidecar prepared", warm, 0.5),
     ):
         print(
-            f"Enter in the picker to the prompt, {label}: {t * 1000:6.0f} ms, {t / raw:.2f}x "
+            f"Enter in the picker to the prompt drawn, {label}: {t * 1000:6.0f} ms, {t / raw:.2f}x "
             f"(goal: within {goal}x, {'met' if t <= raw * goal else 'NOT met'})"
         )
+    print(f"longest garbage collector pause in those windows: {pause * 1000:5.1f} ms")
     # A benchmark reports; it does not fail the command when a goal is missed.
     return 0
 

@@ -8,7 +8,7 @@ import heapq
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from cdebug_tui.engine.profiles import DEFAULT_PROFILE
 from cdebug_tui.engine.stats import counted
 from cdebug_tui.terminal.keys import encode_key
 from cdebug_tui.terminal.rawinput import InputRouter
@@ -154,6 +155,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         #: prepared session whose ticket is no longer the wanted one is closed, never kept.
         self._warm: dict[tuple[str, str], Any] = {}
         self._warm_wanted: dict[tuple[str, str], tuple[str, object]] = {}
+        #: Tickets whose preparation still runs, and the tabs waiting for one (picked before
+        #: it was ready: it began earlier than a new start would).
+        self._warm_busy: set[tuple[str, object]] = set()
+        self._warm_claims: dict[tuple[str, object], Future[Any]] = {}
         self._warm_lock = threading.Lock()
         #: Engines that went away, with how many attempts to reach them failed since.
         self._retries: dict[str, int] = {}
@@ -584,6 +589,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             # Not for a stopped one: its debug copy (a commit) costs more than a guess is worth.
             if not stopped:
                 self._warm_wanted[key] = ticket
+                self._warm_busy.add(ticket)
             # Prepared for an earlier choice of this container: a new one is on its way.
             stale = self._warm.pop(key, None)
         if stale is not None:
@@ -601,18 +607,30 @@ class CdebugApp(App[int], inherit_bindings=False):
         picker = ToolkitPickerScreen(engine, c.name)
 
         def picked(image: str | None) -> None:
+            profile = picker.profile
+            pending: Future[Any] | None = None
             with self._warm_lock:
                 if self._warm_wanted.get(key) is ticket:
                     del self._warm_wanted[key]
                 warm = self._warm.pop(key, None)
-            profile = picker.profile
+                if (
+                    warm is None
+                    and ticket in self._warm_busy
+                    and image == ticket[0]
+                    and profile == DEFAULT_PROFILE
+                ):
+                    # Picked before its sidecar was ready: the tab takes that one when it is,
+                    # sooner than a start of its own, which would also compete with it.
+                    pending = self._warm_claims[ticket] = Future()
             if warm is not None and (
                 not image or image != warm.spec.image or profile != warm.spec.profile
             ):
                 self.close_sessions_quietly([warm])
                 warm = None
             if image:
-                self.open_session(c.id, c.name, image, engine, prepared=warm, profile=profile)
+                self.open_session(
+                    c.id, c.name, image, engine, prepared=warm, profile=profile, pending=pending
+                )
 
         self.push_screen(picker, picked)
 
@@ -656,6 +674,39 @@ class CdebugApp(App[int], inherit_bindings=False):
         The shell starts too: an exec takes 50-100 ms, more beside a tab being built, and
         its prompt, read ahead, is in the first frame of the tab that picks it.
         """
+        key = (engine.name, container_id)
+        session = None
+        try:
+            session = self._prepare_likely(engine, container_id, ticket, size)
+        finally:
+            # Decided here, under the lock, not on the UI thread: a session handed to a thread
+            # that might not run it (the app ending) could leak its sidecar.
+            previous = None
+            with self._warm_lock:
+                self._warm_busy.discard(ticket)
+                claim = self._warm_claims.pop(ticket, None)
+                handed = claim is not None and session is not None and not self._quitting
+                keep = (
+                    claim is None
+                    and session is not None
+                    and self._warm_wanted.get(key) is ticket
+                    and not self._quitting
+                )
+                if keep:
+                    previous = self._warm.pop(key, None)
+                    self._warm[key] = session
+            if claim is not None:
+                claim.set_result(session if handed else None)  # None: the tab starts its own
+            if session is not None and not keep and not handed:
+                session.close()  # picked already, cancelled, or chosen again
+            if previous is not None:
+                previous.close()
+
+    def _prepare_likely(
+        self, engine: Any, container_id: str, ticket: tuple[str, object], size: tuple[int, int]
+    ) -> Any:
+        """prepare_warm's session, its shell started while it is still wanted; None when the
+        image is not here or the engine refuses (the real start will say what is wrong)."""
         from cdebug_tui.engine.models import SessionSpec
         from cdebug_tui.engine.session import prepare_session
         from cdebug_tui.errors import CdebugError
@@ -666,34 +717,25 @@ class CdebugApp(App[int], inherit_bindings=False):
         try:
             # Only an image that is here already: a pull is the picker's, with its progress.
             if engine.image_id(image) is None:
-                return
+                return None
             session = prepare_session(
                 engine, SessionSpec(target=container_id, image=image, rows=rows, cols=cols)
             )
         except CdebugError:
-            return  # the real start will say what is wrong
+            return None
         with self._warm_lock:
-            wanted = self._warm_wanted.get(key) is ticket and not self._quitting
+            wanted = (
+                self._warm_wanted.get(key) is ticket or ticket in self._warm_claims
+            ) and not self._quitting
         if wanted:
             try:
                 session.start_shell()
             except CdebugError:
                 session.close()
-                return
+                return None
             # Its banner and prompt: the tab that picks it shows them in its first frame.
             session.read_ahead()
-        # Decided here, under the lock, not on the UI thread: a session handed to a thread
-        # that might not run it (the app ending) could leak its sidecar.
-        previous = None
-        with self._warm_lock:
-            keep = self._warm_wanted.get(key) is ticket and not self._quitting
-            if keep:
-                previous = self._warm.pop(key, None)
-                self._warm[key] = session
-        if not keep:
-            session.close()  # picked already, cancelled, or chosen again
-        elif previous is not None:
-            previous.close()
+        return session
 
     @work(thread=True, exit_on_error=False, group="end")
     def close_sessions_quietly(self, sessions: list[Any]) -> None:
@@ -709,14 +751,23 @@ class CdebugApp(App[int], inherit_bindings=False):
         prepared: Any = None,
         command: tuple[str, ...] = (),
         profile: str = "general",
+        pending: Future[Any] | None = None,
     ) -> SessionPane:
         """Opens a tab that starts a session on `target` (of `engine`, by default the current
-        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given) and the
-        sidecar's privilege `profile`, running `command` (by default the toolkit's shell)."""
+        one) with the toolkit `image` (in `prepared`'s sidecar, when one is given, or in the
+        one `pending` gives when its preparation ends) and the sidecar's privilege `profile`,
+        running `command` (by default the toolkit's shell)."""
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
         pane = SessionPane(
-            engine or self.engine, target, name, image, prepared, command, profile=profile
+            engine or self.engine,
+            target,
+            name,
+            image,
+            prepared,
+            command,
+            profile=profile,
+            pending=pending,
         )
         self._all_panes.append(pane)
         self._opening += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -95,6 +96,54 @@ def test_sidecar_started_while_picking(
 
     run(body())
     assert sidecars_of(engine, target.id) == []
+
+
+def test_picked_at_once_takes_the_sidecar_being_prepared(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Enter, Enter: the toolkit picked before its prepared sidecar is ready. The tab waits
+    for that sidecar instead of starting a second one beside it (which made a pick at once
+    twice as slow): one sidecar is created in all, and the tab's shell runs in it."""
+    from cdebug_tui.engine.models import SIDECAR_LABEL, TARGET_LABEL
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+    from tests.conftest import sidecars_of
+    from tests.ui.helpers import active_pane, terminal_text, type_text
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+    since = time.time() - 1
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the row")
+            panel.filter_text = target.name
+            panel.rebuild()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "picker")
+            # At once: the preparation (a sidecar's start, then its shell) takes far longer.
+            await pilot.press("enter")  # the remembered toolkit is highlighted
+            pane = await wait_for(pilot, lambda: active_pane(app), "the tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await type_text(pilot, "ls /app")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "server" in terminal_text(pane), "the files")
+            assert pane.session is not None
+            assert [c["Id"] for c in sidecars_of(engine, target.id)] == [pane.session.sidecar_id]
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []
+    created = engine.api.events(
+        since=since,
+        until=time.time(),
+        decode=True,
+        filters={
+            "event": "create",
+            "label": [SIDECAR_LABEL, f"{TARGET_LABEL}={target.id}"],
+        },
+    )
+    assert len(list(created)) == 1, "one sidecar created in all"
 
 
 def test_choosing_again_leaks_no_prepared_sidecar(

@@ -19,7 +19,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from cdebug_tui.ui.messages import (
     FilePreviewed,
@@ -170,8 +170,12 @@ class SessionPane(TabPane):
         prepared: DebugSession | None = None,
         command: tuple[str, ...] = (),
         profile: str = "general",
+        pending: Future[DebugSession | None] | None = None,
     ) -> None:
         self.number = next(_counter)
+        #: A preparation still under way when this tab was picked: its session (None if it
+        #: failed) is this tab's, the start waits for it.
+        self._pending = pending
         #: A session whose sidecar was started while the user picked: the shell is an exec.
         self.prepared = prepared
         #: That exec, started at once (the Enter that made this tab), beside building the tab.
@@ -335,6 +339,18 @@ class SessionPane(TabPane):
         def notice(text: str) -> None:
             self.post_message(SessionNoticed(text))
 
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.prepared = pending.result()
+            if self.prepared is not None and self.prepared.started:
+                # Started at the size this tab was expected to have: asked again, it is free.
+                rows, cols = self.prepared.spec.rows, self.prepared.spec.cols
+            if get_current_worker().is_cancelled:
+                # The app is ending: what was handed over goes with it.
+                prepared, self.prepared = self.prepared, None
+                if prepared is not None:
+                    prepared.close()
+                return
         try:
             session = self._start_prepared(rows, cols, on_step) or start_session(
                 self.engine, spec, on_step=on_step, on_progress=on_progress, notice=notice
