@@ -120,6 +120,24 @@ class SupervisorChannel:
                     raise SessionError("cannot link the toolkit for that user")
                 return commands
 
+    def send_init(self, data: bytes, path: str, timeout: float = 15) -> bool:
+        """Sends the reapers' init (a binary) to the supervisor, which writes it to `path` in
+        the sidecar's own root: through its stdin, with no archive upload (which the engine
+        unpacks in a process of its own, beside the sidecar's start).
+
+        Returns:
+            Whether it is there, executable.
+
+        Raises:
+            SessionError: When the supervisor ends first.
+        """
+        self.send("init", str(len(data)), path)
+        self.stream.write(data)
+        while True:
+            line = self._line(timeout, "while it received the reapers' init")
+            if line.startswith("CDEBUG-INIT "):
+                return line.removeprefix("CDEBUG-INIT ") == path
+
     def start_anchor(self, engine: Engine, sidecar_id: str, uid_gid: tuple[int, int]) -> int:
         """Starts a process of the user's uid in the sidecar, whose /proc/PID/root that user may
         follow; it lives while this channel holds its connection.

@@ -27,7 +27,7 @@ from cdebug_tui.engine.sidecar import (
     sidecar_config,
 )
 from cdebug_tui.engine.stream import STDERR, STDOUT, Stream
-from cdebug_tui.engine.subreaper import DOCKER_INIT, INIT_PATH, install_init
+from cdebug_tui.engine.subreaper import DOCKER_INIT, INIT_PATH, engine_init, install_init
 from cdebug_tui.engine.toolkit import ensure_image
 from cdebug_tui.errors import (
     CdebugError,
@@ -632,16 +632,15 @@ def _prepare(
         profile = tk.classify(engine, image_id, sidecar_id)
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
 
-        # tini goes into the sidecar while it starts and links the toolkit in: the archive API
-        # costs as much as a container start on a busy engine, and only the shell needs it.
-        init_t0 = time.monotonic()
-        init_box: list[str] = []
-        init_copy = threading.Thread(
-            target=lambda: init_box.append(install_init(engine, sidecar_id, image)),
-            name="copy-init",
+        # The engine's tini, for the reapers: read (once per engine version, then from the
+        # cache) while the sidecar starts; the supervisor receives it once it is ready.
+        init_box: list[bytes | None] = []
+        init_read = threading.Thread(
+            target=lambda: init_box.append(engine_init(engine, image)),
+            name="read-init",
             daemon=True,
         )
-        init_copy.start()
+        init_read.start()
 
         t0 = time.monotonic()
         try:
@@ -707,15 +706,24 @@ def _prepare(
                 f"through process {anchor}, which runs as uid {uid_gid[0]}",
             )
 
-        init_copy.join(timeout=60)
-        session.init_path = init_box[0] if init_box else ""
+        t0 = time.monotonic()
+        init_read.join(timeout=60)
+        init = init_box[0] if init_box else None
+        how = "# the engine has no init to lend (Podman without catatonit)"
+        if init:
+            # Through the supervisor's stdin: an archive upload (docker cp) is unpacked by a
+            # process the engine starts for it, which slowed the sidecar's start beside it.
+            if probe.get("head") and supervisor.send_init(init, INIT_PATH):
+                session.init_path = INIT_PATH
+                how = f"head -c {len(init)} > {INIT_PATH}  # the supervisor reads it on stdin"
+            else:
+                session.init_path = install_init(engine, sidecar_id, init)
+                how = f"docker cp init {config.name}:{INIT_PATH}"
+            how = f"docker run --rm --init --entrypoint cat {image} {DOCKER_INIT} > init\n{how}"
         steps.add(
             "give the sidecar a reaper",
-            f"docker run --rm --init --entrypoint cat {image} {DOCKER_INIT} > init\n"
-            f"docker cp init {config.name}:{INIT_PATH}"
-            if session.init_path
-            else "# the engine has no init to lend (Podman without catatonit)",
-            init_t0,
+            how,
+            t0,
             "tini -s: what the shell leaves behind is killed and reaped when it ends"
             if session.init_path
             else "processes the shell leaves behind go to the target's PID 1",

@@ -101,15 +101,13 @@ def _fetch(engine: Engine, image: str) -> bytes | None:
     return read[0]
 
 
-def install_init(engine: Engine, sidecar_id: str, image: str) -> str:
-    """Copies the engine's tini into a created sidecar.
+def install_init(engine: Engine, sidecar_id: str, data: bytes) -> str:
+    """Copies the engine's tini (engine_init's) into a sidecar with the archive API: for a
+    toolkit without `head`, which the supervisor receives it with otherwise.
 
     Returns:
-        Its path in the sidecar, or "" when the engine has none to give.
+        Its path in the sidecar, or "" when the engine refuses.
     """
-    data = engine_init(engine, image)
-    if not data:
-        return ""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo(INIT_PATH.lstrip("/"))

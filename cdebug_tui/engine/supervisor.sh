@@ -8,7 +8,8 @@
 # Protocol (one line each): it prints "CDEBUG-PROBE key=value...", reads a plan line
 # ("root ANCHOR_PID NIX" or "toolkit REASON..."), prints "+ command" for every change it makes,
 # then "CDEBUG-MODE mode root-path reason..." and "CDEBUG-READY". Every later stdin line is
-# "anchor PID UID" (link the toolkit for a non-root user) or ignored; EOF ends it: it ends the
+# "anchor PID UID" (link the toolkit for a non-root user), "init SIZE PATH" (SIZE bytes of the
+# reapers' init follow) or ignored; EOF ends it: it ends the
 # session's processes (through engine/reaper.sh, in CDEBUG_REAPER), then removes its links.
 
 T=${CDEBUG_TARGET_PID:-1}
@@ -62,7 +63,7 @@ canchroot=0
 chroot / sh -c : 2>/dev/null && canchroot=1
 tnix=0
 { [ -e "$TROOT/nix" ] || [ -L "$TROOT/nix" ]; } && tnix=1
-say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) troot=$troot_ok canchroot=$canchroot tnix=$tnix knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null)"
+say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) head=$(find_tool head) troot=$troot_ok canchroot=$canchroot tnix=$tnix knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null)"
 
 read -r plan anchor nix rest || exit 0
 
@@ -154,6 +155,16 @@ say "CDEBUG-READY"
 
 while read -r cmd a b rest; do
     case $cmd in
+        init)
+            # The reapers' init (the engine's tini): $a bytes follow on stdin, for $b in the
+            # sidecar's own root. Nothing else comes until we answer: head reads ahead.
+            if head -c "$a" > "$b.part" 2>/dev/null && chmod 755 "$b.part" && mv "$b.part" "$b"; then
+                say "CDEBUG-INIT $b"
+            else
+                rm -f "$b.part"
+                say "CDEBUG-INIT -"
+            fi
+            ;;
         anchor)
             # A non-root shell cannot follow /proc/<root process>/root, so it gets a link to a
             # process of its own uid (the anchor), which it may follow.

@@ -115,3 +115,37 @@ def test_an_overrunning_command_is_killed(
         code, out, _ = session.run(["echo", "still works"])
         assert (code, out) == (0, b"still works\n")
     assert namespace_processes(target.pid) == before
+
+
+def test_the_reaper_reaches_a_toolkit_without_head(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The supervisor receives the reapers' init on its stdin with `head`; a toolkit without
+    `head` gets it through the archive API (docker cp) instead, and its jobs are reaped all
+    the same."""
+    target = run_target(distroless_image)
+    before = namespace_processes(target.pid)
+    spec = SessionSpec(target=target.id, image=busybox_image, tty=False, command=("sh", "-c", JOBS))
+    with start_session(engine, spec) as session:
+        assert output(session) == b"started\n"
+        reaper = next(s for s in session.steps if s.title == "give the sidecar a reaper")
+        assert "head -c" in reaper.command
+    assert namespace_processes(target.pid) == before
+
+    # The same toolkit, its head taken out.
+    maker = engine.api.create_container(busybox_image, entrypoint=["rm", "/bin/head"])
+    try:
+        engine.api.start(maker)
+        assert engine.api.wait(maker)["StatusCode"] == 0
+        headless = engine.api.commit(maker, repository="cdebug-test-headless")["Id"]
+    finally:
+        engine.api.remove_container(maker, force=True)
+    try:
+        spec = SessionSpec(target=target.id, image=headless, tty=False, command=("sh", "-c", JOBS))
+        with start_session(engine, spec) as session:
+            assert output(session) == b"started\n"
+            reaper = next(s for s in session.steps if s.title == "give the sidecar a reaper")
+            assert "docker cp" in reaper.command and "head -c" not in reaper.command
+        assert namespace_processes(target.pid) == before
+    finally:
+        engine.api.remove_image(headless, force=True)
