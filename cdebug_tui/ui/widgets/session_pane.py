@@ -341,7 +341,12 @@ class SessionPane(TabPane):
 
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            self.prepared = pending.result()
+            try:
+                # Its preparation always answers (app.prepare_warm), within the engine's own
+                # timeouts; the bound is for a worker that never ran (the app ending).
+                self.prepared = pending.result(timeout=120)
+            except TimeoutError:
+                self.prepared = None
             if self.prepared is not None and self.prepared.started:
                 # Started at the size this tab was expected to have: asked again, it is free.
                 rows, cols = self.prepared.spec.rows, self.prepared.spec.cols
