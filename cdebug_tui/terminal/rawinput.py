@@ -172,8 +172,12 @@ class InputRouter:
         trigger = self._trigger
         return bytes((trigger,)) if trigger is not None else b""
 
-    def disarm_typeahead(self) -> None:
+    def disarm_typeahead(self, when: Callable[[], bool] | None = None) -> None:
+        """Disarms typeahead; given `when`, only the arming made with that predicate (a
+        dialog going leaves the arming made for what it uncovers)."""
         with self._lock:
+            if when is not None and self._when is not when:
+                return
             self._trigger = None
 
     def end_typeahead(self, *, give_back: bool = False) -> None:

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
     from cdebug_tui.engine.client import EventStream
-    from cdebug_tui.engine.models import ContainerEvent
+    from cdebug_tui.engine.models import Container, ContainerEvent
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
     from cdebug_tui.ui.widgets.session_pane import SessionPane
 
 #: Event actions that change a container's row; exec_* events (our own panels) are not among them.
@@ -175,6 +176,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.typeahead_pane: SessionPane | None = None
         #: The tab whose `t` (enter the terminal) is armed for typeahead.
         self.typeahead_key_pane: SessionPane | None = None
+        #: Whether the list's Enter is armed for typeahead, and whether keys are held after
+        #: it for the picker it opens (see _arm_list_enter).
+        self._list_enter_armed = False
+        self._held_for_picker = False
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, or on Linux and macOS its variant that gives the focused terminal
@@ -556,10 +561,27 @@ class CdebugApp(App[int], inherit_bindings=False):
     def _container_chosen(self, event: ContainerListPanel.ContainerChosen) -> None:
         from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
 
-        c = event.container
+        if isinstance(self.screen, ToolkitPickerScreen):
+            return  # a second Enter that reached the list before the picker was up
+        picker = self._open_picker(event.container)
+        if self._held_for_picker:
+            # The keys typed after the list's Enter in the same burst: the picker's once it
+            # has the focus, else the list's again.
+            self._held_for_picker = False
+            if picker is not None:
+                picker.take_typed_ahead = True
+            else:
+                self.input_router.end_typeahead(give_back=True)
+                self.rearm_keys()
+
+    def _open_picker(self, c: Container) -> ToolkitPickerScreen | None:
+        """Opens the toolkit picker for a session on `c` (and prepares the likely sidecar);
+        None when `c` cannot be debugged now (the user is told why)."""
+        from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
         if c.is_sidecar:
             self.notify(f"{c.name} is a cdebug-tui sidecar, not a target", severity="warning")
-            return
+            return None
         stopped = c.state in ("exited", "created", "dead")
         if not c.running and not stopped:
             self.notify(
@@ -569,14 +591,14 @@ class CdebugApp(App[int], inherit_bindings=False):
                 severity="warning",
                 timeout=6,
             )
-            return
+            return None
         if self.engine is None:
-            return
+            return None
 
         engine = self.engines.get(c.engine)
         if engine is None:
             self.notify(f"engine {c.engine} does not answer (r retries)", severity="error")
-            return
+            return None
 
         from cdebug_tui.ui.settings import last_toolkit
 
@@ -633,6 +655,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                 )
 
         self.push_screen(picker, picked)
+        return picker
 
     def debug_image(self, ref: str) -> None:
         """Opens the toolkit picker for a session on a throwaway container of image `ref`."""
@@ -813,9 +836,13 @@ class CdebugApp(App[int], inherit_bindings=False):
         if not router.typing_ahead:
             self._typeahead_since = 0.0
             self.typeahead_pane = None
-            # Armed on `t` only: no watch until it fires (it posts TypeaheadFired); the
-            # panels can keep the focus for hours.
-            if (not router.armed or router.trigger == b"t") and self._typeahead_timer:
+            # Armed on `t`, or on the list's Enter: no watch until it fires (it posts a
+            # message); the panels and the list can keep the focus for hours. Only the
+            # picker's Enter is watched while armed.
+            from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+            picker = isinstance(self.screen, ToolkitPickerScreen)
+            if (not router.armed or router.trigger == b"t" or not picker) and self._typeahead_timer:
                 self._typeahead_timer.stop()
                 self._typeahead_timer = None
             return
@@ -849,8 +876,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         from cdebug_tui.ui.widgets.session_pane import PaneState
 
         screen = self.screen
+        if self._held_for_picker:
+            return True  # after the list's Enter: the picker it opens takes them
         if isinstance(screen, ToolkitPickerScreen):
-            return screen.pulling is not None  # its Enter picked: the image is checked
+            # Its Enter picked (the image is checked), or it takes the list's keys.
+            return screen.pulling is not None or screen.take_typed_ahead
         if self._opening:
             return True
         if self.initial_target is not None:
@@ -995,9 +1025,24 @@ class CdebugApp(App[int], inherit_bindings=False):
                     return node
         return None
 
+    def rearm_keys(self, tries: int = 5) -> None:
+        """Arms the typeahead of what has the focus on the main screen again (a dialog that
+        armed its own, the picker, has gone; its teardown may still be under way)."""
+        if not self.is_attached or not self.screen_stack:
+            return
+        if self.screen is not self.screen_stack[0]:
+            if tries > 0:
+                self.call_after_refresh(self.rearm_keys, tries - 1)
+            return
+        focused = self.screen_stack[0].focused
+        self._arm_terminal_key(focused)
+        self._arm_list_enter(focused)
+
     def _focus_moved(self, old: Any, new: Any) -> None:
         """Remembers each session tab's last focus, for a switch back to restore it."""
+        # The `t` of the panels first: it also forgets a tab whose `t` was armed before.
         self._arm_terminal_key(new)
+        self._arm_list_enter(new)
         if new is None:
             return
         pane = self._tab_of(new)
@@ -1009,6 +1054,51 @@ class CdebugApp(App[int], inherit_bindings=False):
             # widget near it (another tab's terminal, say), which is not the user's choice.
             return
         pane.last_focus = new
+
+    def _arm_list_enter(self, focused: Any) -> None:
+        """Where Enter on the list opens the toolkit picker, arms typeahead on it: the keys
+        after that Enter in the same burst reached the list before the picker was up (Enter
+        Enter opened a second picker; Enter D y would remove a container). Held, they are the
+        picker's once it has the focus (_container_chosen)."""
+        router = self.input_router
+        try:
+            table = self.list_panel.query_one("#containers")
+        except NoMatches:
+            table = None
+        if focused is None or focused is not table or router.typing_ahead:
+            if self._list_enter_armed and router.trigger == b"\r" and not router.typing_ahead:
+                router.disarm_typeahead()
+            self._list_enter_armed = False
+            return
+        main = self.screen
+
+        def still() -> bool:
+            # Read on the input thread: a dialog over the list makes Enter the dialog's.
+            try:
+                return self.screen is main and main.focused is table
+            except Exception:  # noqa: BLE001 - being torn down: the app's key then
+                return False
+
+        router.arm_typeahead(b"\r", self._list_enter_fired, still)
+        self._list_enter_armed = True
+
+    class ListEnterFired(Message):
+        """The input thread began holding the keys after the list's Enter."""
+
+    def _list_enter_fired(self) -> None:
+        self.post_message(self.ListEnterFired())  # on the input thread: thread-safe
+
+    def on_cdebug_app_list_enter_fired(self, message: ListEnterFired) -> None:
+        # Handled before the Enter's own key event (posted first): _container_chosen sees it.
+        self._held_for_picker = True
+        self.set_timer(1.0, self._give_back_list_keys)
+
+    def _give_back_list_keys(self) -> None:
+        """The list's Enter opened nothing (an empty list, say): the keys are the list's."""
+        if self._held_for_picker:
+            self._held_for_picker = False
+            self.input_router.end_typeahead(give_back=True)
+            self.rearm_keys()
 
     class TypeaheadFired(Message):
         """The input thread began typeahead (its `t`): the watch starts on the UI's turn."""

@@ -217,6 +217,79 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
     run(started_with_a_target())
 
 
+def test_enter_enter_on_the_list_picks_the_remembered_toolkit_once(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A k9s user's burst on the list: Enter (the picker), Enter (its remembered toolkit) and a
+    command, in one read. The keys after the list's Enter reached the list before the picker
+    was up: a second picker opened over the first, the command went nowhere. Now one picker
+    takes the second Enter, and the command runs in the new session's shell."""
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+    from cdebug_tui.ui.settings import save_setting
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
+    from tests.conftest import sidecars_of
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            raw = raw_input(app)
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
+            table = app.query_one(ContainerTableView)
+            table.focus()
+            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
+            await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
+            pickers: list[int] = []
+
+            def ticked() -> SessionPane | None:
+                raw.tick()  # as the driver's input thread does while it holds keys
+                pickers.append(sum(isinstance(s, ToolkitPickerScreen) for s in app.screen_stack))
+                return active_pane(app)
+
+            raw.feed(b"\r\recho burst-$((6*7))\r")
+            pane = await wait_for(pilot, ticked, "a session tab", 60)
+            await wait_for(pilot, lambda: "burst-42" in terminal_text(pane), "the command", 60)
+            assert max(pickers) == 1, "one picker"
+            assert len(app.sessions()) == 1
+            assert len(sidecars_of(engine, target.id)) == 1
+
+            def ticking(condition: Any) -> Any:
+                def check() -> Any:
+                    raw.tick()
+                    return condition()
+
+                return check
+
+            # Again after leaving the terminal for the list and a pick cancelled (Escape):
+            # the keys after the Enter were dropped once, held for the first tab's `t`.
+            raw.feed(b"\x1d")  # ctrl+]: out of the terminal
+            await wait_for(pilot, ticking(lambda: app.focused is not pane.view), "leaving")
+            raw.feed(b"\x1b[5;5~")  # ctrl+PageUp: the tab before, the list
+            await wait_for(pilot, ticking(lambda: app.focused is table), "the list's focus")
+            raw.feed(b"\r")
+            await wait_for(
+                pilot, ticking(lambda: isinstance(app.screen, ToolkitPickerScreen)), "the picker"
+            )
+            raw.feed(b"\x1b")
+            await wait_for(
+                pilot, ticking(lambda: not isinstance(app.screen, ToolkitPickerScreen)), "cancel"
+            )
+            await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
+            raw.feed(b"\r\recho again-$((6*7))\r")
+            await wait_for(pilot, ticking(lambda: len(app.sessions()) == 2), "a second tab", 60)
+            second = app.sessions()[1]
+            await wait_for(pilot, ticking(lambda: second.state == "running"), "its session", 60)
+            await wait_for(
+                pilot, ticking(lambda: "again-42" in terminal_text(second)), "the command", 60
+            )
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []
+
+
 def test_t_then_keys_in_one_burst_go_into_the_terminal(
     run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

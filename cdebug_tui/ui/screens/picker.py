@@ -25,6 +25,10 @@ from cdebug_tui.ui.messages import (
 from cdebug_tui.ui.settings import last_toolkit, save_setting
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from textual.await_complete import AwaitComplete
+
     from cdebug_tui.engine.models import PullProgress
 
 
@@ -55,6 +59,12 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self._layers: dict[str, tuple[int, int]] = {}
         #: The sidecar's privilege profile chosen (kubectl debug's), read when it is dismissed.
         self.profile = DEFAULT_PROFILE
+        #: Whether keys typed after the list's Enter that opened it are held for it: it takes
+        #: them once it has the focus (Enter Enter picks the remembered toolkit).
+        self.take_typed_ahead = False
+        #: Whether Enter is still this picker's (read on the input thread): once it is gone,
+        #: Enter is the key of what it uncovers.
+        self._mine: Callable[[], bool] = lambda: self.app.screen is self
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
@@ -89,6 +99,9 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self._fill([])
         self.query_one(OptionList).focus()
         self.load_images()
+        if self.take_typed_ahead:
+            # Once the focus is there (and Enter armed for the session's keys after it).
+            self.call_after_refresh(self._take_typed_ahead)
 
     # -- typeahead: the keys typed after Enter, in the same burst, are the shell's ---------
 
@@ -100,23 +113,43 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
 
     def _arm(self) -> None:
         router = self._router()
-        if router is None:
-            return
+        if router is None or not self._mine():
+            return  # gone (a focus event of its teardown): what it uncovered armed its own
         # Enter on these picks (the profile's Select opens its list with Enter instead).
         if self.pulling is None and isinstance(self.app.focused, (OptionList, Input, Button)):
-            router.arm_typeahead()
+            router.arm_typeahead(when=self._mine)
             watch = getattr(self.app, "watch_typeahead", None)
             if watch is not None:
                 watch()
         else:
-            router.disarm_typeahead()
+            router.disarm_typeahead(self._mine)
+
+    def _take_typed_ahead(self) -> None:
+        self.take_typed_ahead = False
+        self._no_pick()
 
     def _no_pick(self) -> None:
-        """An Enter that picked nothing: what was typed after it is the picker's again."""
+        """An Enter that picked nothing: what was typed after it is the picker's again (or,
+        the picker gone already, the app's)."""
         router = self._router()
         if router is not None:
             router.end_typeahead(give_back=True)
-            self._arm()
+            if self._mine():
+                self._arm()
+            else:
+                self._rearm_app()
+
+    def _rearm_app(self) -> None:
+        rearm = getattr(self.app, "rearm_keys", None)
+        if rearm is not None:
+            rearm()
+
+    def dismiss(self, result: str | None = None) -> AwaitComplete:
+        """Closes the picker; what it uncovers (the list's Enter) is armed again at once: a
+        key typed right after (Escape Enter) must not wait for the picker's teardown."""
+        done = super().dismiss(result)
+        self._rearm_app()
+        return done
 
     def _drop_typeahead(self) -> None:
         """A pull or a failure: the shell the keys were typed for does not come soon (the
@@ -128,7 +161,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
     def on_unmount(self) -> None:
         router = self._router()
         if router is not None:
-            router.disarm_typeahead()
+            router.disarm_typeahead(self._mine)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="images")
     def load_images(self) -> None:
