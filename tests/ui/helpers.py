@@ -13,6 +13,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
 from cdebug_tui.ui.widgets.session_pane import SessionPane
 from cdebug_tui.ui.widgets.terminal import screen_lines
 from tests.waiting import wait_for_app
@@ -118,3 +119,22 @@ async def pick_toolkit(pilot: Pilot[Any], image: str) -> None:
     await wait_for(pilot, lambda: app.focused is box, "the picker's field")
     await type_text(pilot, image)
     await pilot.press("enter")
+
+
+async def list_only(pilot: Pilot[Any], app: CdebugApp, target: Any) -> ContainerListPanel:
+    """The list filtered to `target` alone, once its row is there."""
+    panel = app.query_one(ContainerListPanel)
+    await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
+    panel.filter_text = target.name
+    panel.rebuild()
+    return panel
+
+
+async def focus_row(pilot: Pilot[Any], app: CdebugApp, target: Any) -> ContainerTableView:
+    """The list's table with the focus, its cursor on `target`'s row."""
+    panel = app.query_one(ContainerListPanel)
+    await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
+    table = app.query_one(ContainerTableView)
+    table.focus()
+    table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
+    return table

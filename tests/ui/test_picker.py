@@ -12,7 +12,7 @@ from cdebug_tui.engine.toolkit import LOCAL_TOOLKIT, PRESETS
 from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
 from cdebug_tui.ui.settings import save_setting
-from tests.ui.helpers import run, wait_for
+from tests.ui.helpers import list_only, run, wait_for
 
 pytestmark = pytest.mark.engine
 
@@ -51,7 +51,6 @@ def test_sidecar_started_while_picking(
 ) -> None:
     """The likely toolkit's sidecar and its shell start while the picker is open: picking it
     shows that shell, at its tab's size; cancelling the picker removes it."""
-    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
     from tests.conftest import sidecars_of
     from tests.ui.helpers import active_pane, terminal_text, type_text
 
@@ -61,10 +60,7 @@ def test_sidecar_started_while_picking(
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(120, 40)) as pilot:
-            panel = app.query_one(ContainerListPanel)
-            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the row")
-            panel.filter_text = target.name
-            panel.rebuild()
+            await list_only(pilot, app, target)
             key = ("default", target.id)
             # Cancelled: the prepared sidecar goes.
             await pilot.press("enter")
@@ -105,7 +101,6 @@ def test_picked_at_once_takes_the_sidecar_being_prepared(
     for that sidecar instead of starting a second one beside it (which made a pick at once
     twice as slow): one sidecar is created in all, and the tab's shell runs in it."""
     from cdebug_tui.engine.models import SIDECAR_LABEL, TARGET_LABEL
-    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
     from tests.conftest import sidecars_of
     from tests.ui.helpers import active_pane, terminal_text, type_text
 
@@ -116,10 +111,7 @@ def test_picked_at_once_takes_the_sidecar_being_prepared(
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(120, 40)) as pilot:
-            panel = app.query_one(ContainerListPanel)
-            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the row")
-            panel.filter_text = target.name
-            panel.rebuild()
+            await list_only(pilot, app, target)
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "picker")
             # At once: the preparation (a sidecar's start, then its shell) takes far longer.

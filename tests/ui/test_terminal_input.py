@@ -11,7 +11,14 @@ from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.driver import RawInput
 from cdebug_tui.ui.widgets.session_pane import SessionPane
 from tests.terminal.input_corpus import CORPUS
-from tests.ui.helpers import active_pane, run, terminal_text, wait_for, wait_for_prompt
+from tests.ui.helpers import (
+    active_pane,
+    focus_row,
+    run,
+    terminal_text,
+    wait_for,
+    wait_for_prompt,
+)
 
 
 def raw_input(app: CdebugApp) -> RawInput:
@@ -170,7 +177,6 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
 
     from cdebug_tui.ui.screens.confirm import ConfirmScreen
     from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
-    from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
 
     target = run_target(distroless_image, network_mode="none")
 
@@ -178,11 +184,7 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
             raw = raw_input(app)
-            panel = app.query_one(ContainerListPanel)
-            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
-            table = app.query_one(ContainerTableView)
-            table.focus()
-            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
+            await focus_row(pilot, app, target)
             await pilot.press("enter")
             picker = await wait_for(
                 pilot,
@@ -226,7 +228,6 @@ def test_enter_enter_on_the_list_picks_the_remembered_toolkit_once(
     takes the second Enter, and the command runs in the new session's shell."""
     from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
     from cdebug_tui.ui.settings import save_setting
-    from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
     from tests.conftest import sidecars_of
 
     save_setting("last_toolkit", busybox_image)
@@ -236,11 +237,7 @@ def test_enter_enter_on_the_list_picks_the_remembered_toolkit_once(
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
             raw = raw_input(app)
-            panel = app.query_one(ContainerListPanel)
-            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the target's row")
-            table = app.query_one(ContainerTableView)
-            table.focus()
-            table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
+            table = await focus_row(pilot, app, target)
             await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
             pickers: list[int] = []
 
