@@ -40,6 +40,8 @@ from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.tabs import SteadyTabs
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual.timer import Timer
 
     from cdebug_tui.engine.client import EventStream
@@ -176,9 +178,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.typeahead_pane: SessionPane | None = None
         #: The tab whose `t` (enter the terminal) is armed for typeahead.
         self.typeahead_key_pane: SessionPane | None = None
-        #: Whether the list's Enter is armed for typeahead, and whether keys are held after
-        #: it for the picker it opens (see _arm_list_enter).
-        self._list_enter_armed = False
+        #: The predicate the list's Enter is armed with (its arming, to disarm only that one),
+        #: and whether keys are held after it for the picker it opens (see _arm_list_enter).
+        self._list_enter_when: Callable[[], bool] | None = None
         self._held_for_picker = False
 
     def get_driver_class(self) -> type[Driver]:
@@ -1025,14 +1027,10 @@ class CdebugApp(App[int], inherit_bindings=False):
                     return node
         return None
 
-    def rearm_keys(self, tries: int = 5) -> None:
+    def rearm_keys(self) -> None:
         """Arms the typeahead of what has the focus on the main screen again (a dialog that
-        armed its own, the picker, has gone; its teardown may still be under way)."""
-        if not self.is_attached or not self.screen_stack:
-            return
-        if self.screen is not self.screen_stack[0]:
-            if tries > 0:
-                self.call_after_refresh(self.rearm_keys, tries - 1)
+        armed its own, the picker, has just been popped)."""
+        if not self.is_attached or not self.screen_stack or self.screen is not self.screen_stack[0]:
             return
         focused = self.screen_stack[0].focused
         self._arm_terminal_key(focused)
@@ -1066,9 +1064,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         except NoMatches:
             table = None
         if focused is None or focused is not table or router.typing_ahead:
-            if self._list_enter_armed and router.trigger == b"\r" and not router.typing_ahead:
-                router.disarm_typeahead()
-            self._list_enter_armed = False
+            if self._list_enter_when is not None:
+                router.disarm_typeahead(self._list_enter_when)
+                self._list_enter_when = None
             return
         main = self.screen
 
@@ -1080,7 +1078,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                 return False
 
         router.arm_typeahead(b"\r", self._list_enter_fired, still)
-        self._list_enter_armed = True
+        self._list_enter_when = still
 
     class ListEnterFired(Message):
         """The input thread began holding the keys after the list's Enter."""
