@@ -78,6 +78,12 @@ async def wait_for_prompt(pilot: Pilot[Any], pane: SessionPane) -> None:
     )
 
 
+async def wait_for_panels(pilot: Pilot[Any], pane: SessionPane, timeout: float = 30.0) -> None:
+    """Waits for the tab's side panels, which come after the shell's prompt, as a person sees
+    them come before looking at them."""
+    await wait_for(pilot, lambda: pane.panels_built, "the side panels", timeout)
+
+
 def terminal_text(pane: SessionPane) -> str:
     """The emulated screen of a session tab, as lines of text."""
     return "\n".join(screen_lines(pane.view))

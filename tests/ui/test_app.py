@@ -28,6 +28,7 @@ from tests.ui.helpers import (
     terminal_text,
     type_text,
     wait_for,
+    wait_for_panels,
     wait_for_prompt,
 )
 
@@ -352,6 +353,7 @@ def test_side_tabs_show_the_steps_and_the_internals(
         async with app.run_test(size=(160, 48)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for_panels(pilot, pane)
             assert not pane.query(InternalsView)  # nothing read before anyone looks
             await pilot.click(f"#--content-tab-side-steps-{pane.number}")
             log = pane.query_one(StepLog)
@@ -444,6 +446,7 @@ def test_toolkit_mode_is_shown_with_its_reason(
         async with app.run_test(size=(160, 48)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for_panels(pilot, pane)
             header = str(pane.query_one(".session-header").render())
             assert "toolkit mode" in header and "dynamically linked" in header
             await wait_for(

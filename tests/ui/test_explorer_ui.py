@@ -23,7 +23,7 @@ from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTa
 from cdebug_tui.ui.widgets.stats_view import StatsView
 from tests.conftest import RUN_ID
 from tests.explorer_fixtures import make_container
-from tests.ui.helpers import active_pane, run, type_text, wait_for
+from tests.ui.helpers import active_pane, run, type_text, wait_for, wait_for_panels
 
 __all__ = ["make_container"]  # a fixture: imported to be found, not called
 
@@ -426,6 +426,7 @@ def test_a_session_tab_has_the_targets_stats(
         async with app.run_test(size=(160, 48)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for_panels(pilot, pane)
             await pilot.click(f"#--content-tab-side-stats-{pane.number}")
             view = await wait_for(pilot, lambda: pane.query(StatsView).first(None), "the view")
             assert view.container_id == target.id

@@ -14,7 +14,7 @@ from textual.widgets import Static
 from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.screens.process import ProcessScreen
 from cdebug_tui.ui.widgets.session_pane import SessionPane
-from tests.ui.helpers import active_pane, run, terminal_text, wait_for
+from tests.ui.helpers import active_pane, run, terminal_text, wait_for, wait_for_panels
 
 pytestmark = pytest.mark.engine
 
@@ -58,6 +58,7 @@ def _squeezed(text: str) -> str:
 
 async def _open_details(pilot: Any, app: CdebugApp, pane: SessionPane) -> ProcessScreen:
     """p, the node process under the cursor, Enter: its details, read."""
+    await wait_for_panels(pilot, pane)
     panel = pane.processes
     node = await wait_for(
         pilot,

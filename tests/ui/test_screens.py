@@ -12,7 +12,7 @@ from cdebug_tui.ui.screens.help import HelpScreen
 from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
 from cdebug_tui.ui.settings import save_setting
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel
-from tests.ui.helpers import active_pane, run, screenshot_text, wait_for
+from tests.ui.helpers import active_pane, run, screenshot_text, wait_for, wait_for_panels
 
 pytestmark = pytest.mark.engine
 
@@ -136,6 +136,7 @@ def test_session_screen(
         async with app.run_test(size=(160, 48)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for_panels(pilot, pane)
             await wait_for(pilot, lambda: pane.processes.refreshes >= 2, "two refreshes")
             await wait_for(pilot, lambda: len(pane.rootfs.root.children) > 2, "the tree")
             text = screenshot_text(app, tmp_path / "session.svg")

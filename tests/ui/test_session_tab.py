@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
 from textual.widgets._footer import FooterKey
 
 from cdebug_tui.ui.app import CdebugApp
-from tests.ui.helpers import active_pane, run, wait_for
+from cdebug_tui.ui.widgets.step_log import StepLog
+from tests.conftest import sidecars_of
+from tests.ui.helpers import active_pane, run, wait_for, wait_for_panels
 
 pytestmark = pytest.mark.engine
 
@@ -35,34 +39,37 @@ def test_side_panels_follow_the_width_on_every_resize_and_b_per_tab(
         async with app.run_test(size=(160, 45)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
-            assert pane.side.display and pane.side.size.width > 0
+            await wait_for_panels(pilot, pane)
+            await wait_for(pilot, lambda: pane.side.size.width > 30, "the panels drawn")
+            assert pane.panels_shown
             await pilot.resize_terminal(100, 30)
-            await wait_for(pilot, lambda: not pane.side.display, "the panels to hide at 100")
+            await wait_for(pilot, lambda: not pane.panels_shown, "the panels to hide at 100")
             await pilot.resize_terminal(160, 45)
-            await wait_for(pilot, lambda: pane.side.display, "the panels back at 160")
+            await wait_for(pilot, lambda: pane.panels_shown, "the panels back at 160")
             await wait_for(pilot, lambda: pane.side.size.width > 30, "the panels drawn")
 
             # A new session at 160 columns opens with its panels.
             second = app.open_session(target.id, target.name, busybox_image, engine=app.engine)
             await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
+            await wait_for_panels(pilot, second)
             await wait_for(pilot, lambda: second.side.size.width > 30, "its panels drawn")
 
             # `b` hides them in this tab only, and the choice survives resizes.
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("b")
-            assert not second.side.display
+            assert not second.panels_shown
             await pilot.resize_terminal(100, 30)
             await pilot.resize_terminal(160, 45)
             await pilot.pause()
-            assert not second.side.display
-            assert pane.side.display  # the other tab follows the width
+            assert not second.panels_shown
+            assert pane.panels_shown  # the other tab follows the width
             await pilot.press("b")  # the next b
-            assert second.side.display
+            assert second.panels_shown
 
             # 80x24: help stays visible; panels shown with b give the focused one the rows.
             await pilot.resize_terminal(80, 24)
             await wait_for(pilot, lambda: _help_visible(app), "? Help in the footer at 80x24")
-            assert second.side.display  # still by the last b
+            assert second.panels_shown  # still by the last b
             await pilot.press("b")
             await pilot.press("b")
             await pilot.press("p")
@@ -96,7 +103,6 @@ def test_every_view_by_key_digits_marks_and_closing(
     from cdebug_tui.ui.screens.explain import ExplainScreen
     from cdebug_tui.ui.widgets.container_list import ContainerListPanel
     from cdebug_tui.ui.widgets.internals import InternalsView
-    from cdebug_tui.ui.widgets.step_log import StepLog
 
     target = run_target(distroless_image, network_mode="none")
 
@@ -166,15 +172,16 @@ def test_every_view_by_key_digits_marks_and_closing(
             await pilot.press("l")
             # With the panels hidden, a view's key shows them again.
             await pilot.press("b")
-            assert not pane.side.display
+            assert not pane.panels_shown
             await pilot.press("s")
-            assert pane.side.display and pane.shown_side == "steps"
+            assert pane.panels_shown and pane.shown_side == "steps"
 
             # The list marks the target; a second session; digits switch.
             panel = app.query_one(ContainerListPanel)
             await wait_for(pilot, lambda: panel.sessions, "the list's session mark")
             second = app.open_session(target.id, target.name, busybox_image, engine=app.engine)
             await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
+            await wait_for_panels(pilot, second)
             label = app.tabs.get_tab(second).label
             assert str(label).startswith("2 ") and target.name[:20] in str(label)
             await wait_for(pilot, lambda: 2 in panel.sessions.values(), "2 sessions marked")
@@ -287,6 +294,7 @@ def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
         async with app.run_test(size=(160, 45)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for_panels(pilot, pane)
             tree = pane.rootfs
             app_dir = await wait_for(pilot, lambda: row(tree.root, "app"), "/app in the tree")
             app_dir.expand()
@@ -352,6 +360,7 @@ def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
             await wait_for_prompt(pilot, pane)
             await type_text(pilot, "sleep 301 &")
             await pilot.press("enter")
+            await wait_for_panels(pilot, pane)
             panel = pane.processes
             sleeper = await wait_for(
                 pilot,
@@ -453,3 +462,59 @@ def test_a_misspelt_toolkit_suggests_the_closest_local_images(
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
 
     run(body())
+
+
+def test_the_panels_come_after_the_prompt_and_leave_the_shell_its_size(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A new tab draws the shell first; its side panels come after the prompt, in the place
+    kept for them: the terminal keeps its size, so the shell is never resized under the user."""
+    from tests.ui.helpers import terminal_text, type_text, wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for_prompt(pilot, pane)
+            view = pane.view
+            await wait_for(pilot, lambda: view.region.area > 0, "the terminal laid out")
+            size, region = (view.rows, view.cols), view.region
+            await wait_for_panels(pilot, pane)
+            await wait_for(pilot, lambda: pane.side.region.width > 30, "the panels drawn")
+            assert (view.rows, view.cols) == size and view.region == region
+            assert pane.side.region.x >= region.right  # beside the terminal, not over it
+            await type_text(pilot, "stty size")
+            await pilot.press("enter")
+            answer = f"{size[0]} {size[1]}"
+            await wait_for(pilot, lambda: answer in terminal_text(pane), f"stty size: {answer}")
+
+    run(body())
+
+
+def test_the_app_ends_cleanly_while_a_tab_builds_its_panels(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Quitting (or closing the tab) as the panels are being built: Textual mounts the widgets
+    on their way out without their children; the Steps view crashed the app on that."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            assert not pane.panels_built  # they come after the prompt, or a second later
+            pane.run_worker(pane.build_panels())
+            # Mid-build: the Steps view is in the tab, its own children not yet. The loop only
+            # yields to the event loop: a Pilot pause would let the build finish first.
+            deadline = time.monotonic() + 30
+            while not (log := next(iter(pane.query(StepLog)), None)):
+                assert time.monotonic() < deadline, "the Steps view never came"
+                await asyncio.sleep(0)
+            assert not log.children
+            app.exit()
+        # run_test raises what crashed the app on its way out.
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []

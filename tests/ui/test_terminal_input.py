@@ -300,7 +300,9 @@ def test_t_then_keys_in_one_burst_go_into_the_terminal(
             pane = await start(pilot, app)
             raw = raw_input(app)
             await type_raw(pilot, raw, b"\x1d")  # ctrl+]: to the panels
-            await wait_for(pilot, lambda: app.focused is pane.processes, "the processes")
+            await wait_for(
+                pilot, lambda: pane.panels_built and app.focused is pane.processes, "the processes"
+            )
             await wait_for(pilot, lambda: app.input_router.trigger == b"t", "t armed")
             # From another thread, as the driver's input thread feeds it.
             await asyncio.to_thread(raw.feed, b"techo lee-$((6*7))\r")

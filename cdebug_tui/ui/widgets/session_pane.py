@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -43,6 +45,11 @@ if TYPE_CHECKING:
     from cdebug_tui.engine.session import DebugSession
 
 _counter = itertools.count(1)
+#: The side panels are built once the shell has printed and then been quiet this long (its
+#: prompt drawn)...
+PROMPT_QUIET = 0.05
+#: ...or this long after the tab (or its session) started, whichever comes first.
+PANELS_AT_THE_LATEST = 1.0
 
 
 class PaneState(enum.StrEnum):
@@ -62,7 +69,7 @@ def _target_view(pane: SessionPane) -> list[Widget]:
 
 
 def _steps_view(pane: SessionPane) -> list[Widget]:
-    return [StepLog(classes="step-log")]
+    return [StepLog(pane.steps_taken, classes="step-log")]
 
 
 def _placeholder_view(pane: SessionPane) -> list[Widget]:
@@ -81,7 +88,7 @@ class SideView:
         name: Its id (`side-<name>-<n>`) and the topic `e` explains (see screens/explain.py).
         label: Its tab's label.
         key: The key that shows it (outside the terminal).
-        build: Its widgets, for a tab that has no session yet.
+        build: Its widgets, when the tab builds its panels (after the shell's prompt).
     """
 
     name: str
@@ -211,6 +218,14 @@ class SessionPane(TabPane):
         self._place = self.number
         #: Whether the panels' readings have started (after the shell's first output).
         self._panels_started = False
+        #: Set once the side panels' building has ended (build_panels): after the prompt.
+        self._panels_done: asyncio.Event | None = None
+        #: Whether they were built whole (not cut short by the tab's closing).
+        self._panels_whole = False
+        #: When the shell last printed, while the panels wait for its prompt to be drawn.
+        self._last_output = 0.0
+        #: The session's steps so far: the Steps view, built later, starts with them.
+        self.steps_taken: list[Step] = []
         #: Whether `b` showed (True) or hid (False) the side panels; None: the size decides.
         self.side_override: bool | None = None
 
@@ -238,14 +253,63 @@ class SessionPane(TabPane):
                         escape_key=self._leave_key(),
                         id=f"terminal-{n}",
                     )
-                with SteadyTabs(classes="side-panels", id=f"side-{n}"):
-                    for side in SIDE_VIEWS:
-                        with TabPane(side.label, id=f"side-{side.name}-{n}"):
-                            yield from side.build(self)
+                # The side panels come after the shell's prompt is drawn (build_panels): built
+                # with the tab, they made its first frame 2x slower here (about 150 ms more).
+                # Their place is kept, so the terminal's size stays when they come.
+                yield Vertical(classes="side-slot", id=f"side-slot-{n}")
 
     @property
     def view(self) -> TerminalView:
         return self.query_one(TerminalView)
+
+    @property
+    def panels_built(self) -> bool:
+        """Whether the side panels are there (they are built after the shell's prompt)."""
+        return self._panels_whole
+
+    @property
+    def panels_shown(self) -> bool:
+        """Whether the side panels' place is shown (by the width, or by `b`)."""
+        return bool(self.query_one(".side-slot").display)
+
+    async def build_panels(self) -> SteadyTabs | None:
+        """The side panels, built first when they are not yet (once, however many ask); None
+        when the tab closed (or the app ended) first."""
+        if self._panels_done is None:
+            self._panels_done = asyncio.Event()
+            try:
+                await self._mount_panels()
+            except (MountError, NoMatches):
+                pass  # the tab went while they were built
+            finally:
+                self._panels_done.set()
+        else:
+            await self._panels_done.wait()
+        return self.query_one(SteadyTabs) if self._panels_whole else None
+
+    async def _mount_panels(self) -> None:
+        n = self.number
+        tabs = SteadyTabs(classes="side-panels", id=f"side-{n}")
+        for side in SIDE_VIEWS:
+            tabs.compose_add_child(
+                TabPane(side.label, *side.build(self), id=f"side-{side.name}-{n}")
+            )
+        await self.query_one(".side-slot").mount(tabs)
+        log = self.query_one(StepLog)
+        for step in self.steps_taken[len(log.steps) :]:
+            log.add_step(step)  # taken while the panels were being built
+        if self.state == PaneState.ENDED:
+            self._mark_last_reading()
+        self._panels_whole = True
+
+    def _build_panels_later(self) -> None:
+        """Builds the panels of a tab still starting (a pull, say): the steps are in them."""
+        if self._panels_done is None:
+            self.run_worker(self._build_quietly(), group="panels", exit_on_error=False)
+
+    async def _build_quietly(self) -> bool:
+        """build_panels for a timer or the shell's output; False when the tab closed first."""
+        return await self.build_panels() is not None
 
     @property
     def processes(self) -> ProcessesPanel:
@@ -269,6 +333,7 @@ class SessionPane(TabPane):
             self.state = PaneState.ENDED
             return
         self.apply_layout(self.app.size.width, self.app.size.height)
+        self.set_timer(PANELS_AT_THE_LATEST, self._build_panels_later)
         if self._ready is not None:
             self._show_ready(self._ready)
             return
@@ -302,7 +367,7 @@ class SessionPane(TabPane):
         the Target view shows one of processes and files in full, the other as its title."""
         narrow = width < getattr(self.app, "NARROW", 110)
         shown = self.side_override if self.side_override is not None else not narrow
-        self.side.display = shown
+        self.query_one(".side-slot").display = shown
         self.set_class(narrow, "-narrow")
         self.set_class(height < getattr(self.app, "SHORT", 32), "-short")
 
@@ -393,6 +458,7 @@ class SessionPane(TabPane):
         ahead = session.take_ahead()
         if ahead:
             self.view.feed(ahead)
+            self._shell_printed()
         self._read_ready(session)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="start")
@@ -450,7 +516,7 @@ class SessionPane(TabPane):
                     recorder.output(data)
                 self.app.call_from_thread(self.view.feed, data)
                 if not self._panels_started:
-                    self.app.call_from_thread(self._start_panels)
+                    self.app.call_from_thread(self._shell_printed)
         except (OSError, RuntimeError):
             pass  # The connection broke, or the app is closing: end the session all the same.
         finally:
@@ -486,7 +552,9 @@ class SessionPane(TabPane):
         )
         self._steps_text.append_text(line)
         log.update(self._steps_text)
-        self.query_one(StepLog).add_step(step)
+        self.steps_taken.append(step)
+        if self.panels_built:
+            self.query_one(StepLog).add_step(step)
 
     def on_session_noticed(self, message: SessionNoticed) -> None:
         message.stop()
@@ -525,17 +593,36 @@ class SessionPane(TabPane):
             view.focus()
         self._set_header()
         self._app_title()
-        # The panels' readings start after the shell's first output (its prompt), or a second
-        # after the start at the latest: started at once, they competed with the shell's own
-        # start for the engine and the CPU.
-        self.set_timer(1.0, self._start_panels)
+        # The panels and their readings come once the shell's prompt is drawn (it has printed
+        # and gone quiet), or a second after the start at the latest: built or started at once,
+        # they competed with the shell's own start for the UI thread, the engine and the CPU.
+        self.set_timer(PANELS_AT_THE_LATEST, self._start_panels)
+
+    def _shell_printed(self) -> None:
+        """The shell printed, before the panels came: they wait until it has gone quiet."""
+        if self._last_output == 0.0:
+            self.set_timer(PROMPT_QUIET, self._start_panels_when_quiet)
+        self._last_output = time.monotonic()
+
+    def _start_panels_when_quiet(self) -> None:
+        quiet = time.monotonic() - self._last_output
+        if quiet < PROMPT_QUIET:
+            self.set_timer(PROMPT_QUIET - quiet, self._start_panels_when_quiet)
+        else:
+            # After the frame that draws the prompt (a new tab's first one may still be due).
+            self.call_after_refresh(self._start_panels)
 
     def _start_panels(self) -> None:
         if self._panels_started or self.state != PaneState.RUNNING or self.session is None:
             return
         self._panels_started = True
-        self.processes.start(self.session)
-        self.rootfs.start(self.session)
+        self.run_worker(self._start_readings(self.session), group="panels", exit_on_error=False)
+
+    async def _start_readings(self, session: DebugSession) -> None:
+        if not await self._build_quietly() or self.state != PaneState.RUNNING:
+            return  # closed, or ended meanwhile: build_panels or on_session_ended marked them
+        self.processes.start(session)
+        self.rootfs.start(session)
         # The tab is built and drawn: its widgets live as long as it does.
         freeze = getattr(self.app, "freeze_heap", None)
         if freeze is not None:
@@ -560,15 +647,8 @@ class SessionPane(TabPane):
         self._stop_recording()
         self.exit_code = message.exit_code
         why = self.session.ended_reason if self.session is not None else None
-        # The panels keep what they showed, marked as the last reading.
-        self.processes.stop(why or "the session ended")
-        self.rootfs.stop(why or "the session ended")
-        for view in self.query(InternalsView):
-            view.stop()
-        from cdebug_tui.ui.widgets.ports import PortsPanel
-
-        for ports in self.query(PortsPanel):
-            ports.stop()  # its forwards went with the sidecar
+        if self.panels_built:
+            self._mark_last_reading()
         self.view.set_transport(None)
         # The screen's focus, not has_focus: that follows a Focus event which may be pending.
         if self.screen.focused is self.view:
@@ -581,6 +661,20 @@ class SessionPane(TabPane):
             self._read_target_exit(self.session)
         else:
             self._notify_end()
+
+    def _mark_last_reading(self) -> None:
+        """The panels keep what they showed, marked as the last reading."""
+        why = (self.session.ended_reason if self.session is not None else None) or (
+            "the session ended"
+        )
+        self.processes.stop(why)
+        self.rootfs.stop(why)
+        for view in self.query(InternalsView):
+            view.stop()
+        from cdebug_tui.ui.widgets.ports import PortsPanel
+
+        for ports in self.query(PortsPanel):
+            ports.stop()  # its forwards went with the sidecar
 
     def ended_summary(self) -> str:
         """How the session ended, in a few words: "the target stopped (exit code 137)"."""
@@ -736,18 +830,25 @@ class SessionPane(TabPane):
 
     @property
     def shown_side(self) -> str | None:
-        """The name of the side view shown (see SIDE_VIEWS), None when the panels are hidden."""
-        side = self.side
-        if not side.display or not side.active:
+        """The name of the side view shown (see SIDE_VIEWS), None when the panels are hidden
+        (or not built yet)."""
+        if not self.panels_shown or not self.panels_built or not self.side.active:
             return None
-        return _side_name(side.active)
+        return _side_name(self.side.active)
 
-    def action_show_side(self, name: str) -> None:
-        """Shows a side view (showing the panels if `b` or the width hid them) and focuses it."""
-        side = self.side
-        if not side.display:
+    def _show_panels(self) -> None:
+        """Shows the panels' place if `b` or the width hid it, until the next b."""
+        slot = self.query_one(".side-slot")
+        if not slot.display:
             self.side_override = True
-            side.display = True
+            slot.display = True
+
+    async def action_show_side(self, name: str) -> None:
+        """Shows a side view (showing the panels if `b` or the width hid them) and focuses it."""
+        side = await self.build_panels()
+        if side is None:
+            return
+        self._show_panels()
         side.active = f"side-{name}-{self.number}"
         self._mount_side(name)
         self.call_after_refresh(self._focus_side)
@@ -822,10 +923,11 @@ class SessionPane(TabPane):
     # -- keys ------------------------------------------------------------------------------
 
     @on(TerminalView.EscapeRequested)
-    def _escape(self, event: Any) -> None:
+    async def _escape(self, event: Any) -> None:
         event.stop()
-        if self.side.display:
-            self._focus_side()
+        if self.panels_shown:
+            if await self.build_panels() is not None:
+                self._focus_side()
         else:
             self.query_one(SessionHeaderView).focus()
 
@@ -990,8 +1092,9 @@ class SessionPane(TabPane):
         return True
 
     def focus_panels(self) -> None:
-        """Focuses the processes panel, or the header when the panels are hidden."""
-        if self.processes.focusable and self.side.display:
+        """Focuses the processes panel, or the header when the panels are hidden (or not built
+        yet: a tab shown before its shell's prompt)."""
+        if self.panels_built and self.panels_shown and self.processes.focusable:
             self.processes.focus()
         else:
             self.query_one(SessionHeaderView).focus()
@@ -1002,8 +1105,10 @@ class SessionPane(TabPane):
             return False
         return True
 
-    def action_focus_panel(self, step: int) -> None:
+    async def action_focus_panel(self, step: int) -> None:
         """Moves the focus along the panels, leaving the terminal out."""
+        if await self.build_panels() is None:
+            return
         chain = [
             w
             for w in self.screen.focus_chain
@@ -1019,28 +1124,31 @@ class SessionPane(TabPane):
         if self.state == PaneState.RUNNING:
             self.view.focus()
 
-    def _show_target_tab(self) -> None:
-        side = self.side
-        if not side.display:
-            self.side_override = True
-            side.display = True
+    async def _show_target_tab(self) -> bool:
+        side = await self.build_panels()
+        if side is None:
+            return False
+        self._show_panels()
         side.active = f"side-target-{self.number}"
+        return True
 
-    def action_focus_processes(self) -> None:
-        self._show_target_tab()
-        self.processes.focus()
+    async def action_focus_processes(self) -> None:
+        if await self._show_target_tab():
+            self.processes.focus()
 
-    def action_focus_files(self) -> None:
-        self._show_target_tab()
-        self.rootfs.focus()
+    async def action_focus_files(self) -> None:
+        if await self._show_target_tab():
+            self.rootfs.focus()
 
-    def action_toggle_side(self) -> None:
+    async def action_toggle_side(self) -> None:
         """Shows or hides the side panels of this tab, whatever the width, until the next b."""
-        side = self.side
-        self.side_override = not side.display
-        side.display = self.side_override
+        slot = self.query_one(".side-slot")
+        self.side_override = not slot.display
+        slot.display = self.side_override
+        if slot.display:
+            await self.build_panels()
         focused = self.screen.focused
-        if not side.display and focused is not None and side in focused.ancestors:
+        if not slot.display and focused is not None and slot in focused.ancestors:
             # Outside the terminal still, so that the next b (or t, x, ...) works.
             self.query_one(SessionHeaderView).focus()
 

@@ -214,6 +214,10 @@ class StepLog(Widget):
         yield Static("", classes="step-total")
 
     def on_mount(self) -> None:
+        if not self.children:
+            # Removed while it was being mounted (its tab closed as its panels were built):
+            # Textual composes nothing for a widget on its way out, and mounts it all the same.
+            return
         self._show_total()
         if self.session is not None:
             # The session's list only grows, from the engine's thread; reading it is cheap.
