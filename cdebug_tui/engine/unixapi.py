@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import os
@@ -39,26 +38,104 @@ if TYPE_CHECKING:
     from cdebug_tui.engine.client import Engine
 
 # docker-py and requests take 150-400 ms to import, more than `docker run -it` takes to give a
-# prompt; shell completion and `cdebug-tui exec` need a few calls to a local socket, which
-# http.client makes in a millisecond or two. Everything else stays with docker-py (client.py).
+# prompt; shell completion and `cdebug-tui exec` need a few calls to a local socket, made here
+# in a millisecond or two. Not with http.client either: it imports email and ssl (15-30 ms on
+# the exec path) for what the engine's answers need of HTTP/1.1, below. Everything else stays
+# with docker-py (client.py).
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """An HTTP/1.1 connection whose transport is a unix socket instead of TCP."""
+class HTTPError(OSError):
+    """An answer that is not the HTTP/1.1 the engine speaks (a broken or cut connection)."""
 
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
+class _Response:
+    """One HTTP/1.1 answer on a unix socket: its status and headers, then its body as it comes
+    (Content-Length, chunked, or up to the close). The connection is the answer's alone."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock: socket.socket | None = sock
+        self._file = sock.makefile("rb")
+        status_line = self._file.readline(65537)
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            raise HTTPError(f"not an HTTP answer: {status_line[:80]!r}")
+        self.status = int(parts[1])
+        self.headers: dict[str, str] = {}
+        while (line := self._file.readline(65537)) not in (b"\r\n", b"\n"):
+            if not line:
+                raise HTTPError("the connection closed inside the answer's headers")
+            name, _, value = line.decode("latin-1").partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        self._chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+        length = self.headers.get("content-length")
+        #: Bytes of the body (or of the current chunk) still to read; None: up to the close.
+        self._left: int | None = None if self._chunked or length is None else int(length)
+        self._done = self.status in (204, 304) or self._left == 0
+        self._line = b""
+
+    def getheader(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def _some(self, n: int) -> bytes:
+        """Up to `n` bytes of the body (at least one, b"" at its end)."""
+        if self._done:
+            return b""
+        if self._chunked and not self._left:
+            size = self._file.readline(65537).split(b";", 1)[0].strip()
+            if not size:
+                raise HTTPError("the connection closed inside a chunked body")
+            self._left = int(size, 16)
+            if self._left == 0:
+                self._done = True  # trailers, if any, are left unread: the connection closes
+                return b""
+        want = n if self._left is None else min(n, self._left)
+        data = self._file.read1(want)
+        if not data:
+            if self._left is not None:
+                raise HTTPError("the connection closed inside the body")
+            self._done = True
+            return b""
+        if self._left is not None:
+            self._left -= len(data)
+            if self._chunked and self._left == 0:
+                self._file.readline(3)  # the chunk's CRLF
+            elif self._left == 0:
+                self._done = True
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        """The body's next `n` bytes (fewer at its end), or all of the rest with no `n`."""
+        if n == 0:
+            return b""
+        if self._line:  # read ahead by readline
+            if n < 0:
+                out, self._line = self._line, b""
+                return out + self.read()
+            out, self._line = self._line[:n], self._line[n:]
+            return out
+        if n > 0:
+            return self._some(n)
+        parts = []
+        while chunk := self._some(65536):
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def readline(self) -> bytes:
+        """The body's next line, its newline included (b"" at its end)."""
+        while b"\n" not in self._line:
+            more = self._some(65536)
+            if not more:
+                line, self._line = self._line, b""
+                return line
+            self._line += more
+        line, _, self._line = self._line.partition(b"\n")
+        return line + b"\n"
+
+    def close(self) -> None:
+        self._file.close()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 def socket_path(address: str) -> str | None:
@@ -117,17 +194,16 @@ class UnixAPI:
         headers = {"Content-Type": "application/json"} if data is not None else {}
         if raw_body is not None:
             data, headers = raw_body, {"Content-Type": "application/x-tar"}
-        conn = _UnixConnection(self.path, self.timeout)
         try:
-            conn.request(method, url, body=data, headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
+            resp = self._send(method, url, data, headers)
+            try:
+                raw = resp.read()
+            finally:
+                resp.close()
             status = resp.status
             ctype = resp.getheader("Content-Type") or ""
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, ValueError) as exc:
             raise self._unreachable(exc) from exc
-        finally:
-            conn.close()
         if not raw.strip():
             return status, None
         if "json" not in ctype:
@@ -164,28 +240,59 @@ class UnixAPI:
             )
         return answer
 
+    def _send(
+        self, method: str, url: str, data: bytes | None, headers: Mapping[str, str]
+    ) -> _Response:
+        """Sends one request on a connection of its own and reads its answer's head."""
+        lines = [f"{method} {url} HTTP/1.1", "Host: localhost", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if data is not None or method in ("POST", "PUT"):
+            lines.append(f"Content-Length: {len(data or b'')}")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.path)
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b""))
+            return _Response(sock)
+        except BaseException:
+            sock.close()
+            raise
+
+    def headers(self, path: str) -> tuple[int, dict[str, str]]:
+        """A GET whose answer's status and headers (names in lower case) are all that matter.
+
+        Raises:
+            EngineUnavailableError: As request.
+        """
+        try:
+            resp = self._send("GET", path, None, {})
+            resp.close()
+        except (OSError, ValueError) as exc:
+            raise self._unreachable(exc) from exc
+        return resp.status, resp.headers
+
     def open_stream(
         self, method: str, path: str, params: Mapping[str, Any] | None = None
-    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        """A request whose answer is read as it comes (events, archives); close the connection
-        to stop it.
+    ) -> _Response:
+        """A request whose answer is read as it comes (events, archives); close the answer to
+        stop it.
 
         Raises:
             EngineRequestError: When the engine answers with an error.
         """
-        conn = _UnixConnection(self.path, self.timeout)
         try:
-            conn.request(method, self._url(path, params))
-            resp = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
+            resp = self._send(method, self._url(path, params), None, {})
+        except (OSError, ValueError) as exc:
             raise self._unreachable(exc) from exc
         if resp.status >= 400:
-            raw = resp.read()
-            conn.close()
+            try:
+                raw = resp.read()
+            except OSError:
+                raw = b""
+            resp.close()
             explanation = _explanation(raw, resp.status)
             raise EngineRequestError(explanation, status=resp.status, explanation=explanation)
-        return conn, resp
+        return resp
 
     def hijack(
         self, what: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None
@@ -256,9 +363,8 @@ class LocalEventStream:
     """A blocking iterator over a local engine's container events that another thread can
     close (as client.EventStream, without docker-py)."""
 
-    def __init__(self, engine_name: str, conn: http.client.HTTPConnection, resp: Any) -> None:
+    def __init__(self, engine_name: str, resp: _Response) -> None:
         self._name = engine_name
-        self._conn = conn
         self._resp = resp
         self._closed = threading.Event()
 
@@ -272,20 +378,20 @@ class LocalEventStream:
                     continue
                 if (event := container_event(json.loads(line), self._name)) is not None:
                     yield event
-        except (OSError, ValueError, http.client.HTTPException, AttributeError) as exc:
+        except (OSError, ValueError, AttributeError) as exc:
             # Closing from another thread surfaces here as a read error on a closed socket.
             if not self._closed.is_set():
                 raise EngineUnavailableError(f"the engine's event stream broke: {exc}") from exc
 
     def close(self) -> None:
         self._closed.set()
-        sock = self._conn.sock
+        sock = self._resp.sock
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self._conn.close()
+        self._resp.close()
 
 
 class LocalEngine:
@@ -338,9 +444,17 @@ class LocalEngine:
         Raises:
             EngineUnavailableError: When it does not answer.
         """
-        status, _ = self.http.request("GET", "/_ping")
+        status, headers = self.http.headers("/_ping")
         if status != 200:
             raise EngineUnavailableError(f"the engine at {self.address} answered {status}")
+        # The ping's headers say what /version says (10-20 ms more on the exec path): Docker's
+        # "Server: Docker/20.10.24 (linux)", Podman's "Libpod/4.3.1 (linux)" and its
+        # Libpod-Api-Version.
+        name, _, rest = headers.get("server", "").partition("/")
+        if not self._detected and rest:
+            self.is_podman = name.lower() == "libpod" or "libpod-api-version" in headers
+            self.server_version = f"{rest.split(' ')[0]} {headers.get('ostype') or 'linux'}"
+            self._detected = True
         if not self._detected:
             _, version = self.http.request("GET", "/version")
             version = version if isinstance(version, dict) else {}
@@ -402,11 +516,11 @@ class LocalEngine:
         params: dict[str, Any] = {"filters": json.dumps(filters)}
         if since is not None:
             params["since"] = f"{since:.9f}"
-        conn, resp = self.http.open_stream("GET", "/events", params)
+        resp = self.http.open_stream("GET", "/events", params)
         # Events come when they come: no read timeout on this connection.
-        if conn.sock is not None:
-            conn.sock.settimeout(None)
-        return LocalEventStream(self.name, conn, resp)
+        if resp.sock is not None:
+            resp.sock.settimeout(None)
+        return LocalEventStream(self.name, resp)
 
     def remove_container(self, container_id: str, remove_volumes: bool = False) -> None:
         """Removes a container, stopping it first; a container already gone is fine."""
@@ -783,7 +897,7 @@ class LocalEngine:
             EngineRequestError: When the engine refuses.
         """
         try:
-            conn, resp = self.http.open_stream(
+            resp = self.http.open_stream(
                 "GET", f"/containers/{container_id}/archive", {"path": path}
             )
         except EngineRequestError as exc:
@@ -795,10 +909,10 @@ class LocalEngine:
             try:
                 while chunk := resp.read(65536):
                     yield chunk
-            except (OSError, http.client.HTTPException) as exc:
+            except (OSError, ValueError) as exc:
                 raise self.http._unreachable(exc) from exc
             finally:
-                conn.close()
+                resp.close()
 
         return chunks()
 

@@ -21,6 +21,7 @@ from cdebug_tui.engine.engines import (
     discover,
     split_target,
 )
+from cdebug_tui.engine.unixapi import local_engine
 from cdebug_tui.errors import EngineUnavailableError
 from tests import engines_fixtures
 from tests.conftest import RUN_ID
@@ -327,6 +328,15 @@ def test_podman_is_discovered_and_detected(
     try:
         assert registry.status("podman").is_podman
         assert not registry.status("default").is_podman
+        # exec's client, without docker-py, tells them apart from their pings.
+        for name, address, is_podman in (
+            ("podman", podman_service.sock, True),
+            ("default", registry.config("default").address, False),
+        ):
+            local = local_engine(name, address)
+            assert local is not None
+            local.ping()
+            assert local.is_podman is is_podman and local.server_version.split(" ")[0][0].isdigit()
         target = podman_targets.run(podman.busybox_image, ["sleep", "600"])
         rows, _ = registry.list_containers(shells=False)
         row = next(r for r in rows if r.id == target.id)

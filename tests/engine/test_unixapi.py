@@ -90,7 +90,8 @@ def test_answers_as_engine_does(
     assert local.image_config(distroless_image) == engine.image_config(distroless_image)
     assert local.read_file(target.id, "/etc/passwd") == engine.read_file(target.id, "/etc/passwd")
     assert local.is_podman == engine.is_podman
-    assert local.server_version.split(" ")[0] and "/" in local.server_version
+    # Read off the ping's headers, without /version: the same engine version.
+    assert local.server_version.split(" ")[0] == engine.server_version.split(" ")[0]
     with pytest.raises(FileNotFoundError):
         local.read_file(target.id, "/etc/nothing-here")
     with pytest.raises(TargetNotFoundError, match="no such container"):

@@ -11,12 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_exec_path_imports_no_docker_py() -> None:
     """What `cdebug-tui exec` imports before it talks to a local engine (LocalEngine): not
-    docker-py, requests or urllib3, nor Textual; the app and the panels still use them."""
+    docker-py, requests or urllib3, nor Textual; the app and the panels still use them. Nor
+    http.client, with its email and ssl (15-30 ms): LocalEngine speaks HTTP/1.1 itself."""
     code = (
         "import sys\n"
         "import cdebug_tui.cli, cdebug_tui.engine.session, cdebug_tui.engine.unixapi\n"
         "import cdebug_tui.engine.engines, cdebug_tui.engine.toolkit\n"
-        "print(sorted(m for m in ('docker', 'requests', 'urllib3', 'textual') if m in sys.modules))"
+        "heavy = ('docker', 'requests', 'urllib3', 'textual', 'http.client', 'ssl', 'email')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
