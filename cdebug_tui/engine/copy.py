@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import os
 import posixpath
@@ -11,7 +10,6 @@ import socket
 import tarfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,7 +308,7 @@ def make_copy(
         ToolkitError: When neither the toolkit nor the host has a static busybox.
     """
     _check_mounts(engine, source)
-    copy_id = uuid.uuid4().hex[:10]
+    copy_id = os.urandom(5).hex()
     owner = f"{socket.gethostname()}:{os.getpid()}"
     of = source.original.id if source.original is not None else source.name
     labels = {COPY_LABEL: of, OWNER_LABEL: owner}
@@ -446,6 +444,8 @@ def waiter_binary(engine: Engine, toolkit: str, toolkit_id: str, owner: str) -> 
     Raises:
         ToolkitError: When neither the toolkit nor the host has one.
     """
+    import hashlib  # here: the exec path of a running target needs none (5 ms)
+
     key = hashlib.sha256(toolkit_id.encode()).hexdigest()[:24]
     cached = tk.cache_dir() / f"busybox-{key}"
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -79,6 +78,8 @@ def docker_config_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def _context_id(name: str) -> str:
     # The docker CLI stores each context under the SHA-256 of its name.
+    import hashlib  # here: most runs read no context (5 ms of the exec path's imports)
+
     return hashlib.sha256(name.encode()).hexdigest()
 
 
