@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cdebug_tui.engine import demo  # noqa: E402
 from cdebug_tui.engine.client import Engine  # noqa: E402
-from cdebug_tui.engine.models import LogLine  # noqa: E402
+from cdebug_tui.engine.readings import LogLine  # noqa: E402
 
 OPEN_GOAL_S = 1.0
 MEMORY_GOAL_MIB = 100.0

@@ -19,8 +19,8 @@ import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from cdebug_tui.engine.models import OpenFile, Process, ProcessDetails, RootfsEntry
 from cdebug_tui.engine.ports import proc_net_ip
+from cdebug_tui.engine.readings import OpenFile, Process, ProcessDetails, RootfsEntry
 from cdebug_tui.errors import CdebugError, SessionError
 
 if TYPE_CHECKING:

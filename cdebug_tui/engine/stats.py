@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from cdebug_tui.engine.models import StatsSample
+from cdebug_tui.engine.readings import StatsSample
 
 #: How many points a history keeps: 5 minutes at one point every 2 s.
 HISTORY_POINTS = 150

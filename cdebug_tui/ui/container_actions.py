@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from cdebug_tui.engine.models import ContainerAction
+from cdebug_tui.engine.readings import ContainerAction
 
 #: The key of each action in the list, as the help screen and the palette show it.
 ACTION_KEYS = {

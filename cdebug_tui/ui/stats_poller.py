@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.timer import Timer
 
-from cdebug_tui.engine.models import StatsSample
+from cdebug_tui.engine.readings import StatsSample
 from cdebug_tui.engine.stats import StatsHistory
 from cdebug_tui.errors import EngineUnavailableError, TargetNotFoundError
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from cdebug_tui.engine.models import SIDECAR_LABEL, ContainerAction
+from cdebug_tui.engine.models import SIDECAR_LABEL
+from cdebug_tui.engine.readings import ContainerAction
 from cdebug_tui.engine.stats import StatsHistory
 from cdebug_tui.errors import ActionRefusedError, TargetNotFoundError
 from tests.engine.helpers import wait_for

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cdebug_tui.engine.models import LogLine
+from cdebug_tui.engine.readings import LogLine
 from cdebug_tui.errors import LogsUnavailableError, TargetNotFoundError
 from tests.engine.helpers import wait_for
 

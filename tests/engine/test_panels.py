@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from cdebug_tui.engine import panels
-from cdebug_tui.engine.models import Process, SessionSpec
+from cdebug_tui.engine.models import SessionSpec
+from cdebug_tui.engine.readings import Process
 from tests.waiting import wait_for
 
 STAT_1 = b"1 (server) S 0 1 1 0 -1 4194560 100 0 0 0 30 20 0 0 20 0 1 0 500 1000 170 0 0"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cdebug_tui.engine.client import _LogDecoder, parse_log_timestamp
-from cdebug_tui.engine.models import LogLine
 from cdebug_tui.engine.ports import parse_port_spec, parse_sockets
+from cdebug_tui.engine.readings import LogLine
 from cdebug_tui.errors import PortForwardError
 from cdebug_tui.ui.widgets.log_view import find_matches, format_timestamp
 

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 from cdebug_tui.engine.stats import format_bytes
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.models import ContainerDetails
+    from cdebug_tui.engine.readings import ContainerDetails
 
 #: Names of variables whose values are taken for secrets (masked until revealed).
 SECRET_NAME = re.compile(

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.models import ProcessDetails
+    from cdebug_tui.engine.readings import ProcessDetails
 
 __all__ = ["SIGNALS", "ProcessScreen"]
 

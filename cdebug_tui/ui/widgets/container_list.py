@@ -716,7 +716,7 @@ class ContainerListPanel(Vertical):
             self.app.push_screen(StatsScreen(c.engine, c.id, c.name))
 
     def action_container_action(self, action: str) -> None:
-        from cdebug_tui.engine.models import ContainerAction
+        from cdebug_tui.engine.readings import ContainerAction
         from cdebug_tui.ui.container_actions import request_action
 
         c = self.selected()

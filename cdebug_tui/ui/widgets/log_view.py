@@ -30,7 +30,7 @@ from cdebug_tui.ui.widgets.burst import forward_burst
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import EventStream, LogStream
-    from cdebug_tui.engine.models import LogLine
+    from cdebug_tui.engine.readings import LogLine
 
 #: Lines read at open: the tail of the log; the rest comes on scrolling up.
 INITIAL_TAIL = 2000

@@ -15,8 +15,8 @@ from textual.widgets import DataTable, Static
 from cdebug_tui.engine.stats import counted
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.models import ListeningSocket, PortBinding
     from cdebug_tui.engine.ports import PortForward
+    from cdebug_tui.engine.readings import ListeningSocket, PortBinding
 
 #: Seconds between the end of one reading and the start of the next, while the panel shows.
 REFRESH_EVERY = 3.0

@@ -15,7 +15,7 @@ from cdebug_tui.engine.stats import counted
 from cdebug_tui.ui.messages import ProcessesLoaded
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.models import Process
+    from cdebug_tui.engine.readings import Process
 
 #: Seconds between the end of one refresh and the start of the next.
 REFRESH_EVERY = 1.0

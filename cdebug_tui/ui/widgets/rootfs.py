@@ -16,7 +16,7 @@ from cdebug_tui.ui.messages import DirectoryLoaded, FilePreviewed
 from cdebug_tui.ui.widgets.processes import format_bytes
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.models import RootfsEntry
+    from cdebug_tui.engine.readings import RootfsEntry
 
 _CHANGE_STYLE = {"A": ("+", "bold green"), "C": ("~", "bold yellow"), "D": ("-", "bold red")}
 _KIND_STYLE = {
@@ -226,7 +226,7 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
             self._read_root()
 
     def _show_changed_only(self) -> None:
-        from cdebug_tui.engine.models import RootfsEntry
+        from cdebug_tui.engine.readings import RootfsEntry
 
         self.root.remove_children()
         self.root.set_label(Text("/", style="bold blue"))
