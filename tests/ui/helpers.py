@@ -44,7 +44,7 @@ def describe(app: Any) -> str:
     try:
         tabs = app.query_one(TabbedContent)
         panes = ", ".join(
-            f"{p.id} {p.state} {getattr(p.session, 'ended_reason', None) or ''}".strip()
+            f"{p.id} {p.state}" + (f": {p.ended_summary()}" if p.state == "ended" else "")
             for p in tabs.query(SessionPane)
         )
         shown = ""
