@@ -36,7 +36,7 @@ async def shoot(engine: Engine, target: str, toolkit: str, out: Path) -> list[Pa
         await _wait(pilot, lambda: pane.state == "running", "the session")
         await pilot.press("ctrl+right_square_bracket")
         await pilot.press("P")
-        ports = await _wait(pilot, lambda: pane.query(PortsPanel).first(None), "ports")
+        ports = await _wait(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
         await _wait(pilot, lambda: ports.loads >= 1, "the sockets")
         ports.table.move_cursor(row=[s.port for s in ports.sockets].index(8080))
         await pilot.press("enter")
@@ -48,7 +48,7 @@ async def shoot(engine: Engine, target: str, toolkit: str, out: Path) -> list[Pa
         saved.append(out / "ports.svg")
 
         await app.push_screen(LogsScreen(engine, pane.session.target.id, target))
-        panel = await _wait(pilot, lambda: app.screen.query(LogsPanel).first(None), "logs")
+        panel = await _wait(pilot, lambda: next(iter(app.screen.query(LogsPanel)), None), "logs")
         await _wait(pilot, lambda: len(panel.view.lines) >= 5, "the log")
         await pilot.press("slash")
         await _type(pilot, "order")

@@ -182,6 +182,7 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
 
         first = await _wait(pilot, lambda: next(iter(app.query(SessionPane)), None), "a tab")
         await _wait(pilot, lambda: first.state == "running", "the session")
+        await _wait(pilot, lambda: first.panels_built, "the side panels")  # after the prompt
         await pilot.pause(0.5)
         await _type(pilot, "echo on-call > /tmp/note; ls -l /app /etc && id")
         await pilot.press("enter")
@@ -212,6 +213,7 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         await _wait(pilot, lambda: len(app.query(SessionPane)) == 2, "a second tab")
         second = list(app.query(SessionPane))[1]
         await _wait(pilot, lambda: second.state == "running", "the second session")
+        await _wait(pilot, lambda: second.panels_built, "its side panels")
         await pilot.pause(0.5)
         await _type(pilot, "ps -o pid,user,args")
         await pilot.press("enter")
@@ -251,6 +253,7 @@ async def shoot(out: Path, demo: Demo, names: dict[str, str]) -> list[Path]:
         await _type(pilot, "cat /tmp/crash.log; entrypoint --run; echo code=$?")
         await pilot.press("enter")
         await _wait(pilot, lambda: "code=3" in _screen(third), "the crash, again")
+        await _wait(pilot, lambda: third.panels_built, "its side panels")
         await _wait(pilot, lambda: third.processes.refreshes >= 2, "the processes")
         await pilot.pause(0.5)
         save(app, "crashed-session")

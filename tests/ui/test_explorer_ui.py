@@ -428,7 +428,9 @@ def test_a_session_tab_has_the_targets_stats(
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             await wait_for_panels(pilot, pane)
             await pilot.click(f"#--content-tab-side-stats-{pane.number}")
-            view = await wait_for(pilot, lambda: pane.query(StatsView).first(None), "the view")
+            view = await wait_for(
+                pilot, lambda: next(iter(pane.query(StatsView)), None), "the view"
+            )
             assert view.container_id == target.id
             await wait_for(
                 pilot,

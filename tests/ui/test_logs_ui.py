@@ -44,7 +44,7 @@ async def _open_logs(pilot: Any, app: CdebugApp, container_id: str) -> LogsPanel
         pilot,
         lambda: (
             isinstance(app.screen, LogsScreen)
-            and app.screen.query(LogView).first(None)
+            and next(iter(app.screen.query(LogView)), None)
             and app.screen.query_one(LogsPanel)
         ),
         "the logs screen",
@@ -247,7 +247,7 @@ def test_session_tab_logs_and_ports_forward_then_close(
             await wait_for_prompt(pilot, pane)
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("P")
-            ports = await wait_for(pilot, lambda: pane.query(PortsPanel).first(None), "ports")
+            ports = await wait_for(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
             await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
             rows = [(s.protocol, s.port, s.pid, s.command) for s in ports.sockets]
             assert ("tcp", 8080, 1, "app") in rows and ("udp", 8081, 1, "app") in rows
@@ -262,7 +262,7 @@ def test_session_tab_logs_and_ports_forward_then_close(
             assert any("forwarding" in n for n in notes)
 
             await pilot.press("l")
-            logs = await wait_for(pilot, lambda: pane.query(LogsPanel).first(None), "logs")
+            logs = await wait_for(pilot, lambda: next(iter(pane.query(LogsPanel)), None), "logs")
             await wait_for(
                 pilot,
                 lambda: any(ln.text == "GET /tab" for ln in logs.view.lines),

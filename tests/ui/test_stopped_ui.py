@@ -91,7 +91,9 @@ def test_enter_on_a_crashed_container_debugs_a_copy(
             from cdebug_tui.ui.widgets.log_view import LogsPanel
 
             await pilot.press("l")
-            logs = await wait_for(pilot, lambda: pane.query(LogsPanel).first(None), "the Logs")
+            logs = await wait_for(
+                pilot, lambda: next(iter(pane.query(LogsPanel)), None), "the Logs"
+            )
             await wait_for(
                 pilot,
                 lambda: any("cannot reach the database" in ln.text for ln in logs.view.lines),
