@@ -600,6 +600,15 @@ def _prepare(
     title = copy.source.describe() if copy is not None else ""
     entry = _entrypoint_env(engine, target, title, config.target_pid, passwd)
     config = dataclasses.replace(config, env=(*config.env, entry))
+    # The engine's tini, for the reapers: read (once per engine version, then from the cache)
+    # while the engine creates and starts the sidecar; the supervisor receives it once it is
+    # ready. Begun before the create: its cache's path imports platformdirs (5 ms), which the
+    # toolkit's profile needs next, during the create's wait rather than after it.
+    init_box: list[bytes | None] = []
+    init_read = threading.Thread(
+        target=lambda: init_box.append(engine_init(engine, image)), name="read-init", daemon=True
+    )
+    init_read.start()
     t0 = time.monotonic()
     try:
         sidecar_id = engine.create_container(
@@ -620,6 +629,8 @@ def _prepare(
             ulimits=_podman_ulimits(engine, target.id) if engine.is_podman else None,
         )
     except EngineRequestError as exc:
+        # Its helper container, if it had to make one, goes before we do: nothing left behind.
+        init_read.join(timeout=60)
         if exc.not_found:
             raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
         raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
@@ -631,16 +642,6 @@ def _prepare(
         t0 = time.monotonic()
         profile = tk.classify(engine, image_id, sidecar_id)
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
-
-        # The engine's tini, for the reapers: read (once per engine version, then from the
-        # cache) while the sidecar starts; the supervisor receives it once it is ready.
-        init_box: list[bytes | None] = []
-        init_read = threading.Thread(
-            target=lambda: init_box.append(engine_init(engine, image)),
-            name="read-init",
-            daemon=True,
-        )
-        init_read.start()
 
         t0 = time.monotonic()
         try:
@@ -746,6 +747,7 @@ def _prepare(
                 engine.remove_container(sidecar_id)
             except CdebugError:
                 pass
+        init_read.join(timeout=60)  # as above: its helper container goes with it
         raise
 
 
