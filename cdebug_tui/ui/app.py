@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
     from cdebug_tui.ui.widgets.session_pane import SessionPane
 
+#: Seconds after a tab closes when the app frees it (reclaim_heap): a moment after the close,
+#: not in it, for the collector's one pause.
+RECLAIM_AFTER = 2.0
 #: Event actions that change a container's row; exec_* events (our own panels) are not among them.
 ROW_ACTIONS = frozenset(
     {
@@ -794,6 +797,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             profile=profile,
             pending=pending,
         )
+        self._forget_closed_panes()
         self._all_panes.append(pane)
         self._opening += 1
         if self.input_router.typing_ahead or self.input_router.armed:
@@ -923,6 +927,34 @@ class CdebugApp(App[int], inherit_bindings=False):
         tabs.active = rest[min(where, len(rest) - 1)] if rest and where >= 0 else "tab-list"
         self._focus_active()
         self.refresh_title()
+        self.set_timer(RECLAIM_AFTER, self.reclaim_heap)
+
+    def reclaim_heap(self) -> None:
+        """Frees closed tabs (with their scrollback): what freeze_heap froze is never collected
+        while frozen, and a tab is a cycle (its widgets point at it). So: thaw, collect (one
+        pause, RECLAIM_AFTER after a close), freeze what lives again. Waits for the sessions
+        still ending: their threads hold their tabs until then."""
+        ending = any(
+            w.group == "end" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for w in self.workers
+        )
+        if ending or self._quitting:
+            if not self._quitting:
+                self.set_timer(RECLAIM_AFTER, self.reclaim_heap)
+            return
+        self._forget_closed_panes()
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
+    def _forget_closed_panes(self) -> None:
+        # A closed tab whose session has ended needs nothing at exit: let it go (with its
+        # scrollback, up to a few MiB), or a day of sessions would stay in memory.
+        self._all_panes = [
+            p
+            for p in self._all_panes
+            if p.is_attached or p.alive or (p.session is not None and not p.session.closed)
+        ]
 
     @work(thread=True, exit_on_error=False, group="end")
     def end_sessions(self, panes: list[SessionPane], then_exit: bool = False) -> None:

@@ -518,3 +518,36 @@ def test_the_app_ends_cleanly_while_a_tab_builds_its_panels(
 
     run(body())
     assert sidecars_of(engine, target.id) == []
+
+
+def test_closed_tabs_are_let_go(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Closed tabs, their sessions ended, are freed with their scrollback: the app kept every
+    tab it ever had until it quit (a few MiB each; what it keeps from the collector, too)."""
+    import weakref
+
+    from tests.ui.helpers import wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            gone = []
+            for n in range(3):
+                if n:
+                    app.open_session(target.id, target.name, busybox_image)
+                tab = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+                await wait_for_prompt(pilot, tab)
+                await wait_for_panels(pilot, tab)
+                gone.append(weakref.ref(tab))
+                del tab  # from here on only weak references
+                await pilot.press("ctrl+right_square_bracket", "x")
+                await wait_for(pilot, lambda: not app.sessions(), "the tab closed")
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "the sidecars gone")
+            # Freed a moment after a close (the collector's pause is not in the close itself);
+            # Textual lets go of the last tab closed a little later.
+            await wait_for(pilot, lambda: [t() for t in gone[:-1]] == [None, None], "tabs freed")
+
+    run(body())
