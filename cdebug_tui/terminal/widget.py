@@ -26,6 +26,8 @@ __all__ = ["TerminalView", "ESCAPE_KEY"]
 
 #: The one key the view does not forward: it posts :class:`TerminalView.EscapeRequested`.
 ESCAPE_KEY = "ctrl+right_square_bracket"
+#: Refreshes a new size waits for the screen to have the app's size (see _settle_size).
+SETTLE_TRIES = 10
 
 _ANSI_INDEX = {
     name: i
@@ -467,6 +469,17 @@ class TerminalView(Widget, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         """Follow the widget's size: resize the emulator and the PTY, announce it."""
+        self._settle_size(0)
+
+    def _settle_size(self, tries: int) -> None:
+        # A window's resize reaches the app a moment before its screen lays out at the new size
+        # (Textual's resize timer); a layout in between (the app hid or showed its panels for the
+        # new width) gave this view a size the window never had: 160 -> 100 columns told the
+        # program 158, then 98, and a size in between cuts what the screen shows at its width.
+        # So the size counts once the screen has the app's.
+        if self.screen.outer_size != self.app.size and tries < SETTLE_TRIES:
+            self.call_after_refresh(self._settle_size, tries + 1)
+            return
         self._apply_size(self.size)
 
     def _apply_size(self, size: Size) -> None:
