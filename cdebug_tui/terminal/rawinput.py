@@ -92,6 +92,9 @@ class InputRouter:
         self._app_key_seen = False
         #: Bytes typed ahead for a terminal that is not there yet (see begin_typeahead).
         self._typeahead: bytearray | None = None
+        #: An app key typed ahead and what followed it: the app's once the terminal is there
+        #: (ctrl+] then leaves it, q then quits), or when the typeahead ends without one.
+        self._app_ahead = b""
         #: The byte that starts typeahead after it (see arm_typeahead), or None.
         self._trigger: int | None = None
         #: Typeahead given back to the app: its parser gets it at the next tick.
@@ -137,6 +140,9 @@ class InputRouter:
             if ahead and typed_ahead_for:
                 # Under the lock: the input thread's next bytes come after these.
                 sink(bytes(ahead))
+            # The app's keys typed after them: the app gets them now that the tab is there.
+            self._given_back += self._app_ahead
+            self._app_ahead = b""
 
     # -- typeahead: keys typed before the terminal they are for is there ----------------------
 
@@ -188,6 +194,9 @@ class InputRouter:
             ahead, self._typeahead = self._typeahead, None
             if give_back and ahead:
                 self._given_back += bytes(ahead)
+            # An app key and what followed it were the app's all along.
+            self._given_back += self._app_ahead
+            self._app_ahead = b""
 
     @property
     def armed(self) -> bool:
@@ -289,6 +298,11 @@ class InputRouter:
             fired, self._fired = self._fired, None
             if fired is not None:
                 fired()
+        if self._app_ahead:
+            # After an app key typed ahead, everything is the app's, in order, once the tab
+            # is there.
+            self._app_ahead += buf
+            return to_app
         ahead, app = self._split(buf, lambda: False, final)
         if ahead == b"\x1b" and not self._typeahead and final:
             # Escape alone, nothing typed before it: the app's (the picker's cancel).
@@ -296,9 +310,14 @@ class InputRouter:
             return to_app + app + ahead
         self._typeahead += ahead
         if self._app_key_seen:
-            # ctrl+] (or a tab key) says the user wants the app, not the shell to come.
+            # ctrl+] (or a tab key) says the user wants the app, not the shell to come: what
+            # was typed for the shell goes. The key and what follows wait for the tab, where
+            # ctrl+] leaves the terminal and `p` shows the processes ("Enter ctrl+] p" in one
+            # burst); given to the app at once, they reached the picker, still up, and were lost.
             self._app_key_seen = False
-            self._typeahead = None
+            self._typeahead = bytearray()
+            self._app_ahead = app
+            app = b""
         if self._pending:
             self._pending_since = time.monotonic()
         return to_app + app

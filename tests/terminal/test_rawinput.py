@@ -108,18 +108,26 @@ def test_keys_typed_after_the_enter_that_opens_a_session_wait_for_its_terminal()
     assert got == [b"echo hi\rls", b"\r"]
 
 
-def test_an_app_key_ends_typeahead_and_what_follows_it_is_the_apps() -> None:
-    """ctrl+] while a session starts: the user wants the app, not the shell to come."""
+def test_an_app_key_typed_ahead_and_what_follows_it_are_the_apps_once_the_tab_is_there() -> None:
+    """ctrl+] while a session starts: the user wants the app, not the shell to come. What was
+    typed for the shell goes; ctrl+] and what follows reach the app once the tab is there
+    ("Enter ctrl+] p" in one burst: leave the new terminal, show the processes), not at once,
+    when the picker was still up and took them."""
     router = InputRouter(APP_KEYS.values())
     router.begin_typeahead()
-    assert (
-        router.feed(b"Dy" + APP_KEYS["ctrl+right_square_bracket"] + b"q")
-        == APP_KEYS["ctrl+right_square_bracket"] + b"q"
-    )
-    assert not router.typing_ahead
+    leave = APP_KEYS["ctrl+right_square_bracket"]
+    assert router.feed(b"Dy" + leave + b"q") == b""
+    assert router.feed(b"y") == b""  # later reads too, in order
+    assert router.typing_ahead
     got: list[bytes] = []
     router.set_sink(got.append, lambda: False)
     assert got == []  # "Dy", typed for a shell, never reaches the app nor a later terminal
+    assert router.holding and router.tick() == leave + b"qy"
+    # A start that fails gives them back too: they were the app's all along.
+    router.begin_typeahead()
+    router.feed(b"ls" + leave + b"p")
+    router.end_typeahead()
+    assert router.tick() == leave + b"p"
 
 
 def test_typeahead_ended_with_nothing_opened_is_dropped_or_given_back() -> None:

@@ -219,6 +219,48 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
     run(started_with_a_target())
 
 
+def test_enter_then_app_keys_in_one_burst_act_in_the_new_tab(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Enter, ctrl+], p in one burst in the picker: the tab opens, ctrl+] leaves its terminal,
+    p shows the processes. The keys after ctrl+] went to the picker, still up, where they were
+    lost and the pick with them (a tmux trial found it; Enter ctrl+] q y quit nothing)."""
+    from textual.widgets import Input
+
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            raw = raw_input(app)
+            await focus_row(pilot, app, target)
+            await pilot.press("enter")
+            picker = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
+                "the picker",
+            )
+            box = picker.query_one("#picker-input", Input)
+            box.value = busybox_image
+            box.focus()
+            await wait_for(pilot, lambda: app.focused is box, "the picker's field")
+            raw.feed(b"\r\x1dp")
+            pane = await wait_for(
+                pilot, lambda: raw.tick() is None and active_pane(app), "a session tab"
+            )
+            await wait_for(
+                pilot,
+                lambda: raw.tick() is None and pane.panels_built and app.focused is pane.processes,
+                "the processes focused",
+                60,
+            )
+            assert not isinstance(app.screen, ToolkitPickerScreen)
+
+    run(body())
+
+
 def test_enter_enter_on_the_list_picks_the_remembered_toolkit_once(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
