@@ -43,6 +43,26 @@ async def start(pilot: Any, app: CdebugApp) -> SessionPane:
     return pane
 
 
+async def picker_typed(pilot: Any, app: CdebugApp, target: Any, image: str) -> None:
+    """Opens the picker on the target's row and types the image into its field, which has the
+    focus then: the next Enter picks it."""
+    from textual.widgets import Input
+
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+
+    await focus_row(pilot, app, target)
+    await pilot.press("enter")
+    picker = await wait_for(
+        pilot,
+        lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
+        "the picker",
+    )
+    box = picker.query_one("#picker-input", Input)
+    box.value = image
+    box.focus()
+    await wait_for(pilot, lambda: app.focused is box, "the picker's field")
+
+
 async def record_corpus(pilot: Any, raw: RawInput, pane: SessionPane, bracketed: bool) -> None:
     """Types the corpus into a raw PTY (with or without bracketed paste) and checks it."""
     cases = [c for c in CORPUS if c.bracketed == bracketed]
@@ -173,10 +193,8 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
     """A fast typist's burst: Enter in the picker and a command at once, and a command typed
     while `cdebug-tui TARGET` starts: each runs in the session's shell, none reaches the list
     (where D and y would remove a container)."""
-    from textual.widgets import Input
 
     from cdebug_tui.ui.screens.confirm import ConfirmScreen
-    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
 
     target = run_target(distroless_image, network_mode="none")
 
@@ -184,17 +202,7 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
             raw = raw_input(app)
-            await focus_row(pilot, app, target)
-            await pilot.press("enter")
-            picker = await wait_for(
-                pilot,
-                lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
-                "the picker",
-            )
-            box = picker.query_one("#picker-input", Input)
-            box.value = busybox_image
-            box.focus()
-            await wait_for(pilot, lambda: app.focused is box, "the picker's field")
+            await picker_typed(pilot, app, target, busybox_image)
             await type_raw(pilot, raw, b"\rDy; echo picked-$((6*7))\r")
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: "picked-42" in terminal_text(pane), "the command", 60)
@@ -222,10 +230,9 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
 def test_enter_then_app_keys_in_one_burst_act_in_the_new_tab(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
-    """Enter, ctrl+], p in one burst in the picker: the tab opens, ctrl+] leaves its terminal,
-    p shows the processes. The keys after ctrl+] went to the picker, still up, where they were
+    """Enter, ctrl+], f in one burst in the picker: the tab opens, ctrl+] leaves its terminal,
+    f shows the files. The keys after ctrl+] went to the picker, still up, where they were
     lost and the pick with them (a tmux trial found it; Enter ctrl+] q y quit nothing)."""
-    from textual.widgets import Input
 
     from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
 
@@ -235,25 +242,15 @@ def test_enter_then_app_keys_in_one_burst_act_in_the_new_tab(
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
             raw = raw_input(app)
-            await focus_row(pilot, app, target)
-            await pilot.press("enter")
-            picker = await wait_for(
-                pilot,
-                lambda: app.screen if isinstance(app.screen, ToolkitPickerScreen) else None,
-                "the picker",
-            )
-            box = picker.query_one("#picker-input", Input)
-            box.value = busybox_image
-            box.focus()
-            await wait_for(pilot, lambda: app.focused is box, "the picker's field")
-            raw.feed(b"\r\x1dp")
+            await picker_typed(pilot, app, target, busybox_image)
+            raw.feed(b"\r\x1df")
             pane = await wait_for(
                 pilot, lambda: raw.tick() is None and active_pane(app), "a session tab"
             )
             await wait_for(
                 pilot,
-                lambda: raw.tick() is None and pane.panels_built and app.focused is pane.processes,
-                "the processes focused",
+                lambda: raw.tick() is None and pane.panels_built and app.focused is pane.rootfs,
+                "the files focused",
                 60,
             )
             assert not isinstance(app.screen, ToolkitPickerScreen)

@@ -16,9 +16,13 @@ def answer(raw: bytes, *, pieces: int = 1) -> _Response:
 
     def write() -> None:
         step = max(1, len(raw) // pieces)
-        for i in range(0, len(raw), step):
-            theirs.sendall(raw[i : i + step])
-        theirs.close()
+        try:
+            for i in range(0, len(raw), step):
+                theirs.sendall(raw[i : i + step])
+        except OSError:
+            pass  # the reader gave up first (an answer it refused)
+        finally:
+            theirs.close()
 
     threading.Thread(target=write).start()
     return _Response(ours)
