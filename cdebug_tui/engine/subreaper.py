@@ -30,11 +30,14 @@ _cache: dict[tuple[str, str], bytes | None] = {}
 _lock = threading.Lock()
 
 
+def _key(engine: Engine) -> tuple[str, str]:
+    # The version's number only: Engine says "20.10.24 linux/amd64", LocalEngine "20.10.24 linux".
+    return engine.address, engine.server_version.split(" ")[0]
+
+
 def _cache_file(engine: Engine) -> Path:
-    # A name per engine and version, not a secret: crc32, as hashlib's import costs 5 ms. The
-    # version's number only: Engine says "20.10.24 linux/amd64", LocalEngine "20.10.24 linux".
-    version = engine.server_version.split(" ")[0]
-    key = f"{zlib.crc32(f'{engine.address} {version}'.encode()):08x}"
+    # A name per engine and version, not a secret: crc32, as hashlib's import costs 5 ms.
+    key = f"{zlib.crc32(' '.join(_key(engine)).encode()):08x}"
     return cache_dir() / f"docker-init-{key}"
 
 
@@ -44,7 +47,7 @@ def engine_init(engine: Engine, image: str) -> bytes | None:
     It is read from a container of `image` run with --init, which mounts it; None when the
     engine has none (Podman's --init needs catatonit, which not every host has).
     """
-    key = (engine.address, engine.server_version.split(" ")[0])
+    key = _key(engine)
     with _lock:
         if key in _cache:
             return _cache[key]

@@ -9,8 +9,8 @@
 # ("root ANCHOR_PID NIX" or "toolkit REASON..."), prints "+ command" for every change it makes,
 # then "CDEBUG-MODE mode root-path reason..." and "CDEBUG-READY". Every later stdin line is
 # "anchor PID UID" (link the toolkit for a non-root user), "init SIZE PATH" (SIZE bytes of the
-# reapers' init follow) or ignored; EOF ends it: it ends the
-# session's processes (through engine/reaper.sh, in CDEBUG_REAPER), then removes its links.
+# reapers' init follow) or ignored; EOF ends it: it ends the session's processes (through
+# engine/reaper.sh, in CDEBUG_REAPER), then removes its links.
 
 T=${CDEBUG_TARGET_PID:-1}
 ID=$CDEBUG_SESSION

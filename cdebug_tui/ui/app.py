@@ -168,8 +168,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._warm_lock = threading.Lock()
         #: Engines that went away, with how many attempts to reach them failed since.
         self._retries: dict[str, int] = {}
-        #: Every session tab ever opened: at unmount the DOM is gone, these are not.
+        #: Every session tab opened and not yet freed: at unmount the DOM is gone, these are not.
         self._all_panes: list[SessionPane] = []
+        #: The pending reclaim_heap after a tab closed, if any.
+        self._reclaim_timer: Timer | None = None
         #: Stats of the containers on screen (list rows, stats views), read every 2 s at most.
         self.stats = StatsPoller(self)
         #: Session tabs being added (open_session to mounted): typeahead waits for them.
@@ -797,7 +799,6 @@ class CdebugApp(App[int], inherit_bindings=False):
             profile=profile,
             pending=pending,
         )
-        self._forget_closed_panes()
         self._all_panes.append(pane)
         self._opening += 1
         if self.input_router.typing_ahead or self.input_router.armed:
@@ -927,7 +928,14 @@ class CdebugApp(App[int], inherit_bindings=False):
         tabs.active = rest[min(where, len(rest) - 1)] if rest and where >= 0 else "tab-list"
         self._focus_active()
         self.refresh_title()
-        self.set_timer(RECLAIM_AFTER, self.reclaim_heap)
+        self._reclaim_soon()
+
+    def _reclaim_soon(self) -> None:
+        """reclaim_heap RECLAIM_AFTER from now: once for closes in a row, not once each."""
+        if self._reclaim_timer is not None:
+            self._reclaim_timer.reset()
+        else:
+            self._reclaim_timer = self.set_timer(RECLAIM_AFTER, self.reclaim_heap)
 
     def reclaim_heap(self) -> None:
         """Frees closed tabs (with their scrollback): what freeze_heap froze is never collected
@@ -938,9 +946,10 @@ class CdebugApp(App[int], inherit_bindings=False):
             w.group == "end" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
             for w in self.workers
         )
+        self._reclaim_timer = None
         if ending or self._quitting:
             if not self._quitting:
-                self.set_timer(RECLAIM_AFTER, self.reclaim_heap)
+                self._reclaim_soon()
             return
         self._forget_closed_panes()
         gc.unfreeze()

@@ -843,13 +843,20 @@ class SessionPane(TabPane):
             self.side_override = True
             slot.display = True
 
-    async def action_show_side(self, name: str) -> None:
-        """Shows a side view (showing the panels if `b` or the width hid them) and focuses it."""
+    async def _bring_side(self, name: str) -> bool:
+        """Builds the panels if they are not yet, shows them (if `b` or the width hid them)
+        and brings a side view forward; False when the tab closed first."""
         side = await self.build_panels()
         if side is None:
-            return
+            return False
         self._show_panels()
         side.active = f"side-{name}-{self.number}"
+        return True
+
+    async def action_show_side(self, name: str) -> None:
+        """Shows a side view (showing the panels if `b` or the width hid them) and focuses it."""
+        if not await self._bring_side(name):
+            return
         self._mount_side(name)
         self.call_after_refresh(self._focus_side)
 
@@ -1124,20 +1131,12 @@ class SessionPane(TabPane):
         if self.state == PaneState.RUNNING:
             self.view.focus()
 
-    async def _show_target_tab(self) -> bool:
-        side = await self.build_panels()
-        if side is None:
-            return False
-        self._show_panels()
-        side.active = f"side-target-{self.number}"
-        return True
-
     async def action_focus_processes(self) -> None:
-        if await self._show_target_tab():
+        if await self._bring_side("target"):
             self.processes.focus()
 
     async def action_focus_files(self) -> None:
-        if await self._show_target_tab():
+        if await self._bring_side("target"):
             self.rootfs.focus()
 
     async def action_toggle_side(self) -> None:
