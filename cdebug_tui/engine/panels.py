@@ -98,26 +98,34 @@ class PanelReader:
 
     It is `sh -s cdebug-tui-reader`, reading its commands from its stdin: each reading is
     written to it and ends with a marker line that the reader waits for. A reader that died
-    (or a reading that timed out, which closes it) is started again at the next reading.
-
-    Args:
-        engine: The session's engine (its `open_exec`).
-        sidecar_id: The sidecar to run in.
+    (or a reading that timed out, which closes it) is started again at the next reading. It runs
+    under the session's reaper, as the shell does: a reading's subshell left running when the
+    session ends is killed and reaped with it, not left to the target's PID 1 as a zombie.
     """
 
-    def __init__(self, engine: Any, sidecar_id: str) -> None:
-        self.engine = engine
-        self.sidecar_id = sidecar_id
+    def __init__(self, session: DebugSession) -> None:
+        # Weak: the readers' table is keyed weakly by session, and a value that held its key
+        # would keep every ended session (and its scrollback) alive.
+        self._session = weakref.ref(session)
         self.pid = 0
         self._stream: Any = None
         self._lock = threading.Lock()
         self._seq = 0
         self._closed = False
 
+    @property
+    def session(self) -> DebugSession:
+        session = self._session()
+        if session is None:
+            raise SessionError("the session has ended")
+        return session
+
     def _open(self) -> Any:
         from cdebug_tui.engine.stream import Stream
 
-        _, sock = self.engine.open_exec(self.sidecar_id, ["sh", "-s", READER_NAME])
+        session = self.session
+        argv = session.reaped(["sh", "-s", READER_NAME], f"{session.session_id}-reader")
+        _, sock = session.engine.open_exec(session.sidecar_id, argv)
         stream = Stream(sock, tty=False)
         self._stream = stream
         self.pid = 0
@@ -129,7 +137,7 @@ class PanelReader:
         Raises:
             SessionError: When the reader cannot be started or the reading times out.
         """
-        with self._lock:
+        with self._lock, self.session.busy():
             if self._closed:
                 raise SessionError("the session has ended")
             stream = self._stream if self._stream is not None else self._open()
@@ -181,7 +189,7 @@ def reader_of(session: DebugSession) -> PanelReader:
     with _readers_lock:
         reader = _readers.get(session)
         if reader is None:
-            reader = _readers[session] = PanelReader(session.engine, session.sidecar_id)
+            reader = _readers[session] = PanelReader(session)
         return reader
 
 
@@ -350,16 +358,19 @@ def own_role(pid: int, ppid: int, command: str, reader: int, commands: dict[int,
         reader: The panel reader's PID.
         commands: Every process's command line by PID, to follow the parents.
     """
-    if pid == reader or READER_NAME in command:
+    if pid == reader:
         return "panel reader"
     if "cdebug-supervisor" in command:
         return "supervisor"
-    # The debug shell runs under tini (-s, reaping its orphans) and a reaper script, so that a
-    # session leaves no process and no zombie in the target (sidecar.py, subreaper.py).
+    # The debug shell and the panel reader run under tini (-s, reaping their orphans) and a
+    # reaper script, so that a session leaves no process and no zombie in the target
+    # (sidecar.py, subreaper.py). Their command lines name the reader too: these go first.
     if "cdebug-tui-init" in command:
         return "reaper (tini)"
     if "cdebug-reaper" in command:
         return "reaper"
+    if READER_NAME in command:
+        return "panel reader"
     if "/.cdebug-" in command or "cdebug-anchor" in command:
         return "debug shell" if "/.cdebug-" in command else "anchor"
     parent = commands.get(ppid, "")

@@ -7,7 +7,8 @@ import itertools
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine import copy as copies
@@ -88,6 +89,10 @@ class DebugSession:
         self._exit_code: int | None = None
         self._closed = False
         self._close_lock = threading.Lock()
+        #: Commands being started or run in the sidecar (busy()); close() waits for them, as the
+        #: supervisor can end only what it finds running.
+        self._busy = 0
+        self._idle = threading.Condition(self._close_lock)
         self._watcher: Any = None
         self._resize_lock = threading.Lock()
         self._size_wanted: tuple[int, int] | None = None
@@ -166,9 +171,11 @@ class DebugSession:
         Raises:
             SessionError: When the sidecar is gone or refuses the exec.
         """
+        with self.busy():
+            self._start_shell()
+
+    def _start_shell(self) -> None:
         spec, uid_gid = self.spec, self.uid_gid
-        if self._closed:
-            raise SessionError(f"the session has ended: {self.ended_reason or 'closed'}")
         try:
             t0 = time.monotonic()
             env = shell_env(
@@ -193,7 +200,7 @@ class DebugSession:
                 uid_gid=uid_gid,
                 target_pid=self.config.target_pid,
             )
-            argv = self._reaped(argv, self.session_id)
+            argv = self.reaped(argv, self.session_id)
             exec_user = "0"
             if self.mode == Mode.TOOLKIT and uid_gid is not None:
                 exec_user = f"{uid_gid[0]}:{uid_gid[1]}"
@@ -228,6 +235,28 @@ class DebugSession:
                 f"cannot start the shell: {exc.explanation}"
                 + (f" ({self.ended_reason})" if self.ended_reason else "")
             ) from exc
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Holds the session open while a command is started or run in the sidecar.
+
+        The supervisor ends only the processes it finds when its stdin closes: one that an
+        exec started a moment later would be killed with the sidecar, and its children, left
+        to the target's PID 1, stay there as zombies. close() waits for what is held.
+
+        Raises:
+            SessionError: When the session has ended (or is ending).
+        """
+        with self._idle:
+            if self._closed:
+                raise SessionError(f"the session has ended: {self.ended_reason or 'closed'}")
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
 
     # -- the shell's streams ---------------------------------------------------------------
 
@@ -382,7 +411,9 @@ class DebugSession:
 
     # -- running things in the sidecar, for the panels -------------------------------------
 
-    def _reaped(self, argv: list[str], tag: str) -> list[str]:
+    def reaped(self, argv: list[str], tag: str) -> list[str]:
+        """`argv` under the session's reaper, tagged `tag` (the session's id, or it and a
+        suffix): the supervisor ends it, and reaps what it started, when the session ends."""
         return reaped(
             argv,
             init=self.init_path,
@@ -402,17 +433,18 @@ class DebugSession:
             SessionError: When it overran, or the sidecar stopped answering.
         """
         tag = f"{self.session_id}-r{next(self._runs)}"
-        exec_id = self.engine.exec_create(self.sidecar_id, self._reaped(argv, tag), user="0")
-        stream = self.engine.exec_start(exec_id)
-        try:
-            read = stream.read_all(timeout)
-        except OSError as exc:
-            raise SessionError(f"the sidecar stopped answering: {exc}") from exc
-        finally:
-            stream.close()
-        if read is None:
-            self._end_run(tag)
-            raise SessionError(f"{shlex.join(argv)[:60]} did not finish within {timeout:.0f}s")
+        with self.busy():
+            exec_id = self.engine.exec_create(self.sidecar_id, self.reaped(argv, tag), user="0")
+            stream = self.engine.exec_start(exec_id)
+            try:
+                read = stream.read_all(timeout)
+            except OSError as exc:
+                raise SessionError(f"the sidecar stopped answering: {exc}") from exc
+            finally:
+                stream.close()
+            if read is None:
+                self._end_run(tag)
+                raise SessionError(f"{shlex.join(argv)[:60]} did not finish within {timeout:.0f}s")
         out, err = read
         code = self.engine.exec_inspect(exec_id).exit_code
         return int(code if code is not None else -1), out, err
@@ -436,7 +468,7 @@ class DebugSession:
 
     def close(self, timeout: float = 10.0) -> None:
         """Ends the session: the shell, the links in the target, the sidecar. Idempotent."""
-        with self._close_lock:
+        with self._idle:
             already = self._closed
             self._closed = True
         if already:
@@ -451,7 +483,9 @@ class DebugSession:
             self.exit_code(wait=0.0)
         if self._watcher is not None:
             self._watcher.close()
-        # EOF on the supervisor's stdin: it removes its links and exits.
+        self._wait_idle(min(timeout, 5.0))
+        # EOF on the supervisor's stdin: it ends the session's processes, removes its links
+        # and exits.
         self.supervisor.close_write()
         if self.sidecar_id:
             self.engine.wait_removed(self.sidecar_id, timeout)
@@ -463,6 +497,23 @@ class DebugSession:
         self.supervisor.close()
         if self.copy is not None:
             self.copy.remove(timeout)
+
+    def _wait_idle(self, timeout: float) -> None:
+        """Waits until the commands being started or run in the sidecar are (commands
+        overrun by then are ended with the session), and until the shell runs."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            self._idle.wait_for(lambda: self._busy == 0, timeout)
+        # The engine answers an exec's start before the process exists (the answer upgrades
+        # the connection, then the process starts): the supervisor would not find it yet.
+        while self.exec_id and time.monotonic() < deadline:
+            try:
+                state = self.engine.exec_inspect(self.exec_id)
+            except CdebugError:
+                return
+            if state.running or state.exit_code is not None:
+                return
+            time.sleep(0.01)
 
     def __enter__(self) -> DebugSession:
         return self

@@ -221,8 +221,11 @@ def test_one_plainly_named_reader_serves_every_reading(
     readers = [p for p in procs if p.own == "panel reader"]
     assert len(readers) == 1 and readers[0].command == "sh -s cdebug-tui-reader", procs
     assert readers[0].pid == next(p for p in first if p.own == "panel reader").pid
-    # The supervisor is the sidecar's `sh -c`; no other is left by the readings.
-    assert not any(p.command.startswith("sh -c") and p.own != "supervisor" for p in procs)
+    # The supervisor and the reader's reaper are the sidecar's `sh -c`; no other is left by
+    # the readings.
+    assert not any(
+        p.command.startswith("sh -c") and p.own not in ("supervisor", "reaper") for p in procs
+    )
     assert any(p.own == "supervisor" for p in procs), procs
 
     d = panels.process_details(session, 1)

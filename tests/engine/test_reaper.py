@@ -149,3 +149,61 @@ def test_the_reaper_reaches_a_toolkit_without_head(
         assert namespace_processes(target.pid) == before
     finally:
         engine.api.remove_image(headless, force=True)
+
+
+def close_while_busy(engine: Any, target_id: str, image: str) -> None:
+    """Starts a session, runs commands and panel readings in it from three threads, and closes
+    it while they go on."""
+    import threading
+
+    from cdebug_tui.engine import panels
+    from cdebug_tui.errors import CdebugError
+
+    session = start_session(engine, SessionSpec(target=target_id, image=image, tty=True))
+    stop = threading.Event()
+    done: list[str] = []
+
+    def run_commands() -> None:
+        while not stop.is_set():
+            try:
+                session.run(["sh", "-c", "sleep 0.05 & ps >/dev/null; wait"])
+                done.append("run")
+            except CdebugError:
+                stop.wait(0.01)
+
+    def read_processes() -> None:
+        while not stop.is_set():
+            try:
+                panels.list_processes(session)
+                done.append("reading")
+            except CdebugError:
+                stop.wait(0.01)
+
+    workers = [threading.Thread(target=run_commands) for _ in range(2)]
+    workers.append(threading.Thread(target=read_processes))
+    try:
+        for worker in workers:
+            worker.start()
+        wait_for(lambda: {"run", "reading"} <= set(done), 30, "commands and readings")
+        session.close()
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(30)
+        session.close()
+        panels.close_reader(session)
+
+
+def test_commands_racing_the_end_leave_nothing(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The panels run commands in the sidecar every second, and a tab can close, or the app
+    quit, in the middle of one: closing while commands start and run leaves no process and
+    no zombie in the target. (A command started as the supervisor ended was killed with the
+    sidecar, and what it had started stayed with the target's PID 1 as a zombie.)"""
+    target = run_target(distroless_image)
+    before = namespace_processes(target.pid)
+    for round_ in range(3):
+        close_while_busy(engine, target.id, busybox_image)
+        after = namespace_processes(target.pid)
+        assert after == before, f"round {round_}, left: {sorted(set(after) - set(before))}"
