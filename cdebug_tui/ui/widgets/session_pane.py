@@ -586,7 +586,10 @@ class SessionPane(TabPane):
         view = self.view
         view.display = True
         view.set_transport(session)
-        if self._is_active_tab():
+        active = self._is_active_tab()
+        # Titled now, not when its FocusChanged arrives: the first frames had none.
+        view.border_title = self._terminal_title(focused=active)
+        if active:
             # A tab in the background leaves the focus where the user is. (The active tab,
             # not `display`: that lags behind a switch that has just made this tab active.)
             self.last_focus = view
@@ -1048,11 +1051,14 @@ class SessionPane(TabPane):
     @on(TerminalView.FocusChanged)
     def _terminal_focus_changed(self, event: TerminalView.FocusChanged) -> None:
         event.stop()
-        view = self.view
-        key = self.app.get_key_display(Binding(view.escape_key, ""))
-        view.border_title = (
-            f"keys go to the shell · {key} leaves" if event.focused else "t: type in the terminal"
-        )
+        self.view.border_title = self._terminal_title(event.focused)
+
+    def _terminal_title(self, focused: bool) -> str:
+        """The terminal's border title: where keys go, and how to change that."""
+        if not focused:
+            return "t: type in the terminal"
+        key = self.app.get_key_display(Binding(self.view.escape_key, ""))
+        return f"keys go to the shell · {key} leaves"
 
     @on(TerminalView.TitleChanged)
     def _window_title(self, event: TerminalView.TitleChanged) -> None:
