@@ -522,20 +522,6 @@ class Engine:
                 raise CdebugError(f"cannot look up {target!r}: {exc.explanation}") from exc
         raise unresolved_target(target, self._call(self.api.containers, all=True))
 
-    def ulimits(self, container_id: str) -> list[tuple[str, int, int]]:
-        """The resource limits a container was created with: (name as in --ulimit, soft, hard).
-
-        Podman reports the limits it applied by default too (RLIMIT_NOFILE, RLIMIT_NPROC);
-        Docker reports only explicit ones.
-        """
-        raw = self._call(self.api.inspect_container, container_id)
-        out = []
-        for u in (raw.get("HostConfig") or {}).get("Ulimits") or ():
-            name = str(u.get("Name") or "").lower().removeprefix("rlimit_")
-            if name:
-                out.append((name, int(u.get("Soft") or 0), int(u.get("Hard") or 0)))
-        return out
-
     # -- logs --------------------------------------------------------------------------------
 
     def _logs_response(self, container_id: str, params: dict[str, Any]) -> tuple[Any, bool]:

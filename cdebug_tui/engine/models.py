@@ -200,6 +200,9 @@ class TargetInfo:
     labels: tuple[tuple[str, str], ...] = ()
     mounts: tuple[Mount, ...] = ()
     exit_code: int = 0
+    #: The resource limits it was created with: (name as in --ulimit, soft, hard). Podman
+    #: reports the ones it applied by default too (nofile, nproc); Docker only explicit ones.
+    ulimits: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def ref(self) -> ContainerRef:
@@ -335,6 +338,11 @@ def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
             for m in raw.get("Mounts") or ()
         ),
         exit_code=int(state.get("ExitCode") or 0),
+        ulimits=tuple(
+            (name, int(u.get("Soft") or 0), int(u.get("Hard") or 0))
+            for u in host.get("Ulimits") or ()
+            if (name := str(u.get("Name") or "").lower().removeprefix("rlimit_"))
+        ),
     )
 
 

@@ -677,7 +677,7 @@ def _prepare(
             cap_drop=list(config.cap_drop),
             privileged=config.privileged,
             auto_remove=True,
-            ulimits=_podman_ulimits(engine, target.id) if engine.is_podman else None,
+            ulimits=_podman_ulimits(target) if engine.is_podman else None,
         )
     except EngineRequestError as exc:
         # Its helper container, if it had to make one, goes before we do: nothing left behind.
@@ -850,7 +850,7 @@ def _plan_mode(
     return Mode.ROOT, profile.reason
 
 
-def _podman_ulimits(engine: Engine, target_id: str) -> list[tuple[str, int, int]]:
+def _podman_ulimits(target: TargetInfo) -> list[tuple[str, int, int]]:
     """The sidecar's nofile and nproc limits on Podman: the target's own.
 
     Podman sets nofile and nproc to its own high defaults, which a service without
@@ -858,7 +858,7 @@ def _podman_ulimits(engine: Engine, target_id: str) -> list[tuple[str, int, int]
     ("error setting rlimit type 7"). The target's limits are ones this engine has already
     applied, so they are known to work, and the sidecar lives beside the target anyway.
     """
-    limits = {name: (soft, hard) for name, soft, hard in engine.ulimits(target_id)}
+    limits = {name: (soft, hard) for name, soft, hard in target.ulimits}
     # Values nearly every host allows, for a target that reports none.
     fallback = {"nofile": (1024, 1024), "nproc": (4096, 4096)}
     return [(name, *limits.get(name, fallback[name])) for name in fallback]

@@ -498,16 +498,6 @@ class LocalEngine:
         rows = self.http.call("list containers", "GET", "/containers/json", {"all": 1}) or []
         raise unresolved_target(target, rows)
 
-    def ulimits(self, container_id: str) -> list[tuple[str, int, int]]:
-        """The resource limits a container was created with, as Engine.ulimits."""
-        raw = self.http.call("inspect the container", "GET", f"/containers/{container_id}/json")
-        out = []
-        for u in (raw.get("HostConfig") or {}).get("Ulimits") or ():
-            name = str(u.get("Name") or "").lower().removeprefix("rlimit_")
-            if name:
-                out.append((name, int(u.get("Soft") or 0), int(u.get("Hard") or 0)))
-        return out
-
     def events(self, since: float | None = None, container: str | None = None) -> LocalEventStream:
         """A live stream of container events (of one container, if given)."""
         filters: dict[str, list[str]] = {"type": ["container"]}

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import docker.types
 import pytest
 
 from cdebug_tui.engine.models import SIDECAR_LABEL
@@ -85,7 +86,11 @@ def test_answers_as_engine_does(
     target = run_target(distroless_image)
     assert local.resolve(target.name) == engine.resolve(target.name)
     assert local.resolve(target.id[:12]) == engine.inspect(target.id)
-    assert local.ulimits(target.id) == engine.ulimits(target.id)
+    limited = run_target(
+        distroless_image, ulimits=[docker.types.Ulimit(name="nproc", soft=99, hard=99)]
+    )
+    assert local.inspect(limited.id) == engine.inspect(limited.id)
+    assert ("nproc", 99, 99) in engine.inspect(limited.id).ulimits
     assert local.image_id(distroless_image) == engine.image_id(distroless_image)
     assert local.image_config(distroless_image) == engine.image_config(distroless_image)
     assert local.read_file(target.id, "/etc/passwd") == engine.read_file(target.id, "/etc/passwd")
@@ -121,6 +126,8 @@ def test_sidecar_life_over_the_socket(
         ulimits=[("nofile", 1024, 1024)],
     )
     made.append(cid)
+    # Read back as it was set (the sidecar's limits on Podman are its target's, read so).
+    assert local.inspect(cid).ulimits == (("nofile", 1024, 1024),)
     attached = local.attach_socket(cid)
     local.start(cid)
     attached.sendall(b"hello\n")
