@@ -33,6 +33,7 @@ from cdebug_tui.engine.models import (
     DockerContext,
     ExecState,
     ImageInfo,
+    Mount,
     PublishedPort,
     PullProgress,
     TargetInfo,
@@ -51,9 +52,7 @@ from cdebug_tui.engine.readings import (
     ContainerDetails,
     HealthProbe,
     LogLine,
-    MountInfo,
     NetworkInfo,
-    PortBinding,
     StatsSample,
 )
 from cdebug_tui.engine.stream import Stream, raw_socket
@@ -612,7 +611,7 @@ class Engine:
 
     # -- ports -------------------------------------------------------------------------------
 
-    def port_bindings(self, container_id: str) -> list[PortBinding]:
+    def port_bindings(self, container_id: str) -> list[PublishedPort]:
         """The container's ports that the engine publishes on the host (`docker port`)."""
         try:
             raw = self._call(self.api.inspect_container, container_id)
@@ -626,7 +625,7 @@ class Engine:
                 host_port = str(b.get("HostPort") or "")
                 if port.isdigit() and host_port.isdigit():
                     out.append(
-                        PortBinding(
+                        PublishedPort(
                             int(port), proto or "tcp", b.get("HostIp") or "", int(host_port)
                         )
                     )
@@ -1412,18 +1411,18 @@ def _details(engine: str, raw: Mapping[str, Any]) -> ContainerDetails:
         k, _, v = str(item).partition("=")
         env.append((k, v))
     mounts = tuple(
-        MountInfo(
+        Mount(
             kind=str(m.get("Type") or ""),
             source=str(m.get("Source") or m.get("Name") or ""),
             destination=str(m.get("Destination") or ""),
-            read_only=not m.get("RW", True),
+            writable=bool(m.get("RW", True)),
             name=str(m.get("Name") or ""),
         )
         for m in raw.get("Mounts") or ()
     )
     # tmpfs mounts are not in Mounts: HostConfig.Tmpfs has them (destination -> options).
     mounts += tuple(
-        MountInfo("tmpfs", "tmpfs", dest, "ro" in str(opts).split(","))
+        Mount("tmpfs", "tmpfs", dest, writable="ro" not in str(opts).split(","))
         for dest, opts in (host.get("Tmpfs") or {}).items()
     )
     networks = tuple(

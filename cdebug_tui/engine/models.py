@@ -160,13 +160,16 @@ class Mount:
     """A volume or bind mount of a container, as `docker inspect` lists it under Mounts."""
 
     kind: str  # "volume", "bind", "tmpfs"
-    source: str  # the volume's name, or the host path of a bind mount
+    source: str  # the host path (a volume's directory); a volume's name when the engine has none
     destination: str
     writable: bool
+    name: str = ""  # a volume's name
 
     def describe(self) -> str:
         """One phrase: `volume data at /data (writable)`."""
-        what = f"volume {self.source}" if self.kind == "volume" else f"{self.kind} {self.source}"
+        what = f"volume {self.name or self.source}" if self.kind == "volume" else self.kind
+        if self.kind != "volume":
+            what = f"{what} {self.source}"
         return f"{what} at {self.destination} ({'writable' if self.writable else 'read-only'})"
 
 
@@ -331,9 +334,10 @@ def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
         mounts=tuple(
             Mount(
                 kind=str(m.get("Type") or ""),
-                source=str(m.get("Name") or m.get("Source") or ""),
+                source=str(m.get("Source") or m.get("Name") or ""),
                 destination=str(m.get("Destination") or ""),
                 writable=bool(m.get("RW")),
+                name=str(m.get("Name") or ""),
             )
             for m in raw.get("Mounts") or ()
         ),

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from cdebug_tui.engine.models import SIDECAR_LABEL, PublishedPort
+from cdebug_tui.engine.models import SIDECAR_LABEL, Mount, PublishedPort
 
 # Apart from models.py: a session needs none of these, and building a dataclass costs about a
 # millisecond; `cdebug-tui exec` builds only what it uses.
@@ -107,16 +107,6 @@ class LogLine:
 
 
 @dataclass(frozen=True)
-class PortBinding:
-    """A container port the engine publishes on the host, as `docker port` shows it."""
-
-    port: int
-    protocol: str  # "tcp" or "udp"
-    host_ip: str
-    host_port: int
-
-
-@dataclass(frozen=True)
 class ListeningSocket:
     """A socket the target listens on (TCP) or is bound to (UDP), in its network namespace."""
 
@@ -163,17 +153,6 @@ class ContainerAction(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class MountInfo:
-    """One mount of a container: where it comes from, where it is, how."""
-
-    kind: str  # bind, volume, tmpfs, ...
-    source: str
-    destination: str
-    read_only: bool
-    name: str = ""
-
-
-@dataclass(frozen=True)
 class NetworkInfo:
     """One network a container is attached to."""
 
@@ -210,7 +189,7 @@ class ContainerDetails:
     user: str
     workdir: str
     env: tuple[tuple[str, str], ...]
-    mounts: tuple[MountInfo, ...]
+    mounts: tuple[Mount, ...]
     networks: tuple[NetworkInfo, ...]
     network_mode: str
     ports: tuple[PublishedPort, ...]

@@ -60,7 +60,7 @@ def test_details_group_what_inspect_says(
     assert ("DB_PASSWORD", "hunter2") in d.env and ("MODE", "prod") in d.env
     assert ("com.example.team", "payments") in d.labels
     mounts = {m.destination: m for m in d.mounts}
-    assert mounts["/data"].source == str(tmp_path) and mounts["/data"].read_only
+    assert mounts["/data"].source == str(tmp_path) and not mounts["/data"].writable
     assert mounts["/scratch"].kind == "tmpfs"
     [port] = d.ports
     assert port.private_port == 8080 and port.host_ip == "127.0.0.1" and port.public_port

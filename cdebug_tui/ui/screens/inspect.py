@@ -96,7 +96,7 @@ def inspect_rows(d: ContainerDetails) -> list[InspectRow]:
         [
             (
                 m.kind,
-                f"{m.source} -> {m.destination}  {'ro' if m.read_only else 'rw'}",
+                f"{m.source} -> {m.destination}  {'rw' if m.writable else 'ro'}",
             )
             for m in d.mounts
         ]

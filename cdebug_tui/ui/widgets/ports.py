@@ -15,8 +15,9 @@ from textual.widgets import DataTable, Static
 from cdebug_tui.engine.stats import counted
 
 if TYPE_CHECKING:
+    from cdebug_tui.engine.models import PublishedPort
     from cdebug_tui.engine.ports import PortForward
-    from cdebug_tui.engine.readings import ListeningSocket, PortBinding
+    from cdebug_tui.engine.readings import ListeningSocket
 
 #: Seconds between the end of one reading and the start of the next, while the panel shows.
 REFRESH_EVERY = 3.0
@@ -58,7 +59,7 @@ class PortsPanel(Vertical):
         def __init__(
             self,
             sockets: list[ListeningSocket],
-            published: list[PortBinding],
+            published: list[PublishedPort],
             error: str | None = None,
         ) -> None:
             super().__init__()
@@ -80,7 +81,7 @@ class PortsPanel(Vertical):
         super().__init__(id=id)
         self.session = session
         self.sockets: list[ListeningSocket] = []
-        self.published: list[PortBinding] = []
+        self.published: list[PublishedPort] = []
         #: Open forwards, by the target's port.
         self.forwards: dict[int, PortForward] = {}
         self.stopped = False
@@ -171,9 +172,9 @@ class PortsPanel(Vertical):
 
     def _published(self, s: ListeningSocket) -> str:
         out = [
-            f"{b.host_ip or '*'}:{b.host_port}"
+            f"{b.host_ip or '*'}:{b.public_port}"
             for b in self.published
-            if b.port == s.port and b.protocol == s.transport
+            if b.private_port == s.port and b.protocol == s.transport
         ]
         return ", ".join(out)
 
