@@ -116,6 +116,17 @@ def test_plot_draws_the_limit_and_values_above_it() -> None:
     assert "┈" in plot_lines([], 3, 2, limit=1.0)[0].plain  # no data yet: the limit alone
 
 
+def test_a_rate_plot_shows_background_chatter_as_a_sliver() -> None:
+    """A few hundred bytes a second beside nothing were full bars (the scale ran from zero to
+    the largest value); the scale's top is at least RATE_FLOOR."""
+    from cdebug_tui.ui.widgets.stats_view import RATE_FLOOR
+
+    chatter = [line.plain for line in plot_lines([0, 300, 2000], 3, 2, None, floor=RATE_FLOOR)]
+    assert chatter == ["   ", "  ▂"]
+    busy = [line.plain for line in plot_lines([0, 4e6, 2e6], 3, 2, None, floor=RATE_FLOOR)]
+    assert busy[0][1] != " " and busy[1][1] == "█"  # a real rate still fills the plot
+
+
 def test_secrets_are_recognised_by_name_or_value() -> None:
     for name in ("DB_PASSWORD", "API_KEY", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "SSH_KEY"):
         assert looks_secret(name, "x"), name

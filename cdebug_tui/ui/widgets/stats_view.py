@@ -11,22 +11,32 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from cdebug_tui.engine.stats import HISTORY_POINTS, format_bytes
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
+#: The least top of a rate's scale (bytes/s): a few hundred bytes a second of background
+#: chatter are a sliver, not a full bar (a scale from zero to the largest value made them so).
+RATE_FLOOR = 16 * 1024
 
 
-def plot_lines(values: Sequence[float], width: int, height: int, limit: float | None) -> list[Text]:
+def plot_lines(
+    values: Sequence[float],
+    width: int,
+    height: int,
+    limit: float | None,
+    floor: float = 1e-9,
+    color: str = "green",
+) -> list[Text]:
     """Bars of the last `width` values, `height` rows high, with the limit as a dashed line.
 
     The scale's top is the larger of the limit and the largest value, so that the limit is
-    always drawn and a value above it shows as a bar through the line.
+    always drawn and a value above it shows as a bar through the line; never below `floor`.
     """
     values = list(values)[-width:] if width > 0 else []
     # Without a limit, some headroom: a steady value is a bar, not a full block.
-    top = max([limit or 0.0, *(v * (1.0 if limit else 1.25) for v in values), 1e-9])
+    top = max([limit or 0.0, *(v * (1.0 if limit else 1.25) for v in values), floor])
     limit_row = None
     if limit:
         # The row whose band holds the limit, counted from the top.
@@ -46,13 +56,18 @@ def plot_lines(values: Sequence[float], width: int, height: int, limit: float | 
                 line.append("┈", style="red")
             else:
                 over = limit is not None and v > limit
-                line.append(_BLOCKS[eighths], style="bold red" if over else "green")
+                line.append(_BLOCKS[eighths], style="bold red" if over else color)
         lines.append(line)
     return lines
 
 
 class LimitPlot(Widget):
-    """A bar plot of one measure over time, several rows high, with its limit drawn."""
+    """A bar plot of one measure over time, several rows high, with its limit drawn.
+
+    Args:
+        floor: The least top of its scale.
+        color: The bars' colour.
+    """
 
     DEFAULT_CSS = """
     LimitPlot {
@@ -63,8 +78,14 @@ class LimitPlot(Widget):
     values: reactive[tuple[float, ...]] = reactive(())
     limit: reactive[float | None] = reactive(None)
 
+    def __init__(self, *, floor: float = 1e-9, color: str = "green", classes: str = "") -> None:
+        super().__init__(classes=classes)
+        self.floor = floor
+        self.color = color
+
     def render(self) -> Text:
-        lines = plot_lines(self.values, self.size.width, self.size.height, self.limit)
+        height, width = self.size.height, self.size.width
+        lines = plot_lines(self.values, width, height, self.limit, self.floor, self.color)
         return Text("\n").join(lines)
 
 
@@ -98,11 +119,11 @@ class StatsView(VerticalScroll, can_focus=True):
         yield Static("", classes="stats-mem-title")
         yield LimitPlot(classes="stats-mem")
         yield Static("", classes="stats-net-title")
-        yield Sparkline([], classes="stats-net-rx")
-        yield Sparkline([], classes="stats-net-tx")
+        yield LimitPlot(floor=RATE_FLOOR, color="cyan", classes="stats-rate stats-net-rx")
+        yield LimitPlot(floor=RATE_FLOOR, color="magenta", classes="stats-rate stats-net-tx")
         yield Static("", classes="stats-io-title")
-        yield Sparkline([], classes="stats-io-read")
-        yield Sparkline([], classes="stats-io-write")
+        yield LimitPlot(floor=RATE_FLOOR, color="cyan", classes="stats-rate stats-io-read")
+        yield LimitPlot(floor=RATE_FLOOR, color="magenta", classes="stats-rate stats-io-write")
         yield Static(
             Text(
                 f"a column every 2 s, newest on the right (up to {HISTORY_POINTS * 2 // 60} "
@@ -243,9 +264,4 @@ class StatsView(VerticalScroll, can_focus=True):
         self._spark(".stats-io-write", [p.block_write_rate for p in points])
 
     def _spark(self, selector: str, values: list[float]) -> None:
-        # A column per point, newest on the right, as in the plots: Sparkline spreads its
-        # data over its width, so a short history is padded with zeros on the left.
-        spark = self.query_one(selector, Sparkline)
-        width = spark.size.width or len(values)
-        values = values[-width:]
-        spark.data = [0.0] * (width - len(values)) + values
+        self.query_one(selector, LimitPlot).values = tuple(values)
