@@ -195,9 +195,11 @@ class ProcessesPanel(DataTable[Text]):
             command = Text(indent, style="dim")
             # cdebug-tui's own processes (the supervisor, the reader, the shells) are shown,
             # quietly, and say what they are: a learner must not take them for the target's.
-            command.append(p.command, style="bold" if p.pid == 1 else "dim italic" if p.own else "")
+            # What they are comes first: their command lines are long, and the column cut the
+            # role off.
             if p.own:
-                command.append(f"  ← cdebug-tui's {p.own}", style="magenta")
+                command.append(f"cdebug-tui's {p.own}: ", style="magenta")
+            command.append(p.command, style="bold" if p.pid == 1 else "dim italic" if p.own else "")
             cpu_style = "red" if p.cpu_percent >= 50 else "yellow" if p.cpu_percent >= 5 else ""
             self.add_row(
                 Text(str(p.pid), style="bold cyan" if p.pid == 1 else "cyan"),
