@@ -270,7 +270,8 @@ def test_session_tab_logs_and_ports_forward_then_close(
             )
             await wait_for(pilot, lambda: app.focused is logs.view, "the log focused")
             await pilot.press("escape")
-            await wait_for(pilot, lambda: app.focused is pane.view, "back to the terminal")
+            # Back to the Target view, not into the terminal: keys there are the shell's.
+            await wait_for(pilot, lambda: app.focused is pane.processes, "back to the processes")
 
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("x")

@@ -48,6 +48,22 @@ def test_side_panels_follow_the_width_on_every_resize_and_b_per_tab(
             await wait_for(pilot, lambda: pane.panels_shown, "the panels back at 160")
             await wait_for(pilot, lambda: pane.side.size.width > 30, "the panels drawn")
 
+            # Narrowed while a side view has the focus: the focus leaves the hidden view, and
+            # the tab's keys work (they went to the hidden view and did nothing).
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("P")
+            await wait_for(
+                pilot,
+                lambda: app.focused is not None and pane.side in app.focused.ancestors,
+                "the Ports view focused",
+            )
+            await pilot.resize_terminal(100, 30)
+            await wait_for(pilot, lambda: not pane.panels_shown, "the panels to hide at 100")
+            await pilot.press("t")
+            await wait_for(pilot, lambda: app.focused is pane.view, "t to enter the terminal")
+            await pilot.resize_terminal(160, 45)
+            await wait_for(pilot, lambda: pane.panels_shown, "the panels back at 160")
+
             # A new session at 160 columns opens with its panels.
             second = app.open_session(target.id, target.name, busybox_image, engine=app.engine)
             await wait_for(pilot, lambda: second.state == "running", "the second session", 60)

@@ -367,7 +367,7 @@ class SessionPane(TabPane):
         the Target view shows one of processes and files in full, the other as its title."""
         narrow = width < getattr(self.app, "NARROW", 110)
         shown = self.side_override if self.side_override is not None else not narrow
-        self.query_one(".side-slot").display = shown
+        self._set_side_shown(shown)
         self.set_class(narrow, "-narrow")
         self.set_class(height < getattr(self.app, "SHORT", 32), "-short")
 
@@ -941,13 +941,11 @@ class SessionPane(TabPane):
         else:
             self.query_one(SessionHeaderView).focus()
 
-    def on_logs_panel_back_requested(self, event: Message) -> None:
-        # Esc in the Logs view: back to the terminal (or the header when the shell is gone).
+    async def on_logs_panel_back_requested(self, event: Message) -> None:
+        # Esc in the Logs view: back to the Target view, as in the app's other views; never
+        # into the terminal, which only t, Enter or a click enter (keys there are the shell's).
         event.stop()
-        if self.state == PaneState.RUNNING:
-            self.view.focus()
-        else:
-            self.query_one(SessionHeaderView).focus()
+        await self.action_focus_processes()
 
     @on(TerminalView.Resized)
     def _resized(self, event: Any) -> None:
@@ -1147,14 +1145,20 @@ class SessionPane(TabPane):
 
     async def action_toggle_side(self) -> None:
         """Shows or hides the side panels of this tab, whatever the width, until the next b."""
-        slot = self.query_one(".side-slot")
-        self.side_override = not slot.display
-        slot.display = self.side_override
-        if slot.display:
+        self.side_override = not self.query_one(".side-slot").display
+        self._set_side_shown(self.side_override)
+        if self.side_override:
             await self.build_panels()
-        focused = self.screen.focused
-        if not slot.display and focused is not None and slot in focused.ancestors:
-            # Outside the terminal still, so that the next b (or t, x, ...) works.
+
+    def _set_side_shown(self, shown: bool) -> None:
+        """Shows or hides the side panels; the focus in them, hidden, goes to the header."""
+        slot = self.query_one(".side-slot")
+        slot.display = shown
+        focused = self.screen.focused if self.is_attached else None
+        if not shown and focused is not None and slot in focused.ancestors:
+            # Outside the terminal still, so that the next b (or t, x, ...) works: left on a
+            # hidden view, the focus took every key of the tab and did nothing with them (a
+            # window narrowed below NARROW columns while the Ports view had it).
             self.query_one(SessionHeaderView).focus()
 
     def action_close_session(self) -> None:
