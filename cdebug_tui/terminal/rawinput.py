@@ -97,6 +97,10 @@ class InputRouter:
         self._app_ahead = b""
         #: The byte that starts typeahead after it (see arm_typeahead), or None.
         self._trigger: int | None = None
+        #: Whether the typeahead holds every byte as it came, app keys too (see arm_typeahead),
+        #: and whether the armed trigger begins such a typeahead.
+        self._verbatim = False
+        self._verbatim_next = False
         #: Typeahead given back to the app: its parser gets it at the next tick.
         self._given_back = b""
         self._fired: Callable[[], None] | None = None
@@ -155,22 +159,30 @@ class InputRouter:
             self._trigger = None
             if self._typeahead is None:
                 self._typeahead = bytearray()
+                self._verbatim = False
 
     def arm_typeahead(
         self,
         trigger: bytes = b"\r",
         fired: Callable[[], None] | None = None,
         when: Callable[[], bool] | None = None,
+        *,
+        verbatim: bool = False,
     ) -> None:
         """Begins typeahead just after the next `trigger` byte the app gets: the Enter that
         opens a session, or the `t` that enters a terminal, with the keys typed after it in
         the same burst. `fired` is called (on the input thread; it must not block) then;
         `when` (read on the input thread) says whether the trigger still means that (False
-        while a dialog is over the tab, say: the trigger is then the dialog's key)."""
+        while a dialog is over the tab, say: the trigger is then the dialog's key).
+
+        `verbatim`: the keys are for a view of the app to come (the picker the list's Enter
+        opens), to be given back to it as they came (end_typeahead): an app key among them
+        drops nothing, as it does when they are a shell's."""
         with self._lock:
             self._trigger = trigger[0]
             self._fired = fired
             self._when = when
+            self._verbatim_next = verbatim
 
     @property
     def trigger(self) -> bytes:
@@ -295,9 +307,16 @@ class InputRouter:
             to_app, buf = buf[: at + 1], buf[at + 1 :]
             self._trigger = None
             self._typeahead = bytearray()
+            self._verbatim = self._verbatim_next
             fired, self._fired = self._fired, None
             if fired is not None:
                 fired()
+        if self._verbatim:
+            # For the picker to come, in order, app keys too: `Enter Enter ctrl+] p` on the
+            # list is the picker's Enter, then ctrl+] p for the tab it opens (the ctrl+] made
+            # it drop the picker's Enter, and the pick was lost).
+            self._typeahead += buf
+            return to_app
         if self._app_ahead:
             # After an app key typed ahead, everything is the app's, in order, once the tab
             # is there.

@@ -1118,7 +1118,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             except Exception:  # noqa: BLE001 - being torn down: the app's key then
                 return False
 
-        router.arm_typeahead(b"\r", self._list_enter_fired, still)
+        router.arm_typeahead(b"\r", self._list_enter_fired, still, verbatim=True)
         self._list_enter_when = still
 
     class ListEnterFired(Message):

@@ -130,6 +130,23 @@ def test_an_app_key_typed_ahead_and_what_follows_it_are_the_apps_once_the_tab_is
     assert router.tick() == leave + b"p"
 
 
+def test_keys_held_for_a_picker_keep_the_app_keys_in_order() -> None:
+    """After the list's Enter the keys are the picker's to come (verbatim): `Enter Enter
+    ctrl+] p` in one burst gives the picker its Enter and then ctrl+] p, held for the tab the
+    Enter opens. The ctrl+] dropped the picker's Enter, as if it had been typed for a shell."""
+    router = InputRouter(APP_KEYS.values())
+    leave = APP_KEYS["ctrl+right_square_bracket"]
+    router.arm_typeahead(verbatim=True)
+    assert router.feed(b"\r\r" + leave + b"p") == b"\r"  # the list's Enter
+    router.end_typeahead(give_back=True)  # the picker has the focus: its keys, as they came
+    router.arm_typeahead()  # the picker's Enter opens a session
+    assert router.tick() == b"\r"
+    assert router.typing_ahead
+    got: list[bytes] = []
+    router.set_sink(got.append, lambda: False)  # the tab's terminal
+    assert got == [] and router.tick() == leave + b"p"
+
+
 def test_typeahead_ended_with_nothing_opened_is_dropped_or_given_back() -> None:
     """Dropped when its session failed (typed for a shell, "Dy" would remove a container);
     given back when its Enter picked nothing, so the dialog gets its keys as typed."""

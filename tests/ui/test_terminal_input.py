@@ -326,6 +326,52 @@ def test_enter_enter_on_the_list_picks_the_remembered_toolkit_once(
     assert sidecars_of(engine, target.id) == []
 
 
+def test_enter_enter_then_app_keys_on_the_list_open_the_tab_and_its_view(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`Enter Enter ctrl+] s` on the list in one burst: the picker takes its Enter and the
+    tab it opens shows its Steps. The ctrl+] dropped the picker's Enter (it was taken for
+    keys typed for a shell): no tab, and the picker stayed up (a user trial in tmux, with
+    `p`; `s` here, as ctrl+] alone focuses the processes)."""
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+    from cdebug_tui.ui.settings import save_setting
+    from tests.conftest import sidecars_of
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            raw = raw_input(app)
+            await focus_row(pilot, app, target)
+            await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
+
+            def ticking(condition: Any) -> Any:
+                def check() -> Any:
+                    raw.tick()  # as the driver's input thread does while it holds keys
+                    return condition()
+
+                return check
+
+            raw.feed(b"\r\r\x1ds")
+            pane = await wait_for(pilot, ticking(lambda: active_pane(app)), "a session tab", 60)
+            await wait_for(pilot, ticking(lambda: pane.state == "running"), "its session", 60)
+            await wait_for(
+                pilot,
+                ticking(
+                    lambda: pane.panels_built and pane.side.active == f"side-steps-{pane.number}"
+                ),
+                "the Steps shown",
+                30,
+            )
+            assert not isinstance(app.screen, ToolkitPickerScreen)
+            assert len(sidecars_of(engine, target.id)) == 1
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []
+
+
 def test_t_then_keys_in_one_burst_go_into_the_terminal(
     run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
