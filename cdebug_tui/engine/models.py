@@ -133,6 +133,8 @@ class ContainerEvent:
     name: str = ""
     #: What follows the action's colon: the new health of a health_status event, say.
     detail: str = ""
+    #: The container's exit code, which a die event carries.
+    exit_code: int | None = None
 
     def shown_by(self, row: Container | None) -> bool:
         """Whether a list row read after this event already shows it.
@@ -374,14 +376,17 @@ def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | Non
     if raw.get("Type") != "container":
         return None
     actor = raw.get("Actor") or {}
+    attributes = actor.get("Attributes") or {}
     action, _, detail = (raw.get("Action") or raw.get("status") or "").partition(":")
+    code = str(attributes.get("exitCode") or "")
     return ContainerEvent(
         engine=engine,
         id=actor.get("ID") or raw.get("id", ""),
         action=action,
         detail=detail.strip(),
         time=raw.get("timeNano", 0) / 1e9 or float(raw.get("time", 0)),
-        name=(actor.get("Attributes") or {}).get("name", ""),
+        name=attributes.get("name", ""),
+        exit_code=int(code) if code.lstrip("-").isdigit() else None,
     )
 
 

@@ -109,6 +109,8 @@ class DebugSession:
         self._runs = itertools.count(1)
         #: Why the session ended on its own, e.g. "the target was paused"; None otherwise.
         self.ended_reason: str | None = None
+        #: The target's exit code when it stopped during the session (its die event says).
+        self.target_exit_code: int | None = None
         #: The debug copy the sidecar joins, for a stopped container or an image; removed last.
         self.copy: copies.DebugCopy | None = None
 
@@ -128,6 +130,8 @@ class DebugSession:
             try:
                 for event in stream:
                     reason = ENDING_EVENTS.get(event.action)
+                    if event.action == "die":
+                        self.target_exit_code = event.exit_code
                     if reason:
                         self.ended_reason = f"the target {reason}"
                         self.close()

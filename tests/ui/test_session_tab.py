@@ -292,6 +292,35 @@ def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
     run(body())
 
 
+def test_a_target_removed_under_a_session_is_said_so_with_its_exit_code(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`docker rm -f TARGET` during a session: the header says the target was removed, and
+    the exit code it died with (it said "stopped (exit code ?)": the engine sends die before
+    destroy, and the container was gone before its code was read)."""
+    from textual.widgets import Static
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            engine.api.remove_container(target.id, force=True)
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            header = pane.query_one(".session-header", Static)
+            await wait_for(
+                pilot,
+                lambda: "the target was removed (exit code 137)" in str(header.render()),
+                "the removal and the exit code in the header",
+                detail=lambda: str(header.render()),
+            )
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []
+
+
 def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

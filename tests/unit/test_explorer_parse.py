@@ -18,6 +18,21 @@ def _sample(taken: float, cpu: int, system: int, rx: int = 0, mem: int = 100) ->
     return StatsSample("e", "c", taken, cpu, system, 2, mem, 1000, rx, 0, 0, 0)
 
 
+def test_a_die_event_carries_the_exit_code() -> None:
+    from cdebug_tui.engine.models import container_event
+
+    raw = {
+        "Type": "container",
+        "Action": "die",
+        "Actor": {"ID": "abc", "Attributes": {"name": "web", "exitCode": "137"}},
+        "timeNano": 1_700_000_000_000_000_000,
+    }
+    event = container_event(raw, "docker")
+    assert event is not None and (event.action, event.name, event.exit_code) == ("die", "web", 137)
+    raw["Action"], raw["Actor"] = "start", {"ID": "abc", "Attributes": {"name": "web"}}
+    assert (event := container_event(raw, "docker")) is not None and event.exit_code is None
+
+
 def test_a_row_read_too_early_does_not_show_its_event() -> None:
     """Docker's list can lag its events; the explorer reads such a row again."""
 

@@ -660,7 +660,7 @@ class SessionPane(TabPane):
         self._set_header()
         self._relabel()
         self._app_title()
-        if why == "the target stopped" and self.session is not None:
+        if why in ("the target stopped", "the target was removed") and self.session is not None:
             self._read_target_exit(self.session)
         else:
             self._notify_end()
@@ -682,7 +682,7 @@ class SessionPane(TabPane):
     def ended_summary(self) -> str:
         """How the session ended, in a few words: "the target stopped (exit code 137)"."""
         why = self.session.ended_reason if self.session is not None else None
-        if why == "the target stopped":
+        if why in ("the target stopped", "the target was removed"):
             code = "?" if self.target_exit_code is None else self.target_exit_code
             return f"{why} (exit code {code})"
         code = "?" if self.exit_code is None else self.exit_code
@@ -699,18 +699,29 @@ class SessionPane(TabPane):
 
     @work(thread=True, exit_on_error=False, group="target-exit")
     def _read_target_exit(self, session: DebugSession) -> None:
-        """Reads the stopped target's exit code (`docker ps -a` shows it) for the header."""
-        import re
+        """Reads the stopped target's exit code for the header: its die event's, else the
+        engine's (`docker inspect`); and whether it was removed too (`docker rm -f` sends die
+        first, which ended the session)."""
+        import time
 
-        from cdebug_tui.errors import CdebugError
+        from cdebug_tui.errors import CdebugError, TargetNotFoundError
 
-        code: int | None = None
-        try:
-            row = session.engine.container(session.target.id)
-        except CdebugError:
-            row = None
-        if row is not None and (found := re.search(r"\((-?\d+)\)", row.status or "")):
-            code = int(found.group(1))
+        code = session.target_exit_code
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                info = session.engine.inspect(session.target.id)
+            except TargetNotFoundError:
+                session.ended_reason = "the target was removed"
+                break
+            except CdebugError:
+                break
+            if not info.running and not info.restarting:
+                code = info.exit_code if code is None else code
+                break
+            if time.monotonic() > deadline:
+                break  # restarted already (a restart policy): its code is the event's
+            time.sleep(0.05)
         self.app.call_from_thread(self._target_exited, code)
 
     def _target_exited(self, code: int | None) -> None:
