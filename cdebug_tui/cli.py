@@ -280,6 +280,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of our output went (`| head`): quietly, as docker does (SIGPIPE's 141).
+        _drop_stdout()
+        return 141
+
+
+def _drop_stdout() -> None:
+    """Points stdout at /dev/null: Python's flush at exit would fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 # -- exec --------------------------------------------------------------------------------------
@@ -356,6 +369,8 @@ def cmd_exec(ns: argparse.Namespace) -> int:
 
     if ns.tty and not os.isatty(sys.stdin.fileno()):
         raise CdebugError("the input device is not a TTY", hint="drop -t, or run in a terminal")
+    if ns.record:
+        _check_writable(ns.record, "the recording")
     rows, cols = 24, 80
     if ns.tty:
         size = os.get_terminal_size(sys.stdin.fileno())
@@ -398,15 +413,21 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         )
     engine = _exec_engine(registry, prefix or ns.engine)
     spec = dataclasses.replace(spec, target=container)
+    notices: list[str] = []
     with _TermSignals() as signals:
         session = start_session(
             engine,
             spec,
             on_step=on_step,
             on_progress=_PullBars(),
-            # -q: quiet, the toolkit's substitution too (the mode line says which it is).
-            notice=(lambda _: None) if ns.quiet else _warn,
+            # Said once the session runs: an error then is the only line (a notice before it,
+            # "busybox:musl is not here; using ...", made two). -q: none (the mode line says
+            # which toolkit it is).
+            notice=notices.append,
         )
+        if not ns.quiet:
+            for text in notices:
+                _warn(text)
         try:
             if session.copy is not None:
                 # Always, -q or not: its volumes are the original's, writable for real.
@@ -422,7 +443,14 @@ def cmd_exec(ns: argparse.Namespace) -> int:
             if ns.record:
                 from cdebug_tui.engine.recording import CastRecorder
 
-                recorder = CastRecorder(ns.record, rows, cols, session.target.name, session.steps)
+                try:
+                    recorder = CastRecorder(
+                        ns.record, rows, cols, session.target.name, session.steps, term=spec.term
+                    )
+                except OSError as exc:
+                    raise CdebugError(
+                        f"cannot write the recording {ns.record}: {exc.strerror or exc}"
+                    ) from exc
             try:
                 code = _pump(session, ns.tty, spec.interactive, recorder)
             finally:
@@ -437,6 +465,24 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         _warn(f"session ended: {session.ended_reason}")
         return 125
     return code
+
+
+def _check_writable(path: str, what: str) -> None:
+    """Refuses a file that cannot be written, before anything is made (nor the file itself).
+
+    Raises:
+        CdebugError: Saying why.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    why = ""
+    if os.path.isdir(path):
+        why = "it is a directory"
+    elif not os.path.isdir(folder):
+        why = f"no such directory: {folder}"
+    elif not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        why = "permission denied"
+    if why:
+        raise CdebugError(f"cannot write {what} {path}: {why}")
 
 
 def _exec_engine(registry: EngineRegistry, name: str | None) -> Engine:
@@ -513,8 +559,15 @@ def _pump(
                 recorder.output(data)
             fd = stderr_fd if stream == 2 else stdout_fd
             view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            try:
+                while view:
+                    view = view[os.write(fd, view) :]
+            except BrokenPipeError:
+                raise  # main() ends quietly, as docker does; the session is closed on the way
+            except OSError as exc:
+                # A full disk, say: one line, not a traceback.
+                where = "standard error" if fd == stderr_fd else "standard output"
+                raise CdebugError(f"cannot write to {where}: {exc.strerror or exc}") from exc
     finally:
         if restore is not None:
             import termios
@@ -667,6 +720,7 @@ def cmd_completion(shell: str) -> int:
     import argcomplete
 
     sys.stdout.write(argcomplete.shellcode(["cdebug-tui"], shell=shell))
+    sys.stdout.flush()  # here, not at exit: a closed pipe then ends quietly in main()
     return 0
 
 

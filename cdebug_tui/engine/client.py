@@ -115,10 +115,37 @@ def _parse_time(value: str | None) -> datetime | None:
         return None
 
 
+def _cause(text: str) -> str:
+    """The cause in a requests/urllib3 error's text, in a few words: "connection refused"
+    rather than `HTTPConnectionPool(host=..., port=1): Max retries exceeded with url: ...`."""
+    for needle, words in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host"),
+        ("Temporary failure in name resolution", "unknown host"),
+        ("No route to host", "no route to host"),
+        ("Network is unreachable", "network unreachable"),
+        ("timed out", "timed out"),
+        ("Connection reset", "connection reset"),
+        ("CERTIFICATE_VERIFY_FAILED", "the engine's TLS certificate is not trusted"),
+        ("WRONG_VERSION_NUMBER", "TLS to an engine that speaks plain HTTP"),
+    ):
+        if needle in text:
+            return words
+    if found := re.search(r"\[Errno -?\d+\] ([^'\"()\[\]]+)", text):
+        return found.group(1).strip().lower()
+    return text
+
+
 def _engine_error(exc: BaseException, where: str) -> EngineUnavailableError:
     text = str(exc)
+    if "Install paramiko" in text:
+        return EngineUnavailableError(
+            f"cannot reach the container engine at {where}: ssh:// needs paramiko installed "
+            "(docker-py imports it, then runs your ssh binary)",
+            hint="pip install 'cdebug-tui[ssh]', or paramiko into cdebug-tui's environment",
+        )
     if isinstance(exc, docker.errors.DockerException) and "Error while fetching server" in text:
-        inner = text.split("(", 1)[-1].rstrip(")")
+        inner = _cause(text.split(": ", 1)[-1])
         if "Permission denied" in text:
             return EngineUnavailableError(
                 f"permission denied on the engine socket at {where}",
@@ -127,7 +154,7 @@ def _engine_error(exc: BaseException, where: str) -> EngineUnavailableError:
         if "FileNotFoundError" in text or "No such file" in text:
             return EngineUnavailableError(f"no container engine at {where}: socket missing")
         return EngineUnavailableError(f"cannot reach the container engine at {where}: {inner}")
-    return EngineUnavailableError(f"cannot reach the container engine at {where}: {text}")
+    return EngineUnavailableError(f"cannot reach the container engine at {where}: {_cause(text)}")
 
 
 class EventStream:

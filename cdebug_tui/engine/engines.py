@@ -243,6 +243,20 @@ def discover(
     return out
 
 
+def unknown_context(env: Mapping[str, str] | None = None) -> str | None:
+    """The context that DOCKER_CONTEXT (or config.json's currentContext) names when no such
+    context exists, and DOCKER_HOST does not override it; None otherwise. The docker CLI
+    refuses to run then, rather than use another engine."""
+    env = os.environ if env is None else env
+    if env.get("DOCKER_HOST"):
+        return None
+    config_dir = docker_config_dir(env)
+    name = env.get("DOCKER_CONTEXT") or _current_context(config_dir) or "default"
+    if name == "default" or any(c.name == name for c in _contexts(config_dir)):
+        return None
+    return name
+
+
 def connect(config: EngineConfig, timeout: int = 60) -> Engine:
     """An Engine for a configuration, named after it; it is not pinged.
 
@@ -275,6 +289,8 @@ class EngineRegistry:
 
     def __init__(self, configs: list[EngineConfig] | None = None, timeout: int = 60) -> None:
         self.configs: list[EngineConfig] = list(discover() if configs is None else configs)
+        #: The current context when it names none that exists (see unknown_context).
+        self.missing_context = unknown_context() if configs is None else None
         self.timeout = timeout
         self._engines: dict[str, Engine] = {}
         self._status: dict[str, EngineStatus] = {}
@@ -300,6 +316,12 @@ class EngineRegistry:
             EngineUnavailableError: When it is neither a known name nor an address.
         """
         if name is None:
+            if self.missing_context:
+                raise EngineUnavailableError(
+                    f"context {self.missing_context!r} not found (the current one, as "
+                    "DOCKER_CONTEXT or docker context use set it)",
+                    hint="docker context ls; or name an engine with --engine",
+                )
             return self.current
         for c in self.configs:
             if c.name == name:

@@ -324,7 +324,9 @@ class PortForward:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.local_port}"
+        """host:port, an IPv6 host in brackets ([::1]:8080), as a URL takes it."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.local_port}"
 
     def _accept(self) -> None:
         listener = self._listener

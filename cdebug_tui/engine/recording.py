@@ -25,6 +25,7 @@ class CastRecorder:
         cols: The terminal's width at the start.
         title: The cast's title (the target, typically).
         steps: What cdebug-tui did to start the session, written as markers at time 0.
+        term: The terminal type the session's shell was given.
         screen: The terminal's screen when the recording starts, as text lines, with the
             cursor's (row, column): written first, so that playback begins with what the
             user saw (a recording started mid-session would otherwise start blank).
@@ -38,6 +39,7 @@ class CastRecorder:
         title: str,
         steps: Iterable[Step] = (),
         screen: tuple[list[str], tuple[int, int]] | None = None,
+        term: str = "xterm-256color",
     ) -> None:
         self.path = path
         # 0600: a session prints what it reads (secrets in environment variables, keys in
@@ -54,7 +56,7 @@ class CastRecorder:
             "height": rows,
             "timestamp": int(time.time()),
             "title": title,
-            "env": {"TERM": "xterm-256color", "SHELL": "/bin/sh"},
+            "env": {"TERM": term, "SHELL": "/bin/sh"},
         }
         self._file.write(json.dumps(header) + "\n")
         for step in steps:

@@ -246,9 +246,12 @@ def shell_env(
 
 
 #: Changes to the target's working directory, then runs the command; the shell is the default.
+#: A command named like an option (`cdebug-tui exec T -v`) goes through env: the shell's exec
+#: took it for its own option ("exec: illegal option -v", 2); dash's exec takes no `--`.
 _CD_THEN_EXEC = (
     "unset CDEBUG_SUPERVISOR CDEBUG_REAPER CDEBUG_TARGET_PID CDEBUG_ENTRYPOINT; "
-    'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || cd /; exec "$@"'
+    'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || cd /; '
+    'case $1 in -*) exec env -- "$@" ;; esac; exec "$@"'
 )
 
 

@@ -20,6 +20,7 @@ from cdebug_tui.engine.engines import (
     connect,
     discover,
     split_target,
+    unknown_context,
 )
 from cdebug_tui.engine.unixapi import local_engine
 from cdebug_tui.errors import EngineUnavailableError
@@ -97,9 +98,13 @@ def test_docker_context_picks_and_docker_host_overrides(contexts: Path) -> None:
         "env",
         True,
     )
-    # An unknown context name: the docker CLI would refuse; the list falls back to default.
+    # An unknown context name: the docker CLI refuses; the list falls back to default, and
+    # the engine used when none is named is refused (it silently ran on default).
     env = {"DOCKER_CONFIG": str(contexts), "DOCKER_CONTEXT": "nope"}
     assert discover(env, podman_socket="/nonexistent")[0].name == "default"
+    assert unknown_context(env) == "nope"
+    assert unknown_context({**env, "DOCKER_CONTEXT": "alpha"}) is None
+    assert unknown_context({**env, "DOCKER_HOST": "unix:///run/docker.sock"}) is None
 
 
 def test_one_entry_per_address(tmp_path: Path) -> None:
@@ -169,7 +174,7 @@ def test_unreachable_engines_say_why(tmp_path: Path) -> None:
         statuses = {s.name: s for s in registry.statuses()}
         assert not any(s.reachable for s in statuses.values())
         assert "socket missing" in statuses["gone"].reason
-        assert "127.0.0.1:1" in statuses["refused"].reason
+        assert statuses["refused"].reason.endswith("127.0.0.1:1: connection refused")
         assert statuses["over-ssh"].reason
         with pytest.raises(EngineUnavailableError, match="no engine named"):
             registry.get("nope")

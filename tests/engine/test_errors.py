@@ -58,6 +58,13 @@ CASES = {
         {},
         ["no user 'nobody-here'"],
     ),
+    # The default toolkit, which is not here (no registry): its notice is said only once the
+    # session runs, so that the error stays the only line.
+    "unknown user, default toolkit": (
+        lambda f: ["exec", "-u", "nobody-here", f["target"].name, "true"],
+        {},
+        ["no user 'nobody-here'"],
+    ),
     "toolkit without shell": (
         lambda f: ["exec", "--image", f["distroless"], f["target"].name, "true"],
         {},

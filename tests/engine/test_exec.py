@@ -9,6 +9,7 @@ import pty
 import select
 import signal
 import struct
+import subprocess
 import sys
 import termios
 import time
@@ -125,6 +126,44 @@ def test_options_after_target_belong_to_the_command(
     r = cdebug("exec", "-q", "--image", busybox_image, distroless.name, "ls", "-a", "/app")
     assert r.returncode == 0, r.stderr
     assert "server" in r.stdout.decode().split()
+    # A command named like an option is a command, as with docker exec: not found, 127 (the
+    # shell's exec took it for its own option: "illegal option -v", 2).
+    r = cdebug("exec", "-q", "--image", busybox_image, distroless.name, "-v")
+    assert r.returncode == 127, r.stderr
+    assert b"-v" in r.stderr and b"illegal option" not in r.stderr
+
+
+def test_a_reader_that_goes_ends_the_session_quietly(
+    engine: Any, distroless: Any, busybox_image: str
+) -> None:
+    """`cdebug-tui exec T CMD | head -2`: the pipe closes under the output; the session ends
+    with 141 as docker's does, no traceback, nothing left behind."""
+    argv = [sys.executable, "-m", "cdebug_tui", "exec", "-q", "--image", busybox_image]
+    proc = subprocess.Popen(
+        [*argv, distroless.name, "seq", "1", "1000000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"1\n"
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 141
+    assert b"Traceback" not in proc.stderr.read()
+    assert_clean(engine, distroless.id)
+
+
+def test_a_recording_that_cannot_be_written_is_refused_first(
+    engine: Any, distroless: Any, busybox_image: str, tmp_path: Any
+) -> None:
+    """--record to a missing directory, or to a directory: one line and 125, before anything
+    is made (it was a traceback and 1, after the sidecar had started)."""
+    for path in (tmp_path / "missing" / "x.cast", tmp_path):
+        r = cdebug("exec", "-q", "--record", str(path), "--image", busybox_image, distroless.name)
+        assert r.returncode == 125, r.stderr
+        lines = r.stderr.decode().splitlines()
+        assert len(lines) == 1 and "cannot write the recording" in lines[0], lines
+    assert not (tmp_path / "missing").exists()
+    assert_clean(engine, distroless.id)
 
 
 def test_dynamic_toolkit_falls_back_to_toolkit_mode(
@@ -354,3 +393,17 @@ def test_keys_typed_while_the_session_starts_reach_the_shell(
         os.write(fd, b"exit\r")
         os.waitpid(pid, 0)
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
+
+
+def test_an_unknown_current_context_is_refused(
+    engine: Any, distroless: Any, busybox_image: str, tmp_path: Any
+) -> None:
+    """DOCKER_CONTEXT naming no context: the docker CLI refuses to run; so does exec, rather
+    than run on the default engine (it did, silently)."""
+    if os.environ.get("DOCKER_HOST"):
+        pytest.fail("the test needs DOCKER_HOST unset: it overrides DOCKER_CONTEXT")
+    env = {"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "nosuchctx"}
+    r = cdebug("exec", "-q", "--image", busybox_image, distroless.name, "true", env=env)
+    assert r.returncode == 125, r.stderr
+    assert "context 'nosuchctx' not found" in r.stderr.decode()
+    assert_clean(engine, distroless.id)
