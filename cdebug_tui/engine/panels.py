@@ -674,6 +674,25 @@ def list_dir(
     return parse_listing(out, path, changes_of(session) if changes is None else changes)
 
 
+def changed_entries(
+    session: DebugSession, changes: dict[str, str], limit: int = 50
+) -> dict[str, RootfsEntry]:
+    """What `docker diff` reports added or changed, read as the tree lists it (size, mode,
+    owner), by path: a reading per directory, of the first `limit` directories."""
+    by_dir: dict[str, set[str]] = {}
+    for path, kind in changes.items():
+        if kind != "D":
+            by_dir.setdefault(posixpath.dirname(path), set()).add(path)
+    out: dict[str, RootfsEntry] = {}
+    for folder in sorted(by_dir)[:limit]:
+        try:
+            entries = list_dir(session, folder, changes)
+        except CdebugError:
+            continue  # gone since the diff: the tree shows the path alone
+        out.update((e.path, e) for e in entries if e.path in by_dir[folder])
+    return out
+
+
 def changes_of(session: DebugSession) -> dict[str, str]:
     """`docker diff` of the session's target, by path, without cdebug-tui's own links (the
     root-mode `/.cdebug-*`); empty when it cannot be read."""

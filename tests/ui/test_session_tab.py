@@ -346,7 +346,7 @@ def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
             await wait_for(pilot, lambda: row(app_dir, "config.json"), "/app's entries")
             await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
             await wait_for_prompt(pilot, pane)
-            await type_text(pilot, "touch /tmp/cdebug-new; rm /app/config.json")
+            await type_text(pilot, "echo twelve-bytes > /tmp/cdebug-new; rm /app/config.json")
             await pilot.press("enter")
             await wait_for(
                 pilot,
@@ -373,6 +373,14 @@ def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
             )
             names = {n.data.name for n in tree.root.children if n.data}
             assert names == {"tmp", "app"}, names
+            # With its size (13: twelve-bytes and its newline), mode and owner, as in the whole
+            # tree (every size read 0).
+            await wait_for(
+                pilot,
+                lambda: "13 -rw-r--r-- root" in str(row(row(tree.root, "tmp"), "cdebug-new").label),
+                "the new file's size, mode and owner",
+                detail=lambda: str(row(row(tree.root, "tmp"), "cdebug-new").label),
+            )
             assert str(row(row(tree.root, "app"), "config.json").label).startswith("-")
             await pilot.press("c")
             await wait_for(pilot, lambda: row(tree.root, "etc"), "every file again")

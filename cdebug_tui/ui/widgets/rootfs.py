@@ -53,7 +53,7 @@ def entry_label(entry: RootfsEntry, inside: bool = False) -> Text:
     text.append(entry.name + ("/" if entry.is_dir else ""), style=name_style)
     if entry.link_target is not None:
         text.append(" → " + entry.link_target, style="cyan dim")
-    size = "" if entry.is_dir else format_bytes(entry.size)
+    size = "" if entry.is_dir or not entry.mode else format_bytes(entry.size)  # not read: none
     text.append(f"  {size} {entry.mode} {entry.owner}".rstrip(), style="dim")
     return text
 
@@ -87,9 +87,13 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
     class ChangesLoaded(Message):
         """`docker diff` of the target was read: kinds by path."""
 
-        def __init__(self, changes: dict[str, str]) -> None:
+        def __init__(
+            self, changes: dict[str, str], entries: dict[str, RootfsEntry] | None = None
+        ) -> None:
             super().__init__()
             self.changes = changes
+            #: The changed entries as read (changed only): size, mode, owner.
+            self.entries = entries
 
     class PreviewRequested(Message):
         """The user chose a file to preview."""
@@ -110,6 +114,8 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         self.changes: dict[str, str] = {}
         #: Directories with a change somewhere under them.
         self.changed_dirs: set[str] = set()
+        #: The changed entries as read for the changed-only tree (see changed_entries).
+        self.changed_read: dict[str, RootfsEntry] = {}
         #: Whether the tree shows only what `docker diff` reports.
         self.changed_only = False
 
@@ -148,16 +154,26 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="changes")
     def read_changes(self) -> None:
-        """Reads `docker diff` of the target (the engine's, not the sidecar's: it is cheap)."""
-        from cdebug_tui.engine.panels import changes_of
+        """Reads `docker diff` of the target (the engine's, not the sidecar's: it is cheap);
+        showing changed only, the changed entries too when the diff is new."""
+        from cdebug_tui.engine.panels import changed_entries, changes_of
 
-        self.post_message(self.ChangesLoaded(changes_of(self.session)))
+        changes = changes_of(self.session)
+        entries = None
+        if self.changed_only and (changes != self.changes or not self.changed_read):
+            entries = changed_entries(self.session, changes)
+        self.post_message(self.ChangesLoaded(changes, entries))
 
     def on_rootfs_panel_changes_loaded(self, message: RootfsPanel.ChangesLoaded) -> None:
         message.stop()
         if not self.stopped:
             self.set_timer(CHANGES_EVERY, self._tick)
+        fresh = message.entries is not None and message.entries != self.changed_read
+        if message.entries is not None:
+            self.changed_read = message.entries
         if message.changes == self.changes:
+            if fresh and self.changed_only:
+                self._show_changed_only()
             return
         before = self.changes
         self.changes = message.changes
@@ -236,7 +252,8 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
             if parent is None:
                 continue  # docker diff lists a parent before its children
             is_dir = path in self.changed_dirs
-            entry = RootfsEntry(
+            # As read (size, mode, owner); a deleted path, or one not read yet, by its name.
+            entry = self.changed_read.get(path) or RootfsEntry(
                 path=path,
                 name=posixpath.basename(path),
                 kind="dir" if is_dir else "file",
@@ -247,6 +264,7 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
                 owner="",
                 change=self.changes[path],
             )
+            is_dir = is_dir or entry.is_dir
             label = entry_label(entry, is_dir)
             if is_dir:
                 nodes[path] = parent.add(label, data=entry, expand=True)
