@@ -288,6 +288,12 @@ def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
             assert "last reading" in str(pane.processes.border_title)
             assert "the target stopped" in str(pane.processes.border_subtitle)
             assert "last reading" in str(pane.rootfs.border_title)
+            # Its log is still there to read, opened after the end (it said "read once the
+            # session runs", which could not happen any more).
+            from cdebug_tui.ui.widgets.log_view import LogsPanel
+
+            await pilot.press("l")
+            await wait_for(pilot, lambda: pane.query(LogsPanel), "the stopped target's log")
 
     run(body())
 

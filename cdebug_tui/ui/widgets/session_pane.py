@@ -815,13 +815,20 @@ class SessionPane(TabPane):
         from cdebug_tui.ui.widgets.stats_view import StatsView
 
         session = self.session
-        if self.state != PaneState.RUNNING or session is None:
+        if session is None:
             return
         pane = self.side.get_pane(f"side-{name}-{self.number}")
         # Only the placeholder: a placeholder being removed still counts as a child, next to
         # the view mounted a moment ago (both TabActivated and show_side come here).
         placeholders = pane.query(".side-placeholder")
         if len(pane.children) != 1 or not placeholders:
+            return
+        if self.state != PaneState.RUNNING and name != "logs":
+            # Nothing to read any more; a log still is (a stopped target's last words).
+            for placeholder in placeholders.results(Static):
+                placeholder.update(
+                    Text("the session has ended: nothing more to read here", style="dim italic")
+                )
             return
         target = session.target
         view: Widget
