@@ -1025,10 +1025,13 @@ class Engine:
     # -- images ----------------------------------------------------------------------------
 
     def images(self) -> list[ImageInfo]:
-        """The local images that have tags."""
+        """The local images that have tags, but cdebug-tui's own debug copies' (a session's
+        working image, removed with it: no toolkit, nothing to debug)."""
         out = []
         for img in self._call(self.api.images):
             tags = tuple(familiar_ref(t) for t in img.get("RepoTags") or () if t != "<none>:<none>")
+            if COPY_LABEL in (img.get("Labels") or {}):
+                continue
             if tags:
                 out.append(
                     ImageInfo(

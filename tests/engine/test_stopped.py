@@ -218,6 +218,9 @@ def test_original_removed_while_its_copy_runs(
     proc.stdin.write(b"echo ready\n")
     proc.stdin.flush()
     assert proc.stdout.readline() == b"ready\n"
+    # The copy's committed image is the session's own: never offered as an image to pick.
+    _, committed = copies_of(engine, crashed.id)
+    assert committed and not {i.id for i in engine.images()} & set(committed)
     engine.api.remove_container(crashed.id, force=True)
     assert wait_or_tell(proc, 30) == 125
     err = proc.stderr.read().decode()
