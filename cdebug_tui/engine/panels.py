@@ -326,6 +326,12 @@ def parse_processes(data: bytes, previous: list[Process] | None = None) -> Proce
         uid, rss = parse_status(files.get("status", b"").decode(errors="replace"))
         cmdline = files.get("cmdline", b"").rstrip(b"\n").rstrip(b"\0")
         command = cmdline.replace(b"\0", b" ").decode(errors="replace").strip() or f"[{comm}]"
+        argv0 = posixpath.basename(cmdline.split(b"\0", 1)[0].decode(errors="replace"))
+        if cmdline and comm and argv0[:15] != comm:
+            # Not what its command line says (comm holds 15 characters): a busybox applet the
+            # shell forked without an exec (`yes &` read as the shell's own line), a script
+            # by its name. As busybox ps shows it: {yes} /bin/sh.
+            command = f"{{{comm}}} {command}"
         if elapsed > 0 and pid in prev_ticks:
             cpu = max(0.0, (ticks - prev_ticks[pid]) / CLOCK_TICKS / elapsed * 100)
         else:

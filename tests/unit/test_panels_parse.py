@@ -92,6 +92,24 @@ def test_processes_leave_out_the_reading_and_mark_our_own() -> None:
     assert parse_processes(later, procs)[0].cpu_percent == 50.0
 
 
+def test_a_process_not_named_by_its_command_line_shows_its_name() -> None:
+    """`yes &` in busybox's shell is a fork of the shell, never exec'd: its command line is
+    the shell's. As busybox ps does, its name comes first: {yes}."""
+    data = script_output(
+        [
+            (1, "server", "S", 0, "/app/server"),
+            (30, "yes", "R", 1, "/.cdebug-x/bin/sh"),
+            (31, "a-long-program-", "S", 1, "/usr/bin/a-long-program-name --flag"),
+        ],
+        self_pid=99,
+    )
+    assert [p.command for p in parse_processes(data)] == [
+        "/app/server",
+        "{yes} /.cdebug-x/bin/sh",
+        "/usr/bin/a-long-program-name --flag",  # comm holds 15 characters of its name
+    ]
+
+
 def test_process_tree_puts_children_under_their_parents() -> None:
     data = script_output(
         [
