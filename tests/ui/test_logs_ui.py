@@ -282,3 +282,27 @@ def test_session_tab_logs_and_ports_forward_then_close(
             assert fwd.closed
 
     run(body())
+
+
+def test_ports_says_when_nothing_listens(
+    run_target: Any, app_image: str, busybox_image: str
+) -> None:
+    """A target that listens on nothing: the Ports view says so (it showed an empty table
+    and "0 sockets")."""
+    from textual.widgets import Static
+
+    target = run_target(app_image, ["log", "1", "-1"], network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "the session tab")
+            await wait_for_prompt(pilot, pane)
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("P")
+            ports = await wait_for(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
+            await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
+            status = str(ports.query_one(".ports-status", Static).render())
+            assert ports.sockets == [] and status.startswith("nothing listens"), status
+
+    run(body())

@@ -209,6 +209,12 @@ class PortsPanel(Vertical):
         if error:
             status.append("cannot read: ", style="bold red")
             status.append(error[:120])
+        elif not self.sockets:
+            # Said, not left to an empty table under its header.
+            status.append("nothing listens", style="bold")
+            status.append(
+                ": no TCP or UDP socket is bound in the target's network namespace", style="dim"
+            )
         else:
             status.append(counted(len(self.sockets), "socket"), style="bold")
             if self.forwards:
