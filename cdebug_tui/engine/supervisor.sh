@@ -50,7 +50,11 @@ for l in "$TROOT"/.cdebug-* "$TROOT/nix"; do
     case $dest in /proc/*/root|/proc/*/root/nix) ;; *) continue ;; esac
     pid=${dest#/proc/}; pid=${pid%%/*}
     case $pid in ''|*[!0-9]*) continue ;; esac
-    if ! tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -q '^CDEBUG_SESSION='; then
+    # Its session's own process, not any: a restarted target's PIDs start again, and another
+    # session's supervisor (this one) can hold the PID the link's anchor had.
+    sid=${l##*/.cdebug-}; sid=${sid%%-u*}
+    case $l in */nix) sid='[0-9a-f]*' ;; esac
+    if ! tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -q "^CDEBUG_SESSION=$sid\$"; then
         say "+ rm $l  # left by a session that died with its target"
         rm -f "$l"
     fi

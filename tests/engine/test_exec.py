@@ -319,6 +319,40 @@ def test_kill_9_leaves_nothing(engine: Any, distroless: Any, busybox_image: str)
     assert ours_in_diff(engine, distroless.id) == []
 
 
+def test_cleanup_removes_links_a_restarted_target_kept(
+    engine: Any, distroless: Any, busybox_image: str
+) -> None:
+    """A target restarted under a session takes the supervisor with it, and its link stays in
+    the target's root; `cdebug-tui cleanup` removes it (it said "no sidecars left behind"
+    and left it); a live session's link stays."""
+    from tests.engine.helpers import wait_or_tell
+
+    first = interactive_exec(busybox_image, distroless.name)
+    engine.api.restart(distroless.id, timeout=0)
+    assert wait_or_tell(first, 30) == 125
+    assert len(ours_in_diff(engine, distroless.id)) == 1
+    r = cdebug("cleanup", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"from {distroless.name}, left by a session" in r.stdout.decode(), r.stdout
+    assert ours_in_diff(engine, distroless.id) == []
+
+    live = interactive_exec(busybox_image, distroless.name)
+    try:
+        assert len(ours_in_diff(engine, distroless.id)) == 1
+        r = cdebug("cleanup", timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert len(ours_in_diff(engine, distroless.id)) == 1  # the live session's
+        assert live.stdin is not None and live.stdout is not None
+        live.stdin.write(b"echo still-here\n")
+        live.stdin.flush()
+        assert live.stdout.readline() == b"still-here\n"
+        live.stdin.close()
+        assert wait_or_tell(live, 30) == 0
+    finally:
+        live.kill()
+    assert_clean(engine, distroless.id)
+
+
 def _read_until(fd: int, needle: bytes, timeout: float = 30) -> bytes:
     buf = b""
     deadline = time.monotonic() + timeout
