@@ -432,6 +432,13 @@ def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
 
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("p")
+            # Home and End go to the first and last row (Home did nothing, and Enter then
+            # opened the row the cursor was still on).
+            await wait_for(pilot, lambda: app.focused is panel, "the processes focused")
+            await pilot.press("end")
+            assert panel.cursor_row == panel.row_count - 1 > 0
+            await pilot.press("home")
+            assert panel.cursor_row == 0
             panel.move_cursor(row=panel.get_row_index("1"))
             await pilot.press("enter")
             screen = await wait_for(

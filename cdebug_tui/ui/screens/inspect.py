@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from cdebug_tui.engine.stats import format_bytes
+from cdebug_tui.ui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.readings import ContainerDetails
@@ -201,18 +202,8 @@ def inspect_rows(d: ContainerDetails) -> list[InspectRow]:
     return rows
 
 
-class _InspectTable(DataTable[Text]):
-    """The inspect rows: Home/End and g/G go to the first/last row (DataTable's Home and End
-    move along the columns, and these rows are read down)."""
-
-    BINDINGS = [
-        Binding("home", "scroll_top", "Top", show=False),
-        Binding("end", "scroll_bottom", "Bottom", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
+class _InspectTable(RowTable):
+    """The inspect rows."""
 
 
 class InspectScreen(Screen[None]):

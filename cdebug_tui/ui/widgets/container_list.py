@@ -20,6 +20,7 @@ from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotEx
 
 from cdebug_tui.engine.stats import counted, format_bytes
 from cdebug_tui.ui.widgets.burst import forward_burst
+from cdebug_tui.ui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
     from textual.widgets._data_table import SegmentLines
@@ -100,7 +101,7 @@ def _set_cell(table: DataTable[Text], row: str, column: str, text: Text) -> None
     table.update_cell(row, column, text, update_width=grew)
 
 
-class ContainerTableView(DataTable[Text]):
+class ContainerTableView(RowTable):
     """The container rows, with vim-style keys.
 
     Cells are rendered once per content: DataTable renders every visible cell again after
@@ -161,13 +162,6 @@ class ContainerTableView(DataTable[Text]):
         parent = self.parent
         if isinstance(parent, ContainerListPanel) and int(old_value) != int(new_value):
             parent.stats_scrolled()
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
-    ]
 
     def on_key(self, event: events.Key) -> None:
         # A burst (a fast typist, ssh, a paste) is queued here whole before the app's `/`

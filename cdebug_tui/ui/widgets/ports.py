@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from cdebug_tui.engine.stats import counted
+from cdebug_tui.ui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.models import PublishedPort
@@ -23,13 +23,8 @@ if TYPE_CHECKING:
 REFRESH_EVERY = 3.0
 
 
-class PortsTable(DataTable[Text]):
+class PortsTable(RowTable):
     """The sockets, one row each."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
 
 
 class PortsPanel(Vertical):

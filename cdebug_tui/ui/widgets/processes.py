@@ -13,6 +13,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from cdebug_tui.engine.stats import counted
 from cdebug_tui.ui.messages import ProcessesLoaded
+from cdebug_tui.ui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.readings import Process
@@ -33,18 +34,14 @@ def format_bytes(n: int) -> str:
     return str(n)
 
 
-class ProcessesPanel(DataTable[Text]):
+class ProcessesPanel(RowTable):
     """The target's processes, PIDs as the target sees them; the tree shows in the command.
 
     The refresh never overlaps itself: the worker reads once, and the panel schedules the next
     read only when the result has arrived.
     """
 
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("right", "details", "Details", show=False),
-    ]
+    BINDINGS = [Binding("right", "details", "Details", show=False)]
 
     class DetailsRequested(Message):
         """Enter (or →) on a process: show it in full."""
