@@ -197,7 +197,8 @@ class DebugCopy:
         self._watcher: Any = None
 
     def banner(self) -> str:
-        """One line for the user: what this is a copy of, what it shares, that it is discarded."""
+        """One line for the user: what this is a copy of, that it is discarded, what it shares;
+        in that order, as the header cuts what the width does not hold."""
         shared = self.source.shared
         if shared:
             what = "; ".join(m.describe() for m in shared)
@@ -209,8 +210,8 @@ class DebugCopy:
         if original is not None:
             made += " as created" if original.state == "created" else " as it stopped"
         return (
-            f"a debug copy of {self.source.describe()}: {made}, env, workdir and users; "
-            f"{shares}; the copy's own changes are discarded at the end"
+            f"a debug copy of {self.source.describe()}: its own changes are discarded at the "
+            f"end; {shares}; {made}, env, workdir and users"
         )
 
     def watch_original(self, session: DebugSession) -> None:

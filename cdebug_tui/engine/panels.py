@@ -377,6 +377,9 @@ def own_role(pid: int, ppid: int, command: str, reader: int, commands: dict[int,
         return "reaper"
     if READER_NAME in command:
         return "panel reader"
+    if "/.cdebug-copy-" in command:
+        # A debug copy's PID 1: the busybox cat that keeps the copy of a stopped container up.
+        return "debug copy's placeholder"
     if "/.cdebug-" in command or "cdebug-anchor" in command:
         return "debug shell" if "/.cdebug-" in command else "anchor"
     parent = commands.get(ppid, "")

@@ -110,6 +110,19 @@ def test_a_process_not_named_by_its_command_line_shows_its_name() -> None:
     ]
 
 
+def test_a_debug_copys_pid_1_is_its_placeholder_not_a_shell() -> None:
+    """A debug copy's PID 1 is the busybox cat that keeps it up; it was called cdebug-tui's
+    debug shell (its path holds /.cdebug-)."""
+    data = script_output(
+        [
+            (1, "cat", "S", 0, "/.cdebug-copy-0a1b2c3d4e/cat"),
+            (9, "sh", "S", 0, "/.cdebug-0a1b2c3d4e/bin/sh"),
+        ],
+        self_pid=99,
+    )
+    assert [p.own for p in parse_processes(data)] == ["debug copy's placeholder", "debug shell"]
+
+
 def test_process_tree_puts_children_under_their_parents() -> None:
     data = script_output(
         [
