@@ -27,6 +27,24 @@ def raw_input(app: CdebugApp) -> RawInput:
     return RawInput(app.input_router, app._driver.process_message)
 
 
+def ticking(raw: RawInput, condition: Any) -> Any:
+    """`condition`, checked after a tick of the input path, as the driver's input thread
+    ticks while it holds keys."""
+
+    def check() -> Any:
+        raw.tick()
+        return condition()
+
+    return check
+
+
+async def on_the_list(pilot: Any, app: CdebugApp, target: Any) -> Any:
+    """The list's table focused on `target`'s row, its Enter armed for typeahead."""
+    table = await focus_row(pilot, app, target)
+    await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
+    return table
+
+
 async def type_raw(pilot: Any, raw: RawInput, *reads: bytes) -> None:
     """Feeds reads as the user's terminal writes them, letting the app run between them."""
     for data in reads:
@@ -276,8 +294,7 @@ def test_enter_enter_on_the_list_picks_the_remembered_toolkit_once(
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
             raw = raw_input(app)
-            table = await focus_row(pilot, app, target)
-            await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
+            table = await on_the_list(pilot, app, target)
             pickers: list[int] = []
 
             def ticked() -> SessionPane | None:
@@ -292,34 +309,35 @@ def test_enter_enter_on_the_list_picks_the_remembered_toolkit_once(
             assert len(app.sessions()) == 1
             assert len(sidecars_of(engine, target.id)) == 1
 
-            def ticking(condition: Any) -> Any:
-                def check() -> Any:
-                    raw.tick()
-                    return condition()
-
-                return check
-
             # Again after leaving the terminal for the list and a pick cancelled (Escape):
             # the keys after the Enter were dropped once, held for the first tab's `t`.
             raw.feed(b"\x1d")  # ctrl+]: out of the terminal
-            await wait_for(pilot, ticking(lambda: app.focused is not pane.view), "leaving")
+            await wait_for(pilot, ticking(raw, lambda: app.focused is not pane.view), "leaving")
             raw.feed(b"\x1b[5;5~")  # ctrl+PageUp: the tab before, the list
-            await wait_for(pilot, ticking(lambda: app.focused is table), "the list's focus")
+            await wait_for(pilot, ticking(raw, lambda: app.focused is table), "the list's focus")
             raw.feed(b"\r")
             await wait_for(
-                pilot, ticking(lambda: isinstance(app.screen, ToolkitPickerScreen)), "the picker"
+                pilot,
+                ticking(raw, lambda: isinstance(app.screen, ToolkitPickerScreen)),
+                "the picker",
             )
             raw.feed(b"\x1b")
             await wait_for(
-                pilot, ticking(lambda: not isinstance(app.screen, ToolkitPickerScreen)), "cancel"
+                pilot,
+                ticking(raw, lambda: not isinstance(app.screen, ToolkitPickerScreen)),
+                "cancel",
             )
             await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
             raw.feed(b"\r\recho again-$((6*7))\r")
-            await wait_for(pilot, ticking(lambda: len(app.sessions()) == 2), "a second tab", 60)
-            second = app.sessions()[1]
-            await wait_for(pilot, ticking(lambda: second.state == "running"), "its session", 60)
             await wait_for(
-                pilot, ticking(lambda: "again-42" in terminal_text(second)), "the command", 60
+                pilot, ticking(raw, lambda: len(app.sessions()) == 2), "a second tab", 60
+            )
+            second = app.sessions()[1]
+            await wait_for(
+                pilot, ticking(raw, lambda: second.state == "running"), "its session", 60
+            )
+            await wait_for(
+                pilot, ticking(raw, lambda: "again-42" in terminal_text(second)), "the command", 60
             )
 
     run(body())
@@ -344,23 +362,18 @@ def test_enter_enter_then_app_keys_on_the_list_open_the_tab_and_its_view(
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
             raw = raw_input(app)
-            await focus_row(pilot, app, target)
-            await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
-
-            def ticking(condition: Any) -> Any:
-                def check() -> Any:
-                    raw.tick()  # as the driver's input thread does while it holds keys
-                    return condition()
-
-                return check
+            await on_the_list(pilot, app, target)
 
             raw.feed(b"\r\r\x1ds")
-            pane = await wait_for(pilot, ticking(lambda: active_pane(app)), "a session tab", 60)
-            await wait_for(pilot, ticking(lambda: pane.state == "running"), "its session", 60)
+            pane = await wait_for(
+                pilot, ticking(raw, lambda: active_pane(app)), "a session tab", 60
+            )
+            await wait_for(pilot, ticking(raw, lambda: pane.state == "running"), "its session", 60)
             await wait_for(
                 pilot,
                 ticking(
-                    lambda: pane.panels_built and pane.side.active == f"side-steps-{pane.number}"
+                    raw,
+                    lambda: pane.panels_built and pane.side.active == f"side-steps-{pane.number}",
                 ),
                 "the Steps shown",
                 30,
