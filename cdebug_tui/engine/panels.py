@@ -327,7 +327,9 @@ def parse_processes(data: bytes, previous: list[Process] | None = None) -> Proce
         cmdline = files.get("cmdline", b"").rstrip(b"\n").rstrip(b"\0")
         command = cmdline.replace(b"\0", b" ").decode(errors="replace").strip() or f"[{comm}]"
         argv0 = posixpath.basename(cmdline.split(b"\0", 1)[0].decode(errors="replace"))
-        if cmdline and comm and argv0[:15] != comm:
+        forked = bool(cmdline and comm and argv0[:15] != comm)
+        own = "" if forked else own_role(pid, ppid, command, self_pid, commands)
+        if forked:
             # Not what its command line says (comm holds 15 characters): a busybox applet the
             # shell forked without an exec (`yes &` read as the shell's own line), a script
             # by its name. As busybox ps shows it: {yes} /bin/sh.
@@ -348,7 +350,9 @@ def parse_processes(data: bytes, previous: list[Process] | None = None) -> Proce
                 rss_bytes=rss,
                 command=command,
                 cpu_ticks=ticks,
-                own=own_role(pid, ppid, command, self_pid, commands),
+                # A fork that is not what its command line says is the user's job (the debug
+                # shell's `yes &`), not the shell: its command line is the shell's.
+                own=own,
             )
         )
     return out

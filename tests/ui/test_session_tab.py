@@ -298,27 +298,34 @@ def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
     run(body())
 
 
+@pytest.mark.parametrize("how", ["removed", "restarted"])
 def test_a_target_removed_under_a_session_is_said_so_with_its_exit_code(
-    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+    how: str, engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
-    """`docker rm -f TARGET` during a session: the header says the target was removed, and
-    the exit code it died with (it said "stopped (exit code ?)": the engine sends die before
-    destroy, and the container was gone before its code was read)."""
+    """`docker rm -f TARGET` (or `docker restart -t 0`) during a session: the header says the
+    target was removed (restarted), and the exit code it died with (it said "stopped (exit
+    code ?)": the engine sends die before destroy, and the container was gone before its code
+    was read; a restarted one was said stopped while the list showed it running)."""
     from textual.widgets import Static
 
     target = run_target(distroless_image, network_mode="none")
+    said = "the target was removed" if how == "removed" else "the target restarted"
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(160, 45)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
-            engine.api.remove_container(target.id, force=True)
+            if how == "removed":
+                engine.api.remove_container(target.id, force=True)
+            else:
+                engine.api.restart(target.id, timeout=0)
             await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
             header = pane.query_one(".session-header", Static)
             await wait_for(
                 pilot,
-                lambda: "the target was removed (exit code 137)" in str(header.render()),
+                # docker restart -t 0: SIGTERM, which the server takes (0), then SIGKILL (137).
+                lambda: any(f"{said} (exit code {c})" in str(header.render()) for c in (0, 137)),
                 "the removal and the exit code in the header",
                 detail=lambda: str(header.render()),
             )

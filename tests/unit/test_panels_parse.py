@@ -103,7 +103,9 @@ def test_a_process_not_named_by_its_command_line_shows_its_name() -> None:
         ],
         self_pid=99,
     )
-    assert [p.command for p in parse_processes(data)] == [
+    procs = parse_processes(data)
+    assert not procs[1].own  # the user's job, not cdebug-tui's debug shell
+    assert [p.command for p in procs] == [
         "/app/server",
         "{yes} /.cdebug-x/bin/sh",
         "/usr/bin/a-long-program-name --flag",  # comm holds 15 characters of its name

@@ -595,14 +595,18 @@ class LogsPanel(Vertical):
         try:
             first = self.engine.read_logs(self.container_id, tail=INITIAL_TAIL)
         except CdebugError as exc:
-            removed = isinstance(exc, TargetNotFoundError)
-            self.post_message(self.Ended("removed" if removed else "failed", str(exc)))
+            if isinstance(exc, TargetNotFoundError):
+                self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
+            else:
+                self.post_message(self.Ended("failed", str(exc)))
             return
         if first:
             with self._lock:
                 self._pending.extend(first)
             self.post_message(self.LinesArrived())
-        since_ns = first[-1].timestamp_ns if first else None
+        # The newest line's time, not the last line's: the engine may give a stdout line
+        # after a stderr one that it stamped later, and the stream then sent both again.
+        since_ns = max(ln.timestamp_ns for ln in first) if first else None
         self._watch_removal()
         while not self._closed:
             try:

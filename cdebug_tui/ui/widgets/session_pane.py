@@ -108,6 +108,10 @@ SIDE_VIEWS: list[SideView] = [
 ]
 
 
+#: How a session ends with its target, told with the target's exit code.
+_TARGET_ENDINGS = ("the target stopped", "the target was removed", "the target restarted")
+
+
 def _start_shell_early(session: DebugSession) -> Future[None]:
     """Starts a prepared session's shell in a thread of its own; the tab's start waits for it.
 
@@ -660,7 +664,7 @@ class SessionPane(TabPane):
         self._set_header()
         self._relabel()
         self._app_title()
-        if why in ("the target stopped", "the target was removed") and self.session is not None:
+        if why in _TARGET_ENDINGS and self.session is not None:
             self._read_target_exit(self.session)
         else:
             self._notify_end()
@@ -682,7 +686,7 @@ class SessionPane(TabPane):
     def ended_summary(self) -> str:
         """How the session ended, in a few words: "the target stopped (exit code 137)"."""
         why = self.session.ended_reason if self.session is not None else None
-        if why in ("the target stopped", "the target was removed"):
+        if why in _TARGET_ENDINGS:
             code = "?" if self.target_exit_code is None else self.target_exit_code
             return f"{why} (exit code {code})"
         code = "?" if self.exit_code is None else self.exit_code
@@ -719,8 +723,13 @@ class SessionPane(TabPane):
             if not info.running and not info.restarting:
                 code = info.exit_code if code is None else code
                 break
+            if info.running and info.pid != session.target.pid:
+                # Running again (docker restart, a restart policy): said so, with the code
+                # its first life ended with (the die event's).
+                session.ended_reason = "the target restarted"
+                break
             if time.monotonic() > deadline:
-                break  # restarted already (a restart policy): its code is the event's
+                break
             time.sleep(0.05)
         self.app.call_from_thread(self._target_exited, code)
 
