@@ -699,43 +699,16 @@ def cmd_cleanup(name: str | None = None) -> int:
 
 
 def _remove_stale_links(engine: Engine) -> int:
-    """Removes the links (`/.cdebug-*`) that sessions left in running targets: a target that
-    stopped or restarted under a session took its supervisor with it, before it could remove
-    them. A supervisor removes every link whose session is gone as it starts, so one that
-    starts and ends at once on such a target is the cleanup; live sessions' links stay.
+    """Removes the links sessions left in running targets (see remove_stale_links); says
+    what it removed. Returns how many."""
+    from cdebug_tui.engine.session import remove_stale_links
 
-    Returns:
-        How many links were removed.
-    """
-    from cdebug_tui.engine.models import TARGET_LABEL, SessionSpec
-    from cdebug_tui.engine.session import prepare_session
-
-    removed = 0
-    rows = engine.list_containers(shells=False)
-    # A target with a live session has no stale link: its supervisor removed them as it
-    # started (a target that stops takes its sessions with it).
-    served = {c.label(TARGET_LABEL) for c in rows if c.is_sidecar and c.running}
-    for c in rows:
-        if not c.running or c.is_sidecar or c.id in served:
-            continue
-        try:
-            stale = [
-                d.path
-                for d in engine.diff(c.id)
-                if d.kind == "A" and d.path.startswith("/.cdebug-")
-            ]
-            if not stale:
-                continue
-            prepare_session(engine, SessionSpec(target=c.id, image=DEFAULT_IMAGE)).close()
-            left = {d.path for d in engine.diff(c.id)}
-        except CdebugError as exc:
-            _warn(f"cannot clean {c.name}: {exc}")
-            continue
-        for path in stale:
-            if path not in left:
-                removed += 1
-                print(f"removed {path} from {c.name}, left by a session its target outlived")
-    return removed
+    removed, failed = remove_stale_links(engine, DEFAULT_IMAGE)
+    for name, why in failed:
+        _warn(f"cannot clean {name}: {why}")
+    for name, path in removed:
+        print(f"removed {path} from {name}, left by a session its target outlived")
+    return len(removed)
 
 
 def cmd_demo(exec_: bool, name: str | None = None) -> int:

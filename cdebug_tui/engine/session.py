@@ -326,17 +326,40 @@ class DebugSession:
 
     def _target_fault(self) -> str | None:
         """What happened to the target, as the engine says now; None when it runs as before."""
+        return self._target_now()[0]
+
+    def _target_now(self) -> tuple[str | None, TargetInfo | None]:
+        """_target_fault's answer, with the inspect it came from (None when it is gone)."""
         try:
             now = self.engine.inspect(self.target.id)
         except CdebugError:
-            return "the target was removed"
+            return "the target was removed", None
         if now.paused:
-            return "the target was paused"
+            return "the target was paused", now
         if not now.running:
-            return "the target stopped"
+            return "the target stopped", now
         if now.pid != self.target.pid:
-            return "the target restarted"
-        return None
+            return "the target restarted", now
+        return None, now
+
+    def target_end(self, wait: float = 2.0) -> int | None:
+        """For a session its target ended: settles the reason as the engine says it once it
+        has caught up with the event that ended it (`docker rm -f` sends die before destroy;
+        `docker restart` runs it again) and returns the target's exit code (its die event's,
+        else the engine's); None when unknown."""
+        code = self.target_exit_code
+        deadline = time.monotonic() + wait
+        while True:
+            reason, now = self._target_now()
+            settling = now is not None and now.restarting  # a restart policy at work
+            if reason is not None and not (settling and time.monotonic() < deadline):
+                self.ended_reason = reason
+                if code is None and now is not None and reason == "the target stopped":
+                    code = now.exit_code
+                return code
+            if time.monotonic() > deadline:
+                return code
+            time.sleep(0.05)
 
     def write(self, data: bytes) -> None:
         """Sends bytes to the shell's stdin (keys, when it has a TTY); keys that come before
@@ -510,7 +533,8 @@ class DebugSession:
             self._idle.wait_for(lambda: self._busy == 0, timeout)
         # The engine answers an exec's start before the process exists (the answer upgrades
         # the connection, then the process starts): the supervisor would not find it yet.
-        while self.exec_id and time.monotonic() < deadline:
+        # A shell whose exit code is known has come and gone: nothing to ask.
+        while self.exec_id and self._exit_code is None and time.monotonic() < deadline:
             try:
                 state = self.engine.exec_inspect(self.exec_id)
             except CdebugError:
@@ -804,6 +828,47 @@ def _prepare(
                 pass
         init_read.join(timeout=60)  # as above: its helper container goes with it
         raise
+
+
+def remove_stale_links(
+    engine: Engine, image: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Removes the links (`/.cdebug-*`) that sessions left in running targets: a target that
+    stopped or restarted under a session took its supervisor with it, before it could remove
+    them. A supervisor removes every link whose session is gone as it starts, so a sidecar
+    (of toolkit `image`) started and ended at once on such a target is the cleanup; live
+    sessions' links stay.
+
+    Returns:
+        (target name, path) of each link removed; (target name, why) of each target that
+        could not be cleaned.
+    """
+    from cdebug_tui.engine.models import TARGET_LABEL
+
+    removed: list[tuple[str, str]] = []
+    failed: list[tuple[str, str]] = []
+    rows = engine.list_containers(shells=False)
+    # A target with a live session has no stale link: its supervisor removed them as it
+    # started (a target that stops takes its sessions with it).
+    served = {c.label(TARGET_LABEL) for c in rows if c.is_sidecar and c.running}
+    for c in rows:
+        if not c.running or c.is_sidecar or c.id in served:
+            continue
+        try:
+            stale = [
+                d.path
+                for d in engine.diff(c.id)
+                if d.kind == "A" and d.path.startswith("/.cdebug-")
+            ]
+            if not stale:
+                continue
+            prepare_session(engine, SessionSpec(target=c.id, image=image)).close()
+            left = {d.path for d in engine.diff(c.id)}
+        except CdebugError as exc:
+            failed.append((c.name, str(exc)))
+            continue
+        removed += [(c.name, path) for path in stale if path not in left]
+    return removed, failed
 
 
 def _entrypoint_env(

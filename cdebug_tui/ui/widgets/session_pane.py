@@ -703,35 +703,8 @@ class SessionPane(TabPane):
 
     @work(thread=True, exit_on_error=False, group="target-exit")
     def _read_target_exit(self, session: DebugSession) -> None:
-        """Reads the stopped target's exit code for the header: its die event's, else the
-        engine's (`docker inspect`); and whether it was removed too (`docker rm -f` sends die
-        first, which ended the session)."""
-        import time
-
-        from cdebug_tui.errors import CdebugError, TargetNotFoundError
-
-        code = session.target_exit_code
-        deadline = time.monotonic() + 2.0
-        while True:
-            try:
-                info = session.engine.inspect(session.target.id)
-            except TargetNotFoundError:
-                session.ended_reason = "the target was removed"
-                break
-            except CdebugError:
-                break
-            if not info.running and not info.restarting:
-                code = info.exit_code if code is None else code
-                break
-            if info.running and info.pid != session.target.pid:
-                # Running again (docker restart, a restart policy): said so, with the code
-                # its first life ended with (the die event's).
-                session.ended_reason = "the target restarted"
-                break
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        self.app.call_from_thread(self._target_exited, code)
+        """Reads how the target ended the session, and its exit code, for the header."""
+        self.app.call_from_thread(self._target_exited, session.target_end())
 
     def _target_exited(self, code: int | None) -> None:
         self.target_exit_code = code
