@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from textual.widgets._footer import FooterKey
 
 from cdebug_tui.ui.app import CdebugApp
+from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.step_log import StepLog
 from tests.conftest import sidecars_of
 from tests.ui.helpers import active_pane, run, wait_for, wait_for_panels
@@ -19,11 +19,8 @@ pytestmark = pytest.mark.engine
 
 def _help_visible(app: CdebugApp) -> bool:
     """Whether `? Help` is drawn whole inside the footer's width."""
-    width = app.size.width
-    return any(
-        k.action == "help" and k.region.width > 0 and k.region.right <= width
-        for k in app.query(FooterKey)
-    )
+    footer = app.query_one(AppFooter)
+    return footer.region.right <= app.size.width and footer.text().rstrip().endswith("? Help")
 
 
 def test_side_panels_follow_the_width_on_every_resize_and_b_per_tab(

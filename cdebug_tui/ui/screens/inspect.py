@@ -14,9 +14,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from cdebug_tui.engine.stats import format_bytes
+from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
@@ -244,7 +245,7 @@ class InspectScreen(Screen[None]):
         table.add_column("", key="value")
         table.show_header = False
         yield table
-        yield Footer()
+        yield AppFooter()
 
     def _title(self, note: str = "") -> Text:
         title = Text.assemble(

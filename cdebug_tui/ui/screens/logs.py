@@ -8,8 +8,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
+from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.log_view import LogsPanel
 
 
@@ -28,7 +28,7 @@ class LogsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield LogsPanel(self.engine, self.container_id, self.container_name, id="logs")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def panel(self) -> LogsPanel:

@@ -6,8 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.stats_view import StatsView
 
 
@@ -41,7 +42,7 @@ class StatsScreen(Screen[None]):
             id="stats-title",
         )
         yield StatsView(self.engine_name, self.container_id, self.container_name, id="stats-view")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one(StatsView).focus()
