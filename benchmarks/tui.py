@@ -7,6 +7,7 @@ must not be imported by then.
 
 from __future__ import annotations
 
+import re
 import statistics
 import subprocess
 import sys
@@ -126,11 +127,42 @@ def parse_processes(count: int = 1000, runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def _prompt_shown(pane: Any) -> bool:
+def _prompt_line(pane: Any) -> str | None:
+    """The terminal's line with the shell's prompt on it, once the tab's emulator has it."""
     from cdebug_tui.ui.widgets.terminal import TerminalView
 
     views = pane.query(TerminalView)  # none until the new tab is built
-    return bool(views) and "# " in "\n".join(views.first().terminal.display())
+    if not views:
+        return None
+    terminal = views.first().terminal
+    line = terminal.display()[terminal.screen.cursor.y].strip()
+    return line if line.endswith(("#", "$")) else None
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-B]")
+
+
+class FramesWritten:
+    """The frames an app sends to its terminal, timed: a headless app sends none, so each is
+    encoded here as the terminal driver would (Textual's App._display), at the same cost."""
+
+    def __init__(self, app: Any) -> None:
+        from textual._compositor import CompositorUpdate
+
+        self.frames: list[tuple[float, str]] = []
+        display = app._display
+
+        def encode(screen: Any, renderable: Any) -> None:
+            display(screen, renderable)
+            if isinstance(renderable, CompositorUpdate) and not app._batch_count:
+                text = renderable.render_segments(app.console)
+                self.frames.append((time.perf_counter(), ANSI.sub("", text)))
+
+        app._display = encode
+
+    def first_with(self, text: str, since: float) -> float | None:
+        """When the first frame after `since` that shows `text` was sent."""
+        return next((t for t, frame in self.frames if t >= since and text in frame), None)
 
 
 def enter_to_prompt(runs: int = 5) -> tuple[float, float, float, float, float]:
@@ -191,7 +223,12 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float, float, float, float]:
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen))
             if warm:
-                await until(pilot, lambda: app._warm)
+                # As after a second of reading: the sidecar up, its tab built behind the picker.
+                await until(
+                    pilot,
+                    lambda: app._staged and all(m.is_set() for _, _, m in app._staged.values()),
+                )
+                await asyncio.sleep(0.5)  # the rest of that second's reading
             else:
                 box = app.screen.query_one("#picker-input", Input)
                 box.value = image
@@ -200,26 +237,26 @@ def enter_to_prompt(runs: int = 5) -> tuple[float, float, float, float, float]:
             from textual import events
 
             # Posted as the terminal driver posts a key: Pilot.press also waits for idle.
+            frames = FramesWritten(app)
             gc.callbacks.append(collector_pause)
             start = time.perf_counter()
             app.post_message(events.Key("enter", "\r"))
             pane = await until(pilot, lambda: next(iter(app.sessions()), None))
             # Shown, not only emulated: the picker gone, the tab in front, its terminal laid
-            # out with the prompt, and the frame after that drawn.
-            await until(
+            # out with the prompt; timed at the frame that sent the prompt's line to the
+            # terminal, as `docker run -it` is timed at the prompt's bytes.
+            prompt = await until(
                 pilot,
                 lambda: (
-                    _prompt_shown(pane)
-                    and not isinstance(app.screen, ToolkitPickerScreen)
+                    not isinstance(app.screen, ToolkitPickerScreen)
                     and app.tabs.active == pane.id
                     and pane.view.display
                     and pane.view.region.area > 0
+                    and _prompt_line(pane)
                 ),
             )
-            painted = asyncio.get_running_loop().create_future()
-            app.call_after_refresh(painted.set_result, None)
-            await painted
-            elapsed = time.perf_counter() - start
+            sent = await until(pilot, lambda: frames.first_with(prompt, start))
+            elapsed = sent - start
             gc.callbacks.remove(collector_pause)
             if warm:
                 await until(pilot, lambda: pane.panels_built and pane.side.region.area > 0)
