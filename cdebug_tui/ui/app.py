@@ -166,6 +166,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._warm_busy: set[tuple[str, object]] = set()
         self._warm_claims: dict[tuple[str, object], Future[Any]] = {}
         self._warm_lock = threading.Lock()
+        #: The tab built, hidden, behind the picker for a prepared sidecar, by (engine,
+        #: container): its session and when its mount has ended. The pick shows it, so that
+        #: Enter costs no tab's building; any other answer removes it.
+        self._staged: dict[tuple[str, str], tuple[SessionPane, Any, asyncio.Event]] = {}
         #: Engines that went away, with how many attempts to reach them failed since.
         self._retries: dict[str, int] = {}
         #: Every session tab opened and not yet freed: at unmount the DOM is gone, these are not.
@@ -623,10 +627,12 @@ class CdebugApp(App[int], inherit_bindings=False):
             stale = self._warm.pop(key, None)
         if stale is not None:
             self.close_sessions_quietly([stale])
+        self._unstage(key)
         if not stopped:
             self.prepare_warm(
                 engine,
                 c.id,
+                c.name,
                 ticket,
                 _session_pane_class().expected_terminal_size(
                     self.size.width, self.size.height, self.NARROW
@@ -656,6 +662,12 @@ class CdebugApp(App[int], inherit_bindings=False):
             ):
                 self.close_sessions_quietly([warm])
                 warm = None
+            staged = self._staged.get(key)
+            if warm is not None and staged is not None and staged[1] is warm:
+                del self._staged[key]
+                self._show_staged(*staged)
+                return
+            self._unstage(key)
             if image:
                 self.open_session(
                     c.id, c.name, image, engine, prepared=warm, profile=profile, pending=pending
@@ -695,7 +707,12 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     @work(thread=True, exit_on_error=False, group="warm")
     def prepare_warm(
-        self, engine: Any, container_id: str, ticket: tuple[str, object], size: tuple[int, int]
+        self,
+        engine: Any,
+        container_id: str,
+        name: str,
+        ticket: tuple[str, object],
+        size: tuple[int, int],
     ) -> None:
         """Starts a sidecar and its shell for a likely session (the ticket's image, a
         terminal of `size`); it is kept only while its ticket is the wanted one, and closed
@@ -727,6 +744,8 @@ class CdebugApp(App[int], inherit_bindings=False):
                     self._warm[key] = session
             if claim is not None:
                 claim.set_result(session if handed else None)  # None: the tab starts its own
+            if keep:
+                self.post_message(self.WarmPrepared(engine, container_id, name, ticket))
             if session is not None and not keep and not handed:
                 session.close()  # picked already, cancelled, or chosen again
             if previous is not None:
@@ -766,6 +785,99 @@ class CdebugApp(App[int], inherit_bindings=False):
             # Its banner and prompt: the tab that picks it shows them in its first frame.
             session.read_ahead()
         return session
+
+    class WarmPrepared(Message):
+        """A sidecar prepared while the user picks runs its shell: its tab can be built."""
+
+        def __init__(
+            self, engine: Any, container_id: str, name: str, ticket: tuple[str, object]
+        ) -> None:
+            super().__init__()
+            self.engine = engine
+            self.container_id = container_id
+            self.name = name
+            self.ticket = ticket
+
+    def on_cdebug_app_warm_prepared(self, message: WarmPrepared) -> None:
+        """Builds the prepared session's tab behind the picker, hidden: the pick only shows
+        it. (Built on the pick, its widgets' mount and styles took 40-50 ms of the Enter.)"""
+        from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+        from cdebug_tui.ui.widgets.session_pane import SessionPane
+
+        key = (message.engine.name, message.container_id)
+        with self._warm_lock:
+            session = self._warm.get(key)
+            wanted = self._warm_wanted.get(key) is message.ticket and not self._quitting
+        if session is None or not wanted or key in self._staged:
+            return
+        if not isinstance(self.screen, ToolkitPickerScreen) or not self.is_attached:
+            return
+        pane = SessionPane(
+            message.engine,
+            message.container_id,
+            message.name,
+            session.spec.image,
+            session,
+            profile=session.spec.profile,
+        )
+        pane.staged = True
+        self.screen.present.add(session.spec.image)
+        mounted = asyncio.Event()
+        self._staged[key] = (pane, session, mounted)
+        self._all_panes.append(pane)
+        self.run_worker(self._stage_pane(pane, mounted), group="tabs")
+
+    async def _stage_pane(self, pane: SessionPane, mounted: asyncio.Event) -> None:
+        tabs = self.tabs
+        # One frame or none: its tab must never show in the bar before it is hidden.
+        with self.batch_update():
+            try:
+                await tabs.add_pane(pane)
+                tabs.hide_tab(pane.id or "")
+            finally:
+                mounted.set()
+
+    def _show_staged(self, pane: SessionPane, session: Any, mounted: asyncio.Event) -> None:
+        """Shows the tab staged behind the picker, as open_session shows a new one."""
+        self._opening += 1
+        if self.input_router.typing_ahead or self.input_router.armed:
+            self.typeahead_pane = pane  # the keys typed after the pick's Enter are its shell's
+        self.run_worker(self._bring_staged(pane, mounted), group="tabs")
+
+    async def _bring_staged(self, pane: SessionPane, mounted: asyncio.Event) -> None:
+        tabs = self.tabs
+        try:
+            await mounted.wait()
+            if not pane.is_attached:
+                self.end_sessions([pane])  # the app is ending
+                return
+            with self.batch_update():
+                tabs.show_tab(pane.id or "")
+                pane.claim()
+                tabs.active = pane.id or ""
+                self._sync_backgrounds()
+                self._focus_active()
+                self.refresh_title()
+                # Laid out in the next frame: that frame, the first without the picker, would
+                # otherwise draw the list again (18 ms) before a second one lays out the tab.
+                self.screen.refresh(layout=True)
+        finally:
+            self._opening -= 1
+
+    def _unstage(self, key: tuple[str, str]) -> None:
+        """Removes the tab staged for `key` behind the picker, and ends its session."""
+        staged = self._staged.pop(key, None)
+        if staged is None:
+            return
+        pane, _session, mounted = staged
+        self.end_sessions([pane])
+        self.run_worker(self._remove_staged(pane, mounted), group="tabs")
+
+    async def _remove_staged(self, pane: SessionPane, mounted: asyncio.Event) -> None:
+        await mounted.wait()
+        if pane.is_attached:
+            await self.tabs.remove_pane(pane.id or "")
+        self._reclaim_soon()
 
     @work(thread=True, exit_on_error=False, group="end")
     def close_sessions_quietly(self, sessions: list[Any]) -> None:
@@ -910,7 +1022,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
         tabs = getattr(self, "tabs", None)
-        return list(tabs.query(SessionPane)) if tabs is not None else []
+        if tabs is None:
+            return []
+        return [p for p in tabs.query(SessionPane) if not p.staged]
 
     def on_session_pane_close_requested(self, event: SessionPane.CloseRequested) -> None:
         self.close_pane(event.pane)

@@ -174,3 +174,81 @@ def test_choosing_again_leaks_no_prepared_sidecar(
 
     run(body())
     assert sidecars_of(engine, target.id) == []
+
+
+def test_the_tab_built_behind_the_picker_shows_only_when_picked(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """While the user picks, the prepared session's tab is built behind the picker, hidden:
+    no new tab in the bar, no session counted. Esc removes it with its sidecar; the pick of
+    another profile removes it and starts a session of that profile; the pick of the
+    prepared toolkit shows that very tab, its prompt there, its panels built after."""
+    from textual.widgets import Select
+    from textual.widgets._tabbed_content import ContentTab, ContentTabs
+
+    from cdebug_tui.ui.widgets.session_pane import SessionPane
+    from tests.conftest import sidecars_of
+    from tests.ui.helpers import active_pane, terminal_text
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+    key = ("default", target.id)
+
+    def tabs_shown() -> list[str]:
+        bar = app.tabs.get_child_by_type(ContentTabs)  # the app's, not the panels' tabs
+        return [str(t.label) for t in bar.query(ContentTab) if t.display]
+
+    def staged() -> SessionPane | None:
+        entry = app._staged.get(key)
+        return entry[0] if entry is not None and entry[2].is_set() else None
+
+    app = CdebugApp()
+
+    async def body() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await list_only(pilot, app, target)
+            # Built and hidden: the bar and the title say nothing of it.
+            await pilot.press("enter")
+            first = await wait_for(pilot, staged, "the tab built behind the picker", 60)
+            await wait_for(pilot, lambda: first.state == "running", "its shell", 30)
+            assert tabs_shown() == ["Containers"]
+            assert app.sessions() == [] and "session" not in str(app.title_bar.render())
+            assert app.tabs.active == "tab-list"
+            # Esc: the tab and the sidecar go.
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not app.tabs.query(SessionPane), "the tab removed")
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "its sidecar", 30)
+            # Another profile than the prepared one's: a session of that profile, its own.
+            await pilot.press("enter")
+            second = await wait_for(pilot, staged, "a tab built behind the picker", 60)
+            app.screen.query_one("#picker-profile", Select).value = "netadmin"
+            app.screen.query_one(OptionList).focus()
+            await pilot.press("enter")
+            pane = await wait_for(pilot, lambda: active_pane(app), "the new tab")
+            assert pane is not second
+            await wait_for(pilot, lambda: pane.state == "running", "its session", 60)
+            await wait_for(pilot, lambda: second not in app.tabs.query(SessionPane), "removed")
+            assert pane.session is not None and pane.session.spec.profile == "netadmin"
+            assert [c["Id"] for c in sidecars_of(engine, target.id)] == [pane.session.sidecar_id]
+            await pilot.press("ctrl+right_square_bracket", "x")
+            await wait_for(pilot, lambda: not app.sessions(), "the tab closed")
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "its sidecar", 30)
+            # The prepared toolkit: the very tab built behind, shown with its prompt.
+            app.tabs.active = "tab-list"
+            app.list_panel.query_one("#containers").focus()
+            await pilot.press("enter")
+            third = await wait_for(pilot, staged, "a tab built behind the picker", 60)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: active_pane(app) is third, "that tab in front")
+            assert "# " in terminal_text(third)
+            shown = tabs_shown()
+            assert len(shown) == 2 and shown[1].endswith(target.name[:20]), shown
+            assert app.sessions() == [third] and "1 session open" in str(app.title_bar.render())
+            assert app.focused is third.view
+            await wait_for(pilot, lambda: third.panels_built, "its panels, after the prompt")
+            assert [c["Id"] for c in sidecars_of(engine, target.id)] == [
+                third.session.sidecar_id if third.session else ""
+            ]
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []

@@ -56,6 +56,9 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self.target_name = target_name
         self.local: set[str] = set()
         self.pulling: str | None = None
+        #: Images known to be on the engine (the sidecar prepared while the user picks runs
+        #: one): choosing one needs no check, and the picker closes at once.
+        self.present: set[str] = set()
         self._layers: dict[str, tuple[int, int]] = {}
         #: The sidecar's privilege profile chosen (kubectl debug's), read when it is dismissed.
         self.profile = DEFAULT_PROFILE
@@ -264,6 +267,9 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
     def choose(self, ref: str) -> None:
         """Makes sure the image is on the engine (pulling it), then closes with it."""
         if self.pulling:
+            return
+        if ref in self.present:
+            self.on_image_pulled(ImagePulled(ref))
             return
         self.pulling = ref
         self._arm()  # disarms: an Enter while this one is checked or pulled picks nothing

@@ -210,6 +210,8 @@ class SessionPane(TabPane):
         #: The target's own exit code once it has stopped (read after the session ended).
         self.target_exit_code: int | None = None
         self._layers: dict[str, tuple[int, int]] = {}
+        #: The image pull's progress, shown from its first report.
+        self._pull_bar: ProgressBar | None = None
         self._steps_text = Text()
         #: The asciicast being written while the session is recorded (R), else None.
         self.recorder: CastRecorder | None = None
@@ -232,6 +234,9 @@ class SessionPane(TabPane):
         self.steps_taken: list[Step] = []
         #: Whether `b` showed (True) or hid (False) the side panels; None: the size decides.
         self.side_override: bool | None = None
+        #: Built behind the picker, its tab hidden, for the sidecar prepared there: not a
+        #: session of the app's until the pick claims it (claim), and gone if it does not.
+        self.staged = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="session-main"):
@@ -245,8 +250,10 @@ class SessionPane(TabPane):
             with Horizontal(classes="session-body"):
                 with Vertical(classes="terminal-column"):
                     with Vertical(classes="session-steps"):
+                        # The pull's progress bar comes with the first progress: composed
+                        # with the tab, its animation, hidden or not, redrew the picker over
+                        # the tab built behind it, 15 ms a frame.
                         yield Static("", classes="steps-log")
-                        yield ProgressBar(total=None, show_eta=False, classes="pull-progress")
                     size = (
                         (self._ready.spec.rows, self._ready.spec.cols) if self._ready else (24, 80)
                     )
@@ -308,7 +315,7 @@ class SessionPane(TabPane):
 
     def _build_panels_later(self) -> None:
         """Builds the panels of a tab still starting (a pull, say): the steps are in them."""
-        if self._panels_done is None:
+        if self._panels_done is None and not self.staged:
             self.run_worker(self._build_quietly(), group="panels", exit_on_error=False)
 
     async def _build_quietly(self) -> bool:
@@ -329,8 +336,9 @@ class SessionPane(TabPane):
         return self.state in (PaneState.STARTING, PaneState.RUNNING)
 
     def on_mount(self) -> None:
+        if self.state == PaneState.ENDED:
+            return  # ended before it was shown (a tab staged behind a picker that went)
         try:
-            self.query_one(".pull-progress", ProgressBar).display = False
             self.view.display = False
         except NoMatches:
             # Closed (the app quitting, say) before it was ever shown: start nothing.
@@ -570,8 +578,10 @@ class SessionPane(TabPane):
             # A pull takes its time, shown here: the keys are the app's again meanwhile.
             self.app.end_typeahead()
         p = message.progress
-        bar = self.query_one(".pull-progress", ProgressBar)
-        bar.display = True
+        bar = self._pull_bar
+        if bar is None:
+            bar = self._pull_bar = ProgressBar(total=None, show_eta=False, classes="pull-progress")
+            self.query_one(".session-steps").mount(bar)
         if p.layer and p.total:
             self._layers[p.layer] = (p.current, p.total)
         total = sum(t for _, t in self._layers.values())
@@ -605,6 +615,14 @@ class SessionPane(TabPane):
         # they competed with the shell's own start for the UI thread, the engine and the CPU.
         self.set_timer(PANELS_AT_THE_LATEST, self._start_panels)
 
+    def claim(self) -> None:
+        """Makes a staged tab (built behind the picker) the app's, now that it is shown: its
+        panels come once its prompt is drawn, as in a tab built on the pick."""
+        self.staged = False
+        self._last_output = 0.0
+        self._shell_printed()
+        self.set_timer(PANELS_AT_THE_LATEST, self._start_panels)
+
     def _shell_printed(self) -> None:
         """The shell printed, before the panels came: they wait until it has gone quiet."""
         if self._last_output == 0.0:
@@ -622,6 +640,8 @@ class SessionPane(TabPane):
     def _start_panels(self) -> None:
         if self._panels_started or self.state != PaneState.RUNNING or self.session is None:
             return
+        if self.staged:
+            return  # built behind the picker: its panels wait until it is shown (claim)
         self._panels_started = True
         self.run_worker(self._start_readings(self.session), group="panels", exit_on_error=False)
 
@@ -638,7 +658,8 @@ class SessionPane(TabPane):
     def on_session_failed(self, message: SessionFailed) -> None:
         message.stop()
         self.state = PaneState.FAILED
-        self.query_one(".pull-progress", ProgressBar).display = False
+        if self._pull_bar is not None:
+            self._pull_bar.display = False
         self.query_one(".session-header", Static).update(
             Text.assemble(("✗ cannot debug ", "bold red"), (self.target_name, "bold"), ": ")
             + Text(message.error)
