@@ -401,9 +401,10 @@ def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
 def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
-    """The list says which processes are cdebug-tui's; Enter on PID 1 shows its command
-    line, working directory, environment, limits, cgroup and open files; → on a `sleep` of
-    the shell, s, KILL and y end it; t says the toolkit has no strace."""
+    """The list counts cdebug-tui's machinery and `o` lists it, each row saying what it is;
+    Enter on PID 1 shows its command line, working directory, environment, limits, cgroup and
+    open files; → on a `sleep` of the shell, s, KILL and y end it; t says the toolkit has no
+    strace."""
     from textual.widgets import OptionList, Static
 
     from cdebug_tui.ui.screens.confirm import ConfirmScreen
@@ -430,12 +431,24 @@ def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
                 lambda: next((p for p in panel.processes if p.command == "sleep 301"), None),
                 "the shell's sleep in the list",
             )
-            rows = {p.own: str(panel.get_row(str(p.pid))[5]) for p in panel.processes if p.own}
-            assert "cdebug-tui's panel reader" in rows["panel reader"], rows
-            assert "cdebug-tui's supervisor" in rows["supervisor"], rows
+            # cdebug-tui's machinery is counted, not listed: the shell and its sleep are.
+            listed = {row.value for row in panel.rows}
+            assert str(sleeper.pid) in listed
+            machinery = [p for p in panel.processes if p.own in ("supervisor", "panel reader")]
+            assert len(machinery) >= 2 and not listed & {str(p.pid) for p in machinery}
+            assert "of cdebug-tui's hidden (o)" in str(panel.border_subtitle)
+            shell = next(p for p in panel.processes if p.own == "debug shell")
+            assert "cdebug-tui's debug shell" in str(panel.get_row(str(shell.pid))[5])
 
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("p")
+            await wait_for(pilot, lambda: app.focused is panel, "the processes focused")
+            # o lists them, each saying what it is.
+            await pilot.press("o")
+            rows = {p.own: str(panel.get_row(str(p.pid))[5]) for p in panel.processes if p.own}
+            assert "cdebug-tui's panel reader" in rows["panel reader"], rows
+            assert "cdebug-tui's supervisor" in rows["supervisor"], rows
+            assert "hidden" not in str(panel.border_subtitle)
             # Home and End go to the first and last row (Home did nothing, and Enter then
             # opened the row the cursor was still on).
             await wait_for(pilot, lambda: app.focused is panel, "the processes focused")

@@ -52,6 +52,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("files", "enter, click", "open a directory; preview a file"),
     ("files", "r / c", "read the opened folders again / only what docker diff reports, as a tree"),
     ("processes", "enter, →", "the process in full; there s sends a signal, t traces (strace)"),
+    ("processes", "o", "list cdebug-tui's own (supervisor, reapers, panel reader) or count them"),
     ("steps", "enter, c / o", "copy the command / show the sidecar's script"),
     ("logs", "/ , n / N", "search (smart case), next / previous match; the count shows"),
     (

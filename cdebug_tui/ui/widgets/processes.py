@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 
 #: Seconds between the end of one refresh and the start of the next.
 REFRESH_EVERY = 1.0
+#: cdebug-tui's machinery in the target's PID namespace (panels.own_role): hidden unless `o`.
+#: The debug shell and a copy's placeholder stay: the user's commands hang from them.
+MACHINERY = frozenset(
+    {"supervisor", "supervisor's helper", "panel reader", "reaper (tini)", "reaper", "anchor"}
+)
 
 
 def format_bytes(n: int) -> str:
@@ -41,7 +46,10 @@ class ProcessesPanel(RowTable):
     read only when the result has arrived.
     """
 
-    BINDINGS = [Binding("right", "details", "Details", show=False)]
+    BINDINGS = [
+        Binding("right", "details", "Details", show=False),
+        Binding("o", "toggle_own", "cdebug-tui's own"),
+    ]
 
     class DetailsRequested(Message):
         """Enter (or →) on a process: show it in full."""
@@ -60,6 +68,10 @@ class ProcessesPanel(RowTable):
         self.error: str | None = None
         #: When the rows shown were read (time.time()), 0 before the first reading.
         self.read_at = 0.0
+        #: Whether cdebug-tui's machinery (MACHINERY) is listed: six of a session's nine
+        #: processes, which pushed the target's own out of a short panel.
+        self.show_own = False
+        self._stopped_why = ""
 
     def on_mount(self) -> None:
         self.border_title = "processes"
@@ -83,6 +95,7 @@ class ProcessesPanel(RowTable):
             why: Why the readings stopped, shown under the panel ("the target stopped").
         """
         self.stopped = True
+        self._stopped_why = why
         self.workers.cancel_node(self)
         self.last_reading(why)
 
@@ -141,6 +154,13 @@ class ProcessesPanel(RowTable):
         if process is not None:
             self.post_message(self.DetailsRequested(process))
 
+    def action_toggle_own(self) -> None:
+        """Lists cdebug-tui's machinery (supervisor, reapers, panel reader), or hides it."""
+        self.show_own = not self.show_own
+        self.show(self.processes)
+        if self.stopped:
+            self.last_reading(self._stopped_why)
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_details()
@@ -187,7 +207,10 @@ class ProcessesPanel(RowTable):
                 current = None
         self.clear()
         keys = []
-        for depth, p in process_tree(processes):
+        shown = processes
+        if not self.show_own:
+            shown = [p for p in processes if p.own not in MACHINERY]
+        for depth, p in process_tree(shown):
             indent = "  " * max(0, depth - 1) + ("└ " if depth else "")
             command = Text(indent, style="dim")
             # cdebug-tui's own processes (the supervisor, the reader, the shells) are shown,
@@ -210,7 +233,10 @@ class ProcessesPanel(RowTable):
             keys.append(str(p.pid))
         if current in keys:
             self.move_cursor(row=keys.index(current), animate=False)
-        self.border_subtitle = counted(len(processes), "process", "processes")
+        self.border_subtitle = counted(len(shown), "process", "processes")
+        hidden = len(processes) - len(shown)
+        if hidden:
+            self.border_subtitle += f" · {hidden} of cdebug-tui's hidden (o)"
         pid = getattr(self.session, "target_pid", 1)
         if pid != 1:
             # --pid host: the shell sees the host's processes; this panel only the target's.
