@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
@@ -40,6 +41,10 @@ COLUMNS = (
     ("health", "HEALTH"),
     ("ports", "PORTS"),
 )
+#: The columns that give up width when the rows are wider than the list, in this order, down
+#: to these widths (their cells then end in …): a registry path or a long name pushed MEM,
+#: HEALTH and PORTS off a 100-column window, with no sign of them.
+SHRINK = (("image", 14), ("name", 16), ("ports", 11))
 #: The columns `o` steps through; None is the default order (running first, then by name).
 SORTABLE: tuple[str, ...] = tuple(k for k, _ in COLUMNS)
 #: Extra rows above and below the screen whose stats are read too, so that a short scroll
@@ -112,6 +117,8 @@ class ContainerTableView(RowTable):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cells: LRUCache[tuple[Any, ...], SegmentLines] = LRUCache(4096)
+        #: The columns past the right edge of a narrow window, even with SHRINK's applied.
+        self.hidden: list[str] = []
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -155,6 +162,62 @@ class ContainerTableView(RowTable):
             lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
             self._cells[key] = lines
         return lines
+
+    def _update_dimensions(self, new_rows: Any) -> None:
+        super()._update_dimensions(new_rows)
+        self.fit_columns()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Narrows the SHRINK columns, in order, as far as the rows need to fit the width;
+        `hidden` then names the columns still past the right edge (→ scrolls to them)."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return
+        pad = 2 * self.cell_padding
+        columns = self.columns
+        wanted = {k: columns[ColumnKey(k)].content_width for k, _ in SHRINK if k in columns}
+        widths = dict(wanted)
+        excess = (
+            self._row_label_column_width
+            - width
+            + sum(
+                w + pad if key.value in wanted else c.get_render_width(self)
+                for key, c in columns.items()
+                for w in [wanted.get(str(key.value), 0)]
+            )
+        )
+        for key, floor in SHRINK:
+            if excess > 0 and key in widths:
+                cut = min(excess, max(0, widths[key] - floor))
+                widths[key] -= cut
+                excess -= cut
+        changed = False
+        for key, w in widths.items():
+            column = columns[ColumnKey(key)]
+            auto = w >= wanted[key]
+            if column.auto_width != auto or (not auto and column.width != w):
+                column.auto_width, column.width = auto, w
+                changed = True
+        if changed:
+            total = sum(c.get_render_width(self) for c in columns.values())
+            self.virtual_size = Size(total + self._row_label_column_width, self.virtual_size.height)
+            self._clear_caches()
+            self.refresh()
+        # What is still past the right edge when scrolled to the left: said under the list.
+        hidden: list[str] = []
+        x = self._row_label_column_width
+        for column in self.ordered_columns:
+            x += column.get_render_width(self)
+            if x > width:
+                hidden.append(str(column.label))
+        if hidden != self.hidden:
+            self.hidden = hidden
+            parent = self.parent
+            if isinstance(parent, ContainerListPanel):
+                parent.columns_hidden(hidden)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -237,6 +300,10 @@ class ContainerListPanel(Vertical):
         self._order: list[str] = []
         #: How many open sessions each container has, by "ENGINE/ID" (see set_sessions).
         self.sessions: dict[str, int] = {}
+        #: The columns past the table's right edge (ContainerTableView.fit_columns).
+        self._hidden_columns: list[str] = []
+        #: How many rows the status line last counted.
+        self._shown = 0
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
@@ -394,7 +461,7 @@ class ContainerListPanel(Vertical):
         marker = Text("●", style="bold green") if c.running else Text("○", style="dim")
         if c.state == "paused":
             marker = Text("‖", style="yellow")
-        name = Text(c.name, style=dim)
+        name = Text(c.name, style=dim, no_wrap=True, overflow="ellipsis")
         if c.is_sidecar:
             name.append(" [sidecar]", style="italic magenta")
         if n := self.sessions.get(_key(c)):
@@ -420,9 +487,14 @@ class ContainerListPanel(Vertical):
             "up": Text(up, style=dim),
             **self._stats_cells(c),
             "health": _health_cell(c.health),
-            "ports": Text(", ".join(str(p) for p in c.ports) or "-", style=dim or "", no_wrap=True),
+            "ports": Text(
+                ", ".join(str(p) for p in c.ports) or "-",
+                style=dim or "",
+                no_wrap=True,
+                overflow="ellipsis",
+            ),
             "shell": shell,
-            "image": Text(c.image, style=dim or "cyan"),
+            "image": Text(c.image, style=dim or "cyan", no_wrap=True, overflow="ellipsis"),
         }
         if self.multi_engine:
             cells["engine"] = Text(c.engine, style="bold" if first_of_group else "dim")
@@ -459,8 +531,8 @@ class ContainerListPanel(Vertical):
         table.clear()
         # Column widths only ever grow: shrink them back so that a long name, once gone, or
         # filtered out, no longer pushes the other columns off a narrow screen.
-        for column in table.columns.values():
-            if column.auto_width:
+        for key, column in table.columns.items():
+            if column.auto_width or key.value in dict(SHRINK):
                 column.content_width = column.label.cell_len
         previous = None
         columns = list(table.columns)
@@ -488,7 +560,13 @@ class ContainerListPanel(Vertical):
                 started = self.started[_key(c)]
                 _set_cell(table, _key(c), "up", Text(format_age(now - started)))
 
+    def columns_hidden(self, hidden: list[str]) -> None:
+        """The table's columns past its right edge changed: the status line names them."""
+        self._hidden_columns = hidden
+        self._update_status(self._shown)
+
     def _update_status(self, shown: int) -> None:
+        self._shown = shown
         if not self.query("#list-status"):
             return
         total = [c for c in self.containers.values() if not c.is_sidecar]
@@ -504,6 +582,8 @@ class ContainerListPanel(Vertical):
         for engine, problem in self.engines.items():
             if problem:
                 parts.append(f"✗ {engine} unreachable: {problem} (r retries)")
+        if self._hidden_columns:
+            parts.append(f"{', '.join(self._hidden_columns)} past the edge (→ scrolls)")
         if self.sort_column is not None:
             arrow = "↓" if self.sort_reverse else "↑"
             parts.append(f"sorted by {self.sort_column} {arrow} (o/O)")

@@ -1,0 +1,73 @@
+"""Tests the container list in a narrow window: long cells are cut before columns are lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+
+from cdebug_tui.engine.models import Container, PublishedPort
+from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
+from tests.ui.helpers import run, screenshot_text, wait_for
+
+
+def _containers() -> list[Container]:
+    now = datetime.now(UTC)
+    return [
+        Container(
+            engine="docker",
+            id=f"{i:064x}",
+            name=f"payments-worker-{i}-eu-west-1-canary",
+            image="registry.example.com:5000/platform/payments-service:2024.11.30-rc7",
+            state="running",
+            status="Up 2 hours",
+            created=now,
+            has_shell=False,
+            ports=(PublishedPort(8080, "tcp", "0.0.0.0", 18080), PublishedPort(9090)),
+            health="healthy",
+        )
+        for i in range(3)
+    ]
+
+
+class _ListApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ContainerListPanel()
+
+
+def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge(
+    tmp_path: Path,
+) -> None:
+    """At 100 columns a long image and name are cut with … and every column shows (MEM,
+    HEALTH and PORTS were pushed off the edge with no sign); at 70 the status line names
+    the columns past the edge and → scrolls to them; wide again, the cells are whole."""
+
+    async def body() -> None:
+        app = _ListApp()
+        async with app.run_test(size=(100, 12)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            panel.set_containers(_containers(), engine="docker")
+            table = app.query_one(ContainerTableView)
+            await wait_for(pilot, lambda: table.row_count == 3, "the rows")
+            await pilot.pause()
+            shot = screenshot_text(app, tmp_path / "100.svg")
+            for header in ("NAME", "IMAGE", "MEM", "HEALTH", "PORTS"):
+                assert header in shot, header
+            assert "registry.exam…" in shot and "payments-worker…" in shot
+            assert "healthy" in shot and table.hidden == []
+            await pilot.resize_terminal(70, 12)
+            await wait_for(pilot, lambda: table.hidden, "columns past the edge")
+            status = screenshot_text(app, tmp_path / "70.svg")
+            assert f"{', '.join(table.hidden)} past the edge (→ scrolls)" in status
+            table.focus()
+            await pilot.press("right")
+            await wait_for(pilot, lambda: table.scroll_x > 0, "→ to scroll")
+            await pilot.resize_terminal(200, 12)
+            await wait_for(pilot, lambda: not table.hidden, "every column")
+            await pilot.pause()
+            shot = screenshot_text(app, tmp_path / "200.svg")
+            assert "payments-service:2024.11.30-rc7" in shot
+            assert "past the edge" not in shot
+
+    run(body())
