@@ -779,7 +779,9 @@ class SessionPane(TabPane):
         header.append(f" {session.target.name} ", style="bold reverse")
         header.append(f" {session.target.short_id}  ", style="dim")
         header.append(f"{session.mode} mode", style="bold magenta")
-        header.append(f": {session.mode_reason}", style="")
+        if self.state != PaneState.ENDED:
+            # Ended, the line says how first; why this mode was chosen no longer fits after it.
+            header.append(f": {session.mode_reason}", style="")
         header.append(f"  toolkit {self.image}", style="dim")
         if session.config.privileged:
             header.append("  PRIVILEGED sidecar", style="bold red")
