@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-__all__ = ["InputRouter", "PASTE_START", "PASTE_END"]
+__all__ = ["InputRouter", "PASTE_START", "PASTE_END", "csi_end", "split_escapes"]
 
 PASTE_START = b"\x1b[200~"
 PASTE_END = b"\x1b[201~"
@@ -23,7 +23,7 @@ HOLD = 0.010
 _MAX_SEQUENCE = 64
 
 
-def _csi_end(buf: bytes, start: int) -> int:
+def csi_end(buf: bytes, start: int) -> int:
     """Index just past the CSI sequence at ``start`` (ESC [ ...), -1 if incomplete.
 
     A sequence broken by a byte that cannot be in it ends just before that byte, so
@@ -43,6 +43,58 @@ def _csi_end(buf: bytes, start: int) -> int:
         if j - start > _MAX_SEQUENCE:
             return j
     return -1
+
+
+#: Bytes after ESC that begin a sequence (CSI, SS3, and the string ones: OSC, DCS, APC, PM).
+_SEQUENCE_STARTS = b"[O]P_^"
+
+
+def split_escapes(data: bytes) -> tuple[list[bytes | None], bool, bool]:
+    """Splits the app's input at each Escape key: (the parts, None for each Escape, in order;
+    whether the input ends with an ESC that may begin a sequence still on its way; whether it
+    ends inside a paste, whose rest comes in later reads).
+
+    Textual's parser reads ESC and the key after it as one alt+key (ESC Enter is Enter), so
+    `Escape Enter` typed fast cancelled nothing and picked in the picker, and `Escape q` did
+    not quit. The app has no alt+key of its own: an ESC before anything but a sequence is the
+    Escape key. Whole sequences, string ones and pastes are left whole (an ESC inside them is
+    theirs).
+    """
+    parts: list[bytes | None] = []
+    start = i = 0
+    n = len(data)
+    while (i := data.find(b"\x1b", i)) >= 0:
+        if i + 1 == n:
+            if i > start:
+                parts.append(data[start:i])
+            return parts, True, False
+        after = data[i + 1 : i + 2]
+        if after not in _SEQUENCE_STARTS or not after:
+            if i > start:
+                parts.append(data[start:i])
+            parts.append(None)
+            start = i = i + 1
+            continue
+        if after == b"[":
+            if data.startswith(PASTE_START, i):
+                end = data.find(PASTE_END, i)
+                if end < 0:
+                    parts.append(data[start:])
+                    return parts, False, True
+                i = end + len(PASTE_END)
+            else:
+                end = csi_end(data, i)
+                i = end if end >= 0 else n
+        elif after == b"O":
+            i += 3
+        else:
+            # A string sequence, to BEL or ST (ESC \\), which may come in a later read.
+            bel, st = data.find(b"\x07", i), data.find(b"\x1b\\", i + 2)
+            ends = [e + 1 for e in (bel,) if e >= 0] + [e + 2 for e in (st,) if e >= 0]
+            i = min(ends) if ends else n
+    if start < n:
+        parts.append(data[start:])
+    return parts, False, False
 
 
 def _for_app(seq: bytes) -> bool:
@@ -302,6 +354,11 @@ class InputRouter:
             at = self._trigger_at(buf)
             if at >= 0 and self._when is not None and not self._when():
                 at = -1  # armed for a view a dialog now covers: the key is the dialog's
+            if at > 0 and not self._verbatim_next and None in split_escapes(buf[: at + 1])[0]:
+                # `Escape Enter` in the picker: the Escape leaves it, so the Enter is not its
+                # pick (it opens the picker again from the list): no shell to type ahead for.
+                self._trigger = None
+                return buf
             if at < 0:
                 return buf  # no Enter yet (or only inside a paste): all the app's
             to_app, buf = buf[: at + 1], buf[at + 1 :]
@@ -411,7 +468,7 @@ class InputRouter:
                 break
             nxt = buf[i + 1]
             if nxt == 0x5B:  # ESC [
-                end = _csi_end(buf, i)
+                end = csi_end(buf, i)
                 if end < 0:
                     if final:
                         out += buf[i:]

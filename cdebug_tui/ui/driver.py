@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import time
 from codecs import getincrementaldecoder
 from collections.abc import Callable
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 from textual import constants
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
+from textual.events import Key
 from textual.message import Message
 
-from cdebug_tui.terminal.rawinput import HOLD, InputRouter
+from cdebug_tui.terminal.rawinput import HOLD, PASTE_END, InputRouter, split_escapes
 
 __all__ = ["RawInput", "RawInputDriver"]
 
@@ -23,6 +25,10 @@ class RawInput:
 
     The driver's input thread uses it, and tests feed bytes through it under Pilot, where
     Textual's headless driver reads nothing.
+
+    Escape keys are split out before the parser (split_escapes); an ESC that ends a read
+    waits Textual's escape delay (ESCDELAY, 100 ms) for the rest of a sequence, and is the
+    Escape key when none comes.
 
     Args:
         router: Splits the bytes between the focused terminal and the app.
@@ -34,6 +40,16 @@ class RawInput:
         self._process = process_message
         self._parser = XTermParser()
         self._decode = getincrementaldecoder("utf-8")(errors="replace").decode
+        #: When an ESC that ended a read came (time.monotonic()), or None.
+        self._escape_since: float | None = None
+        #: Whether a paste began and its end has not come yet: what comes is all its own.
+        self._in_paste = False
+
+    def wait(self) -> float | None:
+        """Seconds until a held ESC is the Escape key (None: none is held)."""
+        if self._escape_since is None:
+            return None
+        return max(0.0, self._escape_since + constants.ESCAPE_DELAY - time.monotonic())
 
     def feed(self, data: bytes) -> None:
         """Routes one read.
@@ -44,15 +60,38 @@ class RawInput:
         self._parse(self.router.feed(data))
 
     def tick(self) -> None:
-        """Lets held bytes go and Textual's parser time out a lone ESC (between reads)."""
+        """Lets held bytes go and a held ESC be the Escape key once nothing followed it."""
         self._parse(self.router.tick())
+        if self._escape_since is not None and self.wait() == 0:
+            self._escape_since = None
+            self._process(Key("escape", "\x1b"))
         for event in self._parser.tick():
             self._process(event)
 
     def _parse(self, data: bytes) -> None:
-        if data:
-            for event in self._parser.feed(self._decode(data)):
-                self._process(event)
+        if not data:
+            return
+        if self._escape_since is not None:
+            self._escape_since = None
+            data = b"\x1b" + data  # the rest of its sequence, or the key after an Escape
+        parts: list[bytes | None] = []
+        if self._in_paste:
+            end = data.find(PASTE_END)
+            if end < 0:
+                parts, data = [data], b""
+            else:
+                self._in_paste = False
+                parts, data = [data[: end + len(PASTE_END)]], data[end + len(PASTE_END) :]
+        more, held, self._in_paste = split_escapes(data) if data else ([], False, self._in_paste)
+        parts += more
+        for part in parts:
+            if part is None:
+                self._process(Key("escape", "\x1b"))
+            else:
+                for event in self._parser.feed(self._decode(part)):
+                    self._process(event)
+        if held:
+            self._escape_since = time.monotonic()
 
 
 class RawInputDriver(LinuxDriver):
@@ -82,8 +121,11 @@ class RawInputDriver(LinuxDriver):
         read = os.read
         try:
             while not self.exit_event.is_set():
-                # A held incomplete sequence waits HOLD for its rest, not the usual 0.1 s.
-                ready: list[Any] = selector.select(HOLD if router.holding else 0.1)
+                # A held incomplete sequence waits HOLD for its rest, a held ESC the escape
+                # delay, not the usual 0.1 s (an Escape key took up to 0.2 s to arrive).
+                timeout = HOLD if router.holding else 0.1
+                left = raw.wait()
+                ready: list[Any] = selector.select(timeout if left is None else min(timeout, left))
                 if ready:
                     data = read(fileno, 1024 * 4)
                     if not data:

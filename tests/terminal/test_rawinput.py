@@ -215,3 +215,32 @@ def test_a_trigger_no_longer_meant_for_a_terminal_goes_to_the_app() -> None:
     meant[0] = True
     assert router.feed(b"tls") == b"t"
     assert router.typing_ahead and fired == [True]
+
+
+def test_escape_keys_are_split_from_what_follows_them_but_sequences_stay_whole() -> None:
+    """An ESC before anything but a sequence is the Escape key (Textual read ESC Enter as
+    Enter); sequences, string sequences and pastes keep their ESCs; an ESC ending the input
+    may begin a sequence still on its way; a paste not ended yet says so."""
+    from cdebug_tui.terminal.rawinput import split_escapes
+
+    assert split_escapes(b"\x1b\r") == ([None, b"\r"], False, False)
+    assert split_escapes(b"\x1bq\x1b\x1b") == ([None, b"q", None], True, False)
+    assert split_escapes(b"a\x1b[1;5A\x1bOP") == ([b"a\x1b[1;5A\x1bOP"], False, False)
+    osc = b"\x1b]11;rgb:0000/0000/0000\x1b\\"
+    assert split_escapes(osc + b"\x1b\r") == ([osc, None, b"\r"], False, False)
+    paste = b"\x1b[200~x\x1by\x1b[201~"
+    assert split_escapes(paste + b"\x1bq") == ([paste, None, b"q"], False, False)
+    assert split_escapes(b"\x1b[200~x\x1by") == ([b"\x1b[200~x\x1by"], False, True)
+
+
+def test_escape_before_the_pickers_enter_disarms_its_typeahead() -> None:
+    """`Escape Enter` in one read, the picker's Enter armed: the Escape leaves the picker, so
+    no shell is typed ahead for (the keys after were held for one and lost); both keys are
+    the app's. Armed verbatim (the list's Enter, for the picker it opens), it still fires."""
+    router = InputRouter()
+    router.arm_typeahead(b"\r")
+    assert router.feed(b"\x1b\rabc") == b"\x1b\rabc"
+    assert not router.typing_ahead and not router.armed
+    router.arm_typeahead(b"\r", verbatim=True)
+    assert router.feed(b"\x1b\rabc") == b"\x1b\r"
+    assert router.typing_ahead
