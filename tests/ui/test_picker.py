@@ -252,3 +252,101 @@ def test_the_tab_built_behind_the_picker_shows_only_when_picked(
 
     run(body())
     assert sidecars_of(engine, target.id) == []
+
+
+def test_escape_then_a_key_at_once_is_two_keys(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`Escape Enter` in one read (a fast typist, tmux, ssh) cancels the picker, then opens
+    it again: Textual's parser read ESC Enter as one key, Enter, and picked; `Escape q`
+    cancels, then quits (it was alt+q, which did nothing). A lone Escape still waits
+    for the rest of a sequence split across reads (an arrow key stays an arrow key)."""
+    from cdebug_tui.ui.widgets.session_pane import SessionPane
+    from tests.conftest import sidecars_of
+    from tests.ui.test_terminal_input import on_the_list, raw_input, ticking
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+    key = ("default", target.id)
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await list_only(pilot, app, target)
+            await on_the_list(pilot, app, target)
+            raw = raw_input(app)
+            raw.feed(b"\r")
+            await wait_for(pilot, lambda: key in app._staged, "the tab behind the picker", 60)
+            first = app.screen
+            raw.feed(b"\x1b\r")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ToolkitPickerScreen) and app.screen is not first,
+                "a new picker",
+            )
+            assert not [p for p in app.tabs.query(SessionPane) if not p.staged]
+            # An arrow key in two reads is one arrow key: the picker's cursor moves.
+            options = app.screen.query_one(OptionList)
+            await wait_for(pilot, lambda: options.highlighted is not None, "the options")
+            before = options.highlighted
+            raw.feed(b"\x1b")
+            await pilot.pause(0.02)
+            raw.feed(b"[A" if before else b"[B")  # up, unless it is on the first option
+            await wait_for(pilot, lambda: options.highlighted != before, "the cursor moved")
+            assert isinstance(app.screen, ToolkitPickerScreen)
+            raw.feed(b"\x1bq")  # no session open: q quits at once
+            await wait_for(pilot, ticking(raw, lambda: app.return_code == 0), "the app to quit")
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []
+
+
+def test_a_toolkit_without_a_shell_fails_its_tab_which_x_closes_and_is_not_remembered(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """Picking an image with no shell: the tab says why, x closes it (nothing had the focus,
+    and x did nothing), and the next picker still offers the toolkit that worked first; the
+    field shows the option under the cursor."""
+    from textual.widgets import Input
+
+    from cdebug_tui.ui.settings import last_toolkit
+    from tests.conftest import sidecars_of
+    from tests.ui.helpers import active_pane, pick_toolkit
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await list_only(pilot, app, target)
+            await pilot.press("enter")
+            await pick_toolkit(pilot, distroless_image)
+            pane = await wait_for(pilot, lambda: active_pane(app), "the tab")
+            await wait_for(pilot, lambda: pane.state == "failed", "its failure", 60)
+            await wait_for(
+                pilot, lambda: pane in (app.focused.ancestors if app.focused else []), "focus"
+            )
+            await pilot.press("x")
+            await wait_for(pilot, lambda: not app.sessions(), "the tab closed")
+            assert last_toolkit() == busybox_image
+            app.list_panel.query_one("#containers").focus()
+            await pilot.press("enter")
+            picker = await wait_for(
+                pilot, lambda: isinstance(app.screen, ToolkitPickerScreen) and app.screen, "picker"
+            )
+            options = picker.query_one(OptionList)
+            await wait_for(pilot, lambda: options.highlighted is not None, "the options")
+            assert options.highlighted_option.id == busybox_image
+            field = picker.query_one("#picker-input", Input)
+            await pilot.press("down")
+            await wait_for(
+                pilot,
+                lambda: field.value == options.highlighted_option.id != busybox_image,
+                "the field following the cursor",
+            )
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []
