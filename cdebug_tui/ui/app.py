@@ -856,7 +856,14 @@ class CdebugApp(App[int], inherit_bindings=False):
                 pane.claim()
                 tabs.active = pane.id or ""
                 self._sync_backgrounds()
-                self._focus_active()
+                if pane.state == "running" and pane.last_focus is None:
+                    # Focused now, not on the app's next turn (Widget.focus): the first frame
+                    # shows the terminal focused and the footer with its keys.
+                    pane.last_focus = pane.view
+                    self.screen.set_focus(pane.view)
+                    self.query_one(AppFooter).refresh_keys()
+                else:
+                    self._focus_active()
                 self.refresh_title()
                 # Laid out in the next frame: that frame, the first without the picker, would
                 # otherwise draw the list again (18 ms) before a second one lays out the tab.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from cdebug_tui.ui.widgets.footer import AppFooter
@@ -19,6 +20,13 @@ class _Box(Static, can_focus=True):
 
     def action_mark(self, what: str) -> None:
         self.app.marks.append(what)  # type: ignore[attr-defined]
+
+
+class _Dialog(ModalScreen[None]):
+    BINDINGS = [Binding("y", "dismiss", "Yes"), Binding("escape", "app.pop_screen", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("sure?")
 
 
 class _FooterApp(App[None]):
@@ -69,5 +77,28 @@ def test_the_footer_shows_the_focused_keys_help_last_and_runs_a_clicked_key() ->
             # The focus moves on: the keys follow it.
             app.query_one("#one").blur()
             await wait_for(pilot, lambda: "Stats" not in footer.text(), "the app's keys only")
+
+    run(body())
+
+
+def test_the_footer_shows_a_dialogs_keys_while_it_is_up() -> None:
+    """Under a dialog the footer shows the dialog's keys, not those of the screen it covers
+    (which do nothing there); closed, the screen's keys come back."""
+
+    async def body() -> None:
+        app = _FooterApp()
+        async with app.run_test(size=(100, 10)) as pilot:
+            footer = app.query_one(AppFooter)
+            app.query_one("#one").focus()
+            await wait_for(pilot, lambda: " s Stats " in footer.text(), "the focused keys")
+            app.push_screen(_Dialog())
+            await wait_for(
+                pilot,
+                lambda: "Yes" in (t := footer.text()) and "Cancel" in t and "Stats" not in t,
+                "the dialog's keys",
+                detail=footer.text,
+            )
+            await pilot.press("y")
+            await wait_for(pilot, lambda: " s Stats " in footer.text(), "the screen's keys again")
 
     run(body())

@@ -22,7 +22,7 @@ from cdebug_tui.ui.messages import (
     PullProgressed,
     SessionNoticed,
 )
-from cdebug_tui.ui.settings import last_toolkit, save_setting
+from cdebug_tui.ui.settings import last_toolkit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -224,6 +224,13 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         if isinstance(event.value, str):
             self.profile = event.value
 
+    @on(OptionList.OptionHighlighted, "#picker-options")
+    def _option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # The field shows the choice under the cursor: it kept the last one, and a user read
+        # it as what Enter would pick.
+        if event.option.id:
+            self.query_one("#picker-input", Input).value = event.option.id
+
     @on(OptionList.OptionSelected, "#picker-options")
     def _option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
@@ -325,7 +332,6 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
 
     def on_image_pulled(self, message: ImagePulled) -> None:
         self.pulling = None
-        save_setting("last_toolkit", message.image)
         router = self._router()
         if router is not None:
             # From here on the keys are the coming shell's, not the list's the picker uncovers

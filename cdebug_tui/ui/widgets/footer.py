@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import events
 from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 
 __all__ = ["AppFooter", "FooterItem"]
@@ -31,7 +32,8 @@ class AppFooter(Widget, can_focus=False):
     (55-80 ms of 160 here). This draws the same line as one Text, redrawn only when the keys
     change. Help is docked right, so that it shows at every width: at 80 columns Textual's
     footer ended at `^PgDn N` and cut the rest, help among them. Keys that do not fit are left
-    out whole rather than cut.
+    out whole rather than cut. A dialog over its screen (the picker, a confirmation, help)
+    has its keys shown here, under it: the screen's own were shown, and do nothing there.
     """
 
     DEFAULT_CSS = """
@@ -76,19 +78,39 @@ class AppFooter(Widget, can_focus=False):
         self.help: FooterItem | None = None
         #: (first column, end column, item) of each key drawn, for the mouse.
         self.spans: list[tuple[int, int, FooterItem]] = []
+        #: The screen whose keys are shown: this one's, or a dialog's over it.
+        self._shown: Screen[object] | None = None
 
     def on_mount(self) -> None:
-        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-        self._bindings_changed(self.screen)
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        self._screen_changed(self.app.screen)
 
     def on_unmount(self) -> None:
-        self.screen.bindings_updated_signal.unsubscribe(self)
+        self.app.screen_change_signal.unsubscribe(self)
+        if self._shown is not None:
+            self._shown.bindings_updated_signal.unsubscribe(self)
+
+    def _screen_changed(self, screen: Screen[object]) -> None:
+        shown = screen if isinstance(screen, ModalScreen) else self.screen
+        if shown is not self._shown:
+            if self._shown is not None:
+                self._shown.bindings_updated_signal.unsubscribe(self)
+            self._shown = shown
+            shown.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self.refresh_keys()
 
     def _bindings_changed(self, screen: object) -> None:
+        self.refresh_keys()
+
+    def refresh_keys(self) -> None:
+        """Reads the keys of the shown screen's focus again (redrawn if they changed)."""
+        shown = self._shown or self.screen
+        if not shown.is_attached:
+            return
         items: list[FooterItem] = []
         help_item: FooterItem | None = None
         seen: set[str] = set()
-        for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
+        for _node, binding, enabled, tooltip in shown.active_bindings.values():
             # One key per action, the first bound, as Textual's footer shows them.
             if not binding.show or binding.action in seen:
                 continue

@@ -596,6 +596,12 @@ class SessionPane(TabPane):
 
     def _started(self, session: DebugSession) -> None:
         self.state = PaneState.RUNNING
+        from cdebug_tui.ui.settings import last_toolkit, save_setting
+
+        if last_toolkit() != self.image:
+            # Remembered once a session has run with it, not when picked: a toolkit without
+            # a shell was offered first the next time.
+            save_setting("last_toolkit", self.image)
         self.query_one(".session-steps").display = False
         view = self.view
         view.display = True
@@ -619,6 +625,10 @@ class SessionPane(TabPane):
         """Makes a staged tab (built behind the picker) the app's, now that it is shown: its
         panels come once its prompt is drawn, as in a tab built on the pick."""
         self.staged = False
+        if self.state == PaneState.RUNNING and self.last_focus is None:
+            # Its terminal takes the focus (app._focus_active): titled so in the first frame,
+            # which comes before the focus's own messages.
+            self.view.border_title = self._terminal_title(focused=True)
         self._last_output = 0.0
         self._shell_printed()
         self.set_timer(PANELS_AT_THE_LATEST, self._start_panels)
@@ -668,6 +678,10 @@ class SessionPane(TabPane):
         self.app.notify(message.error, title="session failed", severity="error", timeout=8)
         self._relabel()
         self._app_title()
+        focused = self.screen.focused
+        if self._is_active_tab() and (focused is None or self not in focused.ancestors):
+            # Nothing in the tab had the focus (its terminal never came): x must close it.
+            self.focus_panels()
 
     def on_session_ended(self, message: SessionEnded) -> None:
         message.stop()
