@@ -54,7 +54,7 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
             shot = screenshot_text(app, tmp_path / "100.svg")
             for header in ("NAME", "IMAGE", "MEM", "HEALTH", "PORTS"):
                 assert header in shot, header
-            assert "registry.exam…" in shot and "payments-worker…" in shot
+            assert "registry.exam…" in shot and "payments-worker-0-eu…" in shot
             assert "healthy" in shot and table.hidden == []
             await pilot.resize_terminal(70, 12)
             await wait_for(pilot, lambda: table.hidden, "columns past the edge")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input, OptionList
 
 from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.screens.help import HelpScreen
@@ -56,7 +57,8 @@ def test_picker_screen(
     tmp_path: Path, run_target: Any, distroless_image: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The toolkit picker over the list: its title naming the target, the five presets, the local
-    busybox toolkit marked present (✓), the field for any reference, and the key hint line."""
+    busybox toolkit marked present (✓), the field for any reference showing the option under
+    the cursor, and the key hint line."""
     # No toolkit remembered from other tests: the presets are at the top, in view.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     target = run_target(distroless_image, network_mode="none")
@@ -72,6 +74,10 @@ def test_picker_screen(
             await wait_for(pilot, lambda: bool(picker.local), "the local images")
             await pilot.pause(0.2)
             text = screenshot_text(app, tmp_path / "picker.svg")
+            # The field shows the option under the cursor (Enter picks it).
+            highlighted = picker.query_one(OptionList).highlighted_option
+            assert highlighted is not None
+            assert picker.query_one("#picker-input", Input).value == highlighted.id
         assert f"Debug {target.name} with which toolkit?" in text
         for preset in (
             "busybox:musl",
@@ -81,7 +87,7 @@ def test_picker_screen(
             "nicolaka/netshoot",
         ):
             assert preset in text, preset
-        assert "any image reference" in text and "Esc cancels" in text
+        assert "Esc cancels" in text
 
     run(body())
 

@@ -44,7 +44,7 @@ COLUMNS = (
 #: The columns that give up width when the rows are wider than the list, in this order, down
 #: to these widths (their cells then end in …): a registry path or a long name pushed MEM,
 #: HEALTH and PORTS off a 100-column window, with no sign of them.
-SHRINK = (("image", 14), ("name", 16), ("ports", 11))
+SHRINK = (("image", 14), ("name", 21), ("ports", 11))
 #: The columns `o` steps through; None is the default order (running first, then by name).
 SORTABLE: tuple[str, ...] = tuple(k for k, _ in COLUMNS)
 #: Extra rows above and below the screen whose stats are read too, so that a short scroll
