@@ -665,7 +665,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             staged = self._staged.get(key)
             if warm is not None and staged is not None and staged[1] is warm:
                 del self._staged[key]
-                self._show_staged(*staged)
+                self._show_staged(staged[0], staged[2])
                 return
             self._unstage(key)
             if image:
@@ -837,7 +837,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             finally:
                 mounted.set()
 
-    def _show_staged(self, pane: SessionPane, session: Any, mounted: asyncio.Event) -> None:
+    def _show_staged(self, pane: SessionPane, mounted: asyncio.Event) -> None:
         """Shows the tab staged behind the picker, as open_session shows a new one."""
         self._opening += 1
         if self.input_router.typing_ahead or self.input_router.armed:
