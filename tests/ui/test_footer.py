@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
@@ -49,6 +51,14 @@ class _FooterApp(App[None]):
         self.marks.append("help")
 
 
+async def _focused_one(pilot: Any, app: _FooterApp) -> AppFooter:
+    """The footer, once it shows the keys of the focused #one."""
+    footer = app.query_one(AppFooter)
+    app.query_one("#one").focus()
+    await wait_for(pilot, lambda: " s Stats " in footer.text(), "the focused keys")
+    return footer
+
+
 def test_the_footer_shows_the_focused_keys_help_last_and_runs_a_clicked_key() -> None:
     """The focused widget's keys come first, then the app's; `? Help` ends the line at every
     width; a key that does not fit is left out whole, never cut; hidden keys are not shown;
@@ -57,9 +67,7 @@ def test_the_footer_shows_the_focused_keys_help_last_and_runs_a_clicked_key() ->
     async def body() -> None:
         app = _FooterApp()
         async with app.run_test(size=(120, 10)) as pilot:
-            footer = app.query_one(AppFooter)
-            app.query_one("#one").focus()
-            await wait_for(pilot, lambda: " s Stats " in footer.text(), "the focused keys")
+            footer = await _focused_one(pilot, app)
             line = footer.text()
             assert line.index("Stats") < line.index("Logs") < line.index("Quit")
             assert "Hidden" not in line
@@ -88,9 +96,7 @@ def test_the_footer_shows_a_dialogs_keys_while_it_is_up() -> None:
     async def body() -> None:
         app = _FooterApp()
         async with app.run_test(size=(100, 10)) as pilot:
-            footer = app.query_one(AppFooter)
-            app.query_one("#one").focus()
-            await wait_for(pilot, lambda: " s Stats " in footer.text(), "the focused keys")
+            footer = await _focused_one(pilot, app)
             app.push_screen(_Dialog())
             await wait_for(
                 pilot,
