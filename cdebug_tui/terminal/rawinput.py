@@ -19,6 +19,9 @@ PASTE_END = b"\x1b[201~"
 #: How long an incomplete escape sequence at the end of a read is held for its rest; a lone
 #: ESC (the Escape key) then reaches the program alone, as it was typed.
 HOLD = 0.010
+#: How long the keys after an Escape that left the picker wait for the app to arm what it
+#: uncovers (the list's Enter) before they go to the app as they are.
+AFTER_ESCAPE = 0.3
 #: Longest escape sequence searched for its final byte; longer is garbage, passed on.
 _MAX_SEQUENCE = 64
 
@@ -155,6 +158,10 @@ class InputRouter:
         self._verbatim_next = False
         #: Typeahead given back to the app: its parser gets it at the next tick.
         self._given_back = b""
+        #: The keys after an Escape that left the view typeahead was armed for, and since when
+        #: they wait for the app to arm again (see _feed_ahead).
+        self._after_escape = b""
+        self._after_escape_since = 0.0
         self._fired: Callable[[], None] | None = None
         self._when: Callable[[], bool] | None = None
         self.set_app_keys(app_keys)
@@ -286,7 +293,7 @@ class InputRouter:
     def holding(self) -> bool:
         """Whether an incomplete sequence waits for the rest of it, or typeahead given back
         waits for the app (see :meth:`tick`)."""
-        return bool(self._pending or self._given_back)
+        return bool(self._pending or self._given_back or self._after_escape)
 
     def tick(self, now: float | None = None) -> bytes:
         """Lets a held incomplete sequence go once it waited :data:`HOLD` seconds.
@@ -297,6 +304,12 @@ class InputRouter:
         Returns:
             Bytes for the app (the held bytes go to the sink when there is one).
         """
+        if self._after_escape:
+            waited = (time.monotonic() if now is None else now) - self._after_escape_since
+            if self._trigger is None and waited < AFTER_ESCAPE:
+                return b""
+            with self._lock:
+                self._given_back, self._after_escape = self._after_escape + self._given_back, b""
         if self._given_back:
             return self.feed(b"")  # routed again: an Enter in it may arm typeahead anew
         if not self._pending or self._in_paste:
@@ -319,6 +332,9 @@ class InputRouter:
             The bytes for the app's own key parser, in order.
         """
         with self._lock:
+            if self._after_escape:
+                self._after_escape += data  # after those, in order (see tick)
+                return b""
             sink, bracketed, active = self._sink, self._bracketed, self._active
             if self._given_back:
                 # Typed before what this read brings (and before a held ESC): first.
@@ -354,11 +370,17 @@ class InputRouter:
             at = self._trigger_at(buf)
             if at >= 0 and self._when is not None and not self._when():
                 at = -1  # armed for a view a dialog now covers: the key is the dialog's
-            if at > 0 and not self._verbatim_next and None in split_escapes(buf[: at + 1])[0]:
-                # `Escape Enter` in the picker: the Escape leaves it, so the Enter is not its
-                # pick (it opens the picker again from the list): no shell to type ahead for.
+            parts = split_escapes(buf[: at + 1])[0] if at > 0 and not self._verbatim_next else []
+            if None in parts:
+                # `Escape Enter Enter` in the picker: the Escape leaves it, so the Enter is not
+                # its pick: no shell to type ahead for. The Escape is the app's now; what follows
+                # waits until the app has armed what the picker uncovers (the list's Enter opens
+                # the picker again, the next Enter picks), or AFTER_ESCAPE.
                 self._trigger = None
-                return buf
+                last = max(i for i, part in enumerate(parts) if part is None)
+                cut = sum(1 if part is None else len(part) for part in parts[: last + 1])
+                self._after_escape, self._after_escape_since = buf[cut:], time.monotonic()
+                return buf[:cut]
             if at < 0:
                 return buf  # no Enter yet (or only inside a paste): all the app's
             to_app, buf = buf[: at + 1], buf[at + 1 :]

@@ -234,13 +234,30 @@ def test_escape_keys_are_split_from_what_follows_them_but_sequences_stay_whole()
 
 
 def test_escape_before_the_pickers_enter_disarms_its_typeahead() -> None:
-    """`Escape Enter` in one read, the picker's Enter armed: the Escape leaves the picker, so
-    no shell is typed ahead for (the keys after were held for one and lost); both keys are
-    the app's. Armed verbatim (the list's Enter, for the picker it opens), it still fires."""
+    """`Escape Enter Enter` in one read, the picker's Enter armed: the Escape leaves the
+    picker, so no shell is typed ahead for (the keys after were held for one and lost). The
+    Escape is the app's at once; the rest waits until the app arms what the picker uncovers
+    (the list's Enter, verbatim, for the picker it opens again: the last Enter is that
+    picker's), or AFTER_ESCAPE, and then goes as it is. Armed verbatim, the Enter fires."""
+    from cdebug_tui.terminal.rawinput import AFTER_ESCAPE
+
     router = InputRouter()
     router.arm_typeahead(b"\r")
-    assert router.feed(b"\x1b\rabc") == b"\x1b\rabc"
-    assert not router.typing_ahead and not router.armed
-    router.arm_typeahead(b"\r", verbatim=True)
-    assert router.feed(b"\x1b\rabc") == b"\x1b\r"
-    assert router.typing_ahead
+    assert router.feed(b"\x1b\r\r") == b"\x1b"
+    assert not router.typing_ahead and not router.armed and router.holding
+    assert router.feed(b"x") == b"" and router.tick() == b""  # later keys wait behind
+    router.arm_typeahead(b"\r", verbatim=True)  # the app re-armed: the list's Enter
+    assert router.tick() == b"\r"
+    assert router.typing_ahead and not router.holding
+    router.end_typeahead(give_back=True)
+    assert router.tick() == b"\rx"  # the held keys, given back to the picker as they came
+
+    router = InputRouter()
+    router.arm_typeahead(b"\r")
+    assert router.feed(b"\x1bq") == b"\x1bq"  # no Enter: nothing held
+    router.arm_typeahead(b"\r")
+    assert router.feed(b"\x1b\rq") == b"\x1b"
+    assert router.tick(now=0.0) == b""
+    import time
+
+    assert router.tick(now=time.monotonic() + AFTER_ESCAPE) == b"\rq"  # nothing re-armed

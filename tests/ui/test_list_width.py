@@ -41,7 +41,8 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
 ) -> None:
     """At 100 columns a long image and name are cut with … and every column shows (MEM,
     HEALTH and PORTS were pushed off the edge with no sign); at 70 the status line names
-    the columns past the edge and → scrolls to them; wide again, the cells are whole."""
+    the columns past the right edge and → scrolls to them, then names those past the left;
+    wide again, the cells are whole and nothing is named."""
 
     async def body() -> None:
         app = _ListApp()
@@ -59,15 +60,21 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
             await pilot.resize_terminal(70, 12)
             await wait_for(pilot, lambda: table.hidden, "columns past the edge")
             status = screenshot_text(app, tmp_path / "70.svg")
-            assert f"{', '.join(table.hidden)} past the edge (→ scrolls)" in status
+            right = [h[2:] for h in table.hidden]
+            assert all(h.startswith("→ ") for h in table.hidden) and "PORTS" in right
+            assert f"{', '.join(right)} →" in status
+            # → scrolls to them; at the far right, those gone past the left edge are named.
             table.focus()
-            await pilot.press("right")
-            await wait_for(pilot, lambda: table.scroll_x > 0, "→ to scroll")
+            await pilot.press(*["right"] * 40)
+            await wait_for(pilot, lambda: "→ PORTS" not in table.hidden, "PORTS in view")
+            await wait_for(pilot, lambda: "← NAME" in table.hidden, "NAME past the left edge")
+            status = screenshot_text(app, tmp_path / "70-right.svg")
+            assert "← NAME" in status and "PORTS →" not in status
             await pilot.resize_terminal(200, 12)
             await wait_for(pilot, lambda: not table.hidden, "every column")
             await pilot.pause()
             shot = screenshot_text(app, tmp_path / "200.svg")
             assert "payments-service:2024.11.30-rc7" in shot
-            assert "past the edge" not in shot
+            assert "→" not in shot.split("3 containers")[1].split("Enter")[0]
 
     run(body())

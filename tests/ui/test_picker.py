@@ -281,7 +281,10 @@ def test_escape_then_a_key_at_once_is_two_keys(
             raw.feed(b"\x1b\r")
             await wait_for(
                 pilot,
-                lambda: isinstance(app.screen, ToolkitPickerScreen) and app.screen is not first,
+                ticking(
+                    raw,
+                    lambda: isinstance(app.screen, ToolkitPickerScreen) and app.screen is not first,
+                ),
                 "a new picker",
             )
             assert not [p for p in app.tabs.query(SessionPane) if not p.staged]
@@ -347,6 +350,43 @@ def test_a_toolkit_without_a_shell_fails_its_tab_which_x_closes_and_is_not_remem
             )
             await pilot.press("escape")
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
+
+    run(body())
+    assert sidecars_of(engine, target.id) == []
+
+
+def test_escape_enter_enter_at_once_cancels_reopens_and_picks(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`Escape Enter Enter` in one read, the picker up: it is cancelled, opened again and its
+    remembered toolkit picked: one tab, whose shell got no stray Enter (one prompt). The last
+    Enter was lost: it reached the new picker before it could take it."""
+    from tests.conftest import sidecars_of
+    from tests.ui.helpers import active_pane, terminal_text
+    from tests.ui.test_terminal_input import on_the_list, raw_input, ticking
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+    key = ("default", target.id)
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await list_only(pilot, app, target)
+            await on_the_list(pilot, app, target)
+            raw = raw_input(app)
+            raw.feed(b"\r")
+            await wait_for(pilot, lambda: key in app._staged, "the tab behind the picker", 60)
+            raw.feed(b"\x1b\r\r")
+            pane = await wait_for(pilot, ticking(raw, lambda: active_pane(app)), "a tab", 60)
+            await wait_for(pilot, lambda: "# " in terminal_text(pane), "its prompt", 60)
+            await pilot.pause(0.3)
+            prompts = [line for line in terminal_text(pane).splitlines() if "# " in line]
+            assert len(prompts) == 1, prompts
+            assert len(app.sessions()) == 1
+            assert [c["Id"] for c in sidecars_of(engine, target.id)] == [
+                pane.session.sidecar_id if pane.session else ""
+            ]
 
     run(body())
     assert sidecars_of(engine, target.id) == []

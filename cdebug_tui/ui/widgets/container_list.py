@@ -52,6 +52,14 @@ SORTABLE: tuple[str, ...] = tuple(k for k, _ in COLUMNS)
 STATS_MARGIN = 2
 
 
+def edges_text(hidden: list[str]) -> str:
+    """The columns past the list's edges as the status line says them: `← NAME · PORTS →`."""
+    left = [h[2:] for h in hidden if h.startswith("←")]
+    right = [h[2:] for h in hidden if h.startswith("→")]
+    sides = ["← " + ", ".join(left) if left else "", ", ".join(right) + " →" if right else ""]
+    return " · ".join(side for side in sides if side)
+
+
 def _health_cell(health: str | None) -> Text:
     style = {"healthy": "green", "unhealthy": "bold red", "starting": "yellow"}
     return Text(health or "-", style=style.get(health or "", "dim"))
@@ -117,7 +125,8 @@ class ContainerTableView(RowTable):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cells: LRUCache[tuple[Any, ...], SegmentLines] = LRUCache(4096)
-        #: The columns past the right edge of a narrow window, even with SHRINK's applied.
+        #: The columns past the edges of a narrow window, even with SHRINK's applied, each
+        #: with its side: "→ PORTS" (→ scrolls to it), "← NAME".
         self.hidden: list[str] = []
 
     def notify_style_update(self) -> None:
@@ -206,18 +215,28 @@ class ContainerTableView(RowTable):
             self.virtual_size = Size(total + self._row_label_column_width, self.virtual_size.height)
             self._clear_caches()
             self.refresh()
-        # What is still past the right edge when scrolled to the left: said under the list.
+        self._say_hidden()
+
+    def _say_hidden(self) -> None:
+        """Names, under the list, the columns past its left and right edges as scrolled."""
+        width = self.scrollable_content_region.width
+        left, right = int(self.scroll_x), int(self.scroll_x) + width
         hidden: list[str] = []
         x = self._row_label_column_width
         for column in self.ordered_columns:
-            x += column.get_render_width(self)
-            if x > width:
-                hidden.append(str(column.label))
+            start, x = x, x + column.get_render_width(self)
+            label = str(column.label).strip()
+            if label and (start < left or x > right):  # the marker column has no name
+                hidden.append(("← " if start < left else "→ ") + label)
         if hidden != self.hidden:
             self.hidden = hidden
             parent = self.parent
             if isinstance(parent, ContainerListPanel):
                 parent.columns_hidden(hidden)
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        self._say_hidden()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -583,7 +602,7 @@ class ContainerListPanel(Vertical):
             if problem:
                 parts.append(f"✗ {engine} unreachable: {problem} (r retries)")
         if self._hidden_columns:
-            parts.append(f"{', '.join(self._hidden_columns)} past the edge (→ scrolls)")
+            parts.append(edges_text(self._hidden_columns))
         if self.sort_column is not None:
             arrow = "↓" if self.sort_reverse else "↑"
             parts.append(f"sorted by {self.sort_column} {arrow} (o/O)")
