@@ -595,9 +595,9 @@ class SessionPane(TabPane):
         self._started(message.session)
 
     def _started(self, session: DebugSession) -> None:
-        self.state = PaneState.RUNNING
         from cdebug_tui.ui.settings import last_toolkit, save_setting
 
+        self.state = PaneState.RUNNING
         if last_toolkit() != self.image:
             # Remembered once a session has run with it, not when picked: a toolkit without
             # a shell was offered first the next time.
