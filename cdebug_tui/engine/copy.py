@@ -7,7 +7,6 @@ import io
 import os
 import posixpath
 import socket
-import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -423,6 +422,8 @@ def _network_of(original: TargetInfo | None) -> str:
 
 
 def _waiter_tar(directory: str, busybox: bytes) -> bytes:
+    import tarfile  # here: a running target's exec path makes no copy (5 ms of imports)
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo(directory.lstrip("/"))

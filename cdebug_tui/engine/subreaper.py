@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import socket
-import tarfile
 import threading
 import zlib
 from pathlib import Path
@@ -114,6 +113,8 @@ def install_init(engine: Engine, sidecar_id: str, data: bytes) -> str:
     Returns:
         Its path in the sidecar, or "" when the engine refuses.
     """
+    import tarfile  # here: the init comes through the supervisor's stdin as a rule
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo(INIT_PATH.lstrip("/"))

@@ -6,9 +6,7 @@ import io
 import json
 import os
 import posixpath
-import shutil
 import struct
-import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from cdebug_tui.errors import ImageUnavailableError, ToolkitError
 
 if TYPE_CHECKING:
+    import tarfile
+
     from cdebug_tui.engine.client import Engine, ProgressCallback
 
 DEFAULT_TOOLKIT = "busybox:musl"
@@ -143,6 +143,8 @@ class _Fs:
         stream = self.engine.archive(self.cid, path)
         if stream is None:
             return
+        import tarfile  # here: the exec path reads no archive as a rule (tarfile, shutil: 5 ms)
+
         raw = _StreamReader(stream)
         with tarfile.open(fileobj=raw, mode="r|") as tar:
             for member in tar:
@@ -271,6 +273,8 @@ def _profile_from(image_id: str, path: str, sh: str, interp: str | None) -> Tool
 
 def host_busybox() -> str | None:
     """The host's static busybox, if it has one."""
+    import shutil
+
     for candidate in HOST_BUSYBOX:
         real = shutil.which(candidate) if not os.path.isabs(candidate) else candidate
         if real and os.path.isfile(real):
@@ -283,6 +287,7 @@ def host_busybox() -> str | None:
 def busybox_rootfs_tar(busybox: str) -> bytes:
     """A root filesystem with a static busybox at /bin/busybox and a link per applet."""
     import subprocess
+    import tarfile
 
     applets = subprocess.run(
         [busybox, "--list"], capture_output=True, text=True, check=True

@@ -12,12 +12,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_exec_path_imports_no_docker_py() -> None:
     """What `cdebug-tui exec` imports before it talks to a local engine (LocalEngine): not
     docker-py, requests or urllib3, nor Textual; the app and the panels still use them. Nor
-    http.client, with its email and ssl (15-30 ms): LocalEngine speaks HTTP/1.1 itself."""
+    http.client, with its email and ssl (15-30 ms): LocalEngine speaks HTTP/1.1 itself. Nor
+    tarfile and shutil (5 ms): only a copy, a cache miss or a local build reads archives."""
     code = (
         "import sys\n"
         "import cdebug_tui.cli, cdebug_tui.engine.session, cdebug_tui.engine.unixapi\n"
         "import cdebug_tui.engine.engines, cdebug_tui.engine.toolkit\n"
-        "heavy = ('docker', 'requests', 'urllib3', 'textual', 'http.client', 'ssl', 'email')\n"
+        "heavy = ('docker', 'requests', 'urllib3', 'textual', 'http.client', 'ssl', 'email',\n"
+        "         'tarfile', 'shutil')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run(
