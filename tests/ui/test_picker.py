@@ -254,6 +254,20 @@ def test_the_tab_built_behind_the_picker_shows_only_when_picked(
     assert sidecars_of(engine, target.id) == []
 
 
+async def _picker_over(pilot: Any, app: CdebugApp, target: Any) -> Any:
+    """The picker opened by the list's Enter on `target`, read as the driver reads it, once
+    the tab behind it is built; the raw input path, to feed keys as a terminal sends them."""
+    from tests.ui.test_terminal_input import on_the_list, raw_input
+
+    await list_only(pilot, app, target)
+    await on_the_list(pilot, app, target)
+    raw = raw_input(app)
+    raw.feed(b"\r")
+    key = ("default", target.id)
+    await wait_for(pilot, lambda: key in app._staged, "the tab behind the picker", 60)
+    return raw
+
+
 def test_escape_then_a_key_at_once_is_two_keys(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
@@ -263,20 +277,15 @@ def test_escape_then_a_key_at_once_is_two_keys(
     for the rest of a sequence split across reads (an arrow key stays an arrow key)."""
     from cdebug_tui.ui.widgets.session_pane import SessionPane
     from tests.conftest import sidecars_of
-    from tests.ui.test_terminal_input import on_the_list, raw_input, ticking
+    from tests.ui.test_terminal_input import ticking
 
     save_setting("last_toolkit", busybox_image)
     target = run_target(distroless_image, network_mode="none")
-    key = ("default", target.id)
 
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
-            await list_only(pilot, app, target)
-            await on_the_list(pilot, app, target)
-            raw = raw_input(app)
-            raw.feed(b"\r")
-            await wait_for(pilot, lambda: key in app._staged, "the tab behind the picker", 60)
+            raw = await _picker_over(pilot, app, target)
             first = app.screen
             raw.feed(b"\x1b\r")
             await wait_for(
@@ -363,20 +372,15 @@ def test_escape_enter_enter_at_once_cancels_reopens_and_picks(
     Enter was lost: it reached the new picker before it could take it."""
     from tests.conftest import sidecars_of
     from tests.ui.helpers import active_pane, terminal_text
-    from tests.ui.test_terminal_input import on_the_list, raw_input, ticking
+    from tests.ui.test_terminal_input import ticking
 
     save_setting("last_toolkit", busybox_image)
     target = run_target(distroless_image, network_mode="none")
-    key = ("default", target.id)
 
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
-            await list_only(pilot, app, target)
-            await on_the_list(pilot, app, target)
-            raw = raw_input(app)
-            raw.feed(b"\r")
-            await wait_for(pilot, lambda: key in app._staged, "the tab behind the picker", 60)
+            raw = await _picker_over(pilot, app, target)
             raw.feed(b"\x1b\r\r")
             pane = await wait_for(pilot, ticking(raw, lambda: active_pane(app)), "a tab", 60)
             await wait_for(pilot, lambda: "# " in terminal_text(pane), "its prompt", 60)
