@@ -42,7 +42,7 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
     """At 100 columns a long image and name are cut with … and every column shows (MEM,
     HEALTH and PORTS were pushed off the edge with no sign); at 70 the status line names
     the columns past the right edge and → scrolls to them, then names those past the left;
-    wide again, the cells are whole and nothing is named."""
+    Home scrolls back; wide again, the cells are whole and nothing is named."""
 
     async def body() -> None:
         app = _ListApp()
@@ -70,6 +70,9 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
             await wait_for(pilot, lambda: "← NAME" in table.hidden, "NAME past the left edge")
             status = screenshot_text(app, tmp_path / "70-right.svg")
             assert "← NAME" in status and "PORTS →" not in status
+            await pilot.press("home")  # back to the first row and the first column
+            await wait_for(pilot, lambda: table.scroll_x == 0, "Home to scroll back")
+            await wait_for(pilot, lambda: "← NAME" not in table.hidden, "NAME in view again")
             await pilot.resize_terminal(200, 12)
             await wait_for(pilot, lambda: not table.hidden, "every column")
             await pilot.pause()
