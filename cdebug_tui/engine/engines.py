@@ -149,6 +149,14 @@ def _current_context(config_dir: Path) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+def _requested_context(env: Mapping[str, str], config_dir: Path) -> str:
+    """The context the docker CLI would use: `default` under DOCKER_HOST, else DOCKER_CONTEXT,
+    else config.json's currentContext, else `default`."""
+    if env.get("DOCKER_HOST"):
+        return "default"
+    return env.get("DOCKER_CONTEXT") or _current_context(config_dir) or "default"
+
+
 def _env_tls(env: Mapping[str, str]) -> TLSFiles | None:
     """TLS for DOCKER_HOST as the docker CLI takes it: DOCKER_TLS_VERIFY and DOCKER_CERT_PATH."""
     verify = env.get("DOCKER_TLS_VERIFY", "") not in ("", "0")
@@ -213,10 +221,7 @@ def discover(
     else:
         default = EngineConfig("default", DEFAULT_SOCKET, "default")
 
-    if host:
-        current_name = "default"
-    else:
-        current_name = env.get("DOCKER_CONTEXT") or _current_context(config_dir) or "default"
+    current_name = _requested_context(env, config_dir)
     if current_name != "default" and current_name not in by_name:
         # The docker CLI refuses to run then; listing every engine, we fall back to default
         # and say nothing here: connect() by that name reports it.
@@ -243,18 +248,22 @@ def discover(
     return out
 
 
-def unknown_context(env: Mapping[str, str] | None = None) -> str | None:
+def unknown_context(
+    env: Mapping[str, str] | None = None, configs: list[EngineConfig] | None = None
+) -> str | None:
     """The context that DOCKER_CONTEXT (or config.json's currentContext) names when no such
     context exists, and DOCKER_HOST does not override it; None otherwise. The docker CLI
-    refuses to run then, rather than use another engine."""
+    refuses to run then, rather than use another engine.
+
+    Args:
+        env: As for discover.
+        configs: discover's answer for that environment, when the caller has it already.
+    """
     env = os.environ if env is None else env
-    if env.get("DOCKER_HOST"):
-        return None
-    config_dir = docker_config_dir(env)
-    name = env.get("DOCKER_CONTEXT") or _current_context(config_dir) or "default"
-    if name == "default" or any(c.name == name for c in _contexts(config_dir)):
-        return None
-    return name
+    configs = discover(env) if configs is None else configs
+    name = _requested_context(env, docker_config_dir(env))
+    # discover puts the current engine first: the requested context, when it exists.
+    return None if name == "default" or (configs and configs[0].name == name) else name
 
 
 def connect(config: EngineConfig, timeout: int = 60) -> Engine:
@@ -290,7 +299,7 @@ class EngineRegistry:
     def __init__(self, configs: list[EngineConfig] | None = None, timeout: int = 60) -> None:
         self.configs: list[EngineConfig] = list(discover() if configs is None else configs)
         #: The current context when it names none that exists (see unknown_context).
-        self.missing_context = unknown_context() if configs is None else None
+        self.missing_context = unknown_context(configs=self.configs) if configs is None else None
         self.timeout = timeout
         self._engines: dict[str, Engine] = {}
         self._status: dict[str, EngineStatus] = {}

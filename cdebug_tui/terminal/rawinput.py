@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-__all__ = ["InputRouter", "PASTE_START", "PASTE_END", "csi_end", "split_escapes"]
+__all__ = ["InputRouter", "PASTE_START", "PASTE_END", "split_escapes"]
 
 PASTE_START = b"\x1b[200~"
 PASTE_END = b"\x1b[201~"
@@ -26,7 +26,7 @@ AFTER_ESCAPE = 0.3
 _MAX_SEQUENCE = 64
 
 
-def csi_end(buf: bytes, start: int) -> int:
+def _csi_end(buf: bytes, start: int) -> int:
     """Index just past the CSI sequence at ``start`` (ESC [ ...), -1 if incomplete.
 
     A sequence broken by a byte that cannot be in it ends just before that byte, so
@@ -72,7 +72,7 @@ def split_escapes(data: bytes) -> tuple[list[bytes | None], bool, bool]:
                 parts.append(data[start:i])
             return parts, True, False
         after = data[i + 1 : i + 2]
-        if after not in _SEQUENCE_STARTS or not after:
+        if after not in _SEQUENCE_STARTS:
             if i > start:
                 parts.append(data[start:i])
             parts.append(None)
@@ -86,7 +86,7 @@ def split_escapes(data: bytes) -> tuple[list[bytes | None], bool, bool]:
                     return parts, False, True
                 i = end + len(PASTE_END)
             else:
-                end = csi_end(data, i)
+                end = _csi_end(data, i)
                 i = end if end >= 0 else n
         elif after == b"O":
             i += 3
@@ -490,7 +490,7 @@ class InputRouter:
                 break
             nxt = buf[i + 1]
             if nxt == 0x5B:  # ESC [
-                end = csi_end(buf, i)
+                end = _csi_end(buf, i)
                 if end < 0:
                     if final:
                         out += buf[i:]

@@ -839,10 +839,15 @@ class CdebugApp(App[int], inherit_bindings=False):
 
     def _show_staged(self, pane: SessionPane, mounted: asyncio.Event) -> None:
         """Shows the tab staged behind the picker, as open_session shows a new one."""
+        self._tab_coming(pane)
+        self.run_worker(self._bring_staged(pane, mounted), group="tabs")
+
+    def _tab_coming(self, pane: SessionPane) -> None:
+        """A tab is on its way to the front (_opening until it is there): the keys typed
+        after the Enter that opened it are its shell's."""
         self._opening += 1
         if self.input_router.typing_ahead or self.input_router.armed:
-            self.typeahead_pane = pane  # the keys typed after the pick's Enter are its shell's
-        self.run_worker(self._bring_staged(pane, mounted), group="tabs")
+            self.typeahead_pane = pane
 
     async def _bring_staged(self, pane: SessionPane, mounted: asyncio.Event) -> None:
         tabs = self.tabs
@@ -919,10 +924,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             pending=pending,
         )
         self._all_panes.append(pane)
-        self._opening += 1
-        if self.input_router.typing_ahead or self.input_router.armed:
-            # The keys typed after the Enter that opened it are this tab's shell's.
-            self.typeahead_pane = pane
+        self._tab_coming(pane)
         self.run_worker(self._show_pane(pane), group="tabs")
         return pane
 

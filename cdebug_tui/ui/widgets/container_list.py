@@ -181,7 +181,7 @@ class ContainerTableView(RowTable):
 
     def fit_columns(self) -> None:
         """Narrows the SHRINK columns, in order, as far as the rows need to fit the width;
-        `hidden` then names the columns still past the right edge (→ scrolls to them)."""
+        `hidden` then names the columns still past its edges (→ scrolls to them)."""
         width = self.scrollable_content_region.width
         if width <= 0:
             return
@@ -189,15 +189,11 @@ class ContainerTableView(RowTable):
         columns = self.columns
         wanted = {k: columns[ColumnKey(k)].content_width for k, _ in SHRINK if k in columns}
         widths = dict(wanted)
-        excess = (
-            self._row_label_column_width
-            - width
-            + sum(
-                w + pad if key.value in wanted else c.get_render_width(self)
-                for key, c in columns.items()
-                for w in [wanted.get(str(key.value), 0)]
-            )
+        natural = sum(
+            wanted[k] + pad if (k := str(key.value)) in wanted else c.get_render_width(self)
+            for key, c in columns.items()
         )
+        excess = natural + self._row_label_column_width - width
         for key, floor in SHRINK:
             if excess > 0 and key in widths:
                 cut = min(excess, max(0, widths[key] - floor))
@@ -319,7 +315,7 @@ class ContainerListPanel(Vertical):
         self._order: list[str] = []
         #: How many open sessions each container has, by "ENGINE/ID" (see set_sessions).
         self.sessions: dict[str, int] = {}
-        #: The columns past the table's right edge (ContainerTableView.fit_columns).
+        #: The columns past the table's edges (ContainerTableView.hidden).
         self._hidden_columns: list[str] = []
         #: How many rows the status line last counted.
         self._shown = 0
@@ -580,7 +576,7 @@ class ContainerListPanel(Vertical):
                 _set_cell(table, _key(c), "up", Text(format_age(now - started)))
 
     def columns_hidden(self, hidden: list[str]) -> None:
-        """The table's columns past its right edge changed: the status line names them."""
+        """The table's columns past its edges changed: the status line names them."""
         self._hidden_columns = hidden
         self._update_status(self._shown)
 
