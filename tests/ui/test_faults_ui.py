@@ -37,7 +37,13 @@ def test_session_says_why_it_ended(
             await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
             header = str(pane.query_one(".session-header", Static).render())
             assert f"the target {reason}" in header
-            assert any(f"the target {reason}" in n for n in notes)
+            # A stopped target's notification waits for its exit code, read in a worker.
+            await wait_for(
+                pilot,
+                lambda: any(f"the target {reason}" in n for n in notes),
+                "the notification",
+                10,
+            )
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "the sidecar", 10)
             assert app.is_running
 

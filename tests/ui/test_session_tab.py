@@ -491,7 +491,10 @@ def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
                 lambda: not any(p.pid == sleeper.pid and p.state != "Z" for p in panel.processes),
                 "the sleep to end",
             )
-            assert any(f"sent SIGKILL to {sleeper.pid}" in n for n in notes)
+            # The note follows the signal from a worker; the panel's reading may come first.
+            await wait_for(
+                pilot, lambda: any(f"sent SIGKILL to {sleeper.pid}" in n for n in notes), "a note"
+            )
 
     run(body())
 
