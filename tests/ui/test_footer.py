@@ -108,3 +108,23 @@ def test_the_footer_shows_a_dialogs_keys_while_it_is_up() -> None:
             await wait_for(pilot, lambda: " s Stats " in footer.text(), "the screen's keys again")
 
     run(body())
+
+
+def test_a_confirmations_keys_are_named_as_its_buttons() -> None:
+    """A question whose buttons say Quit (y) and Stay (n) has a footer that says the same."""
+    from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+    async def body() -> None:
+        app = _FooterApp()
+        async with app.run_test(size=(100, 10)) as pilot:
+            footer = await _focused_one(pilot, app)
+            app.push_screen(ConfirmScreen("2 sessions are open. Quit?", "Quit", "Stay"))
+            await wait_for(
+                pilot,
+                lambda: " y Quit " in (t := footer.text()) and " n Stay " in t,
+                "the buttons' words",
+                detail=footer.text,
+            )
+            assert "Yes" not in footer.text()
+
+    run(body())

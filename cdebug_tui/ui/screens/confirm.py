@@ -31,6 +31,10 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(f"{self.yes} (y)", variant="error", id="yes")
                 yield Button(f"{self.no} (n)", variant="primary", id="no")
 
+    def describe_binding(self, binding: Binding) -> str | None:
+        """The footer names y and n as the buttons do ("y Quit", not "y Yes")."""
+        return {"answer(True)": self.yes, "answer(False)": self.no}.get(binding.action)
+
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 

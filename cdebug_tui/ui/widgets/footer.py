@@ -110,17 +110,22 @@ class AppFooter(Widget, can_focus=False):
         items: list[FooterItem] = []
         help_item: FooterItem | None = None
         seen: set[str] = set()
-        for _node, binding, enabled, tooltip in shown.active_bindings.values():
+        for node, binding, enabled, tooltip in shown.active_bindings.values():
             # One key per action, the first bound, as Textual's footer shows them.
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
+            # A node whose keys mean what its labels say (a dialog's "Quit (y)") names them so.
+            describe = getattr(node, "describe_binding", None)
+            description = (describe(binding) if callable(describe) else None) or (
+                binding.description
+            )
             item = FooterItem(
                 binding.key,
                 self.app.get_key_display(binding),
-                binding.description,
+                description,
                 enabled,
-                tooltip or binding.tooltip or binding.description,
+                tooltip or binding.tooltip or description,
             )
             if binding.action == self.HELP_ACTION:
                 help_item = item
