@@ -81,3 +81,26 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
             assert "→" not in shot.split("3 containers")[1].split("Enter")[0]
 
     run(body())
+
+
+def test_a_rebuilt_list_draws_whole_cells_at_once(tmp_path: Path) -> None:
+    """A list rebuilt for an event is drawn right in its very next frame: its column widths
+    were reset to the headers' and measured on the table's idle, so a frame drawn between
+    the two (behind the picker, for a while) cut every cell to its header ("runni")."""
+    from dataclasses import replace
+
+    async def body() -> None:
+        app = _ListApp()
+        async with app.run_test(size=(160, 12)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            table = app.query_one(ContainerTableView)
+            panel.set_containers(_containers(), engine="docker")
+            await wait_for(pilot, lambda: table.row_count == 3, "the rows")
+            await pilot.pause()
+            one = replace(_containers()[0], state="restarting", name="api")
+            panel.set_containers([one], engine="docker")
+            # No await: the frame the compositor would draw now, before any idle.
+            shot = screenshot_text(app, tmp_path / "rebuilt.svg")
+            assert "restarting" in shot and "registry.example.com:5000/platform" in shot
+
+    run(body())

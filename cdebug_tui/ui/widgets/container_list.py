@@ -545,15 +545,22 @@ class ContainerListPanel(Vertical):
             self._add_columns(table, with_engine=self.multi_engine)
         table.clear()
         # Column widths only ever grow: shrink them back so that a long name, once gone, or
-        # filtered out, no longer pushes the other columns off a narrow screen.
-        for key, column in table.columns.items():
-            if column.auto_width or key.value in dict(SHRINK):
-                column.content_width = column.label.cell_len
-        previous = None
+        # filtered out, no longer pushes the other columns off a narrow screen. They are
+        # measured here, not left to the table's idle: a frame drawn between the two showed
+        # every cell cut to its header's width ("runni"), behind a dialog for longer.
         columns = list(table.columns)
+        widths = [table.columns[key].label.cell_len for key in columns]
+        previous = None
         for c in rows:
-            table.add_row(*self._cells(c, c.engine != previous, columns), key=_key(c))
+            cells = self._cells(c, c.engine != previous, columns)
+            widths = [max(w, cell.cell_len) for w, cell in zip(widths, cells, strict=True)]
+            table.add_row(*cells, key=_key(c))
             previous = c.engine
+        for key, width in zip(columns, widths, strict=True):
+            column = table.columns[key]
+            if column.auto_width or key.value in dict(SHRINK):
+                column.content_width = width
+        table.fit_columns()
         ids = [_key(c) for c in rows]
         self._order = ids
         self._label_sort_column(table)
