@@ -63,6 +63,9 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
             right = [h[2:] for h in table.hidden]
             assert all(h.startswith("→ ") for h in table.hidden) and "PORTS" in right
             assert f"{', '.join(right)} →" in status
+            # The status line says what it can whole: the key hints that do not fit go.
+            line = next(x for x in status.splitlines() if "3 containers" in x).rstrip()
+            assert len(line) <= 70 and line.endswith(("PORTS →", "debugs", "inspects", "stats"))
             # → scrolls to them; at the far right, those gone past the left edge are named.
             table.focus()
             await pilot.press(*["right"] * 40)

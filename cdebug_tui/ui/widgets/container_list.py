@@ -609,8 +609,18 @@ class ContainerListPanel(Vertical):
         if self.sort_column is not None:
             arrow = "↓" if self.sort_reverse else "↑"
             parts.append(f"sorted by {self.sort_column} {arrow} (o/O)")
-        parts.append("Enter debugs · i inspects · S stats · ctrl+p actions · ? help")
-        self.query_one("#list-status", Static).update(" · ".join(parts))
+        status = self.query_one("#list-status", Static)
+        # The facts first; of the key hints, those that fit (they are in the footer too).
+        padding = status.styles.padding
+        room = self.size.width - padding.left - padding.right if self.size.width else 10**4
+        for hint in ("Enter debugs", "i inspects", "S stats", "ctrl+p actions", "? help"):
+            if len(" · ".join([*parts, hint])) > room:
+                break
+            parts.append(hint)
+        status.update(" · ".join(parts))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._update_status(self._shown)
 
     def selected(self) -> Container | None:
         """The container under the cursor."""
