@@ -66,13 +66,21 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
             # The status line says what it can whole: the key hints that do not fit go.
             line = next(x for x in status.splitlines() if "3 containers" in x).rstrip()
             assert len(line) <= 70 and line.endswith(("PORTS →", "debugs", "inspects", "stats"))
-            # → scrolls to them; at the far right, those gone past the left edge are named.
+            # → brings the next of them into view whole; at the far right, those gone past
+            # the left edge are named.
             table.focus()
-            await pilot.press(*["right"] * 40)
+            first = table.hidden[0]
+            await pilot.press("right")
+            await wait_for(pilot, lambda: first not in table.hidden, f"{first} in view")
+            assert table.hidden[0].startswith("← ")
+            await pilot.press(*["right"] * len(right))
             await wait_for(pilot, lambda: "→ PORTS" not in table.hidden, "PORTS in view")
             await wait_for(pilot, lambda: "← NAME" in table.hidden, "NAME past the left edge")
             status = screenshot_text(app, tmp_path / "70-right.svg")
             assert "← NAME" in status and "PORTS →" not in status
+            last = [h for h in table.hidden if h.startswith("← ")][-1]
+            await pilot.press("left")  # the nearest column past the left edge, from its start
+            await wait_for(pilot, lambda: last not in table.hidden, f"{last} in view")
             await pilot.press("home")  # back to the first row and the first column
             await wait_for(pilot, lambda: table.scroll_x == 0, "Home to scroll back")
             await wait_for(pilot, lambda: "← NAME" not in table.hidden, "NAME in view again")

@@ -230,6 +230,37 @@ class ContainerTableView(RowTable):
             if isinstance(parent, ContainerListPanel):
                 parent.columns_hidden(hidden)
 
+    def _column_edges(self) -> list[tuple[int, int]]:
+        """Where each column starts and ends, in the table's scrolled content."""
+        edges = []
+        x = self._row_label_column_width
+        for column in self.ordered_columns:
+            start, x = x, x + column.get_render_width(self)
+            edges.append((start, x))
+        return edges
+
+    def action_cursor_right(self) -> None:
+        # → brings the next column past the right edge into view, whole (it scrolled a cell).
+        if self.cursor_type != "row":
+            return super().action_cursor_right()
+        width = self.scrollable_content_region.width
+        right = int(self.scroll_x) + width
+        for start, end in self._column_edges():
+            if end > right:
+                x = start if end - start > width else end - width
+                self.scroll_to(x=min(x, self.max_scroll_x), animate=False)
+                return
+
+    def action_cursor_left(self) -> None:
+        # ← brings the column past the left edge back into view, from its start.
+        if self.cursor_type != "row":
+            return super().action_cursor_left()
+        left = int(self.scroll_x)
+        for start, _end in reversed(self._column_edges()):
+            if start < left:
+                self.scroll_to(x=start, animate=False)
+                return
+
     def watch_scroll_x(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_x(old_value, new_value)
         self._say_hidden()
