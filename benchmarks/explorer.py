@@ -14,6 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import exit_on_signals  # noqa: E402
 from cdebug_tui.engine import demo  # noqa: E402
 from cdebug_tui.engine.client import Engine  # noqa: E402
 from cdebug_tui.ui.app import CdebugApp  # noqa: E402
@@ -144,4 +145,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_signals()
     main()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import threading
 import time
 import uuid
 
-from cdebug_tui.engine import demo
-from cdebug_tui.engine.client import Engine
-from cdebug_tui.engine.models import SessionSpec
-from cdebug_tui.engine.session import start_session
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks import exit_on_signals  # noqa: E402
+from cdebug_tui.engine import demo  # noqa: E402
+from cdebug_tui.engine.client import Engine  # noqa: E402
+from cdebug_tui.engine.models import SessionSpec  # noqa: E402
+from cdebug_tui.engine.session import start_session  # noqa: E402
 
 RUNS = 3
 GOAL = 2.0
@@ -91,4 +96,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_signals()
     main()

@@ -14,6 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import exit_on_signals  # noqa: E402
 from cdebug_tui.engine import demo  # noqa: E402
 from cdebug_tui.engine.client import Engine  # noqa: E402
 from cdebug_tui.engine.models import SIDECAR_LABEL, TARGET_LABEL  # noqa: E402
@@ -123,8 +124,9 @@ async def scenario(engine: Engine, image: str, targets: list[str]) -> None:
         await until(pilot, lambda: "#" in "".join(probe.view.terminal.display()), "a prompt")
         idle_rss = rss_mib()
         idle = await echo_latencies(pilot, probe, KEYS)
-        for pane in panes[1:]:
-            pane.session.write(b"yes\n")
+        sessions = [p.session for p in panes[1:] if p.session is not None]
+        for session in sessions:
+            session.write(b"yes\n")
         await pilot.pause(2)
         flood = await echo_latencies(pilot, probe, KEYS)
         deadline = time.monotonic() + FLOOD_SECONDS
@@ -132,8 +134,8 @@ async def scenario(engine: Engine, image: str, targets: list[str]) -> None:
             await pilot.pause(0.5)
         flood_rss = rss_mib()
         flood_lines = sum(len(p.view.terminal.screen.history) for p in panes[1:])
-        for pane in panes[1:]:
-            pane.session.write(b"\x03")
+        for session in sessions:
+            session.write(b"\x03")
         print(
             "keystroke to echo on the emulated screen of the front session (goal beside 19"
             " flooding background sessions: p50 < 100 ms)"
@@ -201,4 +203,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_signals()
     main()

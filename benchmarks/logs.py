@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks import exit_on_signals  # noqa: E402
 from cdebug_tui.engine import demo  # noqa: E402
 from cdebug_tui.engine.client import Engine  # noqa: E402
 from cdebug_tui.engine.readings import LogLine  # noqa: E402
@@ -154,12 +155,12 @@ def search_bench() -> tuple[float, float, float, float, float, float]:
     assert SearchIndex().find(lines, "needle") == [SEARCH_LINES // 3]
 
     async def in_view() -> float:
-        from textual.app import App
+        from textual.app import App, ComposeResult
 
         from cdebug_tui.ui.widgets.log_view import LogView
 
         class One(App[None]):
-            def compose(self):  # type: ignore[no-untyped-def]
+            def compose(self) -> ComposeResult:
                 yield LogView()
 
         app = One()
@@ -228,4 +229,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    exit_on_signals()
     sys.exit(main())

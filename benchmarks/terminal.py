@@ -25,6 +25,7 @@ import pyte  # noqa: E402
 from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 
+from benchmarks import exit_on_signals  # noqa: E402
 from cdebug_tui.terminal.emulator import Terminal  # noqa: E402
 from cdebug_tui.terminal.localpty import LocalPty  # noqa: E402
 from cdebug_tui.terminal.widget import TerminalView  # noqa: E402
@@ -493,4 +494,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_signals()
     echo_only() if "--floods" in sys.argv else main()

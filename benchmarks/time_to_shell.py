@@ -14,8 +14,11 @@ import sys
 import time
 import uuid
 
-from cdebug_tui.engine import demo
-from cdebug_tui.engine.client import Engine
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks import exit_on_signals  # noqa: E402
+from cdebug_tui.engine import demo  # noqa: E402
+from cdebug_tui.engine.client import Engine  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 #: What a user types: the installed command (its script imports cdebug_tui.cli; `python -m`
@@ -204,4 +207,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_signals()
     main()

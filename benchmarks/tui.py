@@ -20,6 +20,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import exit_on_signals  # noqa: E402
+
 FIRST_FRAME = r"""
 import time
 t0 = time.perf_counter()
@@ -306,4 +308,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    exit_on_signals()
     raise SystemExit(main())
