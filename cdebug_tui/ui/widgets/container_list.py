@@ -694,6 +694,14 @@ class ContainerListPanel(Vertical):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value.strip()
         self.rebuild()
+        # The cursor goes to the first match by name, as a list filtered is read: it stayed on
+        # the row it was on, which `busy` kept for its busybox image, and l, Enter or D then
+        # acted on that one, not on the container named trial-busy.
+        needle = self.filter_text.lower()
+        if needle and self._order:
+            names = [self.containers[key].name.lower() for key in self._order]
+            first = next((i for i, name in enumerate(names) if needle in name), 0)
+            self.query_one(ContainerTableView).move_cursor(row=first, animate=False)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
