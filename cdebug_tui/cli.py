@@ -457,6 +457,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
                 if recorder is not None:
                     recorder.close()
         finally:
+            signals.interrupts = False
             session.close()
     if signals.signal_code is not None:
         return signals.signal_code
@@ -509,11 +510,18 @@ class _TermSignals:
 
     def __init__(self) -> None:
         self.signal_code: int | None = None
+        #: Whether a signal still ends what runs. Not once the session is being closed: a
+        #: closed terminal sends SIGHUP twice (the hangup, then tmux's or the shell's), and a
+        #: second _Exit cut the cleanup short: a copy's image stayed behind.
+        self.interrupts = True
         self._old: dict[int, Any] = {}
 
     def _handle(self, signum: int, _frame: object) -> None:
-        self.signal_code = 128 + signum
-        raise _Exit(128 + signum)
+        if self.signal_code is None:
+            self.signal_code = 128 + signum
+        if self.interrupts:
+            self.interrupts = False
+            raise _Exit(self.signal_code)
 
     def __enter__(self) -> _TermSignals:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
@@ -573,7 +581,10 @@ def _pump(
             import termios
 
             signal.signal(signal.SIGWINCH, signal.SIG_DFL)
-            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, restore)
+            try:
+                termios.tcsetattr(stdin_fd, termios.TCSADRAIN, restore)
+            except termios.error:
+                pass  # a terminal hung up (closed) has no settings to restore
     code = session.exit_code()
     return 125 if code is None else code
 

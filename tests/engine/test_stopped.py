@@ -202,6 +202,33 @@ def test_kill_9_leaves_nothing_after_cleanup(
     assert engine.inspect(crashed.id).state == "exited"
 
 
+def test_a_closed_terminal_hanging_up_again_leaves_nothing(
+    engine: Any, make_target: Any, crasher_image: str, busybox_image: str
+) -> None:
+    """A closed terminal sends SIGHUP more than once (the hangup, then tmux's or the shell's):
+    the ones that come while the session is cleaned up must not cut it short. A second one
+    ended cdebug-tui before it removed the copy's image (1 time in 5 with tmux kill-window)."""
+    from tests.engine.helpers import interactive_exec
+
+    crashed = make_target(crasher_image)
+    proc = interactive_exec(busybox_image, crashed.name)
+    try:
+        assert [len(found) for found in copies_of(engine, crashed.id)] == [1, 1]
+        # Hang-ups every 20 ms until it ends: some fall in the cleanup, however long it is.
+        while proc.poll() is None:
+            proc.send_signal(signal.SIGHUP)
+            try:
+                proc.wait(timeout=0.02)
+            except subprocess.TimeoutExpired:
+                pass
+        # 129, or killed by one that came after the cleanup, as the shell's $? says alike.
+        assert proc.returncode in (128 + signal.SIGHUP, -signal.SIGHUP)
+    finally:
+        proc.kill()
+    assert copies_of(engine, crashed.id) == ([], [])
+    assert engine.inspect(crashed.id).state == "exited"
+
+
 def test_original_removed_while_its_copy_runs(
     engine: Any, make_target: Any, crasher_image: str, busybox_image: str
 ) -> None:
