@@ -1363,16 +1363,21 @@ class CdebugApp(App[int], inherit_bindings=False):
             return
         from cdebug_tui.ui.screens.confirm import ConfirmScreen
 
+        n = len(live)
+        ending = (
+            "ending them and removing their sidecars"
+            if n > 1
+            else "ending it and removing its sidecar"
+        )
+
         def answered(yes: bool | None) -> None:
             if yes:
-                self.notify("ending the sessions and removing their sidecars…")
+                self.notify(f"{ending}…")
                 self.end_sessions(live, then_exit=True)
 
-        n = len(live)
         self.push_screen(
             ConfirmScreen(
-                f"{n} debug session{'s are' if n > 1 else ' is'} open.\n"
-                "Quit, ending them and removing their sidecars?",
+                f"{n} debug session{'s are' if n > 1 else ' is'} open.\nQuit, {ending}?",
                 yes="Quit",
                 no="Stay",
             ),

@@ -232,6 +232,8 @@ def test_debug_session_end_to_end(
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("q")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            question = str(app.screen.query_one("#confirm-question", Static).render())
+            assert "1 debug session is open" in question and "removing its sidecar" in question
             await pilot.press("y")
             deadline = time.monotonic() + 30
             while app.return_code is None and time.monotonic() < deadline:
