@@ -69,7 +69,7 @@ def test_logs_of_an_exited_container_search_timestamps_wrap_save_and_back(
             view = panel.view
             await wait_for(pilot, lambda: len(view.lines) == 40, "the 40 lines")
             await wait_for(pilot, lambda: panel.state == "ended", "the end of the live log")
-            assert "exited" in _status(panel) and "40 lines" in _status(panel)
+            assert "exited (3): no new lines" in _status(panel) and "40 lines" in _status(panel)
             assert not view.more_above
             # stderr lines carry the red marker, stdout lines none.
             rows = {_row_text(view, y).strip(" ▌"): _row_text(view, y) for y in range(40)}
@@ -304,5 +304,38 @@ def test_ports_says_when_nothing_listens(
             await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
             status = str(ports.query_one(".ports-status", Static).render())
             assert ports.sockets == [] and status.startswith("nothing listens"), status
+
+    run(body())
+
+
+def test_going_to_a_match_at_the_bottom_does_not_follow_again() -> None:
+    """A log's first lines, in one read, show its end (500 lines showed the top, though
+    "following"); N from the first match wraps to the last, near the bottom: the view stays
+    on it, paused (it went back to following, and new lines scrolled the match away)."""
+    from textual.app import App, ComposeResult
+
+    from cdebug_tui.engine.readings import LogLine
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LogView()
+
+    async def body() -> None:
+        app = One()
+        async with app.run_test(size=(80, 12)) as pilot:
+            view = app.query_one(LogView)
+            await wait_for(pilot, lambda: view.size.height > 0, "the view laid out")
+            words = {5: "needle one", 195: "needle two"}
+            view.append([LogLine("stdout", 0, words.get(i, f"line {i}")) for i in range(200)])
+            await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y > 0, "the bottom")
+            assert view.search("needle") == 2 and view.current == 1 and not view.following
+            view.next_match(1)  # wraps to the first, at the top
+            await wait_for(pilot, lambda: view.scroll_y == 0, "the first match")
+            view.next_match(-1)  # N: back round to the last one, at the bottom
+            await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y, "the last match")
+            assert view.current == 1 and not view.following
+            view.append([LogLine("stdout", 0, f"new {i}") for i in range(20)])
+            await pilot.pause()
+            assert view.scroll_y < view.max_scroll_y, "new lines scrolled the match away"
 
     run(body())

@@ -198,6 +198,9 @@ class LogView(ScrollView, can_focus=True):
         #: With wrap on: the first row of each line, and the total after the last.
         self._row_starts: list[int] = [0]
         self._wrap_width = 0
+        #: Set while the view scrolls to a match: reaching the bottom then is not a wish to
+        #: follow (N wrapped to the last match, and new lines scrolled it away).
+        self._to_match = False
 
     # -- content ---------------------------------------------------------------------------
 
@@ -218,9 +221,17 @@ class LogView(ScrollView, can_focus=True):
             self._extend_rows(lines)
         self._resize()
         if self.following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._follow_end()
+            if self.scroll_y < self.max_scroll_y:
+                # A view that could not scroll yet (its scrollbar comes with the next layout):
+                # a log's first 500 lines, in one read, showed its top while "following".
+                self.call_after_refresh(self._follow_end)
         else:
             self.refresh()
+
+    def _follow_end(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def prepend(self, lines: list[LogLine]) -> None:
         """Adds older lines at the start, keeping what is on screen where it is."""
@@ -329,7 +340,12 @@ class LogView(ScrollView, can_focus=True):
             self.following = False
             self.post_message(self.FollowChanged(False))
         if not (self.scroll_y <= row < self.scroll_y + self.size.height):
-            self.scroll_to(y=max(0, row - self.size.height // 2), animate=False, immediate=True)
+            self._to_match = True
+            try:
+                y = max(0, row - self.size.height // 2)
+                self.scroll_to(y=y, animate=False, immediate=True)
+            finally:
+                self._to_match = False
         self.refresh()
 
     def next_match(self, step: int) -> None:
@@ -402,7 +418,7 @@ class LogView(ScrollView, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         at_end = new_value >= self.max_scroll_y
-        if at_end != self.following and (at_end or new_value < old_value):
+        if not self._to_match and at_end != self.following and (at_end or new_value < old_value):
             self.following = at_end
             self.post_message(self.FollowChanged(at_end))
         if new_value <= 0 and old_value > 0 and self.more_above:
@@ -663,7 +679,11 @@ class LogsPanel(Vertical):
             try:
                 info = self.engine.inspect(self.container_id)
                 if not info.running:
-                    self.post_message(self.Ended("ended", info.state))
+                    # As the list says it, with the code: "exited (1)", why the log stops.
+                    ended = info.state
+                    if info.state in ("exited", "dead"):
+                        ended = f"{info.state} ({info.exit_code})"
+                    self.post_message(self.Ended("ended", ended))
                 events = self.engine.events(since=since, container=self.container_id)
             except TargetNotFoundError:
                 self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
