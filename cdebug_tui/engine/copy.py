@@ -70,11 +70,11 @@ class CopySource:
     env: tuple[str, ...]
 
     def describe(self) -> str:
-        """`container api (exited (1))` or `image my/app:1.2`."""
+        """`container api, exited (1)` or `image my/app:1.2`."""
         if self.original is not None:
             o = self.original
             state = f"exited ({o.exit_code})" if o.state == "exited" else o.state
-            return f"container {o.name} ({state})"
+            return f"container {o.name}, {state}"
         return f"image {self.name}"
 
     @property
@@ -201,16 +201,16 @@ class DebugCopy:
         shared = self.source.shared
         if shared:
             what = "; ".join(m.describe() for m in shared)
-            shares = f"it shares with the original (changes there are real): {what}"
+            shares = f"shares with the original (changes there are real): {what}"
         else:
-            shares = "it shares nothing with the original"
+            shares = "shares nothing with the original"
         original = self.source.original
         made = "its files"
         if original is not None:
             made += " as created" if original.state == "created" else " as it stopped"
         return (
-            f"a debug copy of {self.source.describe()}: its own changes are discarded at the "
-            f"end; {shares}; {made}, env, workdir and users"
+            f"a debug copy of {self.source.describe()}: changes are discarded at the end; "
+            f"{shares}; {made}, env, workdir and users"
         )
 
     def watch_original(self, session: DebugSession) -> None:

@@ -102,7 +102,7 @@ def test_crashed_shell_less_container(
     assert r.returncode == 0, err
     assert r.stdout.decode() == "crashed as uid=65532 in /app mode=production\n/app\n"
     first = err.splitlines()[0]
-    assert f"a debug copy of container {crashed.name} (exited (3))" in first
+    assert f"a debug copy of container {crashed.name}, exited (3)" in first
     assert "/data (writable)" in first and "discarded" in first
 
     r = cdebug("exec", "-q", "--image", toolkit, crashed.name, "entrypoint")
@@ -281,7 +281,7 @@ def test_image_target(engine: Any, distroless_image: str, busybox_image: str) ->
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode().splitlines() == ["/app", "config.json", "server", "0"]
     first = r.stderr.decode().splitlines()[0]
-    assert first.startswith(f"cdebug-tui: a debug copy of image {distroless_image}: its own")
+    assert first.startswith(f"cdebug-tui: a debug copy of image {distroless_image}: changes")
     assert first.endswith("; its files, env, workdir and users")
     assert engine.image_id(distroless_image)
     assert copies_of(engine, distroless_image) == ([], [])

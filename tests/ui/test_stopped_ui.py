@@ -71,7 +71,7 @@ def test_enter_on_a_crashed_container_debugs_a_copy(
             await wait_for(pilot, lambda: pane.state == "running", "the session on a copy", 90)
             header = str(pane.query_one(".session-header").render())
             assert "COPY" in header
-            assert f"a debug copy of container {crashed.name} (exited (3))" in header
+            assert f"a debug copy of container {crashed.name}, exited (3)" in header
             # Within the width: the header cuts the rest of the line.
             assert "discarded" in header.splitlines()[1][: app.size.width - 4], header
             await wait_for_prompt(pilot, pane)
