@@ -198,20 +198,18 @@ class DebugCopy:
     def banner(self) -> str:
         """One line for the user: what this is a copy of, that it is discarded, what it shares;
         in that order, as the header cuts what the width does not hold."""
+        what = f"a debug copy of {self.source.describe()}: changes are discarded at the end"
+        original = self.source.original
+        if original is None:
+            return f"{what}; a new container of the image, with its env, workdir and user"
         shared = self.source.shared
         if shared:
-            what = "; ".join(m.describe() for m in shared)
-            shares = f"shares with the original (changes there are real): {what}"
+            mounts = "; ".join(m.describe() for m in shared)
+            shares = f"shares with the original (changes there are real): {mounts}"
         else:
             shares = "shares nothing with the original"
-        original = self.source.original
-        made = "its files"
-        if original is not None:
-            made += " as created" if original.state == "created" else " as it stopped"
-        return (
-            f"a debug copy of {self.source.describe()}: changes are discarded at the end; "
-            f"{shares}; {made}, env, workdir and users"
-        )
+        made = "as created" if original.state == "created" else "as it stopped"
+        return f"{what}; {shares}; its files {made}"
 
     def watch_original(self, session: DebugSession) -> None:
         """Ends the session when the original container is removed (the copy would outlive
