@@ -212,7 +212,7 @@ class StatsView(VerticalScroll, can_focus=True):
         top_note = (
             f"limit {self.cpu_limit:g} CPU = {cpu_limit:.0f}%"
             if cpu_limit
-            else f"no limit: the host's {cpus} cores = {cpus * 100}%"
+            else f"no limit (host {cpus} cores = {cpus * 100}%)"
         )
         self.query_one(".stats-cpu-title", Static).update(
             Text.assemble(
