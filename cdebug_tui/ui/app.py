@@ -493,6 +493,15 @@ class CdebugApp(App[int], inherit_bindings=False):
         if not followed:
             self.connect_engine(name)
 
+    def shell_less_images(self, engine: str) -> set[str]:
+        """The images of an engine's containers that the list found without a shell (its
+        SHELL column): no toolkit, since a sidecar's supervisor is a shell script."""
+        return {
+            c.image
+            for c in self.list_panel.containers.values()
+            if c.engine == engine and c.has_shell is False
+        }
+
     def _list_panel(self) -> ContainerListPanel | None:
         # Worker results may still arrive while the app tears its widgets down.
         return self.list_panel if self.list_panel.is_attached else None

@@ -46,6 +46,46 @@ def test_picker_lists_each_choice_once(engine: Any, remembered: str) -> None:
     run(body())
 
 
+def test_picker_leaves_out_images_known_to_have_no_shell(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The list found the target's image without a shell: the picker does not offer it as a
+    toolkit (picked, the session failed); an image with a shell stays."""
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+
+    target = run_target(distroless_image, network_mode="none")
+    with_shell = run_target(busybox_image, ["sleep", "300"], network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(
+                pilot,
+                lambda: (r := panel.row(target.id)) is not None and r.has_shell is False,
+                "the target's SHELL column",
+                30,
+            )
+            await wait_for(
+                pilot, lambda: (r := panel.row(with_shell.id)) is not None and r.has_shell, "sh"
+            )
+            assert app.engine is not None
+            app.push_screen(ToolkitPickerScreen(app.engine, target.id))
+            await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, ToolkitPickerScreen) and app.screen.query(OptionList)
+                ),
+                "the picker",
+            )
+            options = app.screen.query_one(OptionList)
+            await wait_for(pilot, lambda: options.option_count > len(PRESETS) + 1, "the images")
+            ids = {options.get_option_at_index(i).id for i in range(options.option_count)}
+            assert distroless_image not in ids and busybox_image in ids
+
+    run(body())
+
+
 def test_sidecar_started_while_picking(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

@@ -173,11 +173,12 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
 
     def on_images_loaded(self, message: ImagesLoaded) -> None:
         self.local = {tag for image in message.images for tag in image.tags}
-        others = sorted(
-            tag
-            for tag in self.local
-            if tag not in {_normal(p) for p in PRESETS} and tag != _normal(LOCAL_TOOLKIT)
-        )
+        # A shell-less image (the target's own, say) is no toolkit: the session would fail.
+        shell_less = getattr(self.app, "shell_less_images", None)
+        skip = {_normal(p) for p in PRESETS} | {_normal(LOCAL_TOOLKIT)}
+        if callable(shell_less):
+            skip |= {_normal(ref) for ref in shell_less(self.engine.name)}
+        others = sorted(tag for tag in self.local if tag not in skip)
         self._fill(others)
 
     def _fill(self, others: list[str]) -> None:
