@@ -52,6 +52,31 @@ SORTABLE: tuple[str, ...] = tuple(k for k, _ in COLUMNS)
 STATS_MARGIN = 2
 
 
+#: The columns whose long cells are cut in the middle, not at the end: names that differ in
+#: their last characters (compose's `-1`/`-2`, a hash) and images' tags stay told apart.
+MIDDLE_CUT = ("name", "image")
+
+
+def middle_cut(text: Text, room: int) -> Text:
+    """`text` cut to `room` cells with `…` in its middle; what was appended to it in another
+    style (a name's `▶ 1 session`) stays whole at its end, when it fits."""
+    if text.cell_len <= room or room < 5:
+        return text
+    plain = text.plain
+    end = min((span.start for span in text.spans), default=len(plain))
+    head, suffix = text[:end], text[end:]
+    left_room = room - suffix.cell_len - 1
+    if left_room < 4:
+        return text  # the suffix alone fills it: cut at the end as usual
+    left = left_room // 2
+    cut = head[:left]
+    cut.append("…")
+    cut.append_text(head[len(head) - (left_room - left) :])
+    cut.append_text(suffix)
+    cut.no_wrap, cut.overflow = True, "ellipsis"
+    return cut
+
+
 def edges_text(hidden: list[str]) -> str:
     """The columns past the list's edges as the status line says them: `← NAME · PORTS →`."""
     left = [h[2:] for h in hidden if h.startswith("←")]
@@ -128,6 +153,9 @@ class ContainerTableView(RowTable):
         #: The columns past the edges of a narrow window, even with SHRINK's applied, each
         #: with its side: "→ PORTS" (→ scrolls to it), "← NAME".
         self.hidden: list[str] = []
+        #: The MIDDLE_CUT columns cut at their end instead: where a cut in the middle would
+        #: make the rows' texts look alike and one at the end would not.
+        self.end_cut: set[str] = set()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -172,6 +200,19 @@ class ContainerTableView(RowTable):
             self._cells[key] = lines
         return lines
 
+    def _compute_row_renderables(self, row_index: int) -> Any:
+        # What a row shows: its long names and images cut in the middle to their column's
+        # width (the row keeps the whole text; a wider column shows more of it).
+        shown = super()._compute_row_renderables(row_index)
+        if row_index < 0:
+            return shown
+        cells = list(shown.cells)
+        for i, column in enumerate(self.ordered_columns[: len(cells)]):
+            key, cell = column.key.value, cells[i]
+            if key in MIDDLE_CUT and key not in self.end_cut and isinstance(cell, Text):
+                cells[i] = middle_cut(cell, column.get_render_width(self) - 2 * self.cell_padding)
+        return type(shown)(shown.label, cells)
+
     def _update_dimensions(self, new_rows: Any) -> None:
         super()._update_dimensions(new_rows)
         self.fit_columns()
@@ -206,12 +247,41 @@ class ContainerTableView(RowTable):
             if column.auto_width != auto or (not auto and column.width != w):
                 column.auto_width, column.width = auto, w
                 changed = True
+        end_cut = self._end_cut_columns()
+        if end_cut != self.end_cut:
+            self.end_cut = end_cut
+            changed = True
         if changed:
             total = sum(c.get_render_width(self) for c in columns.values())
             self.virtual_size = Size(total + self._row_label_column_width, self.virtual_size.height)
             self._clear_caches()
             self.refresh()
         self._say_hidden()
+
+    def _end_cut_columns(self) -> set[str]:
+        """The MIDDLE_CUT columns better cut at their end at their width: those whose rows
+        would look alike cut in the middle (`payments-w…t-1-canary` three times) and not cut
+        at the end. Names that differ at their end (`...-001`, `...-002`) keep the middle cut."""
+        found = set()
+        for key in MIDDLE_CUT:
+            column = self.columns.get(ColumnKey(key))
+            if column is None:
+                continue
+            room = column.get_render_width(self) - 2 * self.cell_padding
+            plains = [
+                v.plain for row in self._data.values() if isinstance(v := row.get(column.key), Text)
+            ]
+            if room < 5 or all(len(p) <= room for p in plains):
+                continue
+            # On the plain texts (a stats round may come here for 300 rows): what each cut keeps.
+            left = (room - 1) // 2
+            middle = {
+                p if len(p) <= room else p[:left] + p[len(p) - (room - 1 - left) :] for p in plains
+            }
+            end = {p[: room - 1] for p in plains}
+            if len(end) > len(middle):
+                found.add(key)
+        return found
 
     def _say_hidden(self) -> None:
         """Names, under the list, the columns past its left and right edges as scrolled."""
