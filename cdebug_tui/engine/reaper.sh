@@ -10,7 +10,7 @@
 #        sh -c "$CDEBUG_REAPER" cdebug-end end TOOLKIT_PATH TAG
 # `run` runs COMMAND (its exit code is the reaper's); `end` ends the commands of every reaper
 # tagged TAG or TAG-*, as the supervisor does when its session closes (the reapers then sweep).
-# Only shell builtins and `sleep` from TOOLKIT_PATH are used: in root mode the command's PATH
+# Only shell builtins, `sleep` and `stty` from TOOLKIT_PATH are used: in root mode the command's PATH
 # names the target's directories, which the sidecar's root does not have.
 
 what=$1 tools=$2
@@ -65,6 +65,12 @@ run)
     # Signals that reach the reaper (tini passes them on) must not end it before it has swept:
     # a handler, not an ignore, so that the command still gets them as usual.
     trap ':' HUP INT QUIT TERM
+    # A terminal with no keyboard (exec -t without -i): its size, set before the command runs,
+    # as nothing typed waits for the engine's resize. Not the command's to see.
+    if [ -n "$CDEBUG_TTY_SIZE" ]; then
+        PATH=$tools stty rows "${CDEBUG_TTY_SIZE% *}" cols "${CDEBUG_TTY_SIZE#* }" 2>/dev/null
+        unset CDEBUG_TTY_SIZE
+    fi
     "$@"
     code=$?
     # Below the init when there is one (orphans were reparented to it), else below ourselves.

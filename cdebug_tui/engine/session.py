@@ -205,6 +205,11 @@ class DebugSession:
                 target_pid=self.config.target_pid,
             )
             argv = self.reaped(argv, self.session_id)
+            if spec.tty and spec.command:
+                # A command (not the shell, whose prompt a SIGWINCH redraws) may read its size
+                # at once, before the engine's resize: the reaper sets it first (`exec -t T
+                # stty size` failed 1 time in 3, as `docker exec -t` does).
+                env = [*env, f"CDEBUG_TTY_SIZE={spec.rows} {spec.cols}"]
             exec_user = "0"
             if self.mode == Mode.TOOLKIT and uid_gid is not None:
                 exec_user = f"{uid_gid[0]}:{uid_gid[1]}"

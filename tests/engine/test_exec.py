@@ -417,6 +417,47 @@ def test_tty_follows_the_terminal(engine: Any, distroless: Any, busybox_image: s
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
 
 
+def test_a_command_on_a_terminal_starts_at_its_size(
+    engine: Any, distroless: Any, busybox_image: str
+) -> None:
+    """`exec -t T stty size` (and -it) in a 33x77 terminal prints 33 77: the command ran
+    before the engine's resize 1 time in 3 with -t, and busybox stty then failed, as it does
+    under `docker exec -t`."""
+    for flags in ("-t", "-it", "-t", "-t", "-t"):
+        primary, secondary = os.openpty()
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 77, 0, 0))
+        argv = [sys.executable, "-m", "cdebug_tui", "exec", flags, "-q", "--image", busybox_image]
+        proc = subprocess.Popen(
+            [*argv, distroless.name, "stty", "size"],
+            stdin=secondary,
+            stdout=secondary,
+            stderr=secondary,
+            start_new_session=True,
+        )
+        os.close(secondary)
+        out = b""
+        try:
+            while chunk := _read_some(primary):
+                out += chunk
+            assert proc.wait(timeout=30) == 0
+        finally:
+            proc.kill()
+            os.close(primary)
+        assert out == b"33 77\r\n", (flags, out)
+    wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecars to go")
+
+
+def _read_some(fd: int) -> bytes:
+    """What the terminal's other end has written next; b"" once it closed (EIO on Linux)."""
+    ready, _, _ = select.select([fd], [], [], 30)
+    if not ready:
+        raise TimeoutError("the command wrote nothing for 30 s")
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""
+
+
 def test_keys_typed_while_the_session_starts_reach_the_shell(
     engine: Any, distroless: Any, busybox_image: str
 ) -> None:
