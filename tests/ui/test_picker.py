@@ -17,6 +17,18 @@ from tests.ui.helpers import list_only, run, wait_for
 pytestmark = pytest.mark.engine
 
 
+async def _open_picker(pilot: Any, app: CdebugApp, target: str) -> OptionList:
+    """The picker for `target`, opened over the list; its options."""
+    assert app.engine is not None
+    app.push_screen(ToolkitPickerScreen(app.engine, target))
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ToolkitPickerScreen) and app.screen.query(OptionList),
+        "the picker",
+    )
+    return app.screen.query_one(OptionList)
+
+
 @pytest.mark.parametrize("remembered", [LOCAL_TOOLKIT, PRESETS[2], "example.org/tools:1"])
 def test_picker_lists_each_choice_once(engine: Any, remembered: str) -> None:
     """The last choice is highlighted and listed once, be it a preset, the local toolkit or
@@ -27,15 +39,7 @@ def test_picker_lists_each_choice_once(engine: Any, remembered: str) -> None:
         app = CdebugApp()
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: app.engine is not None, "the engine")
-            app.push_screen(ToolkitPickerScreen(app.engine, "some-target"))
-            await wait_for(
-                pilot,
-                lambda: (
-                    isinstance(app.screen, ToolkitPickerScreen) and app.screen.query(OptionList)
-                ),
-                "the picker",
-            )
-            options = app.screen.query_one(OptionList)
+            options = await _open_picker(pilot, app, "some-target")
             await wait_for(pilot, lambda: options.option_count > len(PRESETS), "the options")
             ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
             ids = [i for i in ids if i]
@@ -69,16 +73,7 @@ def test_picker_leaves_out_images_known_to_have_no_shell(
             await wait_for(
                 pilot, lambda: (r := panel.row(with_shell.id)) is not None and r.has_shell, "sh"
             )
-            assert app.engine is not None
-            app.push_screen(ToolkitPickerScreen(app.engine, target.id))
-            await wait_for(
-                pilot,
-                lambda: (
-                    isinstance(app.screen, ToolkitPickerScreen) and app.screen.query(OptionList)
-                ),
-                "the picker",
-            )
-            options = app.screen.query_one(OptionList)
+            options = await _open_picker(pilot, app, target.id)
             await wait_for(pilot, lambda: options.option_count > len(PRESETS) + 1, "the images")
             ids = {options.get_option_at_index(i).id for i in range(options.option_count)}
             assert distroless_image not in ids and busybox_image in ids
