@@ -141,3 +141,32 @@ def test_names_that_differ_at_their_end_are_cut_in_their_middle(tmp_path: Path) 
             assert "payments-bench-load-66c6d3-eu-west-000" not in shot
 
     run(body())
+
+
+def test_a_column_cut_at_its_end_cuts_every_row_alike(tmp_path: Path) -> None:
+    """A row that makes a middle cut ambiguous turns the column to cutting at the end, every
+    row of it: rows drawn before kept their middle cut (a cache of drawn cells)."""
+    from dataclasses import replace
+
+    name = "payments-service-{}-eu-west-canary-{}"
+
+    async def body() -> None:
+        app = _ListApp()
+        async with app.run_test(size=(100, 12)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            table = app.query_one(ContainerTableView)
+            rows = [replace(c, name=name.format(i, "aba"[i])) for i, c in enumerate(_containers())]
+            panel.set_containers(rows[:2], engine="docker")
+            await wait_for(pilot, lambda: table.row_count == 2, "two rows")
+            await pilot.pause()
+            assert "payments-s…t-canary-a " in screenshot_text(app, tmp_path / "two.svg")
+            # A third alike but in its middle ("payments-s…t-canary-a" twice): every row is
+            # cut at its end.
+            panel.set_containers(rows, engine="docker")
+            await wait_for(pilot, lambda: table.row_count == 3, "three rows")
+            await pilot.pause()
+            shot = screenshot_text(app, tmp_path / "three.svg")
+            for i in range(3):
+                assert f"payments-service-{i}-e… " in shot, i
+
+    run(body())

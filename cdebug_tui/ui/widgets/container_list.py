@@ -193,6 +193,7 @@ class ContainerTableView(RowTable):
             hover,
             self._show_hover_cursor,
             self._pseudo_class_state,
+            column_key is not None and column_key.value in self.end_cut,  # cut at its end?
         )
         lines = self._cells.get(key)
         if lines is None:
