@@ -289,9 +289,7 @@ class ContainerTableView(RowTable):
         width = self.scrollable_content_region.width
         left, right = int(self.scroll_x), int(self.scroll_x) + width
         hidden: list[str] = []
-        x = self._row_label_column_width
-        for column in self.ordered_columns:
-            start, x = x, x + column.get_render_width(self)
+        for column, (start, x) in zip(self.ordered_columns, self._column_edges(), strict=True):
             label = str(column.label).strip()
             if label and (start < left or x > right):  # the marker column has no name
                 hidden.append(("← " if start < left else "→ ") + label)
