@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class CdebugError(Exception):
     """An error with a message meant for the user, never shown with a traceback.
@@ -57,6 +59,10 @@ class UserNotFoundError(CdebugError):
     """The user given with -u does not exist in the target."""
 
 
+#: A full container or image id, and its first 12 digits (the short id `docker ps` shows).
+_LONG_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
+
+
 class EngineRequestError(CdebugError):
     """The engine answered a request with an error: a conflict, a refusal, a missing object.
 
@@ -73,9 +79,12 @@ class EngineRequestError(CdebugError):
         explanation: str = "",
         hint: str | None = None,
     ) -> None:
+        # The engine names containers by their 64-digit id ("Container 40e47f4c...faa6645 is
+        # not running"), which wrapped a notification over three lines: the short id says it.
+        message = _LONG_ID.sub(r"\1", message)
         super().__init__(message, hint=hint)
         self.status = status
-        self.explanation = explanation or message
+        self.explanation = _LONG_ID.sub(r"\1", explanation) or message
 
     @property
     def not_found(self) -> bool:

@@ -65,12 +65,22 @@ def actions_for(state: str) -> list[ContainerAction]:
 
 def request_action(app: Any, target: Any, action: ContainerAction) -> None:
     """Asks to confirm an action naming the container, then runs it in a worker thread with
-    its progress and result as notifications. cdebug-tui's sidecars are refused at once."""
+    its progress and result as notifications. cdebug-tui's sidecars, and an action that does
+    not apply in the container's state, are refused at once."""
     from cdebug_tui.ui.screens.confirm import ConfirmScreen
 
     if getattr(target, "is_sidecar", False):
         app.notify(
             f"{target.name} is a cdebug-tui sidecar: it belongs to a session (close its tab)",
+            title=f"cannot {action}",
+            severity="warning",
+        )
+        return
+    if action not in actions_for(target.state):
+        # Asked anyway, a stop of an exited container said "stopped", a start of a running
+        # one "started": the engine does nothing and answers success.
+        app.notify(
+            f"{target.name} is {target.state}: ctrl+p lists what applies",
             title=f"cannot {action}",
             severity="warning",
         )
@@ -143,7 +153,8 @@ class ContainerCommands(Provider):
         if target is None:
             return []
         out: list[tuple[str, Callable[[], Any], str]] = []
-        for action in actions_for(target.state):
+        # A sidecar's actions are its session's: the palette offered them, then refused them.
+        for action in [] if target.is_sidecar else actions_for(target.state):
             out.append(
                 (
                     f"{action.value.capitalize()} {target.name}",

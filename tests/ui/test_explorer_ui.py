@@ -338,6 +338,8 @@ def test_every_action_asks_first_and_reports(
                     # What the user reads: the notification; and what the engine says.
                     await wait_for(pilot, lambda: f"{name} {done}" in notes, done, 30)
                 assert status() == state, (key, notes[-3:])
+                if state != "removed":  # the row shows it before the next key is meant for it
+                    await wait_for(pilot, lambda: panel.row(cid).state == state, state, 30)
 
             await act("X", "running", None)  # asked, refused: nothing happens
             assert not any("stopping" in n for n in notes)
@@ -349,6 +351,14 @@ def test_every_action_asks_first_and_reports(
             await act("R", "running", "restarted")
             await act("K", "exited", "killed")
             assert engine.details(cid).exit_code == 137
+            # What does not apply is refused at once, unasked: a stop of an exited container
+            # said "stopped".
+            for key in ("X", "P", "K"):
+                await pilot.press(key)
+                await wait_for(
+                    pilot, lambda: notes[-1] == f"{name} is exited: ctrl+p lists what applies", key
+                )
+                assert not isinstance(app.screen, ConfirmScreen)
             await act("D", "removed", "removed")
             await wait_for(pilot, lambda: panel.row(cid) is None, "the row gone", 30)
 
@@ -402,6 +412,16 @@ def test_sidecars_are_refused_and_engine_refusals_are_one_line(
             await wait_for(pilot, lambda: any("sidecar" in n for n in notes), "the refusal")
             assert not isinstance(app.screen, ConfirmScreen)
             assert engine.details(sidecar).status == "running"
+            # The palette offers a sidecar's inspect and stats, not actions it would refuse.
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: CommandPalette.is_open(app), "the palette")
+            commands = app.screen.query_one(CommandList)
+            sname = engine.details(sidecar).name
+            listed = lambda: [o.hit.text for o in commands.options if hasattr(o, "hit")]  # noqa: E731
+            await wait_for(pilot, lambda: f"Inspect {sname}" in listed(), "the commands")
+            assert not any(t.startswith(("Stop ", "Restart ", "Kill ")) for t in listed())
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not CommandPalette.is_open(app), "the palette gone")
 
             await _select(pilot, broken)
             await pilot.press("U")

@@ -135,3 +135,14 @@ def test_host_pid_target_is_joined_at_its_host_pid() -> None:
     cfg = sidecar_config(SessionSpec("web"), _target(pid_mode="host", pid=4242), "bb")
     assert cfg.pid_mode == "host" and cfg.target_pid == 4242
     assert "CDEBUG_TARGET_PID=4242" in cfg.env
+
+
+def test_an_engine_error_names_containers_by_their_short_id() -> None:
+    """The engine's "Container <64 digits> is not running" wrapped a notification over three
+    lines; the short id (as docker ps shows it) says the same."""
+    from cdebug_tui.errors import EngineRequestError
+
+    full = "40e47f4c" + "0" * 49 + "faa6645"
+    err = EngineRequestError(f"cannot pause: Container {full} is not running", status=409)
+    assert str(err) == "cannot pause: Container 40e47f4c0000 is not running"
+    assert err.explanation == str(err)
