@@ -17,8 +17,9 @@ from cdebug_tui.engine.models import SIDECAR_LABEL
 from cdebug_tui.errors import TargetNotFoundError
 from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.screens.confirm import ConfirmScreen
-from cdebug_tui.ui.screens.inspect import MASK, InspectScreen
+from cdebug_tui.ui.screens.inspect import InspectScreen
 from cdebug_tui.ui.screens.stats import StatsScreen
+from cdebug_tui.ui.secrets import MASK
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
 from cdebug_tui.ui.widgets.stats_view import StatsView
 from tests.conftest import RUN_ID

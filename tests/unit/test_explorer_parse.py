@@ -10,7 +10,7 @@ from cdebug_tui.engine.models import Container, ContainerEvent, PublishedPort, c
 from cdebug_tui.engine.readings import ContainerAction, StatsSample
 from cdebug_tui.engine.stats import StatsHistory, counted, cpu_percent, format_bytes
 from cdebug_tui.ui.container_actions import actions_for
-from cdebug_tui.ui.screens.inspect import MASK, looks_secret
+from cdebug_tui.ui.secrets import MASK, looks_secret
 from cdebug_tui.ui.widgets.stats_view import plot_lines
 
 
@@ -174,3 +174,27 @@ def test_counts_say_their_noun_in_the_right_number() -> None:
     assert counted(1204, "line") == "1,204 lines"
     assert counted(1, "process", "processes") == "1 process"
     assert counted(6, "process", "processes") == "6 processes"
+
+
+def test_process_details_and_internals_mask_secrets_as_inspect_does() -> None:
+    """The environment shown in a process's details and the Internals panel (beside a shell
+    that may be shared or recorded) masks what inspect masks; `v` in the details shows it.
+    Internals showed DB_PASSWORD=hunter2 while inspect masked it."""
+    from rich.console import Console
+
+    from cdebug_tui.engine.readings import ProcessDetails
+    from cdebug_tui.ui.screens.process import render_details
+    from cdebug_tui.ui.secrets import mask_env
+
+    env = ("APP_MODE=production", "DB_PASSWORD=hunter2", "DATABASE_URL=postgres://u:pw@db/x")
+    assert mask_env(env) == ["APP_MODE=production", f"DB_PASSWORD={MASK}", f"DATABASE_URL={MASK}"]
+    details = ProcessDetails(1, ("/app/server",), env, "/app", "/app/server", (), (), (), ())
+    console = Console(width=120, record=True)
+
+    def shown(revealed: bool) -> str:
+        console.print(render_details(details, strace=True, revealed=revealed))
+        return console.export_text()
+
+    masked = shown(False)
+    assert "APP_MODE=production" in masked and "hunter2" not in masked and "u:pw" not in masked
+    assert "DB_PASSWORD=hunter2" in shown(True)

@@ -3,7 +3,6 @@ reads it, secrets masked until revealed, any value copied with c."""
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,26 +16,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from cdebug_tui.engine.stats import format_bytes
+from cdebug_tui.ui.secrets import MASK, looks_secret
 from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.readings import ContainerDetails
-
-#: Names of variables whose values are taken for secrets (masked until revealed).
-SECRET_NAME = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|"
-    r"credential|auth|(^|_)key$|^key|salt|signature|dsn|cookie|session",
-    re.IGNORECASE,
-)
-#: Values that carry a password themselves: scheme://user:password@host.
-SECRET_VALUE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^/@\s]+@", re.IGNORECASE)
-MASK = "••••••••"
-
-
-def looks_secret(name: str, value: str) -> bool:
-    """Whether an environment variable looks like it holds a secret."""
-    return bool(value) and bool(SECRET_NAME.search(name) or SECRET_VALUE.match(value))
 
 
 @dataclass(frozen=True)
@@ -326,7 +311,11 @@ class InspectScreen(Screen[None]):
             return
         self.app.copy_to_clipboard(row.value)
         what = f"the value of {row.key.strip()}" if row.key.strip() else "the value"
-        self.notify(f"copied {what} to the clipboard", title="inspect")
+        # A masked value is copied whole: say so, as it is not what the screen shows.
+        secret = " (a secret: the real value, though masked here)" if row.secret else ""
+        if row.secret and self.revealed:
+            secret = " (a secret)"
+        self.notify(f"copied {what} to the clipboard{secret}", title="inspect")
 
     def action_reveal(self) -> None:
         self.revealed = not self.revealed

@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 
+from cdebug_tui.ui.secrets import mask_env
+
 if TYPE_CHECKING:
     from cdebug_tui.engine.readings import ProcessDetails
 
@@ -78,6 +80,7 @@ class ProcessScreen(ModalScreen["int | None"]):
         Binding("s", "signal", "Send a signal"),
         Binding("t", "trace", "Trace (strace)"),
         Binding("r", "reload", "Read again"),
+        Binding("v", "reveal", "Show secrets"),
     ]
 
     class DetailsLoaded(Message):
@@ -95,11 +98,13 @@ class ProcessScreen(ModalScreen["int | None"]):
         self.details: ProcessDetails | None = None
         #: Whether the toolkit has strace (None until read).
         self.strace: bool | None = None
+        #: Whether environment values that look secret are shown (v), as in inspect.
+        self.revealed = False
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = f"process {self.pid}  {self.command[:60]}"
-            box.border_subtitle = "s signal · t trace · r read again · Esc closes"
+            box.border_subtitle = "s signal · t trace · r read again · v secrets · Esc closes"
             with VerticalScroll():
                 yield Static(Text(f"reading /proc/{self.pid}…", style="dim"), id="process-body")
             signals = OptionList(
@@ -131,10 +136,16 @@ class ProcessScreen(ModalScreen["int | None"]):
             body.update(Text(message.error, style="bold red"))
             return
         self.details = message.details
-        body.update(render_details(message.details, message.strace))
+        body.update(render_details(message.details, message.strace, self.revealed))
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_reveal(self) -> None:
+        self.revealed = not self.revealed
+        if self.details is not None and self.strace is not None:
+            body = self.query_one("#process-body", Static)
+            body.update(render_details(self.details, self.strace, self.revealed))
 
     def action_close(self) -> None:
         signals = self.query_one("#process-signals", OptionList)
@@ -196,8 +207,9 @@ class ProcessScreen(ModalScreen["int | None"]):
         self.dismiss(self.pid)  # the session tab opens the trace
 
 
-def render_details(d: ProcessDetails, strace: bool) -> Table:
-    """The details as sections, each a heading and its lines."""
+def render_details(d: ProcessDetails, strace: bool, revealed: bool = False) -> Table:
+    """The details as sections, each a heading and its lines; values of the environment that
+    look secret masked unless `revealed`."""
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(style="bold cyan", no_wrap=True, width=14)
     # Folded, never cut: a long word (an argument, an environment value, a path) would end
@@ -216,7 +228,8 @@ def render_details(d: ProcessDetails, strace: bool) -> Table:
         f"{status.get('State', '?')} · {who} · parent {status.get('PPid', '?')} "
         f"· threads {status.get('Threads', '?')} · memory {status.get('VmRSS', '-')}",
     )
-    grid.add_row("environment", Text("\n".join(d.environ) or "(empty, or not readable)"))
+    environ = d.environ if revealed else mask_env(d.environ)
+    grid.add_row("environment", Text("\n".join(environ) or "(empty, or not readable)"))
     files = Text()
     for f in d.files:
         files.append(f"{f.fd:>3} ", style="bold")

@@ -30,6 +30,7 @@ from cdebug_tui.engine.internals import (
 )
 from cdebug_tui.engine.models import Step, TargetInfo
 from cdebug_tui.errors import CdebugError
+from cdebug_tui.ui.secrets import mask_env
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.session import DebugSession
@@ -619,7 +620,7 @@ class InternalsView(Widget):
             target.user or Content.styled("root (the image sets no user)", muted),
         )
         self._value("target-workdir", target.workdir or "/")
-        env = list(target.env)
+        env = mask_env(target.env)  # beside a shell that may be shared or recorded
         shown = "\n".join(env[:12]) + (f"\n… and {len(env) - 12} more" if len(env) > 12 else "")
         self._value("target-env", shown or Content.styled("none", muted))
         self._value(
