@@ -57,7 +57,8 @@ def test_session_says_why_it_ended(
 def test_e_explains_the_focused_panel(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
-    """Outside the terminal, e opens the help of the focused panel (here the processes)."""
+    """Outside the terminal, e opens the help of the focused panel (here the processes), or
+    of the one a key brought just before it."""
     from cdebug_tui.ui.screens.explain import ExplainScreen
 
     target = run_target(distroless_image, network_mode="none")
@@ -78,5 +79,20 @@ def test_e_explains_the_focused_panel(
             assert screen.topic == "processes"
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "closed")
+            # A panel's key and e in one read (a fast typist): e explains the panel brought,
+            # not the one before (`P e` explained Internals).
+            from tests.ui.test_terminal_input import raw_input, type_raw
+
+            raw = raw_input(app)
+            for keys, topic in ((b"Pe", "ports"), (b"se", "steps"), (b"le", "logs")):
+                await type_raw(pilot, raw, keys)
+                screen = await wait_for(
+                    pilot,
+                    lambda: app.screen if isinstance(app.screen, ExplainScreen) else None,
+                    f"the explanation after {keys!r}",
+                )
+                assert screen.topic == topic, keys
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "closed")
 
     run(body())

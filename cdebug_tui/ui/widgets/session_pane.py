@@ -228,6 +228,8 @@ class SessionPane(TabPane):
         self._panels_done: asyncio.Event | None = None
         #: Whether they were built whole (not cut short by the tab's closing).
         self._panels_whole = False
+        #: What `e` explains while a key's side view comes forward, before it has the focus.
+        self._coming_topic: str | None = None
         #: When the shell last printed, while the panels wait for its prompt to be drawn.
         self._last_output = 0.0
         #: The session's steps so far: the Steps view, built later, starts with them.
@@ -895,6 +897,7 @@ class SessionPane(TabPane):
 
     async def action_show_side(self, name: str) -> None:
         """Shows a side view (showing the panels if `b` or the width hid them) and focuses it."""
+        self._coming_topic = "processes" if name == "target" else name
         if not await self._bring_side(name):
             return
         self._mount_side(name)
@@ -910,10 +913,19 @@ class SessionPane(TabPane):
             target = views.first()
         else:
             target = next((w for w in pane.query("*") if w.focusable), None)
-        (target or self.query_one(SessionHeaderView)).focus()
+        self._focus_now(target or self.query_one(SessionHeaderView))
+
+    def _focus_now(self, widget: Widget) -> None:
+        """Focuses a panel at once (focus() waits a turn), and what `e` explains with it."""
+        self.screen.set_focus(widget)
+        self._coming_topic = None
 
     def explain_topic(self) -> str:
-        """What `e` explains: the focused panel; else the side view shown; else the shell."""
+        """What `e` explains: the panel a key just brought (its focus comes a frame later:
+        `P e` typed at once explained the view before); the focused panel; else the side view
+        shown; else the shell."""
+        if self._coming_topic is not None:
+            return self._coming_topic
         focused = self.app.focused
         for node in focused.ancestors_with_self if focused is not None else ():
             if isinstance(node, TerminalView):
@@ -1173,12 +1185,14 @@ class SessionPane(TabPane):
             self.view.focus()
 
     async def action_focus_processes(self) -> None:
+        self._coming_topic = "processes"
         if await self._bring_side("target"):
-            self.processes.focus()
+            self._focus_now(self.processes)
 
     async def action_focus_files(self) -> None:
+        self._coming_topic = "rootfs"
         if await self._bring_side("target"):
-            self.rootfs.focus()
+            self._focus_now(self.rootfs)
 
     async def action_toggle_side(self) -> None:
         """Shows or hides the side panels of this tab, whatever the width, until the next b."""
