@@ -388,6 +388,7 @@ class SessionPane(TabPane):
     def on_descendant_focus(self, event: Any) -> None:
         # On a short screen the Target view gives its rows to whichever of the two has the focus.
         self.set_class(isinstance(event.widget, RootfsPanel), "-files-focused")
+        self._coming_topic = None  # the focus says what `e` explains again
 
     # -- starting --------------------------------------------------------------------------
 
@@ -913,12 +914,7 @@ class SessionPane(TabPane):
             target = views.first()
         else:
             target = next((w for w in pane.query("*") if w.focusable), None)
-        self._focus_now(target or self.query_one(SessionHeaderView))
-
-    def _focus_now(self, widget: Widget) -> None:
-        """Focuses a panel at once (focus() waits a turn), and what `e` explains with it."""
-        self.screen.set_focus(widget)
-        self._coming_topic = None
+        (target or self.query_one(SessionHeaderView)).focus()
 
     def explain_topic(self) -> str:
         """What `e` explains: the panel a key just brought (its focus comes a frame later:
@@ -1187,12 +1183,12 @@ class SessionPane(TabPane):
     async def action_focus_processes(self) -> None:
         self._coming_topic = "processes"
         if await self._bring_side("target"):
-            self._focus_now(self.processes)
+            self.processes.focus()
 
     async def action_focus_files(self) -> None:
         self._coming_topic = "rootfs"
         if await self._bring_side("target"):
-            self._focus_now(self.rootfs)
+            self.rootfs.focus()
 
     async def action_toggle_side(self) -> None:
         """Shows or hides the side panels of this tab, whatever the width, until the next b."""
