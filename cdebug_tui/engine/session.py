@@ -860,20 +860,30 @@ def remove_stale_links(
         if not c.running or c.is_sidecar or c.id in served:
             continue
         try:
-            stale = [
-                d.path
-                for d in engine.diff(c.id)
-                if d.kind == "A" and d.path.startswith("/.cdebug-")
-            ]
-            if not stale:
-                continue
-            prepare_session(engine, SessionSpec(target=c.id, image=image)).close()
-            left = {d.path for d in engine.diff(c.id)}
+            removed += [(c.name, path) for path in remove_stale_links_of(engine, c.id, image)]
         except CdebugError as exc:
             failed.append((c.name, str(exc)))
-            continue
-        removed += [(c.name, path) for path in stale if path not in left]
     return removed, failed
+
+
+def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[str]:
+    """Removes the links sessions left in one running target (see remove_stale_links), with a
+    sidecar of toolkit `image` started and ended at once, when `docker diff` shows any.
+
+    Returns:
+        The paths removed.
+
+    Raises:
+        CdebugError: When the target cannot be read or the sidecar cannot start.
+    """
+    stale = [
+        d.path for d in engine.diff(target_id) if d.kind == "A" and d.path.startswith("/.cdebug-")
+    ]
+    if not stale:
+        return []
+    prepare_session(engine, SessionSpec(target=target_id, image=image)).close()
+    left = {d.path for d in engine.diff(target_id)}
+    return [path for path in stale if path not in left]
 
 
 def _entrypoint_env(

@@ -9,6 +9,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -172,6 +173,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._staged: dict[tuple[str, str], tuple[SessionPane, Any, asyncio.Event]] = {}
         #: Engines that went away, with how many attempts to reach them failed since.
         self._retries: dict[str, int] = {}
+        #: Targets whose sessions' links stay in their root until they run again: (engine, id)
+        #: -> (name, the toolkit that removes them, attempts that failed).
+        self._links_left: dict[tuple[str, str], tuple[str, str, int]] = {}
         #: Every session tab opened and not yet freed: at unmount the DOM is gone, these are not.
         self._all_panes: list[SessionPane] = []
         #: The pending reclaim_heap after a tab closed, if any.
@@ -493,6 +497,52 @@ class CdebugApp(App[int], inherit_bindings=False):
         if not followed:
             self.connect_engine(name)
 
+    def links_left(self, engine: str, target_id: str, name: str, image: str) -> None:
+        """A session ended with its target (stopped, or restarted): its supervisor went with
+        the target's PID namespace before it removed its link from the target's root. Removed
+        once the target runs (now, or at its next start), with a sidecar of `image` that is
+        started and ended at once: the app leaves no file in a target."""
+        key = (engine, target_id)
+        self._links_left[key] = (name, image, 0)
+        panel = self._list_panel()
+        row = panel.row(target_id, engine) if panel is not None else None
+        if row is not None and row.state == "running":
+            self._remove_links(key)
+
+    def _remove_links(self, key: tuple[str, str]) -> None:
+        left = self._links_left.pop(key, None)
+        engine = self.engines.get(key[0])
+        if left is None or engine is None:
+            return
+        self.run_worker(
+            partial(self._remove_links_now, engine, key, *left),
+            thread=True,
+            group="links",
+            exit_on_error=False,
+        )
+
+    def _remove_links_now(
+        self, engine: Any, key: tuple[str, str], name: str, image: str, tries: int
+    ) -> None:
+        from cdebug_tui.engine.session import remove_stale_links_of
+        from cdebug_tui.errors import CdebugError
+
+        try:
+            removed = remove_stale_links_of(engine, key[1], image)
+        except CdebugError:
+            # It stopped again (a crash loop), say: its next start tries again, twice more;
+            # then the next session's supervisor removes them, or `cdebug-tui cleanup`.
+            if tries < 2:
+                self.call_from_thread(self._links_left.setdefault, key, (name, image, tries + 1))
+            return
+        for path in removed:
+            self.call_from_thread(
+                self.notify,
+                f"removed {path} from {name}: left by the session its end took with it",
+                title="cleanup",
+                timeout=6,
+            )
+
     def shell_less_images(self, engine: str) -> set[str]:
         """The images of an engine's containers that the list found without a shell (its
         SHELL column): no toolkit, since a sidecar's supervisor is a shell script."""
@@ -532,6 +582,12 @@ class CdebugApp(App[int], inherit_bindings=False):
         panel = self._list_panel()
         if panel is not None and panel.loaded:
             panel.update_container(message.container_id, message.container, message.engine)
+        key = (message.engine or "", message.container_id)
+        if key in self._links_left:
+            if message.container is None:
+                self._links_left.pop(key)  # removed with its writable layer, links and all
+            elif message.container.state == "running":
+                self._remove_links(key)
         if message.container is None and message.engine is not None:
             # Views of a removed container (inspect, stats) say so instead of going blank.
             self.stats.forget((message.engine, message.container_id))

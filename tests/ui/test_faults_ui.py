@@ -96,3 +96,31 @@ def test_e_explains_the_focused_panel(
                 await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "closed")
 
     run(body())
+
+
+def test_a_restarted_targets_link_is_removed(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A target restarted under a session takes the session's supervisor with its PID
+    namespace before it can remove its link (/.cdebug-*) from the target's root: the app
+    removes it once the target runs again (it stayed until `cdebug-tui cleanup`)."""
+    target = run_target(distroless_image, network_mode="none")
+    notes: list[str] = []
+
+    def links() -> list[str]:
+        return [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")]
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 36)) as pilot:
+            pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            assert links(), "root mode links the toolkit into the target"
+            engine.api.restart(target.id, timeout=0)
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            await wait_for(pilot, lambda: not links(), "the link removed", 60)
+            await wait_for(pilot, lambda: any("removed /.cdebug-" in n for n in notes), "a note")
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
+
+    run(body())

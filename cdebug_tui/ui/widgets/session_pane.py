@@ -702,6 +702,13 @@ class SessionPane(TabPane):
         self._set_header()
         self._relabel()
         self._app_title()
+        session = self.session
+        if why in ("the target stopped", "the target restarted") and session is not None:
+            # Its PID namespace went with the supervisor in it, before it removed its link
+            # from the target's root: the app removes it once the target runs again.
+            links_left = getattr(self.app, "links_left", None)
+            if session.copy is None and callable(links_left):
+                links_left(self.engine.name, session.target.id, session.target.name, self.image)
         if why in _TARGET_ENDINGS and self.session is not None:
             self._read_target_exit(self.session)
         else:
