@@ -50,7 +50,8 @@ PROFILES = {
         Profile(
             "restricted",
             "only what reading the target needs: SYS_PTRACE, SYS_CHROOT, DAC_READ_SEARCH, "
-            "SETUID, SETGID (no kill, no writes to others' files, no network changes)",
+            "SETUID, SETGID (no signals to, or writes to files of, another uid; no network "
+            "changes)",
             cap_add=("SYS_PTRACE", "SYS_CHROOT", "DAC_READ_SEARCH", "SETUID", "SETGID"),
             drop_all=True,
         ),
