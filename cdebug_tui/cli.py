@@ -164,8 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         "cleanup",
         prog="cdebug-tui cleanup",
         parents=[common],
-        help="remove sidecars left by a cdebug-tui that is gone",
-        description="Remove the sidecars whose cdebug-tui process, on this host, is gone.",
+        help="remove what a cdebug-tui that is gone left behind",
+        description=(
+            "Remove the sidecars, debug copies and their committed images whose cdebug-tui "
+            "process, on this host, is gone, and the links that sessions left in running "
+            "targets that stopped or restarted under them."
+        ),
     )
     comp = sub.add_parser(
         "completion",
