@@ -12,6 +12,7 @@ commands stick to what both busybox and GNU coreutils toolkits offer (`sh`, `cat
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 import threading
 import time
@@ -389,7 +390,15 @@ def own_role(pid: int, ppid: int, command: str, reader: int, commands: dict[int,
     parent = commands.get(ppid, "")
     if "cdebug-supervisor" in parent:
         return "supervisor's helper"
+    if _SHELL_REAPER.search(parent) and READER_NAME not in parent:
+        # In toolkit mode the shell is the toolkit's /bin/sh, by no path of ours: it is the
+        # command of the reaper tagged with the session alone (a panel's runs add -rN).
+        return "debug shell"
     return ""
+
+
+#: The reaper of a session's shell (its tag, the session's id, then `run`).
+_SHELL_REAPER = re.compile(r"cdebug-reaper-[0-9a-f]+ run ")
 
 
 def process_tree(processes: list[Process]) -> list[tuple[int, Process]]:

@@ -93,11 +93,13 @@ class StatsHistory:
 
 
 def format_bytes(n: float) -> str:
-    """A size as `docker stats` writes it: 1.5MiB, 512KiB, 12B."""
+    """A size as `docker stats` writes it: 1.5MiB, 64MiB, 512KiB, 12B (a limit of 64MiB read
+    64.0MiB beside 128MiB)."""
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= size:
             value = n / size
-            return f"{value:.1f}{unit}" if value < 100 else f"{value:.0f}{unit}"
+            shown = f"{value:.1f}" if value < 100 else f"{value:.0f}"
+            return f"{shown.removesuffix('.0')}{unit}"
     return f"{int(n)}B"
 
 

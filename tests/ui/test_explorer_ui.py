@@ -240,7 +240,7 @@ def test_inspect_masks_secrets_copies_values_and_says_when_removed(
             assert groups[:3] == ["Container", "Command", "Environment (3)"]
             assert shown("DB_PASSWORD") == MASK and shown("MODE") == "prod"
             assert shown("com.example.team") == "payments"
-            assert shown("memory limit") == "64.0MiB"
+            assert shown("memory limit") == "64MiB"
             assert f"{tmp_path} -> /data  ro" in [r.value for r in screen.rows]
             await pilot.press("v")
             assert shown("DB_PASSWORD") == "hunter2"
@@ -285,7 +285,7 @@ def test_stats_screen_draws_use_against_limits_and_survives_removal(
                 return str(view.query_one(selector, Static).render())
 
             await wait_for(pilot, lambda: "limit 0.5 CPU = 50%" in text(".stats-cpu-title"), "CPU")
-            await wait_for(pilot, lambda: "of limit 32.0MiB" in text(".stats-mem-title"), "MEM")
+            await wait_for(pilot, lambda: "of limit 32MiB" in text(".stats-mem-title"), "MEM")
             history = app.stats.history(("default", cid))
             await wait_for(
                 pilot,

@@ -118,7 +118,7 @@ def test_cpu_percent_and_rates_from_two_samples() -> None:
     c = _sample(14.0, 10, 105_000_000_000, rx=0)
     point = history.add(c)
     assert point is not None and point.net_rx_rate == 0 and point.cpu_percent == 0
-    assert format_bytes(1536) == "1.5KiB" and format_bytes(64 << 20) == "64.0MiB"
+    assert format_bytes(1536) == "1.5KiB" and format_bytes(64 << 20) == "64MiB"
 
 
 def test_plot_draws_the_limit_and_values_above_it() -> None:

@@ -125,6 +125,26 @@ def test_a_debug_copys_pid_1_is_its_placeholder_not_a_shell() -> None:
     assert [p.own for p in parse_processes(data)] == ["debug copy's placeholder", "debug shell"]
 
 
+def test_a_toolkit_modes_shell_is_the_debug_shell() -> None:
+    """In toolkit mode the shell is the toolkit's /bin/sh, with no /.cdebug- in its path: it
+    was listed as a plain /bin/sh (root mode's was "debug shell"). A panel's command, under a
+    reaper tagged -rN, stays the user's to see; so do the shell's own children."""
+    data = script_output(
+        [
+            (1, "server", "S", 0, "/app/server"),
+            (21, "sh", "S", 0, "sh -c eval cdebug-reaper-0a1b2c3d4e run /bin:/usr/bin /bin/sh"),
+            (22, "sh", "S", 21, "/bin/sh"),
+            (23, "sleep", "S", 22, "sleep 300"),
+            (31, "sh", "S", 0, "sh -c eval cdebug-reaper-0a1b2c3d4e-r3 run /bin ls"),
+            (32, "ls", "S", 31, "ls /proc"),
+        ],
+        self_pid=99,
+    )
+    owns = {p.pid: p.own for p in parse_processes(data)}
+    assert owns[22] == "debug shell" and owns[21] == "reaper"
+    assert owns[23] == "" and owns[32] == "" and owns[1] == ""
+
+
 def test_process_tree_puts_children_under_their_parents() -> None:
     data = script_output(
         [
