@@ -348,6 +348,7 @@ def test_every_action_asks_first_and_reports(
             await act("U", "running", "started")
             await act("P", "paused", "paused")
             await wait_for(pilot, lambda: panel.row(cid).state == "paused", "the row paused", 30)
+            assert _cell(app, cid, "up") not in ("", "-")  # Up ... (Paused), as docker ps says
             await act("P", "running", "unpaused")  # on a paused container, P unpauses
             await act("R", "running", "restarted")
             await act("K", "exited", "killed")

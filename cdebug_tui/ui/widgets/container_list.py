@@ -581,8 +581,6 @@ class ContainerListPanel(Vertical):
             name.append(" [sidecar]", style="italic magenta")
         if n := self.sessions.get(_key(c)):
             name.append(f"  ▶ {counted(n, 'session')}", style="bold magenta")
-        started = self.started.get(_key(c))
-        up = format_age(time.time() - started) if c.running and started else "-"
         if c.has_shell is False:
             shell = Text("no shell", style="bold yellow" if c.running else "dim yellow")
         elif c.has_shell:
@@ -599,7 +597,7 @@ class ContainerListPanel(Vertical):
             "marker": marker,
             "name": name,
             "state": Text(state, style=state_style),
-            "up": Text(up, style=dim),
+            "up": self._up(c, time.time()),
             **self._stats_cells(c),
             "health": _health_cell(c.health),
             "ports": Text(
@@ -678,9 +676,15 @@ class ContainerListPanel(Vertical):
             return
         now = time.time()
         for c in self.visible_rows():
-            if c.running and _key(c) in self.started:
-                started = self.started[_key(c)]
-                _set_cell(table, _key(c), "up", Text(format_age(now - started)))
+            if c.state in ("running", "paused") and _key(c) in self.started:
+                _set_cell(table, _key(c), "up", self._up(c, now))
+
+    def _up(self, c: Container, now: float) -> Text:
+        """How long it has been up: paused too, as `docker ps` says "Up 2 hours (Paused)"."""
+        started = self.started.get(_key(c))
+        if started is None or c.state not in ("running", "paused"):
+            return Text("-", style="" if c.running else "dim")
+        return Text(format_age(now - started), style="yellow" if c.state == "paused" else "")
 
     def columns_hidden(self, hidden: list[str]) -> None:
         """The table's columns past its edges changed: the status line names them."""
