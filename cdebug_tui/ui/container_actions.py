@@ -102,7 +102,10 @@ def run_action(
     if engine is None:
         app.notify(f"engine {engine_name} does not answer (r retries)", severity="error")
         return
-    app.notify(f"{action.progressive} {name}…", title=action.value)
+    # A stop waits up to 10 s for SIGTERM to work: the note stays that long (it went after
+    # 5 s, and a restart then looked stuck until its result came).
+    slow = action in (ContainerAction.STOP, ContainerAction.RESTART, ContainerAction.REMOVE)
+    app.notify(f"{action.progressive} {name}…", title=action.value, timeout=11 if slow else 5)
     app.run_worker(
         partial(_act, app, engine, container_id, name, action),
         thread=True,
