@@ -117,8 +117,14 @@ def test_a_restarted_targets_link_is_removed(
             pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             assert links(), "root mode links the toolkit into the target"
+            await wait_for(pilot, lambda: pane.panels_built, "the panels")
             engine.api.restart(target.id, timeout=0)
             await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            # The header and the panels say the same, once the engine has run it again (the
+            # processes said "the target stopped" under "the target restarted").
+            header = pane.query_one(".session-header", Static)
+            await wait_for(pilot, lambda: "the target restarted" in str(header.render()), "why")
+            assert "the target restarted" in str(pane.processes.border_subtitle)
             await wait_for(pilot, lambda: not links(), "the link removed", 60)
             await wait_for(pilot, lambda: any("removed /.cdebug-" in n for n in notes), "a note")
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)

@@ -754,6 +754,10 @@ class SessionPane(TabPane):
     def _target_exited(self, code: int | None) -> None:
         self.target_exit_code = code
         self._set_header()
+        if self.panels_built:
+            # The reason settled meanwhile ("the target restarted", once the engine ran it
+            # again): the panels said "the target stopped" under the header that said so.
+            self._mark_last_reading()
         self._notify_end()
 
     def _app_title(self) -> None:
