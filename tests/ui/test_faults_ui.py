@@ -128,5 +128,14 @@ def test_a_restarted_targets_link_is_removed(
             await wait_for(pilot, lambda: not links(), "the link removed", 60)
             await wait_for(pilot, lambda: any("removed /.cdebug-" in n for n in notes), "a note")
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
+            # n in the ended tab: a new session on the target, same toolkit; the old tab stays.
+            await pilot.press("n")
+            second = await wait_for(
+                pilot, lambda: next((p for p in app.sessions() if p is not pane), None), "a tab"
+            )
+            await wait_for(pilot, lambda: second.state == "running", "the new session", 60)
+            assert (second.target, second.image) == (pane.target, pane.image)
+            assert pane in app.sessions()
 
     run(body())
+    assert not sidecars_of(engine, target.id)

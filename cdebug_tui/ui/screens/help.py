@@ -50,6 +50,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("session", "R", "record the session to an asciicast file (R again stops)"),
     ("session", "e", "what am I looking at: the view shown explained, with man pages"),
     ("session", "x", "close the tab (ends the session, removes its sidecar): the next one shows"),
+    ("session", "n", "an ended tab: a new session on the same target, toolkit and profile"),
     ("files", "enter, click", "open a directory; preview a file"),
     ("files", "r / c", "read the opened folders again / only what docker diff reports, as a tree"),
     (

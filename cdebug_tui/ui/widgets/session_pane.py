@@ -164,6 +164,7 @@ class SessionPane(TabPane):
             if v.key not in ("p", "f", "t")
         ),
         Binding("x", "close_session", "Close tab"),
+        Binding("n", "reopen", "New session"),
         Binding("b", "toggle_side", "Panels"),
         Binding("R", "toggle_recording", "Record"),
         Binding("e", "explain", "What is this?"),
@@ -824,7 +825,10 @@ class SessionPane(TabPane):
         if self.state == PaneState.ENDED:
             header = Text.assemble(
                 (self.ended_summary(), "bold red"),
-                ("  sidecar removed · panels show the last reading · x closes  ", "dim"),
+                (
+                    "  sidecar removed · panels show the last reading · n new session · x closes  ",
+                    "dim",
+                ),
                 header,
             )
         # One line (two for a copy), whatever the width: the rest ends in an ellipsis.
@@ -1167,10 +1171,28 @@ class SessionPane(TabPane):
             self.query_one(SessionHeaderView).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hides the tab's letters from the footer while the keys go to the terminal."""
+        """Hides the tab's letters from the footer while the keys go to the terminal, and n
+        while the session runs."""
         if isinstance(self.app.focused, TerminalView):
             return False
+        if action == "reopen":
+            return self.state == PaneState.ENDED
         return True
+
+    def action_reopen(self) -> None:
+        """A new session on the same target, toolkit and profile, in a tab of its own (this
+        one stays, to read how it ended): after a restart, or on the copy of a target that
+        stopped."""
+        open_session = getattr(self.app, "open_session", None)
+        if callable(open_session):
+            open_session(
+                self.target,
+                self.target_name,
+                self.image,
+                self.engine,
+                command=self.command,
+                profile=self.profile,
+            )
 
     async def action_focus_panel(self, step: int) -> None:
         """Moves the focus along the panels, leaving the terminal out."""
