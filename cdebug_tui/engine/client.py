@@ -476,7 +476,11 @@ class Engine:
             labels = c.get("Labels") or {}
             image_id = c.get("ImageID", "")
             has_shell = self._shell_cache.get(image_id)
-            if shells and has_shell is None and image_id:
+            # Not a container never started: the archive API mounts its volumes, which leaves
+            # their mount points in its layer (`docker diff`: A /data). Another container of
+            # its image answers for it, through the cache.
+            never_started = c.get("State") == "created"
+            if shells and has_shell is None and image_id and not never_started:
                 has_shell = self._probe_shell(c["Id"])
                 if has_shell is not None:
                     self._shell_cache[image_id] = has_shell

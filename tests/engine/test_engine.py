@@ -29,6 +29,32 @@ def test_list_marks_shell_less_images(
     assert rows[shell_less.id].image == distroless_image
 
 
+def test_listing_leaves_a_never_started_container_as_it_was(
+    engine: Any, busybox_image: str
+) -> None:
+    """The list's shell probe (the archive API) mounted a created container's volumes, which
+    left their mount points in its layer: `docker diff` said A /data after a mere listing."""
+    import uuid
+
+    from tests.conftest import RUN_ID, TEST_LABEL
+
+    name = f"cdebug-test-created-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    cid = engine.api.create_container(
+        busybox_image,
+        ["true"],
+        name=name,
+        labels={TEST_LABEL: RUN_ID},
+        host_config=engine.api.create_host_config(binds={f"{name}-vol": {"bind": "/data"}}),
+    )["Id"]
+    try:
+        rows = {c.id: c for c in engine.list_containers()}
+        assert rows[cid].state == "created"
+        assert list(engine.diff(cid)) == []
+    finally:
+        engine.api.remove_container(cid, force=True, v=True)
+        engine.api.remove_volume(f"{name}-vol", force=True)
+
+
 def test_event_stream_reports_start_and_die(
     engine: Any, run_target: Any, distroless_image: str
 ) -> None:
