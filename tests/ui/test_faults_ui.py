@@ -14,6 +14,20 @@ from tests.ui.helpers import run, wait_for
 pytestmark = pytest.mark.engine
 
 
+def _noted_app(target: str, image: str, notes: list[str]) -> CdebugApp:
+    """The app opening a session on `target`, its notifications kept in `notes`."""
+    app = CdebugApp(target=target, image=image)
+    app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+    return app
+
+
+async def _running(pilot: Any, app: CdebugApp) -> Any:
+    """The app's first session tab, once its session runs."""
+    pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
+    await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+    return pane
+
+
 @pytest.mark.parametrize(("fault", "reason"), [("pause", "was paused"), ("kill", "stopped")])
 def test_session_says_why_it_ended(
     engine: Any,
@@ -28,11 +42,9 @@ def test_session_says_why_it_ended(
     notes: list[str] = []
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        app = _noted_app(target.name, busybox_image, notes)
         async with app.run_test(size=(120, 36)) as pilot:
-            pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
-            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            pane = await _running(pilot, app)
             getattr(engine.api, fault)(target.id)
             await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
             header = str(pane.query_one(".session-header", Static).render())
@@ -66,8 +78,7 @@ def test_e_explains_the_focused_panel(
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(160, 40)) as pilot:
-            pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
-            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await _running(pilot, app)
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("p")
             await pilot.press("e")
@@ -111,11 +122,9 @@ def test_a_restarted_targets_link_is_removed(
         return [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")]
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        app = _noted_app(target.name, busybox_image, notes)
         async with app.run_test(size=(120, 36)) as pilot:
-            pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
-            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            pane = await _running(pilot, app)
             assert links(), "root mode links the toolkit into the target"
             await wait_for(pilot, lambda: pane.panels_built, "the panels")
             engine.api.restart(target.id, timeout=0)

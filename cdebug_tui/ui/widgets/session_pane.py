@@ -1081,6 +1081,11 @@ class SessionPane(TabPane):
 
     def trace(self, pid: int) -> None:
         """Opens a new tab that runs strace on a process of the target (toolkit's strace)."""
+        self._open_beside(("strace", "-f", "-p", str(pid)))
+
+    def _open_beside(self, command: tuple[str, ...]) -> None:
+        """A new tab on this tab's target, with its toolkit and profile, running `command`
+        (the toolkit's shell when empty)."""
         open_session = getattr(self.app, "open_session", None)
         if callable(open_session):
             open_session(
@@ -1088,7 +1093,8 @@ class SessionPane(TabPane):
                 self.target_name,
                 self.image,
                 self.engine,
-                command=("strace", "-f", "-p", str(pid)),
+                command=command,
+                profile=self.profile,
             )
 
     @on(RootfsPanel.PreviewRequested)
@@ -1183,16 +1189,7 @@ class SessionPane(TabPane):
         """A new session on the same target, toolkit and profile, in a tab of its own (this
         one stays, to read how it ended): after a restart, or on the copy of a target that
         stopped."""
-        open_session = getattr(self.app, "open_session", None)
-        if callable(open_session):
-            open_session(
-                self.target,
-                self.target_name,
-                self.image,
-                self.engine,
-                command=self.command,
-                profile=self.profile,
-            )
+        self._open_beside(self.command)
 
     async def action_focus_panel(self, step: int) -> None:
         """Moves the focus along the panels, leaving the terminal out."""
