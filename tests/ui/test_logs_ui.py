@@ -339,3 +339,38 @@ def test_going_to_a_match_at_the_bottom_does_not_follow_again() -> None:
             assert view.scroll_y < view.max_scroll_y, "new lines scrolled the match away"
 
     run(body())
+
+
+def test_a_taller_view_does_not_follow_again() -> None:
+    """`/B` Enter with the match on the last line: the search field closes, the view grows
+    taller and its scroll is clamped to the end, which resumed following (new lines then
+    scrolled the match away). Only the user's scrolling down to the end resumes it."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from cdebug_tui.engine.readings import LogLine
+
+    class Two(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LogView()
+            yield Static("the search field", id="field")
+
+    async def body() -> None:
+        app = Two()
+        async with app.run_test(size=(80, 12)) as pilot:
+            view = app.query_one(LogView)
+            field = app.query_one("#field", Static)
+            field.styles.height = 3
+            await wait_for(pilot, lambda: view.size.height > 0, "the view laid out")
+            view.append([LogLine("stdout", 0, f"line {i}") for i in range(100)])
+            view.append([LogLine("stdout", 0, "B at the end")])
+            await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y > 0, "the bottom")
+            assert view.search("B") == 1 and not view.following  # on screen: no scroll
+            field.display = False
+            await wait_for(pilot, lambda: view.size.height == 12, "the taller view")
+            await pilot.pause()
+            assert not view.following
+            view.action_scroll_end()  # End: following again, as the user asks
+            assert view.following
+
+    run(body())

@@ -418,7 +418,14 @@ class LogView(ScrollView, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         at_end = new_value >= self.max_scroll_y
-        if not self._to_match and at_end != self.following and (at_end or new_value < old_value):
+        # Following resumes when the user scrolls down to the end, not when the view grows
+        # taller and its scroll is clamped to the end (the search field closing after `/B`
+        # Enter resumed it, and new lines scrolled the match away).
+        if at_end:
+            wanted = new_value > old_value
+        else:
+            wanted = new_value < old_value
+        if not self._to_match and at_end != self.following and wanted:
             self.following = at_end
             self.post_message(self.FollowChanged(at_end))
         if new_value <= 0 and old_value > 0 and self.more_above:
