@@ -61,10 +61,20 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
             assert "healthy" in shot and table.hidden == []
             await pilot.resize_terminal(70, 12)
             await wait_for(pilot, lambda: table.hidden, "columns past the edge")
+
+            def status_line() -> str:
+                text = screenshot_text(app, tmp_path / "status.svg")
+                return next((x for x in text.splitlines() if "3 containers" in x), "")
+
             status = screenshot_text(app, tmp_path / "70.svg")
             right = [h[2:] for h in table.hidden]
             assert all(h.startswith("→ ") for h in table.hidden) and "PORTS" in right
             assert f"{', '.join(right)} →" in status
+            # Narrower still, the columns are counted rather than named, the arrow kept.
+            await pilot.resize_terminal(50, 12)
+            await wait_for(pilot, lambda: "columns →" in status_line(), "the count")
+            assert ", " not in status_line().split("·")[-1]
+            await pilot.resize_terminal(70, 12)
             # The status line says what it can whole: the key hints that do not fit go.
             line = next(x for x in status.splitlines() if "3 containers" in x).rstrip()
             assert len(line) <= 70 and line.endswith(("PORTS →", "debugs", "inspects", "stats"))

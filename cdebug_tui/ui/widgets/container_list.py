@@ -77,11 +77,16 @@ def middle_cut(text: Text, room: int) -> Text:
     return cut
 
 
-def edges_text(hidden: list[str]) -> str:
-    """The columns past the list's edges as the status line says them: `← NAME · PORTS →`."""
+def edges_text(hidden: list[str], counts: bool = False) -> str:
+    """The columns past the list's edges as the status line says them: `← NAME · PORTS →`,
+    or with `counts`, `← 1 column · 4 columns →` (a narrow line cut the names mid-list)."""
     left = [h[2:] for h in hidden if h.startswith("←")]
     right = [h[2:] for h in hidden if h.startswith("→")]
-    sides = ["← " + ", ".join(left) if left else "", ", ".join(right) + " →" if right else ""]
+    if counts:
+        said = [counted(len(left), "column"), counted(len(right), "column")]
+    else:
+        said = [", ".join(left), ", ".join(right)]
+    sides = ["← " + said[0] if left else "", said[1] + " →" if right else ""]
     return " · ".join(side for side in sides if side)
 
 
@@ -695,12 +700,15 @@ class ContainerListPanel(Vertical):
         self._shown = shown
         if not self.query("#list-status"):
             return
+        status = self.query_one("#list-status", Static)
+        padding = status.styles.padding
+        room = self.size.width - padding.left - padding.right if self.size.width else 10**4
         total = [c for c in self.containers.values() if not c.is_sidecar]
         running = sum(1 for c in total if c.running)
         sidecars = len(self.containers) - len(total)
         parts = [f"{len(total)} containers, {running} running"]
         if self.filter_text:
-            parts.append(f"{shown} match “{self.filter_text}”")
+            parts.append(f"{shown} {'match' if shown == 1 else 'matches'} “{self.filter_text}”")
         if sidecars:
             parts.append(
                 f"{counted(sidecars, 'sidecar')} {'shown' if self.show_sidecars else 'hidden'}"
@@ -709,14 +717,15 @@ class ContainerListPanel(Vertical):
             if problem:
                 parts.append(f"✗ {engine} unreachable: {problem} (r retries)")
         if self._hidden_columns:
-            parts.append(edges_text(self._hidden_columns))
+            edges = edges_text(self._hidden_columns)
+            if len(" · ".join([*parts, edges])) > room:
+                # Too long to say whole: how many columns each side, still with its arrow.
+                edges = edges_text(self._hidden_columns, counts=True)
+            parts.append(edges)
         if self.sort_column is not None:
             arrow = "↓" if self.sort_reverse else "↑"
             parts.append(f"sorted by {self.sort_column} {arrow} (o/O)")
-        status = self.query_one("#list-status", Static)
         # The facts first; of the key hints, those that fit (they are in the footer too).
-        padding = status.styles.padding
-        room = self.size.width - padding.left - padding.right if self.size.width else 10**4
         for hint in ("Enter debugs", "i inspects", "S stats", "ctrl+p actions", "? help"):
             if len(" · ".join([*parts, hint])) > room:
                 break
