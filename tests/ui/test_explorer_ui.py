@@ -242,10 +242,17 @@ def test_inspect_masks_secrets_copies_values_and_says_when_removed(
             assert shown("com.example.team") == "payments"
             assert shown("memory limit") == "64MiB"
             assert f"{tmp_path} -> /data  ro" in [r.value for r in screen.rows]
+            from cdebug_tui.ui.widgets.footer import AppFooter
+
+            footer = screen.query_one(AppFooter)
+            assert " v Show secrets " in footer.text()
             await pilot.press("v")
             assert shown("DB_PASSWORD") == "hunter2"
+            # The footer's v says what it does next (it said Reveal secrets, revealed).
+            await wait_for(pilot, lambda: " v Hide secrets " in footer.text(), "Hide")
             await pilot.press("v")
             assert shown("DB_PASSWORD") == MASK
+            await wait_for(pilot, lambda: " v Show secrets " in footer.text(), "Show")
 
             # c copies the value under the cursor (the real one, masked or not).
             table.move_cursor(row=next(n for n, r in enumerate(screen.rows) if r.key == "id"))

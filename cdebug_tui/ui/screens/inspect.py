@@ -201,7 +201,7 @@ class InspectScreen(Screen[None]):
         Binding("q", "close", "Back", show=False),
         Binding("c", "copy", "Copy value"),
         Binding("y", "copy", "Copy value", show=False),
-        Binding("v", "reveal", "Reveal secrets"),
+        Binding("v", "reveal", "Show secrets"),
         Binding("r", "reload", "Reload"),
         Binding("e", "explain", "What is this?"),
     ]
@@ -317,8 +317,13 @@ class InspectScreen(Screen[None]):
             secret = " (a secret)"
         self.notify(f"copied {what} to the clipboard{secret}", title="inspect")
 
+    def describe_binding(self, binding: Binding) -> str | None:
+        """The footer's v says what it does next: show the secrets, or hide them again."""
+        return "Hide secrets" if binding.action == "reveal" and self.revealed else None
+
     def action_reveal(self) -> None:
         self.revealed = not self.revealed
+        self.refresh_bindings()  # the footer's v: Show or Hide
         self._fill()
 
     def action_reload(self) -> None:

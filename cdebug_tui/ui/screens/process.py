@@ -141,8 +141,13 @@ class ProcessScreen(ModalScreen["int | None"]):
     def action_reload(self) -> None:
         self.load()
 
+    def describe_binding(self, binding: Binding) -> str | None:
+        """The footer's v says what it does next: show the secrets, or hide them again."""
+        return "Hide secrets" if binding.action == "reveal" and self.revealed else None
+
     def action_reveal(self) -> None:
         self.revealed = not self.revealed
+        self.refresh_bindings()  # the footer's v: Show or Hide
         if self.details is not None and self.strace is not None:
             body = self.query_one("#process-body", Static)
             body.update(render_details(self.details, self.strace, self.revealed))
