@@ -492,3 +492,17 @@ def test_a_filter_typed_in_one_burst_filters(run_target: Any, distroless_image: 
             assert not isinstance(app.screen, ToolkitPickerScreen)
 
     run(body())
+
+
+def test_the_typeahead_check_at_the_apps_end_is_quiet() -> None:
+    """The typeahead check runs on a timer: one that fired as the app ended, its screens
+    gone, raised ScreenStackError (a traceback as the app quit; seen once in CI's run)."""
+
+    async def body() -> CdebugApp:
+        app = CdebugApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+        return app
+
+    app = run(body())
+    app._check_typeahead()  # what the timer calls: nothing to check, nothing raised
