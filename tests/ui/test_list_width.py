@@ -55,9 +55,9 @@ def test_a_narrow_list_cuts_long_cells_first_and_names_the_columns_past_its_edge
             shot = screenshot_text(app, tmp_path / "100.svg")
             for header in ("NAME", "IMAGE", "MEM", "HEALTH", "PORTS"):
                 assert header in shot, header
-            # The image is cut in its middle (its tag stays); names that would look alike so
-            # (their number is in their middle) are cut at their end.
-            assert "regist….30-rc7" in shot and "payments-worker-0-eu…" in shot
+            # One image: cut at its end (its repository shows); names that would look alike
+            # cut in their middle (their number is in their middle) are cut at their end.
+            assert "registry.exam…" in shot and "payments-worker-0-eu…" in shot
             assert "healthy" in shot and table.hidden == []
             await pilot.resize_terminal(70, 12)
             await wait_for(pilot, lambda: table.hidden, "columns past the edge")
@@ -131,14 +131,19 @@ def test_a_rebuilt_list_draws_whole_cells_at_once(tmp_path: Path) -> None:
 
 def test_names_that_differ_at_their_end_are_cut_in_their_middle(tmp_path: Path) -> None:
     """Long names alike but for their end (a replica's number, a hash) keep their end in a
-    narrow list: cut at the end, twelve rows read `cdebug-bench-load-66…` alike."""
+    narrow list: cut at the end, twelve rows read `cdebug-bench-load-66…` alike. So do
+    images alike but for their tag."""
     from dataclasses import replace
 
     async def body() -> None:
         app = _ListApp()
         async with app.run_test(size=(100, 12)) as pilot:
             rows = [
-                replace(c, name=f"payments-bench-load-66c6d3-eu-west-00{i}")
+                replace(
+                    c,
+                    name=f"payments-bench-load-66c6d3-eu-west-00{i}",
+                    image=c.image.replace("2024.11.30", f"2024.11.3{i}"),
+                )
                 for i, c in enumerate(_containers())
             ]
             app.query_one(ContainerListPanel).set_containers(rows, engine="docker")
@@ -148,6 +153,7 @@ def test_names_that_differ_at_their_end_are_cut_in_their_middle(tmp_path: Path) 
             shot = screenshot_text(app, tmp_path / "names.svg")
             for i in range(3):
                 assert f"payments-b…u-west-00{i} " in shot, i
+                assert f"regist….3{i}-rc7" in shot, i  # images that differ by their tag
             assert "payments-bench-load-66c6d3-eu-west-000" not in shot
 
     run(body())

@@ -267,7 +267,8 @@ class ContainerTableView(RowTable):
     def _end_cut_columns(self) -> set[str]:
         """The MIDDLE_CUT columns better cut at their end at their width: those whose rows
         would look alike cut in the middle (`payments-w…t-1-canary` three times) and not cut
-        at the end. Names that differ at their end (`...-001`, `...-002`) keep the middle cut."""
+        at the end. Names that differ at their end (`...-001`, `...-002`) keep the middle cut;
+        images keep it only where their tags tell more of them apart."""
         found = set()
         for key in MIDDLE_CUT:
             column = self.columns.get(ColumnKey(key))
@@ -285,7 +286,10 @@ class ContainerTableView(RowTable):
                 p if len(p) <= room else p[:left] + p[len(p) - (room - 1 - left) :] for p in plains
             }
             end = {p[: room - 1] for p in plains}
-            if len(end) > len(middle):
+            # A name's end tells replicas apart (-1, -2, a hash): the middle cut, unless the
+            # end cut tells more rows apart. An image's start is its repository and its end
+            # often ":latest" alike: the end cut, unless the tags tell more apart.
+            if len(end) > len(middle) or (key == "image" and len(end) == len(middle)):
                 found.add(key)
         return found
 
