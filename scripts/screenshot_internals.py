@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,9 @@ def main() -> None:
     engine = Engine()
     run_id = uuid.uuid4().hex[:6]
     with tempfile.TemporaryDirectory() as tmp:
+        # A session's toolkit is remembered: keep the user's own settings out of it (the
+        # pictures' toolkit, removed at the end, was offered first to the user afterwards).
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
         images = TestImages(engine, f"cdebug-shot-{run_id}", Path(tmp))
         target_id = ""
         try:

@@ -9,6 +9,7 @@ forward, saves the screenshots and removes everything it made.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import urllib.request
@@ -67,6 +68,9 @@ def main() -> int:
     out.mkdir(exist_ok=True)
     engine = Engine()
     with tempfile.TemporaryDirectory() as tmp:
+        # A session's toolkit is remembered: keep the user's own settings out of it (the
+        # pictures' toolkit, removed at the end, was offered first to the user afterwards).
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
         images = TestImages(engine, f"cdebug-shots-{uuid.uuid4().hex[:6]}", Path(tmp))
         cid = ""
         try:
