@@ -157,7 +157,8 @@ def test_the_app_keeps_only_its_own_keys_and_shows_where_keys_go(
             assert active_pane(app) is pane
             # ctrl+] leaves; pressed again (from the panels), it stays out.
             await type_raw(pilot, raw, b"\x1d")
-            await wait_for(pilot, lambda: app.focused is not view, "the focus to leave")
+            # Out at once (to the header), then on to the panels.
+            await wait_for(pilot, lambda: app.focused is pane.processes, "the focus to leave")
             left_to = app.focused
             await type_raw(pilot, raw, b"\x1d")
             assert app.focused is left_to
@@ -176,7 +177,7 @@ def test_the_app_keeps_only_its_own_keys_and_shows_where_keys_go(
             await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
             await wait_for(pilot, lambda: app.focused is second.view, "the second terminal")
             await type_raw(pilot, raw, b"\x1d")
-            await wait_for(pilot, lambda: app.focused is not second.view, "the focus to leave")
+            await wait_for(pilot, lambda: app.focused is second.processes, "the focus to leave")
             second_focus = app.focused
             await type_raw(pilot, raw, b"\x1b[5;5~")  # ctrl+PgUp: back to the first tab
             await wait_for(pilot, lambda: active_pane(app) is pane, "the first tab")
@@ -415,5 +416,36 @@ def test_t_then_keys_in_one_burst_go_into_the_terminal(
             await asyncio.to_thread(raw.feed, b"tq")
             await pilot.pause(0.2)
             assert not app.input_router.typing_ahead
+
+    run(body())
+
+
+def test_ctrl_bracket_q_quits_while_the_panels_are_still_built(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`ctrl+] q` in one burst while the side panels take longer than the terminal holds
+    keys (half a second; a busy machine): the q is the app's, quit asks. The focus waited
+    for the panels, so the terminal gave the q to the shell."""
+    import asyncio
+
+    from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            built = pane.build_panels
+
+            async def slow() -> Any:
+                await asyncio.sleep(1.0)
+                return await built()
+
+            pane.build_panels = slow  # type: ignore[method-assign]
+            await type_raw(pilot, raw_input(app), b"\x1dq")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "quit to ask")
+            assert not terminal_text(pane).rstrip().endswith("# q")
+            await pilot.press("n")
 
     run(body())

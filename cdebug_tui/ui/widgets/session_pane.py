@@ -995,11 +995,12 @@ class SessionPane(TabPane):
     @on(TerminalView.EscapeRequested)
     async def _escape(self, event: Any) -> None:
         event.stop()
-        if self.panels_shown:
-            if await self.build_panels() is not None:
-                self._focus_side()
-        else:
-            self.query_one(SessionHeaderView).focus()
+        # Out of the terminal at once, to the header: the terminal holds the keys typed after
+        # ctrl+] only until its focus goes (at most half a second). Waiting for panels still
+        # being built on a busy machine, it gave `ctrl+] q`'s q to the shell.
+        self.screen.set_focus(self.query_one(SessionHeaderView))
+        if self.panels_shown and await self.build_panels() is not None:
+            self._focus_side()
 
     async def on_logs_panel_back_requested(self, event: Message) -> None:
         # Esc in the Logs view: back to the Target view, as in the app's other views; never
