@@ -538,7 +538,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         for path in removed:
             self.call_from_thread(
                 self.notify,
-                f"removed {path} from {name}: left by the session its end took with it",
+                f"removed {path} from {name}: a session's link, left when the target stopped "
+                "under it",
                 title="cleanup",
                 timeout=6,
             )
