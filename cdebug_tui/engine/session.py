@@ -876,11 +876,18 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
     Raises:
         CdebugError: When the target cannot be read or the sidecar cannot start.
     """
+    from cdebug_tui.errors import TargetNotRunningError
+
     stale = [
         d.path for d in engine.diff(target_id) if d.kind == "A" and d.path.startswith("/.cdebug-")
     ]
     if not stale:
         return []
+    # Running, or the session below would be one on a debug copy (a commit of the stopped
+    # target, the copy started): the list said "running" a moment before it stopped.
+    target = engine.inspect(target_id)
+    if not target.running:
+        raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
     prepare_session(engine, SessionSpec(target=target_id, image=image)).close()
     left = {d.path for d in engine.diff(target_id)}
     return [path for path in stale if path not in left]

@@ -176,6 +176,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         #: Targets whose sessions' links stay in their root until they run again: (engine, id)
         #: -> (name, the toolkit that removes them, attempts that failed).
         self._links_left: dict[tuple[str, str], tuple[str, str, int]] = {}
+        #: Targets whose links a worker removes now (two tabs on one target ended together).
+        self._links_cleaning: set[tuple[str, str]] = set()
         #: Every session tab opened and not yet freed: at unmount the DOM is gone, these are not.
         self._all_panes: list[SessionPane] = []
         #: The pending reclaim_heap after a tab closed, if any.
@@ -510,10 +512,13 @@ class CdebugApp(App[int], inherit_bindings=False):
             self._remove_links(key)
 
     def _remove_links(self, key: tuple[str, str]) -> None:
+        if key in self._links_cleaning:
+            return  # under way: the worker removes every stale link of the target
         left = self._links_left.pop(key, None)
         engine = self.engines.get(key[0])
         if left is None or engine is None:
             return
+        self._links_cleaning.add(key)
         self.run_worker(
             partial(self._remove_links_now, engine, key, *left),
             thread=True,
@@ -533,8 +538,13 @@ class CdebugApp(App[int], inherit_bindings=False):
             # It stopped again (a crash loop), say: its next start tries again, twice more;
             # then the next session's supervisor removes them, or `cdebug-tui cleanup`.
             if tries < 2:
-                self.call_from_thread(self._links_left.setdefault, key, (name, image, tries + 1))
+                again = (name, image, tries + 1)
+                # Lambdas: call_from_thread reads its callable's signature, which builtin
+                # methods (dict.setdefault, set.discard) have none of.
+                self.call_from_thread(lambda: self._links_left.setdefault(key, again))
             return
+        finally:
+            self.call_from_thread(lambda: self._links_cleaning.discard(key))
         for path in removed:
             self.call_from_thread(
                 self.notify,

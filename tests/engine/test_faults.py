@@ -114,3 +114,30 @@ def test_least_privilege(
     assert not raw["HostConfig"]["Privileged"]
     assert raw["HostConfig"]["CapAdd"] == ["SYS_PTRACE"]
     assert out.count("No such file") == 2
+
+
+def test_links_of_a_stopped_target_are_left_for_its_next_start(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The link cleanup on a target that stopped (the list said running a moment before)
+    refuses: a session on it would have been one on a debug copy, a commit of the user's
+    container and a copy started, the link left all the same."""
+    from cdebug_tui.engine.models import COPY_LABEL
+    from cdebug_tui.engine.session import remove_stale_links_of
+    from cdebug_tui.errors import TargetNotRunningError
+
+    target = run_target(distroless_image, network_mode="none")
+    session = start_session(engine, SessionSpec(target=target.id, image=busybox_image))
+    try:
+        engine.api.kill(target.id)  # the supervisor goes with the PID namespace
+        wait_for(lambda: not engine.inspect(target.id).running, 15, "the target to stop")
+    finally:
+        session.close()
+    links = [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")]
+    assert links, "a target killed under a session keeps its link"
+    with pytest.raises(TargetNotRunningError):
+        remove_stale_links_of(engine, target.id, busybox_image)
+    label = f"{COPY_LABEL}={target.id}"
+    assert engine.api.containers(all=True, filters={"label": label}) == []
+    assert engine.api.images(all=True, filters={"label": label}) == []
+    assert [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")] == links
