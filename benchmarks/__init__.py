@@ -11,6 +11,9 @@ def exit_on_signals() -> None:
     its `finally` removes the containers and images it made (they were left behind)."""
 
     def stop(signum: int, _frame: object) -> None:
+        # Once: a second hangup must not cut the cleanup short.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         sys.exit(128 + signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -25,7 +25,7 @@ SUBCOMMANDS = ("exec", "toolkit", "demo", "cleanup", "completion", "port-forward
 DEFAULT_IMAGE = "busybox:musl"
 
 
-class _Exit(Exception):
+class _Exit(BaseException):  # not caught by a best-effort `except Exception` on the way
     """Unwinds to main() with an exit code, after every finally block has cleaned up."""
 
     def __init__(self, code: int) -> None:
@@ -429,10 +429,12 @@ def cmd_exec(ns: argparse.Namespace) -> int:
             # which toolkit it is).
             notice=notices.append,
         )
-        if not ns.quiet:
-            for text in notices:
-                _warn(text)
         try:
+            # In the try: a hangup (or a closed terminal's EIO) while these are written must
+            # still close the session, or its sidecar (and a copy, with its image) stayed.
+            if not ns.quiet:
+                for text in notices:
+                    _warn(text)
             if session.copy is not None:
                 # Always, -q or not: its volumes are the original's, writable for real.
                 _warn(session.copy.banner())

@@ -60,7 +60,8 @@ class UserNotFoundError(CdebugError):
 
 
 #: A full container or image id, and its first 12 digits (the short id `docker ps` shows).
-_LONG_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
+#: Not a digest (sha256:...) nor a path's part, which the user may need whole.
+_LONG_ID = re.compile(r"(?<![:/])\b([0-9a-f]{12})[0-9a-f]{52}\b")
 
 
 class EngineRequestError(CdebugError):

@@ -135,11 +135,14 @@ def selected_target(app: Any) -> ActionTarget | None:
     pane = tabs.active_pane if tabs is not None else None
     session = getattr(pane, "session", None)
     engine = getattr(pane, "engine", None)
+    panel = getattr(app, "list_panel", None)
     if session is not None and engine is not None:
         t = session.target
-        state = "paused" if t.paused else ("running" if t.running else t.state)
+        # The list's row has the state now; the session's is its start's (an ended tab's
+        # target that exited still said running, and Stop was offered, then "stopped").
+        row = panel.row(t.id, engine.name) if panel is not None else None
+        state = row.state if row is not None else "paused" if t.paused else t.state
         return ActionTarget(engine.name, t.id, t.name, state)
-    panel = getattr(app, "list_panel", None)
     c = panel.selected() if panel is not None and panel.is_attached else None
     if c is None:
         return None

@@ -146,3 +146,6 @@ def test_an_engine_error_names_containers_by_their_short_id() -> None:
     err = EngineRequestError(f"cannot pause: Container {full} is not running", status=409)
     assert str(err) == "cannot pause: Container 40e47f4c0000 is not running"
     assert err.explanation == str(err)
+    # A digest or a path stays whole: the user may need it as it is.
+    digest = EngineRequestError(f"no image sha256:{full} at /var/lib/docker/image/{full}")
+    assert str(digest).count(full) == 2

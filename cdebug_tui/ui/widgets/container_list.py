@@ -322,21 +322,23 @@ class ContainerTableView(RowTable):
         if self.cursor_type != "row":
             return super().action_cursor_right()
         width = self.scrollable_content_region.width
-        right = int(self.scroll_x) + width
+        left = int(self.scroll_target_x)  # a press before the last one's scroll is drawn
         for start, end in self._column_edges():
-            if end > right:
-                x = start if end - start > width else end - width
-                self.scroll_to(x=min(x, self.max_scroll_x), animate=False)
+            if end > left + width:
+                # Its start at the left edge when it is wider than the view and not there
+                # yet; else its end at the right edge (what is left of it, once at its start).
+                x = start if end - start > width and start > left else end - width
+                self.scroll_to(x=min(x, self.max_scroll_x), animate=False, immediate=True)
                 return
 
     def action_cursor_left(self) -> None:
         # ← brings the column past the left edge back into view, from its start.
         if self.cursor_type != "row":
             return super().action_cursor_left()
-        left = int(self.scroll_x)
+        left = int(self.scroll_target_x)
         for start, _end in reversed(self._column_edges()):
             if start < left:
-                self.scroll_to(x=start, animate=False)
+                self.scroll_to(x=start, animate=False, immediate=True)
                 return
 
     def watch_scroll_x(self, old_value: float, new_value: float) -> None:

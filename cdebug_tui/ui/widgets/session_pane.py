@@ -998,9 +998,11 @@ class SessionPane(TabPane):
         # Out of the terminal at once, to the header: the terminal holds the keys typed after
         # ctrl+] only until its focus goes (at most half a second). Waiting for panels still
         # being built on a busy machine, it gave `ctrl+] q`'s q to the shell.
-        self.screen.set_focus(self.query_one(SessionHeaderView))
+        header = self.query_one(SessionHeaderView)
+        self.screen.set_focus(header)
         if self.panels_shown and await self.build_panels() is not None:
-            self._focus_side()
+            if self.screen.focused is header:  # not if t (or a click) went back meanwhile
+                self._focus_side()
 
     async def on_logs_panel_back_requested(self, event: Message) -> None:
         # Esc in the Logs view: back to the Target view, as in the app's other views; never
@@ -1189,8 +1191,9 @@ class SessionPane(TabPane):
     def action_reopen(self) -> None:
         """A new session on the same target, toolkit and profile, in a tab of its own (this
         one stays, to read how it ended): after a restart, or on the copy of a target that
-        stopped."""
-        self._open_beside(self.command)
+        stopped. Its shell, not this tab's command: a trace's PID means another process once
+        the target restarted."""
+        self._open_beside(())
 
     async def action_focus_panel(self, step: int) -> None:
         """Moves the focus along the panels, leaving the terminal out."""
