@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import events, on, work
-from textual.app import App, ComposeResult, ScreenStackError
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.driver import Driver
@@ -1036,11 +1036,9 @@ class CdebugApp(App[int], inherit_bindings=False):
     TYPEAHEAD_LIMIT = 10.0
 
     def _check_typeahead(self) -> None:
-        try:
-            self.screen  # noqa: B018 - only: is there a screen still?
-        except ScreenStackError:
-            # The app is ending, its screens gone before this timer: the check raised, a
-            # traceback as the app quit.
+        if not self.screen_stack:
+            # The app is ending, its screens gone before this timer (as rearm_keys checks):
+            # self.screen raised ScreenStackError, a traceback as the app quit.
             return
         router = self.input_router
         if not router.typing_ahead:
