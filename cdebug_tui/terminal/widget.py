@@ -116,8 +116,11 @@ class TerminalView(Widget, can_focus=True):
     #: Frame interval while flooded (more than FLOOD_BYTES arrived in one frame).
     FLOOD_FRAME_INTERVAL: ClassVar[float] = 1 / 20
     FLOOD_BYTES: ClassVar[int] = 16384
-    #: Seconds the keys typed after the leave key wait for the focus to move.
-    LEAVE_TIMEOUT: ClassVar[float] = 0.5
+    #: Seconds the keys typed after the leave key wait for the focus to move. Only a view that
+    #: nobody takes the focus from waits this long; half a second ran out on a busy machine
+    #: (a fresh venv compiling its modules) before the tab moved the focus, and `ctrl+] q`
+    #: typed together gave the q to the shell.
+    LEAVE_TIMEOUT: ClassVar[float] = 2.0
     #: Bytes processed per event-loop turn; larger feeds are split.
     SLICE: ClassVar[int] = 4096
     #: Bytes a hidden view emulates per turn: a scrolling line costs some 20 µs, and a
