@@ -266,6 +266,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.set_class(self.size.width < self.NARROW, "-narrow")
         self.list_panel.query_one("#containers").focus()
         self.watch(self.screen, "focused", self._focus_moved, init=False)
+        # Back on the main screen from any dialog (help, explain, a process's details): its
+        # focus is restored without a change to watch, so `t` there was left unarmed, and
+        # `t 'cmd' Enter` typed at once lost the command (only the picker re-armed).
+        self.screen_change_signal.subscribe(self, lambda _screen: self.rearm_keys())
         # Whichever way the active tab changes (keys, a click, a new or closed tab), the
         # terminals learn whether they are shown: a hidden one is emulated within a budget
         # and not drawn, so the shown one must never be left marked hidden.

@@ -78,7 +78,7 @@ def test_e_explains_the_focused_panel(
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(160, 40)) as pilot:
-            await _running(pilot, app)
+            pane = await _running(pilot, app)
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("p")
             await pilot.press("e")
@@ -92,6 +92,7 @@ def test_e_explains_the_focused_panel(
             await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "closed")
             # A panel's key and e in one read (a fast typist): e explains the panel brought,
             # not the one before (`P e` explained Internals).
+            from tests.ui.helpers import terminal_text
             from tests.ui.test_terminal_input import raw_input, type_raw
 
             raw = raw_input(app)
@@ -105,6 +106,15 @@ def test_e_explains_the_focused_panel(
                 assert screen.topic == topic, keys
                 await pilot.press("escape")
                 await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "closed")
+            # Back from the dialog (on Ports: t in Logs shows timestamps), `t` and a command
+            # typed at once: the command runs (the dialog's end left t unarmed, and the
+            # command's keys were the app's, lost).
+            await type_raw(pilot, raw, b"Pe")
+            await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen), "Ports's")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ExplainScreen), "closed")
+            await type_raw(pilot, raw, b"techo typed-$((2+3))\r")
+            await wait_for(pilot, lambda: "typed-5" in terminal_text(pane), "the command ran")
 
     run(body())
 
