@@ -439,14 +439,16 @@ class Engine:
 
     # -- containers ------------------------------------------------------------------------
 
-    def list_containers(self, *, shells: bool = True) -> list[Container]:
+    def list_containers(self, *, shells: bool = True, restarts: bool = False) -> list[Container]:
         """Every container of the engine, running or not, sidecars included.
 
         Args:
             shells: Whether to find out which images have a shell (one cached call per image).
+            restarts: Whether to read each container's restart count (an inspect per container
+                ever started: the list does not say it).
         """
         raw = self._call(self.api.containers, all=True)
-        return self._rows(raw, shells=shells)
+        return self._rows(raw, shells=shells, restarts=restarts)
 
     def _probe_shell(self, container_id: str) -> bool | None:
         """Whether a container's image has a shell: a stat (HEAD) of the usual paths."""
@@ -464,13 +466,21 @@ class Engine:
         return False
 
     def container(self, container_id: str) -> Container | None:
-        """The list row of one container, or None when it is gone."""
+        """The list row of one container, its restart count read, or None when it is gone."""
         raw = self._call(self.api.containers, all=True, filters={"id": container_id})
         if not raw:
             return None
-        return self._rows(raw)[0]
+        return self._rows(raw, restarts=True)[0]
 
-    def _rows(self, raw: list[dict[str, Any]], *, shells: bool = True) -> list[Container]:
+    def _restart_count(self, container_id: str) -> int:
+        try:
+            return int(self._inspect(container_id).get("RestartCount") or 0)
+        except TargetNotFoundError:
+            return 0  # removed since the list: its row goes with the next event
+
+    def _rows(
+        self, raw: list[dict[str, Any]], *, shells: bool = True, restarts: bool = False
+    ) -> list[Container]:
         out = []
         for c in raw:
             labels = c.get("Labels") or {}
@@ -496,6 +506,10 @@ class Engine:
                     has_shell=has_shell,
                     is_sidecar=SIDECAR_LABEL in labels,
                     labels=tuple(sorted(labels.items())),
+                    # Never started, or ours: never restarted by a policy.
+                    restarts=self._restart_count(c["Id"])
+                    if restarts and not never_started and SIDECAR_LABEL not in labels
+                    else 0,
                     **_explorer_row_fields(c),
                 )
             )
@@ -1375,7 +1389,7 @@ def _pid_alive(pid: int) -> bool:
 # -- the container explorer (issue 11): parsing the list, inspect and stats ------------------
 
 _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
-_EXIT_IN_STATUS = re.compile(r"^Exited \((-?\d+)\)")
+_EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
 
 
 def _explorer_row_fields(c: Mapping[str, Any]) -> dict[str, Any]:

@@ -96,8 +96,11 @@ class Container:
     ports: tuple[PublishedPort, ...] = ()
     #: "healthy", "unhealthy" or "starting" when the container has a healthcheck, else None.
     health: str | None = None
-    #: The exit code of an exited container, else None.
+    #: The exit code of an exited container (or of a restarting one's last run), else None.
     exit_code: int | None = None
+    #: How often the engine restarted it by its restart policy since it was last started by
+    #: hand (inspect's RestartCount): a crash loop. 0 when not read (see list_containers).
+    restarts: int = 0
 
     @property
     def ref(self) -> ContainerRef:

@@ -313,11 +313,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         # First without the shell probes so that the rows show at once, then with them.
         self.post_message(ContainersLoaded(engine.list_containers(shells=False), engine.name))
         self.call_from_thread(self._follow, engine.name, since)
-        # Only the SHELL column is taken from it: read before its probes, which take seconds
-        # on a busy engine, its states are older than the events applied meanwhile (a
-        # container that died in between showed "running" again, for good).
-        shells = engine.list_containers(shells=True)
-        self.post_message(ContainersLoaded(shells, engine.name, shells_only=True))
+        # Only the SHELL column and the restart counts are taken from it: read before its
+        # probes, which take seconds on a busy engine, its states are older than the events
+        # applied meanwhile (a container that died in between showed "running" again, for good).
+        details = engine.list_containers(shells=True, restarts=True)
+        self.post_message(ContainersLoaded(details, engine.name, details_only=True))
 
     def _remove_orphans(self, engine: Any) -> None:
         """Removes the sidecars a crashed cdebug-tui left (their owner process is gone)."""
@@ -575,8 +575,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         panel = self._list_panel()
         if panel is None:
             return
-        if message.shells_only:
-            panel.set_shells(message.containers)
+        if message.details_only:
+            panel.set_details(message.containers)
         else:
             first = not panel.loaded
             panel.set_containers(message.containers, message.engine)
@@ -631,7 +631,9 @@ class CdebugApp(App[int], inherit_bindings=False):
                 continue
             try:
                 engine = self.registry.get(name)
-                self.post_message(ContainersLoaded(engine.list_containers(shells=True), name))
+                self.post_message(
+                    ContainersLoaded(engine.list_containers(shells=True, restarts=True), name)
+                )
             except CdebugError as exc:
                 self.post_message(EngineFailed(str(exc), engine=name))
 

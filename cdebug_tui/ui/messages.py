@@ -33,13 +33,14 @@ class ContainersLoaded(Message):
     """The whole container list of one engine (None: of the only engine) was read."""
 
     def __init__(
-        self, containers: list[Container], engine: str | None = None, shells_only: bool = False
+        self, containers: list[Container], engine: str | None = None, details_only: bool = False
     ) -> None:
         super().__init__()
         self.containers = containers
         self.engine = engine
-        #: Only their SHELL is news: the rows' states may have changed since they were read.
-        self.shells_only = shells_only
+        #: Only their SHELL and restart counts are news: the rows' states may have changed
+        #: since they were read.
+        self.details_only = details_only
 
 
 class ContainerChanged(Message):

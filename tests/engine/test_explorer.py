@@ -97,6 +97,34 @@ def test_list_rows_carry_ports_health_and_exit_codes(
     assert engine.container(failed).exit_code == 3
 
 
+def test_list_rows_count_a_crash_loop(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """A container its restart policy keeps starting shows how often, and the code it ended
+    with while it waits to start again; started by hand, it counts from 0 again."""
+    cid = make_container(
+        busybox_image,
+        ["sh", "-c", "sleep 0.3; exit 3"],
+        host={"restart_policy": {"Name": "always"}},
+    )
+    row = wait_for(
+        lambda: (r := engine.container(cid)).state == "restarting" and r.restarts >= 2 and r,
+        60,
+        "two restarts, caught between runs",
+    )
+    assert row.exit_code == 3
+    assert row.restarts <= engine.details(cid).restart_count
+    # The quick list (the app's first read) does not inspect; the full one does.
+    [quick] = [c for c in engine.list_containers(shells=False) if c.id == cid]
+    [full] = [c for c in engine.list_containers(shells=False, restarts=True) if c.id == cid]
+    assert quick.restarts == 0 and full.restarts >= 2
+    engine.api.update_container(cid, restart_policy={"Name": "no"})
+    engine.api.stop(cid, timeout=0)
+    wait_for(lambda: engine.container(cid).state == "exited", 30, "the stop")
+    engine.api.start(cid)
+    assert engine.container(cid).restarts == 0
+
+
 def test_stats_change_under_load(
     engine: Any, make_container: Callable[..., str], busybox_image: str
 ) -> None:

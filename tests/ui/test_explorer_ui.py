@@ -3,6 +3,7 @@ columns, sorting and stats, inspect, stats, actions with their confirmation, the
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from cdebug_tui.ui.secrets import MASK
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
 from cdebug_tui.ui.widgets.stats_view import StatsView
 from tests.conftest import RUN_ID
+from tests.engine.helpers import wait_for as tests_wait
 from tests.explorer_fixtures import make_container
 from tests.ui.helpers import active_pane, run, type_text, wait_for, wait_for_panels
 
@@ -144,6 +146,35 @@ def test_list_columns_stats_and_sort(
             await wait_for(pilot, lambda: panel.sort_reverse, "the order reversed")
             names = [c.name.lower() for c in panel.visible_rows()]
             assert names == sorted(names, reverse=True)
+
+    run(body())
+
+
+def test_list_counts_a_crash_loop(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """A container caught in a crash loop before the app started shows its restarts, and the
+    count goes on as the engine restarts it while the app watches."""
+    looping = make_container(
+        busybox_image,
+        ["sh", "-c", "sleep 0.3; exit 3"],
+        host={"restart_policy": {"Name": "always"}},
+    )
+    calm = make_container(busybox_image, ["sleep", "3600"])
+    tests_wait(lambda: engine.container(looping).restarts >= 1, 30, "a first restart")
+
+    def restarts() -> int:
+        match = re.search(r"↻(\d+)$", _cell(app, looping, "state"))
+        return int(match.group(1)) if match else 0
+
+    app = CdebugApp()
+
+    async def body() -> None:
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_for(pilot, lambda: restarts() >= 1, "the restarts shown", 30)
+            seen = restarts()
+            await wait_for(pilot, lambda: restarts() > seen, "a restart counted live", 30)
+            assert "↻" not in _cell(app, calm, "state")
 
     run(body())
 

@@ -514,13 +514,14 @@ class ContainerListPanel(Vertical):
         self.loaded = True
         self.rebuild()
 
-    def set_shells(self, containers: list[Container]) -> None:
-        """Takes only whether each shown container's image has a shell (see ContainersLoaded)."""
+    def set_details(self, containers: list[Container]) -> None:
+        """Takes only whether each shown container's image has a shell, and its restart count
+        (see ContainersLoaded)."""
         changed = False
         for c in containers:
             row = self.containers.get(_key(c))
-            if row is not None and row.has_shell != c.has_shell:
-                self.containers[_key(c)] = replace(row, has_shell=c.has_shell)
+            if row is not None and (row.has_shell, row.restarts) != (c.has_shell, c.restarts):
+                self.containers[_key(c)] = replace(row, has_shell=c.has_shell, restarts=c.restarts)
                 changed = True
         if changed:
             self.rebuild()
@@ -604,10 +605,14 @@ class ContainerListPanel(Vertical):
             state_style = "red"
         elif c.state == "paused":
             state_style = "yellow"
+        state_text = Text(state, style=state_style)
+        if c.restarts:
+            # A crash loop, whatever the state it is caught in (k9s' RESTARTS).
+            state_text.append(f" ↻{c.restarts}", style="bold yellow")
         cells = {
             "marker": marker,
             "name": name,
-            "state": Text(state, style=state_style),
+            "state": state_text,
             "up": self._up(c, time.time()),
             **self._stats_cells(c),
             "health": _health_cell(c.health),
@@ -882,7 +887,7 @@ class ContainerListPanel(Vertical):
         if column == "name":
             return c.name.lower()
         if column == "state":
-            return (c.state, c.exit_code or 0)
+            return (c.state, c.restarts, c.exit_code or 0)
         if column == "up":
             started = self.started.get(_key(c))
             return None if not c.running or started is None else time.time() - started
