@@ -13,6 +13,7 @@ import pytest
 from rich.text import Text
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Static
+from textual.widgets._toast import Toast
 
 from cdebug_tui.engine.models import SIDECAR_LABEL
 from cdebug_tui.errors import TargetNotFoundError
@@ -175,6 +176,23 @@ def test_list_counts_a_crash_loop(
             seen = restarts()
             await wait_for(pilot, lambda: restarts() > seen, "a restart counted live", 30)
             assert "↻" not in _cell(app, calm, "state")
+
+    run(body())
+
+
+def test_notifications_leave_the_status_line_readable(engine: Any) -> None:
+    """A toast sits above the list's status line (its counts, its hidden columns), not on it."""
+    app = CdebugApp()
+
+    async def body() -> None:
+        async with app.run_test(size=(120, 30), notifications=True) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.loaded, "the list")
+            app.notify("cdebug-demo is running: ctrl+p lists what applies", title="cannot start")
+            await wait_for(pilot, lambda: app.screen.query(Toast), "the toast")
+            toast = app.screen.query_one(Toast).region
+            status = app.query_one("#list-status").region
+            assert toast.bottom <= status.y, (toast, status)
 
     run(body())
 

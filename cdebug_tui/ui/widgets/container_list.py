@@ -717,7 +717,7 @@ class ContainerListPanel(Vertical):
         total = [c for c in self.containers.values() if not c.is_sidecar]
         running = sum(1 for c in total if c.running)
         sidecars = len(self.containers) - len(total)
-        parts = [f"{len(total)} containers, {running} running"]
+        parts = [f"{counted(len(total), 'container')}, {running} running"]
         if self.filter_text:
             parts.append(f"{shown} {'match' if shown == 1 else 'matches'} “{self.filter_text}”")
         if sidecars:
