@@ -54,6 +54,13 @@ def test_record_a_session_from_the_app(
             field.value = str(chosen / "session.cast")  # type: ignore[attr-defined]
             await pilot.press("enter")
             await wait_for(pilot, lambda: pane.recorder is not None, "the recording")
+            header = pane.query_one(".session-header")
+            # A narrow window gives up the toolkit, then why the mode was chosen, never the mark.
+            await pilot.resize_terminal(70, 36)
+            await wait_for(pilot, lambda: header.content_size.width < 70, "a narrow header")
+            line = header.render_line(0).text  # as drawn, not the whole text
+            assert line.rstrip().endswith("● REC") and " root mode" in line, line
+            await pilot.resize_terminal(120, 36)
             await pilot.press("t")  # back into it (ctrl+] only ever leaves)
             await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
             await type_text(pilot, "echo rec-$((6*7))")

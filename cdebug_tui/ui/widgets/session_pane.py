@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -141,8 +142,56 @@ def _side_name(pane_id: str) -> str:
     return pane_id.removeprefix("side-").rsplit("-", 1)[0]
 
 
+#: A piece of the header: its text, its style, and when it gives way to a narrow window (0
+#: never; the highest first: cut to an ellipsis while 12 cells of it fit, then dropped).
+HeaderPart = tuple[str, str, int]
+
+
+def fit_parts(parts: list[HeaderPart], width: int) -> Text:
+    """The parts as one line of at most `width` cells, what matters least given up first: the
+    PRIVILEGED and REC marks stay in view, not past an ellipsis behind a long reason."""
+    kept = list(parts)
+    for rank in sorted({r for _, _, r in parts if r}, reverse=True):
+        over = sum(cell_len(t) for t, _, _ in kept) - width
+        if over <= 0:
+            break
+        fitted: list[HeaderPart] = []
+        for text, style, r in kept:
+            if r != rank or over <= 0:
+                fitted.append((text, style, r))
+            elif cell_len(text) - over - 1 >= 12:
+                fitted.append((set_cell_size(text, cell_len(text) - over - 1) + "…", style, r))
+                over = 0
+            else:
+                over -= cell_len(text)  # dropped
+        kept = fitted
+    return Text.assemble(*((t, s) for t, s, _ in kept), no_wrap=True, overflow="ellipsis")
+
+
 class SessionHeaderView(Static, can_focus=True):
     """The session's one-line summary; focusable, so that the tab's keys work with no panels."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parts: list[HeaderPart] = []
+        self._more: Text | None = None
+
+    def show_parts(self, parts: list[HeaderPart], more: Text | None = None) -> None:
+        """Shows the parts, fitted to the width whatever it becomes, then `more` lines."""
+        self._parts, self._more = parts, more
+        self.refresh(layout=True)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._parts, self._more = [], None
+        super().update(*args, **kwargs)
+
+    def render(self) -> Any:
+        if not self._parts:
+            return super().render()
+        line = fit_parts(self._parts, self.content_size.width or 10**4)
+        if self._more is not None:
+            line = Text.assemble(line, "\n", self._more, no_wrap=True, overflow="ellipsis")
+        return line
 
 
 class SessionPane(TabPane):
@@ -804,40 +853,39 @@ class SessionPane(TabPane):
         session = self.session
         if session is None:
             return
-        header = Text()
-        header.append(f" {session.target.name} ", style="bold reverse")
-        header.append(f" {session.target.short_id}  ", style="dim")
-        header.append(f"{session.mode} mode", style="bold magenta")
+        parts: list[HeaderPart] = [
+            (f" {session.target.name} ", "bold reverse", 0),
+            (f" {session.target.short_id}", "dim", 1),
+            (f"  {session.mode} mode", "bold magenta", 0),
+        ]
         if self.state != PaneState.ENDED:
             # Ended, the line says how first; why this mode was chosen no longer fits after it.
-            header.append(f": {session.mode_reason}", style="")
-        header.append(f"  toolkit {self.image}", style="dim")
+            parts.append((f": {session.mode_reason}", "", 2))
+        parts.append((f"  toolkit {self.image}", "dim", 3))
         if session.config.privileged:
-            header.append("  PRIVILEGED sidecar", style="bold red")
+            parts.append(("  PRIVILEGED sidecar", "bold red", 0))
         if session.spec.profile != "general":
-            header.append(f"  profile {session.spec.profile}", style="bold yellow")
-        if session.copy is not None:
-            header.append("\n")
-            header.append(" COPY ", style="bold reverse yellow")
-            header.append(" " + session.copy.banner(), style="yellow")
+            parts.append((f"  profile {session.spec.profile}", "bold yellow", 0))
         if self.recorder is not None:
-            header.append("  ● REC", style="bold red")
+            parts.append(("  ● REC", "bold red", 0))
         if self.state == PaneState.ENDED:
-            header = Text.assemble(
-                (self.ended_summary(), "bold red"),
+            parts[:0] = [
+                (self.ended_summary(), "bold red", 0),
                 (
                     "  sidecar removed · panels show the last reading · n new session · x closes  ",
                     "dim",
+                    4,
                 ),
-                header,
+            ]
+        more = None
+        if session.copy is not None:
+            more = Text.assemble(
+                (" COPY ", "bold reverse yellow"), (" " + session.copy.banner(), "yellow")
             )
-        # One line (two for a copy), whatever the width: the rest ends in an ellipsis.
-        header.no_wrap = True
-        header.overflow = "ellipsis"
-        view = self.query_one(".session-header", Static)
+        view = self.query_one(".session-header", SessionHeaderView)
         # A copy's second line says what it is: a copy, what it shares, that it is discarded.
         view.set_class(session.copy is not None, "-copy")
-        view.update(header)
+        view.show_parts(parts, more)
 
     @on(TabbedContent.TabActivated, ".side-panels")
     def _side_tab_activated(self, event: TabbedContent.TabActivated) -> None:
