@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -575,6 +576,57 @@ def test_the_panels_come_after_the_prompt_and_leave_the_shell_its_size(
             await pilot.press("enter")
             answer = f"{size[0]} {size[1]}"
             await wait_for(pilot, lambda: answer in terminal_text(pane), f"stty size: {answer}")
+
+    run(body())
+
+
+def test_plus_and_minus_resize_the_panels_and_the_shell_sees_it(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """+ widens the side panels past their default cap, - narrows them and at the least hides
+    them; + brings them back. The shell's size follows each step."""
+    from tests.ui.helpers import terminal_text, type_text, wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(260, 40)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for_prompt(pilot, pane)
+            await wait_for_panels(pilot, pane)
+            await wait_for(pilot, lambda: pane.side.size.width > 30, "the panels drawn")
+            default = pane.side.size.width
+            assert default <= 90  # the default's cap
+
+            async def shell_columns(key: str) -> int:
+                await pilot.press("ctrl+right_square_bracket")
+                await pilot.press(key)
+                await pilot.press("t")
+                await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+                marker = f"cols-{key}-{len(terminal_text(pane))}"
+                await type_text(pilot, f"echo {marker} $(stty size)")
+                await pilot.press("enter")
+                found = await wait_for(
+                    pilot,
+                    lambda: re.search(rf"^{marker} \d+ (\d+)", terminal_text(pane), re.M),
+                    f"stty size after {key}",
+                )
+                return int(found.group(1))
+
+            wide = await shell_columns("plus")
+            assert pane.side.size.width == 130 > default  # 50% of 260: past the cap
+            assert wide == 260 - 130 - 2 == pane.view.cols
+            wider = await shell_columns("plus")
+            assert pane.side.size.width > 130 and wider < wide
+            for _ in range(2):
+                await shell_columns("minus")
+            narrow = await shell_columns("minus")
+            assert pane.panels_shown and narrow > wide  # 25%: the least
+            full = await shell_columns("minus")
+            assert not pane.panels_shown and full == 260 - 2
+            back = await shell_columns("plus")
+            assert pane.panels_shown and back == narrow
 
     run(body())
 

@@ -47,6 +47,7 @@ KEYS: list[tuple[str, str, str]] = [
         "b",
         "hide or show the side panels in this tab (by default hidden below 110 columns)",
     ),
+    ("session", "+ / -", "wider / narrower side panels in this tab (- at the least hides them)"),
     ("session", "R", "record the session to an asciicast file (R again stops)"),
     ("session", "e", "what am I looking at: the view shown explained, with man pages"),
     ("session", "x", "close the tab (ends the session, removes its sidecar): the next one shows"),

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.css.scalar import Unit
 from textual.message import Message
 from textual.widget import MountError, Widget
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
@@ -215,6 +216,8 @@ class SessionPane(TabPane):
         Binding("x", "close_session", "Close tab"),
         Binding("n", "reopen", "New session"),
         Binding("b", "toggle_side", "Panels"),
+        Binding("plus", "side_wider(1)", "Wider panels", show=False, key_display="+"),
+        Binding("minus", "side_wider(-1)", "Narrower panels", show=False, key_display="-"),
         Binding("R", "toggle_recording", "Record"),
         Binding("e", "explain", "What is this?"),
         # The panels' Tab order leaves the terminal out: its Tab is the shell's completion.
@@ -1277,6 +1280,41 @@ class SessionPane(TabPane):
         self.side_override = not self.query_one(".side-slot").display
         self._set_side_shown(self.side_override)
         if self.side_override:
+            await self.build_panels()
+
+    #: The widths `+` and `-` step through, in % of the tab; `-` from the first hides them.
+    SIDE_SHARES = (25, 38, 50, 62, 75)
+
+    async def action_side_wider(self, step: int) -> None:
+        """Widens (step 1) or narrows (-1) the side panels of this tab; narrowed past the
+        least width they hide, widened from hidden they come back at it. The terminal takes
+        the rest, and its programs the new size."""
+        slot = self.query_one(".side-slot")
+        width = slot.styles.width
+        percent = (Unit.PERCENT, Unit.WIDTH)  # "38%" in the CSS, "25w" once set here
+        share = int(width.value) if width is not None and width.unit in percent else 38
+        shares = self.SIDE_SHARES
+        if not slot.display:
+            if step < 0:
+                return
+            share = shares[0]
+        else:
+            bigger = [s for s in shares if s > share]
+            smaller = [s for s in shares if s < share]
+            if step > 0 and not bigger:
+                self.app.bell()
+                return
+            if step < 0 and not smaller:
+                self.side_override = False
+                self._set_side_shown(False)
+                return
+            share = bigger[0] if step > 0 else smaller[-1]
+        # The user's width, not the app's cap of 90 columns that suits the default.
+        slot.styles.width = f"{share}%"
+        slot.styles.max_width = "100%"
+        if not slot.display:
+            self.side_override = True
+            self._set_side_shown(True)
             await self.build_panels()
 
     def _set_side_shown(self, shown: bool) -> None:
