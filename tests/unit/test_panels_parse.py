@@ -204,3 +204,31 @@ def test_elf_interpreter_reads_static_dynamic_and_nix_binaries() -> None:
     assert elf_interpreter(elf(bits=64, interp=b"/lib/ld.so")[:125]) == "?"
     assert elf_interpreter(b"#!/bin/sh\n" * 10) is None
     assert elf_interpreter(b"\x7fELF") is None
+
+
+def test_file_tree_columns_line_up_among_siblings() -> None:
+    """A directory's entries show size, mode and owner in columns, as `ls -l` does: a
+    directory (drawn after its ▶) and a long name's sibling line up; a link's target comes
+    last, so that it does not push the columns."""
+    from cdebug_tui.engine.readings import RootfsEntry
+    from cdebug_tui.ui.widgets.rootfs import column_widths, entry_label
+
+    def entry(name: str, kind: str, size: int, link: str | None = None) -> RootfsEntry:
+        mode = {"dir": "drwxr-xr-x", "link": "lrwxrwxrwx"}.get(kind, "-rw-r--r--")
+        return RootfsEntry(f"/tmp/{name}", name, kind, size, mode, 0, 0, "root", link)
+
+    entries = [
+        entry("d", "dir", 4096),
+        entry("lnk", "link", 10, "/app/sleep"),
+        entry("a-longer-name.log", "file", 123456),
+        entry("x", "file", 3),
+    ]
+    widths = column_widths(entries)
+    lines = [("▶ " if e.is_dir else "") + entry_label(e, widths=widths).plain for e in entries]
+    starts = {line.index(e.mode) for line, e in zip(lines, entries, strict=True)}
+    assert len(starts) == 1, lines
+    assert lines[1].endswith(" → /app/sleep")
+    assert lines[2].index(" 121K ") < next(iter(starts))
+    # A name past the cap pushes its own line only.
+    long = [entry("n" * 60, "file", 1), entry("y", "file", 1)]
+    assert column_widths(long)[0] < 60

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
@@ -16,6 +17,8 @@ from cdebug_tui.ui.messages import DirectoryLoaded, FilePreviewed
 from cdebug_tui.ui.widgets.processes import format_bytes
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from cdebug_tui.engine.readings import RootfsEntry
 
 _CHANGE_STYLE = {"A": ("+", "bold green"), "C": ("~", "bold yellow"), "D": ("-", "bold red")}
@@ -35,12 +38,39 @@ CHANGES_EVERY = 2.0
 _INSIDE = ("•", "yellow")
 
 
-def entry_label(entry: RootfsEntry, inside: bool = False) -> Text:
-    """One tree line: change marker, name, link target, then size, mode and owner dimmed.
+#: A name longer than this pushes its own line's columns right, not every sibling's.
+NAME_COLUMN_MAX = 28
+
+
+def _shown_name(entry: RootfsEntry) -> str:
+    return entry.name + ("/" if entry.is_dir else "")
+
+
+def _name_cells(entry: RootfsEntry) -> int:
+    # The tree draws a directory's ▶/▼ before its label, 2 cells a file does not have.
+    return cell_len(_shown_name(entry)) + (2 if entry.is_dir else 0)
+
+
+def _shown_size(entry: RootfsEntry) -> str:
+    return "" if entry.is_dir or not entry.mode else format_bytes(entry.size)  # not read: none
+
+
+def column_widths(entries: Iterable[RootfsEntry]) -> tuple[int, int]:
+    """The name and size columns' widths for a directory's entries, as `ls -l` aligns them."""
+    entries = list(entries)
+    names = [_name_cells(e) for e in entries]
+    sizes = [len(_shown_size(e)) for e in entries]
+    return min(NAME_COLUMN_MAX, max(names, default=0)), max(sizes, default=0)
+
+
+def entry_label(entry: RootfsEntry, inside: bool = False, widths: tuple[int, int] = (0, 0)) -> Text:
+    """One tree line: change marker, name, then size, mode and owner dimmed, in columns
+    aligned with its siblings' (`widths`, see column_widths), then a link's target.
 
     Args:
         entry: The entry.
         inside: Whether something under it changed (a directory's mark when it has none).
+        widths: The name and size columns' widths among its siblings.
     """
     text = Text()
     marker, style = _CHANGE_STYLE.get(entry.change or "", _INSIDE if inside else (" ", ""))
@@ -50,11 +80,14 @@ def entry_label(entry: RootfsEntry, inside: bool = False) -> Text:
         name_style = "bold green"
     if entry.change == "D":
         name_style = "strike dim"
-    text.append(entry.name + ("/" if entry.is_dir else ""), style=name_style)
+    name = _shown_name(entry)
+    text.append(name, style=name_style)
+    text.append(" " * max(0, widths[0] - _name_cells(entry)))
+    text.append(
+        f"  {_shown_size(entry):>{widths[1]}} {entry.mode} {entry.owner}".rstrip(), style="dim"
+    )
     if entry.link_target is not None:
         text.append(" → " + entry.link_target, style="cyan dim")
-    size = "" if entry.is_dir or not entry.mode else format_bytes(entry.size)  # not read: none
-    text.append(f"  {size} {entry.mode} {entry.owner}".rstrip(), style="dim")
     return text
 
 
@@ -212,7 +245,9 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         if change != entry.change and entry.change != "D":
             entry = replace(entry, change=change)
             node.data = entry
-        node.set_label(entry_label(entry, entry.path in self.changed_dirs))
+        siblings = node.parent.children if node.parent is not None else [node]
+        widths = column_widths(n.data for n in siblings if n.data is not None)
+        node.set_label(entry_label(entry, entry.path in self.changed_dirs, widths))
 
     def action_reread(self) -> None:
         """Reads the opened directories and the change marks again."""
@@ -247,16 +282,13 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         self.root.remove_children()
         self.root.set_label(Text("/", style="bold blue"))
         nodes: dict[str, TreeNode[RootfsEntry | None]] = {"/": self.root}
+        entries: dict[str, RootfsEntry] = {}
         for path in sorted(self.changes):
-            parent = nodes.get(posixpath.dirname(path))
-            if parent is None:
-                continue  # docker diff lists a parent before its children
-            is_dir = path in self.changed_dirs
             # As read (size, mode, owner); a deleted path, or one not read yet, by its name.
-            entry = self.changed_read.get(path) or RootfsEntry(
+            entries[path] = self.changed_read.get(path) or RootfsEntry(
                 path=path,
                 name=posixpath.basename(path),
-                kind="dir" if is_dir else "file",
+                kind="dir" if path in self.changed_dirs else "file",
                 size=0,
                 mode="",
                 uid=0,
@@ -264,8 +296,16 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
                 owner="",
                 change=self.changes[path],
             )
-            is_dir = is_dir or entry.is_dir
-            label = entry_label(entry, is_dir)
+        siblings: dict[str, list[RootfsEntry]] = {}
+        for path, entry in entries.items():
+            siblings.setdefault(posixpath.dirname(path), []).append(entry)
+        widths = {parent: column_widths(group) for parent, group in siblings.items()}
+        for path, entry in entries.items():
+            parent = nodes.get(posixpath.dirname(path))
+            if parent is None:
+                continue  # docker diff lists a parent before its children
+            is_dir = path in self.changed_dirs or entry.is_dir
+            label = entry_label(entry, is_dir, widths[posixpath.dirname(path)])
             if is_dir:
                 nodes[path] = parent.add(label, data=entry, expand=True)
             else:
@@ -335,8 +375,9 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
             node.add_leaf(Text(message.error, style="red"), data=None)
             node.expand()
             return
+        widths = column_widths(message.entries)
         for entry in message.entries:
-            label = entry_label(entry, entry.path in self.changed_dirs)
+            label = entry_label(entry, entry.path in self.changed_dirs, widths)
             if entry.is_dir:
                 node.add(label, data=entry, allow_expand=True)
             else:
