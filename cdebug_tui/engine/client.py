@@ -515,15 +515,20 @@ class Engine:
             )
         return out
 
-    def events(self, since: float | None = None, container: str | None = None) -> EventStream:
-        """A live stream of container events (of one container, if given); close it from
-        another thread to stop it."""
+    def events(
+        self, since: float | None = None, container: str | None = None, until: float | None = None
+    ) -> EventStream:
+        """A live stream of container events (of one container, if given), those the engine
+        kept since `since` first; close it from another thread to stop it. With `until`, the
+        stream ends there."""
         filters: dict[str, Any] = {"type": "container"}
         if container:
             filters["container"] = container
         kwargs: dict[str, Any] = {"decode": True, "filters": filters}
         if since is not None:
             kwargs["since"] = since
+        if until is not None:
+            kwargs["until"] = until
         return EventStream(self, self._request("follow the events", self.api.events, **kwargs))
 
     def _inspect(self, container_id: str) -> dict[str, Any]:

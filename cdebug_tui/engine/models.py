@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+import signal
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -373,6 +374,14 @@ def unresolved_target(target: str, rows: Iterable[Mapping[str, Any]]) -> CdebugE
     return TargetNotFoundError(f"no such container: {target}")
 
 
+def signal_name(number: str) -> str:
+    """SIGKILL for "9"; the text itself when it names no signal of this host."""
+    try:
+        return signal.Signals(int(number)).name
+    except ValueError:
+        return number
+
+
 def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | None:
     """A ContainerEvent from one decoded line of the engine's /events; None for an event that
     is not about a container."""
@@ -382,6 +391,8 @@ def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | Non
     attributes = actor.get("Attributes") or {}
     action, _, detail = (raw.get("Action") or raw.get("status") or "").partition(":")
     code = str(attributes.get("exitCode") or "")
+    if action == "kill" and not detail:
+        detail = signal_name(str(attributes.get("signal") or ""))
     return ContainerEvent(
         engine=engine,
         id=actor.get("ID") or raw.get("id", ""),

@@ -150,8 +150,8 @@ def selected_target(app: Any) -> ActionTarget | None:
 
 
 class ContainerCommands(Provider):
-    """The command palette's commands for the selected container: its actions, inspect and
-    stats, each with its key."""
+    """The command palette's commands for the selected container: its actions, inspect, stats
+    and events, each with its key."""
 
     def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
         app = self.app
@@ -182,6 +182,13 @@ class ContainerCommands(Provider):
                 "CPU, memory, network and block I/O over the last minutes (key S in the list)",
             )
         )
+        out.append(
+            (
+                f"Events of {target.name}",
+                partial(_open_events, app, target),
+                "docker events: starts, exits with their codes, kills, OOM (key E in the list)",
+            )
+        )
         return out
 
     async def discover(self) -> Hits:
@@ -200,6 +207,12 @@ def _open_inspect(app: Any, target: ActionTarget) -> None:
     from cdebug_tui.ui.screens.inspect import InspectScreen
 
     app.push_screen(InspectScreen(target.engine, target.id, target.name))
+
+
+def _open_events(app: Any, target: ActionTarget) -> None:
+    from cdebug_tui.ui.screens.events import EventsScreen
+
+    app.push_screen(EventsScreen(target.engine, target.id, target.name))
 
 
 def _open_stats(app: Any, target: ActionTarget) -> None:

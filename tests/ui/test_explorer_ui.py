@@ -25,7 +25,7 @@ from cdebug_tui.ui.secrets import MASK
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
 from cdebug_tui.ui.widgets.stats_view import StatsView
 from tests.conftest import RUN_ID
-from tests.engine.helpers import wait_for as tests_wait
+from tests.engine.helpers import wait_for as engine_wait
 from tests.explorer_fixtures import make_container
 from tests.ui.helpers import active_pane, run, type_text, wait_for, wait_for_panels
 
@@ -162,7 +162,7 @@ def test_list_counts_a_crash_loop(
         host={"restart_policy": {"Name": "always"}},
     )
     calm = make_container(busybox_image, ["sleep", "3600"])
-    tests_wait(lambda: engine.container(looping).restarts >= 1, 30, "a first restart")
+    engine_wait(lambda: engine.container(looping).restarts >= 1, 30, "a first restart")
 
     def restarts() -> int:
         match = re.search(r"↻(\d+)$", _cell(app, looping, "state"))
@@ -193,6 +193,55 @@ def test_notifications_leave_the_status_line_readable(engine: Any) -> None:
             toast = app.screen.query_one(Toast).region
             status = app.query_one("#list-status").region
             assert toast.bottom <= status.y, (toast, status)
+
+    run(body())
+
+
+def test_events_tell_how_a_container_ended_and_follow_it(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """E shows what the engine kept of a container (its start, the kill's signal, the exit
+    code), then what comes while it is open; Esc leaves and the stream ends with it."""
+    from cdebug_tui.ui.screens.events import EventsScreen
+
+    cid = make_container(busybox_image, ["sleep", "3600"])
+    engine.api.kill(cid, signal="SIGKILL")
+    engine_wait(lambda: engine.container(cid).state == "exited", 30, "the kill")
+    app = CdebugApp()
+
+    async def body() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await _select(pilot, cid)
+            await pilot.press("E")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, EventsScreen) and app.screen, "E's screen"
+            )
+            await wait_for(
+                pilot,
+                lambda: any("die" in r and "exit 137 (SIGKILL" in r for r in screen.rows_text()),
+                "the exit code, with its meaning",
+                detail=lambda: screen.rows_text(),
+            )
+            rows = screen.rows_text()
+            events = [r.split()[1] for r in rows]
+            assert events[:4] == ["create", "start", "kill", "die"], rows
+            assert "SIGKILL" in rows[2]
+            engine.api.start(cid)
+            await wait_for(
+                pilot,
+                lambda: [r.split()[1] for r in screen.rows_text()][4:] == ["start"],
+                "the new start, live",
+                detail=lambda: screen.rows_text(),
+            )
+            status = str(screen.query_one("#events-status", Static).render())
+            assert status.startswith("4 kept by the engine · 1 since"), status
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, EventsScreen), "back")
+            await wait_for(
+                pilot,
+                lambda: not [w for w in app.workers if w.group == "events-view" and w.is_running],
+                "the events' stream to end with the screen",
+            )
 
     run(body())
 

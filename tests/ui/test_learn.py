@@ -35,6 +35,7 @@ TOPICS = (
     "steps",
     "logs",
     "ports",
+    "events",
     "stats",
     "containers",
     "inspect",

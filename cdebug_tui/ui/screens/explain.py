@@ -181,6 +181,18 @@ EXPLANATIONS: dict[str, Explanation] = {
         "answers on every interface of it.",
         ("network_namespaces(7)", "proc(5): /proc/net/tcp", "ss(8)", "nc(1)"),
     ),
+    "events": Explanation(
+        "Events",
+        "What the engine reported of this container, as `docker events --filter container=` "
+        "shows it: created, started, died (with its main process's exit code: 137 is SIGKILL, "
+        "often from the OOM killer, 143 SIGTERM), killed (with the signal), oom (the kernel's "
+        "OOM killer ended a process of its cgroup), health_status changes, execs (exec_create, "
+        "exec_start, exec_die: someone ran `docker exec`), pause, rename, destroy.\n\n"
+        "A crash loop reads as die, start, die, ... with the restart policy's growing delays "
+        "between them. Docker keeps only its latest 256 events in memory, of all containers, "
+        "and none across its restarts: older ones are gone. New events show as they come.",
+        ("docker-events(1)", "docker-run(1): --restart", "signal(7)"),
+    ),
     "stats": Explanation(
         "Resource use",
         "CPU, memory, network and block I/O of the target, as `docker stats` shows them. The "
@@ -196,19 +208,17 @@ EXPLANATIONS: dict[str, Explanation] = {
     ),
     "containers": Explanation(
         "Containers",
-        "Every container of every engine you configured, live: each engine sends an event "
-        "for every change (start, die, pause, ...) and the row is read again. A container is "
-        "a process tree started from an image, with namespaces, a cgroup and a root "
-        "filesystem of its own; the engine keeps it after its process ends, with the exit "
-        "code, until it is removed.\n\n"
-        "STATE: created (never started), running, paused (frozen), exited (N): its main "
-        "process ended with N (137: SIGKILL, often the OOM killer), restarting (N): it ended "
-        "with N and its restart policy starts it again. ↻N: the engine restarted it N times "
-        "since it was last started by hand: a crash loop (inspect's RestartCount). SHELL: whether "
-        "the image has a shell; distroless and scratch images have none, so `docker exec sh` "
-        "fails there, and cdebug-tui brings its own. CPU and MEM: the engine's stats of the "
-        "rows on screen; PORTS: published with -p.\n\n"
-        "Enter debugs (a stopped one through a copy), l shows the log, i inspects, S stats.",
+        "Every container of every engine you configured, live: the engine sends an event for "
+        "every change and the row is read again. A container is a process tree started from "
+        "an image, with namespaces, a cgroup and a root filesystem of its own; it is kept "
+        "after its process ends, with the exit code, until removed.\n\n"
+        "STATE: created, running, paused (frozen), exited (N): its main process ended with N "
+        "(137: SIGKILL, often the OOM killer), restarting (N): its restart policy starts it "
+        "again. ↻N: restarted N times since last started by hand: a crash loop. SHELL: "
+        "whether the image has one; distroless and scratch have none, so `docker exec sh` "
+        "fails, and cdebug-tui brings its own. CPU, MEM: the rows on screen; PORTS: -p.\n\n"
+        "Enter debugs (a stopped one through a copy), l shows the log, i inspects, S stats, "
+        "E its events.",
         ("docker-ps(1)", "docker-events(1)", "namespaces(7)", "cgroups(7)"),
     ),
     "inspect": Explanation(

@@ -33,6 +33,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("list", "S", "stats of the container: CPU, memory, network, block I/O with limits"),
     ("list", "o / O, click a header", "sort by the next column / reverse the order"),
     ("list", "→ / ← , home", "narrow window: the next column past an edge / back to the first"),
+    ("list", "E", "the container's events: starts, exits and their codes, kills, OOM, live"),
     ("list", "U / X / R", "start / stop / restart the container (asks first)"),
     ("list", "P / K / D", "pause or unpause / kill / remove the container (asks first)"),
     ("list", "ctrl+p, :", "commands for the selected container (actions, inspect, stats)"),

@@ -376,6 +376,7 @@ class ContainerListPanel(Vertical):
         # The explorer (issue 11): inspect, stats, sort and actions on the selected container.
         Binding("i", "inspect", "Inspect", show=False),
         Binding("S", "stats", "Stats", show=False),
+        Binding("E", "events", "Events", show=False),
         Binding("o", "sort_next", "Sort", show=False),
         Binding("O", "sort_reverse", "Reverse sort", show=False),
         Binding("U", "container_action('start')", "Start", show=False),
@@ -952,6 +953,13 @@ class ContainerListPanel(Vertical):
             from cdebug_tui.ui.screens.stats import StatsScreen
 
             self.app.push_screen(StatsScreen(c.engine, c.id, c.name))
+
+    def action_events(self) -> None:
+        c = self.selected()
+        if c is not None:
+            from cdebug_tui.ui.screens.events import EventsScreen
+
+            self.app.push_screen(EventsScreen(c.engine, c.id, c.name))
 
     def action_container_action(self, action: str) -> None:
         from cdebug_tui.engine.readings import ContainerAction
