@@ -11,6 +11,8 @@ commands stick to what both busybox and GNU coreutils toolkits offer (`sh`, `cat
 
 from __future__ import annotations
 
+import io
+import os
 import posixpath
 import re
 import shlex
@@ -18,6 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine.ports import proc_net_ip
@@ -738,3 +741,87 @@ def preview_file(session: DebugSession, path: str, limit: int = 64 * 1024) -> by
     if not out.endswith(b"==OK\n"):
         raise SessionError(f"cannot read {path}: no such file, or not allowed")
     return out[: out.rindex(b"==OK\n")]
+
+
+class _ChunkReader(io.RawIOBase):
+    """A readable file over an iterator of byte chunks (the archive API's stream), for
+    tarfile's streaming mode: nothing is held in memory but one chunk."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        super().__init__()
+        self._chunks = iter(chunks)
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def free_name(directory: Path, name: str) -> Path:
+    """`name` in `directory`, or name-1, name-2, ... (before its extension) when taken."""
+    path = directory / name
+    stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
+    n = 0
+    while path.exists() or path.is_symlink():
+        n += 1
+        path = directory / f"{stem}-{n}{dot}{ext}"
+    return path
+
+
+def save_from_target(
+    session: DebugSession, path: str, is_dir: bool, directory: Path
+) -> tuple[Path, int]:
+    """Saves a file of the target, or a directory as a tar archive, in `directory` of this
+    host, as `docker cp` reads it: through the engine's archive API, which runs nothing in the
+    target. The file is new, of mode 0600 (what it holds may be secret), never over another.
+
+    Returns:
+        The file written and its size in bytes.
+
+    Raises:
+        SessionError: When the target has no such file, or it is not a regular file.
+        CdebugError: When the engine fails as the file is read.
+        OSError: When the file cannot be written (nothing is left behind).
+    """
+    import tarfile  # here: only a save needs it
+
+    path = posixpath.normpath("/" + path.lstrip("/"))
+    name = posixpath.basename(path) or "rootfs"
+    stream = session.engine.archive(session.target.id, path)
+    if stream is None:
+        raise SessionError(f"cannot save {path}: the target has no such file")
+    dest = free_name(directory, name + (".tar" if is_dir else ""))
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if is_dir:
+                for chunk in stream:
+                    out.write(chunk)
+                    size += len(chunk)
+                return dest, size
+            try:
+                with tarfile.open(fileobj=_ChunkReader(stream), mode="r|") as tar:
+                    member = tar.next()
+                    source = tar.extractfile(member) if member and member.isfile() else None
+                    if source is None:
+                        raise SessionError(f"cannot save {path}: not a regular file")
+                    while block := source.read(1 << 20):
+                        out.write(block)
+                        size += len(block)
+            except tarfile.TarError as exc:
+                raise SessionError(f"cannot save {path}: {exc}") from exc
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return dest, size

@@ -399,6 +399,83 @@ def test_file_marks_follow_the_targets_changes_and_changed_only_is_a_tree(
     run(body())
 
 
+def test_ctrl_s_saves_a_target_file_or_directory_on_this_host(
+    engine: Any,
+    run_target: Any,
+    distroless_image: str,
+    busybox_image: str,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ctrl+s in the files of a shell-less target saves the file under the cursor in the
+    working directory, byte for byte, readable by its owner only; again, beside it, never over
+    it; a directory as a tar archive. A deleted file is refused, and nothing is written."""
+    import tarfile
+
+    from tests.ui.helpers import type_text, wait_for_prompt
+
+    monkeypatch.chdir(tmp_path)
+    target = run_target(distroless_image, network_mode="none")
+    original = engine.read_file(target.id, "/app/config.json")
+
+    def row(node: Any, name: str) -> Any:
+        return next((n for n in node.children if n.data and n.data.name == name), None)
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        notes: list[str] = []
+        notify = app.notify
+
+        def noting(message: str, **kw: Any) -> None:
+            notes.append(str(message))
+            notify(message, **kw)
+
+        app.notify = noting  # type: ignore[method-assign]
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for_panels(pilot, pane)
+            await wait_for_prompt(pilot, pane)
+            tree = pane.rootfs
+            app_dir = await wait_for(pilot, lambda: row(tree.root, "app"), "/app in the tree")
+            app_dir.expand()
+            config = await wait_for(pilot, lambda: row(app_dir, "config.json"), "/app's files")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("f")
+            for name in ("config.json", "config-1.json"):
+                tree.move_cursor(config)
+                await pilot.press("ctrl+s")
+                saved = tmp_path / name
+                said = f"to {saved} ("
+                await wait_for(pilot, lambda s=said: any(s in n for n in notes), f"{name} saved")
+                assert saved.read_bytes() == original
+                assert saved.stat().st_mode & 0o777 == 0o600
+            tree.move_cursor(app_dir)
+            await pilot.press("ctrl+s")
+            archive = tmp_path / "app.tar"
+            await wait_for(pilot, lambda: any(str(archive) in n for n in notes), "app.tar")
+            with tarfile.open(archive) as tar:
+                assert "app/config.json" in tar.getnames()
+
+            await pilot.press("t")
+            await type_text(pilot, "rm /app/config.json")
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: (n := row(app_dir, "config.json")) and str(n.label).startswith("-"),
+                "config.json marked deleted",
+            )
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("f")
+            tree.move_cursor(row(app_dir, "config.json"))
+            before = sorted(tmp_path.iterdir())
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "nothing to save" in notes[-1], "the refusal")
+            assert sorted(tmp_path.iterdir()) == before
+
+    run(body())
+
+
 def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

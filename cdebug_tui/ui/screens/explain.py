@@ -62,7 +62,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         "the sidecar needs CAP_SYS_PTRACE, the one capability it adds.\n\n"
         "Marks A, C and D are what `docker diff` reports: added, changed or deleted in the "
         "container's writable layer. /.cdebug-<session> is this session's link to the "
-        "toolkit; it goes away when the session ends.",
+        "toolkit; it goes away when the session ends. ctrl+s saves a file on this host "
+        "through the engine's archive API, as `docker cp` does: nothing runs in the target.",
         ("proc(5): /proc/pid/root", "ptrace(2): ptrace access mode checking", "chroot(2)"),
     ),
     "internals": Explanation(

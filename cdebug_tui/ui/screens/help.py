@@ -55,6 +55,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("session", "n", "an ended tab: a new session on the same target, toolkit and profile"),
     ("files", "enter, click", "open a directory; preview a file"),
     ("files", "r / c", "read the opened folders again / only what docker diff reports, as a tree"),
+    ("files", "ctrl+s", "save the file here, as docker cp would (a directory as .tar), mode 0600"),
     (
         "processes",
         "enter, →",

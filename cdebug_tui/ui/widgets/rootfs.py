@@ -115,6 +115,7 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         Binding("k", "cursor_up", "Up", show=False),
         Binding("r", "reread", "Read again"),
         Binding("c", "toggle_changed", "Changed only"),
+        Binding("ctrl+s", "save", "Save to this host"),
     ]
 
     class ChangesLoaded(Message):
@@ -385,6 +386,50 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         if not message.entries:
             node.add_leaf(Text("(empty)", style="dim italic"), data=None)
         node.expand()
+
+    def action_save(self) -> None:
+        """Saves the file under the cursor (a directory as a tar archive) in the working
+        directory of this host, as `docker cp` would; a link, its target."""
+        entry = self.cursor_node.data if self.cursor_node is not None else None
+        if self.session is None:
+            return
+        if entry is None or entry.change == "D":
+            self.notify("nothing to save here: choose a file or a directory", timeout=4)
+            return
+        path, kind = entry.path, entry.kind
+        if kind == "link" and entry.link_target:
+            path = posixpath.normpath(
+                posixpath.join(posixpath.dirname(entry.path), entry.link_target)
+            )
+            kind = "file"  # the archive API says what it is: a directory is refused as one
+        if kind not in ("file", "dir"):
+            self.notify(f"{entry.path} is a {kind}: only files and directories are saved")
+            return
+        self.notify(f"saving {path}…", title="files", timeout=3)
+        self.save(path, kind == "dir")
+
+    @work(thread=True, exit_on_error=False, group="save")
+    def save(self, path: str, is_dir: bool) -> None:
+        """Saves a file of the target in the working directory, then says where (or why not)."""
+        from pathlib import Path
+
+        from cdebug_tui.engine.panels import save_from_target
+        from cdebug_tui.errors import CdebugError
+        from cdebug_tui.ui.widgets.processes import format_bytes
+
+        try:
+            dest, size = save_from_target(self.session, path, is_dir, Path.cwd())
+        except CdebugError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="files", severity="error")
+            return
+        except OSError as exc:
+            note = f"cannot save {path} here: {exc.strerror or exc}"
+            self.app.call_from_thread(self.notify, note, title="files", severity="error")
+            return
+        what = "as a tar archive " if is_dir else ""
+        amount = f"{size} bytes" if size < 1024 else format_bytes(size)
+        note = f"saved {path} {what}to {dest} ({amount}, only you may read it)"
+        self.app.call_from_thread(self.notify, note, title="files", timeout=8)
 
     @work(thread=True, exit_on_error=False, group="preview")
     def preview(self, path: str) -> None:
