@@ -53,6 +53,7 @@ from cdebug_tui.engine.readings import (
     HealthProbe,
     LogLine,
     NetworkInfo,
+    PathStat,
     StatsSample,
 )
 from cdebug_tui.engine.stream import Stream, raw_socket
@@ -1018,6 +1019,42 @@ class Engine:
                 return None
             raise
         return self._chunks(stream)
+
+    def stat_path(self, container_id: str, path: str) -> PathStat | None:
+        """What a path of a container is, as `docker cp` stats it (HEAD on the archive API):
+        it runs nothing in the container. None when the path does not exist.
+
+        Raises:
+            EngineRequestError: When the engine refuses otherwise.
+        """
+        import base64
+        import json
+
+        url = f"{self.api.base_url}/v{self.api.api_version}/containers/{container_id}/archive"
+        res = self._request("stat the path", self.api.head, url, params={"path": path})
+        if res.status_code == 404:
+            return None
+        if res.status_code != 200:
+            raise EngineRequestError(
+                f"the engine answers {res.status_code} to a stat of {path}",
+                status=res.status_code,
+            )
+        raw = json.loads(base64.b64decode(res.headers.get("X-Docker-Container-Path-Stat", "")))
+        mode = int(raw.get("mode") or 0)
+        # Go's os.FileMode: the type bits above the permissions.
+        kind = "file"
+        if mode & (1 << 31):
+            kind = "dir"
+        elif mode & (1 << 27):
+            kind = "link"
+        elif mode & ((1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19)):
+            kind = "other"
+        return PathStat(
+            name=str(raw.get("name") or ""),
+            size=int(raw.get("size") or 0),
+            kind=kind,
+            link_target=str(raw.get("linkTarget") or ""),
+        )
 
     def put_archive(self, container_id: str, path: str, tar_bytes: bytes) -> None:
         """Extracts a tar archive into a directory of a container (created or running), as

@@ -19,7 +19,7 @@ import shlex
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -750,7 +750,7 @@ class _ChunkReader(io.RawIOBase):
     def __init__(self, chunks: Iterable[bytes]) -> None:
         super().__init__()
         self._chunks = iter(chunks)
-        self._buf = b""
+        self._buf = memoryview(b"")
 
     def readable(self) -> bool:
         return True
@@ -758,70 +758,117 @@ class _ChunkReader(io.RawIOBase):
     def readinto(self, b: Any) -> int:
         while not self._buf:
             try:
-                self._buf = next(self._chunks)
+                self._buf = memoryview(next(self._chunks))
             except StopIteration:
                 return 0
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
+        self._buf = self._buf[n:]  # a view: the rest of a chunk is not copied at each read
         return n
 
 
 def free_name(directory: Path, name: str) -> Path:
     """`name` in `directory`, or name-1, name-2, ... (before its extension) when taken."""
+    lead = "." if name.startswith(".") else ""  # .config.tar: .config-1.tar, not .config.tar-1
+    stem, dot, ext = name[len(lead) :].partition(".")
     path = directory / name
-    stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
     n = 0
     while path.exists() or path.is_symlink():
         n += 1
-        path = directory / f"{stem}-{n}{dot}{ext}"
+        path = directory / f"{lead}{stem}-{n}{dot}{ext}"
     return path
 
 
+#: Links followed, at most, to the file they name (the engine resolves a whole chain at once).
+_LINKS_FOLLOWED = 8
+
+
 def save_from_target(
-    session: DebugSession, path: str, is_dir: bool, directory: Path
-) -> tuple[Path, int]:
+    session: DebugSession,
+    path: str,
+    directory: Path,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> tuple[Path, str, int]:
     """Saves a file of the target, or a directory as a tar archive, in `directory` of this
     host, as `docker cp` reads it: through the engine's archive API, which runs nothing in the
-    target. The file is new, of mode 0600 (what it holds may be secret), never over another.
+    target; a link, what it names. The file is new, of mode 0600 (what it holds may be secret),
+    never over another, and appears whole or not at all.
 
     Returns:
-        The file written and its size in bytes.
+        The file written, the path saved (a link's target) and the size in bytes.
 
     Raises:
-        SessionError: When the target has no such file, or it is not a regular file.
+        SessionError: When the target has no such file, or not one to save, or `cancelled()`
+            said so midway.
         CdebugError: When the engine fails as the file is read.
         OSError: When the file cannot be written (nothing is left behind).
     """
-    import tarfile  # here: only a save needs it
-
+    engine, cid = session.engine, session.target.id
     path = posixpath.normpath("/" + path.lstrip("/"))
-    name = posixpath.basename(path) or "rootfs"
-    stream = session.engine.archive(session.target.id, path)
+    stat = engine.stat_path(cid, path)
+    for _ in range(_LINKS_FOLLOWED):
+        if stat is None or stat.kind != "link" or not stat.link_target:
+            break
+        path = stat.link_target
+        stat = engine.stat_path(cid, path)
+    if stat is None:
+        raise SessionError(f"cannot save {path}: the target has no such file")
+    if stat.kind not in ("file", "dir"):
+        raise SessionError(f"cannot save {path}: a device, fifo or socket, not a file")
+    is_dir = stat.kind == "dir"
+    stream = engine.archive(cid, path)
     if stream is None:
         raise SessionError(f"cannot save {path}: the target has no such file")
-    dest = free_name(directory, name + (".tar" if is_dir else ""))
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    size = 0
+    name = (posixpath.basename(path) or "rootfs") + (".tar" if is_dir else "")
+    part = directory / f".{name}.{os.getpid()}-{os.urandom(3).hex()}.part"
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
-            if is_dir:
-                for chunk in stream:
-                    out.write(chunk)
-                    size += len(chunk)
-                return dest, size
-            try:
-                with tarfile.open(fileobj=_ChunkReader(stream), mode="r|") as tar:
-                    member = tar.next()
-                    source = tar.extractfile(member) if member and member.isfile() else None
-                    if source is None:
-                        raise SessionError(f"cannot save {path}: not a regular file")
-                    while block := source.read(1 << 20):
-                        out.write(block)
-                        size += len(block)
-            except tarfile.TarError as exc:
-                raise SessionError(f"cannot save {path}: {exc}") from exc
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
-    return dest, size
+            size = _copy_out(stream, out, is_dir, path, cancelled)
+        return _settle(part, directory, name), path, size
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _copy_out(
+    stream: Iterable[bytes], out: Any, is_dir: bool, path: str, cancelled: Callable[[], bool]
+) -> int:
+    """Writes the archive as it comes (a directory), or the one file in it; returns the size."""
+    import tarfile  # here: only a save needs it
+
+    size = 0
+    if is_dir:
+        chunks: Iterable[bytes] = stream
+    else:
+        try:
+            tar = tarfile.open(fileobj=_ChunkReader(stream), mode="r|")
+            member = tar.next()
+            source = tar.extractfile(member) if member and member.isfile() else None
+        except tarfile.TarError as exc:
+            raise SessionError(f"cannot save {path}: {exc}") from exc
+        if source is None:
+            raise SessionError(f"cannot save {path}: not a regular file")
+        chunks = iter(lambda: source.read(1 << 20), b"")
+    for chunk in chunks:
+        if cancelled():
+            raise SessionError(f"the save of {path} was cancelled")
+        out.write(chunk)
+        size += len(chunk)
+    return size
+
+
+def _settle(part: Path, directory: Path, name: str) -> Path:
+    """Gives the finished file its name: a new one, never another file's, even if one came
+    meanwhile (a link fails when the name is taken; rename would overwrite)."""
+    while True:
+        dest = free_name(directory, name)
+        try:
+            os.link(part, dest)
+            return dest
+        except FileExistsError:
+            continue
+        except OSError:
+            if dest.exists():
+                continue
+            os.rename(part, dest)  # a filesystem without hard links
+            return dest

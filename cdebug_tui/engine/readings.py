@@ -60,6 +60,19 @@ class ProcessDetails:
 
 
 @dataclass(frozen=True)
+class PathStat:
+    """What the engine says of a path in a container (`docker cp`'s stat), links resolved by
+    the engine within the container's root."""
+
+    name: str
+    size: int
+    #: "dir", "file", "link" or "other" (a device, a fifo, a socket).
+    kind: str
+    #: A link's target, fully resolved, as an absolute path in the container; else "".
+    link_target: str = ""
+
+
+@dataclass(frozen=True)
 class RootfsEntry:
     """One entry of a directory of the target's root filesystem."""
 

@@ -255,3 +255,51 @@ def test_one_plainly_named_reader_serves_every_reading(
     wait_for(ended, 10, f"PID {pid} to end", interval=0.1)
     with pytest.raises(SessionError, match="cannot send SIGTERM"):
         panels.send_signal(session, 999999, "TERM")
+
+
+@pytest.mark.engine
+def test_saving_target_files_follows_links_and_leaves_nothing_half_written(
+    engine: Any, session_on: Any, distroless_image: str, busybox_image: str, tmp_path: Any
+) -> None:
+    """A file, a chain of links (to a file, to a directory), refusals for what is not a file,
+    and a save cancelled midway: each either appears whole, mode 0600, or not at all."""
+    import tarfile
+
+    from cdebug_tui.errors import SessionError
+
+    session = session_on(distroless_image, busybox_image)
+    code, _, err = session.run(
+        ["sh", "-c", "cd /proc/1/root/tmp && ln -s /app/config.json cfg && ln -s cfg cfg2 "
+         "&& ln -s ../app app-link && mkfifo fifo"]
+    )  # fmt: skip
+    assert code == 0, err
+    original = engine.read_file(session.target.id, "/app/config.json")
+
+    dest, saved, size = panels.save_from_target(session, "/tmp/cfg2", tmp_path)
+    assert (dest.name, saved, size) == ("config.json", "/app/config.json", len(original))
+    assert dest.read_bytes() == original and dest.stat().st_mode & 0o777 == 0o600
+    dest, saved, _ = panels.save_from_target(session, "/tmp/app-link", tmp_path)
+    assert (dest.name, saved) == ("app.tar", "/app")
+    with tarfile.open(dest) as tar:
+        assert "app/config.json" in tar.getnames()
+    again, _, _ = panels.save_from_target(session, "/app/config.json", tmp_path)
+    assert again.name == "config-1.json"
+
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(SessionError, match="a device, fifo or socket, not a file"):
+        panels.save_from_target(session, "/tmp/fifo", tmp_path)
+    with pytest.raises(SessionError, match="no such file"):
+        panels.save_from_target(session, "/nope", tmp_path)
+    with pytest.raises(SessionError, match="cancelled"):
+        panels.save_from_target(session, "/app/server", tmp_path, cancelled=lambda: True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no part file either
+
+
+def test_free_names_keep_the_extension_and_a_leading_dot(tmp_path: Any) -> None:
+    for name in ("a.tar.gz", ".config.tar", ".bashrc", "plain"):
+        (tmp_path / name).write_text("taken")
+    names = [
+        panels.free_name(tmp_path, n).name
+        for n in ("a.tar.gz", ".config.tar", ".bashrc", "plain", "new")
+    ]
+    assert names == ["a-1.tar.gz", ".config-1.tar", ".bashrc-1", "plain-1", "new"]

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
 
 from cdebug_tui.ui.messages import DirectoryLoaded, FilePreviewed
 from cdebug_tui.ui.widgets.processes import format_bytes
@@ -152,6 +153,8 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         self.changed_read: dict[str, RootfsEntry] = {}
         #: Whether the tree shows only what `docker diff` reports.
         self.changed_only = False
+        #: The name and size columns' widths of each directory read, by its node's id.
+        self._column_widths: dict[int, tuple[int, int]] = {}
 
     def on_mount(self) -> None:
         self.border_title = "target rootfs"
@@ -246,9 +249,17 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         if change != entry.change and entry.change != "D":
             entry = replace(entry, change=change)
             node.data = entry
-        siblings = node.parent.children if node.parent is not None else [node]
-        widths = column_widths(n.data for n in siblings if n.data is not None)
+        widths = self._widths_under(node.parent) if node.parent is not None else (0, 0)
         node.set_label(entry_label(entry, entry.path in self.changed_dirs, widths))
+
+    def _widths_under(self, parent: TreeNode[RootfsEntry | None]) -> tuple[int, int]:
+        """The columns' widths among a directory's entries, measured once: a relabel pass
+        over a directory of n entries measured them n times (seconds for /usr/bin)."""
+        widths = self._column_widths.get(parent.id)
+        if widths is None:
+            widths = column_widths(n.data for n in parent.children if n.data is not None)
+            self._column_widths[parent.id] = widths
+        return widths
 
     def action_reread(self) -> None:
         """Reads the opened directories and the change marks again."""
@@ -376,7 +387,7 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
             node.add_leaf(Text(message.error, style="red"), data=None)
             node.expand()
             return
-        widths = column_widths(message.entries)
+        widths = self._column_widths[node.id] = column_widths(message.entries)
         for entry in message.entries:
             label = entry_label(entry, entry.path in self.changed_dirs, widths)
             if entry.is_dir:
@@ -389,46 +400,46 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
 
     def action_save(self) -> None:
         """Saves the file under the cursor (a directory as a tar archive) in the working
-        directory of this host, as `docker cp` would; a link, its target."""
+        directory of this host, as `docker cp` would; a link, what it names."""
         entry = self.cursor_node.data if self.cursor_node is not None else None
         if self.session is None:
             return
         if entry is None or entry.change == "D":
             self.notify("nothing to save here: choose a file or a directory", timeout=4)
             return
-        path, kind = entry.path, entry.kind
-        if kind == "link" and entry.link_target:
-            path = posixpath.normpath(
-                posixpath.join(posixpath.dirname(entry.path), entry.link_target)
-            )
-            kind = "file"  # the archive API says what it is: a directory is refused as one
-        if kind not in ("file", "dir"):
-            self.notify(f"{entry.path} is a {kind}: only files and directories are saved")
+        if entry.kind not in ("file", "dir", "link"):
+            self.notify(f"{entry.path} is a {entry.kind}: only files and directories are saved")
             return
-        self.notify(f"saving {path}…", title="files", timeout=3)
-        self.save(path, kind == "dir")
+        self.notify(f"saving {entry.path}…", title="files", timeout=3)
+        self.save(entry.path)
 
     @work(thread=True, exit_on_error=False, group="save")
-    def save(self, path: str, is_dir: bool) -> None:
-        """Saves a file of the target in the working directory, then says where (or why not)."""
+    def save(self, path: str) -> None:
+        """Saves a file of the target in the working directory, then says where (or why not);
+        the tree going (the app quitting) cancels it, and nothing is left."""
         from pathlib import Path
 
         from cdebug_tui.engine.panels import save_from_target
         from cdebug_tui.errors import CdebugError
-        from cdebug_tui.ui.widgets.processes import format_bytes
 
+        worker = get_current_worker()
         try:
-            dest, size = save_from_target(self.session, path, is_dir, Path.cwd())
+            dest, saved, size = save_from_target(
+                self.session, path, Path.cwd(), cancelled=lambda: worker.is_cancelled
+            )
         except CdebugError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="files", severity="error")
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self.notify, str(exc), title="files", severity="error")
             return
         except OSError as exc:
             note = f"cannot save {path} here: {exc.strerror or exc}"
             self.app.call_from_thread(self.notify, note, title="files", severity="error")
             return
-        what = "as a tar archive " if is_dir else ""
+        what = f"{path} → {saved}" if saved != path else path
+        if dest.suffix == ".tar" and not saved.endswith(".tar"):
+            what += " as a tar archive"
         amount = f"{size} bytes" if size < 1024 else format_bytes(size)
-        note = f"saved {path} {what}to {dest} ({amount}, only you may read it)"
+        note = f"saved {what} to {dest} ({amount}, only you may read it)"
         self.app.call_from_thread(self.notify, note, title="files", timeout=8)
 
     @work(thread=True, exit_on_error=False, group="preview")
