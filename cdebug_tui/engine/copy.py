@@ -73,7 +73,11 @@ class CopySource:
         """`container api, exited (1)` or `image my/app:1.2`."""
         if self.original is not None:
             o = self.original
-            state = f"exited ({o.exit_code})" if o.state == "exited" else o.state
+            state = o.state
+            if o.state == "exited":
+                state = f"exited ({o.exit_code})"
+            elif o.restarting:
+                state = f"restarting after exit {o.exit_code} (its restart policy runs on)"
             return f"container {o.name}, {state}"
         return f"image {self.name}"
 
@@ -90,8 +94,9 @@ def find(
     notice: Callable[[str], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> TargetInfo | CopySource:
-    """Finds what TARGET names: a container that runs (debugged as it is), a stopped one or an
-    image (debugged through a copy). A container wins over an image of the same name.
+    """Finds what TARGET names: a container that runs (debugged as it is), a stopped or
+    restarting one or an image (debugged through a copy). A container wins over an image of
+    the same name.
 
     Raises:
         TargetNotFoundError: When it names neither (an image that cannot be pulled either).
@@ -103,9 +108,11 @@ def find(
         return _image_source(engine, name, on_progress, not_found)
     if notice is not None and _local_image(engine, name):
         notice(f"{name} names a container and an image: debugging the container")
-    if target.running or target.paused or target.restarting:
+    if target.restarting:
+        pass  # a crash loop: between its runs there is nothing to join, and each run is short
+    elif target.running or target.paused:
         return target
-    if target.state not in STOPPED_STATES:
+    elif target.state not in STOPPED_STATES:
         return target  # removing, or a state we do not know: check_target says why not
     return CopySource(
         kind="container",
@@ -209,6 +216,8 @@ class DebugCopy:
         else:
             shares = "shares nothing with the original"
         made = "as created" if original.state == "created" else "as it stopped"
+        if original.restarting:
+            made = "as they were between two runs"
         return f"{what}; {shares}; its files {made}"
 
     def watch_original(self, session: DebugSession) -> None:
@@ -324,7 +333,8 @@ def make_copy(
             committed = engine.commit(source.original.id, ref, labels)
             image = committed
             add_step(
-                "commit the stopped container to an image",
+                f"commit the {'restarting' if source.original.restarting else 'stopped'} "
+                "container to an image",
                 f"docker commit --pause=false --change 'LABEL {COPY_LABEL}={of[:12]}' "
                 f"{source.original.name} {ref}",
                 t0,

@@ -675,7 +675,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         if c.is_sidecar:
             self.notify(f"{c.name} is a cdebug-tui sidecar, not a target", severity="warning")
             return None
-        stopped = c.state in ("exited", "created", "dead")
+        # A restarting one (a crash loop) too: between its runs there is nothing to join.
+        stopped = c.state in ("exited", "created", "dead", "restarting")
         if not c.running and not stopped:
             self.notify(
                 f"{c.name} is {c.state}: a {c.state} container cannot be debugged (its processes "

@@ -131,6 +131,35 @@ def test_crashed_shell_less_container(
     assert_nothing_left(engine, crashed.id)
 
 
+def test_crash_loop_is_debugged_through_a_copy(
+    engine: Any, make_target: Any, crasher_image: str, busybox_image: str
+) -> None:
+    """A container its restart policy keeps starting (a crash loop) is caught between two
+    short runs: it is debugged through a copy of its files, with its crash log, while the
+    engine goes on restarting it; nothing is left."""
+    looping = make_target(crasher_image, run=False, restart_policy={"Name": "always"})
+    engine.api.start(looping.id)
+    # Five restarts in, the engine waits 3.2 s before the next: time enough to start.
+    wait_for(
+        lambda: (
+            engine.inspect(looping.id).restarting and engine.details(looping.id).restart_count >= 5
+        ),
+        60,
+        "a crash loop, caught between two runs",
+    )
+    r = cdebug("exec", "--image", busybox_image, looping.name, "cat", "/tmp/crash.log")
+    err = r.stderr.decode()
+    assert r.returncode == 0, err
+    assert r.stdout.decode().startswith("crashed as uid=65532 in /app")
+    first = err.splitlines()[0]
+    assert f"a debug copy of container {looping.name}, restarting after exit 3" in first, first
+    assert "between two runs" in first
+    details = engine.details(looping.id)
+    assert details.restart_policy == "always" and details.restart_count >= 5
+    engine.api.stop(looping.id, timeout=0)
+    assert_nothing_left(engine, looping.id)
+
+
 def test_created_never_started_shares_its_volume(
     engine: Any, make_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

@@ -172,3 +172,58 @@ def test_palette_debugs_an_image_with_a_profile(
 
     run(body())
     assert engine.image_id(distroless_image)
+
+
+def test_enter_on_a_crash_loop_debugs_a_copy_between_two_runs(
+    engine: Any, crasher_image: str, busybox_image: str
+) -> None:
+    """Enter on a container its restart policy keeps restarting (a crash loop) opens the
+    picker, not a refusal, and a session on a copy: its crash log is there to read."""
+    from tests.engine.helpers import wait_for as engine_wait
+
+    cid = engine.api.create_container(
+        crasher_image,
+        name=f"cdebug-test-looping-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+        labels={TEST_LABEL: RUN_ID},
+        host_config=engine.api.create_host_config(restart_policy={"Name": "always"}),
+    )["Id"]
+    try:
+        engine.api.start(cid)
+        # Six restarts in, the engine waits 6.4 s before the next: time enough to pick.
+        engine_wait(
+            lambda: engine.inspect(cid).restarting and engine.details(cid).restart_count >= 6,
+            60,
+            "a crash loop",
+        )
+        name = engine.inspect(cid).name
+
+        async def body() -> None:
+            app = CdebugApp()
+            async with app.run_test(size=(160, 48)) as pilot:
+                panel = app.query_one(ContainerListPanel)
+                await wait_for(pilot, lambda: panel.row(cid) is not None, "the looping row")
+                await pilot.press("slash")
+                await type_text(pilot, name)
+                await pilot.press("enter")
+                await wait_for(pilot, lambda: app.focused is panel.query_one(DataTable), "list")
+                await pilot.press("enter")
+                await pick_toolkit(pilot, busybox_image)
+                pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+                await wait_for(pilot, lambda: pane.state == "running", "the session", 90)
+                header = str(pane.query_one(".session-header").render())
+                assert f"a debug copy of container {name}, restarting after exit 3" in header
+                await wait_for_prompt(pilot, pane)
+                await type_text(pilot, "cat /tmp/crash.log")
+                await pilot.press("enter")
+                await wait_for(
+                    pilot, lambda: "crashed as uid=65532" in terminal_text(pane), "the log"
+                )
+
+        run(body())
+    finally:
+        for image in copies_of(engine, cid)[1]:
+            try:
+                engine.api.remove_image(image, force=True)
+            except docker.errors.APIError:
+                pass
+        engine.api.remove_container(cid, force=True, v=True)
