@@ -476,8 +476,10 @@ class Engine:
     def _restart_count(self, container_id: str) -> int:
         try:
             return int(self._inspect(container_id).get("RestartCount") or 0)
-        except TargetNotFoundError:
-            return 0  # removed since the list: its row goes with the next event
+        except CdebugError:
+            # Removed since the list (its row goes with the next event), or an inspect the
+            # engine refused: one count unknown, not the whole list.
+            return 0
 
     def _rows(
         self, raw: list[dict[str, Any]], *, shells: bool = True, restarts: bool = False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import json
 import re
-import signal
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -374,12 +373,24 @@ def unresolved_target(target: str, rows: Iterable[Mapping[str, Any]]) -> CdebugE
     return TargetNotFoundError(f"no such container: {target}")
 
 
-def signal_name(number: str) -> str:
-    """SIGKILL for "9"; the text itself when it names no signal of this host."""
+#: Linux's signal numbers (x86 and arm alike), whatever this host's are: the engine's
+#: containers run on Linux, also under Docker Desktop on a Mac, whose SIGUSR1 is 30, not 10.
+LINUX_SIGNALS = {
+    1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",
+    7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2",
+    13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 16: "SIGSTKFLT", 17: "SIGCHLD",
+    18: "SIGCONT", 19: "SIGSTOP", 20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU", 23: "SIGURG",
+    24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM", 27: "SIGPROF", 28: "SIGWINCH", 29: "SIGIO",
+    30: "SIGPWR", 31: "SIGSYS",
+}  # fmt: skip
+
+
+def signal_name(number: str | int) -> str:
+    """SIGKILL for "9" (Linux's numbers); the text itself when it is no signal's number."""
     try:
-        return signal.Signals(int(number)).name
+        return LINUX_SIGNALS.get(int(number), str(number))
     except ValueError:
-        return number
+        return str(number)
 
 
 def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | None:

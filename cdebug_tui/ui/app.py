@@ -313,11 +313,16 @@ class CdebugApp(App[int], inherit_bindings=False):
         # First without the shell probes so that the rows show at once, then with them.
         self.post_message(ContainersLoaded(engine.list_containers(shells=False), engine.name))
         self.call_from_thread(self._follow, engine.name, since)
-        # Only the SHELL column and the restart counts are taken from it: read before its
-        # probes, which take seconds on a busy engine, its states are older than the events
+        # Only the SHELL column and the restart counts are taken from these: read before their
+        # probes, which take seconds on a busy engine, their states are older than the events
         # applied meanwhile (a container that died in between showed "running" again, for good).
-        details = engine.list_containers(shells=True, restarts=True)
-        self.post_message(ContainersLoaded(details, engine.name, details_only=True))
+        # The shells first: the counts take an inspect per container.
+        for restarts in (False, True):
+            read_at = time.monotonic()
+            details = engine.list_containers(shells=True, restarts=restarts)
+            self.post_message(
+                ContainersLoaded(details, engine.name, details_only=True, read_at=read_at)
+            )
 
     def _remove_orphans(self, engine: Any) -> None:
         """Removes the sidecars a crashed cdebug-tui left (their owner process is gone)."""
@@ -576,7 +581,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         if panel is None:
             return
         if message.details_only:
-            panel.set_details(message.containers)
+            panel.set_details(message.containers, message.read_at)
         else:
             first = not panel.loaded
             panel.set_containers(message.containers, message.engine)

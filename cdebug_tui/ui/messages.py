@@ -33,11 +33,17 @@ class ContainersLoaded(Message):
     """The whole container list of one engine (None: of the only engine) was read."""
 
     def __init__(
-        self, containers: list[Container], engine: str | None = None, details_only: bool = False
+        self,
+        containers: list[Container],
+        engine: str | None = None,
+        details_only: bool = False,
+        read_at: float = 0.0,
     ) -> None:
         super().__init__()
         self.containers = containers
         self.engine = engine
+        #: When the read began (time.monotonic()): a row an event changed since is newer.
+        self.read_at = read_at
         #: Only their SHELL and restart counts are news: the rows' states may have changed
         #: since they were read.
         self.details_only = details_only

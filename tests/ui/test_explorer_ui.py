@@ -174,7 +174,8 @@ def test_list_counts_a_crash_loop(
         async with app.run_test(size=(200, 60)) as pilot:
             await wait_for(pilot, lambda: restarts() >= 1, "the restarts shown", 30)
             seen = restarts()
-            await wait_for(pilot, lambda: restarts() > seen, "a restart counted live", 30)
+            # The engine's delay doubles at each restart: the next may be half a minute off.
+            await wait_for(pilot, lambda: restarts() > seen, "a restart counted live", 90)
             assert "↻" not in _cell(app, calm, "state")
 
     run(body())
@@ -218,14 +219,14 @@ def test_events_tell_how_a_container_ended_and_follow_it(
             )
             await wait_for(
                 pilot,
-                lambda: any("die" in r and "exit 137 (SIGKILL" in r for r in screen.rows_text()),
+                lambda: any("die" in r and "exit 137" in r for r in screen.rows_text()),
                 "the exit code, with its meaning",
                 detail=lambda: screen.rows_text(),
             )
             rows = screen.rows_text()
             events = [r.split()[1] for r in rows]
             assert events[:4] == ["create", "start", "kill", "die"], rows
-            assert "SIGKILL" in rows[2]
+            assert "SIGKILL" in rows[2] and "exit 137 (SIGKILL)" in rows[3]
             engine.api.start(cid)
             await wait_for(
                 pilot,
@@ -234,7 +235,7 @@ def test_events_tell_how_a_container_ended_and_follow_it(
                 detail=lambda: screen.rows_text(),
             )
             status = str(screen.query_one("#events-status", Static).render())
-            assert status.startswith("4 kept by the engine · 1 since"), status
+            assert status.startswith("5 events · following"), status
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, EventsScreen), "back")
             await wait_for(

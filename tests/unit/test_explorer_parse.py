@@ -198,3 +198,20 @@ def test_process_details_and_internals_mask_secrets_as_inspect_does() -> None:
     masked = shown(False)
     assert "APP_MODE=production" in masked and "hunter2" not in masked and "u:pw" not in masked
     assert "DB_PASSWORD=hunter2" in shown(True)
+
+
+def test_signals_are_linuxs_whatever_this_hosts_are() -> None:
+    """A kill event names its signal, and an exit code above 128 the signal behind it, by
+    Linux's numbers: the containers run Linux (under Docker Desktop on a Mac too)."""
+    from cdebug_tui.ui.screens.events import exit_meaning
+
+    raw = {
+        "Type": "container",
+        "Action": "kill",
+        "Actor": {"ID": "c1", "Attributes": {"signal": "10", "name": "api"}},
+        "timeNano": 1_700_000_000_000_000_000,
+    }
+    event = container_event(raw, "default")
+    assert event is not None and event.detail == "SIGUSR1"
+    assert exit_meaning(139) == "exit 139 (SIGSEGV)" and exit_meaning(134) == "exit 134 (SIGABRT)"
+    assert exit_meaning(3) == "exit 3" and exit_meaning(255) == "exit 255"

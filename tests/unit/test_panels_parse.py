@@ -232,3 +232,27 @@ def test_file_tree_columns_line_up_among_siblings() -> None:
     # A name past the cap pushes its own line only.
     long = [entry("n" * 60, "file", 1), entry("y", "file", 1)]
     assert column_widths(long)[0] < 60
+
+
+def test_the_session_header_gives_way_in_order() -> None:
+    """Narrower and narrower: the toolkit goes first, then why the mode was chosen, then the
+    name is cut; the mode, PRIVILEGED and REC stay in view."""
+    from cdebug_tui.ui.widgets.session_pane import fit_parts
+
+    parts = [
+        (" a-very-long-compose-project-service-name-1 ", "", 0),
+        (" d3fd6bb4e21c", "", 1),
+        ("  root mode", "", 0),
+        (": the toolkit is linked at /.cdebug-0123456789", "", 2),
+        ("  toolkit busybox:musl", "", 3),
+        ("  PRIVILEGED sidecar", "", 0),
+        ("  ● REC", "", 0),
+    ]
+    for width in (200, 140, 100, 80, 60):
+        line = fit_parts(parts, width).plain
+        assert len(line) <= width and line.endswith("● REC"), line
+        assert "root mode" in line and "PRIVILEGED" in line
+    assert "toolkit busybox" in fit_parts(parts, 200).plain
+    assert "toolkit" not in fit_parts(parts, 140).plain.replace("the toolkit", "")
+    assert "linked at" not in fit_parts(parts, 80).plain
+    assert "…" in fit_parts(parts, 60).plain.split("root mode")[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from cdebug_tui.engine.stats import counted
 from cdebug_tui.ui.widgets.footer import AppFooter
 
 if TYPE_CHECKING:
@@ -31,8 +31,15 @@ _STYLES = {
     "destroy": "cyan",
     "rename": "cyan",
 }
-#: Exit codes above 128 are a signal's number plus 128, as shells report them.
-_SIGNALLED = {137: "SIGKILL: killed, often by the OOM killer", 143: "SIGTERM: asked to stop"}
+
+
+def exit_meaning(code: int) -> str:
+    """`exit 137 (SIGKILL)`: a code above 128 is a signal's number plus 128, as shells say."""
+    from cdebug_tui.engine.models import LINUX_SIGNALS
+
+    if 128 < code <= 128 + 31:
+        return f"exit {code} ({LINUX_SIGNALS[code - 128]})"
+    return f"exit {code}"
 
 
 def event_row(event: ContainerEvent, today: str | None = None) -> tuple[Text, Text, Text]:
@@ -46,9 +53,11 @@ def event_row(event: ContainerEvent, today: str | None = None) -> tuple[Text, Te
     if event.action == "die":
         code = event.exit_code
         style = "red" if code else "dim"
-        detail = f"exit {code}" if code is not None else "exited"
-        if code in _SIGNALLED:
-            detail += f" ({_SIGNALLED[code]})"
+        detail = exit_meaning(code) if code is not None else "exited"
+    elif event.action == "exec_die" and event.exit_code is not None:
+        # A failing healthcheck or someone's `docker exec`: how it ended says which went wrong.
+        style = "dim" if event.exit_code == 0 else "yellow"
+        detail = exit_meaning(event.exit_code)
     elif event.action == "health_status":
         style = {"healthy": "green", "unhealthy": "bold red"}.get(detail, "yellow")
     elif event.action.startswith("exec_"):
@@ -78,7 +87,6 @@ class EventsScreen(Screen[None]):
         self.events: list[ContainerEvent] = []
         self._stream: EventStream | None = None
         self._closed = False
-        self._kept = 0  # the events the engine still had when the screen opened
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -109,57 +117,60 @@ class EventsScreen(Screen[None]):
 
         engine = getattr(self.app, "engines", {}).get(self.engine_name)
         if engine is None:
-            self.app.call_from_thread(self._status, f"engine {self.engine_name} does not answer")
+            self._tell(f"engine {self.engine_name} does not answer")
             return
-        now = time.time()
         try:
-            # Those kept (Docker keeps its latest 256, of all containers, in memory), then a
-            # stream from the same instant for those to come.
-            kept = list(engine.events(since=1, until=now, container=self.container_id))
-            self.app.call_from_thread(self._add, kept, True)
-            stream = engine.events(since=now, container=self.container_id)
+            # One stream: those the engine kept first (Docker keeps its latest 256, of all
+            # containers, in memory), then those to come. No `until`: an engine whose clock is
+            # behind this host's would hold the answer until its clock got there.
+            stream = engine.events(since=1, container=self.container_id)
         except CdebugError as exc:
-            self.app.call_from_thread(self._status, f"cannot read the events: {exc}")
+            self._tell(f"cannot read the events: {exc}")
             return
         self._stream = stream
         if self._closed:  # closed while the stream was opened
             stream.close()
             return
-        seen = {(e.time, e.action) for e in kept}
+        ended = "the engine ended the event stream"
         try:
             for event in stream:
-                if (event.time, event.action) not in seen:
-                    self.app.call_from_thread(self._add, [event], False)
+                self.app.call_from_thread(self._add, event)
         except CdebugError as exc:
-            if not self._closed:
-                self.app.call_from_thread(self._status, f"the event stream broke: {exc}")
+            ended = f"the event stream broke: {exc}"
+        if not self._closed:
+            self._tell(ended, ended=True)
 
-    def _add(self, events: list[ContainerEvent], kept: bool) -> None:
+    def _tell(self, problem: str, ended: bool = False) -> None:
+        """From the worker: the status line says what went wrong (if the screen still shows)."""
+        if not self._closed:
+            self.app.call_from_thread(self._status, problem, ended)
+
+    def _add(self, event: ContainerEvent) -> None:
         if not self.is_attached:
             return
         table = self.query_one(DataTable)
         at_end = table.cursor_row >= table.row_count - 1
-        today = datetime.now().strftime("%Y-%m-%d")
-        for event in events:
-            self.events.append(event)
-            table.add_row(*event_row(event, today))
-        if kept:
-            self._kept = len(events)
-        if at_end and table.row_count:
+        self.events.append(event)
+        table.add_row(*event_row(event))
+        if at_end:
             # Following the newest, as a log does, unless the user moved up to read.
             table.move_cursor(row=table.row_count - 1, animate=False)
         self._status()
 
-    def _status(self, problem: str | None = None) -> None:
+    def _status(self, problem: str | None = None, ended: bool = False) -> None:
+        if not self.is_attached:
+            return
         status = self.query_one("#events-status", Static)
         if problem:
-            status.update(Text(problem, style="bold red"))
+            status.update(Text(problem, style="yellow" if ended else "bold red"))
             return
-        kept = f"{self._kept} kept by the engine" if self._kept else "none kept by the engine"
-        new = len(self.events) - self._kept
+        if not self.events:
+            said = "no events kept by the engine · following"
+        else:
+            said = f"{counted(len(self.events), 'event')} · following"
         status.update(
             Text.assemble(
-                (f"{kept} · {new} since · following", ""),
+                (said, ""),
                 ("  (Docker keeps only its latest 256 events in memory, of all containers)", "dim"),
             )
         )

@@ -416,6 +416,8 @@ class ContainerListPanel(Vertical):
         self.engines: dict[str, str | None] = {}
         #: When each running container started, estimated from its status text.
         self.started: dict[str, float] = {}
+        #: When an event last changed each row (time.monotonic()), by key.
+        self._changed_at: dict[str, float] = {}
         self.filter_text = ""
         self.show_sidecars = False
         self.loaded = False
@@ -515,14 +517,18 @@ class ContainerListPanel(Vertical):
         self.loaded = True
         self.rebuild()
 
-    def set_details(self, containers: list[Container]) -> None:
+    def set_details(self, containers: list[Container], read_at: float = 0.0) -> None:
         """Takes only whether each shown container's image has a shell, and its restart count
-        (see ContainersLoaded)."""
+        (see ContainersLoaded), but for the rows an event changed since `read_at`: theirs is
+        newer (a start by hand set the count to 0 again)."""
         changed = False
         for c in containers:
             row = self.containers.get(_key(c))
-            if row is not None and (row.has_shell, row.restarts) != (c.has_shell, c.restarts):
-                self.containers[_key(c)] = replace(row, has_shell=c.has_shell, restarts=c.restarts)
+            if row is None:
+                continue
+            restarts = c.restarts if self._changed_at.get(_key(c), 0.0) < read_at else row.restarts
+            if (row.has_shell, row.restarts) != (c.has_shell, restarts):
+                self.containers[_key(c)] = replace(row, has_shell=c.has_shell, restarts=restarts)
                 changed = True
         if changed:
             self.rebuild()
@@ -540,6 +546,7 @@ class ContainerListPanel(Vertical):
         else:
             self.containers[_key(container)] = container
             self._note_start(container)
+            self._changed_at[_key(container)] = time.monotonic()
         self.rebuild()
 
     def _note_start(self, c: Container) -> None:

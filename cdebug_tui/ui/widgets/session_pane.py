@@ -166,6 +166,12 @@ def fit_parts(parts: list[HeaderPart], width: int) -> Text:
             else:
                 over -= cell_len(text)  # dropped
         kept = fitted
+    over = sum(cell_len(t) for t, _, _ in kept) - width
+    if over > 0 and kept and cell_len(kept[0][0]) - over - 1 >= 8:
+        # Still too wide (a long compose name, PRIVILEGED and REC): the name gives way, not
+        # the marks after it.
+        text, style, rank = kept[0]
+        kept[0] = (set_cell_size(text, cell_len(text) - over - 1) + "…", style, rank)
     return Text.assemble(*((t, s) for t, s, _ in kept), no_wrap=True, overflow="ellipsis")
 
 
