@@ -36,7 +36,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("list", "E", "the container's events: starts, exits and their codes, kills, OOM, live"),
     ("list", "U / X / R", "start / stop / restart the container (asks first)"),
     ("list", "P / K / D", "pause or unpause / kill / remove the container (asks first)"),
-    ("list", "ctrl+p, :", "commands for the selected container (actions, inspect, stats)"),
+    ("list", "ctrl+p, :", "commands for the selected container (actions, inspect, stats, events)"),
     ("list", "e", "what the list shows: states, exit codes, SHELL (also in inspect, logs, stats)"),
     ("tabs", "1-9 / 0", "the session tab at that place / the list (outside the terminal)"),
     ("session", "t, enter, click", "enter the terminal"),
