@@ -19,6 +19,19 @@ from cdebug_tui.ui.widgets.terminal import screen_lines
 from tests.waiting import wait_for_app
 
 
+def notes_of(app: CdebugApp) -> list[str]:
+    """The app's notifications from now on, as a list that grows (they still show)."""
+    notes: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kw: Any) -> None:
+        notes.append(str(message))
+        original(message, **kw)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return notes
+
+
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
     """Runs one async test body (pytest-asyncio is not a dependency)."""
     return asyncio.run(coro)

@@ -27,7 +27,14 @@ from cdebug_tui.ui.widgets.stats_view import StatsView
 from tests.conftest import RUN_ID
 from tests.engine.helpers import wait_for as engine_wait
 from tests.explorer_fixtures import make_container
-from tests.ui.helpers import active_pane, run, type_text, wait_for, wait_for_panels
+from tests.ui.helpers import (
+    active_pane,
+    notes_of,
+    run,
+    type_text,
+    wait_for,
+    wait_for_panels,
+)
 
 __all__ = ["make_container"]  # a fixture: imported to be found, not called
 
@@ -70,18 +77,6 @@ async def _confirmation(pilot: Any, what: str) -> ConfirmScreen:
     return await wait_for(
         pilot, lambda: app.screen if isinstance(app.screen, ConfirmScreen) else None, what
     )
-
-
-def _notes(app: CdebugApp) -> list[str]:
-    notes: list[str] = []
-    original = app.notify
-
-    def notify(message: str, **kw: Any) -> None:
-        notes.append(str(message))
-        original(message, **kw)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return notes
 
 
 def test_list_columns_stats_and_sort(
@@ -425,7 +420,7 @@ def test_every_action_asks_first_and_reports(
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
-            notes = _notes(app)
+            notes = notes_of(app)
             panel = app.query_one(ContainerListPanel)
             await _select(pilot, cid)
 
@@ -511,7 +506,7 @@ def test_sidecars_are_refused_and_engine_refusals_are_one_line(
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
-            notes = _notes(app)
+            notes = notes_of(app)
             panel = app.query_one(ContainerListPanel)
             await wait_for(pilot, lambda: panel.row(sidecar) is not None, "the rows")
             await pilot.press("s")  # sidecars shown

@@ -412,7 +412,7 @@ def test_ctrl_s_saves_a_target_file_or_directory_on_this_host(
     it; a directory as a tar archive. A deleted file is refused, and nothing is written."""
     import tarfile
 
-    from tests.ui.helpers import type_text, wait_for_prompt
+    from tests.ui.helpers import notes_of, type_text, wait_for_prompt
 
     monkeypatch.chdir(tmp_path)
     target = run_target(distroless_image, network_mode="none")
@@ -423,14 +423,7 @@ def test_ctrl_s_saves_a_target_file_or_directory_on_this_host(
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
-        notes: list[str] = []
-        notify = app.notify
-
-        def noting(message: str, **kw: Any) -> None:
-            notes.append(str(message))
-            notify(message, **kw)
-
-        app.notify = noting  # type: ignore[method-assign]
+        notes = notes_of(app)
         async with app.run_test(size=(160, 45)) as pilot:
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)

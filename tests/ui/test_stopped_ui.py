@@ -28,24 +28,56 @@ pytestmark = pytest.mark.engine
 
 
 @pytest.fixture
-def crashed(engine: Any, crasher_image: str) -> Iterator[Any]:
-    """A shell-less container that wrote /tmp/crash.log and exited 3; removed at the end."""
-    cid = engine.api.create_container(
-        crasher_image,
-        name=f"cdebug-test-crashed-{RUN_ID}-{uuid.uuid4().hex[:6]}",
-        labels={TEST_LABEL: RUN_ID},
-    )["Id"]
-    try:
+def crasher(engine: Any, crasher_image: str) -> Iterator[Any]:
+    """Makes shell-less containers that write /tmp/crash.log and exit 3 (restarted by `policy`
+    when given); removes them, their copies and images at the end."""
+    made: list[str] = []
+
+    def make(policy: str | None = None) -> str:
+        cid = engine.api.create_container(
+            crasher_image,
+            name=f"cdebug-test-crashed-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+            labels={TEST_LABEL: RUN_ID},
+            host_config=engine.api.create_host_config(
+                restart_policy={"Name": policy} if policy else None
+            ),
+        )["Id"]
+        made.append(cid)
         engine.api.start(cid)
-        engine.api.wait(cid, timeout=30)
-        yield engine.inspect(cid)
-    finally:
+        return str(cid)
+
+    yield make
+    for cid in made:
         for image in copies_of(engine, cid)[1]:
             try:
                 engine.api.remove_image(image, force=True)
             except docker.errors.APIError:
                 pass
         engine.api.remove_container(cid, force=True, v=True)
+
+
+@pytest.fixture
+def crashed(engine: Any, crasher: Any) -> Any:
+    """A shell-less container that wrote /tmp/crash.log and exited 3."""
+    cid = crasher()
+    engine.api.wait(cid, timeout=30)
+    return engine.inspect(cid)
+
+
+async def debug_from_list(pilot: Any, cid: str, name: str, toolkit: str) -> Any:
+    """Filters the list to a container, Enter, picks the toolkit: its session tab, running."""
+    app = pilot.app
+    panel = app.query_one(ContainerListPanel)
+    await wait_for(pilot, lambda: panel.row(cid) is not None, "the container's row")
+    await pilot.press("slash")
+    await type_text(pilot, name)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.focused is panel.query_one(DataTable), "the list")
+    await pilot.press("enter")
+    await pick_toolkit(pilot, toolkit)
+    pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+    await wait_for(pilot, lambda: pane.state == "running", "the session on a copy", 90)
+    return pane
 
 
 def test_enter_on_a_crashed_container_debugs_a_copy(
@@ -59,16 +91,7 @@ def test_enter_on_a_crashed_container_debugs_a_copy(
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
-            panel = app.query_one(ContainerListPanel)
-            await wait_for(pilot, lambda: panel.row(crashed.id) is not None, "the crashed row")
-            await pilot.press("slash")
-            await type_text(pilot, crashed.name)
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: app.focused is panel.query_one(DataTable), "the list")
-            await pilot.press("enter")
-            await pick_toolkit(pilot, busybox_image)
-            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
-            await wait_for(pilot, lambda: pane.state == "running", "the session on a copy", 90)
+            pane = await debug_from_list(pilot, crashed.id, crashed.name, busybox_image)
             header = str(pane.query_one(".session-header").render())
             assert "COPY" in header
             assert f"a debug copy of container {crashed.name}, exited (3)" in header
@@ -175,55 +198,30 @@ def test_palette_debugs_an_image_with_a_profile(
 
 
 def test_enter_on_a_crash_loop_debugs_a_copy_between_two_runs(
-    engine: Any, crasher_image: str, busybox_image: str
+    engine: Any, crasher: Any, busybox_image: str
 ) -> None:
     """Enter on a container its restart policy keeps restarting (a crash loop) opens the
     picker, not a refusal, and a session on a copy: its crash log is there to read."""
     from tests.engine.helpers import wait_for as engine_wait
 
-    cid = engine.api.create_container(
-        crasher_image,
-        name=f"cdebug-test-looping-{RUN_ID}-{uuid.uuid4().hex[:6]}",
-        labels={TEST_LABEL: RUN_ID},
-        host_config=engine.api.create_host_config(restart_policy={"Name": "always"}),
-    )["Id"]
-    try:
-        engine.api.start(cid)
-        # Six restarts in, the engine waits 6.4 s before the next: time enough to pick.
-        engine_wait(
-            lambda: engine.inspect(cid).restarting and engine.details(cid).restart_count >= 6,
-            60,
-            "a crash loop",
-        )
-        name = engine.inspect(cid).name
+    cid = crasher("always")
+    # Six restarts in, the engine waits 6.4 s before the next: time enough to pick.
+    engine_wait(
+        lambda: engine.inspect(cid).restarting and engine.details(cid).restart_count >= 6,
+        60,
+        "a crash loop",
+    )
+    name = engine.inspect(cid).name
 
-        async def body() -> None:
-            app = CdebugApp()
-            async with app.run_test(size=(160, 48)) as pilot:
-                panel = app.query_one(ContainerListPanel)
-                await wait_for(pilot, lambda: panel.row(cid) is not None, "the looping row")
-                await pilot.press("slash")
-                await type_text(pilot, name)
-                await pilot.press("enter")
-                await wait_for(pilot, lambda: app.focused is panel.query_one(DataTable), "list")
-                await pilot.press("enter")
-                await pick_toolkit(pilot, busybox_image)
-                pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
-                await wait_for(pilot, lambda: pane.state == "running", "the session", 90)
-                header = str(pane.query_one(".session-header").render())
-                assert f"a debug copy of container {name}, restarting after exit 3" in header
-                await wait_for_prompt(pilot, pane)
-                await type_text(pilot, "cat /tmp/crash.log")
-                await pilot.press("enter")
-                await wait_for(
-                    pilot, lambda: "crashed as uid=65532" in terminal_text(pane), "the log"
-                )
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await debug_from_list(pilot, cid, name, busybox_image)
+            header = str(pane.query_one(".session-header").render())
+            assert f"a debug copy of container {name}, restarting after exit 3" in header
+            await wait_for_prompt(pilot, pane)
+            await type_text(pilot, "cat /tmp/crash.log")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "crashed as uid=65532" in terminal_text(pane), "the log")
 
-        run(body())
-    finally:
-        for image in copies_of(engine, cid)[1]:
-            try:
-                engine.api.remove_image(image, force=True)
-            except docker.errors.APIError:
-                pass
-        engine.api.remove_container(cid, force=True, v=True)
+    run(body())
