@@ -1028,7 +1028,10 @@ class CdebugApp(App[int], inherit_bindings=False):
                 await tabs.add_pane(pane)
             finally:
                 self._opening -= 1
-            tabs.active = pane.id or ""
+            try:
+                tabs.active = pane.id or ""
+            except ValueError:
+                return  # closed (x, the app quitting) before its tab was there: nothing to show
             self._sync_backgrounds()
             self._focus_active()
             self.refresh_title()
@@ -1138,6 +1141,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         ids = [p.id or "" for p in self.sessions()]
         where = ids.index(pane.id or "") if pane.id in ids else -1
         rest = [i for i in ids if i != pane.id]
+        # Now: the tab is gone before its session's end comes, which finished it (a recording
+        # stayed empty until the collector found the tab, minutes later).
+        pane.stop_recording()
         self.end_sessions([pane])
         await tabs.remove_pane(pane.id or "")
         tabs.active = rest[min(where, len(rest) - 1)] if rest and where >= 0 else "tab-list"
@@ -1465,6 +1471,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.notify(f"{ending}…")
+                for pane in live:
+                    pane.stop_recording()  # here, on the UI thread, before the tabs go
                 self.end_sessions(live, then_exit=True)
 
         self.push_screen(

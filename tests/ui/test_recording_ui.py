@@ -166,3 +166,42 @@ def test_more_sessions_than_the_default_thread_pool(
             await wait_for(pilot, lambda: not any(p.alive for p in panes), "the ends", 60)
 
     run(body())
+
+
+def test_closing_a_recording_tab_saves_the_recording(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str, tmp_path: Path
+) -> None:
+    """x on a tab that records finishes the cast at once and says where it is: it stayed
+    empty until the collector found the closed tab, minutes later."""
+    from cdebug_tui.ui.screens.record import RecordScreen
+    from tests.ui.helpers import notes_of, wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+    cast = tmp_path / "closed.cast"
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(120, 36)) as pilot:
+            notes = notes_of(app)
+            pane = await wait_for(pilot, lambda: next(iter(app.sessions()), None), "the tab")
+            await wait_for(pilot, lambda: app.tabs.active == pane.id, "its tab, shown")
+            await wait_for_prompt(pilot, pane)
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("R")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, RecordScreen) and app.screen, "where?"
+            )
+            screen.query_one("#record-path").value = str(cast)  # type: ignore[attr-defined]
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: pane.recorder is not None, "the recording")
+            await pilot.press("t")
+            await type_text(pilot, "echo closing-$((6*7))")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "closing-42" in terminal_text(pane), "the echo")
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: any(f"saved {cast}" in n for n in notes), "saved")
+            _, events = read_cast(cast)
+            assert any("closing-42" in e[2] for e in events if e[1] == "o")
+
+    run(body())

@@ -748,7 +748,7 @@ class SessionPane(TabPane):
     def on_session_ended(self, message: SessionEnded) -> None:
         message.stop()
         self.state = PaneState.ENDED
-        self._stop_recording()
+        self.stop_recording()
         self.exit_code = message.exit_code
         why = self.session.ended_reason if self.session is not None else None
         if self.panels_built:
@@ -1078,7 +1078,7 @@ class SessionPane(TabPane):
         as it is, the steps taken as markers), then records; pressed again (or when the
         session ends), stops."""
         if self.recorder is not None:
-            self._stop_recording()
+            self.stop_recording()
             return
         if self.session is None or self.state != PaneState.RUNNING:
             self.notify("only a running session can be recorded", severity="warning")
@@ -1116,7 +1116,8 @@ class SessionPane(TabPane):
         self._set_header()
         self.notify(f"recording to {path} (R stops)", title="recording")
 
-    def _stop_recording(self) -> None:
+    def stop_recording(self) -> None:
+        """Finishes the recording, if one runs, and says where it is."""
         recorder, self.recorder = self.recorder, None
         if recorder is not None:
             recorder.close()
