@@ -352,14 +352,16 @@ class DebugSession:
         has caught up with the event that ended it (`docker rm -f` sends die before destroy;
         `docker restart` runs it again) and returns the target's exit code (its die event's,
         else the engine's); None when unknown."""
-        code = self.target_exit_code
         deadline = time.monotonic() + wait
         while True:
             reason, now = self._target_now()
+            # The die event's code comes through the watcher's thread, maybe after the end.
+            code = self.target_exit_code
             settling = now is not None and now.restarting  # a restart policy at work
             if reason is not None and not (settling and time.monotonic() < deadline):
                 self.ended_reason = reason
-                if code is None and now is not None and reason == "the target stopped":
+                # Stopped, or waiting to run again: the engine still says how it ended.
+                if code is None and now is not None and (not now.running or now.restarting):
                     code = now.exit_code
                 return code
             if time.monotonic() > deadline:

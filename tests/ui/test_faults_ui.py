@@ -158,3 +158,31 @@ def test_a_restarted_targets_link_is_removed(
 
     run(body())
     assert not sidecars_of(engine, target.id)
+
+
+def test_a_crash_loop_ending_the_session_says_its_exit_code(
+    engine: Any, run_target: Any, busybox_image: str
+) -> None:
+    """A target its restart policy restarts ends the session when it crashes: the tab says so
+    with the code it crashed with (it said `exit code ?` when the crash's event came after the
+    session's end was read)."""
+    target = run_target(
+        busybox_image, ["sh", "-c", "sleep 4; exit 4"], restart_policy={"Name": "always"}
+    )
+    notes: list[str] = []
+
+    async def body() -> None:
+        app = _noted_app(target.name, busybox_image, notes)
+        async with app.run_test(size=(120, 36)) as pilot:
+            pane = await _running(pilot, app)
+            await wait_for(pilot, lambda: pane.state == "ended", "the crash to end it", 30)
+            header = pane.query_one(".session-header", Static)
+            await wait_for(
+                pilot,
+                lambda: "(exit code 4)" in str(header.render()),
+                "the crash's exit code",
+                detail=lambda: str(header.render()),
+            )
+            assert any("(exit code 4)" in n for n in notes)
+
+    run(body())
