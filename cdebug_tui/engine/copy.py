@@ -77,7 +77,7 @@ class CopySource:
             if o.state == "exited":
                 state = f"exited ({o.exit_code})"
             elif o.restarting:
-                state = f"restarting after exit {o.exit_code} (its restart policy runs on)"
+                state = f"restarting after exit {o.exit_code}"
             return f"container {o.name}, {state}"
         return f"image {self.name}"
 
@@ -202,13 +202,18 @@ class DebugCopy:
         self._done = threading.Event()
         self._watcher: Any = None
 
-    def banner(self) -> str:
-        """One line for the user: what this is a copy of, that it is discarded, what it shares;
-        in that order, as the header cuts what the width does not hold."""
-        what = f"a debug copy of {self.source.describe()}: changes are discarded at the end"
+    def banner_parts(self) -> list[str]:
+        """What the user must know, most important first: what this is a copy of, what it
+        shares with the original (writes there are real), that the rest is discarded, what
+        its files are. A narrow header keeps the first ones."""
+        what = f"a debug copy of {self.source.describe()}"
         original = self.source.original
         if original is None:
-            return f"{what}; a new container of the image, with its env, workdir and user"
+            return [
+                what,
+                "changes are discarded at the end",
+                "a new container of the image, with its env, workdir and user",
+            ]
         shared = self.source.shared
         if shared:
             mounts = "; ".join(m.describe() for m in shared)
@@ -218,7 +223,11 @@ class DebugCopy:
         made = "as created" if original.state == "created" else "as it stopped"
         if original.restarting:
             made = "as they were between two runs"
-        return f"{what}; {shares}; its files {made}"
+        return [what, shares, "other changes are discarded at the end", f"its files {made}"]
+
+    def banner(self) -> str:
+        """banner_parts as one line (the CLI's first)."""
+        return "; ".join(self.banner_parts())
 
     def watch_original(self, session: DebugSession) -> None:
         """Ends the session when the original container is removed (the copy would outlive

@@ -310,7 +310,7 @@ def test_image_target(engine: Any, distroless_image: str, busybox_image: str) ->
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode().splitlines() == ["/app", "config.json", "server", "0"]
     first = r.stderr.decode().splitlines()[0]
-    assert first.startswith(f"cdebug-tui: a debug copy of image {distroless_image}: changes")
+    assert first.startswith(f"cdebug-tui: a debug copy of image {distroless_image}; changes")
     assert first.endswith("; a new container of the image, with its env, workdir and user")
     assert engine.image_id(distroless_image)
     assert copies_of(engine, distroless_image) == ([], [])

@@ -181,10 +181,11 @@ class SessionHeaderView(Static, can_focus=True):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._parts: list[HeaderPart] = []
-        self._more: Text | None = None
+        self._more: list[HeaderPart] | None = None
 
-    def show_parts(self, parts: list[HeaderPart], more: Text | None = None) -> None:
-        """Shows the parts, fitted to the width whatever it becomes, then `more` lines."""
+    def show_parts(self, parts: list[HeaderPart], more: list[HeaderPart] | None = None) -> None:
+        """Shows the parts, fitted to the width whatever it becomes, then `more` as a second
+        line, fitted too."""
         self._parts, self._more = parts, more
         self.refresh(layout=True)
 
@@ -195,9 +196,10 @@ class SessionHeaderView(Static, can_focus=True):
     def render(self) -> Any:
         if not self._parts:
             return super().render()
-        line = fit_parts(self._parts, self.content_size.width or 10**4)
+        width = self.content_size.width or 10**4
+        line = fit_parts(self._parts, width)
         if self._more is not None:
-            line = Text.assemble(line, "\n", self._more, no_wrap=True, overflow="ellipsis")
+            line = Text.assemble(line, "\n", fit_parts(self._more, width), no_wrap=True)
         return line
 
 
@@ -886,11 +888,12 @@ class SessionPane(TabPane):
                     4,
                 ),
             ]
-        more = None
+        more: list[HeaderPart] | None = None
         if session.copy is not None:
-            more = Text.assemble(
-                (" COPY ", "bold reverse yellow"), (" " + session.copy.banner(), "yellow")
-            )
+            # What it is, then what it shares (writes there are real) stay longest.
+            first, *rest = session.copy.banner_parts()
+            more = [(" COPY ", "bold reverse yellow", 0), (" " + first, "yellow", 0)]
+            more += [("; " + part, "yellow", i + 1) for i, part in enumerate(rest)]
         view = self.query_one(".session-header", SessionHeaderView)
         # A copy's second line says what it is: a copy, what it shares, that it is discarded.
         view.set_class(session.copy is not None, "-copy")
