@@ -138,6 +138,14 @@ def selected_target(app: Any) -> ActionTarget | None:
     panel = getattr(app, "list_panel", None)
     if session is not None and engine is not None:
         t = session.target
+        copy = getattr(session, "copy", None)
+        if copy is not None:
+            if copy.source.original is None:
+                # A copy of an image: the copy is ours, like a sidecar (no actions on it).
+                return ActionTarget(engine.name, t.id, t.name, t.state, True)
+            # A copy of a stopped or crash-looping container: the commands are for that one
+            # (its events, stopping its loop), not for the copy, which closing the tab removes.
+            t = copy.source.original
         # The list's row has the state now; the session's is its start's (an ended tab's
         # target that exited still said running, and Stop was offered, then "stopped").
         row = panel.row(t.id, engine.name) if panel is not None else None

@@ -219,6 +219,13 @@ def test_enter_on_a_crash_loop_debugs_a_copy_between_two_runs(
             pane = await debug_from_list(pilot, cid, name, busybox_image)
             header = str(pane.query_one(".session-header").render())
             assert f"a debug copy of container {name}, restarting after exit 3" in header
+            # The palette's commands (events, stopping the loop) are for the original.
+            from cdebug_tui.ui.container_actions import ContainerCommands, selected_target
+
+            target = selected_target(app)
+            assert target is not None and (target.id, target.name) == (cid, name)
+            names = [c[0] for c in ContainerCommands(app.screen)._commands()]
+            assert f"Events of {name}" in names and f"Stop {name}" in names, names
             await wait_for_prompt(pilot, pane)
             await type_text(pilot, "cat /tmp/crash.log")
             await pilot.press("enter")
