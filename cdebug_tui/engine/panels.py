@@ -805,12 +805,19 @@ def save_from_target(
     """
     engine, cid = session.engine, session.target.id
     path = posixpath.normpath("/" + path.lstrip("/"))
+    # Named as the path asked for, a link's too (`docker cp -L`): its content is what it names.
+    asked = posixpath.basename(path) or "rootfs"
     stat = engine.stat_path(cid, path)
     for _ in range(_LINKS_FOLLOWED):
         if stat is None or stat.kind != "link" or not stat.link_target:
             break
         path = stat.link_target
         stat = engine.stat_path(cid, path)
+    if stat is None and path.startswith(("/proc/", "/sys/")):
+        # Kernel files the archive API does not reach (/proc/cpuinfo): read through the
+        # sidecar, as the preview does; they are small.
+        data = preview_file(session, path, 64 << 20)
+        return _save_bytes(data, directory, asked), path, len(data)
     if stat is None:
         raise SessionError(f"cannot save {path}: the target has no such file")
     if stat.kind not in ("file", "dir"):
@@ -819,13 +826,25 @@ def save_from_target(
     stream = engine.archive(cid, path)
     if stream is None:
         raise SessionError(f"cannot save {path}: the target has no such file")
-    name = (posixpath.basename(path) or "rootfs") + (".tar" if is_dir else "")
+    name = asked + (".tar" if is_dir else "")
     part = directory / f".{name}.{os.getpid()}-{os.urandom(3).hex()}.part"
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
             size = _copy_out(stream, out, is_dir, path, cancelled)
         return _settle(part, directory, name), path, size
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _save_bytes(data: bytes, directory: Path, name: str) -> Path:
+    """Writes bytes read otherwise as save_from_target writes a file: new, 0600, whole."""
+    part = directory / f".{name}.{os.getpid()}-{os.urandom(3).hex()}.part"
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        return _settle(part, directory, name)
     finally:
         part.unlink(missing_ok=True)
 

@@ -275,15 +275,20 @@ def test_saving_target_files_follows_links_and_leaves_nothing_half_written(
     assert code == 0, err
     original = engine.read_file(session.target.id, "/app/config.json")
 
+    # Named as asked, as `docker cp -L` names them; the content is what the links name.
     dest, saved, size = panels.save_from_target(session, "/tmp/cfg2", tmp_path)
-    assert (dest.name, saved, size) == ("config.json", "/app/config.json", len(original))
+    assert (dest.name, saved, size) == ("cfg2", "/app/config.json", len(original))
     assert dest.read_bytes() == original and dest.stat().st_mode & 0o777 == 0o600
     dest, saved, _ = panels.save_from_target(session, "/tmp/app-link", tmp_path)
-    assert (dest.name, saved) == ("app.tar", "/app")
+    assert (dest.name, saved) == ("app-link.tar", "/app")
     with tarfile.open(dest) as tar:
         assert "app/config.json" in tar.getnames()
+    first, _, _ = panels.save_from_target(session, "/app/config.json", tmp_path)
     again, _, _ = panels.save_from_target(session, "/app/config.json", tmp_path)
-    assert again.name == "config-1.json"
+    assert (first.name, again.name) == ("config.json", "config-1.json")
+    # A kernel file the archive API does not reach comes through the sidecar.
+    cpuinfo, saved, size = panels.save_from_target(session, "/proc/cpuinfo", tmp_path)
+    assert saved == "/proc/cpuinfo" and size > 0 and b"processor" in cpuinfo.read_bytes()
 
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(SessionError, match="a device, fifo or socket, not a file"):

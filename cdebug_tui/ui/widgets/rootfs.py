@@ -404,8 +404,11 @@ class RootfsPanel(Tree["RootfsEntry | None"]):
         entry = self.cursor_node.data if self.cursor_node is not None else None
         if self.session is None:
             return
-        if entry is None or entry.change == "D":
+        if entry is None:
             self.notify("nothing to save here: choose a file or a directory", timeout=4)
+            return
+        if entry.change == "D":
+            self.notify(f"{entry.path} was deleted (docker diff): nothing to save", timeout=4)
             return
         if entry.kind not in ("file", "dir", "link"):
             self.notify(f"{entry.path} is a {entry.kind}: only files and directories are saved")
