@@ -388,9 +388,12 @@ LINUX_SIGNALS = {
 def signal_name(number: str | int) -> str:
     """SIGKILL for "9" (Linux's numbers); the text itself when it is no signal's number."""
     try:
-        return LINUX_SIGNALS.get(int(number), str(number))
+        n = int(number)
     except ValueError:
         return str(number)
+    if 34 <= n <= 64:
+        return f"SIGRTMIN+{n - 34}"  # the real-time signals (glibc's SIGRTMIN is 34)
+    return LINUX_SIGNALS.get(n, str(number))
 
 
 def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | None:
@@ -404,6 +407,9 @@ def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | Non
     code = str(attributes.get("exitCode") or "")
     if action == "kill" and not detail:
         detail = signal_name(str(attributes.get("signal") or ""))
+    elif action == "rename" and not detail:
+        old = str(attributes.get("oldName") or "").lstrip("/")
+        detail = f"{old} → {attributes.get('name', '')}" if old else ""
     return ContainerEvent(
         engine=engine,
         id=actor.get("ID") or raw.get("id", ""),

@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -1448,6 +1449,22 @@ class CdebugApp(App[int], inherit_bindings=False):
             pass  # A new tab is not composed yet; it focuses its terminal once it runs.
 
     # -- help and quitting -----------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """As App.notify, but a notification already on screen is not shown twice: R pressed
+        six times on a restarting container stacked four identical refusals over the list."""
+        for shown in self._notifications:
+            if (shown.message, shown.title, shown.severity) == (message, title, severity):
+                return
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def action_help(self) -> None:
         from cdebug_tui.ui.screens.help import HelpScreen

@@ -215,3 +215,12 @@ def test_signals_are_linuxs_whatever_this_hosts_are() -> None:
     assert event is not None and event.detail == "SIGUSR1"
     assert exit_meaning(139) == "exit 139 (SIGSEGV)" and exit_meaning(134) == "exit 134 (SIGABRT)"
     assert exit_meaning(3) == "exit 3" and exit_meaning(255) == "exit 255"
+    rt = container_event({**raw, "Actor": {"ID": "c1", "Attributes": {"signal": "40"}}}, "d")
+    assert rt is not None and rt.detail == "SIGRTMIN+6"
+    renamed = {
+        **raw,
+        "Action": "rename",
+        "Actor": {"ID": "c1", "Attributes": {"oldName": "/a", "name": "b"}},
+    }
+    event = container_event(renamed, "d")
+    assert event is not None and event.detail == "a → b"

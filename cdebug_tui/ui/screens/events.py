@@ -155,6 +155,9 @@ class EventsScreen(Screen[None]):
         if at_end:
             # Following the newest, as a log does, unless the user moved up to read.
             table.move_cursor(row=table.row_count - 1, animate=False)
+        if event.action == "destroy":
+            self._status(f"{self.container_name} was removed: no more events", ended=True)
+            return
         self._status()
 
     def _status(self, problem: str | None = None, ended: bool = False) -> None:
