@@ -227,6 +227,8 @@ def test_file_tree_columns_line_up_among_siblings() -> None:
     lines = [("▶ " if e.is_dir else "") + entry_label(e, widths=widths).plain for e in entries]
     starts = {line.index(e.mode) for line, e in zip(lines, entries, strict=True)}
     assert len(starts) == 1, lines
+    names = {line.index(e.name) for line, e in zip(lines, entries, strict=True)}
+    assert len(names) == 1, lines  # the names too, a directory's after its ▶
     assert lines[1].endswith(" → /app/sleep")
     assert lines[2].index(" 121K ") < next(iter(starts))
     # A name past the cap pushes its own line only.

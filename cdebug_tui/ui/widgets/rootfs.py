@@ -48,8 +48,7 @@ def _shown_name(entry: RootfsEntry) -> str:
 
 
 def _name_cells(entry: RootfsEntry) -> int:
-    # The tree draws a directory's ▶/▼ before its label, 2 cells a file does not have.
-    return cell_len(_shown_name(entry)) + (2 if entry.is_dir else 0)
+    return cell_len(_shown_name(entry))
 
 
 def _shown_size(entry: RootfsEntry) -> str:
@@ -73,7 +72,9 @@ def entry_label(entry: RootfsEntry, inside: bool = False, widths: tuple[int, int
         inside: Whether something under it changed (a directory's mark when it has none).
         widths: The name and size columns' widths among its siblings.
     """
-    text = Text()
+    # The tree draws a directory's ▶/▼ before its label: a file's label starts with as much,
+    # so that names line up as ls -l's do.
+    text = Text("" if entry.is_dir else "  ")
     marker, style = _CHANGE_STYLE.get(entry.change or "", _INSIDE if inside else (" ", ""))
     text.append(marker + " ", style=style)
     name_style = _KIND_STYLE.get(entry.kind, "")
