@@ -728,7 +728,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                 ),
             )
 
-        picker = ToolkitPickerScreen(engine, c.name)
+        picker = ToolkitPickerScreen(engine, c.name, c.id)
 
         def picked(image: str | None) -> None:
             profile = picker.profile

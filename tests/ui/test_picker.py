@@ -429,3 +429,34 @@ def test_escape_enter_enter_at_once_cancels_reopens_and_picks(
 
     run(body())
     assert sidecars_of(engine, target.id) == []
+
+
+def test_removing_the_target_closes_its_picker(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The container being picked for is removed: the picker closes, saying so, and the
+    sidecar prepared meanwhile goes (picking opened a tab that had ended already)."""
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+    from tests.conftest import sidecars_of
+    from tests.ui.helpers import notes_of
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+    app = CdebugApp()
+
+    async def body() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            notes = notes_of(app)
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the row")
+            panel.filter_text = target.name
+            panel.rebuild()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ToolkitPickerScreen), "picker")
+            engine.api.remove_container(target.id, force=True)
+            await wait_for(pilot, lambda: not isinstance(app.screen, ToolkitPickerScreen), "gone")
+            assert any(f"{target.name} was removed" in n for n in notes), notes
+            assert not list(app.sessions())
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
+
+    run(body())

@@ -50,10 +50,12 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         Binding("k", "cursor_up", "Up", show=False),
     ]
 
-    def __init__(self, engine: Any, target_name: str) -> None:
+    def __init__(self, engine: Any, target_name: str, target_id: str | None = None) -> None:
         super().__init__()
         self.engine = engine
         self.target_name = target_name
+        #: The container debugged, when it is one: its removal closes the picker.
+        self.target_id = target_id
         self.local: set[str] = set()
         self.pulling: str | None = None
         #: Images known to be on the engine (the sidecar prepared while the user picks runs
@@ -68,6 +70,13 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         #: Whether Enter is still this picker's (read on the input thread): once it is gone,
         #: Enter is the key of what it uncovers.
         self._mine: Callable[[], bool] = lambda: self.app.screen is self
+
+    def container_removed(self, engine: str, container_id: str) -> None:
+        """The app heard that a container was removed: the one to debug closes the picker
+        (picking opened a tab that had ended already)."""
+        if container_id == self.target_id and engine == getattr(self.engine, "name", engine):
+            self.notify(f"{self.target_name} was removed: nothing to debug", severity="warning")
+            self.dismiss(None)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
