@@ -239,10 +239,10 @@ def test_file_tree_columns_line_up_among_siblings() -> None:
 def test_the_session_header_gives_way_in_order() -> None:
     """Narrower and narrower: the toolkit goes first, then why the mode was chosen, then the
     name is cut; the mode, PRIVILEGED and REC stay in view."""
-    from cdebug_tui.ui.widgets.session_pane import fit_parts
+    from cdebug_tui.ui.widgets.session_pane import NAME_RANK, fit_parts
 
     parts = [
-        (" a-very-long-compose-project-service-name-1 ", "", 0),
+        (" a-very-long-compose-project-service-name-1 ", "", NAME_RANK),
         (" d3fd6bb4e21c", "", 1),
         ("  root mode", "", 0),
         (": the toolkit is linked at /.cdebug-0123456789", "", 2),
@@ -258,3 +258,7 @@ def test_the_session_header_gives_way_in_order() -> None:
     assert "toolkit" not in fit_parts(parts, 140).plain.replace("the toolkit", "")
     assert "linked at" not in fit_parts(parts, 80).plain
     assert "…" in fit_parts(parts, 60).plain.split("root mode")[0]
+    # An ended tab's summary comes first and stays whole: the name is what gives way.
+    ended = [("the target stopped (exit code 137)", "", 0), ("  sidecar removed", "", 4), *parts]
+    line = fit_parts(ended, 90).plain
+    assert line.startswith("the target stopped (exit code 137)") and "● REC" in line, line

@@ -144,15 +144,17 @@ def _side_name(pane_id: str) -> str:
 
 
 #: A piece of the header: its text, its style, and when it gives way to a narrow window (0
-#: never; the highest first: cut to an ellipsis while 12 cells of it fit, then dropped).
+#: never; the highest first: cut to an ellipsis while 12 cells of it fit, then dropped;
+#: NAME_RANK: never dropped, but cut when the rest still does not fit).
 HeaderPart = tuple[str, str, int]
+NAME_RANK = -1
 
 
 def fit_parts(parts: list[HeaderPart], width: int) -> Text:
     """The parts as one line of at most `width` cells, what matters least given up first: the
     PRIVILEGED and REC marks stay in view, not past an ellipsis behind a long reason."""
     kept = list(parts)
-    for rank in sorted({r for _, _, r in parts if r}, reverse=True):
+    for rank in sorted({r for _, _, r in parts if r > 0}, reverse=True):
         over = sum(cell_len(t) for t, _, _ in kept) - width
         if over <= 0:
             break
@@ -167,11 +169,12 @@ def fit_parts(parts: list[HeaderPart], width: int) -> Text:
                 over -= cell_len(text)  # dropped
         kept = fitted
     over = sum(cell_len(t) for t, _, _ in kept) - width
-    if over > 0 and kept and cell_len(kept[0][0]) - over - 1 >= 8:
-        # Still too wide (a long compose name, PRIVILEGED and REC): the name gives way, not
-        # the marks after it.
-        text, style, rank = kept[0]
-        kept[0] = (set_cell_size(text, cell_len(text) - over - 1) + "…", style, rank)
+    for i, (text, style, rank) in enumerate(kept):
+        if rank == NAME_RANK and over > 0 and cell_len(text) - over - 1 >= 8:
+            # Still too wide (a long compose name, PRIVILEGED and REC): the name gives way,
+            # not the marks after it.
+            kept[i] = (set_cell_size(text, cell_len(text) - over - 1) + "…", style, rank)
+            break
     return Text.assemble(*((t, s) for t, s, _ in kept), no_wrap=True, overflow="ellipsis")
 
 
@@ -865,7 +868,7 @@ class SessionPane(TabPane):
         if session is None:
             return
         parts: list[HeaderPart] = [
-            (f" {session.target.name} ", "bold reverse", 0),
+            (f" {session.target.name} ", "bold reverse", NAME_RANK),
             (f" {session.target.short_id}", "dim", 1),
             (f"  {session.mode} mode", "bold magenta", 0),
         ]
