@@ -817,7 +817,8 @@ def save_from_target(
         # Kernel files the archive API does not reach (/proc/cpuinfo): read through the
         # sidecar, as the preview does; they are small.
         data = preview_file(session, path, 64 << 20)
-        return _save_bytes(data, directory, asked), path, len(data)
+        dest, size = _write_new(directory, asked, lambda out: out.write(data))
+        return dest, path, size
     if stat is None:
         raise SessionError(f"cannot save {path}: the target has no such file")
     if stat.kind not in ("file", "dir"):
@@ -827,24 +828,22 @@ def save_from_target(
     if stream is None:
         raise SessionError(f"cannot save {path}: the target has no such file")
     name = asked + (".tar" if is_dir else "")
+    dest, size = _write_new(
+        directory, name, lambda out: _copy_out(stream, out, is_dir, path, cancelled)
+    )
+    return dest, path, size
+
+
+def _write_new(directory: Path, name: str, write: Callable[[Any], int]) -> tuple[Path, int]:
+    """A new file of mode 0600 named `name` (or a free name beside it), filled by `write`
+    (which returns the size) in a hidden part file that takes its name only once whole;
+    nothing is left on failure."""
     part = directory / f".{name}.{os.getpid()}-{os.urandom(3).hex()}.part"
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
-            size = _copy_out(stream, out, is_dir, path, cancelled)
-        return _settle(part, directory, name), path, size
-    finally:
-        part.unlink(missing_ok=True)
-
-
-def _save_bytes(data: bytes, directory: Path, name: str) -> Path:
-    """Writes bytes read otherwise as save_from_target writes a file: new, 0600, whole."""
-    part = directory / f".{name}.{os.getpid()}-{os.urandom(3).hex()}.part"
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        return _settle(part, directory, name)
+            size = write(out)
+        return _settle(part, directory, name), size
     finally:
         part.unlink(missing_ok=True)
 

@@ -35,10 +35,10 @@ _STYLES = {
 
 def exit_meaning(code: int) -> str:
     """`exit 137 (SIGKILL)`: a code above 128 is a signal's number plus 128, as shells say."""
-    from cdebug_tui.engine.models import LINUX_SIGNALS
+    from cdebug_tui.engine.models import LINUX_SIGNALS, signal_name
 
-    if 128 < code <= 128 + 31:
-        return f"exit {code} ({LINUX_SIGNALS[code - 128]})"
+    if code - 128 in LINUX_SIGNALS:
+        return f"exit {code} ({signal_name(code - 128)})"
     return f"exit {code}"
 
 

@@ -47,10 +47,6 @@ def _shown_name(entry: RootfsEntry) -> str:
     return entry.name + ("/" if entry.is_dir else "")
 
 
-def _name_cells(entry: RootfsEntry) -> int:
-    return cell_len(_shown_name(entry))
-
-
 def _shown_size(entry: RootfsEntry) -> str:
     return "" if entry.is_dir or not entry.mode else format_bytes(entry.size)  # not read: none
 
@@ -58,7 +54,7 @@ def _shown_size(entry: RootfsEntry) -> str:
 def column_widths(entries: Iterable[RootfsEntry]) -> tuple[int, int]:
     """The name and size columns' widths for a directory's entries, as `ls -l` aligns them."""
     entries = list(entries)
-    names = [_name_cells(e) for e in entries]
+    names = [cell_len(_shown_name(e)) for e in entries]
     sizes = [len(_shown_size(e)) for e in entries]
     return min(NAME_COLUMN_MAX, max(names, default=0)), max(sizes, default=0)
 
@@ -84,7 +80,7 @@ def entry_label(entry: RootfsEntry, inside: bool = False, widths: tuple[int, int
         name_style = "strike dim"
     name = _shown_name(entry)
     text.append(name, style=name_style)
-    text.append(" " * max(0, widths[0] - _name_cells(entry)))
+    text.append(" " * max(0, widths[0] - cell_len(name)))
     text.append(
         f"  {_shown_size(entry):>{widths[1]}} {entry.mode} {entry.owner}".rstrip(), style="dim"
     )

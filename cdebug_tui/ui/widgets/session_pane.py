@@ -1318,17 +1318,14 @@ class SessionPane(TabPane):
                 self.app.bell()
                 return
             if step < 0 and not smaller:
-                self.side_override = False
-                self._set_side_shown(False)
+                await self.action_toggle_side()  # hidden, as b does
                 return
             share = bigger[0] if step > 0 else smaller[-1]
         # The user's width, not the app's cap of 90 columns that suits the default.
         slot.styles.width = f"{share}%"
         slot.styles.max_width = "100%"
         if not slot.display:
-            self.side_override = True
-            self._set_side_shown(True)
-            await self.build_panels()
+            await self.action_toggle_side()  # shown, as b does
 
     def _set_side_shown(self, shown: bool) -> None:
         """Shows or hides the side panels; the focus in them, hidden, goes to the header."""
