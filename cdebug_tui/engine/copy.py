@@ -114,6 +114,11 @@ def find(
         return target
     elif target.state not in STOPPED_STATES:
         return target  # removing, or a state we do not know: check_target says why not
+    return container_source(target)
+
+
+def container_source(target: TargetInfo) -> CopySource:
+    """A copy of a container that does not run (stopped, restarting), as it is now."""
     return CopySource(
         kind="container",
         name=target.name,

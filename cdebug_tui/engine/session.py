@@ -620,6 +620,35 @@ def prepare_session(
     steps = _Steps(on_step)
     t0 = time.monotonic()
     found = copies.find(engine, spec.target, notice=notice, on_progress=on_progress)
+    try:
+        return _prepare_found(engine, spec, found, steps, t0, on_progress, notice)
+    except CdebugError:
+        if isinstance(found, copies.CopySource):
+            raise
+        try:
+            now = engine.inspect(found.id)
+        except CdebugError:
+            now = None
+        if now is None or not (now.restarting or now.state in copies.STOPPED_STATES):
+            raise
+    # It died as the sidecar joined it (a crash loop caught in one of its short runs): its
+    # files, through a copy, as when it is caught between two runs.
+    if notice is not None:
+        notice(f"{found.name} stopped as the session started: debugging a copy of it")
+    source = copies.container_source(now)
+    return _prepare_found(engine, spec, source, steps, time.monotonic(), on_progress, notice)
+
+
+def _prepare_found(
+    engine: Engine,
+    spec: SessionSpec,
+    found: TargetInfo | copies.CopySource,
+    steps: _Steps,
+    t0: float,
+    on_progress: ProgressCallback | None,
+    notice: Callable[[str], None] | None,
+) -> DebugSession:
+    """prepare_session for a target found: a running one joined, or a copy made and joined."""
     copy: copies.DebugCopy | None = None
     toolkit: tuple[str, str] | None = None
     if isinstance(found, copies.CopySource):

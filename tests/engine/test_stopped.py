@@ -160,6 +160,38 @@ def test_crash_loop_is_debugged_through_a_copy(
     assert_nothing_left(engine, looping.id)
 
 
+def test_a_target_that_dies_as_the_sidecar_joins_is_debugged_through_a_copy(
+    engine: Any, busybox_image: str
+) -> None:
+    """A crash loop caught in one of its short runs dies while the sidecar joins it: the
+    session goes on with a copy of it (it failed: `Container ... is restarting`)."""
+    from cdebug_tui.engine.models import SessionSpec
+    from cdebug_tui.engine.session import start_session
+
+    cid = engine.api.create_container(
+        busybox_image,
+        ["sh", "-c", "sleep 0.05; exit 3"],
+        name=f"cdebug-test-stopped-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+        labels={TEST_LABEL: RUN_ID},
+        host_config=engine.api.create_host_config(restart_policy={"Name": "always"}),
+    )["Id"]
+    try:
+        engine.api.start(cid)
+        session = start_session(engine, SessionSpec(target=cid, image=busybox_image))
+        try:
+            assert session.copy is not None and session.copy.source.original is not None
+            assert session.copy.source.original.id == cid
+            code, out, _ = session.run(["sh", "-c", "echo copy-$((6*7))"])
+            assert (code, out.strip()) == (0, b"copy-42")
+        finally:
+            session.close()
+        assert_nothing_left(engine, cid)
+    finally:
+        for image in copies_of(engine, cid)[1]:
+            _quietly(lambda image=image: engine.api.remove_image(image, force=True))
+        _quietly(lambda: engine.api.remove_container(cid, force=True, v=True))
+
+
 def test_created_never_started_shares_its_volume(
     engine: Any, make_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
