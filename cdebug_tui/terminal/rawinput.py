@@ -164,6 +164,12 @@ class InputRouter:
         self._after_escape_since = 0.0
         self._fired: Callable[[], None] | None = None
         self._when: Callable[[], bool] | None = None
+        #: The key that leaves the focused terminal, and the typeahead its read arms (see
+        #: arm_leave): the trigger byte and what to call when it fires.
+        self._leave_key = b""
+        self._leave: tuple[int, Callable[[], None] | None] | None = None
+        #: Where the app key found by _split begins in the bytes it gave the app.
+        self._app_key_at = 0
         self.set_app_keys(app_keys)
 
     def set_app_keys(self, app_keys: Iterable[bytes]) -> None:
@@ -208,6 +214,23 @@ class InputRouter:
             self._app_ahead = b""
 
     # -- typeahead: keys typed before the terminal they are for is there ----------------------
+
+    def arm_leave(
+        self, leave_key: bytes, trigger: bytes = b"t", fired: Callable[[], None] | None = None
+    ) -> None:
+        """Arms typeahead on `trigger` as soon as the focused terminal's sink meets
+        `leave_key`, on the input thread: `ctrl+] t ls Enter` in one burst (tmux, ssh) leaves
+        the terminal and comes back, and `ls Enter` is the shell's. Armed by the app only
+        once its focus moved, the trigger came too late: the keys after `t` went to the
+        panels (`e` opened an explanation), in the same read or the next one."""
+        with self._lock:
+            self._leave_key = leave_key
+            self._leave = (trigger[0], fired)
+
+    def disarm_leave(self) -> None:
+        """Disarms arm_leave (the focus is in no running terminal)."""
+        with self._lock:
+            self._leave = None
 
     def begin_typeahead(self) -> None:
         """Holds the program's bytes from now on for the next sink (a session that is
@@ -355,6 +378,14 @@ class InputRouter:
             with self._lock:
                 if self._sink == sink:
                     self._sink = None
+                at = self._app_key_at + len(self._leave_key)
+                if self._leave is not None and to_app[self._app_key_at : at] == self._leave_key:
+                    # The leave key: what follows it, in this read and the next ones, may
+                    # hold the key that comes back (see arm_leave).
+                    (self._trigger, self._fired), self._leave = self._leave, None
+                    self._when = None
+                    self._verbatim_next = False
+                    to_app = to_app[:at] + self._feed_ahead(to_app[at:], final)
         if self._pending:
             self._pending_since = time.monotonic()
         if to_term:
@@ -473,6 +504,7 @@ class InputRouter:
             b = buf[i]
             if b in single:
                 self._app_key_seen = True
+                self._app_key_at = len(app)
                 return bytes(out), bytes(app) + buf[i:]
             if b != 0x1B:
                 # A run of plain bytes up to the next ESC or app key.
@@ -509,6 +541,7 @@ class InputRouter:
             seq = buf[i:end]
             if seq in keys:
                 self._app_key_seen = True
+                self._app_key_at = len(app)
                 return bytes(out), bytes(app) + buf[i:]
             if seq == PASTE_START:
                 self._in_paste = True

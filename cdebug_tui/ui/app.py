@@ -1382,20 +1382,33 @@ class CdebugApp(App[int], inherit_bindings=False):
         router = self.input_router
         pane = self._tab_of(focused) if focused is not None else None
         held_for = self.typeahead_key_pane
-        if router.typing_ahead and held_for is not None and focused is not held_for.view:
-            # The focus went elsewhere (a click) before the terminal took it: never to
-            # another tab's terminal.
-            self.end_typeahead()
         if (
-            isinstance(pane, _session_pane_class())
-            and pane.state == PaneState.RUNNING
-            and focused is not pane.view
+            router.typing_ahead
+            and held_for is not None
+            and focused is not held_for.view
+            and (focused is None or held_for not in focused.ancestors)
         ):
+            # The focus went elsewhere (a click on another tab) before the terminal took it:
+            # never to another tab's terminal. Within the tab it moves on its way back
+            # (`ctrl+] t`: the header, then the panels).
+            self.end_typeahead()
+        running = pane if isinstance(pane, _session_pane_class()) else None
+        if running is not None and running.state != PaneState.RUNNING:
+            running = None
+        if running is not None and focused is running.view:
+            # `ctrl+] t ...` in one burst: the input thread arms `t` as it meets ctrl+].
+            router.arm_leave(
+                encode_key(self.app_keys["leave_terminal"]), b"t", self._typeahead_fired
+            )
+            self.typeahead_key_pane = running
+            return
+        router.disarm_leave()
+        if running is not None:
             active = self.screen.active_bindings.get("t")
             if active is not None and active.binding.action == "focus_terminal":
                 main = self.screen
 
-                def still(pane: Any = pane, main: Any = main) -> bool:
+                def still(pane: Any = running, main: Any = main) -> bool:
                     # Read on the input thread, as the terminal's sink reads its own state:
                     # a dialog over the tab (help, the palette, a prompt) or another focus
                     # makes `t` theirs.
@@ -1412,7 +1425,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                         return False
 
                 router.arm_typeahead(b"t", self._typeahead_fired, still)
-                self.typeahead_key_pane = pane
+                self.typeahead_key_pane = running
                 return
         if router.trigger == b"t":
             router.disarm_typeahead()

@@ -261,3 +261,44 @@ def test_escape_before_the_pickers_enter_disarms_its_typeahead() -> None:
     import time
 
     assert router.tick(now=time.monotonic() + AFTER_ESCAPE) == b"\rq"  # nothing re-armed
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        [b"ls\x1dpte", b"cho hi\r"],
+        [b"ls\x1d", b"ptecho hi\r"],
+        [b"ls\x1dptecho hi\r"],
+    ],
+    ids=["split after t", "split after ctrl+]", "one read"],
+)
+def test_keys_after_ctrl_bracket_t_wait_for_the_terminal_in_one_read_or_two(
+    reads: list[bytes],
+) -> None:
+    """`ctrl+] p t echo hi Enter` in one burst (tmux splits it where it likes): ctrl+], p and
+    t are the app's, the rest waits for the terminal t brings back, however the reads fall."""
+    router, got = _router()
+    fired: list[bool] = []
+    router.arm_leave(APP_KEYS["ctrl+right_square_bracket"], b"t", lambda: fired.append(True))
+    to_app = b"".join(router.feed(read) for read in reads)
+    assert got == [b"ls"]
+    assert to_app == b"\x1dpt" and fired == [True] and router.typing_ahead
+    back: list[bytes] = []
+    router.set_sink(back.append, lambda: False)
+    assert back == [b"echo hi\r"] and not router.typing_ahead
+
+
+def test_ctrl_bracket_without_t_leaves_every_key_to_the_app() -> None:
+    """`ctrl+] q y`: no t, nothing is held; nor is anything after a tab key."""
+    router, got = _router()
+    router.arm_leave(APP_KEYS["ctrl+right_square_bracket"])
+    assert router.feed(b"\x1dqy") == b"\x1dqy"
+    assert router.feed(b"q") == b"q" and not router.typing_ahead
+    router, got = _router()
+    router.arm_leave(APP_KEYS["ctrl+right_square_bracket"])
+    assert router.feed(APP_KEYS["ctrl+pagedown"] + b"tls") == APP_KEYS["ctrl+pagedown"] + b"tls"
+    assert not router.typing_ahead
+    router, got = _router()
+    router.arm_leave(APP_KEYS["ctrl+right_square_bracket"])
+    router.disarm_leave()
+    assert router.feed(b"\x1dtls") == b"\x1dtls" and not router.typing_ahead

@@ -101,3 +101,22 @@ def test_a_resize_across_the_panels_width_tells_the_shell_one_size(
         # What the screen showed is whole: a size in between cut every line at its width.
         assert any(line.endswith("built-in shell (ash)") for line in shell()), shell()
     tmux.keys("C-c")
+
+
+def test_ctrl_bracket_t_and_a_command_in_one_burst_reach_the_shell(
+    tmux_app: tuple[Tmux, Any],
+) -> None:
+    """`ctrl+] t echo ... Enter` sent at once, as tmux (and a fast typist over ssh) deliver
+    keys: ctrl+] leaves the terminal, t comes back and the command is the shell's. The keys
+    after t went to the panels (`e` opened an explanation); tmux splits such a burst over
+    reads as it likes, so it is sent again and again."""
+    tmux, target = tmux_app
+    wait_for(lambda: "/app #" in tmux.screen(), 60, lambda: f"the prompt: {tmux.screen()}")
+    for n in range(8):
+        tmux.keys("C-]", "t", f"echo burst-{n}-$((6*7))", "Enter")
+        wait_for(
+            lambda n=n: f"burst-{n}-42" in tmux.screen(),  # type: ignore[misc]
+            30,
+            lambda: f"the command's output: {tmux.screen()}",
+        )
+        assert "What is this" not in tmux.screen()

@@ -449,3 +449,50 @@ def test_ctrl_bracket_q_quits_while_the_panels_are_still_built(
             await pilot.press("n")
 
     run(body())
+
+
+def test_ctrl_bracket_t_then_keys_in_one_burst_go_back_into_the_terminal(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`ctrl+] t echo ... Enter` in one burst, as tmux and ssh deliver it, in one read or two:
+    ctrl+] leaves, `t` comes back, and the rest is the shell's. The keys after `t` reached
+    the panels before the focus came back (`e` opened an explanation), also from the Logs
+    view, whose own `t` toggles timestamps."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            raw = raw_input(app)
+
+            async def burst(*reads: bytes, word: str) -> None:
+                for data in reads:
+                    await asyncio.to_thread(raw.feed, data)
+                await wait_for(
+                    pilot, ticking(raw, lambda: f"{word}-42" in terminal_text(pane)), word
+                )
+                await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
+                assert app.screen is app.screen_stack[0], "a key went to the panels"
+                assert not app.input_router.typing_ahead
+
+            await burst(b"\x1dtecho one-$((6*7))\r", word="one")
+            # The panels are built now: the focus goes on to them at once.
+            await burst(b"\x1dtech", b"o two-$((6*7))\r", word="two")
+            await burst(b"\x1d", b"techo three-$((6*7))\r", word="three")
+            # From the Logs view, where `t` toggles timestamps.
+            await type_raw(pilot, raw, b"\x1d")
+            await wait_for(pilot, lambda: app.input_router.trigger == b"t", "t armed")
+            await type_raw(pilot, raw, b"l")
+            await wait_for(pilot, lambda: pane.shown_side == "logs", "the Logs")
+            await type_raw(pilot, raw, b"t")
+            await wait_for(pilot, lambda: app.focused is not pane.view, "the Logs' focus")
+            logs_focus = app.focused
+            await pilot.press("t")  # the Logs' timestamps, not the terminal
+            await wait_for(pilot, lambda: app.focused is logs_focus, "the Logs kept")
+            await pilot.click(pane.view)
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal again")
+            await burst(b"\x1dtecho four-$((6*7))\r", word="four")
+            assert "four-42" in terminal_text(pane)
+
+    run(body())

@@ -1064,8 +1064,22 @@ class SessionPane(TabPane):
         header = self.query_one(SessionHeaderView)
         self.screen.set_focus(header)
         if self.panels_shown and await self.build_panels() is not None:
-            if self.screen.focused is header:  # not if t (or a click) went back meanwhile
+            # Not if t (or a click) went back meanwhile, nor when a `t` typed with ctrl+] is on
+            # its way (`ctrl+] t ls`): the header takes it as the terminal's key, where the
+            # Logs' own `t` would toggle timestamps and leave `ls` to the panels.
+            if self.screen.focused is header and not self._coming_back():
                 self._focus_side()
+
+    def _coming_back(self) -> bool:
+        """Whether keys typed after ctrl+] are held for this terminal behind a `t`."""
+        app = self.app
+        router = getattr(app, "input_router", None)
+        return (
+            router is not None
+            and router.typing_ahead
+            and getattr(app, "typeahead_pane", None) is None
+            and getattr(app, "typeahead_key_pane", None) is self
+        )
 
     async def on_logs_panel_back_requested(self, event: Message) -> None:
         # Esc in the Logs view: back to the Target view, as in the app's other views; never
