@@ -186,3 +186,34 @@ def test_a_column_cut_at_its_end_cuts_every_row_alike(tmp_path: Path) -> None:
                 assert f"payments-service-{i}-e… " in shot, i
 
     run(body())
+
+
+def test_a_crash_loop_between_its_states_moves_no_column(tmp_path: Path) -> None:
+    """At 90 columns, a crash-looping row alternates `restarting (3) ↻13` and `running ↻13`:
+    the columns stay where they are. STATE was measured from what each row showed at the
+    time, so it narrowed and widened, and NAME and IMAGE jumped with it at every restart."""
+    import dataclasses
+
+    looping = dataclasses.replace(_containers()[0], name="api", restarts=13)
+    states = {
+        "restarting": dataclasses.replace(looping, state="restarting", exit_code=3),
+        "running": looping,
+    }
+
+    async def body() -> None:
+        app = _ListApp()
+        async with app.run_test(size=(90, 12)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            table = app.query_one(ContainerTableView)
+            edges = []
+            for n, state in enumerate(["restarting", "running", "restarting", "running"]):
+                panel.set_containers([states[state], *_containers()[1:]], engine="docker")
+                await wait_for(pilot, lambda: table.row_count == 3, "the rows")
+                await pilot.pause()
+                header = screenshot_text(app, tmp_path / f"{n}.svg")
+                assert "↻13" in header
+                name = header.find("NAME")
+                edges.append([(col, header.find(col) - name) for col in ("STATE", "UP", "IMAGE")])
+            assert edges[1:] == edges[:-1], edges
+
+    run(body())

@@ -433,6 +433,8 @@ class ContainerListPanel(Vertical):
         self._hidden_columns: list[str] = []
         #: How many rows the status line last counted.
         self._shown = 0
+        #: The widest cell each shown row has had in each column, by row key (see rebuild).
+        self._widest: dict[str, list[int]] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
@@ -670,14 +672,24 @@ class ContainerListPanel(Vertical):
         # filtered out, no longer pushes the other columns off a narrow screen. They are
         # measured here, not left to the table's idle: a frame drawn between the two showed
         # every cell cut to its header's width ("runni"), behind a dialog for longer.
+        # Each row counts with the widest cell it has had while shown: a crash loop's
+        # `restarting (3) ↻13` and `running ↻13` in turn moved every column at each restart.
         columns = list(table.columns)
         widths = [table.columns[key].label.cell_len for key in columns]
+        widest: dict[str, list[int]] = {}
         previous = None
         for c in rows:
             cells = self._cells(c, c.engine != previous, columns)
-            widths = [max(w, cell.cell_len) for w, cell in zip(widths, cells, strict=True)]
-            table.add_row(*cells, key=_key(c))
+            row_key = _key(c)
+            had = self._widest.get(row_key)
+            row = [cell.cell_len for cell in cells]
+            if had is not None and len(had) == len(row):
+                row = [max(a, b) for a, b in zip(had, row, strict=True)]
+            widest[row_key] = row
+            widths = [max(a, b) for a, b in zip(widths, row, strict=True)]
+            table.add_row(*cells, key=row_key)
             previous = c.engine
+        self._widest = widest
         for key, width in zip(columns, widths, strict=True):
             column = table.columns[key]
             if column.auto_width or key.value in dict(SHRINK):
