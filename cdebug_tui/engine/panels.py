@@ -38,6 +38,10 @@ CLOCK_TICKS = 100
 #: The names of the links a root-mode session puts into the target's `/`; hidden from the tree.
 LINK_PREFIX = ".cdebug-"
 
+#: Where a record of the listing's `stat -c` begins: a line that does not is the rest of a
+#: name with a newline in it (a name holds any byte but `/` and NUL).
+_STAT_RECORD = re.compile(r"[-a-zA-Z?][-a-zA-Z]{9}/\d+/")
+
 _KINDS = {
     "d": "dir",
     "-": "file",
@@ -92,7 +96,7 @@ passwd="/proc/$2/root/etc/passwd"
 set -- * .[!.]* ..?*
 echo "==PASSWD"; cat "$passwd"
 echo "==STAT"
-QUOTING_STYLE=literal stat -c '%A/%s/%u/%g/%n/%N' -- "$@"
+QUOTING_STYLE=literal stat -c '%A/%s/%u/%g/%t/%T/%n/%N' -- "$@"
 echo "==END"
 """
 
@@ -603,6 +607,14 @@ def toolkit_has(session: DebugSession, command: str) -> bool:
     return b"==FOUND" in out
 
 
+def _device(major: str, minor: str) -> tuple[int, int] | None:
+    """A device file's numbers, from stat's %t and %T (hexadecimal)."""
+    try:
+        return int(major, 16), int(minor, 16)
+    except ValueError:
+        return None
+
+
 def _link_target(name: str, quoted: str) -> str | None:
     """The link target in stat's %N (`'name' -> 'target'` in busybox, unquoted in coreutils)."""
     at = quoted.find(" -> ", len(name))
@@ -633,14 +645,21 @@ def parse_listing(
         if name == "PASSWD":
             users = parse_passwd(body.decode(errors="replace"))
         elif name == "STAT":
-            lines = body.decode(errors="replace").splitlines()
+            # At newlines only: splitlines() also splits at \r, \f and more, which names hold.
+            lines = body.decode(errors="replace").split("\n")
     changes = changes or {}
-    entries: dict[str, RootfsEntry] = {}
+    records: list[str] = []
     for line in lines:
-        fields = line.split("/", 5)
-        if len(fields) < 6 or not fields[0] or not fields[1].isdigit():
+        if records and not _STAT_RECORD.match(line):
+            records[-1] += "\n" + line
+        else:
+            records.append(line)
+    entries: dict[str, RootfsEntry] = {}
+    for record in records:
+        fields = record.split("/", 7)
+        if len(fields) < 8 or not fields[0] or not fields[1].isdigit():
             continue
-        mode, size, uid, gid, name, quoted = fields
+        mode, size, uid, gid, major, minor, name, quoted = fields
         if name in (".", "..") or (path == "/" and name.startswith(LINK_PREFIX)):
             # The root-mode links are cdebug-tui's own, not the target's.
             continue
@@ -657,6 +676,7 @@ def parse_listing(
             owner=users.get(int(uid), uid) if uid.isdigit() else uid,
             link_target=_link_target(name, quoted) if kind == "link" else None,
             change=changes.get(full),
+            device=_device(major, minor) if kind in ("char", "block") else None,
         )
     for changed, kind in changes.items():
         name = posixpath.basename(changed)

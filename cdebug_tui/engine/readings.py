@@ -87,6 +87,8 @@ class RootfsEntry:
     link_target: str | None = None
     #: "A", "C" or "D" when `docker diff` reports the path as added, changed or deleted.
     change: str | None = None
+    #: A device file's major and minor numbers (what `ls -l` shows in place of its size).
+    device: tuple[int, int] | None = None
 
     @property
     def is_dir(self) -> bool:

@@ -86,11 +86,12 @@ def test_parse_listing_busybox_and_coreutils_quoting() -> None:
             b"==PASSWD",
             b"root:x:0:0::/root:/bin/sh",
             b"==STAT",
-            b"drwxr-xr-x/4096/0/0/app/'app'",
-            b"lrwxrwxrwx/7/0/0/sh/'sh' -> 'busybox'",  # busybox quotes
-            b"lrwxrwxrwx/12/0/0/mtab/mtab -> /proc/mounts",  # coreutils, QUOTING_STYLE=literal
-            b"-rw-r--r--/13/65532/65532/conf/conf",
-            b"lrwxrwxrwx/20/0/0/.cdebug-abc/.cdebug-abc -> /proc/7/root",
+            b"drwxr-xr-x/4096/0/0/0/0/app/'app'",
+            b"lrwxrwxrwx/7/0/0/0/0/sh/'sh' -> 'busybox'",  # busybox quotes
+            # coreutils, QUOTING_STYLE=literal
+            b"lrwxrwxrwx/12/0/0/0/0/mtab/mtab -> /proc/mounts",
+            b"-rw-r--r--/13/65532/65532/0/0/conf/conf",
+            b"lrwxrwxrwx/20/0/0/0/0/.cdebug-abc/.cdebug-abc -> /proc/7/root",
             b"==END",
         ]
     )
@@ -139,6 +140,13 @@ def test_panels_read_a_distroless_target(
     assert app["server"].size > 1000
     assert b"nonroot" in panels.preview_file(session, "/etc/passwd", 4096)
     assert len(panels.preview_file(session, "/app/server", 10)) == 10
+    # A device shows its numbers, as ls -l does; a name with a newline is listed whole.
+    dev = {e.name: e for e in panels.list_dir(session, "/dev")}
+    assert dev["null"].kind == "char" and dev["null"].device == (1, 3)
+    code, _, err = session.run(["sh", "-c", "printf x > '/proc/1/root/tmp/two\nlines'"])
+    assert code == 0, err
+    tmp = {e.name: e for e in panels.list_dir(session, "/tmp")}
+    assert tmp["two\nlines"].size == 1 and tmp["two\nlines"].change == "A", tmp
 
 
 @pytest.mark.engine

@@ -162,10 +162,10 @@ def test_process_tree_puts_children_under_their_parents() -> None:
 def test_listing_marks_changes_and_hides_our_links() -> None:
     data = (
         b"==PASSWD\nroot:x:0:0::/:/x\nnonroot:x:65532:65532::/:/x\n==STAT\n"
-        b"drwxr-xr-x/4096/0/0/app/'app'\n"
-        b"-rw-r--r--/12/65532/65532/config.json/'config.json'\n"
-        b"lrwxrwxrwx/10/0/0/link/'link' -> '/app/server'\n"
-        b"lrwxrwxrwx/15/0/0/.cdebug-abc/'.cdebug-abc' -> '/proc/7/root'\n"
+        b"drwxr-xr-x/4096/0/0/0/0/app/'app'\n"
+        b"-rw-r--r--/12/65532/65532/0/0/config.json/'config.json'\n"
+        b"lrwxrwxrwx/10/0/0/0/0/link/'link' -> '/app/server'\n"
+        b"lrwxrwxrwx/15/0/0/0/0/.cdebug-abc/'.cdebug-abc' -> '/proc/7/root'\n"
     )
     changes = {"/config.json": "C", "/gone": "D"}
     entries = {e.name: e for e in parse_listing(data, "/", changes)}
@@ -262,3 +262,27 @@ def test_the_session_header_gives_way_in_order() -> None:
     ended = [("the target stopped (exit code 137)", "", 0), ("  sidecar removed", "", 4), *parts]
     line = fit_parts(ended, 90).plain
     assert line.startswith("the target stopped (exit code 137)") and "● REC" in line, line
+
+
+def test_listing_reads_devices_and_names_with_newlines() -> None:
+    """A device's numbers (stat's %t and %T, in hex) stand where ls -l shows them; a name
+    holding a newline, or a carriage return, is one entry (it was cut in two, both dropped)."""
+    from cdebug_tui.ui.widgets.rootfs import column_widths, entry_label
+
+    data = (
+        b"==PASSWD\n==STAT\n"
+        b"crw-rw-rw-/0/0/0/1/3/null/null\n"
+        b"brw-rw----/0/0/6/fd/1/sdz/sdz\n"
+        b"-rw-r--r--/1/0/0/0/0/two\nlines/two\nlines\n"
+        b"-rw-r--r--/2/0/0/0/0/cr\rhere/cr\rhere\n"
+        b"==END\n"
+    )
+    entries = {e.name: e for e in parse_listing(data, "/dev")}
+    assert list(entries) == ["cr\rhere", "null", "sdz", "two\nlines"]
+    assert entries["null"].device == (1, 3) and entries["sdz"].device == (253, 1)
+    assert entries["two\nlines"].size == 1 and entries["two\nlines"].path == "/dev/two\nlines"
+    widths = column_widths(entries.values())
+    labels = {n: entry_label(e, widths=widths).plain for n, e in entries.items()}
+    assert "null" in labels["null"] and "1, 3 crw-rw-rw-" in labels["null"]
+    assert "two\\nlines" in labels["two\nlines"] and "\n" not in labels["two\nlines"]
+    assert "cr\\rhere" in labels["cr\rhere"]

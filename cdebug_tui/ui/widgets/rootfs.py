@@ -43,11 +43,20 @@ _INSIDE = ("•", "yellow")
 NAME_COLUMN_MAX = 28
 
 
+#: How a name's control characters show (a newline would break the tree's line): as in C.
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
+
+
 def _shown_name(entry: RootfsEntry) -> str:
-    return entry.name + ("/" if entry.is_dir else "")
+    name = entry.name
+    if not name.isprintable():
+        name = "".join(_ESCAPES.get(c, c if c.isprintable() else f"\\x{ord(c):02x}") for c in name)
+    return name + ("/" if entry.is_dir else "")
 
 
 def _shown_size(entry: RootfsEntry) -> str:
+    if entry.device is not None:
+        return f"{entry.device[0]}, {entry.device[1]}"  # as ls -l shows a device file
     return "" if entry.is_dir or not entry.mode else format_bytes(entry.size)  # not read: none
 
 
