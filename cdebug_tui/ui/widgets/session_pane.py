@@ -150,6 +150,12 @@ HeaderPart = tuple[str, str, int]
 NAME_RANK = -1
 
 
+def _middle(text: str, room: int) -> str:
+    """`text` cut to `room` cells with `…` in its middle."""
+    left = (room - 1) // 2
+    return set_cell_size(text, left) + "…" + text[len(text) - (room - 1 - left) :]
+
+
 def fit_parts(parts: list[HeaderPart], width: int) -> Text:
     """The parts as one line of at most `width` cells, what matters least given up first: the
     PRIVILEGED and REC marks stay in view, not past an ellipsis behind a long reason."""
@@ -170,10 +176,18 @@ def fit_parts(parts: list[HeaderPart], width: int) -> Text:
         kept = fitted
     over = sum(cell_len(t) for t, _, _ in kept) - width
     for i, (text, style, rank) in enumerate(kept):
-        if rank == NAME_RANK and over > 0 and cell_len(text) - over - 1 >= 8:
+        if rank == NAME_RANK and over > 0 and cell_len(text) - over >= 8:
             # Still too wide (a long compose name, PRIVILEGED and REC): the name gives way,
-            # not the marks after it.
-            kept[i] = (set_cell_size(text, cell_len(text) - over - 1) + "…", style, rank)
+            # not the marks after it, cut in its middle as the list cuts it, so that
+            # `…-service-1` and `…-service-2` stay apart.
+            room = cell_len(text) - over
+            inner = text.strip(" ")
+            pad = cell_len(text) - cell_len(inner)
+            kept[i] = (
+                text[: pad // 2] + _middle(inner, room - pad) + " " * (pad - pad // 2),
+                style,
+                rank,
+            )
             break
     return Text.assemble(*((t, s) for t, s, _ in kept), no_wrap=True, overflow="ellipsis")
 
