@@ -8,6 +8,7 @@ import heapq
 import queue
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -156,6 +157,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         #: One event stream per engine, closed when the app ends.
         self._events: dict[str, EventStream] = {}
         self._events_lock = threading.Lock()
+        #: Each container's events as the app received them, by (engine, id): the Events view
+        #: shows them beside what the engine kept (Docker keeps its latest 256, of all).
+        self.event_history: dict[tuple[str, str], deque[ContainerEvent]] = {}
         self._quitting = False
         self._watching: set[str] = set()
         #: Sidecars started while the user picks a toolkit, by (engine, container): at most one
@@ -421,6 +425,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             for event in stream:
                 if self._quitting:
                     break
+                self._remember(name, event)
                 if event.action in ROW_ACTIONS:
                     latest[event.id] = event
                     lookups.put((event, 0))
@@ -435,6 +440,21 @@ class CdebugApp(App[int], inherit_bindings=False):
                 self._watching.discard(name)  # a reconnection starts a new stream
         if not self._quitting:
             self.post_message(EngineFailed(f"disconnected: {broke}", engine=name))
+
+    #: Events kept per container for the Events view (a crash loop makes 3 per restart).
+    EVENTS_KEPT = 3000
+
+    def _remember(self, engine: str, event: ContainerEvent) -> None:
+        """Keeps an event for the Events view (on the events thread; deque appends are
+        atomic, and a container's deque is made once)."""
+        key = (engine, event.id)
+        if event.action == "destroy":
+            self.event_history.pop(key, None)  # its Events view, if open, follows on its own
+            return
+        kept = self.event_history.get(key)
+        if kept is None:
+            kept = self.event_history[key] = deque(maxlen=self.EVENTS_KEPT)
+        kept.append(event)
 
     def on_engine_connected(self, message: EngineConnected) -> None:
         engine = message.engine

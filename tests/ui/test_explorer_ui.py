@@ -3,7 +3,9 @@ columns, sorting and stats, inspect, stats, actions with their confirmation, the
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -565,5 +567,61 @@ def test_a_session_tab_has_the_targets_stats(
                 "the target's memory",
                 30,
             )
+
+    run(body())
+
+
+def test_events_show_what_the_app_heard_after_the_engine_forgot_it(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """Docker keeps its latest 256 events, of all containers: after a busy moment elsewhere,
+    E on a container still shows its kill and its exit, as the app heard them while it ran,
+    in order with what the engine still holds, each once."""
+    from cdebug_tui.ui.screens.events import EventsScreen
+
+    cid = make_container(busybox_image, ["sleep", "3600"])
+    busy = make_container(busybox_image, ["sleep", "3600"])
+    app = CdebugApp()
+
+    async def body() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await _select(pilot, cid)
+            await asyncio.to_thread(engine.api.kill, cid, signal="SIGKILL")
+            await wait_for(
+                pilot,
+                lambda: any(
+                    e.action == "die" for e in app.event_history.get((app.engine.name, cid), ())
+                ),
+                "the app to hear the kill",
+            )
+
+            def busy_elsewhere() -> None:
+                for _ in range(95):  # 285 events: the engine's buffer holds 256
+                    exec_id = engine.api.exec_create(busy, ["true"])["Id"]
+                    engine.api.exec_start(exec_id)  # exec_create, exec_start, exec_die
+
+            await asyncio.to_thread(busy_elsewhere)
+            kept = await asyncio.to_thread(
+                lambda: [
+                    e
+                    for e in engine.api.events(since=1, until=time.time(), decode=True)
+                    if e.get("id") == cid
+                ]
+            )
+            assert kept == [], "the engine still holds the target's events"
+            await asyncio.to_thread(engine.api.start, cid)
+            await pilot.press("E")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, EventsScreen) and app.screen, "E's screen"
+            )
+            await wait_for(
+                pilot,
+                lambda: [r.split()[1] for r in screen.rows_text()] == ["kill", "die", "start"],
+                "the kill and exit heard, then the start",
+                detail=lambda: screen.rows_text(),
+            )
+            assert "exit 137 (SIGKILL)" in screen.rows_text()[1]
+            status = str(screen.query_one("#events-status", Static).render())
+            assert "as this app heard them" in status, status
 
     run(body())

@@ -87,6 +87,12 @@ class EventsScreen(Screen[None]):
         self.events: list[ContainerEvent] = []
         self._stream: EventStream | None = None
         self._closed = False
+        #: Events shown, to skip those the engine sends again; and whether the rows wait for
+        #: a sort (an event older than the last row came: the engine's kept ones, below).
+        self._shown: set[ContainerEvent] = set()
+        self._resort = False
+        #: Since when the app has heard of every event: before, only what the engine kept.
+        self._heard_since: float | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -107,6 +113,14 @@ class EventsScreen(Screen[None]):
         table.add_column("EVENT", key="event")
         table.add_column("DETAIL", key="detail")
         table.focus()
+        # What the app heard while it ran first: Docker keeps only its latest 256 events, of
+        # all containers, so a crash loop's older restarts were gone from the engine's answer.
+        heard = getattr(self.app, "event_history", {}).get((self.engine_name, self.container_id))
+        heard = list(heard or ())
+        if heard:
+            self._heard_since = heard[0].time
+        for event in heard:
+            self._add(event)
         self.follow()
 
     def follow(self) -> None:
@@ -146,10 +160,19 @@ class EventsScreen(Screen[None]):
             self.app.call_from_thread(self._status, problem, ended)
 
     def _add(self, event: ContainerEvent) -> None:
-        if not self.is_attached:
+        if not self.is_attached or event in self._shown:
             return
+        self._shown.add(event)
         table = self.query_one(DataTable)
         at_end = table.cursor_row >= table.row_count - 1
+        if self.events and event.time < self.events[-1].time:
+            # Kept by the engine from before what the app heard: in its place, once the
+            # burst of them has come (one sort, not one per row).
+            self.events.append(event)
+            if not self._resort:
+                self._resort = True
+                self.call_after_refresh(self._sort_rows)
+            return
         self.events.append(event)
         table.add_row(*event_row(event))
         if at_end:
@@ -158,6 +181,20 @@ class EventsScreen(Screen[None]):
         if event.action == "destroy":
             self._status(f"{self.container_name} was removed: no more events", ended=True)
             return
+        self._status()
+
+    def _sort_rows(self) -> None:
+        self._resort = False
+        if not self.is_attached:
+            return
+        table = self.query_one(DataTable)
+        at_end = table.cursor_row >= table.row_count - 1
+        self.events.sort(key=lambda e: e.time)
+        table.clear()
+        for event in self.events:
+            table.add_row(*event_row(event))
+        if at_end:
+            table.move_cursor(row=table.row_count - 1, animate=False)
         self._status()
 
     def _status(self, problem: str | None = None, ended: bool = False) -> None:
@@ -171,12 +208,12 @@ class EventsScreen(Screen[None]):
             said = "no events kept by the engine · following"
         else:
             said = f"{counted(len(self.events), 'event')} · following"
-        status.update(
-            Text.assemble(
-                (said, ""),
-                ("  (Docker keeps only its latest 256 events in memory, of all containers)", "dim"),
-            )
-        )
+        if self._heard_since is not None:
+            since = datetime.fromtimestamp(self._heard_since).strftime("%H:%M:%S")
+            note = f"  (all since {since}, as this app heard them; before, what the engine kept)"
+        else:
+            note = "  (Docker keeps only its latest 256 events in memory, of all containers)"
+        status.update(Text.assemble((said, ""), (note, "dim")))
 
     def action_explain(self) -> None:
         from cdebug_tui.ui.screens.explain import ExplainScreen

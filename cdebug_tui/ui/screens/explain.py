@@ -191,7 +191,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         "exec_start, exec_die: someone ran `docker exec`), pause, rename, destroy.\n\n"
         "A crash loop reads as die, start, die, ... with the restart policy's growing delays "
         "between them. Docker keeps only its latest 256 events in memory, of all containers, "
-        "and none across its restarts: older ones are gone. New events show as they come.",
+        "and none across its restarts; cdebug-tui keeps what it heard while it ran and shows "
+        "both, so a long crash loop's early restarts stay. New events show as they come.",
         ("docker-events(1)", "docker-run(1): --restart", "signal(7)"),
     ),
     "stats": Explanation(
