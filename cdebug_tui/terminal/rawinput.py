@@ -167,7 +167,15 @@ class InputRouter:
         #: The key that leaves the focused terminal, and the typeahead its read arms (see
         #: arm_leave): the trigger byte and what to call when it fires.
         self._leave_key = b""
-        self._leave: tuple[int, Callable[[], None] | None] | None = None
+        self._leave: tuple[int, Callable[[], None] | None, bytes] | None = None
+        #: Bytes that may come between the leave key and its trigger (keys that keep the
+        #: focus in the tab), or None: the trigger counts wherever it comes (see _feed_ahead).
+        self._before_trigger: bytes | None = None
+        #: Whether the typeahead under way is for a terminal that is there (`t`): an app key
+        #: typed after it waits behind it, and pastes keep their brackets; and the armed
+        #: trigger's such typeahead.
+        self._keep = False
+        self._keep_next = False
         #: Where the app key found by _split begins in the bytes it gave the app.
         self._app_key_at = 0
         self.set_app_keys(app_keys)
@@ -204,7 +212,7 @@ class InputRouter:
             self._sink = sink
             self._bracketed = bracketed
             self._active = active or (lambda: True)
-            self._trigger = None
+            self._trigger = self._before_trigger = None
             ahead, self._typeahead = self._typeahead, None
             if ahead and typed_ahead_for:
                 # Under the lock: the input thread's next bytes come after these.
@@ -216,16 +224,24 @@ class InputRouter:
     # -- typeahead: keys typed before the terminal they are for is there ----------------------
 
     def arm_leave(
-        self, leave_key: bytes, trigger: bytes = b"t", fired: Callable[[], None] | None = None
+        self,
+        leave_key: bytes,
+        trigger: bytes = b"t",
+        fired: Callable[[], None] | None = None,
+        between: bytes = b"",
     ) -> None:
         """Arms typeahead on `trigger` as soon as the focused terminal's sink meets
         `leave_key`, on the input thread: `ctrl+] t ls Enter` in one burst (tmux, ssh) leaves
         the terminal and comes back, and `ls Enter` is the shell's. Armed by the app only
         once its focus moved, the trigger came too late: the keys after `t` went to the
-        panels (`e` opened an explanation), in the same read or the next one."""
+        panels (`e` opened an explanation), in the same read or the next one.
+
+        Only `between` bytes (keys that keep the focus in the tab, where `trigger` still
+        means the terminal) may come between the two: after any other (`:` opens the
+        palette, `2` another tab, an escape sequence), a `t` is not this one."""
         with self._lock:
             self._leave_key = leave_key
-            self._leave = (trigger[0], fired)
+            self._leave = (trigger[0], fired, between)
 
     def disarm_leave(self) -> None:
         """Disarms arm_leave (the focus is in no running terminal)."""
@@ -238,10 +254,10 @@ class InputRouter:
         gets none of it (typed for a shell, "D" and "y" would remove a container). The app's
         own keys and replies still reach the app; one of its keys ends the typeahead."""
         with self._lock:
-            self._trigger = None
+            self._trigger = self._before_trigger = None
             if self._typeahead is None:
                 self._typeahead = bytearray()
-                self._verbatim = False
+                self._verbatim = self._keep = False
 
     def arm_typeahead(
         self,
@@ -250,6 +266,7 @@ class InputRouter:
         when: Callable[[], bool] | None = None,
         *,
         verbatim: bool = False,
+        keep: bool = False,
     ) -> None:
         """Begins typeahead just after the next `trigger` byte the app gets: the Enter that
         opens a session, or the `t` that enters a terminal, with the keys typed after it in
@@ -259,12 +276,17 @@ class InputRouter:
 
         `verbatim`: the keys are for a view of the app to come (the picker the list's Enter
         opens), to be given back to it as they came (end_typeahead): an app key among them
-        drops nothing, as it does when they are a shell's."""
+        drops nothing, as it does when they are a shell's.
+
+        `keep`: the keys are for a terminal that is there (the `t` of the panels): an app
+        key typed after them waits behind them, not in their place."""
         with self._lock:
             self._trigger = trigger[0]
             self._fired = fired
             self._when = when
             self._verbatim_next = verbatim
+            self._keep_next = keep
+            self._before_trigger = None
 
     @property
     def trigger(self) -> bytes:
@@ -278,13 +300,13 @@ class InputRouter:
         with self._lock:
             if when is not None and self._when is not when:
                 return
-            self._trigger = None
+            self._trigger = self._before_trigger = None
 
     def end_typeahead(self, *, give_back: bool = False) -> None:
         """Ends typeahead: its bytes are dropped, or given back to the app (whose parser
         gets them at the next tick) when nothing they were typed for happened."""
         with self._lock:
-            self._trigger = None
+            self._trigger = self._before_trigger = None
             ahead, self._typeahead = self._typeahead, None
             if give_back and ahead:
                 self._given_back += bytes(ahead)
@@ -382,9 +404,11 @@ class InputRouter:
                 if self._leave is not None and to_app[self._app_key_at : at] == self._leave_key:
                     # The leave key: what follows it, in this read and the next ones, may
                     # hold the key that comes back (see arm_leave).
-                    (self._trigger, self._fired), self._leave = self._leave, None
+                    self._trigger, self._fired, self._before_trigger = self._leave
+                    self._leave = None
                     self._when = None
                     self._verbatim_next = False
+                    self._keep_next = True
                     to_app = to_app[:at] + self._feed_ahead(to_app[at:], final)
         if self._pending:
             self._pending_since = time.monotonic()
@@ -401,13 +425,21 @@ class InputRouter:
             at = self._trigger_at(buf)
             if at >= 0 and self._when is not None and not self._when():
                 at = -1  # armed for a view a dialog now covers: the key is the dialog's
+            between = self._before_trigger
+            if between is not None and any(
+                b not in between for b in buf[: at if at >= 0 else None]
+            ):
+                # After the leave key, a key that takes the focus elsewhere: the UI arms `t`
+                # again, if it still enters this terminal, once it has moved.
+                self._trigger = self._before_trigger = None
+                return buf
             parts = split_escapes(buf[: at + 1])[0] if at > 0 and not self._verbatim_next else []
             if None in parts:
                 # `Escape Enter Enter` in the picker: the Escape leaves it, so the Enter is not
                 # its pick: no shell to type ahead for. The Escape is the app's now; what follows
                 # waits until the app has armed what the picker uncovers (the list's Enter opens
                 # the picker again, the next Enter picks), or AFTER_ESCAPE.
-                self._trigger = None
+                self._trigger = self._before_trigger = None
                 last = max(i for i, part in enumerate(parts) if part is None)
                 cut = sum(1 if part is None else len(part) for part in parts[: last + 1])
                 self._after_escape, self._after_escape_since = buf[cut:], time.monotonic()
@@ -415,9 +447,10 @@ class InputRouter:
             if at < 0:
                 return buf  # no Enter yet (or only inside a paste): all the app's
             to_app, buf = buf[: at + 1], buf[at + 1 :]
-            self._trigger = None
+            self._trigger = self._before_trigger = None
             self._typeahead = bytearray()
             self._verbatim = self._verbatim_next
+            self._keep = self._keep_next
             fired, self._fired = self._fired, None
             if fired is not None:
                 fired()
@@ -432,13 +465,20 @@ class InputRouter:
             # is there.
             self._app_ahead += buf
             return to_app
-        ahead, app = self._split(buf, lambda: False, final)
+        # For a terminal that is there, a paste keeps the brackets its program asked for.
+        ahead, app = self._split(buf, self._bracketed if self._keep else lambda: False, final)
         if ahead == b"\x1b" and not self._typeahead and final:
             # Escape alone, nothing typed before it: the app's (the picker's cancel).
             self._typeahead = None
             return to_app + app + ahead
         self._typeahead += ahead
-        if self._app_key_seen:
+        if self._app_key_seen and self._keep:
+            # `ctrl+] t ls Enter ctrl+] p`: `ls Enter` is the shell's, then ctrl+] p the
+            # app's, in that order, once the terminal is back (set_sink).
+            self._app_key_seen = False
+            self._app_ahead = app
+            app = b""
+        elif self._app_key_seen:
             # ctrl+] (or a tab key) says the user wants the app, not the shell to come: what
             # was typed for the shell goes. The key and what follows wait for the tab, where
             # ctrl+] leaves the terminal and `p` shows the processes ("Enter ctrl+] p" in one
@@ -465,12 +505,21 @@ class InputRouter:
                 i = end + len(PASTE_END)
                 continue
             at = buf.find(trigger, i) if trigger else -1
-            start = buf.find(PASTE_START, i)
-            if start >= 0 and (at < 0 or start < at):
+            esc = buf.find(b"\x1b", i)
+            if esc < 0 or (0 <= at < esc):
+                return at
+            if buf.startswith(PASTE_START, esc):
                 self._in_paste = True
-                i = start + len(PASTE_START)
-                continue
-            return at
+                i = esc + len(PASTE_START)
+            elif buf[esc + 1 : esc + 2] == b"[":
+                # Inside a sequence the byte is not the key: the in-band resize report
+                # (ESC [ 48 ; ... t) ends in `t`.
+                end = _csi_end(buf, esc)
+                i = end if end >= 0 else len(buf)
+            elif buf[esc + 1 : esc + 2] == b"O":
+                i = esc + 3
+            else:
+                i = esc + 1  # the Escape key; what follows is a key of its own
         return -1
 
     def _split(self, buf: bytes, bracketed: Callable[[], bool], final: bool) -> tuple[bytes, bytes]:

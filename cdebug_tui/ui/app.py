@@ -1417,8 +1417,13 @@ class CdebugApp(App[int], inherit_bindings=False):
             running = None
         if running is not None and focused is running.view:
             # `ctrl+] t ...` in one burst: the input thread arms `t` as it meets ctrl+].
+            from cdebug_tui.ui.widgets.session_pane import KEYS_BEFORE_T
+
             router.arm_leave(
-                encode_key(self.app_keys["leave_terminal"]), b"t", self._typeahead_fired
+                encode_key(self.app_keys["leave_terminal"]),
+                b"t",
+                self._typeahead_fired,
+                KEYS_BEFORE_T.encode(),
             )
             self.typeahead_key_pane = running
             return
@@ -1444,7 +1449,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                     except Exception:  # noqa: BLE001 - being torn down: the app's key then
                         return False
 
-                router.arm_typeahead(b"t", self._typeahead_fired, still)
+                router.arm_typeahead(b"t", self._typeahead_fired, still, keep=True)
                 self.typeahead_key_pane = running
                 return
         if router.trigger == b"t":

@@ -279,7 +279,8 @@ def test_keys_after_ctrl_bracket_t_wait_for_the_terminal_in_one_read_or_two(
     t are the app's, the rest waits for the terminal t brings back, however the reads fall."""
     router, got = _router()
     fired: list[bool] = []
-    router.arm_leave(APP_KEYS["ctrl+right_square_bracket"], b"t", lambda: fired.append(True))
+    leave = APP_KEYS["ctrl+right_square_bracket"]
+    router.arm_leave(leave, b"t", lambda: fired.append(True), between=b"pf")
     to_app = b"".join(router.feed(read) for read in reads)
     assert got == [b"ls"]
     assert to_app == b"\x1dpt" and fired == [True] and router.typing_ahead
@@ -302,3 +303,44 @@ def test_ctrl_bracket_without_t_leaves_every_key_to_the_app() -> None:
     router.arm_leave(APP_KEYS["ctrl+right_square_bracket"])
     router.disarm_leave()
     assert router.feed(b"\x1dtls") == b"\x1dtls" and not router.typing_ahead
+
+
+def test_after_ctrl_bracket_a_t_past_a_key_that_moves_elsewhere_is_not_held_for() -> None:
+    """`ctrl+] :quit Enter` (the palette), `ctrl+] 2 t ls` (tab 2), an escape sequence: the
+    `t` that comes after them is not the one back into this terminal; nothing is held (the
+    palette's Enter was, and dropped; `ls` waited for the wrong tab)."""
+    for burst in (b"\x1d:quit\r", b"\x1d2tls\r", b"\x1d" + APP_KEYS["ctrl+pagedown"] + b"tls\r"):
+        router, got = _router()
+        router.arm_leave(APP_KEYS["ctrl+right_square_bracket"], b"t", None, b"pf")
+        assert router.feed(burst) == burst and not router.typing_ahead, burst
+        assert router.feed(b"cat t\r") == b"cat t\r" and not router.typing_ahead
+    router, got = _router()
+    router.arm_leave(APP_KEYS["ctrl+right_square_bracket"], b"t", None, b"pf")
+    assert router.feed(b"\x1dpftls\r") == b"\x1dpft" and router.typing_ahead
+
+
+def test_keys_held_for_a_terminal_keep_an_app_key_after_them_and_a_paste_its_brackets() -> None:
+    """`ctrl+] t ls Enter ctrl+] p`: `ls Enter` reaches the shell, then ctrl+] p the app
+    (`ls` was dropped); a paste held so reaches a shell that asked for brackets with them."""
+    router, got = _router(bracketed=True)
+    router.arm_leave(APP_KEYS["ctrl+right_square_bracket"])
+    assert router.feed(b"\x1dtls\r\x1dp") == b"\x1dt"
+    back: list[bytes] = []
+    router.set_sink(back.append, lambda: True)
+    assert back == [b"ls\r"] and router.tick(now=float("inf")) == b"\x1dp"
+    router, got = _router(bracketed=True)
+    router.arm_leave(APP_KEYS["ctrl+right_square_bracket"])
+    router.feed(b"\x1dt\x1b[200~echo a\necho b\n\x1b[201~")
+    back = []
+    router.set_sink(back.append, lambda: True)
+    assert back == [b"\x1b[200~echo a\necho b\n\x1b[201~"]
+
+
+def test_a_resize_report_ending_in_t_is_not_the_t_of_the_panels() -> None:
+    """Textual asks for in-band resize reports (ESC [ 48 ; ... t): one arriving while `t`
+    is armed in the panels began typeahead, and the next keys were held, then dropped."""
+    router = InputRouter(APP_KEYS.values())
+    router.arm_typeahead(b"t", keep=True)
+    report = b"\x1b[48;40;160;800;1600t"
+    assert router.feed(report + b"p") == report + b"p" and not router.typing_ahead
+    assert router.feed(b"tls") == b"t" and router.typing_ahead

@@ -110,6 +110,11 @@ SIDE_VIEWS: list[SideView] = [
 ]
 
 
+#: Keys that may come between ctrl+] and `t` in one burst (`ctrl+] p t ls`): they keep the
+#: focus in the tab, where `t` still enters the terminal (the Logs' own `t` does not).
+KEYS_BEFORE_T = "".join(v.key for v in SIDE_VIEWS if v.name != "logs") + "fb+-"
+
+
 #: How a session ends with its target, told with the target's exit code.
 _TARGET_ENDINGS = ("the target stopped", "the target was removed", "the target restarted")
 
