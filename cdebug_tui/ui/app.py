@@ -75,6 +75,18 @@ ROW_ACTIONS = frozenset(
 )
 
 
+def _listed_target(pane: SessionPane) -> str:
+    """The list row a session tab marks: its target, or the original its copy was made of
+    (the copy is no row of the list)."""
+    session = pane.session
+    if session is None:
+        return pane.target
+    copy = session.copy
+    if copy is not None and copy.source.original is not None:
+        return copy.source.original.id
+    return session.target.id
+
+
 def _session_pane_class() -> type[SessionPane]:
     from cdebug_tui.ui.widgets.session_pane import SessionPane
 
@@ -1246,14 +1258,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         panel = self._list_panel()
         if panel is not None:
             panel.set_sessions(
-                [
-                    (
-                        getattr(p.engine, "name", ""),
-                        p.session.target.id if p.session is not None else p.target,
-                    )
-                    for p in panes
-                    if p.alive
-                ]
+                [(getattr(p.engine, "name", ""), _listed_target(p)) for p in panes if p.alive]
             )
 
     # -- tabs and focus --------------------------------------------------------------------

@@ -109,6 +109,14 @@ def test_enter_on_a_crashed_container_debugs_a_copy(
             assert "crashed as uid=65532 in /app mode=production" in text
             assert "fatal: cannot reach the database" in text
             assert copies_of(engine, crashed.id)[1], "the committed image, while it runs"
+            # The list marks the original's row: the copy is no row of it.
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(
+                pilot,
+                lambda: panel.sessions == {f"{app.engine.name}/{crashed.id}": 1},
+                "the original's row marked",
+                detail=lambda: panel.sessions,
+            )
             await pilot.press("ctrl+right_square_bracket")
             # The Logs view shows the original's log, the crash's last words (the copy's own
             # log is empty: it only holds the shell).
