@@ -251,7 +251,10 @@ def shell_env(
 _CD_THEN_EXEC = (
     "unset CDEBUG_SUPERVISOR CDEBUG_REAPER CDEBUG_TARGET_PID CDEBUG_ENTRYPOINT; "
     'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || cd /; '
-    'case $1 in -*) exec env -- "$@" ;; esac; exec "$@"'
+    'case $1 in -*) exec env -- "$@" ;; esac; '
+    # ash said "cdebug: exec: line 0: CMD: not found": the shell's words, not the user's.
+    'command -v "$1" >/dev/null 2>&1 || { echo "$1: command not found" >&2; exit 127; }; '
+    'exec "$@"'
 )
 
 

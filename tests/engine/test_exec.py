@@ -131,6 +131,8 @@ def test_options_after_target_belong_to_the_command(
     r = cdebug("exec", "-q", "--image", busybox_image, distroless.name, "-v")
     assert r.returncode == 127, r.stderr
     assert b"-v" in r.stderr and b"illegal option" not in r.stderr
+    r = cdebug("exec", "-q", "--image", busybox_image, distroless.name, "nosuchcmd")
+    assert r.returncode == 127 and r.stderr == b"nosuchcmd: command not found\n", r.stderr
 
 
 def test_a_reader_that_goes_ends_the_session_quietly(
