@@ -176,6 +176,8 @@ class InputRouter:
         #: trigger's such typeahead.
         self._keep = False
         self._keep_next = False
+        #: The trigger armed when the armed one passes (see arm_typeahead's `then`).
+        self._then: tuple[bytes, Callable[[], None] | None, bool] | None = None
         #: Where the app key found by _split begins in the bytes it gave the app.
         self._app_key_at = 0
         self.set_app_keys(app_keys)
@@ -213,6 +215,7 @@ class InputRouter:
             self._bracketed = bracketed
             self._active = active or (lambda: True)
             self._trigger = self._before_trigger = None
+            self._then = None
             ahead, self._typeahead = self._typeahead, None
             if ahead and typed_ahead_for:
                 # Under the lock: the input thread's next bytes come after these.
@@ -255,6 +258,7 @@ class InputRouter:
         own keys and replies still reach the app; one of its keys ends the typeahead."""
         with self._lock:
             self._trigger = self._before_trigger = None
+            self._then = None
             if self._typeahead is None:
                 self._typeahead = bytearray()
                 self._verbatim = self._keep = False
@@ -267,6 +271,7 @@ class InputRouter:
         *,
         verbatim: bool = False,
         keep: bool = False,
+        then: tuple[bytes, Callable[[], None] | None, bool] | None = None,
     ) -> None:
         """Begins typeahead just after the next `trigger` byte the app gets: the Enter that
         opens a session, or the `t` that enters a terminal, with the keys typed after it in
@@ -279,7 +284,11 @@ class InputRouter:
         drops nothing, as it does when they are a shell's.
 
         `keep`: the keys are for a terminal that is there (the `t` of the panels): an app
-        key typed after them waits behind them, not in their place."""
+        key typed after them waits behind them, not in their place.
+
+        `then`: the trigger only leads to another, (trigger, fired, verbatim), armed as it
+        passes, which must come next: the filter's Enter, then the list's (`Enter Enter Enter
+        ls Enter` typed on from the filter)."""
         with self._lock:
             self._trigger = trigger[0]
             self._fired = fired
@@ -287,6 +296,7 @@ class InputRouter:
             self._verbatim_next = verbatim
             self._keep_next = keep
             self._before_trigger = None
+            self._then = then
 
     @property
     def trigger(self) -> bytes:
@@ -301,12 +311,14 @@ class InputRouter:
             if when is not None and self._when is not when:
                 return
             self._trigger = self._before_trigger = None
+            self._then = None
 
     def end_typeahead(self, *, give_back: bool = False) -> None:
         """Ends typeahead: its bytes are dropped, or given back to the app (whose parser
         gets them at the next tick) when nothing they were typed for happened."""
         with self._lock:
             self._trigger = self._before_trigger = None
+            self._then = None
             ahead, self._typeahead = self._typeahead, None
             if give_back and ahead:
                 self._given_back += bytes(ahead)
@@ -432,6 +444,7 @@ class InputRouter:
                 # After the leave key, a key that takes the focus elsewhere: the UI arms `t`
                 # again, if it still enters this terminal, once it has moved.
                 self._trigger = self._before_trigger = None
+                self._then = None
                 return buf
             parts = split_escapes(buf[: at + 1])[0] if at > 0 and not self._verbatim_next else []
             if None in parts:
@@ -440,14 +453,22 @@ class InputRouter:
                 # waits until the app has armed what the picker uncovers (the list's Enter opens
                 # the picker again, the next Enter picks), or AFTER_ESCAPE.
                 self._trigger = self._before_trigger = None
+                self._then = None
                 last = max(i for i, part in enumerate(parts) if part is None)
                 cut = sum(1 if part is None else len(part) for part in parts[: last + 1])
                 self._after_escape, self._after_escape_since = buf[cut:], time.monotonic()
                 return buf[:cut]
             if at < 0:
                 return buf  # no Enter yet (or only inside a paste): all the app's
+            if self._then is not None:
+                # A first step (the filter's Enter): the app's; the next must come at once.
+                (trigger, self._fired, self._verbatim_next), self._then = self._then, None
+                self._trigger, self._before_trigger, self._when = trigger[0], b"", None
+                self._keep_next = False
+                return buf[: at + 1] + self._feed_ahead(buf[at + 1 :], final)
             to_app, buf = buf[: at + 1], buf[at + 1 :]
             self._trigger = self._before_trigger = None
+            self._then = None
             self._typeahead = bytearray()
             self._verbatim = self._verbatim_next
             self._keep = self._keep_next

@@ -1347,10 +1347,28 @@ class CdebugApp(App[int], inherit_bindings=False):
         Enter opened a second picker; Enter D y would remove a container). Held, they are the
         picker's once it has the focus (_container_chosen)."""
         router = self.input_router
+        table: Any
+        field: Any
         try:
             table = self.list_panel.query_one("#containers")
+            field = self.list_panel.query_one("#filter")
         except NoMatches:
-            table = None
+            table = field = None
+        if focused is not None and focused is field and not router.typing_ahead:
+            # Typed on from the filter (`Enter Enter Enter ls Enter` in one burst): its Enter
+            # moves to the list, whose Enter must hold what follows for the picker. Armed
+            # only when the list has the focus, it came too late: the keys went to the filter.
+            screen = self.screen
+
+            def in_field() -> bool:
+                try:
+                    return self.screen is screen and screen.focused is field
+                except Exception:  # noqa: BLE001 - being torn down: the app's key then
+                    return False
+
+            router.arm_typeahead(b"\r", None, in_field, then=(b"\r", self._list_enter_fired, True))
+            self._list_enter_when = in_field
+            return
         if focused is None or focused is not table or router.typing_ahead:
             if self._list_enter_when is not None:
                 router.disarm_typeahead(self._list_enter_when)

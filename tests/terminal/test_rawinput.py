@@ -344,3 +344,16 @@ def test_a_resize_report_ending_in_t_is_not_the_t_of_the_panels() -> None:
     report = b"\x1b[48;40;160;800;1600t"
     assert router.feed(report + b"p") == report + b"p" and not router.typing_ahead
     assert router.feed(b"tls") == b"t" and router.typing_ahead
+
+
+def test_a_first_enter_leads_to_a_second_that_must_come_at_once() -> None:
+    """The filter's Enter, then the list's: what follows the second is held for the picker
+    (verbatim); a key between them (`j` moves the cursor) leaves it all to the app."""
+    fired: list[bool] = []
+    router = InputRouter(APP_KEYS.values())
+    router.arm_typeahead(b"\r", then=(b"\r", lambda: fired.append(True), True))
+    assert router.feed(b"\r") == b"\r" and not router.typing_ahead
+    assert router.feed(b"\r\rls\r") == b"\r" and fired == [True] and router.typing_ahead
+    router = InputRouter(APP_KEYS.values())
+    router.arm_typeahead(b"\r", then=(b"\r", None, True))
+    assert router.feed(b"\rj\rls\r") == b"\rj\rls\r" and not router.typing_ahead

@@ -496,3 +496,45 @@ def test_ctrl_bracket_t_then_keys_in_one_burst_go_back_into_the_terminal(
             assert "four-42" in terminal_text(pane)
 
     run(body())
+
+
+def test_enter_enter_enter_typed_on_from_the_filter_opens_the_session_and_runs_the_command(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`/name`, then `Enter Enter Enter echo ... Enter` in one burst: the filter's Enter, the
+    list's (the picker), the picker's (the remembered toolkit), then the shell's command.
+    The keys after the filter's Enter went to the filter (`namels /app`), none to a session."""
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+    from cdebug_tui.ui.settings import save_setting
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+
+    save_setting("last_toolkit", busybox_image)
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            raw = raw_input(app)
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(target.id) is not None, "the row")
+            await pilot.press("slash")
+            await wait_for(pilot, lambda: app.focused is panel.query_one("#filter"), "filter")
+            await type_raw(pilot, raw, target.name.encode())
+            await wait_for(pilot, lambda: panel.filter_text == target.name, "filtered")
+            await wait_for(pilot, lambda: app.input_router.armed, "the filter's Enter armed")
+            pickers: list[int] = []
+
+            def ticked() -> SessionPane | None:
+                raw.tick()
+                pickers.append(sum(isinstance(s, ToolkitPickerScreen) for s in app.screen_stack))
+                return active_pane(app)
+
+            raw.feed(b"\r\r\recho from-filter-$((6*7))\r")
+            pane = await wait_for(pilot, ticked, "a session tab", 60)
+            await wait_for(
+                pilot, lambda: "from-filter-42" in terminal_text(pane), "the command", 60
+            )
+            assert max(pickers) == 1 and len(app.sessions()) == 1
+            assert panel.filter_text == target.name
+
+    run(body())
