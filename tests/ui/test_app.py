@@ -490,6 +490,18 @@ def test_a_filter_typed_in_one_burst_filters(run_target: Any, distroless_image: 
             await wait_for(pilot, lambda: app.focused is panel.query_one(DataTable), "the table")
             assert not panel.show_sidecars
             assert not isinstance(app.screen, ToolkitPickerScreen)
+            # Escape (clear) then `/name` at once: a new filter. The Escape's focus on the
+            # table came after the `/`, which the name's letters then reached.
+            app.post_message(events.Key("escape", None))
+            for ch in "/" + target.name[:-2]:
+                app.post_message(events.Key(names.get(ch, ch), ch))
+            await wait_for(
+                pilot,
+                lambda: box.value == target.name[:-2],
+                "the new filter",
+                detail=lambda: box.value,
+            )
+            assert app.focused is box
 
     run(body())
 

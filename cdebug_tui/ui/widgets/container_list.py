@@ -362,6 +362,12 @@ class ContainerTableView(RowTable):
             event.stop()
             parent.action_filter()
             return
+        if event.key == "escape" and isinstance(parent, ContainerListPanel) and parent.filter_text:
+            # Here too, in order: `Escape /web` in one burst ran the binding's clear after
+            # the `/` had opened the filter, hid it, and `web` was lost.
+            event.stop()
+            parent.action_clear_filter()
+            return
         forward_burst(self, event)
 
 
@@ -792,7 +798,9 @@ class ContainerListPanel(Vertical):
         box.display = False
         self.filter_text = ""
         self.rebuild()
-        self.query_one(ContainerTableView).focus()
+        # At once, as `/` takes it: `Escape /web` in one burst had the table take the focus
+        # back after the `/` gave it to the filter, and `web` went to the table.
+        self.screen.set_focus(self.query_one(ContainerTableView))
 
     def action_logs(self) -> None:
         container = self.selected()
