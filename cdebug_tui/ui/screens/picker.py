@@ -23,6 +23,7 @@ from cdebug_tui.ui.messages import (
     SessionNoticed,
 )
 from cdebug_tui.ui.settings import last_toolkit
+from cdebug_tui.ui.widgets.burst import OrderedInput
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -85,7 +86,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
                 id="picker-title",
             )
             yield OptionList(id="picker-options")
-            yield Input(
+            yield OrderedInput(
                 value=last_toolkit() or "",
                 placeholder="any image reference, e.g. ghcr.io/org/tools:1.2 (Enter uses it)",
                 id="picker-input",

@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from cdebug_tui.ui.widgets.burst import OrderedInput
+
 __all__ = ["RecordScreen"]
 
 
@@ -59,7 +61,7 @@ class RecordScreen(ModalScreen["str | None"]):
                     style="dim",
                 )
             )
-            yield Input(value=self.default, id="record-path")
+            yield OrderedInput(value=self.default, id="record-path")
             yield Static("", id="record-error")
             yield Static(Text("Enter records there · Esc cancels", style="dim"))
 

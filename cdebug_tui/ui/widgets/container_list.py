@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
 from cdebug_tui.engine.stats import counted, format_bytes
-from cdebug_tui.ui.widgets.burst import forward_burst
+from cdebug_tui.ui.widgets.burst import OrderedInput, forward_burst
 from cdebug_tui.ui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
@@ -443,7 +443,7 @@ class ContainerListPanel(Vertical):
         self._widest: dict[str, list[int]] = {}
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: name, image or id  (Esc clears)", id="filter")
+        yield OrderedInput(placeholder="filter: name, image or id  (Esc clears)", id="filter")
         table = ContainerTableView(id="containers", cursor_type="row", zebra_stripes=False)
         self._add_columns(table)
         yield table

@@ -26,7 +26,7 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from cdebug_tui.engine.stats import counted
-from cdebug_tui.ui.widgets.burst import forward_burst
+from cdebug_tui.ui.widgets.burst import OrderedInput, forward_burst
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import EventStream, LogStream
@@ -549,7 +549,7 @@ class LogsPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", classes="logs-status")
         # Hidden and disabled until `/` (see _show_search).
-        box = Input(
+        box = OrderedInput(
             placeholder="search (smart case) · Enter: go · Esc: close",
             classes="logs-search",
             disabled=True,
