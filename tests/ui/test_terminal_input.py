@@ -538,3 +538,32 @@ def test_enter_enter_enter_typed_on_from_the_filter_opens_the_session_and_runs_t
             assert panel.filter_text == target.name
 
     run(body())
+
+
+def test_n_in_a_running_tab_opens_another_shell_beside_it(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`ctrl+] n` in a running tab: a second session on the same target and toolkit, both
+    running (n did nothing, and said nothing, until the session had ended)."""
+    from tests.conftest import sidecars_of
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            await type_raw(pilot, raw_input(app), b"\x1d")
+            await wait_for(pilot, lambda: app.focused is not pane.view, "out of the terminal")
+            await pilot.press("n")
+            second = await wait_for(
+                pilot, lambda: next((p for p in app.sessions() if p is not pane), None), "a tab"
+            )
+            await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
+            assert pane.state == "running" and (second.target, second.image) == (
+                pane.target,
+                pane.image,
+            )
+            assert len(sidecars_of(engine, target.id)) == 2
+
+    run(body())

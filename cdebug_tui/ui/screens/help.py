@@ -52,7 +52,12 @@ KEYS: list[tuple[str, str, str]] = [
     ("session", "R", "record the session to an asciicast file (R again stops)"),
     ("session", "e", "what am I looking at: the view shown explained, with man pages"),
     ("session", "x", "close the tab (ends the session, removes its sidecar): the next one shows"),
-    ("session", "n", "an ended tab: a new session on the same target, toolkit and profile"),
+    (
+        "session",
+        "n",
+        "a new session (another shell) on the same target, toolkit and profile, also in an "
+        "ended tab",
+    ),
     ("files", "enter, click", "open a directory; preview a file"),
     ("files", "r / c", "read the opened folders again / only what docker diff reports, as a tree"),
     ("files", "ctrl+s", "save the file here, as docker cp would (a directory as .tar), mode 0600"),

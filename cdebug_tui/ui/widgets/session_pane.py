@@ -1278,18 +1278,19 @@ class SessionPane(TabPane):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hides the tab's letters from the footer while the keys go to the terminal, and n
-        while the session runs."""
+        while the session starts."""
         if isinstance(self.app.focused, TerminalView):
             return False
         if action == "reopen":
-            return self.state == PaneState.ENDED
+            # A running tab's n is another shell beside it: it did nothing, and said nothing.
+            return self.state in (PaneState.RUNNING, PaneState.ENDED)
         return True
 
     def action_reopen(self) -> None:
         """A new session on the same target, toolkit and profile, in a tab of its own (this
-        one stays, to read how it ended): after a restart, or on the copy of a target that
-        stopped. Its shell, not this tab's command: a trace's PID means another process once
-        the target restarted."""
+        one stays, running or to read how it ended): another shell beside this one, or one
+        after a restart, or on the copy of a target that stopped. Its shell, not this tab's
+        command: a trace's PID means another process once the target restarted."""
         self._open_beside(())
 
     async def action_focus_panel(self, step: int) -> None:
