@@ -1358,14 +1358,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             # Typed on from the filter (`Enter Enter Enter ls Enter` in one burst): its Enter
             # moves to the list, whose Enter must hold what follows for the picker. Armed
             # only when the list has the focus, it came too late: the keys went to the filter.
-            screen = self.screen
-
-            def in_field() -> bool:
-                try:
-                    return self.screen is screen and screen.focused is field
-                except Exception:  # noqa: BLE001 - being torn down: the app's key then
-                    return False
-
+            in_field = self._focused_on(field)
             router.arm_typeahead(b"\r", None, in_field, then=(b"\r", self._list_enter_fired, True))
             self._list_enter_when = in_field
             return
@@ -1374,17 +1367,22 @@ class CdebugApp(App[int], inherit_bindings=False):
                 router.disarm_typeahead(self._list_enter_when)
                 self._list_enter_when = None
             return
-        main = self.screen
+        still = self._focused_on(table)
+        router.arm_typeahead(b"\r", self._list_enter_fired, still, verbatim=True)
+        self._list_enter_when = still
+
+    def _focused_on(self, widget: Any) -> Callable[[], bool]:
+        """Whether `widget` still has the focus on the screen shown now: read on the input
+        thread (a dialog over the list makes Enter the dialog's)."""
+        screen = self.screen
 
         def still() -> bool:
-            # Read on the input thread: a dialog over the list makes Enter the dialog's.
             try:
-                return self.screen is main and main.focused is table
+                return self.screen is screen and screen.focused is widget
             except Exception:  # noqa: BLE001 - being torn down: the app's key then
                 return False
 
-        router.arm_typeahead(b"\r", self._list_enter_fired, still, verbatim=True)
-        self._list_enter_when = still
+        return still
 
     class ListEnterFired(Message):
         """The input thread began holding the keys after the list's Enter."""
