@@ -214,8 +214,7 @@ class InputRouter:
             self._sink = sink
             self._bracketed = bracketed
             self._active = active or (lambda: True)
-            self._trigger = self._before_trigger = None
-            self._then = None
+            self._disarm()
             ahead, self._typeahead = self._typeahead, None
             if ahead and typed_ahead_for:
                 # Under the lock: the input thread's next bytes come after these.
@@ -257,8 +256,7 @@ class InputRouter:
         gets none of it (typed for a shell, "D" and "y" would remove a container). The app's
         own keys and replies still reach the app; one of its keys ends the typeahead."""
         with self._lock:
-            self._trigger = self._before_trigger = None
-            self._then = None
+            self._disarm()
             if self._typeahead is None:
                 self._typeahead = bytearray()
                 self._verbatim = self._keep = False
@@ -290,13 +288,29 @@ class InputRouter:
         passes, which must come next: the filter's Enter, then the list's (`Enter Enter Enter
         ls Enter` typed on from the filter)."""
         with self._lock:
-            self._trigger = trigger[0]
-            self._fired = fired
-            self._when = when
-            self._verbatim_next = verbatim
-            self._keep_next = keep
-            self._before_trigger = None
-            self._then = then
+            self._arm(trigger[0], fired, when, verbatim=verbatim, keep=keep, then=then)
+
+    def _arm(
+        self,
+        trigger: int,
+        fired: Callable[[], None] | None,
+        when: Callable[[], bool] | None,
+        *,
+        verbatim: bool = False,
+        keep: bool = False,
+        before: bytes | None = None,
+        then: tuple[bytes, Callable[[], None] | None, bool] | None = None,
+    ) -> None:
+        """Arms the trigger (with the lock held); see arm_typeahead, and arm_leave for
+        `before`."""
+        self._trigger, self._fired, self._when = trigger, fired, when
+        self._verbatim_next, self._keep_next = verbatim, keep
+        self._before_trigger, self._then = before, then
+
+    def _disarm(self) -> None:
+        """Disarms the trigger (with the lock held)."""
+        self._trigger = self._before_trigger = None
+        self._then = None
 
     @property
     def trigger(self) -> bytes:
@@ -310,15 +324,13 @@ class InputRouter:
         with self._lock:
             if when is not None and self._when is not when:
                 return
-            self._trigger = self._before_trigger = None
-            self._then = None
+            self._disarm()
 
     def end_typeahead(self, *, give_back: bool = False) -> None:
         """Ends typeahead: its bytes are dropped, or given back to the app (whose parser
         gets them at the next tick) when nothing they were typed for happened."""
         with self._lock:
-            self._trigger = self._before_trigger = None
-            self._then = None
+            self._disarm()
             ahead, self._typeahead = self._typeahead, None
             if give_back and ahead:
                 self._given_back += bytes(ahead)
@@ -416,11 +428,9 @@ class InputRouter:
                 if self._leave is not None and to_app[self._app_key_at : at] == self._leave_key:
                     # The leave key: what follows it, in this read and the next ones, may
                     # hold the key that comes back (see arm_leave).
-                    self._trigger, self._fired, self._before_trigger = self._leave
+                    trigger, fired, between = self._leave
                     self._leave = None
-                    self._when = None
-                    self._verbatim_next = False
-                    self._keep_next = True
+                    self._arm(trigger, fired, None, keep=True, before=between)
                     to_app = to_app[:at] + self._feed_ahead(to_app[at:], final)
         if self._pending:
             self._pending_since = time.monotonic()
@@ -443,8 +453,7 @@ class InputRouter:
             ):
                 # After the leave key, a key that takes the focus elsewhere: the UI arms `t`
                 # again, if it still enters this terminal, once it has moved.
-                self._trigger = self._before_trigger = None
-                self._then = None
+                self._disarm()
                 return buf
             parts = split_escapes(buf[: at + 1])[0] if at > 0 and not self._verbatim_next else []
             if None in parts:
@@ -452,8 +461,7 @@ class InputRouter:
                 # its pick: no shell to type ahead for. The Escape is the app's now; what follows
                 # waits until the app has armed what the picker uncovers (the list's Enter opens
                 # the picker again, the next Enter picks), or AFTER_ESCAPE.
-                self._trigger = self._before_trigger = None
-                self._then = None
+                self._disarm()
                 last = max(i for i, part in enumerate(parts) if part is None)
                 cut = sum(1 if part is None else len(part) for part in parts[: last + 1])
                 self._after_escape, self._after_escape_since = buf[cut:], time.monotonic()
@@ -462,13 +470,11 @@ class InputRouter:
                 return buf  # no Enter yet (or only inside a paste): all the app's
             if self._then is not None:
                 # A first step (the filter's Enter): the app's; the next must come at once.
-                (trigger, self._fired, self._verbatim_next), self._then = self._then, None
-                self._trigger, self._before_trigger, self._when = trigger[0], b"", None
-                self._keep_next = False
+                then, fired, verbatim = self._then
+                self._arm(then[0], fired, None, verbatim=verbatim, before=b"")
                 return buf[: at + 1] + self._feed_ahead(buf[at + 1 :], final)
             to_app, buf = buf[: at + 1], buf[at + 1 :]
-            self._trigger = self._before_trigger = None
-            self._then = None
+            self._disarm()
             self._typeahead = bytearray()
             self._verbatim = self._verbatim_next
             self._keep = self._keep_next

@@ -1433,9 +1433,11 @@ class CdebugApp(App[int], inherit_bindings=False):
             # never to another tab's terminal. Within the tab it moves on its way back
             # (`ctrl+] t`: the header, then the panels).
             self.end_typeahead()
-        running = pane if isinstance(pane, _session_pane_class()) else None
-        if running is not None and running.state != PaneState.RUNNING:
-            running = None
+        running = (
+            pane
+            if isinstance(pane, _session_pane_class()) and pane.state == PaneState.RUNNING
+            else None
+        )
         if running is not None and focused is running.view:
             # `ctrl+] t ...` in one burst: the input thread arms `t` as it meets ctrl+].
             from cdebug_tui.ui.widgets.session_pane import KEYS_BEFORE_T

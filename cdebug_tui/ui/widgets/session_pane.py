@@ -34,6 +34,7 @@ from cdebug_tui.ui.messages import (
     SessionStarted,
     SessionStepTaken,
 )
+from cdebug_tui.ui.widgets.container_list import middle_cut
 from cdebug_tui.ui.widgets.internals import InternalsView
 from cdebug_tui.ui.widgets.processes import ProcessesPanel
 from cdebug_tui.ui.widgets.rootfs import RootfsPanel
@@ -155,12 +156,6 @@ HeaderPart = tuple[str, str, int]
 NAME_RANK = -1
 
 
-def _middle(text: str, room: int) -> str:
-    """`text` cut to `room` cells with `…` in its middle."""
-    left = (room - 1) // 2
-    return set_cell_size(text, left) + "…" + text[len(text) - (room - 1 - left) :]
-
-
 def fit_parts(parts: list[HeaderPart], width: int) -> Text:
     """The parts as one line of at most `width` cells, what matters least given up first: the
     PRIVILEGED and REC marks stay in view, not past an ellipsis behind a long reason."""
@@ -189,7 +184,9 @@ def fit_parts(parts: list[HeaderPart], width: int) -> Text:
             inner = text.strip(" ")
             pad = cell_len(text) - cell_len(inner)
             kept[i] = (
-                text[: pad // 2] + _middle(inner, room - pad) + " " * (pad - pad // 2),
+                text[: pad // 2]
+                + middle_cut(Text(inner), room - pad).plain
+                + " " * (pad - pad // 2),
                 style,
                 rank,
             )
