@@ -140,7 +140,15 @@ class TerminalView(Widget, can_focus=True):
             self.cols = cols
 
     class EscapeRequested(Message):
-        """The user pressed ``ctrl+]`` to leave the terminal; the app should move focus."""
+        """The user pressed ``ctrl+]`` to leave the terminal; the app should move focus.
+
+        Args:
+            moved: Whether the view already gave the focus to its ``leave_to`` widget.
+        """
+
+        def __init__(self, moved: bool = False) -> None:
+            super().__init__()
+            self.moved = moved
 
     class Activity(Message):
         """A hidden view got output (once until shown again), or a bell."""
@@ -213,6 +221,9 @@ class TerminalView(Widget, can_focus=True):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._leaving = False
         self._after_leave: list[events.Key] = []
+        #: Where the leave key moves the focus (the session tab's header), or None: then the
+        #: EscapeRequested handler moves it, and the keys typed meanwhile wait for it.
+        self.leave_to: Widget | None = None
         #: Hidden (a background tab): output is emulated within BackgroundFeeder's budget.
         self.background = False
         self._activity_reported = False
@@ -633,6 +644,15 @@ class TerminalView(Widget, can_focus=True):
         event.prevent_default()
         if event.key == self.escape_key:
             self._leaving = True
+            target = self.leave_to
+            if target is not None and target.is_attached and target.focusable:
+                # At once, on this key's turn; the keys already forwarded here after it
+                # wait for the Blur this queues, then go where the focus went. Moved by the
+                # message's handler, it waited for the tab's turn, which a busy tab gave
+                # after LEAVE_TIMEOUT, and the keys went to the shell (`ctrl+] s` typed `s`).
+                self.screen.set_focus(target)
+                self.post_message(self.EscapeRequested(moved=True))
+                return
             self.post_message(self.EscapeRequested())
             # Should nobody take the focus, the keys typed meanwhile are the program's.
             self.set_timer(self.LEAVE_TIMEOUT, self._left)

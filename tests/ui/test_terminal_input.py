@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from cdebug_tui.ui.app import CdebugApp
@@ -19,6 +20,7 @@ from tests.ui.helpers import (
     wait_for,
     wait_for_prompt,
 )
+from tests.waiting import _Deadline
 
 
 def raw_input(app: CdebugApp) -> RawInput:
@@ -158,7 +160,11 @@ def test_the_app_keeps_only_its_own_keys_and_shows_where_keys_go(
             # ctrl+] leaves; pressed again (from the panels), it stays out.
             await type_raw(pilot, raw, b"\x1d")
             # Out at once (to the header), then on to the panels.
-            await wait_for(pilot, lambda: app.focused is pane.processes, "the focus to leave")
+            await wait_for(
+                pilot,
+                lambda: pane.panels_built and app.focused is pane.processes,
+                "the focus to leave",
+            )
             left_to = app.focused
             await type_raw(pilot, raw, b"\x1d")
             assert app.focused is left_to
@@ -177,7 +183,12 @@ def test_the_app_keeps_only_its_own_keys_and_shows_where_keys_go(
             await wait_for(pilot, lambda: second.state == "running", "the second session", 60)
             await wait_for(pilot, lambda: app.focused is second.view, "the second terminal")
             await type_raw(pilot, raw, b"\x1d")
-            await wait_for(pilot, lambda: app.focused is second.processes, "the focus to leave")
+            # Its panels are built after its prompt: under load, later than ctrl+] reaches it.
+            await wait_for(
+                pilot,
+                lambda: second.panels_built and app.focused is second.processes,
+                "the focus to leave",
+            )
             second_focus = app.focused
             await type_raw(pilot, raw, b"\x1b[5;5~")  # ctrl+PgUp: back to the first tab
             await wait_for(pilot, lambda: active_pane(app) is pane, "the first tab")
@@ -447,6 +458,53 @@ def test_ctrl_bracket_q_quits_while_the_panels_are_still_built(
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "quit to ask")
             assert not terminal_text(pane).rstrip().endswith("# q")
             await pilot.press("n")
+
+    run(body())
+
+
+def test_ctrl_bracket_and_a_key_leave_at_once_while_the_tab_is_busy(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`ctrl+] s` in one burst while the tab's own messages wait (a loaded machine, a tab
+    busy with its panels): ctrl+] leaves on its own turn, and s shows the steps. The tab moved
+    the focus when its turn came; past the terminal's wait for it, the s went to the shell."""
+    import asyncio
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            await wait_for(pilot, lambda: pane.panels_built, "the panels")
+            view = pane.view
+            view.LEAVE_TIMEOUT = 0.2  # the wait the tab's turn took longer than
+            release = asyncio.Event()
+            held: list[bool] = []
+
+            async def busy() -> None:
+                held.append(True)
+                await release.wait()
+
+            async def until(condition: Callable[[], Any], what: str) -> None:
+                # Not the pilot's waits: they wait for every widget's messages, the tab's too.
+                deadline = _Deadline(10, what)
+                while not deadline.passed(condition()):
+                    await asyncio.sleep(0.02)
+
+            pane.call_later(busy)  # the tab's messages wait behind this
+            await until(lambda: held, "the tab busy")
+            raw_input(app).feed(b"\x1ds")
+            try:
+                await until(
+                    lambda: app.focused is not view and not view._leaving, "ctrl+] to leave"
+                )
+            finally:
+                release.set()
+            await wait_for(
+                pilot, lambda: pane.side.active == f"side-steps-{pane.number}", "the Steps shown"
+            )
+            assert not terminal_text(pane).rstrip().endswith("# s")
 
     run(body())
 

@@ -426,6 +426,7 @@ class SessionPane(TabPane):
             # Closed (the app quitting, say) before it was ever shown: start nothing.
             self.state = PaneState.ENDED
             return
+        self.view.leave_to = self.query_one(SessionHeaderView)
         self.apply_layout(self.app.size.width, self.app.size.height)
         self.set_timer(PANELS_AT_THE_LATEST, self._build_panels_later)
         if self._ready is not None:
@@ -1074,11 +1075,12 @@ class SessionPane(TabPane):
     @on(TerminalView.EscapeRequested)
     async def _escape(self, event: Any) -> None:
         event.stop()
-        # Out of the terminal at once, to the header: the terminal holds the keys typed after
-        # ctrl+] only until its focus goes (at most half a second). Waiting for panels still
-        # being built on a busy machine, it gave `ctrl+] q`'s q to the shell.
+        # Out of the terminal at once, to the header (the view moved it already, on the key's
+        # own turn: see TerminalView.leave_to). Waiting for panels still being built on a busy
+        # machine, it gave `ctrl+] q`'s q to the shell.
         header = self.query_one(SessionHeaderView)
-        self.screen.set_focus(header)
+        if not event.moved:
+            self.screen.set_focus(header)
         if self.panels_shown and await self.build_panels() is not None:
             # Not if t (or a click) went back meanwhile, nor when a `t` typed with ctrl+] is on
             # its way (`ctrl+] t ls`): the header takes it as the terminal's key, where the
