@@ -206,6 +206,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._typeahead_timer: Timer | None = None
         self._typeahead_misses = 0
         self._typeahead_since = 0.0
+        self._typeahead_checks = 0
         #: The tab the keys typed ahead are for (None: the next one to open).
         self.typeahead_pane: SessionPane | None = None
         #: The tab whose `t` (enter the terminal) is armed for typeahead.
@@ -214,6 +215,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         #: and whether keys are held after it for the picker it opens (see _arm_list_enter).
         self._list_enter_when: Callable[[], bool] | None = None
         self._held_for_picker = False
+        #: Gives the keys held after the list's Enter back when no container was chosen.
+        self._list_keys_timer: Timer | None = None
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, or on Linux and macOS its variant that gives the focused terminal
@@ -1082,6 +1085,9 @@ class CdebugApp(App[int], inherit_bindings=False):
     #: Seconds typeahead may wait for its session: past them the start is slow (a pull, an
     #: engine that hardly answers), the user watches it, and the keys are the app's again.
     TYPEAHEAD_LIMIT = 10.0
+    #: Checks (4 a second while the app runs) that keys held behind a running tab's `t` wait
+    #: for its terminal's focus.
+    KEY_TYPEAHEAD_CHECKS = 12
 
     def _check_typeahead(self) -> None:
         if not self.screen_stack:
@@ -1091,6 +1097,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         router = self.input_router
         if not router.typing_ahead:
             self._typeahead_since = 0.0
+            self._typeahead_checks = 0
             self.typeahead_pane = None
             # Armed on `t`, or on the list's Enter: no watch until it fires (it posts a
             # message); the panels and the list can keep the focus for hours. Only the
@@ -1104,17 +1111,21 @@ class CdebugApp(App[int], inherit_bindings=False):
             return
         now = time.monotonic()
         self._typeahead_since = self._typeahead_since or now
-        # `t` in a running tab: its terminal takes the focus on the app's next turn.
-        key_only = self.typeahead_pane is None and self.typeahead_key_pane is not None
-        # Not 1 s: under load (a full test run on 2 cores) the focus came later, and the keys
-        # held for the terminal went back to the panels (`ctrl+] t ls`: Enter opened a process).
-        limit = 3.0 if key_only else self.TYPEAHEAD_LIMIT
-        if now - self._typeahead_since < limit and self._typeahead_expected():
+        self._typeahead_checks += 1
+        # `t` in a running tab: its terminal takes the focus on the app's next turn, unless
+        # the `t` went elsewhere (the Logs' timestamps). Counted in checks, not seconds: a
+        # loaded machine stalled the app for more than 3 s between ctrl+] and t, and the keys
+        # held for the terminal were dropped as it took the focus.
+        if self.typeahead_pane is None and self.typeahead_key_pane is not None:
+            over = self._typeahead_checks > self.KEY_TYPEAHEAD_CHECKS
+        else:
+            over = now - self._typeahead_since >= self.TYPEAHEAD_LIMIT
+        if not over and self._typeahead_expected():
             self._typeahead_misses = 0
             return
         # A few times in a row: a check can fall between a picker's Enter and its tab.
         self._typeahead_misses += 1
-        if self._typeahead_misses >= 3 or now - self._typeahead_since >= limit:
+        if self._typeahead_misses >= 3 or over:
             self.end_typeahead()
 
     def end_typeahead(self) -> None:
@@ -1122,6 +1133,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.input_router.end_typeahead()
         self.typeahead_pane = self.typeahead_key_pane = None
         self._typeahead_since = 0.0
+        self._typeahead_checks = 0
 
     def typed_ahead_for(self, view: Any) -> bool:
         """Whether a terminal taking the focus is the one the keys typed ahead are for."""
@@ -1395,7 +1407,27 @@ class CdebugApp(App[int], inherit_bindings=False):
     def on_cdebug_app_list_enter_fired(self, message: ListEnterFired) -> None:
         # Handled before the Enter's own key event (posted first): _container_chosen sees it.
         self._held_for_picker = True
-        self.set_timer(1.0, self._give_back_list_keys)
+        # A row under the cursor: its ContainerChosen comes, however late, and gives the keys
+        # on. Given back after 1 s, under load they reached the list before the picker was up
+        # (its Enter picked before the picker had them, `echo ...` went into its field).
+        wait = self.TYPEAHEAD_LIMIT if self._list_enter_chooses() else 1.0
+        if self._list_keys_timer is not None:
+            self._list_keys_timer.stop()  # an earlier Enter's: not this one's to end
+        self._list_keys_timer = self.set_timer(wait, self._give_back_list_keys)
+
+    def _list_enter_chooses(self) -> bool:
+        """Whether Enter on the list chooses a container: a known row is under its cursor."""
+        try:
+            table = self.list_panel.query_one("#containers", DataTable)
+        except NoMatches:
+            return False
+        if not table.row_count:
+            return False
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - no cell there (the rows changed): nothing chosen
+            return False
+        return key is not None and key in self.list_panel.containers
 
     def _give_back_list_keys(self) -> None:
         """The list's Enter opened nothing (an empty list, say): the keys are the list's."""
@@ -1414,6 +1446,10 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.post_message(self.TypeaheadFired())
 
     def on_cdebug_app_typeahead_fired(self, message: TypeaheadFired) -> None:
+        # A new typeahead: its wait starts now, not with one that ended between two checks
+        # (`ctrl+] t ls Enter` twice in a quarter of a second).
+        self._typeahead_since = 0.0
+        self._typeahead_checks = 0
         self.watch_typeahead()
 
     def _arm_terminal_key(self, focused: Any) -> None:

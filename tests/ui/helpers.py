@@ -57,7 +57,10 @@ def describe(app: Any) -> str:
     try:
         tabs = app.query_one(TabbedContent)
         panes = ", ".join(
-            f"{p.id} {p.state}" + (f": {p.ended_summary()}" if p.state == "ended" else "")
+            f"{p.id} {p.state}"
+            + (f": {p.ended_summary()}" if p.state == "ended" else "")
+            # Why it failed, as its header says.
+            + (f": {p.query_one('.session-header').content}" if p.state == "failed" else "")
             for p in tabs.query(SessionPane)
         )
         shown = ""
