@@ -1294,9 +1294,13 @@ class Engine:
         labels: Mapping[str, str],
         volumes_from: str | None,
         network_mode: str,
+        bind: tuple[str, str] | None = None,
     ) -> str:
         """Creates (does not start) a container that waits on its stdin, as `docker create -i
         --rm` does: it ends, and the engine removes it, when its attached stdin closes.
+        `bind`: (a file on the engine's host, where it shows in the container), read-only; the
+        engine refuses a source it does not have (a Mount, not a Binds entry, which it would
+        make as an empty directory).
 
         Returns:
             The container's id.
@@ -1318,6 +1322,11 @@ class Engine:
                     volumes_from=[volumes_from] if volumes_from else None,
                     network_mode=network_mode,
                     auto_remove=True,
+                    mounts=(
+                        [docker.types.Mount(bind[1], bind[0], type="bind", read_only=True)]
+                        if bind is not None
+                        else None
+                    ),
                 ),
             )
         except EngineRequestError as exc:

@@ -731,6 +731,7 @@ class LocalEngine:
         labels: Mapping[str, str],
         volumes_from: str | None,
         network_mode: str,
+        bind: tuple[str, str] | None = None,
     ) -> str:
         """Creates (does not start) a container that waits on its stdin, as Engine.create_copy.
 
@@ -740,6 +741,10 @@ class LocalEngine:
         host: dict[str, Any] = {"NetworkMode": network_mode, "AutoRemove": True}
         if volumes_from:
             host["VolumesFrom"] = [volumes_from]
+        if bind is not None:
+            host["Mounts"] = [
+                {"Type": "bind", "Source": bind[0], "Target": bind[1], "ReadOnly": True}
+            ]
         body = {
             "Image": image,
             "Entrypoint": list(entrypoint),
