@@ -392,9 +392,13 @@ def own_role(pid: int, ppid: int, command: str, reader: int, commands: dict[int,
     if "/.cdebug-copy-" in command:
         # A debug copy's PID 1: the busybox cat that keeps the copy of a stopped container up.
         return "debug copy's placeholder"
+    parent = commands.get(ppid, "")
+    if "/.cdebug-" in command and parent.strip() == command:
+        # A fork of the debug shell that runs no program of its own: the user's subshell
+        # (`( ...; sleep 60 ) &`), shown as theirs, not as a second debug shell.
+        return ""
     if "/.cdebug-" in command or "cdebug-anchor" in command:
         return "debug shell" if "/.cdebug-" in command else "anchor"
-    parent = commands.get(ppid, "")
     if "cdebug-supervisor" in parent:
         return "supervisor's helper"
     if _SHELL_REAPER.search(parent) and READER_NAME not in parent:

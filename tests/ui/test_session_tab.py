@@ -497,7 +497,7 @@ def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
             await wait_for_prompt(pilot, pane)
-            await type_text(pilot, "sleep 301 &")
+            await type_text(pilot, "sleep 301 & ( sleep 302; true ) &")
             await pilot.press("enter")
             await wait_for_panels(pilot, pane)
             panel = pane.processes
@@ -514,6 +514,15 @@ def test_a_process_in_full_a_signal_after_confirming_and_cdebugs_own_marked(
             assert "of cdebug-tui's hidden (o)" in str(panel.border_subtitle)
             shell = next(p for p in panel.processes if p.own == "debug shell")
             assert "cdebug-tui's debug shell" in str(panel.get_row(str(shell.pid))[5])
+            # The user's subshell, a fork of the shell with its command line, is theirs.
+            inner = await wait_for(
+                pilot,
+                lambda: next((p for p in panel.processes if p.command == "sleep 302"), None),
+                "the subshell's sleep in the list",
+            )
+            subshell = next(p for p in panel.processes if p.pid == inner.ppid)
+            assert subshell.ppid == shell.pid and subshell.command == shell.command
+            assert not subshell.own and str(subshell.pid) in {row.value for row in panel.rows}
 
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("p")

@@ -125,6 +125,28 @@ def test_a_debug_copys_pid_1_is_its_placeholder_not_a_shell() -> None:
     assert [p.own for p in parse_processes(data)] == ["debug copy's placeholder", "debug shell"]
 
 
+def test_a_subshell_of_the_debug_shell_is_the_users() -> None:
+    """`( sleep 60 ) &` in the debug shell forks a subshell with the shell's name and command
+    line: it is the user's job (shown), not a second debug shell of cdebug-tui's (hidden)."""
+    data = script_output(
+        [
+            (1, "server", "S", 0, "/app/server"),
+            (8, "cdebug-tui-init", "S", 0, "/cdebug-tui-init -s -- /.cdebug-0a1b/bin/sh"),
+            (9, "sh", "S", 8, "/.cdebug-0a1b/bin/sh"),
+            (12, "sh", "S", 9, "/.cdebug-0a1b/bin/sh"),
+            (13, "sleep", "S", 12, "sleep 60"),
+        ],
+        self_pid=99,
+    )
+    assert [(p.pid, p.own) for p in parse_processes(data)] == [
+        (1, ""),
+        (8, "reaper (tini)"),
+        (9, "debug shell"),
+        (12, ""),
+        (13, ""),
+    ]
+
+
 def test_a_toolkit_modes_shell_is_the_debug_shell() -> None:
     """In toolkit mode the shell is the toolkit's /bin/sh, with no /.cdebug- in its path: it
     was listed as a plain /bin/sh (root mode's was "debug shell"). A panel's command, under a
