@@ -710,7 +710,12 @@ def cmd_cleanup(name: str | None = None) -> int:
         engine.remove_image(image.id)
         print(f"removed image {image.id[7:19]}, a debug copy's, left by a cdebug-tui that is gone")
     links = _remove_stale_links(engine)
-    if not orphans and not images and not links:
+    from cdebug_tui.engine.session import links_waiting
+
+    waiting = links_waiting(engine)
+    for target, state, path in waiting:
+        print(f"{path} stays in {target} ({state}) until it runs again; it is removed then")
+    if not orphans and not images and not links and not waiting:
         print("no sidecars left behind")
     return 0
 

@@ -897,6 +897,26 @@ def remove_stale_links(
     return removed, failed
 
 
+def links_waiting(engine: Engine) -> list[tuple[str, str, str]]:
+    """The links sessions left in targets that do not run now: (name, state, path) each. They
+    stay until the target runs again (a supervisor, the app's or cleanup's, then removes them):
+    removing them from a stopped container needs something to run in its filesystem."""
+    out: list[tuple[str, str, str]] = []
+    for c in engine.list_containers(shells=False):
+        if c.running or c.is_sidecar:
+            continue
+        try:
+            changes = engine.diff(c.id)
+        except CdebugError:
+            continue  # removed meanwhile
+        out += [
+            (c.name, c.state, d.path)
+            for d in changes
+            if d.kind == "A" and d.path.startswith("/.cdebug-")
+        ]
+    return out
+
+
 def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[str]:
     """Removes the links sessions left in one running target (see remove_stale_links), with a
     sidecar of toolkit `image` started and ended at once, when `docker diff` shows any.

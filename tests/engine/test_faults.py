@@ -12,7 +12,7 @@ import pytest
 from cdebug_tui.engine.models import SessionSpec
 from cdebug_tui.engine.session import start_session
 from tests.conftest import sidecars_of
-from tests.engine.helpers import interactive_exec, output, wait_for, wait_or_tell
+from tests.engine.helpers import cdebug, interactive_exec, output, wait_for, wait_or_tell
 
 pytestmark = pytest.mark.engine
 
@@ -141,3 +141,8 @@ def test_links_of_a_stopped_target_are_left_for_its_next_start(
     assert engine.api.containers(all=True, filters={"label": label}) == []
     assert engine.api.images(all=True, filters={"label": label}) == []
     assert [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")] == links
+    # cleanup names what waits for the target's next start (it said "no sidecars left behind").
+    r = cdebug("cleanup")
+    assert r.returncode == 0, r.stderr
+    for link in links:
+        assert f"{link} stays in {target.name} (exited) until it runs again" in r.stdout.decode()
