@@ -360,16 +360,17 @@ def make_copy(
 
         volumes_from = source.original.id if source.original is not None else None
         network = _network_of(source.original)
-        cmd = ["docker", "create", "-i", "--rm", "--name", name, "--user", "0"]
-        if volumes_from:
-            cmd += ["--volumes-from", source.original.name if source.original else ""]
-        cmd += ["--network", network, "--entrypoint", f"{waiter_dir}/cat"]
         shown_image = image[:19] if committed else source.name
         waiter_at = f"{waiter_dir}/cat"
         # The cached busybox, bound from this host when the engine is on it: copying it in
         # (docker cp) took 85-95 ms whatever its size, as long as the bind's whole start.
-        bind = cached if cached is not None and engine.address.startswith("unix://") else None
+        bind = cached if cached is not None and _binds_run(engine) else None
+        info: TargetInfo | None = None
         for bound in (True, False) if bind is not None else (False,):
+            cmd = ["docker", "create", "-i", "--rm", "--name", name, "--user", "0"]
+            if volumes_from:
+                cmd += ["--volumes-from", source.original.name if source.original else ""]
+            cmd += ["--network", network, "--entrypoint", waiter_at]
             t0 = time.monotonic()
             try:
                 container_id = engine.create_copy(
@@ -385,10 +386,11 @@ def make_copy(
                 if bound:
                     continue  # the engine does not see this host's files (a remote host)
                 raise
-            mount = [f"--mount type=bind,src={bind},dst={waiter_at},readonly"] if bound else []
+            if bound:
+                cmd.append(f"--mount type=bind,src={bind},dst={waiter_at},readonly")
             add_step(
                 "create the copy (not started)",
-                " ".join([*cmd, *mount, shown_image]),
+                " ".join([*cmd, shown_image]),
                 t0,
                 container_id[:12],
             )
@@ -409,13 +411,18 @@ def make_copy(
             stdin = engine.attach_stdin(container_id)
             try:
                 engine.start_copy(container_id)
+                info = engine.inspect(container_id)
             except CopyError:
                 if not bound:
                     raise
-                # The engine has a file there that it cannot run (not ours, or a label that
-                # forbids it): this copy goes, and the next one gets the busybox copied in.
+                info = None
+            if bound and (info is None or not info.running):
+                # The engine has a file there that it cannot run (not ours, or a security
+                # label that forbids it): this copy goes, and the next gets it copied in.
                 _remove(engine, container_id, "", stdin, timeout=10.0)
-                container_id, stdin = "", None
+                stdin = None
+                name = f"{name}-b"  # this one's name may still be being removed
+                container_id = ""
                 continue
             add_step(
                 "start the copy: busybox cat waits on a stdin that cdebug-tui holds",
@@ -424,9 +431,9 @@ def make_copy(
                 "",
             )
             break
-        info = engine.inspect(container_id)
-        if not info.running:
-            raise CopyError(f"the copy of {source.name} stopped at once ({info.state})")
+        if info is None or not info.running:
+            state = info.state if info is not None else "gone"
+            raise CopyError(f"the copy of {source.name} stopped at once ({state})")
         target = dataclasses.replace(
             info,
             entrypoint=source.entrypoint,
@@ -439,6 +446,19 @@ def make_copy(
     except BaseException:
         _remove(engine, container_id, committed, stdin, timeout=10.0)
         raise
+
+
+def _binds_run(engine: Engine) -> bool:
+    """Whether a copy may run a file bound from this host: an engine on a local socket (it
+    may still not see the file: make_copy then copies it in), and no SELinux enforcing, whose
+    labels keep containers from running a file of the user's cache."""
+    if not engine.address.startswith("unix://"):
+        return False
+    try:
+        with open("/sys/fs/selinux/enforce", "rb") as f:
+            return f.read(1) != b"1"
+    except OSError:
+        return True  # no SELinux
 
 
 def _check_mounts(engine: Engine, source: CopySource) -> None:

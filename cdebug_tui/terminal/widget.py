@@ -645,7 +645,10 @@ class TerminalView(Widget, can_focus=True):
         if event.key == self.escape_key:
             self._leaving = True
             target = self.leave_to
-            if target is not None and target.is_attached and target.focusable:
+            # Not from a view that lost the focus meanwhile (a tab switch in the same burst):
+            # its header is hidden with it, and only a Blur ends _leaving.
+            focused = self.screen.focused is self
+            if target is not None and focused and target.is_attached and target.focusable:
                 # At once, on this key's turn; the keys already forwarded here after it
                 # wait for the Blur this queues, then go where the focus went. Moved by the
                 # message's handler, it waited for the tab's turn, which a busy tab gave

@@ -206,7 +206,6 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._typeahead_timer: Timer | None = None
         self._typeahead_misses = 0
         self._typeahead_since = 0.0
-        self._typeahead_checks = 0
         #: The tab the keys typed ahead are for (None: the next one to open).
         self.typeahead_pane: SessionPane | None = None
         #: The tab whose `t` (enter the terminal) is armed for typeahead.
@@ -1085,9 +1084,6 @@ class CdebugApp(App[int], inherit_bindings=False):
     #: Seconds typeahead may wait for its session: past them the start is slow (a pull, an
     #: engine that hardly answers), the user watches it, and the keys are the app's again.
     TYPEAHEAD_LIMIT = 10.0
-    #: Checks (4 a second while the app runs) that keys held behind a running tab's `t` wait
-    #: for its terminal's focus.
-    KEY_TYPEAHEAD_CHECKS = 12
 
     def _check_typeahead(self) -> None:
         if not self.screen_stack:
@@ -1097,7 +1093,6 @@ class CdebugApp(App[int], inherit_bindings=False):
         router = self.input_router
         if not router.typing_ahead:
             self._typeahead_since = 0.0
-            self._typeahead_checks = 0
             self.typeahead_pane = None
             # Armed on `t`, or on the list's Enter: no watch until it fires (it posts a
             # message); the panels and the list can keep the focus for hours. Only the
@@ -1111,15 +1106,12 @@ class CdebugApp(App[int], inherit_bindings=False):
             return
         now = time.monotonic()
         self._typeahead_since = self._typeahead_since or now
-        self._typeahead_checks += 1
-        # `t` in a running tab: its terminal takes the focus on the app's next turn, unless
-        # the `t` went elsewhere (the Logs' timestamps). Counted in checks, not seconds: a
-        # loaded machine stalled the app for more than 3 s between ctrl+] and t, and the keys
-        # held for the terminal were dropped as it took the focus.
-        if self.typeahead_pane is None and self.typeahead_key_pane is not None:
-            over = self._typeahead_checks > self.KEY_TYPEAHEAD_CHECKS
-        else:
-            over = now - self._typeahead_since >= self.TYPEAHEAD_LIMIT
+        # `t` in a running tab waits as long as a session's start: its terminal takes the
+        # focus once the app has handled the keys queued before it, which a loaded machine
+        # took more than 3 s to do (the keys held for the terminal were dropped as it took the
+        # focus). A `t` that went elsewhere (the Logs' timestamps) is rare: ctrl+] keeps the
+        # focus off the Logs while one is on its way (SessionPane._coming_back).
+        over = now - self._typeahead_since >= self.TYPEAHEAD_LIMIT
         if not over and self._typeahead_expected():
             self._typeahead_misses = 0
             return
@@ -1133,7 +1125,6 @@ class CdebugApp(App[int], inherit_bindings=False):
         self.input_router.end_typeahead()
         self.typeahead_pane = self.typeahead_key_pane = None
         self._typeahead_since = 0.0
-        self._typeahead_checks = 0
 
     def typed_ahead_for(self, view: Any) -> bool:
         """Whether a terminal taking the focus is the one the keys typed ahead are for."""
@@ -1429,6 +1420,11 @@ class CdebugApp(App[int], inherit_bindings=False):
             return False
         return key is not None and key in self.list_panel.containers
 
+    @on(ContainerListPanel.NothingChosen)
+    def _nothing_chosen(self) -> None:
+        # The keys held for the picker are the list's again now, not after the wait.
+        self._give_back_list_keys()
+
     def _give_back_list_keys(self) -> None:
         """The list's Enter opened nothing (an empty list, say): the keys are the list's."""
         if self._held_for_picker:
@@ -1449,7 +1445,6 @@ class CdebugApp(App[int], inherit_bindings=False):
         # A new typeahead: its wait starts now, not with one that ended between two checks
         # (`ctrl+] t ls Enter` twice in a quarter of a second).
         self._typeahead_since = 0.0
-        self._typeahead_checks = 0
         self.watch_typeahead()
 
     def _arm_terminal_key(self, focused: Any) -> None:
@@ -1539,7 +1534,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                     # Its first showing (its session may have started before its tab was
                     # there, the prepared sidecar's way): the shell, as when it starts in front.
                     pane.last_focus = pane.view
-                    pane.view.focus()
+                    pane.focus_terminal_soon()
                 else:
                     pane.focus_panels()
             else:

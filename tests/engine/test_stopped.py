@@ -17,7 +17,7 @@ import docker.types
 import pytest
 
 from cdebug_tui.engine.models import COPY_LABEL, SIDECAR_LABEL, TARGET_LABEL
-from tests.conftest import RUN_ID, TEST_LABEL
+from tests.conftest import RUN_ID, TEST_LABEL, unavailable
 from tests.engine.helpers import cdebug, wait_for, wait_or_tell
 
 pytestmark = pytest.mark.engine
@@ -242,6 +242,8 @@ def test_a_copy_runs_the_cached_busybox_in_place_or_gets_it_copied_in(
     copy into the container took 85-95 ms); an engine that cannot see that file (a client in
     a mount namespace of its own, as in a container) gets it copied in, and the session is
     the same."""
+    if os.geteuid() != 0:
+        unavailable("a mount namespace of its own needs root")
     crashed = make_target(crasher_image)
     argv = ["exec", "--explain", "-q", "--image", busybox_image, crashed.name]
     argv += ["cat", "/tmp/crash.log"]
@@ -252,24 +254,42 @@ def test_a_copy_runs_the_cached_busybox_in_place_or_gets_it_copied_in(
     assert "--mount type=bind,src=" in err and ",readonly" in err, err
     assert "put the busybox into the copy" not in err
 
-    # The same client with its cache on a tmpfs that only its own mount namespace has.
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+
+    def in_a_namespace(seen_by_the_engine: Path) -> tuple[str, str]:
+        """The same exec by a client whose cache is a tmpfs of its own mount namespace (as
+        in a container of its own): the engine sees `seen_by_the_engine` at that path."""
+        script = 'mount -t tmpfs cdebug-test "$1" && cp -a "$2/." "$1/" && shift 2 && exec "$@"'
+        r = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
+            + [str(seen_by_the_engine), str(cache), sys.executable, "-m", "cdebug_tui", *argv],
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "XDG_CACHE_HOME": str(seen_by_the_engine)},
+        )
+        err = r.stderr.decode()
+        assert r.returncode == 0, err
+        assert_nothing_left(engine, crashed.id)
+        return r.stdout.decode(), err
+
+    # The engine has no such file: the create with the bind is refused.
     hidden = tmp_path / "hidden-cache"
     hidden.mkdir()
-    cache = Path(os.environ["XDG_CACHE_HOME"])
-    script = 'mount -t tmpfs cdebug-test "$1" && cp -a "$2/." "$1/" && shift 2 && exec "$@"'
-    r = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
-        + [str(hidden), str(cache), sys.executable, "-m", "cdebug_tui", *argv],
-        capture_output=True,
-        timeout=60,
-        env={**os.environ, "XDG_CACHE_HOME": str(hidden)},
-    )
-    err = r.stderr.decode()
-    assert r.returncode == 0, err
-    assert r.stdout.decode() == "crashed as uid=65532 in /app mode=production\n"
+    out, err = in_a_namespace(hidden)
+    assert out == "crashed as uid=65532 in /app mode=production\n"
     assert "put the busybox into the copy" in err and "--mount" not in err, err
     assert not any(hidden.iterdir()), "the host sees the namespace's tmpfs"
-    assert_nothing_left(engine, crashed.id)
+
+    # The engine has something else there, which it cannot run (a directory: the runtime
+    # says so as it starts the copy): that copy goes, and the next one, named anew, gets the
+    # busybox copied in.
+    other = tmp_path / "other-cache"
+    for ours in (cache / "cdebug-tui").glob("busybox-*"):
+        (other / "cdebug-tui" / ours.name).mkdir(parents=True)
+    assert any(other.iterdir()), "no cached busybox"
+    out, err = in_a_namespace(other)
+    assert out == "crashed as uid=65532 in /app mode=production\n"
+    assert "--mount type=bind" in err and "put the busybox into the copy" in err, err
 
 
 def test_kill_9_leaves_nothing_after_cleanup(

@@ -493,9 +493,9 @@ def test_ctrl_bracket_and_a_key_leave_at_once_while_the_tab_is_busy(
                     await asyncio.sleep(0.02)
 
             pane.call_later(busy)  # the tab's messages wait behind this
-            await until(lambda: held, "the tab busy")
-            raw_input(app).feed(b"\x1ds")
             try:
+                await until(lambda: held, "the tab busy")
+                raw_input(app).feed(b"\x1ds")
                 await until(
                     lambda: app.focused is not view and not view._leaving, "ctrl+] to leave"
                 )

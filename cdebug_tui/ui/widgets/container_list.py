@@ -413,6 +413,9 @@ class ContainerListPanel(Vertical):
             super().__init__()
             self.container = container
 
+    class NothingChosen(Message):
+        """Enter came on a row whose container is gone (the list changed under the cursor)."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         #: Rows by "ENGINE/ID": ids are unique per engine only.
@@ -849,6 +852,8 @@ class ContainerListPanel(Vertical):
         container = self.containers.get(event.row_key.value or "")
         if container is not None:
             self.post_message(self.ContainerChosen(container))
+        else:
+            self.post_message(self.NothingChosen())
 
     # -- the explorer (issue 11): stats columns, sorting, inspect, stats, actions -----------
 

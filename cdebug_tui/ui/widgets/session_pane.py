@@ -697,7 +697,7 @@ class SessionPane(TabPane):
             # A tab in the background leaves the focus where the user is. (The active tab,
             # not `display`: that lags behind a switch that has just made this tab active.)
             self.last_focus = view
-            view.focus()
+            self.focus_terminal_soon()
         self._set_header()
         self._app_title()
         # The panels and their readings come once the shell's prompt is drawn (it has printed
@@ -1306,6 +1306,20 @@ class SessionPane(TabPane):
         focused = self.screen.focused
         index = chain.index(focused) if focused in chain else (-1 if step > 0 else 0)
         chain[(index + step) % len(chain)].focus()
+
+    def focus_terminal_soon(self) -> None:
+        """Focuses the terminal on the app's next turn, unless the focus is in this tab by
+        then: a ctrl+] typed ahead with the pick (`Enter Enter ctrl+] s`) had left it, and the
+        focus asked for as the session started took it back (s went to the shell)."""
+
+        def focus() -> None:
+            if not self.is_attached or self.state != PaneState.RUNNING:
+                return
+            focused = self.screen.focused
+            if focused is None or self not in focused.ancestors:
+                self.screen.set_focus(self.view)
+
+        self.app.call_later(focus)
 
     def action_focus_terminal(self) -> None:
         if self.state == PaneState.RUNNING:
