@@ -710,27 +710,24 @@ def cmd_cleanup(name: str | None = None) -> int:
         engine.remove_image(image.id)
         print(f"removed image {image.id[7:19]}, a debug copy's, left by a cdebug-tui that is gone")
     links = _remove_stale_links(engine)
-    from cdebug_tui.engine.session import links_waiting
-
-    waiting = links_waiting(engine)
-    for target, state, path in waiting:
-        print(f"{path} stays in {target} ({state}) until it runs again; it is removed then")
-    if not orphans and not images and not links and not waiting:
+    if not orphans and not images and not links:
         print("no sidecars left behind")
     return 0
 
 
 def _remove_stale_links(engine: Engine) -> int:
     """Removes the links sessions left in running targets (see remove_stale_links); says
-    what it removed. Returns how many."""
+    what it removed, and what waits in stopped ones. Returns how many it named."""
     from cdebug_tui.engine.session import remove_stale_links
 
-    removed, failed = remove_stale_links(engine, DEFAULT_IMAGE)
+    removed, failed, waiting = remove_stale_links(engine, DEFAULT_IMAGE)
     for name, why in failed:
         _warn(f"cannot clean {name}: {why}")
     for name, path in removed:
         print(f"removed {path} from {name}, left by a session its target outlived")
-    return len(removed)
+    for name, state, path in waiting:
+        print(f"{path} stays in {name} ({state}) until it runs again; it is removed then")
+    return len(removed) + len(waiting)
 
 
 def cmd_demo(exec_: bool, name: str | None = None) -> int:

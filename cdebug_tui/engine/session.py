@@ -868,7 +868,7 @@ def _prepare(
 
 def remove_stale_links(
     engine: Engine, image: str
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str, str]]]:
     """Removes the links (`/.cdebug-*`) that sessions left in running targets: a target that
     stopped or restarted under a session took its supervisor with it, before it could remove
     them. A supervisor removes every link whose session is gone as it starts, so a sidecar
@@ -877,44 +877,40 @@ def remove_stale_links(
 
     Returns:
         (target name, path) of each link removed; (target name, why) of each target that
-        could not be cleaned.
+        could not be cleaned; (target name, state, path) of each link that waits in a target
+        that does not run now, until it runs again: removing it from a stopped container
+        needs something to run in its filesystem.
     """
     from cdebug_tui.engine.models import TARGET_LABEL
 
     removed: list[tuple[str, str]] = []
     failed: list[tuple[str, str]] = []
+    waiting: list[tuple[str, str, str]] = []
     rows = engine.list_containers(shells=False)
     # A target with a live session has no stale link: its supervisor removed them as it
     # started (a target that stops takes its sessions with it).
     served = {c.label(TARGET_LABEL) for c in rows if c.is_sidecar and c.running}
     for c in rows:
-        if not c.running or c.is_sidecar or c.id in served:
+        if c.is_sidecar or c.id in served:
             continue
         try:
-            removed += [(c.name, path) for path in remove_stale_links_of(engine, c.id, image)]
+            if c.running:
+                removed += [(c.name, path) for path in remove_stale_links_of(engine, c.id, image)]
+            else:
+                waiting += [(c.name, c.state, path) for path in _links_in(engine, c.id)]
         except CdebugError as exc:
-            failed.append((c.name, str(exc)))
-    return removed, failed
+            if c.running:
+                failed.append((c.name, str(exc)))
+    return removed, failed, waiting
 
 
-def links_waiting(engine: Engine) -> list[tuple[str, str, str]]:
-    """The links sessions left in targets that do not run now: (name, state, path) each. They
-    stay until the target runs again (a supervisor, the app's or cleanup's, then removes them):
-    removing them from a stopped container needs something to run in its filesystem."""
-    out: list[tuple[str, str, str]] = []
-    for c in engine.list_containers(shells=False):
-        if c.running or c.is_sidecar:
-            continue
-        try:
-            changes = engine.diff(c.id)
-        except CdebugError:
-            continue  # removed meanwhile
-        out += [
-            (c.name, c.state, d.path)
-            for d in changes
-            if d.kind == "A" and d.path.startswith("/.cdebug-")
-        ]
-    return out
+def _links_in(engine: Engine, container_id: str) -> list[str]:
+    """The links (`/.cdebug-*`) a container's writable layer holds, as `docker diff` shows."""
+    return [
+        d.path
+        for d in engine.diff(container_id)
+        if d.kind == "A" and d.path.startswith("/.cdebug-")
+    ]
 
 
 def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[str]:
@@ -929,9 +925,7 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
     """
     from cdebug_tui.errors import TargetNotRunningError
 
-    stale = [
-        d.path for d in engine.diff(target_id) if d.kind == "A" and d.path.startswith("/.cdebug-")
-    ]
+    stale = _links_in(engine, target_id)
     if not stale:
         return []
     # Running, or the session below would be one on a debug copy (a commit of the stopped

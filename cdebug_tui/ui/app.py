@@ -1409,16 +1409,9 @@ class CdebugApp(App[int], inherit_bindings=False):
     def _list_enter_chooses(self) -> bool:
         """Whether Enter on the list chooses a container: a known row is under its cursor."""
         try:
-            table = self.list_panel.query_one("#containers", DataTable)
+            return self.list_panel.selected() is not None
         except NoMatches:
             return False
-        if not table.row_count:
-            return False
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no cell there (the rows changed): nothing chosen
-            return False
-        return key is not None and key in self.list_panel.containers
 
     @on(ContainerListPanel.NothingChosen)
     def _nothing_chosen(self) -> None:
