@@ -288,6 +288,32 @@ def test_enter_then_app_keys_in_one_burst_act_in_the_new_tab(
     run(body())
 
 
+def test_ctrl_bracket_f_as_the_tab_asks_its_focus_again_shows_the_files(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """ctrl+] f reaching the terminal as its tab asks the focus for it again (a tab shown
+    from behind the picker does so a turn after it was focused): the focus asked for
+    landed after ctrl+] had left, took it back, and f went to the shell (CI failed the
+    test above so, on the prepared sidecar's tab)."""
+    from textual import events
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            await wait_for(pilot, lambda: pane.panels_built, "the panels")
+            # The keys reach the terminal first, then the tab's focus is asked again.
+            pane.view.post_message(events.Key("ctrl+right_square_bracket", "\x1d"))
+            pane.view.post_message(events.Key("f", "f"))
+            app._focus_active()
+            await wait_for(pilot, lambda: app.focused is pane.rootfs, "the files focused")
+            assert not terminal_text(pane).rstrip().endswith("# f")
+
+    run(body())
+
+
 def test_enter_enter_on_the_list_picks_the_remembered_toolkit_once(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

@@ -1264,7 +1264,11 @@ class SessionPane(TabPane):
             return False
         if isinstance(widget, TerminalView) and self.state != PaneState.RUNNING:
             return False
-        widget.focus()
+        if self.screen.focused is not widget:
+            # Not asked again when it has it: Widget.focus waits for the app's next turn, and a
+            # ctrl+] typed ahead with the pick (`Enter ctrl+] f`) that left the terminal
+            # meanwhile had the focus taken back into it (f went to the shell).
+            widget.focus()
         return True
 
     def focus_panels(self) -> None:
