@@ -1156,7 +1156,14 @@ class CdebugApp(App[int], inherit_bindings=False):
             )
         if self.typeahead_pane is not None and pane is not self.typeahead_pane:
             return False  # another tab came forward
-        return isinstance(pane, _session_pane_class()) and pane.state == PaneState.STARTING
+        # Starting, or started: its terminal takes the focus a turn after the start (later on a
+        # loaded machine). Only STARTING counted, the checks in between were misses, and the
+        # keys typed before the prompt were dropped after three; a `t` typed in that tab later
+        # (`typeahead_pane` still set) was dropped at once, its misses added to those.
+        return isinstance(pane, _session_pane_class()) and pane.state in (
+            PaneState.STARTING,
+            PaneState.RUNNING,
+        )
 
     def sessions(self) -> list[SessionPane]:
         """The session tabs, in order (none before the app has composed)."""
@@ -1438,6 +1445,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         # A new typeahead: its wait starts now, not with one that ended between two checks
         # (`ctrl+] t ls Enter` twice in a quarter of a second).
         self._typeahead_since = 0.0
+        self._typeahead_misses = 0
         self.watch_typeahead()
 
     def _arm_terminal_key(self, focused: Any) -> None:

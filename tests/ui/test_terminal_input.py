@@ -257,6 +257,52 @@ def test_keys_typed_before_the_prompt_reach_the_shell_and_never_the_list(
     run(started_with_a_target())
 
 
+def test_keys_typed_before_the_prompt_wait_for_a_terminal_that_takes_the_focus_late(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A command typed before the prompt reaches the shell when its terminal takes the focus
+    late (a loaded machine, the view busy): the app's checks between the session's start and
+    the terminal's focus counted as misses, and the keys were dropped after three (CI)."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        checks: list[bool] = []
+        check = app._check_typeahead
+
+        def counted() -> None:
+            checks.append(app.input_router.typing_ahead)
+            check()
+
+        app._check_typeahead = counted  # type: ignore[method-assign]
+        async with app.run_test(size=(160, 48)) as pilot:
+            raw = raw_input(app)
+            raw.feed(b"echo early-$((6*7))\r")
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            release = asyncio.Event()
+
+            async def busy() -> None:
+                await release.wait()
+
+            async def until(condition: Callable[[], Any], what: str) -> None:
+                # Not the pilot's waits: they wait for every widget's messages, the view's too.
+                deadline = _Deadline(60, what)
+                while not deadline.passed(condition()):
+                    await asyncio.sleep(0.02)
+
+            pane.view.call_later(busy)  # its Focus, and so its keys, wait behind this
+            try:
+                await until(lambda: pane.state == "running", "the session")
+                await until(lambda: app.focused is pane.view, "the terminal's focus asked")
+                seen = len(checks)
+                await until(lambda: len(checks) >= seen + 5, "five checks of the typeahead")
+            finally:
+                release.set()
+            await wait_for(pilot, lambda: "early-42" in terminal_text(pane), "the command", 30)
+
+    run(body())
+
+
 def test_enter_then_app_keys_in_one_burst_act_in_the_new_tab(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
