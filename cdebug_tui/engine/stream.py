@@ -15,8 +15,21 @@ STDOUT, STDERR = 1, 2
 
 
 def raw_socket(sock: Any) -> socket.socket:
-    """The real socket behind what docker-py returns for a hijacked connection."""
-    return getattr(sock, "_sock", sock)
+    """The socket of a hijacked connection (what docker-py returns for it), as our own.
+
+    docker-py returns the connection inside its response, which holds it in a reference
+    cycle: with only the socket kept, the garbage collector closed the response, and with it
+    the connection's descriptor, under a session that still read it (a tab ended as its shell
+    started, `recv`: EBADF). A plain socket's descriptor is taken over (detached from
+    docker-py's object, which closes nothing then); another kind (TLS, ssh) as it is.
+    """
+    real = getattr(sock, "_sock", sock)
+    if type(real) is not socket.socket:
+        return real
+    timeout = real.gettimeout()
+    own = socket.socket(real.family, real.type, real.proto, fileno=real.detach())
+    own.settimeout(timeout)
+    return own
 
 
 class Stream:
@@ -27,6 +40,8 @@ class Stream:
     """
 
     def __init__(self, sock: Any, tty: bool) -> None:
+        #: What docker-py returned: a TLS or ssh connection (not taken over) lives with it.
+        self._owner = sock
         self.sock = raw_socket(sock)
         self.tty = tty
         self._buf = b""
