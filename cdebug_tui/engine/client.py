@@ -310,7 +310,8 @@ class LogStream:
         self._closed.set()
         try:
             sock = self._engine.api._get_raw_response_socket(self._response)  # type: ignore[attr-defined]
-            raw_socket(sock).shutdown(socket.SHUT_RDWR)
+            # Shut down, not taken over (raw_socket): the response still owns and closes it.
+            getattr(sock, "_sock", sock).shutdown(socket.SHUT_RDWR)
         except Exception:  # noqa: BLE001 - best effort: the response may already be gone
             pass
         try:
