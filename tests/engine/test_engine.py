@@ -177,6 +177,23 @@ def test_target_dropping_all_capabilities_gets_toolkit_mode(
     assert sidecars_of(engine, target.id) == []
 
 
+def test_a_stream_reads_on_once_docker_pys_response_for_it_is_closed(
+    engine: Any, run_target: Any, busybox_image: str
+) -> None:
+    """An exec's stream reads on once docker-py's response for it is closed, as the garbage
+    collector closes it (the two are a reference cycle): the descriptor was the response's,
+    and a session's shell lost its connection at a random moment (EBADF: a tab ended or
+    failed as its shell started, under load)."""
+    target = run_target(busybox_image, command=["sleep", "3600"])
+    stream = engine.exec_start(engine.exec_create(target.id, ["cat"], stdin=True))
+    try:
+        stream._owner._response.close()  # what the collector does with the cycle
+        stream.write(b"still here\n")
+        assert stream.read() == (1, b"still here\n")
+    finally:
+        stream.close()
+
+
 def test_prepared_session_then_shell(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
