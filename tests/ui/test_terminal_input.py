@@ -55,12 +55,23 @@ async def type_raw(pilot: Any, raw: RawInput, *reads: bytes) -> None:
         raw.tick()
 
 
-async def start(pilot: Any, app: CdebugApp) -> SessionPane:
+async def start(pilot: Any, app: CdebugApp, *, panels: bool = False) -> SessionPane:
+    """The session tab at its prompt, its terminal focused (and its panels built)."""
     pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
     await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
     await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
     await wait_for_prompt(pilot, pane)
+    if panels:
+        await wait_for(pilot, lambda: pane.panels_built, "the panels")
     return pane
+
+
+async def until(condition: Callable[[], Any], what: str, timeout: float = 10) -> None:
+    """Waits for `condition` while a widget's messages are held on purpose: the pilot's waits
+    wait for every widget's messages, the held ones too."""
+    deadline = _Deadline(timeout, what)
+    while not deadline.passed(condition()):
+        await asyncio.sleep(0.02)
 
 
 async def picker_typed(pilot: Any, app: CdebugApp, target: Any, image: str) -> None:
@@ -284,15 +295,9 @@ def test_keys_typed_before_the_prompt_wait_for_a_terminal_that_takes_the_focus_l
             async def busy() -> None:
                 await release.wait()
 
-            async def until(condition: Callable[[], Any], what: str) -> None:
-                # Not the pilot's waits: they wait for every widget's messages, the view's too.
-                deadline = _Deadline(60, what)
-                while not deadline.passed(condition()):
-                    await asyncio.sleep(0.02)
-
             pane.view.call_later(busy)  # its Focus, and so its keys, wait behind this
             try:
-                await until(lambda: pane.state == "running", "the session")
+                await until(lambda: pane.state == "running", "the session", 60)
                 await until(lambda: app.focused is pane.view, "the terminal's focus asked")
                 seen = len(checks)
                 await until(lambda: len(checks) >= seen + 5, "five checks of the typeahead")
@@ -348,8 +353,7 @@ def test_ctrl_bracket_f_as_the_tab_asks_its_focus_again_shows_the_files(
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app)
-            await wait_for(pilot, lambda: pane.panels_built, "the panels")
+            pane = await start(pilot, app, panels=True)
             # The keys reach the terminal first, then the tab's focus is asked again.
             pane.view.post_message(events.Key("ctrl+right_square_bracket", "\x1d"))
             pane.view.post_message(events.Key("f", "f"))
@@ -509,7 +513,6 @@ def test_ctrl_bracket_q_quits_while_the_panels_are_still_built(
     """`ctrl+] q` in one burst while the side panels take longer than the terminal holds
     keys (half a second; a busy machine): the q is the app's, quit asks. The focus waited
     for the panels, so the terminal gave the q to the shell."""
-    import asyncio
 
     from cdebug_tui.ui.screens.confirm import ConfirmScreen
 
@@ -540,15 +543,13 @@ def test_ctrl_bracket_and_a_key_leave_at_once_while_the_tab_is_busy(
     """`ctrl+] s` in one burst while the tab's own messages wait (a loaded machine, a tab
     busy with its panels): ctrl+] leaves on its own turn, and s shows the steps. The tab moved
     the focus when its turn came; past the terminal's wait for it, the s went to the shell."""
-    import asyncio
 
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app)
-            await wait_for(pilot, lambda: pane.panels_built, "the panels")
+            pane = await start(pilot, app, panels=True)
             view = pane.view
             view.LEAVE_TIMEOUT = 0.2  # the wait the tab's turn took longer than
             release = asyncio.Event()
@@ -557,12 +558,6 @@ def test_ctrl_bracket_and_a_key_leave_at_once_while_the_tab_is_busy(
             async def busy() -> None:
                 held.append(True)
                 await release.wait()
-
-            async def until(condition: Callable[[], Any], what: str) -> None:
-                # Not the pilot's waits: they wait for every widget's messages, the tab's too.
-                deadline = _Deadline(10, what)
-                while not deadline.passed(condition()):
-                    await asyncio.sleep(0.02)
 
             pane.call_later(busy)  # the tab's messages wait behind this
             try:
