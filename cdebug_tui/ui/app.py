@@ -22,7 +22,7 @@ from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from cdebug_tui.engine.profiles import DEFAULT_PROFILE
@@ -129,6 +129,14 @@ class CdebugApp(App[int], inherit_bindings=False):
         Binding("r", "reload", "Reload", show=False),
         # Outside the terminal: the list, then the session tabs by their place.
         *(Binding(str(n), f"tab({n})", f"Tab {n}", show=False) for n in range(10)),
+        # From a session's panels, as the key is dispatched (check_action): the keys typed
+        # after it in one burst (`0 /name`) went to the tab left behind while the key bubbled
+        # up to the binding above. (From the list, its table takes digits in order itself: a
+        # priority binding there took the digits of `/web-1` typed before the filter opened.)
+        *(
+            Binding(str(n), f"tab_now({n})", f"Tab {n}", show=False, priority=True)
+            for n in range(10)
+        ),
         Binding("colon", "command_palette", "Commands", key_display=":"),
         # Declared, since one of ours is: Textual adds its own ctrl+p only when none is.
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True),
@@ -188,6 +196,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         #: container): its session and when its mount has ended. The pick shows it, so that
         #: Enter costs no tab's building; any other answer removes it.
         self._staged: dict[tuple[str, str], tuple[SessionPane, Any, asyncio.Event]] = {}
+        #: The tab a key has just shown and focused (see _focus_switched), until its TabActivated.
+        self._switched_to: str | None = None
         #: Engines that went away, with how many attempts to reach them failed since.
         self._retries: dict[str, int] = {}
         #: Targets whose sessions' links stay in their root until they run again: (engine, id)
@@ -239,6 +249,14 @@ class CdebugApp(App[int], inherit_bindings=False):
 
         if isinstance(self.focused, TerminalView) and action not in self.TERMINAL_ACTIONS:
             return False
+        if action == "tab_now":
+            focused = self.focused
+            return (
+                self.screen is self.screen_stack[0]
+                and focused is not None
+                and not isinstance(focused, Input)
+                and any(isinstance(node, _session_pane_class()) for node in focused.ancestors)
+            )
         return True
 
     def compose(self) -> ComposeResult:
@@ -1285,7 +1303,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             return
         tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
         self._sync_backgrounds()
-        self._focus_active()
+        self._focus_switched()
 
     def action_tab(self, place: int) -> None:
         """Shows the list (0) or the session tab at that place (1-9)."""
@@ -1294,7 +1312,18 @@ class CdebugApp(App[int], inherit_bindings=False):
         ids = self._tab_ids()
         if place < len(ids):
             self.tabs.active = ids[place]
-            self._focus_active()
+            self._focus_switched()
+
+    def action_tab_now(self, place: int) -> None:
+        """action_tab, run as its key is dispatched (see BINDINGS)."""
+        self.action_tab(place)
+
+    def _focus_switched(self) -> None:
+        """Focuses the tab a key has just shown, at once: the keys typed after the switch in
+        the same burst are dispatched next, to the focus then (`0 /` went to the tab left
+        behind, and `/` opened no filter there). Its TabActivated need not focus it again."""
+        self._focus_active()
+        self._switched_to = self.tabs.active
 
     def action_next_tab(self) -> None:
         if self.screen is self.screen_stack[0]:
@@ -1307,6 +1336,11 @@ class CdebugApp(App[int], inherit_bindings=False):
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self) -> None:
         self._sync_backgrounds()
+        switched, self._switched_to = self._switched_to, None
+        if switched is not None and switched == self.tabs.active:
+            # Focused by the key's action already; again a turn later, it took the focus from
+            # where the keys after the switch had moved it (the filter `0 /` opened).
+            return
         self.call_after_refresh(self._focus_active)
 
     def _sync_backgrounds(self) -> None:
@@ -1539,7 +1573,13 @@ class CdebugApp(App[int], inherit_bindings=False):
                 else:
                     pane.focus_panels()
             else:
-                self.list_panel.query_one("#containers", DataTable).focus()
+                table = self.list_panel.query_one("#containers", DataTable)
+                screen = self.tabs.screen
+                focused = screen.focused
+                if focused is None or self.list_panel not in focused.ancestors_with_self:
+                    # At once, as a tab's restore_focus; not from the filter, which a `/` typed
+                    # with the switch (`0 /name`) opened before this ran.
+                    screen.set_focus(table)
         except NoMatches:
             pass  # A new tab is not composed yet; it focuses its terminal once it runs.
 

@@ -308,6 +308,48 @@ def test_keys_typed_before_the_prompt_wait_for_a_terminal_that_takes_the_focus_l
     run(body())
 
 
+def test_keys_after_a_tab_switch_in_one_burst_go_to_the_tab_shown(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`ctrl+] 0 /name`, then `Escape Escape 1 s`, each in one burst: the list's filter gets
+    the name, then the session shows its Steps. The keys after a tab's digit went to the tab
+    left behind (`/` opened no filter, the letters acted on the hidden tab's panels), and the
+    filter's second Escape took the focus back into the hidden list (a user's tmux trial)."""
+    from textual.widgets import Input
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app, panels=True)
+            raw = raw_input(app)
+            field = app.list_panel.query_one("#filter", Input)
+            sidecars = app.list_panel.show_sidecars
+            raw.feed(b"\x1d0/" + target.name.encode())
+            await wait_for(
+                pilot,
+                ticking(raw, lambda: field.value == target.name and app.focused is field),
+                "the filter with the name",
+            )
+            raw.feed(b"\x1b\x1b1s")
+            await wait_for(
+                pilot,
+                ticking(
+                    raw,
+                    lambda: (
+                        app.tabs.active == pane.id
+                        and pane.side.active == f"side-steps-{pane.number}"
+                    ),
+                ),
+                "the session's Steps",
+            )
+            assert pane in app.focused.ancestors if app.focused is not None else False
+            assert app.list_panel.show_sidecars == sidecars  # the s was not the list's
+
+    run(body())
+
+
 def test_enter_then_app_keys_in_one_burst_act_in_the_new_tab(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

@@ -362,6 +362,19 @@ class ContainerTableView(RowTable):
             event.stop()
             parent.action_filter()
             return
+        if event.key.isdigit() and len(event.key) == 1 and isinstance(parent, ContainerListPanel):
+            # A tab's digit, here and at once as `/`: `Escape 1 s` in one burst had `s` (the
+            # session's Steps) toggle the list's sidecars before the app's binding switched.
+            switch = getattr(self.app, "action_tab", None)
+            if (
+                switch is not None
+                and self.screen.focused is self
+                and self.app.screen is self.screen
+            ):
+                event.stop()
+                event.prevent_default()
+                switch(int(event.key))
+                return
         if event.key == "escape" and isinstance(parent, ContainerListPanel) and parent.filter_text:
             # Here too, in order: `Escape /web` in one burst ran the binding's clear after
             # the `/` had opened the filter, hid it, and `web` was lost.
@@ -369,6 +382,23 @@ class ContainerTableView(RowTable):
             parent.action_clear_filter()
             return
         forward_burst(self, event)
+
+
+class FilterInput(OrderedInput):
+    """The list's filter, whose Escape clears it in the order typed."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if forward_burst(self, event):
+            return  # typed after a key that moved the focus (Escape, below): the new focus's
+        parent = self.parent
+        if event.key == "escape" and isinstance(parent, ContainerListPanel):
+            # Here, not as the panel's binding, which ran once the key had bubbled up: the keys
+            # typed after it in one burst (`Escape 1 s`) went into the filter, then cleared.
+            event.stop()
+            event.prevent_default()
+            parent.action_clear_filter()
+            return
+        await super()._on_key(event)
 
 
 class ContainerListPanel(Vertical):
@@ -446,7 +476,7 @@ class ContainerListPanel(Vertical):
         self._widest: dict[str, list[int]] = {}
 
     def compose(self) -> ComposeResult:
-        yield OrderedInput(placeholder="filter: name, image or id  (Esc clears)", id="filter")
+        yield FilterInput(placeholder="filter: name, image or id  (Esc clears)", id="filter")
         table = ContainerTableView(id="containers", cursor_type="row", zebra_stripes=False)
         self._add_columns(table)
         yield table
@@ -802,8 +832,12 @@ class ContainerListPanel(Vertical):
         self.filter_text = ""
         self.rebuild()
         # At once, as `/` takes it: `Escape /web` in one burst had the table take the focus
-        # back after the `/` gave it to the filter, and `web` went to the table.
-        self.screen.set_focus(self.query_one(ContainerTableView))
+        # back after the `/` gave it to the filter, and `web` went to the table. Only from
+        # within the list: a second Escape's binding, run after `1` had shown a session
+        # (`Escape Escape 1 s`), put the focus back into the hidden list.
+        focused = self.screen.focused
+        if focused is not None and self in focused.ancestors_with_self:
+            self.screen.set_focus(self.query_one(ContainerTableView))
 
     def action_logs(self) -> None:
         container = self.selected()

@@ -1079,7 +1079,8 @@ class SessionPane(TabPane):
         # own turn: see TerminalView.leave_to). Waiting for panels still being built on a busy
         # machine, it gave `ctrl+] q`'s q to the shell.
         header = self.query_one(SessionHeaderView)
-        if not event.moved:
+        if not event.moved and self.screen.focused in (None, self.view):
+            # Not from where a key typed after ctrl+] took it (`ctrl+] 0`: the list, shown).
             self.screen.set_focus(header)
         if self.panels_shown and await self.build_panels() is not None:
             # Not if t (or a click) went back meanwhile, nor when a `t` typed with ctrl+] is on
@@ -1264,20 +1265,21 @@ class SessionPane(TabPane):
             return False
         if isinstance(widget, TerminalView) and self.state != PaneState.RUNNING:
             return False
-        if self.screen.focused is not widget:
-            # Not asked again when it has it: Widget.focus waits for the app's next turn, and a
-            # ctrl+] typed ahead with the pick (`Enter ctrl+] f`) that left the terminal
-            # meanwhile had the focus taken back into it (f went to the shell).
-            widget.focus()
+        # At once, not with Widget.focus, which waits for the app's next turn: the keys typed
+        # after a tab switch (`1 s`) went to the tab left behind, and a ctrl+] typed ahead
+        # with the pick (`Enter ctrl+] f`) that left the terminal meanwhile had the focus taken
+        # back into it (f went to the shell).
+        self.screen.set_focus(widget)
         return True
 
     def focus_panels(self) -> None:
         """Focuses the processes panel, or the header when the panels are hidden (or not built
         yet: a tab shown before its shell's prompt)."""
+        # At once, as restore_focus.
         if self.panels_built and self.panels_shown and self.processes.focusable:
-            self.processes.focus()
+            self.screen.set_focus(self.processes)
         else:
-            self.query_one(SessionHeaderView).focus()
+            self.screen.set_focus(self.query_one(SessionHeaderView))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hides the tab's letters from the footer while the keys go to the terminal, and n
