@@ -273,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_completion(ns.shell)
         if ns.command_name == "port-forward":
             return cmd_port_forward(ns)
+        _need_terminal()
         _select_engine_for_tui(engine)
         from cdebug_tui.ui.launch import run_app
 
@@ -288,6 +289,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader of our output went (`| head`): quietly, as docker does (SIGPIPE's 141).
         _drop_stdout()
         return 141
+
+
+def _need_terminal() -> None:
+    """The full-screen app reads keys from stdin and draws on stderr (Textual's driver): it
+    hung without a terminal, writing its escape codes into a file.
+
+    Raises:
+        CdebugError: When either is not a terminal.
+    """
+    if not (os.isatty(0) and sys.__stderr__ is not None and sys.__stderr__.isatty()):
+        raise CdebugError(
+            "the app needs a terminal (stdin and stderr are not a TTY)",
+            hint="run it in a terminal; `cdebug-tui exec TARGET CMD` works without one",
+        )
 
 
 def _drop_stdout() -> None:
@@ -734,6 +749,8 @@ def cmd_demo(exec_: bool, name: str | None = None) -> int:
     """`cdebug-tui demo [--exec]`: makes a shell-less demo target if none runs, then debugs it."""
     from cdebug_tui.engine import demo
 
+    if not exec_:
+        _need_terminal()  # before anything is made
     engine = _connect(name)
     target = demo.ensure_demo_target(engine, notice=_warn)
     image = demo.ensure_toolkit(engine, notice=_warn)

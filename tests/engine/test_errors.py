@@ -85,6 +85,9 @@ CASES = {
         {},
         ["not a TTY"],
     ),
+    # The full-screen app hung without a terminal, its escape codes written into the file.
+    "the app without a terminal": (lambda f: [f["target"].name], {}, ["needs a terminal"]),
+    "the demo without a terminal": (lambda f: ["demo"], {}, ["needs a terminal"]),
 }
 
 
@@ -103,7 +106,7 @@ def test_bad_input(
         fixtures["paused"] = request.getfixturevalue("paused")
     else:
         fixtures["target"] = run_target(distroless_image)
-    r = cdebug(*make_args(fixtures), env=env)
+    r = cdebug(*make_args(fixtures), env=env, input=b"")  # stdin a pipe, never a terminal
     assert_one_line_error(r, *needles)
     # (Other test runs may share the engine: look at this test's targets only.)
     for made in ("target", "paused"):
