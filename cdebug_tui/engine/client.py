@@ -1636,6 +1636,8 @@ def _stats_sample(engine: str, container_id: str, raw: Mapping[str, Any]) -> Sta
         block_read=read,
         block_write=write,
         pids=int((raw.get("pids_stats") or {}).get("current") or 0),
+        # Read at Go's zero time: the engine has nothing, the container does not run.
+        running=not str(raw.get("read") or "").startswith("0001-01-01"),
     )
 
 

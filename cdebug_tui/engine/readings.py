@@ -283,3 +283,6 @@ class StatsSample:
     pids: int = 0
     #: Whether memory_limit is the container's own limit (not the host's memory).
     memory_limited: bool = False
+    #: Whether the container ran when read: a stopped one's answer is all zeros (no cores,
+    #: no memory), which read as "host 0B".
+    running: bool = True

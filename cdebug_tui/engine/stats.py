@@ -77,9 +77,16 @@ class StatsHistory:
     def __init__(self, size: int = HISTORY_POINTS) -> None:
         self.points: deque[StatsPoint] = deque(maxlen=size)
         self.last: StatsSample | None = None
+        #: Whether the last reading found the container stopped (no live readings).
+        self.stopped = False
 
     def add(self, sample: StatsSample) -> StatsPoint | None:
-        """Adds a sample; returns the new point, or None for the first sample (no rate yet)."""
+        """Adds a sample; returns the new point, or None for the first sample (no rate yet)
+        and for a stopped container's (its zeros are no reading: the points so far stay)."""
+        self.stopped = not sample.running
+        if self.stopped:
+            self.last = None  # rates begin again with its next run
+            return None
         prev, self.last = self.last, sample
         if prev is None:
             return None

@@ -150,6 +150,21 @@ def test_stats_change_under_load(
     assert histories[idle].last is not None and not histories[idle].last.memory_limited
 
 
+def test_a_stopped_container_has_no_live_stats(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """A stopped container's stats are no reading: the engine answers zeros (no cores, no
+    memory), which the Stats view showed as `MEM 0B no limit (host 0B)`."""
+    cid = make_container(busybox_image, ["sleep", "3600"])
+    history = StatsHistory()
+    history.add(engine.stats(cid))
+    assert engine.stats(cid).running and not history.stopped
+    engine.api.kill(cid)
+    wait_for(lambda: not engine.stats(cid).running, 30, "the stats of a stopped container")
+    assert history.add(engine.stats(cid)) is None
+    assert history.stopped and history.last is None
+
+
 def test_every_action(
     engine: Any, make_container: Callable[..., str], distroless_image: str
 ) -> None:

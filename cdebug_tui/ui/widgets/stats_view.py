@@ -195,6 +195,15 @@ class StatsView(VerticalScroll, can_focus=True):
         if self.key in poller.gone:
             self.container_removed()
         history = poller.history(self.key)
+        if history is not None and history.stopped and not self.gone:
+            self.query_one(".stats-status", Static).update(
+                Text.assemble(
+                    (f" {self.container_name} ", "bold reverse"),
+                    ("  not running: no live readings", "yellow"),
+                    ("  (what was read while it ran stays)" if history.points else "", "dim"),
+                )
+            )
+            return
         points = list(history.points) if history is not None else []
         if not points:
             return
