@@ -318,11 +318,12 @@ class DebugSession:
         """Why the shell's output ended when nobody closed it: the target's fault, or None."""
         if self._closed:
             return None
-        # A shell killed with its PID namespace (137, or no code) ended because of the target,
-        # whose state the engine may not show yet: give it a moment. A shell that exited by
-        # itself costs no wait.
+        # A shell killed with its PID namespace (a signal's code, or none) ended because of the
+        # target, whose state the engine may not show yet: give it a moment (1.5 s was short on
+        # a loaded machine: `docker stop` ended a session with no reason). A shell that exited
+        # by itself costs no wait.
         code = self.exit_code(wait=1.0)
-        deadline = time.monotonic() + (1.5 if code in (None, 137) else 0.0)
+        deadline = time.monotonic() + (3.0 if code is None or code >= 128 else 0.0)
         while True:
             reason = self.ended_reason or self._target_fault()
             if reason or time.monotonic() >= deadline:
