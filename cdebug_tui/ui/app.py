@@ -22,6 +22,7 @@ from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -1305,12 +1306,20 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._sync_backgrounds()
         self._focus_switched()
 
+    def _close_views(self) -> bool:
+        """Closes the full-screen views (Logs, Inspect, Events, Stats) over the tabs, so that
+        the tab keys their footers offer act there as on the list; False under a dialog,
+        whose keys are its own."""
+        if isinstance(self.screen, ModalScreen):
+            return False
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        return True
+
     def action_tab(self, place: int) -> None:
         """Shows the list (0) or the session tab at that place (1-9)."""
-        if self.screen is not self.screen_stack[0]:
-            return
         ids = self._tab_ids()
-        if place < len(ids):
+        if place < len(ids) and self._close_views():
             self.tabs.active = ids[place]
             self._focus_switched()
 
@@ -1326,11 +1335,11 @@ class CdebugApp(App[int], inherit_bindings=False):
         self._switched_to = self.tabs.active
 
     def action_next_tab(self) -> None:
-        if self.screen is self.screen_stack[0]:
+        if len(self._tab_ids()) > 1 and self._close_views():
             self._switch(1)
 
     def action_previous_tab(self) -> None:
-        if self.screen is self.screen_stack[0]:
+        if len(self._tab_ids()) > 1 and self._close_views():
             self._switch(-1)
 
     @on(TabbedContent.TabActivated, "#tabs")

@@ -14,6 +14,7 @@ from textual.widgets import DataTable
 from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.screens.logs import LogsScreen
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.log_view import INITIAL_TAIL, LogsPanel, LogView
 from cdebug_tui.ui.widgets.ports import PortsPanel
 from tests.conftest import sidecars_of
@@ -289,6 +290,52 @@ def test_session_tab_logs_and_ports_forward_then_close(
             with pytest.raises(OSError):
                 socket.create_connection(("127.0.0.1", fwd.local_port), timeout=5)
             assert fwd.closed
+
+    run(body())
+
+
+def test_tab_keys_on_the_full_screen_views_leave_them_for_that_tab(
+    engine: Any, run_target: Any, app_image: str, busybox_image: str
+) -> None:
+    """The footers of the list's full-screen Logs and Inspect offer the tab keys: a digit or
+    ctrl+PgDn there closes the view and shows that tab. Under a dialog they stay its own."""
+    from cdebug_tui.ui.screens.explain import ExplainScreen
+    from cdebug_tui.ui.screens.inspect import InspectScreen
+    from tests.ui.helpers import focus_row
+
+    target = run_target(app_image, ["log", "3", "0"])
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_for(pilot, lambda: active_pane(app) is not None, "the session tab")
+            pane = active_pane(app)
+            assert pane is not None
+            await wait_for_prompt(pilot, pane)
+            await pilot.press("ctrl+right_square_bracket", "0")
+            await wait_for(pilot, lambda: app.tabs.active == "tab-list", "the list")
+
+            await _open_logs(pilot, app, target.id)
+            assert "Next tab" in app.screen.query_one(AppFooter).render().plain
+            await pilot.press("e")
+            await wait_for(pilot, lambda: isinstance(app.screen, ExplainScreen), "e's dialog")
+            await pilot.press("1")
+            await pilot.pause()
+            assert isinstance(app.screen, ExplainScreen) and app.tabs.active == "tab-list"
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen), "the log again")
+            await pilot.press("1")
+            await wait_for(pilot, lambda: app.tabs.active == pane.id, "the session tab")
+            assert app.screen is app.screen_stack[0] and len(app.screen_stack) == 1
+
+            await pilot.press("ctrl+right_square_bracket", "0")
+            await wait_for(pilot, lambda: app.tabs.active == "tab-list", "the list again")
+            await focus_row(pilot, app, target)
+            await pilot.press("i")
+            await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen), "inspect")
+            await pilot.press("ctrl+pagedown")
+            await wait_for(pilot, lambda: app.tabs.active == pane.id, "the next tab")
+            assert len(app.screen_stack) == 1
 
     run(body())
 
