@@ -279,9 +279,12 @@ def test_session_tab_logs_and_ports_forward_then_close(
                 "the request in the target's log",
             )
             await wait_for(pilot, lambda: app.focused is logs.view, "the log focused")
+            # Its `t` is the log's timestamps: the terminal's title says how to get back.
+            assert pane.view.border_title == "Esc t: type in the terminal"
             await pilot.press("escape")
             # Back to the Target view, not into the terminal: keys there are the shell's.
             await wait_for(pilot, lambda: app.focused is pane.processes, "back to the processes")
+            assert pane.view.border_title == "t: type in the terminal"
 
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("x")

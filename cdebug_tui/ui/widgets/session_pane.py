@@ -470,6 +470,8 @@ class SessionPane(TabPane):
         # On a short screen the Target view gives its rows to whichever of the two has the focus.
         self.set_class(isinstance(event.widget, RootfsPanel), "-files-focused")
         self._coming_topic = None  # the focus says what `e` explains again
+        if event.widget is not self.view and self.view.border_title:
+            self.view.border_title = self._terminal_title(focused=False)
 
     # -- starting --------------------------------------------------------------------------
 
@@ -1220,6 +1222,14 @@ class SessionPane(TabPane):
     def _terminal_title(self, focused: bool) -> str:
         """The terminal's border title: where keys go, and how to change that."""
         if not focused:
+            # The Logs panel's `t` is its timestamps: Esc leaves it for the Target view first.
+            from cdebug_tui.ui.widgets.log_view import LogsPanel
+
+            where = self.screen.focused
+            if where is not None and any(
+                isinstance(n, LogsPanel) for n in (where, *where.ancestors)
+            ):
+                return "Esc t: type in the terminal"
             return "t: type in the terminal"
         key = self.app.get_key_display(Binding(self.view.escape_key, ""))
         return f"keys go to the shell · {key} leaves"
