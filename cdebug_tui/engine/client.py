@@ -494,7 +494,10 @@ class Engine:
             # their mount points in its layer (`docker diff`: A /data). Another container of
             # its image answers for it, through the cache.
             never_started = c.get("State") == "created"
-            if shells and has_shell is None and image_id and not never_started:
+            # Nor one being removed or dead: the engine answers its archive with an error,
+            # which caches nothing, and every refresh and event asked again.
+            unreadable = c.get("State") in ("removing", "dead")
+            if shells and has_shell is None and image_id and not (never_started or unreadable):
                 has_shell = self._probe_shell(c["Id"])
                 if has_shell is not None:
                     self._shell_cache[image_id] = has_shell

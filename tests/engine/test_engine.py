@@ -29,6 +29,31 @@ def test_list_marks_shell_less_images(
     assert rows[shell_less.id].image == distroless_image
 
 
+def test_list_does_not_probe_the_shell_of_a_container_being_removed_or_dead(
+    engine: Any, run_target: Any, distroless_image: str, monkeypatch: Any
+) -> None:
+    """Docker leaves a container whose removal failed "dead" (or in "Removal In Progress"):
+    its archive answers an error, which caches nothing, so every refresh and event asked
+    again. Its row comes without the probe; the running one still gets it."""
+    from cdebug_tui.engine.client import Engine
+
+    target = run_target(distroless_image)
+    [raw] = engine.api.containers(all=True, filters={"id": target.id})
+    fresh = Engine()  # its own cache: the image's answer is not known yet
+    probed: list[str] = []
+    probe = fresh._probe_shell
+    monkeypatch.setattr(fresh, "_probe_shell", lambda cid: probed.append(cid) or probe(cid))
+    try:
+        for state in ("removing", "dead"):
+            [row] = fresh._rows([{**raw, "State": state}])
+            assert row.state == state and row.has_shell is None
+        assert probed == []
+        [row] = fresh._rows([raw])
+        assert probed == [target.id] and row.has_shell is False
+    finally:
+        fresh.close()
+
+
 def test_listing_leaves_a_never_started_container_as_it_was(
     engine: Any, busybox_image: str
 ) -> None:
