@@ -18,6 +18,7 @@ from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
 from cdebug_tui.ui.screens.preview import FilePreviewScreen
 from cdebug_tui.ui.settings import settings_path
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.session_pane import SessionPane
 from tests.conftest import sidecars_of
 from tests.ui.helpers import (
@@ -222,6 +223,11 @@ def test_debug_session_end_to_end(
             assert "session ended (exit code 3)" in header
             # Out of the ended terminal, so that x works at once (focus() lands on the next turn).
             await wait_for(pilot, lambda: app.focused is not pane.view, "the focus to leave it")
+            # Its terminal takes no keys now: neither its title nor the footer offers t.
+            assert pane.view.border_title == "the shell ended: n opens a new session"
+            await pilot.pause()
+            footer = app.screen.query_one(AppFooter).render().plain
+            assert "New session" in footer and "Terminal" not in footer
             await pilot.press("x")
             await wait_for(pilot, lambda: pane not in app.query(SessionPane), "the tab to close")
             # The next session shows, not the list, its terminal focused.

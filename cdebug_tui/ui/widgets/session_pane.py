@@ -684,6 +684,7 @@ class SessionPane(TabPane):
         from cdebug_tui.ui.settings import last_toolkit, save_setting
 
         self.state = PaneState.RUNNING
+        self.refresh_bindings()  # t takes the keys there now
         if last_toolkit() != self.image:
             # Remembered once a session has run with it, not when picked: a toolkit without
             # a shell was offered first the next time.
@@ -782,6 +783,8 @@ class SessionPane(TabPane):
         if self.screen.focused is self.view:
             # Keys typed into a finished shell would go nowhere: let x, q and the rest work.
             self.query_one(SessionHeaderView).focus()
+        self.view.border_title = self._terminal_title(focused=False)
+        self.refresh_bindings()  # t goes from the footer
         self._set_header()
         self._relabel()
         self._app_title()
@@ -905,7 +908,8 @@ class SessionPane(TabPane):
             parts[:0] = [
                 (self.ended_summary(), "bold red", 0),
                 (
-                    "  sidecar removed · panels show the last reading · n new session · x closes  ",
+                    # The keys first: at 160 columns the end of the line is cut.
+                    "  n new session · x closes · sidecar removed · panels show the last reading  ",
                     "dim",
                     4,
                 ),
@@ -1221,6 +1225,8 @@ class SessionPane(TabPane):
 
     def _terminal_title(self, focused: bool) -> str:
         """The terminal's border title: where keys go, and how to change that."""
+        if self.state == PaneState.ENDED:
+            return "the shell ended: n opens a new session"
         if not focused:
             # The Logs panel's `t` is its timestamps: Esc leaves it for the Target view first.
             from cdebug_tui.ui.widgets.log_view import LogsPanel
@@ -1299,6 +1305,9 @@ class SessionPane(TabPane):
         if action == "reopen":
             # A running tab's n is another shell beside it: it did nothing, and said nothing.
             return self.state in (PaneState.RUNNING, PaneState.ENDED)
+        if action == "focus_terminal":
+            # Only a running shell takes keys: the footer offered t in an ended tab.
+            return self.state == PaneState.RUNNING
         return True
 
     def action_reopen(self) -> None:
