@@ -361,8 +361,11 @@ def test_ports_says_when_nothing_listens(
             await pilot.press("P")
             ports = await wait_for(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
             await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
-            status = str(ports.query_one(".ports-status", Static).render())
+            line = ports.query_one(".ports-status", Static)
+            status = str(line.render())
             assert ports.sockets == [] and status.startswith("nothing listens"), status
+            # Where the eye starts: above the empty table, not under it at the panel's foot.
+            assert line.region.y < ports.table.region.y
 
     run(body())
 

@@ -41,6 +41,8 @@ class PortsPanel(Vertical):
         height: 1fr;
     }
     PortsPanel > .ports-status {
+        /* Above the table: "nothing listens" sat at the bottom of an empty one. */
+        dock: top;
         height: auto;
         max-height: 3;
         background: $boost;
