@@ -123,6 +123,29 @@ def _for_app(seq: bytes) -> bool:
     return final == b"u" and seq[2:3] == b"?"  # kitty keyboard flags answer
 
 
+def _made_of(keys: bytes, allowed: bytes) -> bool:
+    """Whether `keys` are only bytes of `allowed` and cursor keys (CSI and SS3 sequences);
+    the Escape key (an ESC that begins no sequence) counts when ESC is in `allowed`."""
+    i, n = 0, len(keys)
+    while i < n:
+        if keys[i] == 0x1B:
+            kind = keys[i + 1 : i + 2]
+            if kind == b"[":
+                end = _csi_end(keys, i)
+                i = end if end >= 0 else n
+            elif kind == b"O":
+                i += 3
+            elif 0x1B in allowed:
+                i += 1
+            else:
+                return False
+        elif keys[i] in allowed:
+            i += 1
+        else:
+            return False
+    return True
+
+
 class InputRouter:
     """Splits raw input bytes: the focused terminal's share, and the app's.
 
@@ -178,6 +201,10 @@ class InputRouter:
         self._keep_next = False
         #: The trigger armed when the armed one passes (see arm_typeahead's `then`).
         self._then: tuple[bytes, Callable[[], None] | None, bool] | None = None
+        #: The keys that may come before the trigger in its read, and the key that makes it
+        #: a first step (see arm_typeahead's `only_after` and `via`).
+        self._only_after: bytes | None = None
+        self._via = b""
         #: Where the app key found by _split begins in the bytes it gave the app.
         self._app_key_at = 0
         self.set_app_keys(app_keys)
@@ -270,6 +297,8 @@ class InputRouter:
         verbatim: bool = False,
         keep: bool = False,
         then: tuple[bytes, Callable[[], None] | None, bool] | None = None,
+        only_after: bytes | None = None,
+        via: bytes = b"",
     ) -> None:
         """Begins typeahead just after the next `trigger` byte the app gets: the Enter that
         opens a session, or the `t` that enters a terminal, with the keys typed after it in
@@ -286,9 +315,25 @@ class InputRouter:
 
         `then`: the trigger only leads to another, (trigger, fired, verbatim), armed as it
         passes, which must come next: the filter's Enter, then the list's (`Enter Enter Enter
-        ls Enter` typed on from the filter)."""
+        ls Enter` typed on from the filter).
+
+        `only_after`: the trigger counts only when the keys before it in its read are these
+        bytes or cursor keys (escape sequences); any other key there may take the focus
+        elsewhere first (`/name Enter j j` from the list: the Enter was the filter's, and the
+        `j`s were held for a picker that never came). `via`: a byte that, before the trigger,
+        makes it a first step (as `then`), and this trigger the next one: the list's `/`,
+        whose filter's Enter hands the focus back to the list."""
         with self._lock:
-            self._arm(trigger[0], fired, when, verbatim=verbatim, keep=keep, then=then)
+            self._arm(
+                trigger[0],
+                fired,
+                when,
+                verbatim=verbatim,
+                keep=keep,
+                then=then,
+                only_after=only_after,
+                via=via,
+            )
 
     def _arm(
         self,
@@ -300,17 +345,21 @@ class InputRouter:
         keep: bool = False,
         before: bytes | None = None,
         then: tuple[bytes, Callable[[], None] | None, bool] | None = None,
+        only_after: bytes | None = None,
+        via: bytes = b"",
     ) -> None:
         """Arms the trigger (with the lock held); see arm_typeahead, and arm_leave for
         `before`."""
         self._trigger, self._fired, self._when = trigger, fired, when
         self._verbatim_next, self._keep_next = verbatim, keep
         self._before_trigger, self._then = before, then
+        self._only_after, self._via = only_after, via
 
     def _disarm(self) -> None:
         """Disarms the trigger (with the lock held)."""
         self._trigger = self._before_trigger = None
-        self._then = None
+        self._then = self._only_after = None
+        self._via = b""
 
     @property
     def trigger(self) -> bytes:
@@ -468,6 +517,16 @@ class InputRouter:
                 return buf[:cut]
             if at < 0:
                 return buf  # no Enter yet (or only inside a paste): all the app's
+            if self._only_after is not None and at > 0:
+                head = buf[:at]
+                via = head.find(self._via) if self._via else -1
+                if via >= 0 and _made_of(head[:via], self._only_after):
+                    # `/name Enter Enter` from the list: the filter's Enter, then the list's.
+                    fired, verbatim = self._fired, self._verbatim_next
+                    self._arm(self._trigger or 0, fired, None, verbatim=verbatim, before=b"")
+                    return buf[: at + 1] + self._feed_ahead(buf[at + 1 :], final)
+                if not _made_of(head, self._only_after):
+                    return buf  # a key before it may move the focus: not the list's Enter
             if self._then is not None:
                 # A first step (the filter's Enter): the app's; the next must come at once.
                 then, fired, verbatim = self._then

@@ -103,6 +103,12 @@ def _end_quietly(pane: SessionPane) -> None:
         pass  # best effort at exit
 
 
+#: The list's keys that leave the focus on it (cursor moves, sorts, Escape's clearing of the
+#: filter; the arrows and pages are escape sequences, allowed as such): typed before its Enter
+#: in one burst, the Enter is still the list's.
+LIST_KEYS_BEFORE_ENTER = b"jkgGoO\x1b"
+
+
 class CdebugApp(App[int], inherit_bindings=False):
     """Debug running containers: pick one, pick a toolkit, get a shell and the target's insides.
 
@@ -1423,7 +1429,16 @@ class CdebugApp(App[int], inherit_bindings=False):
                 self._list_enter_when = None
             return
         still = self._focused_on(table)
-        router.arm_typeahead(b"\r", self._list_enter_fired, still, verbatim=True)
+        router.arm_typeahead(
+            b"\r",
+            self._list_enter_fired,
+            still,
+            verbatim=True,
+            # Keys that keep the focus on the list (the cursor's, the sort's) may come before
+            # its Enter in a burst; after `/` the first Enter is the filter's.
+            only_after=LIST_KEYS_BEFORE_ENTER,
+            via=b"/",
+        )
         self._list_enter_when = still
 
     def _focused_on(self, widget: Any) -> Callable[[], bool]:

@@ -357,3 +357,46 @@ def test_a_first_enter_leads_to_a_second_that_must_come_at_once() -> None:
     router = InputRouter(APP_KEYS.values())
     router.arm_typeahead(b"\r", then=(b"\r", None, True))
     assert router.feed(b"\rj\rls\r") == b"\rj\rls\r" and not router.typing_ahead
+
+
+def test_the_lists_enter_counts_only_after_keys_that_keep_the_focus_on_the_list() -> None:
+    """The list's Enter armed, read on the input thread while the list has the focus: in
+    `/name Enter j j` the Enter is the filter's, and the `j`s are the list's at once (they
+    were held for a picker that never came); `/name Enter Enter ls Enter` is the filter's
+    Enter, then the list's, whose keys wait for the picker; cursor keys may come before the
+    list's Enter; after a key that opens a view (`l`), the Enter is not the list's."""
+    fired: list[bool] = []
+
+    def armed() -> InputRouter:
+        router = InputRouter(APP_KEYS.values())
+        router.arm_typeahead(
+            b"\r",
+            lambda: fired.append(True),
+            lambda: True,
+            verbatim=True,
+            only_after=b"jkgGoO\x1b",
+            via=b"/",
+        )
+        return router
+
+    router = armed()
+    assert router.feed(b"/name\rjj") == b"/name\rjj"
+    assert not fired and not router.typing_ahead
+    assert router.feed(b"k") == b"k"  # nothing held: the list's next key is its own
+
+    router = armed()
+    assert router.feed(b"/name\r\rls\r") == b"/name\r\r" and fired == [True]
+    assert router.typing_ahead
+    router.end_typeahead(give_back=True)
+    assert router.tick() == b"ls\r"  # held, for the picker, as typed
+
+    fired.clear()
+    router = armed()
+    assert router.feed(b"jj\x1b[B\x1bOAG\rls\r") == b"jj\x1b[B\x1bOAG\r" and fired == [True]
+
+    fired.clear()
+    router = armed()
+    assert router.feed(b"l\rx") == b"l\rx" and not fired and not router.typing_ahead
+
+    router = armed()  # Escape (the filter cleared) `/name Enter Enter`: as without Escape
+    assert router.feed(b"\x1b/name\r\rls\r") == b"\x1b/name\r\r" and fired == [True]

@@ -707,6 +707,58 @@ def test_enter_enter_enter_typed_on_from_the_filter_opens_the_session_and_runs_t
     run(body())
 
 
+def test_keys_after_the_filters_enter_in_one_burst_go_to_the_list_at_once(
+    run_target: Any, distroless_image: str
+) -> None:
+    """`/name Enter j` typed on the list in one burst: the filter's Enter hands the focus back
+    to the list, whose cursor the `j` moves at once. The list's Enter, armed while the list
+    had the focus, took that Enter for its own and held the `j` for a picker that never
+    came (for 10 s, or until the next key: a trial's `j j`, then `k`, moved down one row)."""
+    from textual.widgets import DataTable
+
+    from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
+    from cdebug_tui.ui.widgets.container_list import ContainerListPanel
+
+    first = run_target(distroless_image, network_mode="none")
+    second = run_target(distroless_image, network_mode="none")
+    prefix = first.name[:-6]  # both: cdebug-test-target-RUN-
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            raw = raw_input(app)
+            panel = app.query_one(ContainerListPanel)
+            table = panel.query_one("#containers", DataTable)
+            await wait_for(
+                pilot, lambda: panel.row(first.id) and panel.row(second.id), "the two rows"
+            )
+            await wait_for(pilot, lambda: app.focused is table, "the list's focus")
+            await wait_for(pilot, lambda: app.input_router.armed, "the list's Enter armed")
+            raw.feed(b"/" + prefix.encode() + b"\rj")
+            await wait_for(
+                pilot,
+                lambda: (
+                    panel.filter_text == prefix
+                    and app.focused is table
+                    and table.cursor_row == 1
+                    and not app.input_router.typing_ahead
+                ),
+                "the cursor on the second row, nothing held",
+                5,
+                detail=lambda: (
+                    f"{panel.filter_text!r} row {table.cursor_row} "
+                    f"held {app.input_router.typing_ahead}"
+                ),
+            )
+            assert [c.id for c in panel.visible_rows()] in (
+                [first.id, second.id],
+                [second.id, first.id],
+            )
+            assert not isinstance(app.screen, ToolkitPickerScreen)
+
+    run(body())
+
+
 def test_n_in_a_running_tab_opens_another_shell_beside_it(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

@@ -398,6 +398,13 @@ class FilterInput(OrderedInput):
             event.prevent_default()
             parent.action_clear_filter()
             return
+        if event.key == "enter" and isinstance(parent, ContainerListPanel):
+            # In order too: the focus went to the list when Input.Submitted came round, after
+            # the keys behind the Enter (`/name Enter j j`) had been typed into the filter.
+            event.stop()
+            event.prevent_default()
+            parent.filter_done()
+            return
         await super()._on_key(event)
 
 
@@ -863,6 +870,10 @@ class ContainerListPanel(Vertical):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
+        self.filter_done()
+
+    def filter_done(self) -> None:
+        """The filter's Enter: the list takes the focus, the filter stays shown if it filters."""
         table = self.query_one(ContainerTableView)
         if self.screen.focused is table:
             # A second Enter typed before the first had moved the focus (keys that arrive
