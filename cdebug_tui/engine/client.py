@@ -482,6 +482,16 @@ class Engine:
             # engine refused: one count unknown, not the whole list.
             return 0
 
+    def _failed_start(self, container_id: str) -> int | None:
+        """The exit code of a container whose start failed (its entrypoint missing, say): the
+        engine leaves it `created`, its code and error only in its inspect; else None."""
+        try:
+            state = self._inspect(container_id).get("State") or {}
+        except CdebugError:
+            return None
+        code = int(state.get("ExitCode") or 0)
+        return code if code or state.get("Error") else None
+
     def _rows(
         self, raw: list[dict[str, Any]], *, shells: bool = True, restarts: bool = False
     ) -> list[Container]:
@@ -490,6 +500,7 @@ class Engine:
             labels = c.get("Labels") or {}
             image_id = c.get("ImageID", "")
             has_shell = self._shell_cache.get(image_id)
+            fields = _explorer_row_fields(c)
             # Not a container never started: the archive API mounts its volumes, which leaves
             # their mount points in its layer (`docker diff`: A /data). Another container of
             # its image answers for it, through the cache.
@@ -517,7 +528,11 @@ class Engine:
                     restarts=self._restart_count(c["Id"])
                     if restarts and not never_started and SIDECAR_LABEL not in labels
                     else 0,
-                    **_explorer_row_fields(c),
+                    **(
+                        {**fields, "exit_code": self._failed_start(c["Id"])}
+                        if restarts and never_started and SIDECAR_LABEL not in labels
+                        else fields
+                    ),
                 )
             )
         return out

@@ -78,6 +78,8 @@ class CopySource:
                 state = f"exited ({o.exit_code})"
             elif o.restarting:
                 state = f"restarting after exit {o.exit_code}"
+            elif o.state == "created" and o.exit_code:
+                state = f"created, its start failed ({o.exit_code})"
             return f"container {o.name}, {state}"
         return f"image {self.name}"
 

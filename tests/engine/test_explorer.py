@@ -97,6 +97,29 @@ def test_list_rows_carry_ports_health_and_exit_codes(
     assert engine.container(failed).exit_code == 3
 
 
+def test_a_container_whose_start_failed_shows_its_exit_code(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """An entrypoint that is not there: the engine leaves the container `created`, its code
+    (127) and error in its inspect only. The list's full read and a debug copy say so; they
+    said `created`, like a container never started."""
+    import docker
+
+    from cdebug_tui.engine.copy import CopySource, find
+
+    broken = make_container(busybox_image, None, start=False, entrypoint=["/no/such/binary"])
+    never = make_container(busybox_image, ["true"], start=False)
+    with pytest.raises(docker.errors.APIError):
+        engine.api.start(broken)
+    rows = {c.id: c for c in engine.list_containers(shells=False, restarts=True)}
+    assert rows[broken].state == "created" and rows[broken].exit_code == 127
+    assert rows[never].state == "created" and rows[never].exit_code is None
+    assert engine.container(broken).exit_code == 127
+    source = find(engine, broken)
+    assert isinstance(source, CopySource)
+    assert source.describe().endswith("created, its start failed (127)")
+
+
 def test_list_rows_count_a_crash_loop(
     engine: Any, make_container: Callable[..., str], busybox_image: str
 ) -> None:
