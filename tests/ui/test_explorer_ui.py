@@ -148,6 +148,29 @@ def test_list_columns_stats_and_sort(
     run(body())
 
 
+def test_list_shows_the_code_of_a_start_that_failed(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """A container whose entrypoint is not there stays `created`: its row says `created
+    (127)` once the list's full read is in, as an exited one says its code."""
+    import docker
+
+    broken = make_container(busybox_image, None, start=False, entrypoint=["/no/such/binary"])
+    with pytest.raises(docker.errors.APIError):
+        engine.api.start(broken)
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(200, 60)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            await wait_for(pilot, lambda: panel.row(broken) is not None, "the row")
+            await wait_for(
+                pilot, lambda: _cell(app, broken, "state") == "created (127)", "its code", 30
+            )
+
+    run(body())
+
+
 def test_list_counts_a_crash_loop(
     engine: Any, make_container: Callable[..., str], busybox_image: str
 ) -> None:
@@ -296,7 +319,7 @@ def test_inspect_masks_secrets_copies_values_and_says_when_removed(
         busybox_image,
         ["sleep", "3600"],
         environment={"DB_PASSWORD": "hunter2", "MODE": "prod"},
-        labels={"com.example.team": "payments"},
+        labels={"com.example.team": "payments", "com.example.note": "n" * 250 + " the end"},
         host={"binds": {str(tmp_path): {"bind": "/data", "mode": "ro"}}, "mem_limit": "64m"},
     )
 
@@ -358,6 +381,16 @@ def test_inspect_masks_secrets_copies_values_and_says_when_removed(
             table.move_cursor(row=next(n for n, r in enumerate(screen.rows) if r.key == "id"))
             await pilot.press("c")
             assert app.clipboard == cid
+
+            # A value its column cuts is shown whole below the table while the cursor is on it.
+            value = screen.query_one("#inspect-value", Static)
+            assert not value.display
+            row = next(n for n, r in enumerate(screen.rows) if r.key == "com.example.note")
+            table.move_cursor(row=row)
+            await wait_for(pilot, lambda: value.display, "the whole value")
+            assert str(value.render()).endswith("n the end") and value.region.height >= 2
+            table.move_cursor(row=row - 1)
+            await wait_for(pilot, lambda: not value.display, "a value that fits: no line")
 
             engine.api.remove_container(cid, force=True)
             title = screen.query_one("#inspect-title", Static)

@@ -566,17 +566,21 @@ class ContainerListPanel(Vertical):
         self.rebuild()
 
     def set_details(self, containers: list[Container], read_at: float = 0.0) -> None:
-        """Takes only whether each shown container's image has a shell, and its restart count
-        (see ContainersLoaded), but for the rows an event changed since `read_at`: theirs is
-        newer (a start by hand set the count to 0 again)."""
+        """Takes only whether each shown container's image has a shell, its restart count and
+        the code of a start that failed (see ContainersLoaded), but for the rows an event
+        changed since `read_at`: theirs is newer (a start by hand set the count to 0 again)."""
         changed = False
         for c in containers:
             row = self.containers.get(_key(c))
             if row is None:
                 continue
-            restarts = c.restarts if self._changed_at.get(_key(c), 0.0) < read_at else row.restarts
-            if (row.has_shell, row.restarts) != (c.has_shell, restarts):
-                self.containers[_key(c)] = replace(row, has_shell=c.has_shell, restarts=restarts)
+            newer = self._changed_at.get(_key(c), 0.0) < read_at
+            restarts = c.restarts if newer else row.restarts
+            code = c.exit_code if newer and row.state == c.state == "created" else row.exit_code
+            if (row.has_shell, row.restarts, row.exit_code) != (c.has_shell, restarts, code):
+                self.containers[_key(c)] = replace(
+                    row, has_shell=c.has_shell, restarts=restarts, exit_code=code
+                )
                 changed = True
         if changed:
             self.rebuild()
