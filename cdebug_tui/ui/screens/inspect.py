@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -230,6 +231,9 @@ class InspectScreen(Screen[None]):
         table.add_column("", key="value")
         table.show_header = False
         yield table
+        # The value under the cursor, whole, when its column cuts it (a start's error ends
+        # with its cause: "... stat /app/server: no such file or directory").
+        yield Static("", id="inspect-value")
         yield AppFooter()
 
     def _title(self, note: str = "") -> Text:
@@ -289,6 +293,27 @@ class InspectScreen(Screen[None]):
             )
         if self.rows:
             table.move_cursor(row=min(max(row, 0), len(self.rows) - 1), animate=False)
+        self._show_value()
+
+    @on(DataTable.RowHighlighted, "#inspect-table")
+    def _show_value(self) -> None:
+        """Shows the value under the cursor below the table when its column cuts it."""
+        line = self.query_one("#inspect-value", Static)
+        table = self.query_one(DataTable)
+        row = self.value_under_cursor()
+        value = "" if row is None else MASK if row.secret and not self.revealed else row.value
+        room = table.scrollable_content_region.width - sum(
+            column.get_render_width(table)
+            for key, column in table.columns.items()
+            if key.value == "key"
+        )
+        cut = row is not None and cell_len(value) > room - 2
+        line.display = cut
+        if cut and row is not None:
+            line.update(Text.assemble((f"{row.key.strip()}: ", "cyan"), value))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_value)
 
     def value_under_cursor(self) -> InspectRow | None:
         table = self.query_one(DataTable)
