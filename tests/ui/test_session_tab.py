@@ -68,6 +68,30 @@ def test_side_panels_follow_the_width_on_every_resize_and_b_per_tab(
             await wait_for_panels(pilot, second)
             await wait_for(pilot, lambda: second.side.size.width > 30, "its panels drawn")
 
+            # A tab left with the focus in its panels and narrowed in the background: shown
+            # again, it does not give the focus back to a hidden panel (whose keys the footer
+            # offered, and which took the tab's keys).
+            def in_panels(tab: Any) -> bool:
+                return app.focused is not None and tab.side in app.focused.ancestors
+
+            await pilot.press("ctrl+pageup")
+            await wait_for(pilot, lambda: active_pane(app) is pane, "the first tab")
+            await pilot.press("ctrl+right_square_bracket", "f")
+            await wait_for(pilot, lambda: in_panels(pane), "its files focused")
+            await pilot.press("ctrl+pagedown")
+            await wait_for(pilot, lambda: app.focused is second.view, "the second's terminal")
+            await pilot.resize_terminal(100, 30)
+            await wait_for(pilot, lambda: not second.panels_shown, "the panels to hide at 100")
+            await pilot.press("ctrl+pageup")
+            await wait_for(pilot, lambda: active_pane(app) is pane, "the first tab again")
+            await wait_for(pilot, lambda: not pane.panels_shown, "its panels hidden")
+            await pilot.pause()
+            assert app.focused is not None and not in_panels(pane)
+            await pilot.resize_terminal(160, 45)
+            await wait_for(pilot, lambda: pane.panels_shown, "the panels back at 160")
+            await pilot.press("ctrl+pagedown")
+            await wait_for(pilot, lambda: app.focused is second.view, "the second's terminal")
+
             # `b` hides them in this tab only, and the choice survives resizes.
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("b")

@@ -1281,6 +1281,13 @@ class SessionPane(TabPane):
             return False
         if isinstance(widget, TerminalView) and self.state != PaneState.RUNNING:
             return False
+        node = widget
+        while node is not None and node is not self:
+            if not node.display:
+                # Hidden since (the window narrowed below NARROW columns while this tab was
+                # in the background): it took the keys, and the footer offered its own.
+                return False
+            node = node.parent
         # At once, not with Widget.focus, which waits for the app's next turn: the keys typed
         # after a tab switch (`1 s`) went to the tab left behind, and a ctrl+] typed ahead
         # with the pick (`Enter ctrl+] f`) that left the terminal meanwhile had the focus taken
