@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.css.scalar import Unit
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.widget import MountError, Widget
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
@@ -1281,9 +1282,9 @@ class SessionPane(TabPane):
             return False
         if isinstance(widget, TerminalView) and self.state != PaneState.RUNNING:
             return False
-        node = widget
+        node: DOMNode | None = widget
         while node is not None and node is not self:
-            if not node.display:
+            if isinstance(node, Widget) and not node.display:
                 # Hidden since (the window narrowed below NARROW columns while this tab was
                 # in the background): it took the keys, and the footer offered its own.
                 return False
