@@ -171,6 +171,28 @@ def test_list_shows_the_code_of_a_start_that_failed(
     run(body())
 
 
+def test_a_young_containers_age_counts_the_seconds(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """UP counts a new container's seconds as they pass: it was redrawn every 10 s, and a
+    trial saw `5s` stay for five seconds, then `12s`."""
+    cid = make_container(busybox_image, ["sleep", "3600"])
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_for(pilot, lambda: _cell(app, cid, "up").endswith("s"), "its age")
+            seen: set[str] = set()
+
+            def three() -> bool:
+                seen.add(_cell(app, cid, "up"))
+                return len(seen) >= 3
+
+            await wait_for(pilot, three, "three ages in a row", 8, detail=lambda: str(seen))
+
+    run(body())
+
+
 def test_list_counts_a_crash_loop(
     engine: Any, make_container: Callable[..., str], busybox_image: str
 ) -> None:

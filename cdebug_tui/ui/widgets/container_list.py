@@ -502,6 +502,8 @@ class ContainerListPanel(Vertical):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.set_interval(10, self._refresh_ages)
+        # Ages in seconds change every second: every 10 s, `5s` jumped to `15s`.
+        self.set_interval(1, self._refresh_young_ages)
         poller = self._poller()
         if poller is not None:
             poller.watch(self, self.rows_on_screen, self._stats_updated)
@@ -764,6 +766,18 @@ class ContainerListPanel(Vertical):
         for c in self.visible_rows():
             if c.state in ("running", "paused") and _key(c) in self.started:
                 _set_cell(table, _key(c), "up", self._up(c, now))
+
+    def _refresh_young_ages(self) -> None:
+        """Updates the ages still counted in seconds (the order by UP waits for the 10 s)."""
+        now = time.time()
+        young = [key for key, started in self.started.items() if now - started < 61]
+        if not young:
+            return
+        table = self.query_one(ContainerTableView)
+        for key in young:
+            c = self.containers.get(key)
+            if c is not None and c.state in ("running", "paused"):
+                _set_cell(table, key, "up", self._up(c, now))
 
     def _up(self, c: Container, now: float) -> Text:
         """How long it has been up: paused too, as `docker ps` says "Up 2 hours (Paused)"."""

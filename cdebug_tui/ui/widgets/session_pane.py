@@ -909,8 +909,9 @@ class SessionPane(TabPane):
             parts[:0] = [
                 (self.ended_summary(), "bold red", 0),
                 (
-                    # The keys first: at 160 columns the end of the line is cut.
-                    "  n new session · x closes · sidecar removed · panels show the last reading  ",
+                    # The keys first, and short: at 160 columns the line was cut (the panels'
+                    # titles say "last reading" themselves).
+                    "  n new session · x closes · sidecar removed  ",
                     "dim",
                     4,
                 ),
