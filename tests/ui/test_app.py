@@ -266,7 +266,7 @@ def test_target_given_on_the_command_line_opens_a_session(
             assert "create the sidecar" in str(steps) and "$ docker" in str(steps)
             # Closing the tab ends the session.
             await pilot.press("ctrl+right_square_bracket")
-            await pilot.press("x")
+            await pilot.press("x", "y")  # y: End it
             await wait_for(
                 pilot, lambda: not sidecars_of(engine, target.id), "the sidecar to go", 30
             )

@@ -287,7 +287,7 @@ def test_session_tab_logs_and_ports_forward_then_close(
             assert pane.view.border_title == "t: type in the terminal"
 
             await pilot.press("ctrl+right_square_bracket")
-            await pilot.press("x")
+            await pilot.press("x", "y")
             await wait_for(pilot, lambda: not app.sessions(), "the tab to close", 30)
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
             with pytest.raises(OSError):

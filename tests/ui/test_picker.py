@@ -265,7 +265,7 @@ def test_the_tab_built_behind_the_picker_shows_only_when_picked(
             await wait_for(pilot, lambda: second not in app.tabs.query(SessionPane), "removed")
             assert pane.session is not None and pane.session.spec.profile == "netadmin"
             assert [c["Id"] for c in sidecars_of(engine, target.id)] == [pane.session.sidecar_id]
-            await pilot.press("ctrl+right_square_bracket", "x")
+            await pilot.press("ctrl+right_square_bracket", "x", "y")
             await wait_for(pilot, lambda: not app.sessions(), "the tab closed")
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "its sidecar", 30)
             # The prepared toolkit: the very tab built behind, shown with its prompt.

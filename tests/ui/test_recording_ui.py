@@ -199,7 +199,7 @@ def test_closing_a_recording_tab_saves_the_recording(
             await pilot.press("enter")
             await wait_for(pilot, lambda: "closing-42" in terminal_text(pane), "the echo")
             await pilot.press("ctrl+right_square_bracket")
-            await pilot.press("x")
+            await pilot.press("x", "y")
             await wait_for(pilot, lambda: any(f"saved {cast}" in n for n in notes), "saved")
             _, events = read_cast(cast)
             assert any("closing-42" in e[2] for e in events if e[1] == "o")

@@ -243,13 +243,25 @@ def test_every_view_by_key_digits_marks_and_closing(
             assert app.focused is panel.query_one(DataTable)
             await pilot.press("1")
             await wait_for(pilot, lambda: own_focus(pane), "the first tab's focus")
-            # x on the first: the second shows, numbered 1 now.
+            # x on a running shell asks first (what runs in it would end): n keeps it.
+            from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
             await pilot.press("x")
+            asked = await wait_for(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen, "x's question"
+            )
+            assert "End the debug session on" in asked.question
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "kept")
+            assert pane in app.sessions() and pane.state == "running"
+            await wait_for(pilot, lambda: own_focus(pane), "its focus again")
+            # x y on the first: the second shows, numbered 1 now.
+            await pilot.press("x", "y")
             await wait_for(pilot, lambda: active_pane(app) is second, "the next session")
             assert str(app.tabs.get_tab(second).label).startswith("1 ")
             await wait_for(pilot, lambda: 1 in panel.sessions.values(), "1 session marked")
             await wait_for(pilot, lambda: own_focus(second), "its focus")
-            await pilot.press("x")
+            await pilot.press("x", "y")
             await wait_for(pilot, lambda: app.tabs.active == "tab-list", "the list, at last")
             await wait_for(pilot, lambda: not panel.sessions, "no mark left")
 
@@ -788,7 +800,7 @@ def test_closed_tabs_are_let_go(
                 await wait_for_panels(pilot, tab)
                 gone.append(weakref.ref(tab))
                 del tab  # from here on only weak references
-                await pilot.press("ctrl+right_square_bracket", "x")
+                await pilot.press("ctrl+right_square_bracket", "x", "y")
                 await wait_for(pilot, lambda: not app.sessions(), "the tab closed")
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "the sidecars gone")
             # Freed a moment after a close (the collector's pause is not in the close itself);

@@ -133,7 +133,7 @@ def test_enter_on_a_crashed_container_debugs_a_copy(
                 30,
             )
             assert logs.container_id == crashed.id
-            await pilot.press("x")
+            await pilot.press("x", "y")
             await wait_for(
                 pilot,
                 lambda: copies_of(engine, crashed.id) == ([], []),
@@ -194,7 +194,7 @@ def test_palette_debugs_an_image_with_a_profile(
             await pilot.press("enter")
             await wait_for(pilot, lambda: "config.json" in terminal_text(pane), "the image's files")
             await pilot.press("ctrl+right_square_bracket")
-            await pilot.press("x")
+            await pilot.press("x", "y")
             await wait_for(
                 pilot,
                 lambda: copies_of(engine, distroless_image) == ([], []),

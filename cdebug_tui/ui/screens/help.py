@@ -51,7 +51,12 @@ KEYS: list[tuple[str, str, str]] = [
     ("session", "+ / -", "wider / narrower side panels in this tab (- at the least hides them)"),
     ("session", "R", "record the session to an asciicast file (R again stops)"),
     ("session", "e", "what am I looking at: the view shown explained, with man pages"),
-    ("session", "x", "close the tab (ends the session, removes its sidecar): the next one shows"),
+    (
+        "session",
+        "x",
+        "close the tab (ends the session, removes its sidecar; a running shell asks first): "
+        "the next one shows",
+    ),
     (
         "session",
         "n",

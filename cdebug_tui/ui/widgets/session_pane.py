@@ -1420,7 +1420,26 @@ class SessionPane(TabPane):
             self.query_one(SessionHeaderView).focus()
 
     def action_close_session(self) -> None:
-        self.post_message(SessionPane.CloseRequested(self))
+        """Closes the tab; a running shell's only once the user says so (tmux's kill-pane
+        asks too): what runs in it, an editor or a capture, ends with it."""
+        if self.state != PaneState.RUNNING:
+            self.post_message(SessionPane.CloseRequested(self))
+            return
+        from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.is_attached:
+                self.post_message(SessionPane.CloseRequested(self))
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"End the debug session on {self.target_name}?\n"
+                "Its shell and what runs in it end; its sidecar is removed.",
+                yes="End it",
+                no="Keep it",
+            ),
+            answered,
+        )
 
     class CloseRequested(Message):
         """The user asked to close this tab (and end its session)."""
