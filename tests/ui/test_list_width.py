@@ -217,3 +217,23 @@ def test_a_crash_loop_between_its_states_moves_no_column(tmp_path: Path) -> None
             assert edges[1:] == edges[:-1], edges
 
     run(body())
+
+
+def test_a_narrow_name_column_keeps_the_name_before_the_session_mark() -> None:
+    """At 80 columns a trial saw `tri…-app  ▶ 1 session`: the mark shortens to `▶1` before
+    the name is cut for it; where the name must be cut anyway it has the room the mark gave."""
+    from rich.text import Text
+
+    from cdebug_tui.ui.widgets.container_list import middle_cut
+
+    def named(name: str, n: int) -> Text:
+        text = Text(name)
+        text.append(f"  ▶ {n} session{'s' if n > 1 else ''}", style="bold magenta")
+        return text
+
+    assert middle_cut(named("trial-app", 1), 30).plain == "trial-app  ▶ 1 session"
+    short = middle_cut(named("trial-app", 1), 20)
+    assert short.plain == "trial-app ▶1" and short.spans[-1].style == "bold magenta"
+    assert middle_cut(named("trial-app", 12), 13).plain == "trial-app ▶12"
+    assert middle_cut(named("payments-worker-eu-west-1", 2), 20).plain == "payments…u-west-1 ▶2"
+    assert middle_cut(Text("payments-worker-eu-west-1"), 20).plain == "payments-…-eu-west-1"

@@ -55,16 +55,24 @@ STATS_MARGIN = 2
 #: The columns whose long cells are cut in the middle, not at the end: names that differ in
 #: their last characters (compose's `-1`/`-2`, a hash) and images' tags stay told apart.
 MIDDLE_CUT = ("name", "image")
+#: The number in a name's session mark (`▶ 2 sessions`), which a narrow column shortens.
+_SESSIONS = re.compile(r"▶ (\d+) sessions?$")
 
 
 def middle_cut(text: Text, room: int) -> Text:
     """`text` cut to `room` cells with `…` in its middle; what was appended to it in another
-    style (a name's `▶ 1 session`) stays whole at its end, when it fits."""
+    style (a name's `▶ 1 session`) stays whole at its end, when it fits, and short (`▶1`)
+    when the name would be cut for it."""
     if text.cell_len <= room or room < 5:
         return text
     plain = text.plain
     end = min((span.start for span in text.spans), default=len(plain))
     head, suffix = text[:end], text[end:]
+    if head.cell_len > room - suffix.cell_len and (count := _SESSIONS.search(suffix.plain)):
+        # At 80 columns `tri…-app  ▶ 1 session`: the name is what the row is read by.
+        suffix = Text(f" ▶{count.group(1)}", style=suffix.spans[0].style if suffix.spans else "")
+        if head.cell_len + suffix.cell_len <= room:
+            return Text.assemble(head, suffix, no_wrap=True)
     left_room = room - suffix.cell_len - 1
     if left_room < 4:
         return text  # the suffix alone fills it: cut at the end as usual
