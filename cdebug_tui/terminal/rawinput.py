@@ -50,6 +50,9 @@ def _csi_end(buf: bytes, start: int) -> int:
 
 #: Bytes after ESC that begin a sequence (CSI, SS3, and the string ones: OSC, DCS, APC, PM).
 _SEQUENCE_STARTS = b"[O]P_^"
+#: The keys a terminal sends as SS3 (ESC O x) when the app has not asked for keypad mode:
+#: arrows, Home and End in cursor-key mode, F1-F4. Anything else after ESC O is typed.
+_SS3_FINALS = [bytes((c,)) for c in b"ABCDHFPQRS"]
 
 
 def split_escapes(data: bytes) -> tuple[list[bytes | None], bool, bool]:
@@ -89,12 +92,28 @@ def split_escapes(data: bytes) -> tuple[list[bytes | None], bool, bool]:
                 end = _csi_end(data, i)
                 i = end if end >= 0 else n
         elif after == b"O":
+            if data[i + 2 : i + 3] not in _SS3_FINALS:
+                # Not a key's SS3 (an arrow, F1-F4): the Escape key, then O (`Escape O`
+                # typed fast: the list's reverse sort).
+                if i > start:
+                    parts.append(data[start:i])
+                parts.append(None)
+                start = i = i + 1
+                continue
             i += 3
         else:
-            # A string sequence, to BEL or ST (ESC \\), which may come in a later read.
+            # A string sequence, to BEL or ST (ESC \\): an answer the app asked for. With no
+            # end in the read, the Escape key and a key (`Escape P` typed fast: the Ports
+            # view, which waited for an end that never came).
             bel, st = data.find(b"\x07", i), data.find(b"\x1b\\", i + 2)
             ends = [e + 1 for e in (bel,) if e >= 0] + [e + 2 for e in (st,) if e >= 0]
-            i = min(ends) if ends else n
+            if not ends:
+                if i > start:
+                    parts.append(data[start:i])
+                parts.append(None)
+                start = i = i + 1
+                continue
+            i = min(ends)
     if start < n:
         parts.append(data[start:])
     return parts, False, False

@@ -231,6 +231,12 @@ def test_escape_keys_are_split_from_what_follows_them_but_sequences_stay_whole()
     paste = b"\x1b[200~x\x1by\x1b[201~"
     assert split_escapes(paste + b"\x1bq") == ([paste, None, b"q"], False, False)
     assert split_escapes(b"\x1b[200~x\x1by") == ([b"\x1b[200~x\x1by"], False, True)
+    # Keys typed fast after Escape that begin no sequence here: `Escape P` (Ports), `Escape O`
+    # (the list's reverse sort) were held as a DCS and an SS3 that never ended.
+    assert split_escapes(b"\x1bP") == ([None, b"P"], False, False)
+    assert split_escapes(b"\x1bPq\x1b]x") == ([None, b"Pq", None, b"]x"], False, False)
+    assert split_escapes(b"\x1bO") == ([None, b"O"], False, False)
+    assert split_escapes(b"\x1bOj\x1bOA") == ([None, b"Oj\x1bOA"], False, False)
 
 
 def test_escape_before_the_pickers_enter_disarms_its_typeahead() -> None:

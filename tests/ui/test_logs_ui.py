@@ -306,7 +306,7 @@ def test_tab_keys_on_the_full_screen_views_leave_them_for_that_tab(
     from cdebug_tui.ui.screens.inspect import InspectScreen
     from tests.ui.helpers import focus_row
 
-    target = run_target(app_image, ["log", "3", "0"])
+    target = run_target(app_image, ["log", "3", "-1"])
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
@@ -339,6 +339,49 @@ def test_tab_keys_on_the_full_screen_views_leave_them_for_that_tab(
             await pilot.press("ctrl+pagedown")
             await wait_for(pilot, lambda: app.tabs.active == pane.id, "the next tab")
             assert len(app.screen_stack) == 1
+
+    run(body())
+
+
+def test_escape_and_a_key_in_one_burst_leave_the_log_then_act(
+    engine: Any, run_target: Any, app_image: str, busybox_image: str
+) -> None:
+    """`Escape i` typed at once in the list's full-screen Logs: the log closes and `i`
+    inspects; `Escape s` in a session's Logs panel shows the Steps. The Escape acted once it
+    had bubbled up, after the key behind it had reached the log and done nothing."""
+    from textual import events
+
+    from cdebug_tui.ui.screens.inspect import InspectScreen
+    from tests.ui.helpers import focus_row
+
+    target = run_target(app_image, ["log", "3", "-1"])
+
+    def burst(app: CdebugApp, *keys: str) -> None:
+        # Posted without waiting in between: queued together, as a burst is.
+        for key in keys:
+            app.post_message(events.Key(key, None if key == "escape" else key))
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "the session tab")
+            await wait_for_prompt(pilot, pane)
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("l")
+            logs = await wait_for(pilot, lambda: next(iter(pane.query(LogsPanel)), None), "logs")
+            await wait_for(pilot, lambda: app.focused is logs.view, "the log focused")
+            burst(app, "escape", "s")
+            await wait_for(
+                pilot, lambda: pane.side.active == f"side-steps-{pane.number}", "the Steps"
+            )
+
+            await pilot.press("0")
+            await wait_for(pilot, lambda: app.tabs.active == "tab-list", "the list")
+            await focus_row(pilot, app, target)
+            await _open_logs(pilot, app, target.id)
+            burst(app, "escape", "i")
+            await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen), "inspect")
+            assert len(app.screen_stack) == 2  # the log's screen went
 
     run(body())
 

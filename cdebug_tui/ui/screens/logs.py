@@ -39,7 +39,12 @@ class LogsScreen(Screen[None]):
 
         self.app.push_screen(ExplainScreen("logs"))
 
+    def leave_logs(self) -> None:
+        """Esc in the log: back to the list, at once (the screen goes off the stack now)."""
+        if self.is_current:
+            self.dismiss(None)
+
     @on(LogsPanel.BackRequested)
     def _back(self, event: LogsPanel.BackRequested) -> None:
         event.stop()
-        self.dismiss(None)
+        self.leave_logs()

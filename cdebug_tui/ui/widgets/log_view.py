@@ -162,10 +162,26 @@ class LogView(ScrollView, can_focus=True):
         # and the search box opened empty. So `/` opens the search here, at once, and the keys
         # queued behind it go to the search box, as the container list's filter does.
         panel = self.parent
+        if not self.screen.is_current:
+            # Queued behind an Escape that closed the log's screen (`Escape i` from the list's
+            # Logs): the key is for where the Escape led.
+            focused = self.app.screen.focused
+            if focused is not None:
+                event.stop()
+                event.prevent_default()
+                focused.post_message(events.Key(event.key, event.character))
+            return
         if event.key == "slash" and isinstance(panel, LogsPanel):
             event.stop()
             event.prevent_default()
             panel.action_search(at_once=True)
+            return
+        if event.key == "escape" and isinstance(panel, LogsPanel):
+            # In order too: as the panel's binding it ran once the key had bubbled up, after
+            # the keys behind it (`Escape i`, `Escape s`) had reached the log and done nothing.
+            event.stop()
+            event.prevent_default()
+            panel.leave()
             return
         forward_burst(self, event)
 
@@ -930,6 +946,16 @@ class LogsPanel(Vertical):
             self._show_search(False)
             self.view.focus()
             return
+        self.leave()
+
+    def leave(self) -> None:
+        """Esc: back to where the log was opened from, at once (see LogView.on_key): what holds
+        it (a session's tab, the log's screen) does it with `leave_logs`, or hears of it."""
+        for node in self.ancestors:
+            leave = getattr(node, "leave_logs", None)
+            if callable(leave):
+                leave()
+                return
         self.post_message(self.BackRequested())
 
     def action_save(self) -> None:

@@ -1114,6 +1114,16 @@ class SessionPane(TabPane):
         event.stop()
         await self.action_focus_processes()
 
+    def leave_logs(self) -> None:
+        """Esc in the Logs view, at once: the Target view and its processes take the keys
+        typed after it (`Escape s` showed the processes, not the Steps)."""
+        if not self.panels_built:
+            return
+        self._coming_topic = "processes"
+        self._show_panels()
+        self.side.active = f"side-target-{self.number}"
+        self.screen.set_focus(self.processes)
+
     @on(TerminalView.Resized)
     def _resized(self, event: Any) -> None:
         event.stop()
