@@ -634,6 +634,7 @@ def test_events_show_what_the_app_heard_after_the_engine_forgot_it(
     in order with what the engine still holds, each once."""
     from cdebug_tui.ui.screens.events import EventsScreen
 
+    quiet = make_container(busybox_image, ["sleep", "3600"])  # its events, before the app's
     cid = make_container(busybox_image, ["sleep", "3600"])
     busy = make_container(busybox_image, ["sleep", "3600"])
     app = CdebugApp()
@@ -678,5 +679,23 @@ def test_events_show_what_the_app_heard_after_the_engine_forgot_it(
             assert "exit 137 (SIGKILL)" in screen.rows_text()[1]
             status = str(screen.query_one("#events-status", Static).render())
             assert "as this app heard them" in status, status
+
+            # A container whose events the engine forgot, and the app never heard: said so
+            # (the line said "reading the events the engine kept…" for good).
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, EventsScreen), "the list")
+            await _select(pilot, quiet)
+            await pilot.press("E")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, EventsScreen) and app.screen, "E again"
+            )
+            line = screen.query_one("#events-status", Static)
+            await wait_for(
+                pilot,
+                lambda: str(line.render()).startswith("no events kept by the engine"),
+                "no events, said",
+                detail=lambda: str(line.render()),
+            )
+            assert screen.rows_text() == []
 
     run(body())

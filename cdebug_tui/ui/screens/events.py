@@ -145,6 +145,7 @@ class EventsScreen(Screen[None]):
         if self._closed:  # closed while the stream was opened
             stream.close()
             return
+        self.app.call_from_thread(self._opened)
         ended = "the engine ended the event stream"
         try:
             for event in stream:
@@ -153,6 +154,11 @@ class EventsScreen(Screen[None]):
             ended = f"the event stream broke: {exc}"
         if not self._closed:
             self._tell(ended, ended=True)
+
+    def _opened(self) -> None:
+        """The stream is open: what the engine kept comes at once. When nothing has come a
+        moment later it kept nothing (the line said "reading" for good)."""
+        self.set_timer(0.5, lambda: None if self.events else self._status())
 
     def _tell(self, problem: str, ended: bool = False) -> None:
         """From the worker: the status line says what went wrong (if the screen still shows)."""
