@@ -411,6 +411,12 @@ def test_inspect_masks_secrets_copies_values_and_says_when_removed(
             table.move_cursor(row=row)
             await wait_for(pilot, lambda: value.display, "the whole value")
             assert str(value.render()).endswith("n the end") and value.region.height >= 2
+            # In the table it ends in `…`, within the window: → had to scroll the names away.
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            assert any(
+                "…" in "".join(seg.text for seg in table.render_line(y))
+                for y in range(table.size.height)
+            )
             table.move_cursor(row=row - 1)
             await wait_for(pilot, lambda: not value.display, "a value that fits: no line")
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from cdebug_tui.engine.stats import format_bytes
 from cdebug_tui.ui.secrets import MASK, looks_secret
@@ -190,7 +192,31 @@ def inspect_rows(d: ContainerDetails) -> list[InspectRow]:
 
 
 class _InspectTable(RowTable):
-    """The inspect rows."""
+    """The inspect rows; the values' column no wider than the window, so that a value it cuts
+    ends in `…` (the line under the table shows it whole): its end was off screen, with no
+    sign of it, and → scrolled the names away with it."""
+
+    def _update_dimensions(self, new_rows: Any) -> None:
+        super()._update_dimensions(new_rows)
+        self.fit_values()
+
+    def on_resize(self) -> None:
+        self.fit_values()
+
+    def fit_values(self) -> None:
+        width = self.scrollable_content_region.width
+        names, values = ColumnKey("key"), ColumnKey("value")
+        if width <= 0 or names not in self.columns or values not in self.columns:
+            return
+        column = self.columns[values]
+        room = max(10, width - self.columns[names].get_render_width(self) - 2 * self.cell_padding)
+        auto = column.content_width <= room
+        if column.auto_width != auto or (not auto and column.width != room):
+            column.auto_width, column.width = auto, room
+            total = sum(c.get_render_width(self) for c in self.columns.values())
+            self.virtual_size = Size(total, self.virtual_size.height)
+            self._clear_caches()
+            self.refresh()
 
 
 class InspectScreen(Screen[None]):
@@ -288,7 +314,12 @@ class InspectScreen(Screen[None]):
             value = MASK if r.secret and not self.revealed else r.value
             table.add_row(
                 Text(r.key, style="cyan"),
-                Text(value, style=r.style or ("dim" if value == MASK else "")),
+                Text(
+                    value,
+                    style=r.style or ("dim" if value == MASK else ""),
+                    no_wrap=True,
+                    overflow="ellipsis",
+                ),
                 key=str(i),
             )
         if self.rows:
@@ -302,12 +333,13 @@ class InspectScreen(Screen[None]):
         table = self.query_one(DataTable)
         row = self.value_under_cursor()
         value = "" if row is None else MASK if row.secret and not self.revealed else row.value
-        room = table.scrollable_content_region.width - sum(
-            column.get_render_width(table)
-            for key, column in table.columns.items()
-            if key.value == "key"
+        column = table.columns.get(ColumnKey("value"))
+        cut = (
+            row is not None
+            and column is not None
+            and not column.auto_width
+            and cell_len(value) > column.width
         )
-        cut = row is not None and cell_len(value) > room - 2
         line.display = cut
         if cut and row is not None:
             line.update(Text.assemble((f"{row.key.strip()}: ", "cyan"), value))
