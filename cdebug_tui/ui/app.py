@@ -1564,7 +1564,17 @@ class CdebugApp(App[int], inherit_bindings=False):
                     except Exception:  # noqa: BLE001 - being torn down: the app's key then
                         return False
 
-                router.arm_typeahead(b"t", self._typeahead_fired, still, keep=True)
+                from cdebug_tui.ui.widgets.session_pane import KEYS_BEFORE_T
+
+                router.arm_typeahead(
+                    b"t",
+                    self._typeahead_fired,
+                    still,
+                    keep=True,
+                    # Keys that keep the focus in the tab may come before `t` in a burst; after
+                    # any other (`0 /trial` went to the list) the `t` is not the tab's.
+                    only_after=(KEYS_BEFORE_T + "jkgG\t").encode() + b"\x1b",
+                )
                 self.typeahead_key_pane = running
                 return
         if router.trigger == b"t":

@@ -347,6 +347,19 @@ def test_keys_after_a_tab_switch_in_one_burst_go_to_the_tab_shown(
             assert pane in app.focused.ancestors if app.focused is not None else False
             assert app.list_panel.show_sidecars == sidecars  # the s was not the list's
 
+            # From the tab's panels, `0 /t...` in one burst: the filter gets it all. The tab's
+            # `t` (into its terminal) took the filter's t and held the rest for a terminal
+            # that never came (a user's trial: the filter said "t").
+            name = target.name.removeprefix("cdebug-")  # test-target-...
+            raw.feed(b"0/" + name.encode())
+            await wait_for(
+                pilot,
+                ticking(raw, lambda: field.value == name and not app.input_router.typing_ahead),
+                "the filter with the name from its t",
+                detail=lambda: f"{field.value!r} held {app.input_router.typing_ahead}",
+            )
+            assert app.focused is field
+
     run(body())
 
 
