@@ -287,7 +287,14 @@ def test_session_tab_logs_and_ports_forward_then_close(
             assert pane.view.border_title == "t: type in the terminal"
 
             await pilot.press("ctrl+right_square_bracket")
-            await pilot.press("x", "y")
+            await pilot.press("x")
+            from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+            asked = await wait_for(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen, "x asks"
+            )
+            assert "the forward of port 8080 stops" in asked.question
+            await pilot.press("y")
             await wait_for(pilot, lambda: not app.sessions(), "the tab to close", 30)
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
             with pytest.raises(OSError):

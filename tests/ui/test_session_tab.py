@@ -130,6 +130,43 @@ def test_side_panels_follow_the_width_on_every_resize_and_b_per_tab(
     run(body())
 
 
+def test_b_after_a_narrowing_gives_the_panels_their_focus_back(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """The files focused, the window narrowed below 110 columns: the panels hide and the
+    header takes the focus; `b` shows them again with the files focused (the header kept it,
+    and the footer offered the tab's keys only)."""
+    from cdebug_tui.ui.widgets.session_pane import SessionHeaderView
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 45)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+            await wait_for_panels(pilot, pane)
+            await pilot.press("ctrl+right_square_bracket", "f")
+            files = await wait_for(
+                pilot,
+                lambda: (
+                    app.focused is not None
+                    and pane.rootfs in app.focused.ancestors_with_self
+                    and app.focused
+                ),
+                "the files focused",
+            )
+            await pilot.resize_terminal(100, 30)
+            await wait_for(pilot, lambda: not pane.panels_shown, "the panels hidden at 100")
+            assert app.focused is pane.query_one(SessionHeaderView)
+            await pilot.press("b")
+            await wait_for(
+                pilot, lambda: pane.panels_shown and app.focused is files, "the files again"
+            )
+
+    run(body())
+
+
 def test_every_view_by_key_digits_marks_and_closing(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

@@ -298,6 +298,8 @@ class SessionPane(TabPane):
         self.recorder: CastRecorder | None = None
         #: What had the focus when this tab was last shown: a switch back restores it.
         self.last_focus: Widget | None = None
+        #: The side panel that had the focus when the panels were hidden (see _set_side_shown).
+        self._focus_hidden: Widget | None = None
         #: The window title the program set (OSC 0/2), shown in the tab.
         self.window_title = ""
         #: "output" or "bell" while the tab is in the background and something happened.
@@ -1419,15 +1421,23 @@ class SessionPane(TabPane):
             await self.action_toggle_side()  # shown, as b does
 
     def _set_side_shown(self, shown: bool) -> None:
-        """Shows or hides the side panels; the focus in them, hidden, goes to the header."""
+        """Shows or hides the side panels; the focus in them, hidden, goes to the header, and
+        back to them when they show again (unless it has moved on)."""
         slot = self.query_one(".side-slot")
         slot.display = shown
         focused = self.screen.focused if self.is_attached else None
+        header = self.query_one(SessionHeaderView)
         if not shown and focused is not None and slot in focused.ancestors:
             # Outside the terminal still, so that the next b (or t, x, ...) works: left on a
             # hidden view, the focus took every key of the tab and did nothing with them (a
             # window narrowed below NARROW columns while the Ports view had it).
-            self.query_one(SessionHeaderView).focus()
+            self._focus_hidden = focused
+            header.focus()
+        elif shown and self._focus_hidden is not None:
+            # `b` after a narrowing: the files the user was in, not the header's keys only.
+            was, self._focus_hidden = self._focus_hidden, None
+            if focused is header and was.is_attached and was.focusable:
+                self.screen.set_focus(was)
 
     def action_close_session(self) -> None:
         """Closes the tab; a running shell's only once the user says so (tmux's kill-pane
@@ -1436,15 +1446,22 @@ class SessionPane(TabPane):
             self.post_message(SessionPane.CloseRequested(self))
             return
         from cdebug_tui.ui.screens.confirm import ConfirmScreen
+        from cdebug_tui.ui.widgets.ports import PortsPanel
 
         def answered(yes: bool | None) -> None:
             if yes and self.is_attached:
                 self.post_message(SessionPane.CloseRequested(self))
 
+        forwards = sorted(port for ports in self.query(PortsPanel) for port in ports.forwards)
+        also = ""
+        if len(forwards) == 1:
+            also = f"; the forward of port {forwards[0]} stops"
+        elif forwards:
+            also = f"; the forwards of ports {', '.join(map(str, forwards))} stop"
         self.app.push_screen(
             ConfirmScreen(
                 f"End the debug session on {self.target_name}?\n"
-                "Its shell and what runs in it end; its sidecar is removed.",
+                f"Its shell and what runs in it end; its sidecar is removed{also}.",
                 yes="End it",
                 no="Keep it",
             ),
