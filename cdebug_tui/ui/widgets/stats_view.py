@@ -19,6 +19,9 @@ _BLOCKS = " ▁▂▃▄▅▆▇█"
 #: The least top of a rate's scale (bytes/s): a few hundred bytes a second of background
 #: chatter are a sliver, not a full bar (a scale from zero to the largest value made them so).
 RATE_FLOOR = 16 * 1024
+#: Without a limit, the scale's top is the largest value times this: a steady value is a
+#: bar, not a full block.
+HEADROOM = 1.25
 
 
 def plot_lines(
@@ -35,8 +38,7 @@ def plot_lines(
     always drawn and a value above it shows as a bar through the line; never below `floor`.
     """
     values = list(values)[-width:] if width > 0 else []
-    # Without a limit, some headroom: a steady value is a bar, not a full block.
-    top = max([limit or 0.0, *(v * (1.0 if limit else 1.25) for v in values), floor])
+    top = max([limit or 0.0, *(v * (1.0 if limit else HEADROOM) for v in values), floor])
     limit_row = None
     if limit:
         # The row whose band holds the limit, counted from the top.
@@ -237,7 +239,10 @@ class StatsView(VerticalScroll, can_focus=True):
         mem_note = (
             f"of limit {format_bytes(latest.memory_limit)} ({latest.memory_percent:.0f}%)"
             if limited
-            else f"no limit (host {format_bytes(latest.memory_limit)})"
+            # Without a limit the bars' top is the most it used, and some: say so, as a full
+            # plot of 312KiB read as memory maxed out.
+            else f"no limit (host {format_bytes(latest.memory_limit)}) · the plot's top "
+            f"{format_bytes(int(max(p.memory_usage for p in points) * HEADROOM))}"
         )
         self.query_one(".stats-mem-title", Static).update(
             Text.assemble(
