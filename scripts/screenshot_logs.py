@@ -58,7 +58,7 @@ async def shoot(engine: Engine, target: str, toolkit: str, out: Path) -> list[Pa
         app.save_screenshot("logs.svg", str(out))
         saved.append(out / "logs.svg")
         await pilot.press("escape")
-        await pilot.press("x")
+        await pilot.press("x", "y")  # y: the question x asks of a running shell
         await _wait(pilot, lambda: not app.sessions(), "the tab to close")
     return saved
 

@@ -446,8 +446,8 @@ class Engine:
 
         Args:
             shells: Whether to find out which images have a shell (one cached call per image).
-            restarts: Whether to read each container's restart count (an inspect per container
-                ever started: the list does not say it).
+            restarts: Whether to read each container's restart count, and a failed start's
+                exit code (an inspect per container but sidecars: the list says neither).
         """
         raw = self._call(self.api.containers, all=True)
         return self._rows(raw, shells=shells, restarts=restarts)
@@ -489,8 +489,7 @@ class Engine:
             state = self._inspect(container_id).get("State") or {}
         except CdebugError:
             return None
-        code = int(state.get("ExitCode") or 0)
-        return code if code or state.get("Error") else None
+        return int(state.get("ExitCode") or 0) or None
 
     def _rows(
         self, raw: list[dict[str, Any]], *, shells: bool = True, restarts: bool = False

@@ -50,9 +50,10 @@ def _csi_end(buf: bytes, start: int) -> int:
 
 #: Bytes after ESC that begin a sequence (CSI, SS3, and the string ones: OSC, DCS, APC, PM).
 _SEQUENCE_STARTS = b"[O]P_^"
-#: The keys a terminal sends as SS3 (ESC O x) when the app has not asked for keypad mode:
-#: arrows, Home and End in cursor-key mode, F1-F4. Anything else after ESC O is typed.
-_SS3_FINALS = [bytes((c,)) for c in b"ABCDHFPQRS"]
+#: The finals of the SS3 keys (ESC O x) Textual's parser knows: arrows, Home and End in
+#: cursor-key mode, F1-F4, urxvt's ctrl+arrows, the keypad's. Anything else after ESC O was
+#: typed after an Escape.
+_SS3_FINALS = b"ABCDFHMPQRSabcdjklmnopqrstuvwxy"
 
 
 def split_escapes(data: bytes) -> tuple[list[bytes | None], bool, bool]:
@@ -92,9 +93,10 @@ def split_escapes(data: bytes) -> tuple[list[bytes | None], bool, bool]:
                 end = _csi_end(data, i)
                 i = end if end >= 0 else n
         elif after == b"O":
-            if data[i + 2 : i + 3] not in _SS3_FINALS:
-                # Not a key's SS3 (an arrow, F1-F4): the Escape key, then O (`Escape O`
-                # typed fast: the list's reverse sort).
+            if i + 2 < n and data[i + 2] not in _SS3_FINALS:
+                # Not a key's SS3: the Escape key, then O and the key after it (`Escape O j`
+                # typed fast). ESC O ending the read is left to the parser, which waits for
+                # its final (an F1 split across two reads).
                 if i > start:
                     parts.append(data[start:i])
                 parts.append(None)
@@ -142,15 +144,20 @@ def _for_app(seq: bytes) -> bool:
     return final == b"u" and seq[2:3] == b"?"  # kitty keyboard flags answer
 
 
-def _made_of(keys: bytes, allowed: bytes) -> bool:
-    """Whether `keys` are only bytes of `allowed` and cursor keys (CSI and SS3 sequences);
-    the Escape key (an ESC that begins no sequence) counts when ESC is in `allowed`."""
+def _made_of(keys: bytes, allowed: bytes, refused: frozenset[bytes] = frozenset()) -> bool:
+    """Whether `keys` are only bytes of `allowed` and cursor keys (CSI and SS3 sequences, but
+    not `refused` ones, the app's tab keys, nor mouse reports and other answers for the app:
+    a click or a tab key moves the focus); the Escape key (an ESC that begins no sequence)
+    counts when ESC is in `allowed`."""
     i, n = 0, len(keys)
     while i < n:
         if keys[i] == 0x1B:
             kind = keys[i + 1 : i + 2]
             if kind == b"[":
                 end = _csi_end(keys, i)
+                seq = keys[i : end if end >= 0 else n]
+                if seq in refused or _for_app(seq) or seq == b"\x1b[Z":  # shift+Tab
+                    return False
                 i = end if end >= 0 else n
             elif kind == b"O":
                 i += 3
@@ -539,12 +546,21 @@ class InputRouter:
             if self._only_after is not None and at > 0:
                 head = buf[:at]
                 via = head.find(self._via) if self._via else -1
-                if via >= 0 and _made_of(head[:via], self._only_after):
+                refused = self._app_keys
+                # Typed into the filter: Escape clears it and Tab leaves it, either handing
+                # the focus back before the Enter (`/ab Escape Enter`: the list's Enter).
+                typed = head[via + 1 :] if via >= 0 else b""
+                if (
+                    via >= 0
+                    and b"\x1b" not in typed
+                    and b"\t" not in typed
+                    and _made_of(head[:via], self._only_after, refused)
+                ):
                     # `/name Enter Enter` from the list: the filter's Enter, then the list's.
                     fired, verbatim = self._fired, self._verbatim_next
                     self._arm(self._trigger or 0, fired, None, verbatim=verbatim, before=b"")
                     return buf[: at + 1] + self._feed_ahead(buf[at + 1 :], final)
-                if not _made_of(head, self._only_after):
+                if not _made_of(head, self._only_after, refused):
                     return buf  # a key before it may move the focus: not the list's Enter
             if self._then is not None:
                 # A first step (the filter's Enter): the app's; the next must come at once.

@@ -1573,7 +1573,7 @@ class CdebugApp(App[int], inherit_bindings=False):
                     keep=True,
                     # Keys that keep the focus in the tab may come before `t` in a burst; after
                     # any other (`0 /trial` went to the list) the `t` is not the tab's.
-                    only_after=(KEYS_BEFORE_T + "jkgG\t").encode() + b"\x1b",
+                    only_after=(KEYS_BEFORE_T + "jkgG").encode() + b"\x1b",
                 )
                 self.typeahead_key_pane = running
                 return

@@ -324,7 +324,8 @@ class InspectScreen(Screen[None]):
             )
         if self.rows:
             table.move_cursor(row=min(max(row, 0), len(self.rows) - 1), animate=False)
-        self._show_value()
+        # After the layout, which fits the values' column to the window (fit_values).
+        self.call_after_refresh(self._show_value)
 
     @on(DataTable.RowHighlighted, "#inspect-table")
     def _show_value(self) -> None:

@@ -181,7 +181,7 @@ class LogView(ScrollView, can_focus=True):
             # the keys behind it (`Escape i`, `Escape s`) had reached the log and done nothing.
             event.stop()
             event.prevent_default()
-            panel.leave()
+            panel.action_back()  # a search still shown closes first
             return
         forward_burst(self, event)
 

@@ -986,6 +986,7 @@ class SessionPane(TabPane):
 
     def _show_panels(self) -> None:
         """Shows the panels' place if `b` or the width hid it, until the next b."""
+        self._focus_hidden = None  # a view is asked for: it takes the focus, not the old one
         slot = self.query_one(".side-slot")
         if not slot.display:
             self.side_override = True
@@ -1295,13 +1296,10 @@ class SessionPane(TabPane):
             return False
         if isinstance(widget, TerminalView) and self.state != PaneState.RUNNING:
             return False
-        node: DOMNode | None = widget
-        while node is not None and node is not self:
-            if isinstance(node, Widget) and not node.display:
-                # Hidden since (the window narrowed below NARROW columns while this tab was
-                # in the background): it took the keys, and the footer offered its own.
-                return False
-            node = node.parent
+        if not self._shown(widget):
+            # Hidden since (the window narrowed below NARROW columns while this tab was in
+            # the background): it took the keys, and the footer offered its own.
+            return False
         # At once, not with Widget.focus, which waits for the app's next turn: the keys typed
         # after a tab switch (`1 s`) went to the tab left behind, and a ctrl+] typed ahead
         # with the pick (`Enter ctrl+] f`) that left the terminal meanwhile had the focus taken
@@ -1436,8 +1434,18 @@ class SessionPane(TabPane):
         elif shown and self._focus_hidden is not None:
             # `b` after a narrowing: the files the user was in, not the header's keys only.
             was, self._focus_hidden = self._focus_hidden, None
-            if focused is header and was.is_attached and was.focusable:
+            if focused is header and was.is_attached and was.focusable and self._shown(was):
                 self.screen.set_focus(was)
+
+    def _shown(self, widget: Widget) -> bool:
+        """Whether nothing between `widget` and this tab hides it (a side view not active, the
+        panels hidden): `focusable` does not say."""
+        node: DOMNode | None = widget
+        while node is not None and node is not self:
+            if isinstance(node, Widget) and not node.display:
+                return False
+            node = node.parent
+        return True
 
     def action_close_session(self) -> None:
         """Closes the tab; a running shell's only once the user says so (tmux's kill-pane

@@ -236,13 +236,17 @@ class StatsView(VerticalScroll, can_focus=True):
         cpu_plot.limit = cpu_limit if cpu_limit else float(cpus * 100)
         cpu_plot.values = tuple(p.cpu_percent for p in points)
         limited = last is not None and last.memory_limited
+        mem_plot = self.query_one(".stats-mem", LimitPlot)
+        # The readings the plot draws: one a column, the last ones (a spike older than that
+        # is off the plot, and off its scale).
+        drawn = points[-mem_plot.size.width :] if mem_plot.size.width > 0 else points
         mem_note = (
             f"of limit {format_bytes(latest.memory_limit)} ({latest.memory_percent:.0f}%)"
             if limited
             # Without a limit the bars' top is the most it used, and some: say so, as a full
             # plot of 312KiB read as memory maxed out.
             else f"no limit (host {format_bytes(latest.memory_limit)}) · the plot's top "
-            f"{format_bytes(int(max(p.memory_usage for p in points) * HEADROOM))}"
+            f"{format_bytes(int(max(p.memory_usage for p in drawn) * HEADROOM))}"
         )
         self.query_one(".stats-mem-title", Static).update(
             Text.assemble(
@@ -251,7 +255,6 @@ class StatsView(VerticalScroll, can_focus=True):
                 (f"  {mem_note}", "dim"),
             )
         )
-        mem_plot = self.query_one(".stats-mem", LimitPlot)
         mem_plot.limit = float(latest.memory_limit) if limited else None
         mem_plot.values = tuple(float(p.memory_usage) for p in points)
         self.query_one(".stats-net-title", Static).update(
