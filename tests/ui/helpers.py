@@ -160,3 +160,14 @@ async def focus_row(pilot: Pilot[Any], app: CdebugApp, target: Any) -> Container
     table.focus()
     table.move_cursor(row=[c.id for c in panel.visible_rows()].index(target.id))
     return table
+
+
+async def at_prompt(pilot: Pilot[Any], app: CdebugApp, *, panels: bool = False) -> SessionPane:
+    """The app's session tab at its prompt, its terminal focused (and its panels built)."""
+    pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+    await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
+    await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
+    await wait_for_prompt(pilot, pane)
+    if panels:
+        await wait_for(pilot, lambda: pane.panels_built, "the panels")
+    return pane

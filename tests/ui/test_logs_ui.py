@@ -18,7 +18,7 @@ from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.log_view import INITIAL_TAIL, LogsPanel, LogView
 from cdebug_tui.ui.widgets.ports import PortsPanel
 from tests.conftest import sidecars_of
-from tests.ui.helpers import active_pane, run, type_text, wait_for, wait_for_prompt
+from tests.ui.helpers import active_pane, at_prompt, run, type_text, wait_for, wait_for_prompt
 
 pytestmark = pytest.mark.engine
 
@@ -371,10 +371,8 @@ def test_escape_and_a_key_in_one_burst_leave_the_log_then_act(
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(160, 48)) as pilot:
-            pane = await wait_for(pilot, lambda: active_pane(app), "the session tab")
-            await wait_for_prompt(pilot, pane)
-            await pilot.press("ctrl+right_square_bracket")
-            await pilot.press("l")
+            pane = await at_prompt(pilot, app)
+            await pilot.press("ctrl+right_square_bracket", "l")
             logs = await wait_for(pilot, lambda: next(iter(pane.query(LogsPanel)), None), "logs")
             await wait_for(pilot, lambda: app.focused is logs.view, "the log focused")
             burst(app, "escape", "s")

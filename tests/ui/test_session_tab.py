@@ -13,7 +13,7 @@ from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.step_log import StepLog
 from tests.conftest import sidecars_of
-from tests.ui.helpers import active_pane, run, wait_for, wait_for_panels
+from tests.ui.helpers import active_pane, at_prompt, run, wait_for, wait_for_panels
 
 pytestmark = pytest.mark.engine
 
@@ -143,9 +143,7 @@ def test_b_after_a_narrowing_gives_the_panels_their_focus_back(
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(160, 45)) as pilot:
-            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
-            await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
-            await wait_for_panels(pilot, pane)
+            pane = await at_prompt(pilot, app, panels=True)
             await pilot.press("ctrl+right_square_bracket", "f")
             files = await wait_for(
                 pilot,

@@ -18,7 +18,9 @@ from tests.ui.helpers import (
     run,
     terminal_text,
     wait_for,
-    wait_for_prompt,
+)
+from tests.ui.helpers import (
+    at_prompt as start,
 )
 from tests.waiting import _Deadline
 
@@ -53,17 +55,6 @@ async def type_raw(pilot: Any, raw: RawInput, *reads: bytes) -> None:
         raw.feed(data)
         await pilot.pause(0.03)
         raw.tick()
-
-
-async def start(pilot: Any, app: CdebugApp, *, panels: bool = False) -> SessionPane:
-    """The session tab at its prompt, its terminal focused (and its panels built)."""
-    pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
-    await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
-    await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's focus")
-    await wait_for_prompt(pilot, pane)
-    if panels:
-        await wait_for(pilot, lambda: pane.panels_built, "the panels")
-    return pane
 
 
 async def until(condition: Callable[[], Any], what: str, timeout: float = 10) -> None:
