@@ -1010,7 +1010,7 @@ class SessionPane(TabPane):
         self._mount_side(name)
         self.call_after_refresh(self._focus_side)
 
-    def _focus_side(self) -> None:
+    def _focus_side(self, at_once: bool = False) -> None:
         pane = self.side.active_pane
         if pane is None:
             return
@@ -1020,7 +1020,15 @@ class SessionPane(TabPane):
             target = views.first()
         else:
             target = next((w for w in pane.query("*") if w.focusable), None)
-        (target or self.query_one(SessionHeaderView)).focus()
+        widget = target or self.query_one(SessionHeaderView)
+        if at_once and widget.focusable:
+            # Not with Widget.focus, which lands a turn later: after ctrl+] a `t` read on its
+            # own asks for the terminal's focus that way too, and this one, asked first once
+            # the panels were built, landed after it (`ctrl+] t echo` ran the echo in the
+            # shell, then left the focus in the processes).
+            self.screen.set_focus(widget)
+        else:
+            widget.focus()  # a side view just brought forward takes it once it is laid out
 
     def explain_topic(self) -> str:
         """What `e` explains: the panel a key just brought (its focus comes a frame later:
@@ -1098,7 +1106,7 @@ class SessionPane(TabPane):
             # its way (`ctrl+] t ls`): the header takes it as the terminal's key, where the
             # Logs' own `t` would toggle timestamps and leave `ls` to the panels.
             if self.screen.focused is header and not self._coming_back():
-                self._focus_side()
+                self._focus_side(at_once=True)
 
     def _coming_back(self) -> bool:
         """Whether keys typed after ctrl+] are held for this terminal behind a `t`."""
