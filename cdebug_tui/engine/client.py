@@ -499,7 +499,6 @@ class Engine:
             labels = c.get("Labels") or {}
             image_id = c.get("ImageID", "")
             has_shell = self._shell_cache.get(image_id)
-            fields = _explorer_row_fields(c)
             # Not a container never started: the archive API mounts its volumes, which leaves
             # their mount points in its layer (`docker diff`: A /data). Another container of
             # its image answers for it, through the cache.
@@ -511,6 +510,10 @@ class Engine:
                 has_shell = self._probe_shell(c["Id"])
                 if has_shell is not None:
                     self._shell_cache[image_id] = has_shell
+            fields = _explorer_row_fields(c)
+            ours = SIDECAR_LABEL in labels
+            if restarts and never_started and not ours:
+                fields["exit_code"] = self._failed_start(c["Id"])
             out.append(
                 Container(
                     engine=self.name,
@@ -521,17 +524,13 @@ class Engine:
                     status=c.get("Status", ""),
                     created=datetime.fromtimestamp(c.get("Created", 0)).astimezone(),
                     has_shell=has_shell,
-                    is_sidecar=SIDECAR_LABEL in labels,
+                    is_sidecar=ours,
                     labels=tuple(sorted(labels.items())),
                     # Never started, or ours: never restarted by a policy.
                     restarts=self._restart_count(c["Id"])
-                    if restarts and not never_started and SIDECAR_LABEL not in labels
+                    if restarts and not never_started and not ours
                     else 0,
-                    **(
-                        {**fields, "exit_code": self._failed_start(c["Id"])}
-                        if restarts and never_started and SIDECAR_LABEL not in labels
-                        else fields
-                    ),
+                    **fields,
                 )
             )
         return out

@@ -76,46 +76,37 @@ def split_escapes(data: bytes) -> tuple[list[bytes | None], bool, bool]:
                 parts.append(data[start:i])
             return parts, True, False
         after = data[i + 1 : i + 2]
-        if after not in _SEQUENCE_STARTS:
+        end: int | None = None  # just past the sequence at i; None: the Escape key
+        if after == b"[":
+            if data.startswith(PASTE_START, i):
+                close = data.find(PASTE_END, i)
+                if close < 0:
+                    parts.append(data[start:])
+                    return parts, False, True
+                end = close + len(PASTE_END)
+            else:
+                close = _csi_end(data, i)
+                end = close if close >= 0 else n
+        elif after == b"O":
+            # A key's SS3, or one ending the read whose final the parser waits for (an F1
+            # split across two reads); before any other byte, an Escape typed fast (`Escape
+            # O Enter`).
+            if i + 2 >= n or data[i + 2] in _SS3_FINALS:
+                end = i + 3
+        elif after in _SEQUENCE_STARTS:
+            # A string sequence, to BEL or ST (ESC \\): an answer the app asked for. With no
+            # end in the read, an Escape typed fast (`Escape P`: the Ports view, which waited
+            # for an end that never came).
+            bel, st = data.find(b"\x07", i), data.find(b"\x1b\\", i + 2)
+            ends = [e + 1 for e in (bel,) if e >= 0] + [e + 2 for e in (st,) if e >= 0]
+            if ends:
+                end = min(ends)
+        if end is None:
             if i > start:
                 parts.append(data[start:i])
             parts.append(None)
-            start = i = i + 1
-            continue
-        if after == b"[":
-            if data.startswith(PASTE_START, i):
-                end = data.find(PASTE_END, i)
-                if end < 0:
-                    parts.append(data[start:])
-                    return parts, False, True
-                i = end + len(PASTE_END)
-            else:
-                end = _csi_end(data, i)
-                i = end if end >= 0 else n
-        elif after == b"O":
-            if i + 2 < n and data[i + 2] not in _SS3_FINALS:
-                # Not a key's SS3: the Escape key, then O and the key after it (`Escape O j`
-                # typed fast). ESC O ending the read is left to the parser, which waits for
-                # its final (an F1 split across two reads).
-                if i > start:
-                    parts.append(data[start:i])
-                parts.append(None)
-                start = i = i + 1
-                continue
-            i += 3
-        else:
-            # A string sequence, to BEL or ST (ESC \\): an answer the app asked for. With no
-            # end in the read, the Escape key and a key (`Escape P` typed fast: the Ports
-            # view, which waited for an end that never came).
-            bel, st = data.find(b"\x07", i), data.find(b"\x1b\\", i + 2)
-            ends = [e + 1 for e in (bel,) if e >= 0] + [e + 2 for e in (st,) if e >= 0]
-            if not ends:
-                if i > start:
-                    parts.append(data[start:i])
-                parts.append(None)
-                start = i = i + 1
-                continue
-            i = min(ends)
+            start = end = i + 1
+        i = end
     if start < n:
         parts.append(data[start:])
     return parts, False, False
@@ -159,8 +150,8 @@ def _made_of(keys: bytes, allowed: bytes, refused: frozenset[bytes] = frozenset(
                 if seq in refused or _for_app(seq) or seq == b"\x1b[Z":  # shift+Tab
                     return False
                 i = end if end >= 0 else n
-            elif kind == b"O":
-                i += 3
+            elif kind == b"O" and (i + 2 >= n or keys[i + 2] in _SS3_FINALS):
+                i += 3  # as split_escapes reads it
             elif 0x1B in allowed:
                 i += 1
             else:

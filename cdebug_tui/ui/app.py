@@ -1510,7 +1510,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         """Where `t` enters a running session's terminal, arms typeahead on it: in a burst
         (`t ls Enter`) Textual hands the keys after `t` to the panel that has the focus
         before the binding moves it (`l` opened the Logs, `e` an explanation)."""
-        from cdebug_tui.ui.widgets.session_pane import PaneState
+        from cdebug_tui.ui.widgets.session_pane import KEYS_BEFORE_T, PaneState
 
         router = self.input_router
         pane = self._tab_of(focused) if focused is not None else None
@@ -1532,8 +1532,6 @@ class CdebugApp(App[int], inherit_bindings=False):
         )
         if running is not None and focused is running.view:
             # `ctrl+] t ...` in one burst: the input thread arms `t` as it meets ctrl+].
-            from cdebug_tui.ui.widgets.session_pane import KEYS_BEFORE_T
-
             router.arm_leave(
                 encode_key(self.app_keys["leave_terminal"]),
                 b"t",
@@ -1563,8 +1561,6 @@ class CdebugApp(App[int], inherit_bindings=False):
                         )
                     except Exception:  # noqa: BLE001 - being torn down: the app's key then
                         return False
-
-                from cdebug_tui.ui.widgets.session_pane import KEYS_BEFORE_T
 
                 router.arm_typeahead(
                     b"t",

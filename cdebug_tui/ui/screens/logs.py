@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -43,8 +42,3 @@ class LogsScreen(Screen[None]):
         """Esc in the log: back to the list, at once (the screen goes off the stack now)."""
         if self.is_current:
             self.dismiss(None)
-
-    @on(LogsPanel.BackRequested)
-    def _back(self, event: LogsPanel.BackRequested) -> None:
-        event.stop()
-        self.leave_logs()

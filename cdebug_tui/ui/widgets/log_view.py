@@ -514,9 +514,6 @@ class LogsPanel(Vertical):
         Binding("escape", "back", "Back"),
     ]
 
-    class BackRequested(Message):
-        """Esc outside the search field: the user is done with the log."""
-
     class LinesArrived(Message):
         """New lines wait in the pending list (posted when it was empty)."""
 
@@ -949,14 +946,14 @@ class LogsPanel(Vertical):
         self.leave()
 
     def leave(self) -> None:
-        """Esc: back to where the log was opened from, at once (see LogView.on_key): what holds
-        it (a session's tab, the log's screen) does it with `leave_logs`, or hears of it."""
+        """Esc: back to where the log was opened from, at once, not as a message handled after
+        the keys typed behind it (see LogView.on_key): what holds it (a session's tab, the
+        log's screen) does it with its `leave_logs`."""
         for node in self.ancestors:
             leave = getattr(node, "leave_logs", None)
             if callable(leave):
                 leave()
                 return
-        self.post_message(self.BackRequested())
 
     def action_save(self) -> None:
         """Saves the loaded lines, with their times and streams, to a file only the user may

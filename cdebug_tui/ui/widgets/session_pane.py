@@ -1119,15 +1119,11 @@ class SessionPane(TabPane):
             and getattr(app, "typeahead_key_pane", None) is self
         )
 
-    async def on_logs_panel_back_requested(self, event: Message) -> None:
-        # Esc in the Logs view: back to the Target view, as in the app's other views; never
-        # into the terminal, which only t, Enter or a click enter (keys there are the shell's).
-        event.stop()
-        await self.action_focus_processes()
-
     def leave_logs(self) -> None:
-        """Esc in the Logs view, at once: the Target view and its processes take the keys
-        typed after it (`Escape s` showed the processes, not the Steps)."""
+        """Esc in the Logs view: back to the Target view, as in the app's other views, never
+        into the terminal, which only t, Enter or a click enter (keys there are the shell's).
+        At once: its processes take the keys typed after it (`Escape s` showed the processes,
+        not the Steps)."""
         if not self.panels_built:
             return
         self._coming_topic = "processes"
