@@ -26,6 +26,7 @@ import urllib3.exceptions
 
 from cdebug_tui.engine.models import (
     COPY_LABEL,
+    DETACH_KEYS,
     OWNER_LABEL,
     SIDECAR_LABEL,
     Container,
@@ -951,6 +952,7 @@ class Engine:
             tty=tty,
             environment=env,
             user=user,
+            detach_keys=DETACH_KEYS,
         )
         return str(answer["Id"])
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine.models import (
+    DETACH_KEYS,
     ContainerEvent,
     ExecState,
     TargetInfo,
@@ -631,6 +632,7 @@ class LocalEngine:
             "Cmd": list(argv),
             "User": user,
             "Privileged": False,
+            "DetachKeys": DETACH_KEYS,
         }
         if env is not None:
             body["Env"] = list(env)

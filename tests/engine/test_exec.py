@@ -379,13 +379,16 @@ def _set_size(fd: int, rows: int, cols: int) -> None:
 
 
 @contextlib.contextmanager
-def _exec_in_pty(image: str, target: str) -> Iterator[tuple[int, int]]:
+def _exec_in_pty(
+    image: str, target: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[int, int]]:
     """`cdebug-tui exec -it` in a real terminal: (its pid, the terminal's fd); killed after."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: cdebug-tui in the terminal
-        os.execvp(
+        os.execvpe(
             sys.executable,
             [sys.executable, "-m", "cdebug_tui", "exec", "-it", "-q", "--image", image, target],
+            {**os.environ, **(env or {})},
         )
     try:
         yield pid, fd
@@ -467,6 +470,28 @@ def test_keys_typed_while_the_session_starts_reach_the_shell(
     with _exec_in_pty(busybox_image, distroless.name) as (pid, fd):
         os.write(fd, b"echo typed-ahead-$((40+2))\r")
         assert b"typed-ahead-42\r\n" in _read_until(fd, b"typed-ahead-42\r\n")
+        os.write(fd, b"exit\r")
+        os.waitpid(pid, 0)
+    wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")
+
+
+@pytest.mark.parametrize("client", ["local socket", "docker-py"])
+def test_ctrl_p_typed_alone_reaches_the_shell_at_once(
+    engine: Any, distroless: Any, busybox_image: str, client: str
+) -> None:
+    """ctrl+p on its own recalls the last command at once: the engine held it back until the
+    next key, as the start of its detach keys (ctrl+p ctrl+q), so the recall never showed."""
+    env = {"CDEBUG_TUI_DOCKER_PY": "1"} if client == "docker-py" else {}
+    with _exec_in_pty(busybox_image, distroless.name, env) as (pid, fd):
+        _read_until(fd, b"# ")
+        os.write(fd, b"echo recalled-$((6*7))\r")
+        out = _read_until(fd, b"recalled-42\r\n")
+        if b"# " not in out.split(b"recalled-42\r\n", 1)[1]:
+            _read_until(fd, b"# ")  # the prompt after it, unless it came with the output
+        os.write(fd, b"\x10")  # ctrl+p, and nothing after it
+        assert b"echo recalled-$((6*7))" in _read_until(fd, b"echo recalled-$((6*7))", 10)
+        os.write(fd, b"\r")
+        _read_until(fd, b"recalled-42\r\n")
         os.write(fd, b"exit\r")
         os.waitpid(pid, 0)
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecar to go")

@@ -790,3 +790,28 @@ def test_n_in_a_running_tab_opens_another_shell_beside_it(
             assert len(sidecars_of(engine, target.id)) == 2
 
     run(body())
+
+
+def test_ctrl_p_typed_alone_in_the_terminal_recalls_the_last_command_at_once(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """ctrl+p, the shell's previous line, typed on its own: the engine held it until the next
+    key, as the start of its detach keys (ctrl+p ctrl+q), so the recall did not show."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            raw = raw_input(app)
+            await type_raw(pilot, raw, b"echo recalled-$((6*7))\r")
+            await wait_for(pilot, lambda: "recalled-42" in terminal_text(pane), "the echo")
+            await type_raw(pilot, raw, b"\x10")
+            await wait_for(
+                pilot,
+                lambda: terminal_text(pane).count("echo recalled-$((6*7))") == 2,
+                "ctrl+p to recall the line",
+                detail=lambda: "\n".join(terminal_text(pane).splitlines()[-4:]),
+            )
+
+    run(body())
