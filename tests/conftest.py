@@ -120,9 +120,11 @@ def run_target(engine: Any) -> Iterator[Callable[..., Any]]:
         user = host.pop("user", None)
         workdir = host.pop("working_dir", None)
         env = host.pop("environment", None)
+        ports = host.pop("ports", None)
         cid = engine.api.create_container(
             image,
             command=command,
+            ports=ports,
             user=user,
             working_dir=workdir,
             environment=env,

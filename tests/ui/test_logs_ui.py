@@ -18,7 +18,15 @@ from cdebug_tui.ui.widgets.footer import AppFooter
 from cdebug_tui.ui.widgets.log_view import INITIAL_TAIL, LogsPanel, LogView
 from cdebug_tui.ui.widgets.ports import PortsPanel
 from tests.conftest import sidecars_of
-from tests.ui.helpers import active_pane, at_prompt, run, type_text, wait_for, wait_for_prompt
+from tests.ui.helpers import (
+    active_pane,
+    at_prompt,
+    run,
+    screenshot_text,
+    type_text,
+    wait_for,
+    wait_for_prompt,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -239,12 +247,13 @@ def test_scrolling_up_reads_older_lines_and_a_removed_container_is_said_so(
 
 
 def test_session_tab_logs_and_ports_forward_then_close(
-    engine: Any, run_target: Any, app_image: str, busybox_image: str
+    engine: Any, run_target: Any, app_image: str, busybox_image: str, tmp_path: Path
 ) -> None:
-    """In a session tab, `l` shows the target's log and `P` its sockets; Enter on a port
+    """In a session tab, `l` shows the target's log and `P` its sockets, with the host port
+    the engine publishes (it was cut off at 160 columns, behind the process); Enter on a port
     forwards it to localhost (reached with urllib); closing the tab ends the forward and
     removes the sidecar."""
-    target = run_target(app_image, ["http", "8080"])
+    target = run_target(app_image, ["http", "8080"], ports=[8080], port_bindings={8080: None})
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
@@ -261,6 +270,11 @@ def test_session_tab_logs_and_ports_forward_then_close(
             await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
             rows = [(s.protocol, s.port, s.pid, s.command) for s in ports.sockets]
             assert ("tcp", 8080, 1, "app") in rows and ("udp", 8081, 1, "app") in rows
+            public = engine.api.port(target.id, 8080)[0]["HostPort"]
+            await wait_for(pilot, lambda: ports.published, "the published port")
+            shown = screenshot_text(app, tmp_path / "ports.svg")
+            row = next(line for line in shown.splitlines() if " 8080 " in line)
+            assert f"*:{public}" in row, row
             table = ports.table
             await wait_for(pilot, lambda: app.focused is table, "the ports table focused")
             table.move_cursor(row=[s.port for s in ports.sockets].index(8080))

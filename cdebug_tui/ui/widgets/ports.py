@@ -102,8 +102,9 @@ class PortsPanel(Vertical):
             # address is what the user needs to read ("→ 127." said nothing).
             ("FORWARD", "forward"),
             ("PID", "pid"),
-            ("PROCESS", "process"),
+            # Before the process, whose command line can be long: it was cut off at 160 columns.
             ("PUBLISHED", "published"),
+            ("PROCESS", "process"),
         ):
             table.add_column(label, key=key)
         self.load()
@@ -168,12 +169,14 @@ class PortsPanel(Vertical):
         return True
 
     def _published(self, s: ListeningSocket) -> str:
+        # Every address, IPv4's and IPv6's alike, as `*`: Docker publishes a port on both,
+        # and "0.0.0.0:32768, :::32768" did not fit a side view (its end was cut).
         out = [
-            f"{b.host_ip or '*'}:{b.public_port}"
+            f"{'*' if b.host_ip in ('', '0.0.0.0', '::') else b.host_ip}:{b.public_port}"
             for b in self.published
             if b.private_port == s.port and b.protocol == s.transport
         ]
-        return ", ".join(out)
+        return ", ".join(dict.fromkeys(out))
 
     def _show(self, error: str | None = None) -> None:
         table = self.table
@@ -195,8 +198,8 @@ class PortsPanel(Vertical):
                 Text(str(s.port), style="bold", justify="right"),
                 Text(f"→ {forward.address}", style="bold green") if forward else Text(""),
                 Text(str(s.pid) if s.pid else "-", justify="right"),
-                Text(s.command or "?", style="" if s.command else "dim"),
                 Text(published or "no", style="green" if published else "dim"),
+                Text(s.command or "?", style="" if s.command else "dim"),
                 key=key,
             )
             keys.append(key)
