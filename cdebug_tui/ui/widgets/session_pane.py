@@ -145,6 +145,11 @@ def _start_shell_early(session: DebugSession) -> Future[None]:
 SIDE_TOPICS = frozenset({"logs", "ports", "stats"})
 
 
+def _cut(name: str, room: int) -> str:
+    """A tab label's part cut in its middle with `…`: names differ at their ends (`api-7f…`)."""
+    return middle_cut(Text(name), room).plain
+
+
 def _side_name(pane_id: str) -> str:
     """The side view's name in its tab's id (`side-<name>-<n>`)."""
     return pane_id.removeprefix("side-").rsplit("-", 1)[0]
@@ -277,7 +282,7 @@ class SessionPane(TabPane):
         self._ready = prepared if prepared is not None and prepared.started else None
         if prepared is not None and not prepared.started:
             self._early_shell = _start_shell_early(prepared)
-        super().__init__(f"{self.number} {target_name[:20]}", id=f"session-{self.number}")
+        super().__init__(f"{self.number} {_cut(target_name, 20)}", id=f"session-{self.number}")
         self.engine = engine
         self.target = target
         self.target_name = target_name
@@ -866,12 +871,12 @@ class SessionPane(TabPane):
             self._relabel()
 
     def _relabel(self) -> None:
-        label = f"{self._place} {self.target_name[:20]}"
+        label = f"{self._place} {_cut(self.target_name, 20)}"
         if not self.alive:
             label = "✗ " + label  # it says so, and stays
         else:
             if self.window_title:
-                label += f" · {self.window_title[:24]}"
+                label += f" · {_cut(self.window_title, 24)}"
             if self.activity == "bell":
                 label = "🔔 " + label
             elif self.activity:
