@@ -815,3 +815,43 @@ def test_ctrl_p_typed_alone_in_the_terminal_recalls_the_last_command_at_once(
             )
 
     run(body())
+
+
+def test_shift_page_up_scrolls_the_terminal_back_and_never_reaches_the_program(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """shift+PgUp / shift+PgDn page through the terminal's history, as the README says and
+    xterm does: the raw input sent them to the shell (`cat -v` printed ^[[5;2~)."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(160, 48)) as pilot:
+            pane = await start(pilot, app)
+            raw = raw_input(app)
+            view = pane.view
+            await type_raw(pilot, raw, b"seq 1 200; cat -v\r")
+            await wait_for(pilot, lambda: "200" in terminal_text(pane), "the numbers")
+            await wait_for(pilot, lambda: len(view.terminal.screen.history) > 100, "history")
+            await type_raw(pilot, raw, b"\x1b[5;2~")
+            await wait_for(pilot, lambda: view.scroll_back == view.rows - 1, "a page back")
+            await type_raw(pilot, raw, b"\x1b[5;2~")
+            await wait_for(pilot, lambda: view.scroll_back == 2 * (view.rows - 1), "two pages")
+            await type_raw(pilot, raw, b"\x1b[6;2~")
+            await wait_for(pilot, lambda: view.scroll_back == view.rows - 1, "a page forward")
+            # A key for the program goes back to the live screen, and reaches it alone.
+            await type_raw(pilot, raw, b"typed\r")
+            await wait_for(pilot, lambda: view.scroll_back == 0, "the live screen")
+
+            def last_lines() -> list[str]:
+                return [ln.rstrip() for ln in terminal_text(pane).splitlines() if ln.strip()][-2:]
+
+            await wait_for(
+                pilot,
+                lambda: last_lines() == ["typed", "typed"],
+                "cat -v to echo the line",
+                detail=lambda: str(last_lines()),
+            )
+            assert "^[" not in terminal_text(pane)
+
+    run(body())
