@@ -156,3 +156,26 @@ def test_session_screen(
         assert "keys go to the shell · ^] leaves" in text
 
     run(body())
+
+
+def test_a_question_answered_with_another_word_is_a_no() -> None:
+    """y answers yes, n and Esc no; a letter that is no answer (a word typed for the shell
+    into the panels: `qwerty` quit the app, its y answering the q's question) says no."""
+    from textual.app import App
+
+    from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+    async def body(keys: tuple[str, ...]) -> list[bool | None]:
+        answers: list[bool | None] = []
+        async with App[None]().run_test() as pilot:
+            pilot.app.push_screen(ConfirmScreen("Quit?"), answers.append)
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), "asked")
+            await pilot.press(*keys)
+            await wait_for(pilot, lambda: answers, "an answer")
+        return answers
+
+    assert run(body(("y",))) == [True]
+    assert run(body(("n",))) == [False]
+    assert run(body(("escape",))) == [False]
+    assert run(body(("w", "e", "r", "t", "y"))) == [False]
+    assert run(body(("tab", "enter"))) == [True]  # the buttons, from the keyboard

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -10,7 +11,7 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Asks a question; y or Enter on Yes answers True, n or Esc False."""
+    """Asks a question; y or Enter on Yes answers True, n, Esc or any other letter False."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
@@ -37,6 +38,13 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # A letter that is no answer is a no: a word meant for the shell, typed into the
+        # panels ("qwerty"), opened the quit question with its q and answered it with its y.
+        if event.is_printable and event.character not in ("y", "n", " "):
+            event.stop()
+            self.dismiss(False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
