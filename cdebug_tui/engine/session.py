@@ -192,6 +192,7 @@ class DebugSession:
                 tty=spec.tty,
                 term=spec.term,
                 home=self.home,
+                sh=self.probe.get("sh") or "/bin/sh",
             )
             argv = shell_command(
                 mode=self.mode,
@@ -802,6 +803,12 @@ def _prepare(
         session.mode = setup.mode
         session.target_root = setup.root
         session.mode_reason = setup.reason
+        if session.mode == Mode.ROOT and probe.get("tsh") == "0":
+            # Said, as it fails silently: busybox `watch` showed its header over nothing.
+            session.mode_reason += (
+                "; the target has no /bin/sh, so what runs it (watch, system()) fails:"
+                " --mode toolkit has the toolkit's"
+            )
         if mode == Mode.ROOT and session.mode == Mode.TOOLKIT and spec.mode == Mode.ROOT:
             raise SessionError(f"root mode is not possible: {session.mode_reason}")
         steps.add(

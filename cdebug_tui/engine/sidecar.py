@@ -221,13 +221,21 @@ def shell_env(
     tty: bool,
     term: str = "xterm-256color",
     home: str | None = None,
+    sh: str = "/bin/sh",
 ) -> list[str]:
-    """The environment of the debug shell: the target's, with PATH merged and CDEBUG_* added."""
+    """The environment of the debug shell: the target's, with PATH merged and CDEBUG_* added.
+
+    `sh` is the toolkit's shell, by its path in the sidecar: SHELL names it, as the debug
+    shell sees it, for programs that start a shell (less's `!`, vi's `:sh`), unless the
+    target names one.
+    """
     env = {k: v for k, _, v in (item.partition("=") for item in target.env)}
     if mode == Mode.ROOT:
         env["PATH"] = merge_path(env.get("PATH"), toolkit_path, link)
+        env.setdefault("SHELL", posixpath.join(link, sh.lstrip("/")))
     else:
         env["PATH"] = toolkit_path
+        env.setdefault("SHELL", sh)
     if home:
         env["HOME"] = home if mode == Mode.ROOT else target_root.rstrip("/") + home
     env.setdefault("HOME", "/root" if mode == Mode.TOOLKIT else "/")

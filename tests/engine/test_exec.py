@@ -52,17 +52,21 @@ def test_shell_less_target_root_mode(engine: Any, distroless: Any, busybox_image
         distroless.name,
         "sh",
         "-c",
-        "ls /; echo ---; ps -o pid,user,args; echo ---; cat /etc/passwd",
+        "ls /; echo ---; ps -o pid,user,args; echo ---; cat /etc/passwd; echo ---;"
+        ' [ -x "$SHELL" ] && echo "SHELL=$SHELL"',
     )
     out = r.stdout.decode()
     assert r.returncode == 0, r.stderr
-    listing, procs, passwd = out.split("---\n")
+    listing, procs, passwd, shell = out.split("---\n")
     assert {"app", "etc", "home"} <= set(listing.split())
     assert ".cdebug" not in listing
     first = procs.splitlines()[1].split()
     assert first[0] == "1" and first[-1] == "/app/server"
     assert "nonroot:x:65532" in passwd
+    # The target has no /bin/sh: SHELL is the toolkit's, and the mode's line says what fails.
+    assert shell.startswith("SHELL=/.cdebug-") and shell.rstrip().endswith("/bin/sh"), shell
     assert "root mode" in r.stderr.decode()
+    assert "the target has no /bin/sh" in r.stderr.decode()
     assert_clean(engine, distroless.id)
 
 
