@@ -91,12 +91,21 @@ _ANSI_NAMES = ("black", "red", "green", "brown", "blue", "magenta", "cyan", "whi
 def char_width(char: str) -> int:
     """Return the number of cells a character takes (cached ``wcwidth``).
 
+    Where wcwidth and Rich disagree, Rich's width: the view's rows are laid out with it, and
+    any other width shifted the rest of the row and the frame beside it. A regional indicator
+    (half a flag) takes 1 cell, as in libc's wcwidth and tmux; a skin-tone modifier none.
+
     Args:
         char: A single character.
 
     Returns:
         -1 for unprintable characters, 0, 1 or 2.
     """
+    code = ord(char)
+    if 0x1F1E6 <= code <= 0x1F1FF:
+        return 1
+    if 0x1F3FB <= code <= 0x1F3FF:
+        return 0
     return int(_wcwidth(char))
 
 
@@ -988,6 +997,12 @@ class TerminalScreen(pyte.Screen):
             char = data[i]
             i += 1
             width = char_width(char)
+            if width < 1 and not (width == 0 and unicodedata.combining(char)):
+                # Not drawn, and the text goes on (pyte dropped the rest of the read here):
+                # a zero-width joiner, a variation selector (❤️), a skin tone, a format
+                # character. Kept out of the cells: an outer terminal that joined "👨" and
+                # "💻" around a joiner into one glyph drew the row shorter than laid out.
+                continue
             if cursor.x == columns:
                 if awm:
                     dirty.add(cursor.y)
@@ -1002,7 +1017,7 @@ class TerminalScreen(pyte.Screen):
                 line[cursor.x] = cursor.attrs._replace(data=char)
                 if cursor.x + 1 < columns:
                     line[cursor.x + 1] = cursor.attrs._replace(data="")
-            elif width == 0 and unicodedata.combining(char):
+            else:  # a combining mark: joined to the character before it
                 if cursor.x:
                     last = line[cursor.x - 1]
                     normalized = unicodedata.normalize("NFC", last.data + char)
@@ -1012,8 +1027,6 @@ class TerminalScreen(pyte.Screen):
                     last = prev[columns - 1]
                     normalized = unicodedata.normalize("NFC", last.data + char)
                     prev[columns - 1] = last._replace(data=normalized)
-            else:
-                break  # pyte drops the rest of the text after an unprintable character.
             if width > 0:
                 cursor.x = min(cursor.x + width, columns)
         dirty.add(cursor.y)

@@ -200,3 +200,20 @@ def test_scrollback_of_colourful_lines_stays_under_30_mib(make_line: Any) -> Non
     _, runs = term.screen.history_layout(5000)
     assert len(runs) >= 199
     assert used <= 30 * 1024 * 1024, f"{used / 2**20:.1f} MiB"
+
+
+def test_flags_joiners_and_selectors_keep_the_row_in_place() -> None:
+    """Text after a zero-width joiner or a variation selector is drawn (pyte dropped the rest
+    of the read there: `👨‍💻|` showed `👨`), and a flag's halves take a cell each, as libc,
+    tmux and the view's layout count them (wcwidth's 2 shifted the row)."""
+    term = Terminal(5, 40)
+    term.feed(
+        "flag:\U0001f1eb\U0001f1f7|\x1b[12GZ\r\n"
+        "zwj:\U0001f468\u200d\U0001f4bb|\x1b[12GZ\r\n"
+        "heart:\u2764\ufe0f|tone:\U0001f44d\U0001f3fd|end\r\n".encode()
+    )
+    rows = [term.screen.row_layout(y)[0] for y in range(3)]
+    flag, zwj, heart = (list(r) if isinstance(r, str) else r for r in rows)
+    assert flag[5:8] == ["\U0001f1eb", "\U0001f1f7", "|"] and flag[11] == "Z"
+    assert zwj[4:9] == ["\U0001f468", "", "\U0001f4bb", "", "|"] and zwj[11] == "Z"
+    assert "".join(heart).rstrip() == "heart:\u2764|tone:\U0001f44d|end"

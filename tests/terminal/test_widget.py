@@ -325,3 +325,18 @@ def test_local_pty_close_stops_the_whole_process_group(tmp_path: Path) -> None:
             break
         assert time.monotonic() < deadline, "grandchild survived close()"
         time.sleep(0.01)
+
+
+async def test_emoji_sequences_render_full_width_lines() -> None:
+    """Rows with flags, joined emoji, selectors and skin tones are exactly as wide as the view
+    (a row laid out wider or narrower moved the frame and the panels beside it)."""
+    app = TermApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(TerminalView)
+        view.feed(
+            "flag:\U0001f1eb\U0001f1f7|\x1b[12GZ\r\nri:\U0001f1eb|\r\n"
+            "zwj:\U0001f468\u200d\U0001f4bb|\r\n\u2764\ufe0f \U0001f44d\U0001f3fd|\r\n".encode()
+        )
+        await pilot.pause(0.05)
+        assert all(view.render_line(y).cell_length == 80 for y in range(24))
+        assert line_text(view, 0).startswith("flag:\U0001f1eb\U0001f1f7|   Z")
