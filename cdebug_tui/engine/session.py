@@ -806,8 +806,7 @@ def _prepare(
         if session.mode == Mode.ROOT and probe.get("tsh") == "0":
             # Said, as it fails silently: busybox `watch` showed its header over nothing.
             session.mode_reason += (
-                "; the target has no /bin/sh, so what runs it (watch, system()) fails:"
-                " --mode toolkit has the toolkit's"
+                "; the target has no /bin/sh: watch and system() fail (--mode toolkit runs them)"
             )
         if mode == Mode.ROOT and session.mode == Mode.TOOLKIT and spec.mode == Mode.ROOT:
             raise SessionError(f"root mode is not possible: {session.mode_reason}")
