@@ -771,6 +771,19 @@ class Engine:
         raw = self._call(self.api.diff, container_id) or []
         return [Change(path=d["Path"], kind=kinds.get(d["Kind"], "?")) for d in raw]
 
+    def has_changes(self, container_id: str) -> bool:
+        """Whether `docker diff` shows anything for the container.
+
+        Raises:
+            TargetNotFoundError: When the container is gone.
+        """
+        try:
+            return bool(self._call(self.api.diff, container_id))
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {container_id}") from exc
+            raise
+
     def open_exec(
         self, container_id: str, argv: list[str], *, user: str = "0", stdin: bool = True
     ) -> tuple[str, Any]:
@@ -1314,12 +1327,13 @@ class Engine:
         volumes_from: str | None,
         network_mode: str,
         bind: tuple[str, str] | None = None,
+        env: list[str] | None = None,
     ) -> str:
         """Creates (does not start) a container that waits on its stdin, as `docker create -i
         --rm` does: it ends, and the engine removes it, when its attached stdin closes.
         `bind`: (a file on the engine's host, where it shows in the container), read-only; the
         engine refuses a source it does not have (a Mount, not a Binds entry, which it would
-        make as an empty directory).
+        make as an empty directory). `env`: its environment, when not the image's.
 
         Returns:
             The container's id.
@@ -1337,6 +1351,7 @@ class Engine:
                 user="0",
                 stdin_open=True,  # docker-py sets StdinOnce too: EOF reaches the process
                 labels=dict(labels),
+                environment=env,
                 host_config=self.api.create_host_config(
                     volumes_from=[volumes_from] if volumes_from else None,
                     network_mode=network_mode,

@@ -343,26 +343,40 @@ def make_copy(
     waiter_dir = f"/.cdebug-copy-{copy_id}"
     try:
         image = source.image_id
+        #: The original's environment, for a copy of its image as it is (a commit has it).
+        env: list[str] | None = None
         if source.original is not None:
             t0 = time.monotonic()
-            ref = f"{COPY_REPOSITORY}:{copy_id}"
-            committed = engine.commit(source.original.id, ref, labels)
-            image = committed
-            add_step(
-                f"commit the {'restarting' if source.original.restarting else 'stopped'} "
-                "container to an image",
-                f"docker commit --pause=false --change 'LABEL {COPY_LABEL}={of[:12]}' "
-                f"{source.original.name} {ref}",
-                t0,
-                f"{committed[:19]}: its files as it stopped, its env, workdir and user",
-            )
+            how = "restarting" if source.original.restarting else "stopped"
+            if not engine.has_changes(source.original.id):
+                # Nothing written: its image is its files as it stopped, and a commit (50-60
+                # ms, then an image to remove) would copy nothing more.
+                env = list(source.env)
+                add_step(
+                    f"look for the {how} container's changes",
+                    f"docker diff {source.original.name}",
+                    t0,
+                    "none: the copy runs its image as it is, with its environment",
+                )
+            else:
+                ref = f"{COPY_REPOSITORY}:{copy_id}"
+                committed = engine.commit(source.original.id, ref, labels)
+                image = committed
+                add_step(
+                    f"commit the {how} container to an image",
+                    f"docker diff {source.original.name}  # it wrote files\n"
+                    f"docker commit --pause=false --change 'LABEL {COPY_LABEL}={of[:12]}' "
+                    f"{source.original.name} {ref}",
+                    t0,
+                    f"{committed[:19]}: its files as it stopped, its env, workdir and user",
+                )
         t0 = time.monotonic()
         read_waiter, where, cached = waiter_binary(engine, toolkit, toolkit_id, owner)
         add_step("take a static busybox to keep the copy waiting", f"# {where}", t0, "")
 
         volumes_from = source.original.id if source.original is not None else None
         network = _network_of(source.original)
-        shown_image = image[:19] if committed else source.name
+        shown_image = image[:19] if source.original is not None else source.name
         waiter_at = f"{waiter_dir}/cat"
         # The cached busybox, bound from this host when the engine is on it: copying it in
         # (docker cp) took 85-95 ms whatever its size, as long as the bind's whole start.
@@ -373,6 +387,10 @@ def make_copy(
             if volumes_from:
                 cmd += ["--volumes-from", source.original.name if source.original else ""]
             cmd += ["--network", network, "--entrypoint", waiter_at]
+            if env is not None and source.original is not None:
+                # The original's environment, by reference: its values may be secrets.
+                fmt = "'{{join .Config.Env \"\\n\"}}'"
+                cmd.append(f"--env-file <(docker inspect --format {fmt} {source.original.name})")
             t0 = time.monotonic()
             try:
                 container_id = engine.create_copy(
@@ -383,6 +401,7 @@ def make_copy(
                     volumes_from=volumes_from,
                     network_mode=network,
                     bind=(bind, waiter_at) if bound and bind is not None else None,
+                    env=env,
                 )
             except CopyError:
                 if bound:

@@ -734,6 +734,7 @@ class LocalEngine:
         volumes_from: str | None,
         network_mode: str,
         bind: tuple[str, str] | None = None,
+        env: list[str] | None = None,
     ) -> str:
         """Creates (does not start) a container that waits on its stdin, as Engine.create_copy.
 
@@ -761,6 +762,8 @@ class LocalEngine:
             "Labels": dict(labels),
             "HostConfig": host,
         }
+        if env is not None:
+            body["Env"] = list(env)
         try:
             answer = self.http.call(
                 "create the copy", "POST", "/containers/create", {"name": name}, body
@@ -768,6 +771,22 @@ class LocalEngine:
         except EngineRequestError as exc:
             raise CopyError(f"cannot create the copy: {exc.explanation}") from exc
         return str(answer["Id"])
+
+    def has_changes(self, container_id: str) -> bool:
+        """Whether `docker diff` shows anything for the container, as Engine.has_changes.
+
+        Raises:
+            TargetNotFoundError: When the container is gone.
+        """
+        try:
+            changes = self.http.call(
+                "read the container's changes", "GET", f"/containers/{container_id}/changes"
+            )
+        except EngineRequestError as exc:
+            if exc.not_found:
+                raise TargetNotFoundError(f"no such container: {container_id}") from exc
+            raise
+        return bool(changes)
 
     def create_stopped(self, image: str, labels: Mapping[str, str]) -> str:
         """Creates a container that is never started, to read an image's files through it,

@@ -45,7 +45,15 @@ def make_target(engine: Any) -> Iterator[Callable[..., Any]]:
     made: list[str] = []
     volumes: list[str] = []
 
-    def make(image: str, *, run: bool = True, volume: bool = False, **host: Any) -> Any:
+    def make(
+        image: str,
+        *,
+        run: bool = True,
+        volume: bool = False,
+        command: list[str] | None = None,
+        environment: dict[str, str] | None = None,
+        **host: Any,
+    ) -> Any:
         binds = host.pop("binds", None)
         if volume:
             name = f"cdebug-test-vol-{RUN_ID}-{uuid.uuid4().hex[:6]}"
@@ -53,6 +61,8 @@ def make_target(engine: Any) -> Iterator[Callable[..., Any]]:
             binds = {**(binds or {}), name: {"bind": "/data", "mode": "rw"}}
         cid = engine.api.create_container(
             image,
+            command=command,
+            environment=environment,
             name=f"cdebug-test-stopped-{RUN_ID}-{uuid.uuid4().hex[:6]}",
             labels={TEST_LABEL: RUN_ID},
             host_config=engine.api.create_host_config(binds=binds, **host),
@@ -129,6 +139,41 @@ def test_crashed_shell_less_container(
 
     assert snapshot(engine, crashed.id) == before
     assert_nothing_left(engine, crashed.id)
+
+
+def test_a_stopped_container_that_wrote_nothing_is_copied_without_a_commit(
+    engine: Any, make_target: Any, app_image: str, busybox_image: str
+) -> None:
+    """A container that exited without writing a file: the copy runs its image as it is (a
+    commit copies nothing more and costs 50-60 ms, then an image to remove), with the
+    container's own environment (`docker run -e`), not the image's."""
+    stopped = make_target(app_image, command=["log", "1", "4"], environment={"MODE": "run-e"})
+    assert (stopped.state, stopped.exit_code) == ("exited", 4)
+    assert engine.diff(stopped.id) == []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cdebug_tui", "exec", "-i", "--explain", "-q",
+         "--image", busybox_image, stopped.name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin and proc.stdout and proc.stderr
+    try:
+        proc.stdin.write(b"echo mode=$MODE; entrypoint | grep -c MODE=run-e\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"mode=run-e\n"
+        assert proc.stdout.readline() == b"1\n"
+        containers, images = copies_of(engine, stopped.id)
+        assert len(containers) == 1 and images == []
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+        err = proc.stderr.read().decode()
+    finally:
+        proc.kill()
+    assert "# look for the stopped container's changes" in err, err
+    assert f"docker diff {stopped.name}" in err and "docker commit" not in err
+    assert "--env-file <(docker inspect --format" in err
+    assert_nothing_left(engine, stopped.id)
 
 
 def test_crash_loop_is_debugged_through_a_copy(
