@@ -871,11 +871,13 @@ class Engine:
         auto_remove: bool = False,
         init: bool = False,
         ulimits: list[tuple[str, int, int]] | None = None,
+        limits: Mapping[str, Any] | None = None,
     ) -> str:
         """Creates (does not start) a container, as `docker create` does.
 
         Args:
             ulimits: (name as in --ulimit, soft, hard) for each limit to set.
+            limits: Memory and CPU limits, as HostConfig keys (models.LIMIT_KEYS).
             init: Whether the engine runs its init (Docker's tini) as the container's main
                 process; Docker also mounts that init at /sbin/docker-init.
 
@@ -899,6 +901,7 @@ class Engine:
             if ulimits
             else None,
         )
+        host_config.update(limits or {})  # the engine's own keys, as inspect gave them
         answer = self._request(
             "create the container",
             self.api.create_container,
@@ -1328,12 +1331,15 @@ class Engine:
         network_mode: str,
         bind: tuple[str, str] | None = None,
         env: list[str] | None = None,
+        limits: Mapping[str, Any] | None = None,
+        ulimits: list[tuple[str, int, int]] | None = None,
     ) -> str:
         """Creates (does not start) a container that waits on its stdin, as `docker create -i
         --rm` does: it ends, and the engine removes it, when its attached stdin closes.
         `bind`: (a file on the engine's host, where it shows in the container), read-only; the
         engine refuses a source it does not have (a Mount, not a Binds entry, which it would
-        make as an empty directory). `env`: its environment, when not the image's.
+        make as an empty directory). `env`: its environment, when not the image's. `limits`
+        and `ulimits`: the original's, as create_container takes them.
 
         Returns:
             The container's id.
@@ -1341,6 +1347,20 @@ class Engine:
         Raises:
             CopyError: When the engine refuses (a volume or network that is gone, say).
         """
+        host_config = self.api.create_host_config(
+            volumes_from=[volumes_from] if volumes_from else None,
+            network_mode=network_mode,
+            auto_remove=True,
+            mounts=(
+                [docker.types.Mount(bind[1], bind[0], type="bind", read_only=True)]
+                if bind is not None
+                else None
+            ),
+            ulimits=[docker.types.Ulimit(name=n, soft=s, hard=h) for n, s, h in ulimits]
+            if ulimits
+            else None,
+        )
+        host_config.update(limits or {})
         try:
             raw = self._call(
                 self.api.create_container,
@@ -1352,16 +1372,7 @@ class Engine:
                 stdin_open=True,  # docker-py sets StdinOnce too: EOF reaches the process
                 labels=dict(labels),
                 environment=env,
-                host_config=self.api.create_host_config(
-                    volumes_from=[volumes_from] if volumes_from else None,
-                    network_mode=network_mode,
-                    auto_remove=True,
-                    mounts=(
-                        [docker.types.Mount(bind[1], bind[0], type="bind", read_only=True)]
-                        if bind is not None
-                        else None
-                    ),
-                ),
+                host_config=host_config,
             )
         except EngineRequestError as exc:
             raise CopyError(f"cannot create the copy: {exc.explanation}") from exc

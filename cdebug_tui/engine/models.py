@@ -217,6 +217,9 @@ class TargetInfo:
     #: The resource limits it was created with: (name as in --ulimit, soft, hard). Podman
     #: reports the ones it applied by default too (nofile, nproc); Docker only explicit ones.
     ulimits: tuple[tuple[str, int, int], ...] = ()
+    #: Its memory, CPU and pids limits, as HostConfig keys and values (LIMIT_KEYS), the
+    #: ones set only.
+    limits: tuple[tuple[str, Any], ...] = ()
 
     @property
     def ref(self) -> ContainerRef:
@@ -312,6 +315,28 @@ def familiar_ref(ref: str) -> str:
     return ref
 
 
+#: The HostConfig keys of a container's memory, CPU and pids limits (`docker run --memory
+#: --memory-swap --memory-reservation --cpus --cpu-shares --cpu-quota --cpu-period --cpuset-cpus
+#: --cpuset-mems --pids-limit --shm-size`): a debug copy keeps them, so that a crash they caused
+#: (an OOM kill) happens again in it.
+LIMIT_KEYS = (
+    "Memory",
+    "MemorySwap",
+    "MemoryReservation",
+    "NanoCpus",
+    "CpuShares",
+    "CpuQuota",
+    "CpuPeriod",
+    "CpusetCpus",
+    "CpusetMems",
+    "PidsLimit",
+    "ShmSize",
+)
+#: Those a debug copy's sidecar takes too, so that `entrypoint --run` runs under them: not the
+#: pids limit, which the sidecar's own few processes would take a share of.
+SIDECAR_LIMIT_KEYS = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod")
+
+
 def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
     """A TargetInfo from what the engine's container inspect answers (GET /containers/ID/json)."""
     cfg = raw.get("Config") or {}
@@ -358,6 +383,8 @@ def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
             for u in host.get("Ulimits") or ()
             if (name := str(u.get("Name") or "").lower().removeprefix("rlimit_"))
         ),
+        # Docker's 0 (and -1 for the pids limit, "" for the cpusets) mean none.
+        limits=tuple((k, host[k]) for k in LIMIT_KEYS if host.get(k) not in (None, 0, -1, "")),
     )
 
 

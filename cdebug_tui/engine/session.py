@@ -15,7 +15,7 @@ from cdebug_tui.engine import copy as copies
 from cdebug_tui.engine import entrypoint as ep
 from cdebug_tui.engine import profiles
 from cdebug_tui.engine import toolkit as tk
-from cdebug_tui.engine.models import Mode, SessionSpec, Step, TargetInfo
+from cdebug_tui.engine.models import SIDECAR_LIMIT_KEYS, Mode, SessionSpec, Step, TargetInfo
 from cdebug_tui.engine.protocol import SupervisorChannel
 from cdebug_tui.engine.sidecar import (
     SidecarConfig,
@@ -726,6 +726,11 @@ def _prepare(
         target=lambda: init_box.append(engine_init(engine, image)), name="read-init", daemon=True
     )
     init_read.start()
+    # A copy's sidecar runs `entrypoint --run` in its own cgroup: the original's memory and
+    # CPU limits there, so that a crash they caused (an OOM kill) happens again.
+    limits = {}
+    if copy is not None and copy.source.original is not None:
+        limits = {k: v for k, v in copy.source.original.limits if k in SIDECAR_LIMIT_KEYS}
     t0 = time.monotonic()
     try:
         sidecar_id = engine.create_container(
@@ -744,6 +749,7 @@ def _prepare(
             privileged=config.privileged,
             auto_remove=True,
             ulimits=_podman_ulimits(target) if engine.is_podman else None,
+            limits=limits or None,
         )
     except EngineRequestError as exc:
         # Its helper container, if it had to make one, goes before we do: nothing left behind.
@@ -751,7 +757,17 @@ def _prepare(
         if exc.not_found:
             raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
         raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
-    steps.add("create the sidecar", config.docker_create_command(), t0, sidecar_id[:12])
+    steps.add(
+        "create the sidecar",
+        config.docker_create_command(),
+        t0,
+        sidecar_id[:12]
+        + (
+            f"; with the original's {', '.join(limits)}: entrypoint --run runs under them"
+            if limits
+            else ""
+        ),
+    )
 
     supervisor: SupervisorChannel | None = None
     session: DebugSession | None = None

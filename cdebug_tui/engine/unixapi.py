@@ -546,6 +546,7 @@ class LocalEngine:
         auto_remove: bool = False,
         init: bool = False,
         ulimits: list[tuple[str, int, int]] | None = None,
+        limits: Mapping[str, Any] | None = None,
     ) -> str:
         """Creates (does not start) a container, as Engine.create_container.
 
@@ -567,6 +568,7 @@ class LocalEngine:
             host["Init"] = True
         if ulimits:
             host["Ulimits"] = [{"Name": n, "Soft": s, "Hard": h} for n, s, h in ulimits]
+        host.update(limits or {})
         body: dict[str, Any] = {
             "Image": image,
             "OpenStdin": stdin_open,
@@ -735,13 +737,17 @@ class LocalEngine:
         network_mode: str,
         bind: tuple[str, str] | None = None,
         env: list[str] | None = None,
+        limits: Mapping[str, Any] | None = None,
+        ulimits: list[tuple[str, int, int]] | None = None,
     ) -> str:
         """Creates (does not start) a container that waits on its stdin, as Engine.create_copy.
 
         Raises:
             CopyError: When the engine refuses (a volume or network that is gone, say).
         """
-        host: dict[str, Any] = {"NetworkMode": network_mode, "AutoRemove": True}
+        host: dict[str, Any] = {"NetworkMode": network_mode, "AutoRemove": True, **(limits or {})}
+        if ulimits:
+            host["Ulimits"] = [{"Name": n, "Soft": s, "Hard": h} for n, s, h in ulimits]
         if volumes_from:
             host["VolumesFrom"] = [volumes_from]
         if bind is not None:

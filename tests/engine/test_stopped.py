@@ -17,7 +17,7 @@ import docker.types
 import pytest
 
 from cdebug_tui.engine.models import COPY_LABEL, SIDECAR_LABEL, TARGET_LABEL
-from tests.conftest import RUN_ID, TEST_LABEL, unavailable
+from tests.conftest import RUN_ID, TEST_LABEL, sidecars_of, unavailable
 from tests.engine.helpers import cdebug, wait_for, wait_or_tell
 
 pytestmark = pytest.mark.engine
@@ -173,6 +173,50 @@ def test_a_stopped_container_that_wrote_nothing_is_copied_without_a_commit(
     assert "# look for the stopped container's changes" in err, err
     assert f"docker diff {stopped.name}" in err and "docker commit" not in err
     assert "--env-file <(docker inspect --format" in err
+    assert_nothing_left(engine, stopped.id)
+
+
+def test_a_copy_keeps_the_originals_limits_so_an_oom_kill_happens_again(
+    engine: Any, make_target: Any, app_image: str, busybox_image: str
+) -> None:
+    """The copy has the original's memory, CPU and pids limits and ulimits, as `docker
+    inspect` shows them; its sidecar the memory and CPU ones, so that what the session runs
+    (`entrypoint --run`, here a memory hog) is killed for memory as the original was. The
+    copy had none: a crash from its memory limit could not happen again in it."""
+    mib = 1 << 20
+    stopped = make_target(
+        app_image,
+        command=["log", "1", "4"],
+        mem_limit=32 * mib,
+        nano_cpus=500_000_000,
+        pids_limit=99,
+        ulimits=[docker.types.Ulimit(name="nofile", soft=500, hard=600)],
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cdebug_tui", "exec", "-i", "-q", "--image", busybox_image,
+         stopped.name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin and proc.stdout
+    try:
+        # busybox tail keeps the last line whole: 200 MiB without a newline cannot fit in 32.
+        proc.stdin.write(b"head -c 209715200 /dev/zero | tail -n 1 >/dev/null; echo code=$?\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"code=137\n"
+        (copy,), _ = copies_of(engine, stopped.id)
+        host = engine.api.inspect_container(copy)["HostConfig"]
+        assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (32 * mib, 5e8, 99)
+        assert [(u["Name"], u["Soft"], u["Hard"]) for u in host["Ulimits"]] == [
+            ("nofile", 500, 600)
+        ]
+        (sidecar,) = sidecars_of(engine, copy)
+        host = engine.api.inspect_container(sidecar["Id"])["HostConfig"]
+        assert (host["Memory"], host["NanoCpus"]) == (32 * mib, 5e8)
+        assert host["PidsLimit"] in (None, 0, -1)
+    finally:
+        proc.kill()
     assert_nothing_left(engine, stopped.id)
 
 
