@@ -475,13 +475,15 @@ class Engine:
             return None
         return self._rows(raw, restarts=True)[0]
 
-    def _restart_count(self, container_id: str) -> int:
+    def _run_details(self, container_id: str) -> tuple[int, bool]:
+        """Its restart count and whether its last run was killed for memory (one inspect)."""
         try:
-            return int(self._inspect(container_id).get("RestartCount") or 0)
+            raw = self._inspect(container_id)
         except CdebugError:
             # Removed since the list (its row goes with the next event), or an inspect the
-            # engine refused: one count unknown, not the whole list.
-            return 0
+            # engine refused: one row's details unknown, not the whole list.
+            return 0, False
+        return int(raw.get("RestartCount") or 0), bool((raw.get("State") or {}).get("OOMKilled"))
 
     def _failed_start(self, container_id: str) -> int | None:
         """The exit code of a container whose start failed (its entrypoint missing, say): the
@@ -515,6 +517,10 @@ class Engine:
             ours = SIDECAR_LABEL in labels
             if restarts and never_started and not ours:
                 fields["exit_code"] = self._failed_start(c["Id"])
+            # Never started, or ours: never restarted by a policy, never killed for memory.
+            details = (0, False)
+            if restarts and not never_started and not ours:
+                details = self._run_details(c["Id"])
             out.append(
                 Container(
                     engine=self.name,
@@ -527,10 +533,8 @@ class Engine:
                     has_shell=has_shell,
                     is_sidecar=ours,
                     labels=tuple(sorted(labels.items())),
-                    # Never started, or ours: never restarted by a policy.
-                    restarts=self._restart_count(c["Id"])
-                    if restarts and not never_started and not ours
-                    else 0,
+                    restarts=details[0],
+                    oom_killed=details[1],
                     **fields,
                 )
             )

@@ -107,6 +107,9 @@ class Container:
     #: How often the engine restarted it by its restart policy since it was last started by
     #: hand (inspect's RestartCount): a crash loop. 0 when not read (see list_containers).
     restarts: int = 0
+    #: Whether the kernel killed its last run for memory (inspect's State.OOMKilled): read
+    #: with the restart count.
+    oom_killed: bool = False
 
     @property
     def ref(self) -> ContainerRef:
@@ -220,6 +223,8 @@ class TargetInfo:
     #: Its memory, CPU and pids limits, as HostConfig keys and values (LIMIT_KEYS), the
     #: ones set only.
     limits: tuple[tuple[str, Any], ...] = ()
+    #: Whether the kernel killed its last run for memory.
+    oom_killed: bool = False
 
     @property
     def ref(self) -> ContainerRef:
@@ -385,6 +390,7 @@ def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
         ),
         # Docker's 0 (and -1 for the pids limit, "" for the cpusets) mean none.
         limits=tuple((k, host[k]) for k in LIMIT_KEYS if host.get(k) not in (None, 0, -1, "")),
+        oom_killed=bool(state.get("OOMKilled")),
     )
 
 

@@ -170,6 +170,32 @@ def test_list_shows_the_code_of_a_start_that_failed(
     run(body())
 
 
+def test_list_says_a_container_was_killed_for_memory(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """A container the kernel killed for memory: `exited (137) OOMKilled`, as k9s says it
+    (137 alone is any SIGKILL; only inspect said why), and its log's end says so too."""
+    hog = ["sh", "-c", "head -c 209715200 /dev/zero | tail -n 1"]
+    cid = make_container(busybox_image, hog, host={"mem_limit": 16 << 20})
+    engine.api.wait(cid, timeout=60)
+    assert engine.inspect(cid).oom_killed
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_for(
+                pilot, lambda: _cell(app, cid, "state") == "exited (137) OOMKilled", "why", 30
+            )
+            from tests.ui.test_logs_ui import _open_logs, _status
+
+            logs = await _open_logs(pilot, app, cid)
+            await wait_for(
+                pilot, lambda: "exited (137, OOMKilled)" in _status(logs), "the log's end"
+            )
+
+    run(body())
+
+
 def test_a_young_containers_age_counts_the_seconds(
     engine: Any, make_container: Callable[..., str], busybox_image: str
 ) -> None:

@@ -586,10 +586,12 @@ class ContainerListPanel(Vertical):
                 continue
             newer = self._changed_at.get(_key(c), 0.0) < read_at
             restarts = c.restarts if newer else row.restarts
+            oom = c.oom_killed if newer else row.oom_killed
             code = c.exit_code if newer and row.state == c.state == "created" else row.exit_code
-            if (row.has_shell, row.restarts, row.exit_code) != (c.has_shell, restarts, code):
+            was = (row.has_shell, row.restarts, row.exit_code, row.oom_killed)
+            if was != (c.has_shell, restarts, code, oom):
                 self.containers[_key(c)] = replace(
-                    row, has_shell=c.has_shell, restarts=restarts, exit_code=code
+                    row, has_shell=c.has_shell, restarts=restarts, exit_code=code, oom_killed=oom
                 )
                 changed = True
         if changed:
@@ -676,6 +678,9 @@ class ContainerListPanel(Vertical):
         elif c.state == "paused":
             state_style = "yellow"
         state_text = Text(state, style=state_style)
+        if c.oom_killed and not c.running:
+            # Why it died, as k9s says it: its exit code alone (137) is any SIGKILL.
+            state_text.append(" OOMKilled", style="bold red")
         if c.restarts:
             # A crash loop, whatever the state it is caught in (k9s' RESTARTS).
             state_text.append(f" ↻{c.restarts}", style="bold yellow")

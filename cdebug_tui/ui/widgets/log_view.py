@@ -702,7 +702,8 @@ class LogsPanel(Vertical):
                     # As the list says it, with the code: "exited (1)", why the log stops.
                     ended = info.state
                     if info.state in ("exited", "dead"):
-                        ended = f"{info.state} ({info.exit_code})"
+                        oom = ", OOMKilled" if info.oom_killed else ""
+                        ended = f"{info.state} ({info.exit_code}{oom})"
                     self.post_message(self.Ended("ended", ended))
                 events = self.engine.events(since=since, container=self.container_id)
             except TargetNotFoundError:
