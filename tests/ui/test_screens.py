@@ -179,3 +179,51 @@ def test_a_question_answered_with_another_word_is_a_no() -> None:
     assert run(body(("escape",))) == [False]
     assert run(body(("w", "e", "r", "t", "y"))) == [False]
     assert run(body(("tab", "enter"))) == [True]  # the buttons, from the keyboard
+
+
+def test_a_burst_answers_a_question_once_and_its_rest_acts_where_the_answer_led() -> None:
+    """A read's keys are queued on the question before any runs: `ls` (a word meant for the
+    shell) answered twice, which closed the screen under it too, or over the main screen
+    ended the app; the keys after the answer act where it led (`Escape q`: q quits)."""
+    from textual import events
+    from textual.app import App
+    from textual.binding import Binding
+    from textual.screen import ModalScreen
+    from textual.widgets import Static
+
+    from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+    class Under(ModalScreen[None]):
+        def compose(self) -> Any:
+            yield Static("under")
+
+    class Keys(App[None]):
+        BINDINGS = [Binding("q", "seen('q')")]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def action_seen(self, key: str) -> None:
+            self.seen.append(key)
+
+    async def body(under: bool, word: str) -> tuple[list[bool], list[str], list[str]]:
+        answers: list[bool] = []
+        app = Keys()
+        async with app.run_test() as pilot:
+            if under:
+                app.push_screen(Under())
+            app.push_screen(ConfirmScreen("Quit?"), answers.append)
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "asked")
+            for key, char in word:
+                app.post_message(events.Key(key, char))  # one read, as the driver posts it
+            await wait_for(pilot, lambda: answers, "an answer")
+            await pilot.pause(0.1)
+            stack = [type(screen).__name__ for screen in app.screen_stack]
+        return answers, stack, app.seen
+
+    for under in (False, True):
+        rest = ["Screen", "Under"] if under else ["Screen"]
+        assert run(body(under, [("l", "l"), ("s", "s")])) == ([False], rest, [])
+        assert run(body(under, [("y", "y"), ("y", "y")])) == ([True], rest, [])
+    assert run(body(False, [("escape", None), ("q", "q")])) == ([False], ["Screen"], ["q"])

@@ -24,6 +24,9 @@ class ConfirmScreen(ModalScreen[bool]):
         self.question = question
         self.yes = yes
         self.no = no
+        self._answered = False
+        #: Keys queued behind the answer, replayed once the question has gone.
+        self._held: list[tuple[str, str | None]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -40,14 +43,42 @@ class ConfirmScreen(ModalScreen[bool]):
         self.query_one("#no", Button).focus()
 
     def on_key(self, event: events.Key) -> None:
+        if self._answered:
+            # The rest of a burst that answered (Textual queues a read's keys here before any
+            # runs): never a second answer, which closed the screen under this one too, or
+            # over the main screen ended the app (ScreenStackError); they act where the
+            # answer led (`Escape q`: the question goes, q quits).
+            event.stop()
+            event.prevent_default()
+            self._held.append((event.key, event.character))
+            return
+        # Answered here, in the order typed: a binding runs once its key has bubbled up to
+        # the app, after the keys queued behind it (`Escape q`: the q came first).
         # A letter that is no answer is a no: a word meant for the shell, typed into the
         # panels ("qwerty"), opened the quit question with its q and answered it with its y.
-        if event.is_printable and event.character not in ("y", "n", " "):
+        if event.key == "escape" or (event.is_printable and event.character != " "):
             event.stop()
-            self.dismiss(False)
+            event.prevent_default()
+            self._answer(event.character == "y")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self._answer(event.button.id == "yes")
 
     def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
+        self._answer(answer)
+
+    def _answer(self, answer: bool) -> None:
+        if not self._answered:
+            self._answered = True
+            self.dismiss(answer)
+            self.app.call_after_refresh(self._replay)
+
+    def _replay(self, tries: int = 20) -> None:
+        """The keys held behind the answer, to the app once this screen has gone (dismiss
+        pops it a moment later), as if typed now."""
+        if self.app.screen is self and tries:
+            self.app.call_after_refresh(self._replay, tries - 1)
+            return
+        held, self._held = self._held, []
+        for key, character in held:
+            self.app.post_message(events.Key(key, character))
