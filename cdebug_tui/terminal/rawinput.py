@@ -2,8 +2,8 @@
 
 Bytes are routed as the user's terminal sent them, before any key parser sees them: the
 focused terminal's program gets every byte except the app's own keys (ctrl+] and the tab
-keys by default), the mouse reports and the answers the user's terminal gives to the app's
-queries. Nothing here imports Textual.
+keys by default), the view's keys (shift+PgUp/PgDn: its scrollback), the mouse reports and the
+answers the user's terminal gives to the app's queries. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -174,9 +174,17 @@ class InputRouter:
         app_keys: Byte sequences the app keeps for itself (leave the terminal, switch
             tabs). When one is found, it and the rest of the read go to the app, whose
             focus may change with that key.
+        view_keys: Byte sequences of keys for the focused terminal's view, not its program
+            (scroll its history): they go to the app as mouse reports do, and the keys
+            around them to the program.
     """
 
-    def __init__(self, app_keys: Iterable[bytes] = (b"\x1d", b"\x1b[5;5~", b"\x1b[6;5~")):
+    def __init__(
+        self,
+        app_keys: Iterable[bytes] = (b"\x1d", b"\x1b[5;5~", b"\x1b[6;5~"),
+        view_keys: Iterable[bytes] = (),
+    ):
+        self._view_keys = frozenset(view_keys)
         self._lock = threading.Lock()
         self._sink: Callable[[bytes], None] | None = None
         self._bracketed: Callable[[], bool] = lambda: False
@@ -708,9 +716,9 @@ class InputRouter:
                 self._in_paste = True
                 if bracketed():
                     out += seq
-            elif nxt == 0x5B and _for_app(seq):
-                # Mouse reports and replies are the app's; the keys after them still go
-                # to the program.
+            elif nxt == 0x5B and (_for_app(seq) or seq in self._view_keys):
+                # Mouse reports, replies and the view's keys are the app's; the keys after
+                # them still go to the program.
                 app += seq
             else:
                 out += seq

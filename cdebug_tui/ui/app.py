@@ -168,11 +168,9 @@ class CdebugApp(App[int], inherit_bindings=False):
         )
         #: Splits raw input between the focused terminal and the app (see RawInputDriver).
         self.input_router = InputRouter(
-            [
-                *(encode_key(k) for k in self.app_keys.values() if "+" in k or len(k) == 1),
-                # The terminal's scrollback, as in xterm: the view's keys, never the program's.
-                *(encode_key(k) for k in ("shift+pageup", "shift+pagedown")),
-            ]
+            (encode_key(k) for k in self.app_keys.values() if "+" in k or len(k) == 1),
+            # The terminal's scrollback, as in xterm: the view's keys, never the program's.
+            view_keys=(encode_key(k) for k in ("shift+pageup", "shift+pagedown")),
         )
         self.initial_target = target
         if target:

@@ -853,5 +853,15 @@ def test_shift_page_up_scrolls_the_terminal_back_and_never_reaches_the_program(
                 detail=lambda: str(last_lines()),
             )
             assert "^[" not in terminal_text(pane)
+            # The terminal keeps its raw input: `ctrl+] t` and a command in one burst go out
+            # and back into the shell (the scroll key had turned the raw input off, and its
+            # `e` then opened "What is this?").
+            await type_raw(pilot, raw, b"\x04")  # cat -v ends
+            await wait_for(pilot, lambda: pane.panels_built, "the panels")
+            await type_raw(pilot, raw, b"\x1b[5;2~")
+            await wait_for(pilot, lambda: view.scroll_back > 0, "a page back")
+            await type_raw(pilot, raw, b"\x1dt echo back-$((2*3))\r")
+            await wait_for(pilot, lambda: "back-6" in terminal_text(pane), "the echo")
+            assert app.focused is view and view.scroll_back == 0
 
     run(body())
