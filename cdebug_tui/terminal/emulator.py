@@ -109,6 +109,19 @@ def char_width(char: str) -> int:
     return int(_wcwidth(char))
 
 
+@lru_cache(maxsize=1024)
+def _is_mark(char: str) -> bool:
+    """Whether a zero-width character is a mark drawn on the one before it: an accent, and
+    also the vowel signs of Thai or Devanagari (`กิ`, `कुं`), which have no combining class
+    (pyte joined only those that have one, and dropped the rest of the read at the others).
+    Not a variation selector: it asks for the emoji or text form, which an outer terminal
+    draws at a width of its own."""
+    code = ord(char)
+    if 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF:
+        return False
+    return unicodedata.category(char).startswith("M")
+
+
 # History attributes are packed into one int per run: 26 bits per colour, 7 flag bits.
 # Colour codes: 0 default, 1-16 the named ANSI colours, 2**24 + rgb for 6-digit hex, and
 # 2**25 + index into _ODD_COLOURS for anything else pyte may produce (e.g. 38;2;300;0;0).
@@ -997,7 +1010,7 @@ class TerminalScreen(pyte.Screen):
             char = data[i]
             i += 1
             width = char_width(char)
-            if width < 1 and not (width == 0 and unicodedata.combining(char)):
+            if width < 1 and not (width == 0 and _is_mark(char)):
                 # Not drawn, and the text goes on (pyte dropped the rest of the read here):
                 # a zero-width joiner, a variation selector (❤️), a skin tone, a format
                 # character. Kept out of the cells: an outer terminal that joined "👨" and
@@ -1017,7 +1030,7 @@ class TerminalScreen(pyte.Screen):
                 line[cursor.x] = cursor.attrs._replace(data=char)
                 if cursor.x + 1 < columns:
                     line[cursor.x + 1] = cursor.attrs._replace(data="")
-            else:  # a combining mark: joined to the character before it
+            else:  # a mark (an accent, a vowel sign): joined to the character before it
                 if cursor.x:
                     last = line[cursor.x - 1]
                     normalized = unicodedata.normalize("NFC", last.data + char)

@@ -217,3 +217,13 @@ def test_flags_joiners_and_selectors_keep_the_row_in_place() -> None:
     assert flag[5:8] == ["\U0001f1eb", "\U0001f1f7", "|"] and flag[11] == "Z"
     assert zwj[4:9] == ["\U0001f468", "", "\U0001f4bb", "", "|"] and zwj[11] == "Z"
     assert "".join(heart).rstrip() == "heart:\u2764|tone:\U0001f44d|end"
+
+
+def test_vowel_signs_without_a_combining_class_join_their_letter() -> None:
+    """Thai and Devanagari vowel signs are marks with no combining class: joined to their
+    letter, not dropped (and the text after them kept)."""
+    term = Terminal(2, 20)
+    term.feed("\u0e01\u0e34\u0e19|\u0915\u0941\u0902|end".encode())
+    row = term.screen.row_layout(0)[0]
+    cells = list(row) if isinstance(row, str) else row
+    assert cells[:7] == ["\u0e01\u0e34", "\u0e19", "|", "\u0915\u0941\u0902", "|", "e", "n"]
