@@ -27,8 +27,9 @@ SESSION_LABEL = "io.cdebug-tui.session"
 #: The detach keys of every exec we start. The engine holds back a key typed on its own that
 #: begins them, until the next key says whether they follow: its default, ctrl+p ctrl+q, held
 #: the shell's ctrl+p (history, vi's completion). ctrl+] is cdebug-tui's own key: the app never
-#: sends it to a shell; a ctrl+] typed alone in `exec -it` waits for the next key. A key that
-#: comes with others in one read is never held, and no one types this whole sequence.
+#: sends it to a shell (unless tui.json gives its role to another key); a ctrl+] typed alone in
+#: `exec -it` waits for the next key. A key that comes with others in one read is never held,
+#: and no one types this whole sequence.
 DETACH_KEYS = "ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@"
 #: On a debug copy (a container) and on the image committed for it: what it is a copy of.
 COPY_LABEL = "io.cdebug-tui.copy"

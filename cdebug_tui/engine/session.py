@@ -15,7 +15,14 @@ from cdebug_tui.engine import copy as copies
 from cdebug_tui.engine import entrypoint as ep
 from cdebug_tui.engine import profiles
 from cdebug_tui.engine import toolkit as tk
-from cdebug_tui.engine.models import SIDECAR_LIMIT_KEYS, Mode, SessionSpec, Step, TargetInfo
+from cdebug_tui.engine.models import (
+    DETACH_KEYS,
+    SIDECAR_LIMIT_KEYS,
+    Mode,
+    SessionSpec,
+    Step,
+    TargetInfo,
+)
 from cdebug_tui.engine.protocol import SupervisorChannel
 from cdebug_tui.engine.sidecar import (
     SidecarConfig,
@@ -237,7 +244,8 @@ class DebugSession:
             self._steps.add(
                 "start the shell",
                 f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
-                f"-u {exec_user} {self.config.name} {shlex.join(argv)}".replace("  ", " "),
+                + (f"--detach-keys {shlex.quote(DETACH_KEYS)} " if spec.tty else "")
+                + f"-u {exec_user} {self.config.name} {shlex.join(argv)}".replace("  ", " "),
                 t0,
             )
         except EngineRequestError as exc:

@@ -226,8 +226,8 @@ def shell_env(
     """The environment of the debug shell: the target's, with PATH merged and CDEBUG_* added.
 
     `sh` is the toolkit's shell, by its path in the sidecar: SHELL names it, as the debug
-    shell sees it, for programs that start a shell (less's `!`, vi's `:sh`), unless the
-    target names one.
+    shell sees it, for programs that start a shell (less's `!`, vi's `:sh`); in root mode
+    unless the target names one (its path is in the target's root, the shell's `/`).
     """
     env = {k: v for k, _, v in (item.partition("=") for item in target.env)}
     if mode == Mode.ROOT:
@@ -235,7 +235,7 @@ def shell_env(
         env.setdefault("SHELL", posixpath.join(link, sh.lstrip("/")))
     else:
         env["PATH"] = toolkit_path
-        env.setdefault("SHELL", sh)
+        env["SHELL"] = sh  # the target's would name a file of the target's root, not ours
     if home:
         env["HOME"] = home if mode == Mode.ROOT else target_root.rstrip("/") + home
     env.setdefault("HOME", "/root" if mode == Mode.TOOLKIT else "/")

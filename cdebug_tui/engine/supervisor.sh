@@ -68,7 +68,9 @@ chroot / sh -c : 2>/dev/null && canchroot=1
 tnix=0
 { [ -e "$TROOT/nix" ] || [ -L "$TROOT/nix" ]; } && tnix=1
 tsh=0
-{ [ -e "$TROOT/bin/sh" ] || [ -L "$TROOT/bin/sh" ]; } && tsh=1
+# A link for /bin (usr-merge, or into /nix/store) may resolve against our root here, not the
+# target's: taken as there, as nothing warns then.
+{ [ -e "$TROOT/bin/sh" ] || [ -L "$TROOT/bin/sh" ] || [ -L "$TROOT/bin" ]; } && tsh=1
 say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) head=$(find_tool head) troot=$troot_ok canchroot=$canchroot tnix=$tnix tsh=$tsh knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null)"
 
 read -r plan anchor nix rest || exit 0

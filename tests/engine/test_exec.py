@@ -228,9 +228,10 @@ def test_forced_toolkit_mode(engine: Any, distroless: Any, busybox_image: str) -
         distroless.name,
         "sh",
         "-c",
-        'echo "$CDEBUG_TARGET_ROOT"; ls "$CDEBUG_TARGET_ROOT/app"',
+        'echo "$CDEBUG_TARGET_ROOT"; ls "$CDEBUG_TARGET_ROOT/app"; echo "$SHELL"',
     )
-    assert r.stdout.decode().split() == ["/target", "config.json", "server"]
+    # SHELL is the toolkit's own (the shell's root is the toolkit's in this mode).
+    assert r.stdout.decode().split() == ["/target", "config.json", "server", "/bin/sh"]
     assert_clean(engine, distroless.id)
 
 
