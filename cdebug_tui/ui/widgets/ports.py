@@ -27,6 +27,14 @@ class PortsTable(RowTable):
     """The sockets, one row each."""
 
 
+def _host(ip: str) -> str:
+    """A published port's host address as `docker port` writes it: `*` for any, IPv6 in
+    brackets (`[::1]:32768`)."""
+    if ip in ("", "0.0.0.0", "::"):
+        return "*"
+    return f"[{ip}]" if ":" in ip else ip
+
+
 class PortsPanel(Vertical):
     """The target's listening TCP and bound UDP sockets, IPv4 and IPv6, with their processes
     and whether the engine publishes them; Enter forwards a TCP port to localhost (the same
@@ -172,7 +180,7 @@ class PortsPanel(Vertical):
         # Every address, IPv4's and IPv6's alike, as `*`: Docker publishes a port on both,
         # and "0.0.0.0:32768, :::32768" did not fit a side view (its end was cut).
         out = [
-            f"{'*' if b.host_ip in ('', '0.0.0.0', '::') else b.host_ip}:{b.public_port}"
+            f"{_host(b.host_ip)}:{b.public_port}"
             for b in self.published
             if b.private_port == s.port and b.protocol == s.transport
         ]
