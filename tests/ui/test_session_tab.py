@@ -400,6 +400,17 @@ def test_a_target_removed_under_a_session_is_said_so_with_its_exit_code(
                 "the removal and the exit code in the header",
                 detail=lambda: str(header.render()),
             )
+            # n opens a new session on the target: not on one that is gone (it tried to
+            # pull the removed target's id as an image); a restarted one takes it.
+            gone = how == "removed"
+            assert ("n new session" in str(header.render())) is not gone
+            assert (pane.view.border_title == "the shell ended: its target is gone") is gone
+            pane.focus()
+            await pilot.press("n")
+            await pilot.pause(0.2)
+            from cdebug_tui.ui.widgets.session_pane import SessionPane
+
+            assert len(app.query(SessionPane)) == (1 if gone else 2)
 
     run(body())
     assert sidecars_of(engine, target.id) == []

@@ -848,6 +848,10 @@ class SessionPane(TabPane):
     def _target_exited(self, code: int | None) -> None:
         self.target_exit_code = code
         self._set_header()
+        # The reason settled meanwhile (removed, after the die event said stopped): its
+        # title and keys follow (no n for a target that is gone).
+        self.view.border_title = self._terminal_title(focused=False)
+        self.refresh_bindings()
         if self.panels_built:
             # The reason settled meanwhile ("the target restarted", once the engine ran it
             # again): the panels said "the target stopped" under the header that said so.
@@ -918,7 +922,9 @@ class SessionPane(TabPane):
                 (
                     # The keys first, and short: at 160 columns the line was cut (the panels'
                     # titles say "last reading" themselves).
-                    "  n new session · x closes · sidecar removed  ",
+                    "  x closes · sidecar removed  "
+                    if self._target_gone()
+                    else "  n new session · x closes · sidecar removed  ",
                     "dim",
                     4,
                 ),
@@ -1250,6 +1256,8 @@ class SessionPane(TabPane):
     def _terminal_title(self, focused: bool) -> str:
         """The terminal's border title: where keys go, and how to change that."""
         if self.state == PaneState.ENDED:
+            if self._target_gone():
+                return "the shell ended: its target is gone"
             return "the shell ended: n opens a new session"
         if not focused:
             # The Logs panel's `t` is its timestamps: Esc leaves it for the Target view first.
@@ -1332,11 +1340,18 @@ class SessionPane(TabPane):
             return False
         if action == "reopen":
             # A running tab's n is another shell beside it: it did nothing, and said nothing.
-            return self.state in (PaneState.RUNNING, PaneState.ENDED)
+            # Not once the target (or a copy's original) was removed: n then tried to pull
+            # its id as an image.
+            return self.state in (PaneState.RUNNING, PaneState.ENDED) and not self._target_gone()
         if action == "focus_terminal":
             # Only a running shell takes keys: the footer offered t in an ended tab.
             return self.state == PaneState.RUNNING
         return True
+
+    def _target_gone(self) -> bool:
+        """Whether the session ended because its target, or a copy's original, was removed."""
+        reason = self.session.ended_reason if self.session is not None else None
+        return bool(reason and reason.endswith("was removed"))
 
     def action_reopen(self) -> None:
         """A new session on the same target, toolkit and profile, in a tab of its own (this
