@@ -484,6 +484,8 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         return signals.signal_code
     if session.ended_reason:
         # The target (or a copy's original) went: the command's own code would mislead.
+        if ns.tty and sys.stderr.isatty():
+            sys.stderr.write("\r\n")  # the shell's last line (its prompt) did not end
         _warn(f"session ended: {session.ended_reason}")
         return 125
     return code

@@ -514,3 +514,20 @@ def test_an_unknown_current_context_is_refused(
     assert r.returncode == 125, r.stderr
     assert "context 'nosuchctx' not found" in r.stderr.decode()
     assert_clean(engine, distroless.id)
+
+
+def test_a_target_that_stops_under_exec_it_is_said_on_a_line_of_its_own(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`exec -it`, and the target stops: the line saying so starts on a line of its own (it
+    came after the shell's prompt, on its line), and the exit code is 125."""
+    target = run_target(distroless_image, network_mode="none")
+    with _exec_in_pty(busybox_image, target.name) as (pid, fd):
+        _read_until(fd, b"# ")
+        engine.api.kill(target.id)
+        out = _read_until(fd, b"session ended")
+        out += _read_until(fd, b"\n")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 125
+    assert b"\r\ncdebug-tui: session ended: the target stopped" in out, out[-200:]
+    wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
