@@ -208,6 +208,33 @@ class DebugCopy:
         self._removed = False
         self._done = threading.Event()
         self._watcher: Any = None
+        #: The original's `docker diff`, read once (it does not run), for a committed copy.
+        self._original_changes: dict[str, str] | None = None
+
+    def changes_since_image(self, copy_changes: dict[str, str]) -> dict[str, str]:
+        """The copy's `docker diff` (path: A, C or D), against the original's image: with a
+        commit, the engine compares the copy with the committed image, which hid what the
+        original wrote before it stopped (its crash log) from the files panel's marks.
+
+        Raises:
+            CdebugError: When the original's changes cannot be read.
+        """
+        if not self.image_id or self.source.original is None:
+            return copy_changes  # a copy of an image, or of its image as it is: the same
+        if self._original_changes is None:
+            self._original_changes = {
+                c.path: c.kind for c in self.engine.diff(self.source.original.id)
+            }
+        merged = dict(self._original_changes)
+        for path, kind in copy_changes.items():
+            before = merged.get(path)
+            if before == "A" and kind == "D":
+                del merged[path]  # added by the original, removed in the copy: as the image
+            elif before == "A":
+                continue  # added by the original, changed since: still added
+            else:
+                merged[path] = kind
+        return merged
 
     def banner_parts(self) -> list[str]:
         """What the user must know, most important first: what this is a copy of, what it

@@ -744,12 +744,15 @@ def changed_entries(
 
 def changes_of(session: DebugSession) -> dict[str, str]:
     """`docker diff` of the session's target, by path, without cdebug-tui's own links (the
-    root-mode `/.cdebug-*`); empty when it cannot be read."""
+    root-mode `/.cdebug-*`); for a debug copy, against the original's image (what the
+    original wrote included); empty when it cannot be read."""
     try:
-        changes = session.engine.diff(session.target.id)
+        changes = {c.path: c.kind for c in session.engine.diff(session.target.id)}
+        if session.copy is not None:
+            changes = session.copy.changes_since_image(changes)
     except CdebugError:
         return {}  # the markers are a bonus; the listing still stands
-    return {c.path: c.kind for c in changes if not c.path.startswith("/" + LINK_PREFIX)}
+    return {p: k for p, k in changes.items() if not p.startswith("/" + LINK_PREFIX)}
 
 
 def preview_file(session: DebugSession, path: str, limit: int = 64 * 1024) -> bytes:

@@ -220,6 +220,33 @@ def test_a_copy_keeps_the_originals_limits_so_an_oom_kill_happens_again(
     assert_nothing_left(engine, stopped.id)
 
 
+def test_the_files_marks_of_a_copy_count_what_the_original_wrote(
+    engine: Any, make_target: Any, crasher_image: str, busybox_image: str
+) -> None:
+    """The files panel's changes in a copy are against the original's image: its crash log
+    (written before it stopped) is marked added, with what the session adds; one the session
+    removes is as in the image. The copy's own diff, against its committed image, hid it."""
+    from cdebug_tui.engine import panels
+    from cdebug_tui.engine.models import SessionSpec
+    from cdebug_tui.engine.session import start_session
+
+    crashed = make_target(crasher_image)
+    session = start_session(engine, SessionSpec(target=crashed.id, image=busybox_image))
+    try:
+        assert session.copy is not None and session.copy.image_id  # committed: it wrote
+        assert panels.changes_of(session).get("/tmp/crash.log") == "A"
+        code, _, err = session.run(["sh", "-c", "touch /proc/1/root/tmp/later"])
+        assert code == 0, err
+        changes = panels.changes_of(session)
+        assert (changes.get("/tmp/crash.log"), changes.get("/tmp/later")) == ("A", "A")
+        code, _, err = session.run(["rm", "/proc/1/root/tmp/crash.log"])
+        assert code == 0, err
+        assert "/tmp/crash.log" not in panels.changes_of(session)
+    finally:
+        session.close()
+    assert_nothing_left(engine, crashed.id)
+
+
 def test_crash_loop_is_debugged_through_a_copy(
     engine: Any, make_target: Any, crasher_image: str, busybox_image: str
 ) -> None:
