@@ -487,6 +487,11 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         if ns.tty and sys.stderr.isatty():
             sys.stderr.write("\r\n")  # the shell's last line (its prompt) did not end
         _warn(f"session ended: {session.ended_reason}")
+        if session.copy is None and session.ended_reason in (
+            "the target stopped",
+            "the target restarted",
+        ):
+            _remove_links_left(session)
         return 125
     return code
 
@@ -732,6 +737,18 @@ def cmd_cleanup(name: str | None = None) -> int:
     return 0
 
 
+def _remove_links_left(session: Any) -> None:
+    """The link a session's supervisor could not remove, its target having stopped (or
+    restarted) under it, with its PID namespace and the supervisor in it: removed now, as
+    `cleanup` would, so that the target keeps no file of ours."""
+    from cdebug_tui.engine.session import remove_stale_links_of
+
+    try:
+        remove_stale_links_of(session.engine, session.target.id, session.config.image)
+    except CdebugError as exc:
+        _warn(f"{session.target.name} keeps a link of this session for now: {exc}")
+
+
 def _remove_stale_links(engine: Engine) -> int:
     """Removes the links sessions left in running targets (see remove_stale_links); says
     what it removed, and what waits in stopped ones. Returns how many it named."""
@@ -741,7 +758,7 @@ def _remove_stale_links(engine: Engine) -> int:
     for name, why in failed:
         _warn(f"cannot clean {name}: {why}")
     for name, path in removed:
-        print(f"removed {path} from {name}, left by a session its target outlived")
+        print(f"removed {path} from {name}, left by a session that ended with its target")
     for name, state, path in waiting:
         print(f"{path} stays in {name} ({state}) until it runs again; it is removed then")
     return len(removed) + len(waiting)

@@ -844,6 +844,50 @@ class Engine:
             if not exc.not_found and "already in progress" not in exc.explanation:
                 raise
 
+    def remove_links_offline(self, container_id: str, names: list[str], image: str) -> bool:
+        """Removes cdebug-tui's links (`/.cdebug-*`, `/nix`) from a container that does not
+        run, through its writable layer on the engine's host (overlay's upper directory),
+        bound into a short-lived container of `image` (which needs `sh`): no API deletes a
+        file in a stopped container, and it could not run anything in it. Only symbolic
+        links to `/proc/*/root` (ours) go.
+
+        Returns:
+            Whether it could try: False for a container that runs (or is about to), or whose
+            storage driver keeps no upper directory (vfs, btrfs, zfs).
+
+        Raises:
+            EngineRequestError: When the engine refuses the helper container.
+        """
+        raw = self._inspect(container_id)
+        state = raw.get("State") or {}
+        driver = raw.get("GraphDriver") or {}
+        upper = (driver.get("Data") or {}).get("UpperDir")
+        if state.get("Status") not in ("exited", "created", "dead") or not upper:
+            return False
+        script = (
+            'for n; do case $(readlink "/upper/$n") in /proc/*/root|/proc/*/root/nix) '
+            'rm -f "/upper/$n" ;; esac; done'
+        )
+        helper = self._request(
+            "create the container that removes the links",
+            self.api.create_container,
+            image,
+            entrypoint=["sh", "-c", script, "cdebug-unlink", *names],
+            user="0",
+            network_disabled=True,
+            labels={
+                SIDECAR_LABEL: "1",
+                OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}",
+            },
+            host_config=self.api.create_host_config(binds=[f"{upper}:/upper"]),
+        )["Id"]
+        try:
+            self._request("remove the links", self.api.start, helper)
+            self._call(self.api.wait, helper, timeout=30)
+        finally:
+            self.remove_container(helper)
+        return True
+
     # -- creating and running containers, exec ------------------------------------------------
 
     def _request(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -907,12 +907,14 @@ def remove_stale_links(
     sessions' links stay.
 
     Returns:
-        (target name, path) of each link removed; (target name, why) of each target that
-        could not be cleaned; (target name, state, path) of each link that waits in a target
-        that does not run now, until it runs again: removing it from a stopped container
-        needs something to run in its filesystem.
+        (target name, path) of each link removed (from a stopped target too, through its
+        writable layer: see Engine.remove_links_offline); (target name, why) of each target
+        that could not be cleaned; (target name, state, path) of each link that waits in a
+        target that does not run now (restarting, or on a storage driver without an upper
+        directory), until it runs again.
     """
     from cdebug_tui.engine.models import TARGET_LABEL
+    from cdebug_tui.errors import TargetNotRunningError
 
     removed: list[tuple[str, str]] = []
     failed: list[tuple[str, str]] = []
@@ -925,13 +927,15 @@ def remove_stale_links(
         if c.is_sidecar or c.id in served:
             continue
         try:
-            if c.running:
-                removed += [(c.name, path) for path in remove_stale_links_of(engine, c.id, image)]
-            else:
-                waiting += [(c.name, c.state, path) for path in _links_in(engine, c.id)]
+            removed += [(c.name, path) for path in remove_stale_links_of(engine, c.id, image)]
         except CdebugError as exc:
-            if c.running:
+            if c.running and not isinstance(exc, TargetNotRunningError):
                 failed.append((c.name, str(exc)))
+                continue
+            try:
+                waiting += [(c.name, c.state, path) for path in _links_in(engine, c.id)]
+            except CdebugError:
+                pass  # gone meanwhile
     return removed, failed, waiting
 
 
@@ -963,8 +967,16 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
     # target, the copy started): the list said "running" a moment before it stopped.
     target = engine.inspect(target_id)
     if not target.running:
-        raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
-    prepare_session(engine, SessionSpec(target=target_id, image=image)).close()
+        # Stopped: through its writable layer, where the engine keeps one (overlay).
+        names = [path.lstrip("/") for path in stale]
+        if target.restarting:
+            raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
+        # The toolkit as a session gets it (a local build when it cannot be pulled).
+        image = ensure_image(engine, image, None, None)[0]
+        if not engine.remove_links_offline(target_id, names, image):
+            raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
+    else:
+        prepare_session(engine, SessionSpec(target=target_id, image=image)).close()
     left = {d.path for d in engine.diff(target_id)}
     return [path for path in stale if path not in left]
 

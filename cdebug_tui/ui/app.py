@@ -573,13 +573,15 @@ class CdebugApp(App[int], inherit_bindings=False):
     def links_left(self, engine: str, target_id: str, name: str, image: str) -> None:
         """A session ended with its target (stopped, or restarted): its supervisor went with
         the target's PID namespace before it removed its link from the target's root. Removed
-        once the target runs (now, or at its next start), with a sidecar of `image` that is
-        started and ended at once: the app leaves no file in a target."""
+        now, through the stopped target's writable layer, or once the target runs (now, or at
+        its next start), with a sidecar of `image` that is started and ended at once: the app
+        leaves no file in a target."""
         key = (engine, target_id)
         self._links_left[key] = (name, image, 0)
         panel = self._list_panel()
         row = panel.row(target_id, engine) if panel is not None else None
-        if row is not None and row.state == "running":
+        # Running, or stopped (through its writable layer); not one about to run again.
+        if row is not None and row.state in ("running", "exited", "created", "dead"):
             self._remove_links(key)
 
     def _remove_links(self, key: tuple[str, str]) -> None:

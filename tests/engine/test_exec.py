@@ -330,13 +330,24 @@ def test_cleanup_removes_links_a_restarted_target_kept(
     engine: Any, distroless: Any, busybox_image: str
 ) -> None:
     """A target restarted under a session takes the supervisor with it, and its link stays in
-    the target's root; `cdebug-tui cleanup` removes it (it said "no sidecars left behind"
-    and left it); a live session's link stays."""
+    the target's root: the session's end removes it (it stayed); one that a cdebug-tui killed
+    meanwhile left, `cdebug-tui cleanup` removes (it said "no sidecars left behind" and
+    left it); a live session's link stays."""
     from tests.engine.helpers import wait_or_tell
 
     first = interactive_exec(busybox_image, distroless.name)
     engine.api.restart(distroless.id, timeout=0)
     assert wait_or_tell(first, 30) == 125
+    assert ours_in_diff(engine, distroless.id) == []
+    # Frozen while its target restarts, then killed: nothing of it removes the link.
+    frozen = interactive_exec(busybox_image, distroless.name)
+    try:
+        frozen.send_signal(signal.SIGSTOP)
+        engine.api.restart(distroless.id, timeout=0)
+        wait_for(lambda: not sidecars_of(engine, distroless.id), 30, "the sidecar to go")
+    finally:
+        frozen.kill()
+        frozen.wait()
     assert len(ours_in_diff(engine, distroless.id)) == 1
     r = cdebug("cleanup", timeout=120)
     assert r.returncode == 0, r.stderr
@@ -358,6 +369,28 @@ def test_cleanup_removes_links_a_restarted_target_kept(
     finally:
         live.kill()
     assert_clean(engine, distroless.id)
+
+
+def test_cleanup_removes_links_from_a_stopped_target(
+    engine: Any, distroless: Any, busybox_image: str
+) -> None:
+    """A link left in a target that stopped under a cdebug-tui killed meanwhile: `cleanup`
+    removes it from the stopped target's writable layer, and the target stays stopped (it
+    said the link stays until the target runs again)."""
+    frozen = interactive_exec(busybox_image, distroless.name)
+    try:
+        frozen.send_signal(signal.SIGSTOP)
+        engine.api.kill(distroless.id)
+        wait_for(lambda: not sidecars_of(engine, distroless.id), 30, "the sidecar to go")
+    finally:
+        frozen.kill()
+        frozen.wait()
+    (link,) = ours_in_diff(engine, distroless.id)
+    r = cdebug("cleanup", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"removed {link} from {distroless.name}" in r.stdout.decode(), r.stdout
+    assert_clean(engine, distroless.id)
+    assert engine.inspect(distroless.id).state == "exited"
 
 
 def _read_until(fd: int, needle: bytes, timeout: float = 30) -> bytes:
@@ -516,11 +549,12 @@ def test_an_unknown_current_context_is_refused(
     assert_clean(engine, distroless.id)
 
 
-def test_a_target_that_stops_under_exec_it_is_said_on_a_line_of_its_own(
+def test_a_target_that_stops_under_exec_it_is_said_on_a_line_of_its_own_and_left_clean(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
     """`exec -it`, and the target stops: the line saying so starts on a line of its own (it
-    came after the shell's prompt, on its line), and the exit code is 125."""
+    came after the shell's prompt, on its line), the exit code is 125, and the session's link
+    does not stay in the stopped target (it stayed until the target ran again)."""
     target = run_target(distroless_image, network_mode="none")
     with _exec_in_pty(busybox_image, target.name) as (pid, fd):
         _read_until(fd, b"# ")
@@ -531,3 +565,7 @@ def test_a_target_that_stops_under_exec_it_is_said_on_a_line_of_its_own(
         assert os.waitstatus_to_exitcode(status) == 125
     assert b"\r\ncdebug-tui: session ended: the target stopped" in out, out[-200:]
     wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
+    # The session's link, which its supervisor could not remove (it went with the target's
+    # PID namespace), is removed from the stopped target's layer: nothing of ours is left.
+    assert ours_in_diff(engine, target.id) == []
+    assert engine.inspect(target.id).state == "exited"

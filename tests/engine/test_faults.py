@@ -12,7 +12,7 @@ import pytest
 from cdebug_tui.engine.models import SessionSpec
 from cdebug_tui.engine.session import start_session
 from tests.conftest import sidecars_of
-from tests.engine.helpers import cdebug, interactive_exec, output, wait_for, wait_or_tell
+from tests.engine.helpers import interactive_exec, output, wait_for, wait_or_tell
 
 pytestmark = pytest.mark.engine
 
@@ -122,15 +122,15 @@ def test_least_privilege(
     assert out.count("No such file") == 2
 
 
-def test_links_of_a_stopped_target_are_left_for_its_next_start(
+def test_links_of_a_stopped_target_are_removed_without_running_it(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
     """The link cleanup on a target that stopped (the list said running a moment before)
-    refuses: a session on it would have been one on a debug copy, a commit of the user's
-    container and a copy started, the link left all the same."""
+    removes the links through its writable layer: no session on it, which would have been
+    one on a debug copy (a commit of the user's container, a copy started), and the target
+    stays stopped. They stayed until it ran again."""
     from cdebug_tui.engine.models import COPY_LABEL
     from cdebug_tui.engine.session import remove_stale_links_of
-    from cdebug_tui.errors import TargetNotRunningError
 
     target = run_target(distroless_image, network_mode="none")
     session = start_session(engine, SessionSpec(target=target.id, image=busybox_image))
@@ -141,14 +141,10 @@ def test_links_of_a_stopped_target_are_left_for_its_next_start(
         session.close()
     links = [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")]
     assert links, "a target killed under a session keeps its link"
-    with pytest.raises(TargetNotRunningError):
-        remove_stale_links_of(engine, target.id, busybox_image)
+    assert sorted(remove_stale_links_of(engine, target.id, busybox_image)) == sorted(links)
     label = f"{COPY_LABEL}={target.id}"
     assert engine.api.containers(all=True, filters={"label": label}) == []
     assert engine.api.images(all=True, filters={"label": label}) == []
-    assert [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")] == links
-    # cleanup names what waits for the target's next start (it said "no sidecars left behind").
-    r = cdebug("cleanup")
-    assert r.returncode == 0, r.stderr
-    for link in links:
-        assert f"{link} stays in {target.name} (exited) until it runs again" in r.stdout.decode()
+    assert [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")] == []
+    assert engine.inspect(target.id).state == "exited"
+    assert not sidecars_of(engine, target.id)

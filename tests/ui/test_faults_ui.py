@@ -160,6 +160,34 @@ def test_a_restarted_targets_link_is_removed(
     assert not sidecars_of(engine, target.id)
 
 
+def test_a_stopped_targets_link_is_removed_while_it_is_stopped(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A target that stops under a session keeps the session's link in its root (its
+    supervisor went with the PID namespace): the app removes it from the stopped target's
+    writable layer at once (it stayed until the target ran again, in `docker diff`, in a
+    commit, in the next debug copy)."""
+    target = run_target(distroless_image, network_mode="none")
+    notes: list[str] = []
+
+    def links() -> list[str]:
+        return [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")]
+
+    async def body() -> None:
+        app = _noted_app(target.name, busybox_image, notes)
+        async with app.run_test(size=(120, 36)) as pilot:
+            pane = await _running(pilot, app)
+            assert links(), "root mode links the toolkit into the target"
+            engine.api.kill(target.id)
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            await wait_for(pilot, lambda: not links(), "the link removed", 60)
+            await wait_for(pilot, lambda: any("removed /.cdebug-" in n for n in notes), "a note")
+            assert engine.inspect(target.id).state == "exited"
+
+    run(body())
+    assert not sidecars_of(engine, target.id)
+
+
 def test_a_crash_loop_ending_the_session_says_its_exit_code(
     engine: Any, run_target: Any, busybox_image: str
 ) -> None:
