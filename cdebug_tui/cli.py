@@ -742,9 +742,12 @@ def _remove_links_left(session: Any) -> None:
     restarted) under it, with its PID namespace and the supervisor in it: removed now, as
     `cleanup` would, so that the target keeps no file of ours."""
     from cdebug_tui.engine.session import remove_stale_links_of
+    from cdebug_tui.errors import TargetNotFoundError
 
     try:
         remove_stale_links_of(session.engine, session.target.id, session.config.image)
+    except TargetNotFoundError:
+        pass  # removed (`--rm`): nothing of it is left
     except CdebugError as exc:
         _warn(f"{session.target.name} keeps a link of this session for now: {exc}")
 

@@ -29,6 +29,7 @@ from cdebug_tui.engine.models import (
     DETACH_KEYS,
     OWNER_LABEL,
     SIDECAR_LABEL,
+    TARGET_LABEL,
     Container,
     ContainerEvent,
     DockerContext,
@@ -771,22 +772,23 @@ class Engine:
 
     def diff(self, container_id: str) -> list[Change]:
         """The paths changed in the container's writable layer, as `docker diff` shows them."""
-        kinds = {0: "C", 1: "A", 2: "D"}
         raw = self._call(self.api.diff, container_id) or []
-        return [Change(path=d["Path"], kind=kinds.get(d["Kind"], "?")) for d in raw]
+        return [Change(path=d["Path"], kind=_CHANGE_KINDS.get(d["Kind"], "?")) for d in raw]
 
-    def has_changes(self, container_id: str) -> bool:
-        """Whether `docker diff` shows anything for the container.
+    def changed_paths(self, container_id: str) -> dict[str, str]:
+        """`docker diff` of the container, path by path: "A", "C" or "D".
 
         Raises:
             TargetNotFoundError: When the container is gone.
+            EngineRequestError: When the engine cannot read it (a dead one, say).
         """
         try:
-            return bool(self._call(self.api.diff, container_id))
+            raw = self._call(self.api.diff, container_id) or []
         except EngineRequestError as exc:
             if exc.not_found:
                 raise TargetNotFoundError(f"no such container: {container_id}") from exc
             raise
+        return {d["Path"]: _CHANGE_KINDS.get(d["Kind"], "?") for d in raw}
 
     def open_exec(
         self, container_id: str, argv: list[str], *, user: str = "0", stdin: bool = True
@@ -856,7 +858,9 @@ class Engine:
             storage driver keeps no upper directory (vfs, btrfs, zfs).
 
         Raises:
-            EngineRequestError: When the engine refuses the helper container.
+            TargetNotFoundError: When the container is gone.
+            EngineRequestError: When the engine refuses the helper container, or a link
+                could not be removed (SELinux refusing the bind, say).
         """
         raw = self._inspect(container_id)
         state = raw.get("State") or {}
@@ -865,9 +869,12 @@ class Engine:
         if state.get("Status") not in ("exited", "created", "dead") or not upper:
             return False
         script = (
-            'for n; do case $(readlink "/upper/$n") in /proc/*/root|/proc/*/root/nix) '
-            'rm -f "/upper/$n" ;; esac; done'
+            'st=0; for n; do case $(readlink "/upper/$n") in /proc/*/root|/proc/*/root/nix) '
+            'rm -f "/upper/$n" || st=1 ;; esac; done; exit $st'
         )
+        # A Mount, not a Binds entry: the engine refuses a source that is gone (the target
+        # removed meanwhile) instead of making it anew, empty, under its storage.
+        mount = docker.types.Mount("/upper", upper, type="bind")
         helper = self._request(
             "create the container that removes the links",
             self.api.create_container,
@@ -877,15 +884,21 @@ class Engine:
             network_disabled=True,
             labels={
                 SIDECAR_LABEL: "1",
+                TARGET_LABEL: container_id,
                 OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}",
             },
-            host_config=self.api.create_host_config(binds=[f"{upper}:/upper"]),
+            host_config=self.api.create_host_config(mounts=[mount]),
         )["Id"]
         try:
             self._request("remove the links", self.api.start, helper)
-            self._call(self.api.wait, helper, timeout=30)
+            code = (self._call(self.api.wait, helper, timeout=30) or {}).get("StatusCode")
         finally:
             self.remove_container(helper)
+        if code != 0:
+            raise EngineRequestError(
+                f"cannot remove the links: the container that removes them exited {code}",
+                explanation=f"the container that removes them exited {code}",
+            )
         return True
 
     # -- creating and running containers, exec ------------------------------------------------
@@ -1536,6 +1549,10 @@ def _pid_alive(pid: int) -> bool:
 
 _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
+
+
+#: `docker diff`'s kinds, as the engine numbers them.
+_CHANGE_KINDS = {0: "C", 1: "A", 2: "D"}
 
 
 def _explorer_row_fields(c: Mapping[str, Any]) -> dict[str, Any]:

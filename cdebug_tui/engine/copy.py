@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 from cdebug_tui.errors import (
     CdebugError,
     CopyError,
+    EngineRequestError,
     ImageUnavailableError,
     TargetNotFoundError,
     ToolkitError,
@@ -208,30 +209,24 @@ class DebugCopy:
         self._removed = False
         self._done = threading.Event()
         self._watcher: Any = None
-        #: The original's `docker diff`, read once (it does not run), for a committed copy.
-        self._original_changes: dict[str, str] | None = None
+        #: The original's `docker diff` when it was committed (make_copy sets it).
+        self.original_changes: dict[str, str] = {}
 
     def changes_since_image(self, copy_changes: dict[str, str]) -> dict[str, str]:
         """The copy's `docker diff` (path: A, C or D), against the original's image: with a
         commit, the engine compares the copy with the committed image, which hid what the
-        original wrote before it stopped (its crash log) from the files panel's marks.
-
-        Raises:
-            CdebugError: When the original's changes cannot be read.
-        """
+        original wrote before it stopped (its crash log) from the files panel's marks."""
         if not self.image_id or self.source.original is None:
             return copy_changes  # a copy of an image, or of its image as it is: the same
-        if self._original_changes is None:
-            self._original_changes = {
-                c.path: c.kind for c in self.engine.diff(self.source.original.id)
-            }
-        merged = dict(self._original_changes)
+        merged = dict(self.original_changes)
         for path, kind in copy_changes.items():
             before = merged.get(path)
             if before == "A" and kind == "D":
                 del merged[path]  # added by the original, removed in the copy: as the image
             elif before == "A":
                 continue  # added by the original, changed since: still added
+            elif before == "D" and kind == "A":
+                merged[path] = "C"  # removed by the original, made again: changed
             else:
                 merged[path] = kind
         return merged
@@ -368,6 +363,7 @@ def make_copy(
     short = (source.original.name if source.original is not None else _ref_name(source.name))[:40]
     name = f"{short}-copy-{copy_id[:6]}"
     waiter_dir = f"/.cdebug-copy-{copy_id}"
+    original_changes: dict[str, str] = {}
     try:
         image = source.image_id
         #: The original's environment, for a copy of its image as it is (a commit has it).
@@ -375,7 +371,11 @@ def make_copy(
         if source.original is not None:
             t0 = time.monotonic()
             how = "restarting" if source.original.restarting else "stopped"
-            if not engine.has_changes(source.original.id):
+            try:
+                original_changes = engine.changed_paths(source.original.id)
+            except EngineRequestError as exc:
+                raise CopyError(f"cannot read {source.name}'s changes: {exc.explanation}") from exc
+            if not original_changes:
                 # Nothing written: its image is its files as it stopped, and a commit (50-60
                 # ms, then an image to remove) would copy nothing more.
                 env = list(source.env)
@@ -494,7 +494,11 @@ def make_copy(
             workdir=source.workdir,
             mounts=source.shared,
         )
-        return DebugCopy(engine, source, copy_id, name, container_id, committed, stdin, target)
+        copy = DebugCopy(engine, source, copy_id, name, container_id, committed, stdin, target)
+        # What the original had written when it was committed: a crash loop's next run
+        # writes on, in the original, not in the copy.
+        copy.original_changes = original_changes
+        return copy
     except BaseException:
         _remove(engine, container_id, committed, stdin, timeout=10.0)
         raise

@@ -343,6 +343,24 @@ LIMIT_KEYS = (
 SIDECAR_LIMIT_KEYS = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod")
 
 
+def _limits(host: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The limits set in an inspect's HostConfig (LIMIT_KEYS), as `docker create` takes them."""
+    # 0 (and -1 for the pids limit, "" for the cpusets) mean none; a swap of -1 with a memory
+    # limit means unlimited swap, which a copy without it would get as twice the memory.
+    found = {
+        k: host[k]
+        for k in LIMIT_KEYS
+        if host.get(k) not in (None, 0, -1, "") or (k == "MemorySwap" and host.get("Memory"))
+    }
+    if found.get("MemorySwap") in (None, 0):
+        found.pop("MemorySwap", None)
+    if "NanoCpus" in found:
+        # Podman reports --cpus as the quota and period too; Docker refuses them together.
+        found.pop("CpuQuota", None)
+        found.pop("CpuPeriod", None)
+    return tuple(found.items())
+
+
 def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
     """A TargetInfo from what the engine's container inspect answers (GET /containers/ID/json)."""
     cfg = raw.get("Config") or {}
@@ -389,8 +407,7 @@ def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
             for u in host.get("Ulimits") or ()
             if (name := str(u.get("Name") or "").lower().removeprefix("rlimit_"))
         ),
-        # Docker's 0 (and -1 for the pids limit, "" for the cpusets) mean none.
-        limits=tuple((k, host[k]) for k in LIMIT_KEYS if host.get(k) not in (None, 0, -1, "")),
+        limits=_limits(host),
         oom_killed=bool(state.get("OOMKilled")),
     )
 

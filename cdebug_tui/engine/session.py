@@ -928,23 +928,26 @@ def remove_stale_links(
             continue
         try:
             removed += [(c.name, path) for path in remove_stale_links_of(engine, c.id, image)]
-        except CdebugError as exc:
-            if c.running and not isinstance(exc, TargetNotRunningError):
-                failed.append((c.name, str(exc)))
-                continue
+        except TargetNotFoundError:
+            continue  # removed meanwhile: nothing of it is left
+        except TargetNotRunningError:
             try:
                 waiting += [(c.name, c.state, path) for path in _links_in(engine, c.id)]
             except CdebugError:
                 pass  # gone meanwhile
+        except CdebugError as exc:
+            failed.append((c.name, str(exc)))
     return removed, failed, waiting
 
 
-def _links_in(engine: Engine, container_id: str) -> list[str]:
-    """The links (`/.cdebug-*`) a container's writable layer holds, as `docker diff` shows."""
+def _links_in(engine: Engine, container_id: str, nix: bool = False) -> list[str]:
+    """The links (`/.cdebug-*`, and with `nix` an added `/nix`, which may be a Nix-style
+    toolkit's link or the container's own directory) a container's writable layer holds, as
+    `docker diff` shows."""
     return [
-        d.path
-        for d in engine.diff(container_id)
-        if d.kind == "A" and d.path.startswith("/.cdebug-")
+        path
+        for path, kind in engine.changed_paths(container_id).items()
+        if kind == "A" and (path.startswith("/.cdebug-") or (nix and path == "/nix"))
     ]
 
 
@@ -967,7 +970,9 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
     # target, the copy started): the list said "running" a moment before it stopped.
     target = engine.inspect(target_id)
     if not target.running:
-        # Stopped: through its writable layer, where the engine keeps one (overlay).
+        # Stopped: through its writable layer, where the engine keeps one (overlay). A
+        # Nix-style toolkit's /nix link too (the helper removes only a link to /proc/*/root).
+        stale = _links_in(engine, target_id, nix=True)
         names = [path.lstrip("/") for path in stale]
         if target.restarting:
             raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
@@ -977,7 +982,7 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
             raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
     else:
         prepare_session(engine, SessionSpec(target=target_id, image=image)).close()
-    left = {d.path for d in engine.diff(target_id)}
+    left = engine.changed_paths(target_id)
     return [path for path in stale if path not in left]
 
 

@@ -778,11 +778,12 @@ class LocalEngine:
             raise CopyError(f"cannot create the copy: {exc.explanation}") from exc
         return str(answer["Id"])
 
-    def has_changes(self, container_id: str) -> bool:
-        """Whether `docker diff` shows anything for the container, as Engine.has_changes.
+    def changed_paths(self, container_id: str) -> dict[str, str]:
+        """`docker diff` of the container, path by path, as Engine.changed_paths.
 
         Raises:
             TargetNotFoundError: When the container is gone.
+            EngineRequestError: When the engine cannot read it.
         """
         try:
             changes = self.http.call(
@@ -792,7 +793,8 @@ class LocalEngine:
             if exc.not_found:
                 raise TargetNotFoundError(f"no such container: {container_id}") from exc
             raise
-        return bool(changes)
+        kinds = {0: "C", 1: "A", 2: "D"}
+        return {str(c["Path"]): kinds.get(c["Kind"], "?") for c in changes or ()}
 
     def create_stopped(self, image: str, labels: Mapping[str, str]) -> str:
         """Creates a container that is never started, to read an image's files through it,

@@ -148,3 +148,29 @@ def test_links_of_a_stopped_target_are_removed_without_running_it(
     assert [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")] == []
     assert engine.inspect(target.id).state == "exited"
     assert not sidecars_of(engine, target.id)
+
+
+def test_a_nix_toolkits_links_go_from_a_stopped_target_too(
+    engine: Any, run_target: Any, distroless_image: str, nix_toolkit: str
+) -> None:
+    """A Nix-style toolkit links its store at the target's /nix as well: both links go from a
+    target stopped under the session (the /nix one stayed), and the removal container too."""
+    from cdebug_tui.engine.session import remove_stale_links_of
+
+    target = run_target(distroless_image, network_mode="none")
+    session = start_session(engine, SessionSpec(target=target.id, image=nix_toolkit))
+    try:
+        engine.api.kill(target.id)
+        wait_for(lambda: not engine.inspect(target.id).running, 15, "the target to stop")
+    finally:
+        session.close()
+
+    def ours() -> list[str]:
+        return sorted(
+            c.path for c in engine.diff(target.id) if c.path.startswith(("/.cdebug-", "/nix"))
+        )
+
+    left = ours()
+    assert "/nix" in left and len(left) == 2, left
+    assert sorted(remove_stale_links_of(engine, target.id, nix_toolkit)) == left
+    assert ours() == [] and not sidecars_of(engine, target.id)
