@@ -476,15 +476,22 @@ class Engine:
             return None
         return self._rows(raw, restarts=True)[0]
 
-    def _run_details(self, container_id: str) -> tuple[int, bool]:
-        """Its restart count and whether its last run was killed for memory (one inspect)."""
+    def _run_details(self, container_id: str) -> dict[str, Any]:
+        """Its restart count, whether its last run was killed for memory, and when that run
+        started and ended (the list says "Up 17 minutes" for 17m59s), from one inspect."""
         try:
             raw = self._inspect(container_id)
         except CdebugError:
             # Removed since the list (its row goes with the next event), or an inspect the
             # engine refused: one row's details unknown, not the whole list.
-            return 0, False
-        return int(raw.get("RestartCount") or 0), bool((raw.get("State") or {}).get("OOMKilled"))
+            return {}
+        state = raw.get("State") or {}
+        return {
+            "restarts": int(raw.get("RestartCount") or 0),
+            "oom_killed": bool(state.get("OOMKilled")),
+            "started_at": _parse_time(state.get("StartedAt")),
+            "finished_at": _parse_time(state.get("FinishedAt")),
+        }
 
     def _failed_start(self, container_id: str) -> int | None:
         """The exit code of a container whose start failed (its entrypoint missing, say): the
@@ -519,7 +526,7 @@ class Engine:
             if restarts and never_started and not ours:
                 fields["exit_code"] = self._failed_start(c["Id"])
             # Never started, or ours: never restarted by a policy, never killed for memory.
-            details = (0, False)
+            details: dict[str, Any] = {}
             if restarts and not never_started and not ours:
                 details = self._run_details(c["Id"])
             out.append(
@@ -534,8 +541,7 @@ class Engine:
                     has_shell=has_shell,
                     is_sidecar=ours,
                     labels=tuple(sorted(labels.items())),
-                    restarts=details[0],
-                    oom_killed=details[1],
+                    **details,
                     **fields,
                 )
             )

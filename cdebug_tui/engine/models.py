@@ -111,6 +111,9 @@ class Container:
     #: Whether the kernel killed its last run for memory (inspect's State.OOMKilled): read
     #: with the restart count.
     oom_killed: bool = False
+    #: When its last run ended (inspect's State.FinishedAt), read with the restart count;
+    #: None while it has never ended.
+    finished_at: datetime | None = None
 
     @property
     def ref(self) -> ContainerRef:

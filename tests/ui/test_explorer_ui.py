@@ -186,11 +186,45 @@ def test_list_says_a_container_was_killed_for_memory(
             await wait_for(
                 pilot, lambda: _cell(app, cid, "state") == "exited (137) OOMKilled", "why", 30
             )
+            # When it stopped, as `docker ps` says "Exited (137) 5 seconds ago".
+            up = _cell(app, cid, "up")
+            assert up.endswith("s ago") and up[:-5].isdigit(), up
             from tests.ui.test_logs_ui import _open_logs, _status
 
             logs = await _open_logs(pilot, app, cid)
             await wait_for(
                 pilot, lambda: "exited (137, OOMKilled)" in _status(logs), "the log's end"
+            )
+
+    run(body())
+
+
+def test_up_counts_from_the_start_the_engine_recorded(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """UP is counted from the container's own start (inspect's StartedAt), not from the
+    list's "Up 17 minutes", which said 16m for 17m59s (and 2h for 2h59m)."""
+    from datetime import datetime
+
+    cid = make_container(busybox_image, ["sleep", "3600"])
+    raw = engine.api.inspect_container(cid)["State"]["StartedAt"]
+    started = datetime.fromisoformat(raw[:26].rstrip("Z") + "+00:00").timestamp()
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(200, 60)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+
+            def counted_from() -> float | None:
+                row = panel.row(cid)
+                return panel.started.get(f"{row.engine}/{cid}") if row else None
+
+            await wait_for(
+                pilot,
+                lambda: (t := counted_from()) is not None and abs(t - started) < 0.01,
+                "the engine's start time",
+                30,
+                detail=lambda: f"{counted_from()} against {started}",
             )
 
     run(body())

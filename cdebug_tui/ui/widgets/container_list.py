@@ -588,11 +588,21 @@ class ContainerListPanel(Vertical):
             restarts = c.restarts if newer else row.restarts
             oom = c.oom_killed if newer else row.oom_killed
             code = c.exit_code if newer and row.state == c.state == "created" else row.exit_code
+            started = c.started_at if newer and c.started_at else row.started_at
+            finished = c.finished_at if newer and c.finished_at else row.finished_at
             was = (row.has_shell, row.restarts, row.exit_code, row.oom_killed)
-            if was != (c.has_shell, restarts, code, oom):
+            times = (row.started_at, row.finished_at)
+            if was != (c.has_shell, restarts, code, oom) or times != (started, finished):
                 self.containers[_key(c)] = replace(
-                    row, has_shell=c.has_shell, restarts=restarts, exit_code=code, oom_killed=oom
+                    row,
+                    has_shell=c.has_shell,
+                    restarts=restarts,
+                    exit_code=code,
+                    oom_killed=oom,
+                    started_at=started,
+                    finished_at=finished,
                 )
+                self._note_start(self.containers[_key(c)])
                 changed = True
         if changed:
             self.rebuild()
@@ -777,7 +787,7 @@ class ContainerListPanel(Vertical):
             return
         now = time.time()
         for c in self.visible_rows():
-            if c.state in ("running", "paused") and _key(c) in self.started:
+            if (c.state in ("running", "paused") and _key(c) in self.started) or c.finished_at:
                 _set_cell(table, _key(c), "up", self._up(c, now))
 
     def _refresh_young_ages(self) -> None:
@@ -793,10 +803,15 @@ class ContainerListPanel(Vertical):
                 _set_cell(table, key, "up", self._up(c, now))
 
     def _up(self, c: Container, now: float) -> Text:
-        """How long it has been up: paused too, as `docker ps` says "Up 2 hours (Paused)"."""
+        """How long it has been up: paused too, as `docker ps` says "Up 2 hours (Paused)";
+        for one that stopped, how long ago (`docker ps`'s "Exited (3) 18 minutes ago")."""
+        if c.state not in ("running", "paused"):
+            if c.finished_at is not None and c.state in ("exited", "dead"):
+                return Text(f"{format_age(now - c.finished_at.timestamp())} ago", style="dim")
+            return Text("-", style="dim")
         started = self.started.get(_key(c))
-        if started is None or c.state not in ("running", "paused"):
-            return Text("-", style="" if c.running else "dim")
+        if started is None:
+            return Text("-")
         return Text(format_age(now - started), style="yellow" if c.state == "paused" else "")
 
     def columns_hidden(self, hidden: list[str]) -> None:
