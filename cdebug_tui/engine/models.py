@@ -229,6 +229,8 @@ class TargetInfo:
     limits: tuple[tuple[str, Any], ...] = ()
     #: Whether the kernel killed its last run for memory.
     oom_killed: bool = False
+    #: Why the engine could not start it (State.Error: its entrypoint missing, say), or "".
+    error: str = ""
 
     @property
     def ref(self) -> ContainerRef:
@@ -412,6 +414,7 @@ def target_info(raw: Mapping[str, Any], engine: str) -> TargetInfo:
         ),
         limits=_limits(host),
         oom_killed=bool(state.get("OOMKilled")),
+        error=str(state.get("Error") or ""),
     )
 
 

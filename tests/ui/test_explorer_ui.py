@@ -166,6 +166,17 @@ def test_list_shows_the_code_of_a_start_that_failed(
             await wait_for(
                 pilot, lambda: _cell(app, broken, "state") == "created (127)", "its code", 30
             )
+            # Its log is empty, as it never ran: the Logs say why, which only inspect said.
+            from tests.ui.test_logs_ui import _open_logs, _status
+
+            logs = await _open_logs(pilot, app, broken)
+            await wait_for(
+                pilot,
+                lambda: 'created, its start failed (127): exec: "/no/such/binary"' in _status(logs),
+                "why it never ran",
+                detail=lambda: _status(logs),
+            )
+            assert "no such file or directory" in _status(logs)
 
     run(body())
 

@@ -133,7 +133,15 @@ def test_enter_on_a_crashed_container_debugs_a_copy(
                 30,
             )
             assert logs.container_id == crashed.id
-            await pilot.press("x", "y")
+            await pilot.press("x")
+            from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+            asked = await wait_for(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen, "x asks"
+            )
+            # What goes with the session, before it is lost: the copy and what was written.
+            assert f"the debug copy {pane.session.copy.name} is removed" in asked.question
+            await pilot.press("y")
             await wait_for(
                 pilot,
                 lambda: copies_of(engine, crashed.id) == ([], []),

@@ -60,6 +60,10 @@ def format_timestamp(ns: int) -> str:
     return f"{head}.{rest // 1_000_000:03d}Z"
 
 
+#: How the Logs' status begins for a container that never ran: its start failed.
+_START_FAILED = "created, its start failed"
+
+
 class SearchIndex:
     """The lines' texts joined into one string and its lower-case copy, with where each line
     starts: `str.find` scans them in C, and each hit maps back to its line by bisection.
@@ -704,6 +708,15 @@ class LogsPanel(Vertical):
                     if info.state in ("exited", "dead"):
                         oom = ", OOMKilled" if info.oom_killed else ""
                         ended = f"{info.state} ({info.exit_code}{oom})"
+                    elif info.state == "created" and info.error:
+                        # It never ran, so it logged nothing: why, which only inspect said
+                        # (runc's own words, without the layers that relayed them: `exec:
+                        # "/app": stat /app: no such file or directory`).
+                        why = info.error
+                        for said in ("caused: ", "unable to start container process: "):
+                            why = why.rsplit(said, 1)[-1]
+                        why = why.removesuffix(": unknown")
+                        ended = f"{_START_FAILED} ({info.exit_code}): {why}"
                     self.post_message(self.Ended("ended", ended))
                 events = self.engine.events(since=since, container=self.container_id)
             except TargetNotFoundError:
@@ -864,6 +877,8 @@ class LogsPanel(Vertical):
             else:
                 text.append("⏸ paused", style="bold yellow")
                 text.append(" (End/G follows)", style="dim")
+        elif self.state == "ended" and self.detail.startswith(_START_FAILED):
+            text.append(f"■ {self.detail}", style="bold red")
         elif self.state == "ended":
             text.append(f"■ {self.detail}: no new lines", style="bold")
         elif self.state == "removed":

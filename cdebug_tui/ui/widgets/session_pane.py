@@ -1486,10 +1486,14 @@ class SessionPane(TabPane):
 
         forwards = sorted(port for ports in self.query(PortsPanel) for port in ports.forwards)
         also = ""
+        copy = self.session.copy if self.session is not None else None
+        if copy is not None:
+            # What the session wrote there goes too: said before it is lost.
+            also = f"; the debug copy {copy.name} is removed, and what was written in it"
         if len(forwards) == 1:
-            also = f"; the forward of port {forwards[0]} stops"
+            also += f"; the forward of port {forwards[0]} stops"
         elif forwards:
-            also = f"; the forwards of ports {', '.join(map(str, forwards))} stop"
+            also += f"; the forwards of ports {', '.join(map(str, forwards))} stop"
         self.app.push_screen(
             ConfirmScreen(
                 f"End the debug session on {self.target_name}?\n"

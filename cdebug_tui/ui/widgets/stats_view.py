@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from cdebug_tui.engine.stats import HISTORY_POINTS, format_bytes
+from cdebug_tui.engine.stats import HISTORY_POINTS, counted, format_bytes
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 #: The least top of a rate's scale (bytes/s): a few hundred bytes a second of background
@@ -216,7 +216,7 @@ class StatsView(VerticalScroll, can_focus=True):
             self.query_one(".stats-status", Static).update(
                 Text.assemble(
                     (f" {self.container_name} ", "bold reverse"),
-                    (f"  {len(points)} points · pids {latest.pids}", "dim"),
+                    (f"  {counted(len(points), 'point')} · pids {latest.pids}", "dim"),
                 )
             )
         cpu_limit = self.cpu_limit * 100 if self.cpu_limit else None
