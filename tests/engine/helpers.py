@@ -27,10 +27,21 @@ def cdebug(
     )
 
 
-def interactive_exec(image: str, target: str) -> subprocess.Popen[bytes]:
-    """`cdebug-tui exec -i` on a target, returned once its shell has answered."""
+def interactive_exec(image: str, target: str, *options: str) -> subprocess.Popen[bytes]:
+    """`cdebug-tui exec -i` (and `options`) on a target, returned once its shell answered."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cdebug_tui", "exec", "-i", "-q", "--image", image, target],
+        [
+            sys.executable,
+            "-m",
+            "cdebug_tui",
+            "exec",
+            "-i",
+            "-q",
+            *options,
+            "--image",
+            image,
+            target,
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -18,7 +18,7 @@ import pytest
 
 from cdebug_tui.engine.models import COPY_LABEL, SIDECAR_LABEL, TARGET_LABEL
 from tests.conftest import RUN_ID, TEST_LABEL, sidecars_of, unavailable
-from tests.engine.helpers import cdebug, wait_for, wait_or_tell
+from tests.engine.helpers import cdebug, interactive_exec, wait_for, wait_or_tell
 
 pytestmark = pytest.mark.engine
 
@@ -150,13 +150,7 @@ def test_a_stopped_container_that_wrote_nothing_is_copied_without_a_commit(
     stopped = make_target(app_image, command=["log", "1", "4"], environment={"MODE": "run-e"})
     assert (stopped.state, stopped.exit_code) == ("exited", 4)
     assert engine.diff(stopped.id) == []
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cdebug_tui", "exec", "-i", "--explain", "-q",
-         "--image", busybox_image, stopped.name],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    proc = interactive_exec(busybox_image, stopped.name, "--explain")
     assert proc.stdin and proc.stdout and proc.stderr
     try:
         proc.stdin.write(b"echo mode=$MODE; entrypoint | grep -c MODE=run-e\n")
@@ -192,13 +186,7 @@ def test_a_copy_keeps_the_originals_limits_so_an_oom_kill_happens_again(
         pids_limit=99,
         ulimits=[docker.types.Ulimit(name="nofile", soft=500, hard=600)],
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cdebug_tui", "exec", "-i", "-q", "--image", busybox_image,
-         stopped.name],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    proc = interactive_exec(busybox_image, stopped.name)
     assert proc.stdin and proc.stdout
     try:
         # busybox tail keeps the last line whole: 200 MiB without a newline cannot fit in 32.

@@ -119,12 +119,15 @@ def test_e_explains_the_focused_panel(
     run(body())
 
 
-def test_a_restarted_targets_link_is_removed(
-    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+@pytest.mark.parametrize("how", ["restarted", "stopped"])
+def test_the_link_of_a_target_that_ended_a_session_is_removed(
+    how: str, engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
-    """A target restarted under a session takes the session's supervisor with its PID
-    namespace before it can remove its link (/.cdebug-*) from the target's root: the app
-    removes it once the target runs again (it stayed until `cdebug-tui cleanup`)."""
+    """A target restarted or stopped under a session takes the session's supervisor with its
+    PID namespace before it can remove its link (/.cdebug-*) from the target's root: the app
+    removes it, from a restarted target once it runs again (it stayed until `cdebug-tui
+    cleanup`), from a stopped one at once, through its writable layer (it stayed until the
+    target ran again: in `docker diff`, in a commit, in the next debug copy)."""
     target = run_target(distroless_image, network_mode="none")
     notes: list[str] = []
 
@@ -137,16 +140,23 @@ def test_a_restarted_targets_link_is_removed(
             pane = await _running(pilot, app)
             assert links(), "root mode links the toolkit into the target"
             await wait_for(pilot, lambda: pane.panels_built, "the panels")
-            engine.api.restart(target.id, timeout=0)
+            if how == "restarted":
+                engine.api.restart(target.id, timeout=0)
+            else:
+                engine.api.kill(target.id)
             await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
-            # The header and the panels say the same, once the engine has run it again (the
-            # processes said "the target stopped" under "the target restarted").
-            header = pane.query_one(".session-header", Static)
-            await wait_for(pilot, lambda: "the target restarted" in str(header.render()), "why")
-            assert "the target restarted" in str(pane.processes.border_subtitle)
+            if how == "restarted":
+                # The header and the panels say the same, once the engine has run it again
+                # (the processes said "the target stopped" under "the target restarted").
+                header = pane.query_one(".session-header", Static)
+                await wait_for(pilot, lambda: "the target restarted" in str(header.render()), "why")
+                assert "the target restarted" in str(pane.processes.border_subtitle)
             await wait_for(pilot, lambda: not links(), "the link removed", 60)
             await wait_for(pilot, lambda: any("removed /.cdebug-" in n for n in notes), "a note")
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
+            if how == "stopped":
+                assert engine.inspect(target.id).state == "exited"
+                return
             # n in the ended tab: a new session on the target, same toolkit; the old tab stays.
             await pilot.press("n")
             second = await wait_for(
@@ -155,34 +165,6 @@ def test_a_restarted_targets_link_is_removed(
             await wait_for(pilot, lambda: second.state == "running", "the new session", 60)
             assert (second.target, second.image) == (pane.target, pane.image)
             assert pane in app.sessions()
-
-    run(body())
-    assert not sidecars_of(engine, target.id)
-
-
-def test_a_stopped_targets_link_is_removed_while_it_is_stopped(
-    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
-) -> None:
-    """A target that stops under a session keeps the session's link in its root (its
-    supervisor went with the PID namespace): the app removes it from the stopped target's
-    writable layer at once (it stayed until the target ran again, in `docker diff`, in a
-    commit, in the next debug copy)."""
-    target = run_target(distroless_image, network_mode="none")
-    notes: list[str] = []
-
-    def links() -> list[str]:
-        return [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")]
-
-    async def body() -> None:
-        app = _noted_app(target.name, busybox_image, notes)
-        async with app.run_test(size=(120, 36)) as pilot:
-            pane = await _running(pilot, app)
-            assert links(), "root mode links the toolkit into the target"
-            engine.api.kill(target.id)
-            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
-            await wait_for(pilot, lambda: not links(), "the link removed", 60)
-            await wait_for(pilot, lambda: any("removed /.cdebug-" in n for n in notes), "a note")
-            assert engine.inspect(target.id).state == "exited"
 
     run(body())
     assert not sidecars_of(engine, target.id)

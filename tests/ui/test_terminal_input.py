@@ -4,8 +4,9 @@ stay the app's, and the focus goes where a user expects."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cdebug_tui.ui.app import CdebugApp
@@ -29,6 +30,17 @@ def raw_input(app: CdebugApp) -> RawInput:
     """The input path of the real driver, fed by the test (Pilot's driver reads nothing)."""
     assert app._driver is not None
     return RawInput(app.input_router, app._driver.process_message)
+
+
+@contextlib.asynccontextmanager
+async def in_a_session(
+    target: Any, image: str, *, panels: bool = False
+) -> AsyncIterator[tuple[CdebugApp, Any, SessionPane, RawInput]]:
+    """The app (160x48) with a session tab on `target` at its prompt, and its raw input."""
+    app = CdebugApp(target=target.name, image=image)
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await start(pilot, app, panels=panels)
+        yield app, pilot, pane, raw_input(app)
 
 
 def ticking(raw: RawInput, condition: Any) -> Any:
@@ -120,10 +132,7 @@ def test_the_session_pty_receives_the_bytes_xterm_sends_for_the_corpus(
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app)
-            raw = raw_input(app)
+        async with in_a_session(target, busybox_image) as (app, pilot, pane, raw):
             for bracketed in (False, True):
                 await record_corpus(pilot, raw, pane, bracketed)
             assert app.focused is pane.view
@@ -140,10 +149,7 @@ def test_the_app_keeps_only_its_own_keys_and_shows_where_keys_go(
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app)
-            raw = raw_input(app)
+        async with in_a_session(target, busybox_image) as (app, pilot, pane, raw):
             view = pane.view
             shown = {
                 b.binding.description
@@ -311,10 +317,7 @@ def test_keys_after_a_tab_switch_in_one_burst_go_to_the_tab_shown(
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app, panels=True)
-            raw = raw_input(app)
+        async with in_a_session(target, busybox_image, panels=True) as (app, pilot, pane, raw):
             field = app.list_panel.query_one("#filter", Input)
             sidecars = app.list_panel.show_sidecars
             raw.feed(b"\x1d0/" + target.name.encode())
@@ -527,10 +530,7 @@ def test_t_then_keys_in_one_burst_go_into_the_terminal(
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app)
-            raw = raw_input(app)
+        async with in_a_session(target, busybox_image) as (app, pilot, pane, raw):
             await type_raw(pilot, raw, b"\x1d")  # ctrl+]: to the panels
             await wait_for(
                 pilot, lambda: pane.panels_built and app.focused is pane.processes, "the processes"
@@ -632,10 +632,7 @@ def test_ctrl_bracket_t_then_keys_in_one_burst_go_back_into_the_terminal(
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app)
-            raw = raw_input(app)
+        async with in_a_session(target, busybox_image) as (app, pilot, pane, raw):
 
             async def burst(*reads: bytes, word: str) -> None:
                 for data in reads:
@@ -800,10 +797,7 @@ def test_ctrl_p_typed_alone_in_the_terminal_recalls_the_last_command_at_once(
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app)
-            raw = raw_input(app)
+        async with in_a_session(target, busybox_image) as (app, pilot, pane, raw):
             await type_raw(pilot, raw, b"echo recalled-$((6*7))\r")
             await wait_for(pilot, lambda: "recalled-42" in terminal_text(pane), "the echo")
             await type_raw(pilot, raw, b"\x10")
@@ -825,10 +819,7 @@ def test_shift_page_up_scrolls_the_terminal_back_and_never_reaches_the_program(
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
-        async with app.run_test(size=(160, 48)) as pilot:
-            pane = await start(pilot, app)
-            raw = raw_input(app)
+        async with in_a_session(target, busybox_image) as (app, pilot, pane, raw):
             view = pane.view
             await type_raw(pilot, raw, b"seq 1 200; cat -v\r")
             await wait_for(pilot, lambda: "200" in terminal_text(pane), "the numbers")
