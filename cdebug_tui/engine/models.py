@@ -343,9 +343,11 @@ LIMIT_KEYS = (
     "PidsLimit",
     "ShmSize",
 )
-#: Those a debug copy's sidecar takes too, so that `entrypoint --run` runs under them: not the
-#: pids limit, which the sidecar's own few processes would take a share of.
-SIDECAR_LIMIT_KEYS = ("Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod")
+#: Those a debug copy's sidecar takes too, so that `entrypoint --run` runs under them (an OOM
+#: kill happens again): its memory. Not the pids limit, which the sidecar's own few processes
+#: would take a share of, nor the CPU ones, under which the whole session crawled (`--cpus
+#: 0.05`) for a crash they rarely cause.
+SIDECAR_LIMIT_KEYS = ("Memory", "MemorySwap")
 
 
 def _limits(host: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -734,8 +734,8 @@ def _prepare(
         target=lambda: init_box.append(engine_init(engine, image)), name="read-init", daemon=True
     )
     init_read.start()
-    # A copy's sidecar runs `entrypoint --run` in its own cgroup: the original's memory and
-    # CPU limits there, so that a crash they caused (an OOM kill) happens again.
+    # A copy's sidecar runs `entrypoint --run` in its own cgroup: the original's memory
+    # limit there, so that a crash it caused (an OOM kill) happens again.
     limits = {}
     if copy is not None and copy.source.original is not None:
         limits = {k: v for k, v in copy.source.original.limits if k in SIDECAR_LIMIT_KEYS}
@@ -765,17 +765,18 @@ def _prepare(
         if exc.not_found:
             raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
         raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
-    steps.add(
-        "create the sidecar",
-        config.docker_create_command(),
-        t0,
-        sidecar_id[:12]
-        + (
-            f"; with the original's {', '.join(limits)}: entrypoint --run runs under them"
-            if limits
-            else ""
-        ),
-    )
+    command, detail = config.docker_create_command(), sidecar_id[:12]
+    if "Memory" in limits:
+        from cdebug_tui.engine.stats import format_bytes
+
+        swap = limits.get("MemorySwap")
+        flags = f"--memory {limits['Memory']}b" + (f" --memory-swap {swap}" if swap else "")
+        command = command.replace(" --user 0 ", f" {flags} --user 0 ", 1)
+        detail += (
+            f"; memory {format_bytes(limits['Memory'])}, the original's:"
+            " entrypoint --run runs under it"
+        )
+    steps.add("create the sidecar", command, t0, detail)
 
     supervisor: SupervisorChannel | None = None
     session: DebugSession | None = None

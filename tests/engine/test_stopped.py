@@ -174,7 +174,7 @@ def test_a_copy_keeps_the_originals_limits_so_an_oom_kill_happens_again(
     engine: Any, make_target: Any, app_image: str, busybox_image: str
 ) -> None:
     """The copy has the original's memory, CPU and pids limits and ulimits, as `docker
-    inspect` shows them; its sidecar the memory and CPU ones, so that what the session runs
+    inspect` shows them; its sidecar the memory one, so that what the session runs
     (`entrypoint --run`, here a memory hog) is killed for memory as the original was. The
     copy had none: a crash from its memory limit could not happen again in it."""
     mib = 1 << 20
@@ -201,8 +201,8 @@ def test_a_copy_keeps_the_originals_limits_so_an_oom_kill_happens_again(
         ]
         (sidecar,) = sidecars_of(engine, copy)
         host = engine.api.inspect_container(sidecar["Id"])["HostConfig"]
-        assert (host["Memory"], host["NanoCpus"]) == (32 * mib, 5e8)
-        assert host["PidsLimit"] in (None, 0, -1)
+        assert (host["Memory"], host["NanoCpus"]) == (32 * mib, 0)
+        assert host["PidsLimit"] in (None, 0, -1)  # its own processes would count
     finally:
         proc.kill()
     assert_nothing_left(engine, stopped.id)
