@@ -690,7 +690,10 @@ class TerminalView(Widget, can_focus=True):
         self.post_message(self.EscapeRequested())
 
     def _scroll_key(self, key: str) -> bool:
-        """Shift+PageUp/PageDown scroll the history; returns True when handled."""
+        """Shift+PageUp/PageDown scroll the history; returns True when handled. Not on the
+        alternate screen (vi, less), which has none: the program gets them, as typed."""
+        if self.terminal.screen.alternate and not self.scroll_back:
+            return False
         history_len = len(self.terminal.screen.history)
         page = max(1, self.rows - 1)
         if key == "shift+pageup":

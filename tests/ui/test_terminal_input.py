@@ -854,5 +854,11 @@ def test_shift_page_up_scrolls_the_terminal_back_and_never_reaches_the_program(
             await type_raw(pilot, raw, b"\x1dt echo back-$((2*3))\r")
             await wait_for(pilot, lambda: "back-6" in terminal_text(pane), "the echo")
             assert app.focused is view and view.scroll_back == 0
+            # The alternate screen (vi, less) has no history: its program gets the key.
+            await type_raw(pilot, raw, b"printf '\\033[?1049h'; cat -v\r")
+            await wait_for(pilot, lambda: view.terminal.screen.alternate, "the alternate screen")
+            await type_raw(pilot, raw, b"\x1b[5;2~\r")
+            await wait_for(pilot, lambda: "^[[5;2~" in terminal_text(pane), "the key, as typed")
+            assert view.scroll_back == 0
 
     run(body())
