@@ -359,15 +359,19 @@ class CdebugApp(App[int], inherit_bindings=False):
         # First without the shell probes so that the rows show at once, then with them.
         self.post_message(ContainersLoaded(engine.list_containers(shells=False), engine.name))
         self.call_from_thread(self._follow, engine.name, since)
-        # Only the SHELL column and the restart counts are taken from these: read before their
-        # probes, which take seconds on a busy engine, their states are older than the events
-        # applied meanwhile (a container that died in between showed "running" again, for good).
-        # The shells first: the counts take an inspect per container.
-        for restarts in (False, True):
+        # Only the SHELL column and the details of the runs are taken from these: read before
+        # their probes, which take seconds on a busy engine, their states are older than the
+        # events applied meanwhile (a container that died in between showed "running" again,
+        # for good). The runs first (an inspect each: restart counts, OOM kills, exact ages,
+        # a failed start's code), then the shell probes (archive reads, seconds): the counts
+        # came 5 s after the list.
+        for shells, restarts in ((False, True), (True, False)):
             read_at = time.monotonic()
-            details = engine.list_containers(shells=True, restarts=restarts)
+            details = engine.list_containers(shells=shells, restarts=restarts)
             self.post_message(
-                ContainersLoaded(details, engine.name, details_only=True, read_at=read_at)
+                ContainersLoaded(
+                    details, engine.name, details_only=True, read_at=read_at, runs=restarts
+                )
             )
 
     def _remove_orphans(self, engine: Any) -> None:
@@ -645,7 +649,7 @@ class CdebugApp(App[int], inherit_bindings=False):
         if panel is None:
             return
         if message.details_only:
-            panel.set_details(message.containers, message.read_at)
+            panel.set_details(message.containers, message.read_at, runs=message.runs)
         else:
             first = not panel.loaded
             panel.set_containers(message.containers, message.engine)

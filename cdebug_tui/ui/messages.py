@@ -38,15 +38,19 @@ class ContainersLoaded(Message):
         engine: str | None = None,
         details_only: bool = False,
         read_at: float = 0.0,
+        runs: bool = True,
     ) -> None:
         super().__init__()
         self.containers = containers
         self.engine = engine
         #: When the read began (time.monotonic()): a row an event changed since is newer.
         self.read_at = read_at
-        #: Only their SHELL and restart counts are news: the rows' states may have changed
-        #: since they were read.
+        #: Only their SHELL and the details of their runs are news: the rows' states may have
+        #: changed since they were read.
         self.details_only = details_only
+        #: Whether the details of their runs (restart count, OOM kill, start and end) were
+        #: read: a pass of the shell probes alone leaves them as they are.
+        self.runs = runs
 
 
 class ContainerChanged(Message):

@@ -237,3 +237,29 @@ def test_a_narrow_name_column_keeps_the_name_before_the_session_mark() -> None:
     assert middle_cut(named("trial-app", 12), 13).plain == "trial-app ▶12"
     assert middle_cut(named("payments-worker-eu-west-1", 2), 20).plain == "payments…u-west-1 ▶2"
     assert middle_cut(Text("payments-worker-eu-west-1"), 20).plain == "payments-…-eu-west-1"
+
+
+def test_a_pass_of_shell_probes_keeps_the_details_of_the_runs() -> None:
+    """The details of the runs (restart count, OOM kill) now come first and the shell probes
+    after them (the counts came 5 s after the list): a pass of the probes alone keeps them,
+    and a pass of the runs alone keeps what the probes found."""
+    from dataclasses import replace
+
+    async def body() -> None:
+        app = _ListApp()
+        async with app.run_test(size=(160, 12)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            plain = [replace(c, has_shell=None) for c in _containers()]
+            panel.set_containers(plain, engine="docker")
+            await wait_for(pilot, lambda: app.query_one(ContainerTableView).row_count == 3, "rows")
+            runs = [replace(c, restarts=4, oom_killed=True) for c in plain]
+            panel.set_details(runs, read_at=10**9, runs=True)
+            shells = [replace(c, has_shell=False) for c in plain]
+            panel.set_details(shells, read_at=10**9, runs=False)
+            row = panel.containers[f"docker/{plain[0].id}"]
+            assert (row.restarts, row.oom_killed, row.has_shell) == (4, True, False)
+            panel.set_details(runs, read_at=10**9, runs=True)  # has_shell None: not probed
+            row = panel.containers[f"docker/{plain[0].id}"]
+            assert (row.restarts, row.has_shell) == (4, False)
+
+    run(body())

@@ -575,16 +575,22 @@ class ContainerListPanel(Vertical):
         self.loaded = True
         self.rebuild()
 
-    def set_details(self, containers: list[Container], read_at: float = 0.0) -> None:
-        """Takes only whether each shown container's image has a shell, its restart count and
-        the code of a start that failed (see ContainersLoaded), but for the rows an event
-        changed since `read_at`: theirs is newer (a start by hand set the count to 0 again)."""
+    def set_details(
+        self, containers: list[Container], read_at: float = 0.0, *, runs: bool = True
+    ) -> None:
+        """Takes only whether each shown container's image has a shell (when it is known),
+        and with `runs` the details of its runs: its restart count, an OOM kill, its start
+        and end, the code of a start that failed (see ContainersLoaded); but for the rows an
+        event changed since `read_at`: theirs is newer (a start by hand set the count to 0
+        again)."""
         changed = False
         for c in containers:
             row = self.containers.get(_key(c))
             if row is None:
                 continue
-            newer = self._changed_at.get(_key(c), 0.0) < read_at
+            if c.has_shell is None:
+                c = replace(c, has_shell=row.has_shell)  # not probed in this pass
+            newer = runs and self._changed_at.get(_key(c), 0.0) < read_at
             restarts = c.restarts if newer else row.restarts
             oom = c.oom_killed if newer else row.oom_killed
             code = c.exit_code if newer and row.state == c.state == "created" else row.exit_code
