@@ -33,6 +33,7 @@ from cdebug_tui.errors import (
     CopyError,
     EngineRequestError,
     ImageUnavailableError,
+    SessionError,
     TargetNotFoundError,
     ToolkitError,
 )
@@ -209,6 +210,9 @@ class DebugCopy:
         self._removed = False
         self._done = threading.Event()
         self._watcher: Any = None
+        #: The sessions in the copy (a tab's `n` opens another in the same one): it goes with
+        #: the last of them.
+        self._holders: list[DebugSession] = []
         #: The original's `docker diff` when it was committed (make_copy sets it).
         self.original_changes: dict[str, str] = {}
 
@@ -258,11 +262,36 @@ class DebugCopy:
         """banner_parts as one line (the CLI's first)."""
         return "; ".join(self.banner_parts())
 
-    def watch_original(self, session: DebugSession) -> None:
-        """Ends the session when the original container is removed (the copy would outlive
-        what it is a copy of, its volumes with it)."""
+    @property
+    def removed(self) -> bool:
+        """Whether the copy is gone, or going."""
+        return self._removed
+
+    def hold(self, session: DebugSession) -> None:
+        """Counts a session in the copy: it stays until the last one is released.
+
+        Raises:
+            SessionError: When the copy has gone (its last session ended meanwhile).
+        """
+        with self._lock:
+            if self._removed:
+                raise SessionError(f"the debug copy {self.name} has gone")
+            self._holders.append(session)
+
+    def release(self, session: DebugSession, timeout: float = 10.0) -> None:
+        """A session in the copy ended: the copy goes with the last one."""
+        with self._lock:
+            if session in self._holders:
+                self._holders.remove(session)
+            last = not self._holders
+        if last:
+            self.remove(timeout)
+
+    def watch_original(self) -> None:
+        """Ends the copy's sessions when the original container is removed (the copy would
+        outlive what it is a copy of, its volumes with it). Once per copy."""
         original = self.source.original
-        if original is None:
+        if original is None or self._watcher is not None:
             return
         stream = self.engine.events(container=original.id)
         self._watcher = stream
@@ -271,11 +300,14 @@ class DebugCopy:
             try:
                 for event in stream:
                     if event.action == "destroy":
-                        session.ended_reason = f"the original {original.name} was removed"
-                        session.close()
+                        with self._lock:
+                            held = list(self._holders)
+                        for session in held:
+                            session.ended_reason = f"the original {original.name} was removed"
+                            session.close()
                         return
             except CdebugError:
-                pass  # the engine went away: the session's own reader sees that
+                pass  # the engine went away: the sessions' own readers see that
 
         threading.Thread(target=watch, name=f"watch-{original.short_id}", daemon=True).start()
 

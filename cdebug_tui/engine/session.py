@@ -49,7 +49,15 @@ if TYPE_CHECKING:
     # Types only: `cdebug-tui exec` reaches a local engine without docker-py (LocalEngine).
     from cdebug_tui.engine.client import Engine, EventStream, ProgressCallback
 
-__all__ = ["STDERR", "STDOUT", "DebugSession", "ensure_image", "prepare_session", "start_session"]
+__all__ = [
+    "STDERR",
+    "STDOUT",
+    "DebugSession",
+    "ensure_image",
+    "prepare_session",
+    "start_session",
+    "start_session_in_copy",
+]
 
 StepCallback = Callable[[Step], None]
 #: Target events that end a session: the target's processes are gone or frozen.
@@ -118,8 +126,11 @@ class DebugSession:
         self.ended_reason: str | None = None
         #: The target's exit code when it stopped during the session (its die event says).
         self.target_exit_code: int | None = None
-        #: The debug copy the sidecar joins, for a stopped container or an image; removed last.
+        #: The debug copy the sidecar joins, for a stopped container or an image; removed last
+        #: (with the last session in it).
         self.copy: copies.DebugCopy | None = None
+        #: Set once this session has let go of its copy (removed with it, when it was the last).
+        self._copy_released = threading.Event()
 
     def watch_target(self, stream: EventStream) -> None:
         """Ends the session as soon as the target stops, is paused or removed (engine events).
@@ -519,7 +530,7 @@ class DebugSession:
             # Closing in another thread (the target's watcher): wait for the copy's removal,
             # which a process about to exit would otherwise cut short.
             if self.copy is not None:
-                self.copy.remove(timeout)
+                self._copy_released.wait(timeout + 5)
             return
         # Unblock whoever reads the shell first: everything after this may wait on the engine.
         if self.stream is not None:
@@ -540,7 +551,10 @@ class DebugSession:
                 pass
         self.supervisor.close()
         if self.copy is not None:
-            self.copy.remove(timeout)
+            try:
+                self.copy.release(self, timeout)
+            finally:
+                self._copy_released.set()
 
     def _wait_idle(self, timeout: float) -> None:
         """Waits until the commands being started or run in the sidecar are (commands
@@ -595,6 +609,45 @@ def start_session(
         CdebugError: A subclass saying what is wrong, for the user.
     """
     session = prepare_session(engine, spec, on_step=on_step, on_progress=on_progress, notice=notice)
+    try:
+        session.start_shell()
+    except BaseException:
+        session.close(timeout=5)
+        raise
+    return session
+
+
+def start_session_in_copy(
+    engine: Engine,
+    spec: SessionSpec,
+    copy: copies.DebugCopy,
+    *,
+    on_step: StepCallback | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> DebugSession:
+    """Starts another session in the debug copy a session made (a tab's `n`): its own
+    sidecar and shell in the same copy, which goes with the last session in it. On any
+    failure nothing of this session is left behind.
+
+    Raises:
+        CdebugError: A subclass saying what is wrong (the copy has gone, say).
+    """
+    if copy.removed:
+        raise SessionError(f"the debug copy {copy.name} has gone")
+    steps = _Steps(on_step)
+    t0 = time.monotonic()
+    steps.add(
+        "find the target",
+        f"docker inspect {copy.name}",
+        t0,
+        f"the running {copy.source.describe().replace('container', 'debug copy of', 1)}",
+    )
+    events = engine.events(container=copy.target.id)
+    try:
+        session = _prepare(engine, spec, copy.target, steps, events, None, notice, None, copy)
+    except BaseException:
+        events.close()
+        raise
     try:
         session.start_shell()
     except BaseException:
@@ -689,7 +742,7 @@ def _prepare_found(
             copy.remove()
         raise
     if copy is not None:
-        copy.watch_original(session)
+        copy.watch_original()
     return session
 
 
@@ -804,7 +857,9 @@ def _prepare(
             raise SessionError(f"cannot start the sidecar: {text}") from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
-        session.copy = copy
+        if copy is not None:
+            copy.hold(session)
+            session.copy = copy
         steps.add("start the sidecar", config.docker_start_command(), t0)
 
         t0 = time.monotonic()

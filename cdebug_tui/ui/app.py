@@ -1062,11 +1062,13 @@ class CdebugApp(App[int], inherit_bindings=False):
         command: tuple[str, ...] = (),
         profile: str = "general",
         pending: Future[Any] | None = None,
+        copy: Any = None,
     ) -> SessionPane:
         """Opens a tab that starts a session on `target` (of `engine`, by default the current
         one) with the toolkit `image` (in `prepared`'s sidecar, when one is given, or in the
         one `pending` gives when its preparation ends) and the sidecar's privilege `profile`,
-        running `command` (by default the toolkit's shell)."""
+        running `command` (by default the toolkit's shell), in the debug copy `copy` (another
+        tab's) when one is given."""
         from cdebug_tui.ui.widgets.session_pane import SessionPane
 
         pane = SessionPane(
@@ -1078,6 +1080,7 @@ class CdebugApp(App[int], inherit_bindings=False):
             command,
             profile=profile,
             pending=pending,
+            copy=copy,
         )
         self._all_panes.append(pane)
         self._tab_coming(pane)

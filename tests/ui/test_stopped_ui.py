@@ -248,3 +248,46 @@ def test_enter_on_a_crash_loop_debugs_a_copy_between_two_runs(
             await wait_for(pilot, lambda: "crashed as uid=65532" in terminal_text(pane), "the log")
 
     run(body())
+
+
+def test_n_on_a_copys_tab_opens_a_shell_in_the_same_copy(
+    engine: Any, crashed: Any, busybox_image: str
+) -> None:
+    """`n` in a running tab on a debug copy: another shell in the same copy, which sees the
+    first one's writes (it made a second copy, which saw none); the copy stays while either
+    tab runs and goes, with its image, with the last."""
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            first = await debug_from_list(pilot, crashed.id, crashed.name, busybox_image)
+            await wait_for_prompt(pilot, first)
+            await type_text(pilot, "echo from-the-first > /tmp/shared")
+            await pilot.press("enter")
+            await pilot.press("ctrl+right_square_bracket", "n")
+            second = await wait_for(
+                pilot, lambda: next((p for p in app.sessions() if p is not first), None), "n"
+            )
+            await wait_for(pilot, lambda: second.state == "running", "its session", 60)
+            assert second.session is not None and second.session.copy is first.session.copy
+            assert len(copies_of(engine, crashed.id)[0]) == 1
+            await wait_for_prompt(pilot, second)
+            await type_text(pilot, "cat /tmp/shared")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "from-the-first" in terminal_text(second), "its write")
+            # The first tab closes: the copy stays for the second.
+            app.tabs.active = first.id
+            await pilot.press("ctrl+right_square_bracket", "x", "y")
+            await wait_for(pilot, lambda: first not in app.sessions(), "the first tab to close")
+            assert second.state == "running"
+            assert [len(found) for found in copies_of(engine, crashed.id)] == [1, 1]
+            app.tabs.active = second.id
+            await pilot.press("ctrl+right_square_bracket", "x", "y")
+            await wait_for(
+                pilot,
+                lambda: copies_of(engine, crashed.id) == ([], []),
+                "the copy and its image to go with the last tab",
+                30,
+            )
+
+    run(body())

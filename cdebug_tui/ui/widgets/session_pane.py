@@ -268,8 +268,11 @@ class SessionPane(TabPane):
         command: tuple[str, ...] = (),
         profile: str = "general",
         pending: Future[DebugSession | None] | None = None,
+        copy: Any = None,
     ) -> None:
         self.number = next(_counter)
+        #: The debug copy this tab's session joins (another tab's, by `n`), or None.
+        self._join_copy = copy
         #: A preparation still under way when this tab was picked: its session (None if it
         #: failed) is this tab's, the start waits for it.
         self._pending = pending
@@ -528,9 +531,16 @@ class SessionPane(TabPane):
                     prepared.close()
                 return
         try:
-            session = self._start_prepared(rows, cols, on_step) or start_session(
-                self.engine, spec, on_step=on_step, on_progress=on_progress, notice=notice
-            )
+            if self._join_copy is not None:
+                from cdebug_tui.engine.session import start_session_in_copy
+
+                session = start_session_in_copy(
+                    self.engine, spec, self._join_copy, on_step=on_step, notice=notice
+                )
+            else:
+                session = self._start_prepared(rows, cols, on_step) or start_session(
+                    self.engine, spec, on_step=on_step, on_progress=on_progress, notice=notice
+                )
         except CdebugError as exc:
             self.post_message(SessionFailed(str(exc)))
             return
@@ -1223,6 +1233,7 @@ class SessionPane(TabPane):
         """A new tab on this tab's target, with its toolkit and profile, running `command`
         (the toolkit's shell when empty)."""
         open_session = getattr(self.app, "open_session", None)
+        copy = self.session.copy if self.session is not None else None
         if callable(open_session):
             open_session(
                 self.target,
@@ -1231,6 +1242,9 @@ class SessionPane(TabPane):
                 self.engine,
                 command=command,
                 profile=self.profile,
+                # Running on a debug copy: another shell in the same copy, which sees this
+                # one's writes (a second copy saw none). Ended, a new copy, as it stopped now.
+                copy=copy if copy is not None and not copy.removed else None,
             )
 
     @on(RootfsPanel.PreviewRequested)
