@@ -185,6 +185,9 @@ class InputRouter:
         view_keys: Iterable[bytes] = (),
     ):
         self._view_keys = frozenset(view_keys)
+        #: How many reads the user's terminal has delivered (RawInput counts them): a key
+        #: carries its read's number, so that what was typed in one burst is known as such.
+        self.reads = 0
         self._lock = threading.Lock()
         self._sink: Callable[[bytes], None] | None = None
         self._bracketed: Callable[[], bool] = lambda: False

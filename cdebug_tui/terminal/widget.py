@@ -74,6 +74,16 @@ _CURSOR_UNFOCUSED = Style(underline=True)
 _SELECTED = Style(reverse=True)
 
 
+def key_again(event: events.Key) -> events.Key:
+    """The same key as a new event, to post elsewhere, with the number of the read it came
+    in (RawInput sets `read_id`): a question knows what was typed before it showed."""
+    again = events.Key(event.key, event.character)
+    read_id = getattr(event, "read_id", None)
+    if read_id is not None:
+        again.read_id = read_id  # type: ignore[attr-defined]
+    return again
+
+
 class TerminalView(Widget, can_focus=True):
     """A terminal: renders a pyte-based emulator and forwards every key to a transport.
 
@@ -683,7 +693,7 @@ class TerminalView(Widget, can_focus=True):
                 self._send(encode_key(event.key, event.character))
             return
         for event in keys:
-            self.app.post_message(events.Key(event.key, event.character))
+            self.app.post_message(key_again(event))
 
     def action_leave(self) -> None:
         """Leaves the terminal (its key is handled in _on_key; the binding shows it)."""

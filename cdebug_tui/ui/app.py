@@ -677,6 +677,11 @@ class CdebugApp(App[int], inherit_bindings=False):
             elif message.container.state == "running":
                 self._remove_links(key)
         if message.container is None and message.engine is not None:
+            # A tab that ended with its target stopped: n there would start on a container
+            # that is gone now (it tried to pull its id as an image).
+            for pane in self.sessions():
+                if pane.is_on(message.container_id):
+                    pane.target_removed()
             # Views of a removed container (inspect, stats) say so instead of going blank.
             self.stats.forget((message.engine, message.container_id))
             for screen in self.screen_stack:

@@ -57,16 +57,23 @@ class RawInput:
         Args:
             data: Bytes as read from the user's terminal.
         """
+        self.router.reads += 1
         self._parse(self.router.feed(data))
+
+    def _key(self, event: Message) -> None:
+        """Delivers an event; a key with the number of the read it came in (`read_id`)."""
+        if isinstance(event, Key):
+            event.read_id = self.router.reads  # type: ignore[attr-defined]
+        self._process(event)
 
     def tick(self) -> None:
         """Lets held bytes go and a held ESC be the Escape key once nothing followed it."""
         self._parse(self.router.tick())
         if self._escape_since is not None and self.wait() == 0:
             self._escape_since = None
-            self._process(Key("escape", "\x1b"))
+            self._key(Key("escape", "\x1b"))
         for event in self._parser.tick():
-            self._process(event)
+            self._key(event)
 
     def _parse(self, data: bytes) -> None:
         if not data:
@@ -86,10 +93,10 @@ class RawInput:
         parts += more
         for part in parts:
             if part is None:
-                self._process(Key("escape", "\x1b"))
+                self._key(Key("escape", "\x1b"))
             else:
                 for event in self._parser.feed(self._decode(part)):
-                    self._process(event)
+                    self._key(event)
         if held:
             self._escape_since = time.monotonic()
 

@@ -244,8 +244,9 @@ def test_up_counts_from_the_start_the_engine_recorded(
 def test_a_young_containers_age_counts_the_seconds(
     engine: Any, make_container: Callable[..., str], busybox_image: str
 ) -> None:
-    """UP counts a new container's seconds as they pass: it was redrawn every 10 s, and a
-    trial saw `5s` stay for five seconds, then `12s`."""
+    """UP counts a new container's seconds as they pass, and once it stopped how long ago by
+    the second: it was redrawn every 10 s, and a trial saw `5s` stay for five seconds, then
+    `12s` (and `2s ago` for five seconds, then `6s ago`)."""
     cid = make_container(busybox_image, ["sleep", "3600"])
 
     async def body() -> None:
@@ -259,6 +260,11 @@ def test_a_young_containers_age_counts_the_seconds(
                 return len(seen) >= 3
 
             await wait_for(pilot, three, "three ages in a row", 8, detail=lambda: str(seen))
+            # Stopped, how long ago counts by the second too.
+            engine.api.kill(cid)
+            await wait_for(pilot, lambda: _cell(app, cid, "up").endswith("s ago"), "ago")
+            seen.clear()
+            await wait_for(pilot, three, "three agos in a row", 8, detail=lambda: str(seen))
 
     run(body())
 

@@ -410,6 +410,18 @@ def test_a_target_removed_under_a_session_is_said_so_with_its_exit_code(
                 pane.focus()
                 await pilot.press("n")
                 await wait_for(pilot, lambda: len(app.sessions()) == 2, "a new session's tab")
+                # Removed afterwards, ended and restarted as it was: no n any more (it was
+                # offered, and tried to pull the removed target's id as an image).
+                engine.api.remove_container(target.id, force=True)
+                await wait_for(
+                    pilot,
+                    lambda: (
+                        pane.check_action("reopen", ()) is False
+                        and pane.view.border_title == "the shell ended: its target is gone"
+                        and "n new session" not in str(header.render())
+                    ),
+                    "n gone with the target",
+                )
 
     run(body())
     assert sidecars_of(engine, target.id) == []

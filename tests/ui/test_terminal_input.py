@@ -862,3 +862,31 @@ def test_shift_page_up_scrolls_the_terminal_back_and_never_reaches_the_program(
             assert view.scroll_back == 0
 
     run(body())
+
+
+def test_a_word_typed_into_the_panels_never_answers_the_question_it_asks(
+    run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`qwerty` or `xwy` typed into the panels in one burst (meant for the shell): q asks to
+    quit, x to close the tab, and the rest of the burst, typed before the question showed,
+    answers nothing (its y answered yes: the app quit, the running tab closed). The question
+    waits; a key typed after it answers it."""
+    from cdebug_tui.ui.screens.confirm import ConfirmScreen
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        async with in_a_session(target, busybox_image, panels=True) as (app, pilot, pane, raw):
+            await type_raw(pilot, raw, b"\x1d")
+            await wait_for(pilot, lambda: app.focused is pane.processes, "the panels")
+            for word in (b"qwerty", b"xwy"):
+                await type_raw(pilot, raw, word)
+                await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "asked")
+                await pilot.pause(0.2)
+                assert isinstance(app.screen, ConfirmScreen), word  # still asking
+                assert app.is_running and pane.state == "running"
+                await type_raw(pilot, raw, b"n")
+                await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "n")
+                assert app.is_running and pane in app.sessions() and pane.state == "running"
+
+    run(body())

@@ -6,12 +6,16 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from cdebug_tui.terminal.widget import key_again
+
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Asks a question; y or Enter on Yes answers True, n, Esc or any other letter False."""
+    """Asks a question; y or Enter on Yes answers True, n, Esc or any other letter False;
+    keys typed in the burst that asked it, before it showed, answer nothing."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
@@ -26,7 +30,10 @@ class ConfirmScreen(ModalScreen[bool]):
         self.no = no
         self._answered = False
         #: Keys queued behind the answer, replayed once the question has gone.
-        self._held: list[tuple[str, str | None]] = []
+        self._held: list[Key] = []
+        #: The last read of the user's terminal before the question was asked: its keys
+        #: were typed before it showed (see on_key).
+        self._asked_after: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -41,8 +48,18 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+        router = getattr(self.app, "input_router", None)
+        self._asked_after = getattr(router, "reads", None)
 
     def on_key(self, event: events.Key) -> None:
+        read = getattr(event, "read_id", None)
+        if read is not None and self._asked_after is not None and read <= self._asked_after:
+            # Typed in the burst that asked it, before it showed (`qwerty` into the panels:
+            # its q asked to quit, its y, queued before the question was drawn, said yes):
+            # no answer. The question waits for one.
+            event.stop()
+            event.prevent_default()
+            return
         if self._answered:
             # The rest of a burst that answered (Textual queues a read's keys here before any
             # runs): never a second answer, which closed the screen under this one too, or
@@ -50,7 +67,7 @@ class ConfirmScreen(ModalScreen[bool]):
             # answer led (`Escape q`: the question goes, q quits).
             event.stop()
             event.prevent_default()
-            self._held.append((event.key, event.character))
+            self._held.append(key_again(event))
             return
         # Answered here, in the order typed: a binding runs once its key has bubbled up to
         # the app, after the keys queued behind it (`Escape q`: the q came first).
@@ -65,7 +82,10 @@ class ConfirmScreen(ModalScreen[bool]):
         self._answer(event.button.id == "yes")
 
     def action_answer(self, answer: bool) -> None:
-        self._answer(answer)
+        """Nothing: y, n and Esc answer in on_key, in the order typed. The bindings name
+        them in the footer; one that runs reached the app from where it was typed before
+        the question showed (a word typed into the panels: its y, queued there, ran the
+        question's binding once it had bubbled up to the app), which answers nothing."""
 
     def _answer(self, answer: bool) -> None:
         if not self._answered:
@@ -80,5 +100,5 @@ class ConfirmScreen(ModalScreen[bool]):
             self.app.call_after_refresh(self._replay, tries - 1)
             return
         held, self._held = self._held, []
-        for key, character in held:
-            self.app.post_message(events.Key(key, character))
+        for key in held:
+            self.app.post_message(key)

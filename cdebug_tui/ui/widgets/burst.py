@@ -7,6 +7,8 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Input
 
+from cdebug_tui.terminal.widget import key_again
+
 
 def forward_burst(widget: Widget, event: events.Key) -> bool:
     """Forwards a key queued on `widget` to the widget that has the focus now.
@@ -20,7 +22,7 @@ def forward_burst(widget: Widget, event: events.Key) -> bool:
         return False
     event.stop()
     event.prevent_default()
-    focused.post_message(events.Key(event.key, event.character))
+    focused.post_message(key_again(event))
     return True
 
 

@@ -800,12 +800,18 @@ class ContainerListPanel(Vertical):
         """Updates the ages still counted in seconds (the order by UP waits for the 10 s)."""
         now = time.time()
         young = [key for key, started in self.started.items() if now - started < 61]
+        # And the stopped ones' "ago" (it said "2s ago" for five seconds, then "6s ago").
+        young += [
+            _key(c)
+            for c in self.containers.values()
+            if c.finished_at is not None and not c.running and now - c.finished_at.timestamp() < 61
+        ]
         if not young:
             return
         table = self.query_one(ContainerTableView)
         for key in young:
             c = self.containers.get(key)
-            if c is not None and c.state in ("running", "paused"):
+            if c is not None and (c.state in ("running", "paused") or c.finished_at):
                 _set_cell(table, key, "up", self._up(c, now))
 
     def _up(self, c: Container, now: float) -> Text:

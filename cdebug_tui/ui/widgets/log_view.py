@@ -26,6 +26,7 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from cdebug_tui.engine.stats import counted
+from cdebug_tui.terminal.widget import key_again
 from cdebug_tui.ui.widgets.burst import OrderedInput, forward_burst
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ class LogView(ScrollView, can_focus=True):
             if focused is not None:
                 event.stop()
                 event.prevent_default()
-                focused.post_message(events.Key(event.key, event.character))
+                focused.post_message(key_again(event))
             return
         if event.key == "slash" and isinstance(panel, LogsPanel):
             event.stop()

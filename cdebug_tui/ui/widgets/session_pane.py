@@ -273,6 +273,8 @@ class SessionPane(TabPane):
         self.number = next(_counter)
         #: The debug copy this tab's session joins (another tab's, by `n`), or None.
         self._join_copy = copy
+        #: Whether the target was removed since the session ended (see target_removed).
+        self._removed_since = False
         #: A preparation still under way when this tab was picked: its session (None if it
         #: failed) is this tab's, the start waits for it.
         self._pending = pending
@@ -1363,9 +1365,29 @@ class SessionPane(TabPane):
         return True
 
     def _target_gone(self) -> bool:
-        """Whether the session ended because its target, or a copy's original, was removed."""
+        """Whether the target, or a copy's original, was removed: the session's end, or
+        since it ended (target_removed)."""
         reason = self.session.ended_reason if self.session is not None else None
-        return bool(reason and reason.endswith("was removed"))
+        return self._removed_since or bool(reason and reason.endswith("was removed"))
+
+    def is_on(self, container_id: str) -> bool:
+        """Whether this tab debugs that container (by the id or name it was opened with, or
+        the one its session found; for a copy, its original)."""
+        session = self.session
+        ids = {self.target}
+        if session is not None:
+            ids.add(session.target.id)
+            if session.copy is not None and session.copy.source.original is not None:
+                ids.add(session.copy.source.original.id)
+        return container_id in ids
+
+    def target_removed(self) -> None:
+        """The target was removed (an engine event): an ended tab no longer offers n."""
+        self._removed_since = True
+        if self.state == PaneState.ENDED:
+            self.view.border_title = self._terminal_title(focused=False)
+            self._set_header()
+            self.refresh_bindings()
 
     def action_reopen(self) -> None:
         """A new session on the same target, toolkit and profile, in a tab of its own (this
