@@ -609,6 +609,11 @@ def start_session(
         CdebugError: A subclass saying what is wrong, for the user.
     """
     session = prepare_session(engine, spec, on_step=on_step, on_progress=on_progress, notice=notice)
+    return _with_shell(session)
+
+
+def _with_shell(session: DebugSession) -> DebugSession:
+    """The session with its shell started; closed (nothing left behind) when it cannot be."""
     try:
         session.start_shell()
     except BaseException:
@@ -648,12 +653,7 @@ def start_session_in_copy(
     except BaseException:
         events.close()
         raise
-    try:
-        session.start_shell()
-    except BaseException:
-        session.close(timeout=5)
-        raise
-    return session
+    return _with_shell(session)
 
 
 def prepare_session(
