@@ -25,6 +25,7 @@ import requests.exceptions
 import urllib3.exceptions
 
 from cdebug_tui.engine.models import (
+    CHANGE_KINDS,
     COPY_LABEL,
     DETACH_KEYS,
     OWNER_LABEL,
@@ -779,7 +780,7 @@ class Engine:
     def diff(self, container_id: str) -> list[Change]:
         """The paths changed in the container's writable layer, as `docker diff` shows them."""
         raw = self._call(self.api.diff, container_id) or []
-        return [Change(path=d["Path"], kind=_CHANGE_KINDS.get(d["Kind"], "?")) for d in raw]
+        return [Change(path=d["Path"], kind=CHANGE_KINDS.get(d["Kind"], "?")) for d in raw]
 
     def changed_paths(self, container_id: str) -> dict[str, str]:
         """`docker diff` of the container, path by path: "A", "C" or "D".
@@ -794,7 +795,7 @@ class Engine:
             if exc.not_found:
                 raise TargetNotFoundError(f"no such container: {container_id}") from exc
             raise
-        return {d["Path"]: _CHANGE_KINDS.get(d["Kind"], "?") for d in raw}
+        return {d["Path"]: CHANGE_KINDS.get(d["Kind"], "?") for d in raw}
 
     def open_exec(
         self, container_id: str, argv: list[str], *, user: str = "0", stdin: bool = True
@@ -964,9 +965,7 @@ class Engine:
             privileged=privileged,
             auto_remove=auto_remove,
             init=init or None,
-            ulimits=[docker.types.Ulimit(name=n, soft=s, hard=h) for n, s, h in ulimits]
-            if ulimits
-            else None,
+            ulimits=_ulimits(ulimits),
         )
         host_config.update(limits or {})  # the engine's own keys, as inspect gave them
         answer = self._request(
@@ -1423,9 +1422,7 @@ class Engine:
                 if bind is not None
                 else None
             ),
-            ulimits=[docker.types.Ulimit(name=n, soft=s, hard=h) for n, s, h in ulimits]
-            if ulimits
-            else None,
+            ulimits=_ulimits(ulimits),
         )
         host_config.update(limits or {})
         try:
@@ -1557,8 +1554,9 @@ _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
 
 
-#: `docker diff`'s kinds, as the engine numbers them.
-_CHANGE_KINDS = {0: "C", 1: "A", 2: "D"}
+def _ulimits(ulimits: list[tuple[str, int, int]] | None) -> list[docker.types.Ulimit] | None:
+    """(name, soft, hard) ulimits as docker-py takes them; None for none."""
+    return [docker.types.Ulimit(name=n, soft=s, hard=h) for n, s, h in ulimits or ()] or None
 
 
 def _explorer_row_fields(c: Mapping[str, Any]) -> dict[str, Any]:

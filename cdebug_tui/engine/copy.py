@@ -22,6 +22,7 @@ from cdebug_tui.engine.models import (
     TARGET_LABEL,
     Mount,
     TargetInfo,
+    limit_flags,
     validate_image_ref,
 )
 
@@ -447,7 +448,7 @@ def make_copy(
                 cmd += ["--volumes-from", source.original.name if source.original else ""]
             cmd += ["--network", network, "--entrypoint", waiter_at]
             if source.original is not None:
-                cmd += _limit_flags(source.original)
+                cmd += limit_flags(source.original.limits, source.original.ulimits)
             if env is not None and source.original is not None:
                 # The original's environment, by reference: its values may be secrets.
                 fmt = "'{{join .Config.Env \"\\n\"}}'"
@@ -534,36 +535,6 @@ def make_copy(
     except BaseException:
         _remove(engine, container_id, committed, stdin, timeout=10.0)
         raise
-
-
-#: `docker create` flags for LIMIT_KEYS, for the steps (bytes and nano-CPUs as the flags
-#: take them: --memory 16777216b, --cpus 0.5).
-_LIMIT_FLAGS = {
-    "Memory": "--memory",
-    "MemorySwap": "--memory-swap",
-    "MemoryReservation": "--memory-reservation",
-    "CpuShares": "--cpu-shares",
-    "CpuQuota": "--cpu-quota",
-    "CpuPeriod": "--cpu-period",
-    "CpusetCpus": "--cpuset-cpus",
-    "CpusetMems": "--cpuset-mems",
-    "PidsLimit": "--pids-limit",
-    "ShmSize": "--shm-size",
-}
-
-
-def _limit_flags(original: TargetInfo) -> list[str]:
-    """The original's limits as the flags that set them."""
-    flags = []
-    for key, value in original.limits:
-        if key == "NanoCpus":
-            flags += ["--cpus", f"{value / 1e9:g}"]
-        elif key in _LIMIT_FLAGS:
-            unit = "b" if key in ("Memory", "MemorySwap", "MemoryReservation", "ShmSize") else ""
-            flags += [_LIMIT_FLAGS[key], f"{value}{unit}" if value != -1 else "-1"]
-    for name, soft, hard in original.ulimits:
-        flags += ["--ulimit", f"{name}={soft}:{hard}"]
-    return flags
 
 
 def _binds_run(engine: Engine) -> bool:

@@ -350,6 +350,45 @@ LIMIT_KEYS = (
 SIDECAR_LIMIT_KEYS = ("Memory", "MemorySwap")
 
 
+#: `docker create` flags for LIMIT_KEYS (bytes and nano-CPUs as the flags take them:
+#: --memory 16777216b, --cpus 0.5).
+_LIMIT_FLAGS = {
+    "Memory": "--memory",
+    "MemorySwap": "--memory-swap",
+    "MemoryReservation": "--memory-reservation",
+    "CpuShares": "--cpu-shares",
+    "CpuQuota": "--cpu-quota",
+    "CpuPeriod": "--cpu-period",
+    "CpusetCpus": "--cpuset-cpus",
+    "CpusetMems": "--cpuset-mems",
+    "PidsLimit": "--pids-limit",
+    "ShmSize": "--shm-size",
+}
+#: `docker diff`'s kinds, as the engine numbers them.
+CHANGE_KINDS = {0: "C", 1: "A", 2: "D"}
+
+
+def limit_flags(
+    limits: Iterable[tuple[str, Any]], ulimits: Iterable[tuple[str, int, int]] = ()
+) -> list[str]:
+    """Limits (LIMIT_KEYS) and ulimits as the `docker create` flags that set them."""
+    flags = []
+    for key, value in limits:
+        if key == "NanoCpus":
+            flags += ["--cpus", f"{value / 1e9:g}"]
+        elif key in _LIMIT_FLAGS:
+            unit = "b" if key in ("Memory", "MemorySwap", "MemoryReservation", "ShmSize") else ""
+            flags += [_LIMIT_FLAGS[key], f"{value}{unit}" if value != -1 else "-1"]
+    for name, soft, hard in ulimits:
+        flags += ["--ulimit", f"{name}={soft}:{hard}"]
+    return flags
+
+
+def ulimit_entries(ulimits: Iterable[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """(name, soft, hard) ulimits as the engine's HostConfig.Ulimits takes them."""
+    return [{"Name": n, "Soft": s, "Hard": h} for n, s, h in ulimits]
+
+
 def _limits(host: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     """The limits set in an inspect's HostConfig (LIMIT_KEYS), as `docker create` takes them."""
     # 0 (and -1 for the pids limit, "" for the cpusets) mean none; a swap of -1 with a memory

@@ -789,9 +789,9 @@ def _prepare(
     init_read.start()
     # A copy's sidecar runs `entrypoint --run` in its own cgroup: the original's memory
     # limit there, so that a crash it caused (an OOM kill) happens again.
-    limits = {}
     if copy is not None and copy.source.original is not None:
-        limits = {k: v for k, v in copy.source.original.limits if k in SIDECAR_LIMIT_KEYS}
+        limits = tuple((k, v) for k, v in copy.source.original.limits if k in SIDECAR_LIMIT_KEYS)
+        config = dataclasses.replace(config, limits=limits)
     t0 = time.monotonic()
     try:
         sidecar_id = engine.create_container(
@@ -810,7 +810,7 @@ def _prepare(
             privileged=config.privileged,
             auto_remove=True,
             ulimits=_podman_ulimits(target) if engine.is_podman else None,
-            limits=limits or None,
+            limits=dict(config.limits) or None,
         )
     except EngineRequestError as exc:
         # Its helper container, if it had to make one, goes before we do: nothing left behind.
@@ -818,18 +818,13 @@ def _prepare(
         if exc.not_found:
             raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
         raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
-    command, detail = config.docker_create_command(), sidecar_id[:12]
-    if "Memory" in limits:
+    detail = sidecar_id[:12]
+    memory = dict(config.limits).get("Memory")
+    if memory:
         from cdebug_tui.engine.stats import format_bytes
 
-        swap = limits.get("MemorySwap")
-        flags = f"--memory {limits['Memory']}b" + (f" --memory-swap {swap}" if swap else "")
-        command = command.replace(" --user 0 ", f" {flags} --user 0 ", 1)
-        detail += (
-            f"; memory {format_bytes(limits['Memory'])}, the original's:"
-            " entrypoint --run runs under it"
-        )
-    steps.add("create the sidecar", command, t0, detail)
+        detail += f"; memory {format_bytes(memory)}, the original's: entrypoint --run runs under it"
+    steps.add("create the sidecar", config.docker_create_command(), t0, detail)
 
     supervisor: SupervisorChannel | None = None
     session: DebugSession | None = None
@@ -996,13 +991,17 @@ def remove_stale_links(
     return removed, failed, waiting
 
 
-def _links_in(engine: Engine, container_id: str, nix: bool = False) -> list[str]:
+def _links_in(engine: Engine, container_id: str) -> list[str]:
+    """The links (`/.cdebug-*`) a container's writable layer holds, as `docker diff` shows."""
+    return _links_of(engine.changed_paths(container_id))
+
+
+def _links_of(changes: dict[str, str], nix: bool = False) -> list[str]:
     """The links (`/.cdebug-*`, and with `nix` an added `/nix`, which may be a Nix-style
-    toolkit's link or the container's own directory) a container's writable layer holds, as
-    `docker diff` shows."""
+    toolkit's link or the container's own directory) among a `docker diff`'s changes."""
     return [
         path
-        for path, kind in engine.changed_paths(container_id).items()
+        for path, kind in changes.items()
         if kind == "A" and (path.startswith("/.cdebug-") or (nix and path == "/nix"))
     ]
 
@@ -1019,7 +1018,8 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
     """
     from cdebug_tui.errors import TargetNotRunningError
 
-    stale = _links_in(engine, target_id)
+    changes = engine.changed_paths(target_id)
+    stale = _links_of(changes)
     if not stale:
         return []
     # Running, or the session below would be one on a debug copy (a commit of the stopped
@@ -1028,7 +1028,7 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
     if not target.running:
         # Stopped: through its writable layer, where the engine keeps one (overlay). A
         # Nix-style toolkit's /nix link too (the helper removes only a link to /proc/*/root).
-        stale = _links_in(engine, target_id, nix=True)
+        stale = _links_of(changes, nix=True)
         names = [path.lstrip("/") for path in stale]
         if target.restarting:
             raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")

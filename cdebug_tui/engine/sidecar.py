@@ -7,6 +7,7 @@ import posixpath
 import shlex
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from cdebug_tui.engine import profiles
 from cdebug_tui.engine.models import (
@@ -17,6 +18,7 @@ from cdebug_tui.engine.models import (
     Mode,
     SessionSpec,
     TargetInfo,
+    limit_flags,
 )
 from cdebug_tui.errors import (
     TargetNotRunningError,
@@ -56,6 +58,8 @@ class SidecarConfig:
     privileged: bool
     #: The target's main process as the sidecar sees it: 1, or its host PID for --pid host.
     target_pid: int = 1
+    #: Resource limits (models.LIMIT_KEYS): a debug copy's original's memory limit.
+    limits: tuple[tuple[str, Any], ...] = ()
 
     def docker_create_command(self) -> str:
         """The `docker create` command that would create the same sidecar, for a learner to
@@ -75,6 +79,7 @@ class SidecarConfig:
         for item in self.env:
             if not item.startswith(("CDEBUG_SUPERVISOR=", "CDEBUG_REAPER=", "CDEBUG_ENTRYPOINT=")):
                 args += ["-e", item]
+        args += limit_flags(self.limits)
         tail = ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
         tail += list(self.entrypoint[1:])
         # Left unquoted so that the shell reads the file: `"$(cat supervisor.sh)"`.

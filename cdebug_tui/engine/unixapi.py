@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine.models import (
+    CHANGE_KINDS,
     DETACH_KEYS,
     ContainerEvent,
     ExecState,
@@ -21,6 +22,7 @@ from cdebug_tui.engine.models import (
     container_event,
     split_image_ref,
     target_info,
+    ulimit_entries,
     unresolved_target,
     validate_image_ref,
 )
@@ -567,7 +569,7 @@ class LocalEngine:
         if init:
             host["Init"] = True
         if ulimits:
-            host["Ulimits"] = [{"Name": n, "Soft": s, "Hard": h} for n, s, h in ulimits]
+            host["Ulimits"] = ulimit_entries(ulimits)
         host.update(limits or {})
         body: dict[str, Any] = {
             "Image": image,
@@ -747,7 +749,7 @@ class LocalEngine:
         """
         host: dict[str, Any] = {"NetworkMode": network_mode, "AutoRemove": True, **(limits or {})}
         if ulimits:
-            host["Ulimits"] = [{"Name": n, "Soft": s, "Hard": h} for n, s, h in ulimits]
+            host["Ulimits"] = ulimit_entries(ulimits)
         if volumes_from:
             host["VolumesFrom"] = [volumes_from]
         if bind is not None:
@@ -793,8 +795,7 @@ class LocalEngine:
             if exc.not_found:
                 raise TargetNotFoundError(f"no such container: {container_id}") from exc
             raise
-        kinds = {0: "C", 1: "A", 2: "D"}
-        return {str(c["Path"]): kinds.get(c["Kind"], "?") for c in changes or ()}
+        return {str(c["Path"]): CHANGE_KINDS.get(c["Kind"], "?") for c in changes or ()}
 
     def create_stopped(self, image: str, labels: Mapping[str, str]) -> str:
         """Creates a container that is never started, to read an image's files through it,

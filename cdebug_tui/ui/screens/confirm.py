@@ -6,7 +6,6 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -30,7 +29,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.no = no
         self._answered = False
         #: Keys queued behind the answer, replayed once the question has gone.
-        self._held: list[Key] = []
+        self._held: list[events.Key] = []
         #: The last read of the user's terminal before the question was asked: its keys
         #: were typed before it showed (see on_key).
         self._asked_after: int | None = None
