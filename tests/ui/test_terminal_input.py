@@ -662,6 +662,11 @@ def test_ctrl_bracket_t_then_keys_in_one_burst_go_back_into_the_terminal(
             await wait_for(pilot, lambda: app.focused is pane.view, "the terminal again")
             await burst(b"\x1dtecho four-$((6*7))\r", word="four")
             assert "four-42" in terminal_text(pane)
+            # A view's key before `t` (`ctrl+] s t ...`): the view's focus, asked first and
+            # landing once it is laid out, took the terminal's after the echo had run.
+            await burst(b"\x1dstecho five-$((6*7))\r", word="five")
+            await pilot.pause(0.3)
+            assert app.focused is pane.view, app.focused
 
     run(body())
 

@@ -1031,9 +1031,15 @@ class SessionPane(TabPane):
         if not await self._bring_side(name):
             return
         self._mount_side(name)
-        self.call_after_refresh(self._focus_side)
+        self.call_after_refresh(self._focus_side, False, self.screen.focused is self.view)
 
-    def _focus_side(self, at_once: bool = False) -> None:
+    def _focus_side(self, at_once: bool = False, from_terminal: bool = True) -> None:
+        """Focuses the side view shown. Asked from outside the terminal (`from_terminal`
+        False), not once the terminal has the focus since: a `t` typed after the view's key
+        (`ctrl+] s t echo`) took it while this waited for the view's layout, and this one
+        landed after it."""
+        if not from_terminal and self.screen.focused is self.view:
+            return
         pane = self.side.active_pane
         if pane is None:
             return
