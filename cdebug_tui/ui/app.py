@@ -1187,7 +1187,10 @@ class CdebugApp(App[int], inherit_bindings=False):
             return True
         if self.initial_target is not None:
             return True  # `cdebug-tui TARGET`, the engine not connected yet
-        pane = self.tabs.active_pane if self.is_attached else None
+        try:
+            pane = self.tabs.active_pane if self.is_attached else None
+        except NoMatches:
+            pane = None  # the app is tearing its tabs down (a timer's last tick)
         key_pane = self.typeahead_key_pane
         if self.typeahead_pane is None and key_pane is not None:
             return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import events
+from textual._context import active_app
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -30,9 +31,12 @@ class ConfirmScreen(ModalScreen[bool]):
         self._answered = False
         #: Keys queued behind the answer, replayed once the question has gone.
         self._held: list[events.Key] = []
-        #: The last read of the user's terminal before the question was asked: its keys
-        #: were typed before it showed (see on_key).
-        self._asked_after: int | None = None
+        #: The last read of the user's terminal when the question was asked (made, as the
+        #: key that asks it is handled): its keys were typed before it showed (see on_key).
+        #: Not at its mount, by when a key typed after it may have been read.
+        self._asked_after: int | None = getattr(
+            getattr(active_app.get(None), "input_router", None), "reads", None
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -47,8 +51,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
-        router = getattr(self.app, "input_router", None)
-        self._asked_after = getattr(router, "reads", None)
 
     def on_key(self, event: events.Key) -> None:
         read = getattr(event, "read_id", None)
