@@ -782,14 +782,19 @@ def test_plus_and_minus_resize_the_panels_and_the_shell_sees_it(
                 await pilot.press(key)
                 await pilot.press("t")
                 await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
-                marker = f"cols-{key}-{len(terminal_text(pane))}"
-                await type_text(pilot, f"echo {marker} $(stty size)")
-                await pilot.press("enter")
-                found = await wait_for(
-                    pilot,
-                    lambda: re.search(rf"^{marker} \d+ (\d+)", terminal_text(pane), re.M),
-                    f"stty size after {key}",
-                )
+                # The new size reaches the shell through the engine, a moment after the view's:
+                # asked again until the shell says the view's width (or the tries run out).
+                for attempt in range(20):
+                    marker = f"cols-{key}-{attempt}-{len(terminal_text(pane))}"
+                    await type_text(pilot, f"echo {marker} $(stty size)")
+                    await pilot.press("enter")
+                    found = await wait_for(
+                        pilot,
+                        lambda m=marker: re.search(rf"^{m} \d+ (\d+)", terminal_text(pane), re.M),
+                        f"stty size after {key}",
+                    )
+                    if int(found.group(1)) == pane.view.cols:
+                        break
                 return int(found.group(1))
 
             wide = await shell_columns("plus")
