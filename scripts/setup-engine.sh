@@ -24,6 +24,9 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 # `ip` for the second dockerd's own bridge.
 command -v podman >/dev/null 2>&1 || missing+=(podman)
 command -v newuidmap >/dev/null 2>&1 || missing+=(uidmap)
+# The static tini cdebug-tui lends to Podman's sidecars (Podman lends none); docker.io
+# depends on it too.
+[ -x /usr/bin/tini-static ] || missing+=(tini)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 # The Makefile's virtual environment: Debian splits venv (and ensurepip) out of python3, and
 # its python3 refuses `pip install` outside a venv (PEP 668). PY: the Python the Makefile uses.

@@ -35,7 +35,7 @@ from cdebug_tui.engine.sidecar import (
     sidecar_config,
 )
 from cdebug_tui.engine.stream import STDERR, STDOUT, Stream
-from cdebug_tui.engine.subreaper import DOCKER_INIT, INIT_PATH, engine_init, install_init
+from cdebug_tui.engine.subreaper import INIT_PATH, engine_init, install_init
 from cdebug_tui.engine.toolkit import ensure_image
 from cdebug_tui.errors import (
     CdebugError,
@@ -782,7 +782,7 @@ def _prepare(
     # while the engine creates and starts the sidecar; the supervisor receives it once it is
     # ready. Begun before the create: its cache's path imports platformdirs (5 ms), which the
     # toolkit's profile needs next, during the create's wait rather than after it.
-    init_box: list[bytes | None] = []
+    init_box: list[tuple[bytes, str] | None] = []
     init_read = threading.Thread(
         target=lambda: init_box.append(engine_init(engine, image)), name="read-init", daemon=True
     )
@@ -906,9 +906,10 @@ def _prepare(
 
         t0 = time.monotonic()
         init_read.join(timeout=60)
-        init = init_box[0] if init_box else None
-        how = "# the engine has no init to lend (Podman without catatonit)"
-        if init:
+        found = init_box[0] if init_box else None
+        how = "# neither the engine nor this host has a static tini to lend"
+        if found:
+            init, origin = found
             # Through the supervisor's stdin: an archive upload (docker cp) is unpacked by a
             # process the engine starts for it, which slowed the sidecar's start beside it.
             if probe.get("head") and supervisor.send_init(init, INIT_PATH):
@@ -917,7 +918,7 @@ def _prepare(
             else:
                 session.init_path = install_init(engine, sidecar_id, init)
                 how = f"docker cp init {config.name}:{INIT_PATH}"
-            how = f"docker run --rm --init --entrypoint cat {image} {DOCKER_INIT} > init\n{how}"
+            how = f"{origin}\n{how}"
         steps.add(
             "give the sidecar a reaper",
             how,

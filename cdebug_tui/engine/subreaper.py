@@ -1,4 +1,4 @@
-"""Provides the sidecar's child subreaper: the engine's own tini, copied into each sidecar."""
+"""Provides the sidecar's child subreaper: a static tini, copied into each sidecar."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cdebug_tui.engine.models import OWNER_LABEL, SIDECAR_LABEL
-from cdebug_tui.engine.toolkit import cache_dir
+from cdebug_tui.engine.toolkit import cache_dir, elf_interpreter
 from cdebug_tui.errors import CdebugError
 
 if TYPE_CHECKING:
@@ -24,6 +24,18 @@ HELPER_LABEL = "io.cdebug-tui.helper"
 #: Where Docker mounts its tini in a container run with --init (and a PID namespace of its own:
 #: a sidecar joins the target's, so Docker gives it none, hence the copy).
 DOCKER_INIT = "/sbin/docker-init"
+
+#: Static tinis a Linux host may have (Debian's tini package, Docker's docker-init): lent to a
+#: sidecar of an engine on this host that lends none (Podman: its --init needs catatonit).
+HOST_INITS = (
+    "/usr/bin/tini-static",
+    "/usr/local/bin/tini-static",
+    "/usr/libexec/docker/docker-init",
+    "/usr/bin/docker-init",
+    "/usr/local/bin/docker-init",
+)
+#: ELF e_machine by `uname -m`: a host's binary runs in the engine's containers on this host.
+_ELF_MACHINES = {"x86_64": 62, "aarch64": 183, "armv7l": 40, "ppc64le": 21, "s390x": 22}
 
 _cache: dict[tuple[str, str], bytes | None] = {}
 _lock = threading.Lock()
@@ -40,16 +52,19 @@ def _cache_file(engine: Engine) -> Path:
     return cache_dir() / f"docker-init-{key}"
 
 
-def engine_init(engine: Engine, image: str) -> bytes | None:
-    """The engine's tini (Docker's docker-init), read once per engine version and cached.
+def engine_init(engine: Engine, image: str) -> tuple[bytes, str] | None:
+    """A static tini for the sidecar's reapers, and how a learner gets the same one.
 
-    It is read from a container of `image` run with --init, which mounts it; None when the
-    engine has none (Podman's --init needs catatonit, which not every host has).
+    The engine's own (Docker's docker-init), read once per engine version from a container of
+    `image` run with --init, which mounts it, then cached; for an engine that lends none
+    (Podman's --init needs catatonit, which not every host has) the host's static tini, when
+    the engine runs on this host. None when neither is there.
     """
     key = _key(engine)
     with _lock:
         if key in _cache:
-            return _cache[key]
+            data = _cache[key]
+            return (data, _from_engine(image)) if data else _host_init(engine)
     path = _cache_file(engine)
     try:
         data: bytes | None = path.read_bytes()
@@ -66,7 +81,33 @@ def engine_init(engine: Engine, image: str) -> bytes | None:
                 pass  # A cache we cannot write costs the next run one helper container.
     with _lock:
         _cache[key] = data
-    return data
+    return (data, _from_engine(image)) if data else _host_init(engine)
+
+
+def _from_engine(image: str) -> str:
+    return f"docker run --rm --init --entrypoint cat {image} {DOCKER_INIT} > init"
+
+
+def _host_init(engine: Engine) -> tuple[bytes, str] | None:
+    # Only for an engine on this host's socket: its containers run on this kernel and machine.
+    if not engine.address.startswith("unix://"):
+        return None
+    machine = _ELF_MACHINES.get(os.uname().machine)
+    for path in HOST_INITS:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        # Static (the toolkit's root may have no libc), for this machine, and tini: catatonit,
+        # Podman's usual init, has no -s (child subreaper) to run as a sidecar's.
+        if (
+            elf_interpreter(data[:4096]) == ""
+            and int.from_bytes(data[18:20], "little") == machine
+            and b"tini" in data
+        ):
+            return data, f"cp {path} init  # the host's: the engine lends none"
+    return None
 
 
 def _fetch(engine: Engine, image: str) -> bytes | None:

@@ -384,6 +384,30 @@ def test_exec_through_podman(
     )
 
 
+def test_a_podman_session_leaves_nothing_in_its_target(
+    podman: Any, podman_targets: Targets
+) -> None:
+    """Podman lends no init to a sidecar (its --init needs catatonit): the host's static tini
+    reaps the shell's jobs instead, so the target's PID namespace holds what it held before."""
+    from cdebug_tui.engine.models import SessionSpec
+    from cdebug_tui.engine.session import start_session
+    from tests.engine.helpers import output
+    from tests.engine.test_reaper import JOBS, namespace_processes
+
+    target = podman_targets.run(podman.distroless_image)
+    before = namespace_processes(target.pid)
+    assert [p[2] for p in before] == ["server"]
+    spec = SessionSpec(
+        target=target.id, image=podman.busybox_image, tty=False, command=("sh", "-c", JOBS)
+    )
+    with start_session(podman, spec) as session:
+        assert output(session) == b"started\n"
+        reaper = next(s for s in session.steps if s.title == "give the sidecar a reaper")
+        assert "tini" in reaper.command, reaper
+    after = namespace_processes(target.pid)
+    assert after == before, f"left in the target: {sorted(set(after) - set(before))}"
+
+
 # -- an engine going away and coming back (last: it restarts the second dockerd) -----------------
 
 
