@@ -63,8 +63,8 @@ def engine_init(engine: Engine, image: str) -> tuple[bytes, str] | None:
     key = _key(engine)
     with _lock:
         if key in _cache:
-            data = _cache[key]
-            return (data, _from_engine(image)) if data else _host_init(engine)
+            cached = _cache[key]
+            return (cached, _from_engine(image)) if cached else _host_init(engine)
     path = _cache_file(engine)
     try:
         data: bytes | None = path.read_bytes()
