@@ -500,14 +500,19 @@ class LocalEngine:
         rows = self.http.call("list containers", "GET", "/containers/json", {"all": 1}) or []
         raise unresolved_target(target, rows)
 
-    def events(self, since: float | None = None, container: str | None = None) -> LocalEventStream:
-        """A live stream of container events (of one container, if given)."""
+    def events(
+        self, since: float | None = None, container: str | None = None, until: float | None = None
+    ) -> LocalEventStream:
+        """A live stream of container events (of one container, if given); with `until`, the
+        stream ends there."""
         filters: dict[str, list[str]] = {"type": ["container"]}
         if container:
             filters["container"] = [container]
         params: dict[str, Any] = {"filters": json.dumps(filters)}
         if since is not None:
             params["since"] = f"{since:.9f}"
+        if until is not None:
+            params["until"] = f"{until:.9f}"
         resp = self.http.open_stream("GET", "/events", params)
         # Events come when they come: no read timeout on this connection.
         if resp.sock is not None:

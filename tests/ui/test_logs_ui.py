@@ -147,6 +147,54 @@ def test_a_quiet_container_is_followed_before_its_first_line(
     run(body())
 
 
+def test_a_crash_loops_runs_are_marked_apart(engine: Any, run_target: Any, app_image: str) -> None:
+    """A container restarted after each crash wrote the same lines each run: the log marks
+    where each run ended, with its exit code, both for the runs before the log was opened and
+    for one started while it is followed."""
+    target = run_target(
+        app_image,
+        ["log", "3", "4"],
+        network_mode="none",
+        restart_policy={"Name": "on-failure", "MaximumRetryCount": 2},
+    )
+
+    def done() -> bool:
+        state = engine.api.inspect_container(target.id)
+        return state["RestartCount"] == 2 and state["State"]["Status"] == "exited"
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for(pilot, done, "the third run's crash", 30)
+            panel = await _open_logs(pilot, app, target.id)
+            view = panel.view
+            await wait_for(pilot, lambda: panel.state == "ended", "the end of the live log")
+            mark = "──── exited (4) · started again ────"
+            run = ["err 1", "out 0", "out 2"]  # the engine orders stdout and stderr apart
+
+            def runs(texts: list[str]) -> list[list[str]]:
+                return [sorted(r.split("|")) for r in "|".join(texts).split(f"|{mark}|")]
+
+            texts = [line.text for line in view.lines]
+            assert runs(texts) == [run, run, run], texts
+            assert "9 lines · 3 runs" in _status(panel)
+            rows = [_row_text(view, y).strip() for y in range(12)]
+            assert rows[3] == mark
+
+            # Started again by hand while the log is open: that run and the two restarts
+            # after it (a start by hand resets the restart count) come after marks.
+            engine.api.start(target.id)
+
+            def texts() -> list[str]:
+                return [line.text for line in view.lines]
+
+            await wait_for(pilot, lambda: len(runs(texts())) == 6, "the three runs more", 30)
+            assert runs(texts()) == [run] * 6, texts()
+            await wait_for(pilot, lambda: "18 lines · 6 runs" in _status(panel), "6 runs")
+
+    run(body())
+
+
 def test_following_pauses_when_scrolled_up_and_resumes_at_the_bottom(
     engine: Any, run_target: Any, app_image: str
 ) -> None:

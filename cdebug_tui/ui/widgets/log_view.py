@@ -63,6 +63,42 @@ def format_timestamp(ns: int) -> str:
 
 #: How the Logs' status begins for a container that never ran: its start failed.
 _START_FAILED = "created, its start failed"
+#: The stream of the lines that mark where a run ended and the next began (not the log's own).
+RUN_MARK = "run"
+_RUN_STYLE = Style(color="yellow", bold=True)
+
+
+def mark_runs(
+    lines: Sequence[LogLine], ends: Sequence[tuple[int, int | None]], prev_ns: int | None = None
+) -> list[LogLine]:
+    """The lines with a mark before the first line of each run after the first: a crash loop's
+    runs wrote the same lines, which ran together.
+
+    Args:
+        lines: Log lines in order (no marks).
+        ends: (time in ns, exit code) of each of the container's deaths, sorted: the engine
+            sends a death once the run's output is read, so its lines are all before it.
+        prev_ns: The time of the line shown before `lines`; None when none is.
+    """
+    from cdebug_tui.engine.readings import LogLine
+
+    if not ends:
+        return list(lines)
+    times = [t for t, _ in ends]
+    out: list[LogLine] = []
+    for line in lines:
+        ts = line.timestamp_ns
+        if prev_ns is not None and ts:
+            at = bisect.bisect_left(times, prev_ns)
+            while at < len(ends) and ends[at][0] < ts:
+                end_ns, code = ends[at]
+                how = f"exited ({code})" if code is not None else "stopped"
+                out.append(LogLine(RUN_MARK, end_ns, f"──── {how} · started again ────"))
+                at += 1
+        out.append(line)
+        if ts:
+            prev_ns = ts
+    return out
 
 
 class SearchIndex:
@@ -203,6 +239,8 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.lines: list[LogLine] = []
+        #: How many of `lines` are run marks (mark_runs), not the log's own lines.
+        self.marks = 0
         self.following = True
         self.show_timestamps = False
         self.wrap = False
@@ -234,6 +272,7 @@ class LogView(ScrollView, can_focus=True):
             return
         start = len(self.lines)
         self.lines.extend(lines)
+        self.marks += sum(1 for line in lines if line.stream == RUN_MARK)
         self._index.update(self.lines)
         self._widest = max(self._widest, max(len(line.text) for line in lines))
         if self.query_text:
@@ -261,6 +300,7 @@ class LogView(ScrollView, can_focus=True):
         n = len(lines)
         before = self.virtual_size.height
         self.lines[:0] = lines
+        self.marks += sum(1 for line in lines if line.stream == RUN_MARK)
         self._index = SearchIndex()  # its offsets are for the old first line
         self._widest = max(self._widest, max(len(line.text) for line in lines))
         if self.query_text:
@@ -275,6 +315,7 @@ class LogView(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self.lines = []
+        self.marks = 0
         self._index = SearchIndex()
         self.matches = []
         self.current = -1
@@ -425,7 +466,7 @@ class LogView(ScrollView, can_focus=True):
             body = body.expandtabs()
         body = _CONTROL.sub("�", body)
         start = len(text)
-        text.append(body)
+        text.append(body, _RUN_STYLE if line.stream == RUN_MARK else None)
         if self._pattern is not None:
             current = self.current >= 0 and self.matches[self.current] == index
             for m in self._pattern.finditer(body):
@@ -553,6 +594,8 @@ class LogsPanel(Vertical):
         self._removal_seen = False
         self.detail = ""
         self._pending: list[LogLine] = []
+        #: (time in ns, exit code) of the container's deaths known, sorted: mark_runs's.
+        self._ends: list[tuple[int, int | None]] = []
         self._lock = threading.Lock()
         #: What the follow worker reads now: the log, or the events while the container is
         #: stopped; stop() closes either.
@@ -579,6 +622,38 @@ class LogsPanel(Vertical):
     @property
     def view(self) -> LogView:
         return self.query_one(LogView)
+
+    def _last_time(self) -> int | None:
+        """The time of the last line shown, for the marks before the lines after it."""
+        for line in reversed(self.view.lines):
+            if line.timestamp_ns:
+                return line.timestamp_ns
+        return None
+
+    def _ended(self, end_ns: int, code: int | None) -> None:
+        """Notes a death of the container (from any thread), for the marks between runs."""
+        with self._lock:
+            if all(t != end_ns for t, _ in self._ends):
+                bisect.insort(self._ends, (end_ns, code))
+
+    def _past_ends(self) -> None:
+        """Reads the container's deaths that the engine still keeps (Docker: its last 256
+        events), so that the runs of a crash loop are marked in the lines read at open."""
+        from cdebug_tui.errors import CdebugError
+
+        try:
+            events = self.engine.events(since=1, until=time.time(), container=self.container_id)
+        except CdebugError:
+            return
+        self._stream = events  # closed by stop() like the log stream
+        try:
+            for event in events:
+                if event.action == "die":
+                    self._ended(int(event.time * 1e9), event.exit_code)
+        except CdebugError:
+            pass
+        finally:
+            events.close()
 
     def on_mount(self) -> None:
         self._status()
@@ -641,6 +716,11 @@ class LogsPanel(Vertical):
             else:
                 self.post_message(self.Ended("failed", str(exc)))
             return
+        # The deaths the engine kept, before the lines are shown: a crash loop's runs are
+        # marked in them (one short request, 2-5 ms on Docker).
+        self._past_ends()
+        if self._closed:
+            return
         if first:
             with self._lock:
                 self._pending.extend(first)
@@ -648,6 +728,8 @@ class LogsPanel(Vertical):
         # The newest line's time, not the last line's: the engine may give a stdout line
         # after a stderr one that it stamped later, and the stream then sent both again.
         since_ns = max(ln.timestamp_ns for ln in first) if first else None
+        #: The time of the newest line read: a run followed again goes on after it.
+        newest = since_ns or 0
         self._watch_removal()
         while not self._closed:
             try:
@@ -677,6 +759,7 @@ class LogsPanel(Vertical):
                             since_ns = None  # past the overlap: every line is new
                     if not batch:
                         continue
+                    newest = max(newest, max(ln.timestamp_ns for ln in batch))
                     with self._lock:
                         idle = not self._pending
                         self._pending.extend(batch)
@@ -703,6 +786,15 @@ class LogsPanel(Vertical):
             since = ended_at - 1
             try:
                 info = self.engine.inspect(self.container_id)
+                if info.running and not info.restarting:
+                    # Started again already (a stream that ended as it ran: not waited for,
+                    # as no start comes): on from the newest line read, after a breath, so
+                    # that a stream that keeps ending at once does not spin.
+                    if self._closed:
+                        return
+                    since_ns = newest or None
+                    time.sleep(0.2)
+                    continue
                 if not info.running:
                     # As the list says it, with the code: "exited (1)", why the log stops.
                     ended = info.state
@@ -731,7 +823,6 @@ class LogsPanel(Vertical):
                 events.close()
                 return
             started = None
-            died = False
             try:
                 for event in events:
                     if event.action == "destroy":
@@ -740,10 +831,11 @@ class LogsPanel(Vertical):
                         )
                         return
                     if event.action == "die":
-                        died = True
-                    # The replayed second may hold the start this stream began after: only a
-                    # start after a death, or after the stream's end, is a new run.
-                    if event.action == "start" and (died or event.time >= ended_at):
+                        self._ended(int(event.time * 1e9), event.exit_code)
+                    # The replayed second may hold starts whose lines were read (a crash loop's
+                    # runs were read again and again): only one after the stream's end is new.
+                    # Not one after the newest line: a run's lines may come before its start.
+                    if event.action == "start" and event.time > ended_at:
                         started = int(event.time * 1e9)
                         break
             except CdebugError:
@@ -756,7 +848,9 @@ class LogsPanel(Vertical):
                     self.post_message(self.Ended("removed", f"{self.container_name} was removed"))
                 return
             self.post_message(self.Ended("following", ""))
-            since_ns = started - 1_000_000
+            # On from the newest line read, not from the start: a run's first lines may be
+            # stamped before its start event (4 ms before, seen), and were lost.
+            since_ns = newest or None
 
     def on_logs_panel_lines_arrived(self, message: LogsPanel.LinesArrived) -> None:
         message.stop()
@@ -773,9 +867,11 @@ class LogsPanel(Vertical):
             return
         with self._lock:
             lines, self._pending = self._pending, []
+            ends = list(self._ends)
         if not lines:
             return
         view = self.view
+        lines = mark_runs(lines, ends, self._last_time())
         first = not view.lines
         view.append(lines)
         if first and self.open_time is None:
@@ -796,7 +892,7 @@ class LogsPanel(Vertical):
             return
         self._loading_older = True
         self._status()
-        self.load_older(len(view.lines) + PAGE, view.lines[0].timestamp_ns)
+        self.load_older(len(view.lines) - view.marks + PAGE, view.lines[0].timestamp_ns)
 
     def _container_gone(self) -> bool:
         """Whether the container no longer exists (an engine that does not answer: not known).
@@ -841,7 +937,13 @@ class LogsPanel(Vertical):
         view = self.view
         if message.asked and not message.lines:
             view.more_above = False
-        view.prepend(message.lines)
+        older = message.lines
+        if older and view.lines:
+            with self._lock:
+                ends = list(self._ends)
+            # Marked with the first line shown after them, for a run that began there.
+            older = mark_runs([*older, view.lines[0]], ends)[:-1]
+        view.prepend(older)
         self._status()
 
     def on_logs_panel_ended(self, message: LogsPanel.Ended) -> None:
@@ -886,7 +988,9 @@ class LogsPanel(Vertical):
             text.append(f"✗ {self.detail or 'the container was removed'}", style="bold red")
         else:
             text.append(f"✗ {self.detail}", style="bold red")
-        text.append("  " + counted(len(view.lines), "line"), style="")
+        text.append("  " + counted(len(view.lines) - view.marks, "line"), style="")
+        if view.marks:
+            text.append(f" · {counted(view.marks + 1, 'run')}", style="")
         if self._loading_older:
             text.append(" · reading older lines…", style="italic")
         elif view.more_above:
@@ -983,7 +1087,8 @@ class LogsPanel(Vertical):
         except OSError as exc:
             self.app.notify(f"cannot save to {path}: {exc.strerror}", severity="error")
             return
-        self.app.notify(f"saved {counted(len(self.view.lines), 'line')} to {path}", title="logs")
+        lines = len(self.view.lines) - self.view.marks
+        self.app.notify(f"saved {counted(lines, 'line')} to {path}", title="logs")
 
 
 def save_lines(path: Path, lines: Sequence[LogLine]) -> None:
