@@ -27,6 +27,7 @@ from cdebug_tui.engine.models import (
     SESSION_LABEL,
     SIDECAR_LABEL,
     TARGET_LABEL,
+    PublishedPort,
     TargetInfo,
 )
 from cdebug_tui.engine.readings import ListeningSocket
@@ -167,6 +168,41 @@ def check_listening(sockets: Iterable[ListeningSocket], port: int, target: str) 
     tcp = sorted({s.port for s in sockets if s.transport == "tcp"})
     listed = ", ".join(map(str, tcp[:12])) if tcp else "none"
     raise PortForwardError(f"{target} does not listen on TCP port {port} (it listens on: {listed})")
+
+
+def _loopback(address: str) -> bool:
+    return address.startswith("127.") or address in ("::1", "::ffff:127.0.0.1")
+
+
+def publish_problems(
+    sockets: Iterable[ListeningSocket], published: Iterable[PublishedPort]
+) -> list[str]:
+    """Why a published port would not answer from outside: nothing listens on it in the
+    target, or only the target's loopback does (the engine's proxy connects to the
+    container's own address, where nothing answers: `curl HOST:PUBLIC` is refused).
+
+    Args:
+        sockets: The target's listening sockets (list_sockets).
+        published: The engine's published ports of the target (`docker port`).
+    """
+    sockets = list(sockets)
+    found: dict[tuple[int, str], list[str]] = {}
+    for b in published:
+        if b.public_port is not None:
+            host = b.host_ip if b.host_ip not in ("", "0.0.0.0", "::") else "*"
+            host = f"[{host}]" if ":" in host else host
+            found.setdefault((b.private_port, b.protocol), []).append(f"{host}:{b.public_port}")
+    out = []
+    for (port, proto), where in sorted(found.items()):
+        on = f"{port}/{proto}, published on {', '.join(dict.fromkeys(where))},"
+        mine = [s for s in sockets if s.port == port and s.transport == proto]
+        if not mine:
+            out.append(f"{on} has nothing listening on it in the target")
+        elif all(_loopback(s.address) for s in mine):
+            out.append(
+                f"{on} is bound to {mine[0].address} only: the engine's proxy cannot reach it"
+            )
+    return out
 
 
 def parse_port_spec(spec: str) -> tuple[int, int]:

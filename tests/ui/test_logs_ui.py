@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from cdebug_tui.ui.app import CdebugApp
 from cdebug_tui.ui.screens.logs import LogsScreen
@@ -322,7 +322,16 @@ def test_session_tab_logs_and_ports_forward_then_close(
             await wait_for(pilot, lambda: ports.published, "the published port")
             shown = screenshot_text(app, tmp_path / "ports.svg")
             row = next(line for line in shown.splitlines() if " 8080 " in line)
-            assert f"*:{public}" in row, row
+            assert f"*:{public} ✗" in row, row
+            # The app listens on 127.0.0.1 only: `curl host:PUBLIC` is refused, and Ports says
+            # why (the engine's proxy connects to the container's own address).
+            status = str(ports.query_one(".ports-status", Static).render())
+            assert (
+                f"8080/tcp, published on *:{public}, is bound to 127.0.0.1 only: "
+                "the engine's proxy cannot reach it" in status
+            ), status
+            with pytest.raises(OSError):
+                urllib.request.urlopen(f"http://127.0.0.1:{public}/", timeout=10).read()
             table = ports.table
             await wait_for(pilot, lambda: app.focused is table, "the ports table focused")
             table.move_cursor(row=[s.port for s in ports.sockets].index(8080))
@@ -454,13 +463,12 @@ def test_escape_and_a_key_in_one_burst_leave_the_log_then_act(
 
 
 def test_ports_says_when_nothing_listens(
-    run_target: Any, app_image: str, busybox_image: str
+    engine: Any, run_target: Any, app_image: str, busybox_image: str
 ) -> None:
     """A target that listens on nothing: the Ports view says so (it showed an empty table
-    and "0 sockets")."""
-    from textual.widgets import Static
-
-    target = run_target(app_image, ["log", "1", "-1"], network_mode="none")
+    and "0 sockets"), and that the port the engine publishes has nothing behind it."""
+    target = run_target(app_image, ["log", "1", "-1"], ports=[9090], port_bindings={9090: None})
+    public = engine.api.port(target.id, 9090)[0]["HostPort"]
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
@@ -474,6 +482,12 @@ def test_ports_says_when_nothing_listens(
             line = ports.query_one(".ports-status", Static)
             status = str(line.render())
             assert ports.sockets == [] and status.startswith("nothing listens"), status
+            await wait_for(pilot, lambda: ports.published, "the published port")
+            status = str(line.render())
+            assert (
+                f"9090/tcp, published on *:{public}, has nothing listening on it in the target"
+                in status
+            ), status
             # Where the eye starts: above the empty table, not under it at the panel's foot.
             assert line.region.y < ports.table.region.y
 

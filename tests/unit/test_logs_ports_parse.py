@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from cdebug_tui.engine.client import _LogDecoder, parse_log_timestamp
-from cdebug_tui.engine.ports import parse_port_spec, parse_sockets
-from cdebug_tui.engine.readings import LogLine
+from cdebug_tui.engine.models import PublishedPort
+from cdebug_tui.engine.ports import parse_port_spec, parse_sockets, publish_problems
+from cdebug_tui.engine.readings import ListeningSocket, LogLine
 from cdebug_tui.errors import PortForwardError
-from cdebug_tui.ui.widgets.log_view import find_matches, format_timestamp
+from cdebug_tui.ui.widgets.log_view import RUN_MARK, find_matches, format_timestamp, mark_runs
 
 
 def _frame(stream: int, payload: bytes) -> bytes:
@@ -109,3 +110,52 @@ def test_search_index_follows_appended_lines_and_non_ascii() -> None:
     assert index.find(lines, "alpha") == [0, 2, 3, 4]
     assert index.find(lines, "Gamma") == [2]
     assert index.find(lines, "a\nb") == []
+
+
+def test_published_ports_that_would_not_answer() -> None:
+    def sock(proto: str, address: str, port: int) -> ListeningSocket:
+        return ListeningSocket(proto, address, port, inode=1)
+
+    sockets = [
+        sock("tcp", "0.0.0.0", 80),  # fine
+        sock("tcp", "127.0.0.1", 8080),  # loopback only
+        sock("tcp6", "::1", 8080),
+        sock("udp", "127.0.0.1", 53),  # a UDP port published as TCP: nothing listens
+    ]
+    published = [
+        PublishedPort(80, "tcp", "0.0.0.0", 32768),
+        PublishedPort(80, "tcp", "::", 32768),
+        PublishedPort(8080, "tcp", "0.0.0.0", 32769),
+        PublishedPort(8080, "tcp", "::1", 32770),
+        PublishedPort(53, "tcp", "", 32771),
+        PublishedPort(9000, "tcp"),  # exposed, not published: not the proxy's
+    ]
+    assert publish_problems(sockets, published) == [
+        "53/tcp, published on *:32771, has nothing listening on it in the target",
+        "8080/tcp, published on *:32769, [::1]:32770, is bound to 127.0.0.1 only: "
+        "the engine's proxy cannot reach it",
+    ]
+    assert publish_problems([sock("tcp6", "::", 8080)], published[2:4]) == []
+
+
+def test_run_marks_stand_between_runs() -> None:
+    def line(ts: int, text: str) -> LogLine:
+        return LogLine("stdout", ts, text)
+
+    lines = [line(10, "a"), line(12, "b"), line(30, "a"), line(50, "a")]
+    ends = [(5, 0), (20, 1), (25, 2), (40, None), (60, 3)]
+    marked = mark_runs(lines, ends)
+    assert [(m.stream, m.text) for m in marked] == [
+        ("stdout", "a"),
+        ("stdout", "b"),
+        # Two deaths between b and the next a: a run that wrote nothing between them.
+        (RUN_MARK, "──── exited (1) · started again ────"),
+        (RUN_MARK, "──── exited (2) · started again ────"),
+        ("stdout", "a"),
+        (RUN_MARK, "──── stopped · started again ────"),
+        ("stdout", "a"),
+    ]
+    # The death before the first line shown and the one after the last mark nothing; nor a
+    # death before a line when the line before it is not known.
+    assert mark_runs(lines[2:], ends, prev_ns=12)[0].stream == RUN_MARK
+    assert mark_runs(lines[2:], ends)[0].text == "a"

@@ -52,7 +52,7 @@ class PortsPanel(Vertical):
         /* Above the table: "nothing listens" sat at the bottom of an empty one. */
         dock: top;
         height: auto;
-        max-height: 3;
+        max-height: 5;
         background: $boost;
         padding: 0 1;
     }
@@ -200,13 +200,19 @@ class PortsPanel(Vertical):
             key = f"{s.protocol}/{s.address}/{s.port}"
             forward = self.forwards.get(s.port) if s.transport == "tcp" else None
             published = self._published(s)
+            # Published, but the engine's proxy connects to the container's address: a socket
+            # on the loopback only does not answer it.
+            unreachable = bool(published) and (s.address.startswith("127.") or s.address == "::1")
             table.add_row(
                 Text(s.protocol, style="cyan" if s.transport == "tcp" else "magenta"),
                 Text(s.address),
                 Text(str(s.port), style="bold", justify="right"),
                 Text(f"→ {forward.address}", style="bold green") if forward else Text(""),
                 Text(str(s.pid) if s.pid else "-", justify="right"),
-                Text(published or "no", style="green" if published else "dim"),
+                Text(
+                    f"{published} ✗" if unreachable else published or "no",
+                    style="bold yellow" if unreachable else "green" if published else "dim",
+                ),
                 Text(s.command or "?", style="" if s.command else "dim"),
                 key=key,
             )
@@ -228,6 +234,12 @@ class PortsPanel(Vertical):
             if self.forwards:
                 status.append(f" · {len(self.forwards)} forwarded", style="bold green")
             status.append(" · Enter forwards a TCP port to localhost (again: stops)", style="dim")
+        if not error:
+            from cdebug_tui.engine.ports import publish_problems
+
+            for problem in publish_problems(self.sockets, self.published):
+                status.append("\n⚠ ", style="bold yellow")
+                status.append(problem, style="yellow")
         self.query_one(".ports-status", Static).update(status)
 
     # -- forwarding ------------------------------------------------------------------------
