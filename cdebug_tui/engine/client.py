@@ -26,6 +26,7 @@ import urllib3.exceptions
 
 from cdebug_tui.engine.models import (
     CHANGE_KINDS,
+    COPY_COMMENT,
     COPY_LABEL,
     DETACH_KEYS,
     OWNER_LABEL,
@@ -1379,6 +1380,7 @@ class Engine:
                 tag=tag,
                 pause=False,
                 changes=changes,
+                message=COPY_COMMENT,
             )
         except EngineRequestError as exc:
             if exc.not_found:

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import os
 import posixpath
+import shlex
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine import toolkit as tk
 from cdebug_tui.engine.models import (
+    COPY_COMMENT,
     COPY_LABEL,
     OWNER_LABEL,
     SIDECAR_LABEL,
@@ -425,7 +427,8 @@ def make_copy(
                 add_step(
                     f"commit the {how} container to an image",
                     f"docker diff {source.original.name}  # it wrote files\n"
-                    f"docker commit --pause=false --change 'LABEL {COPY_LABEL}={of[:12]}' "
+                    f"docker commit --pause=false -m {shlex.quote(COPY_COMMENT)} "
+                    f"--change 'LABEL {COPY_LABEL}={of[:12]}' "
                     f"{source.original.name} {ref}",
                     t0,
                     f"{committed[:19]}: its files as it stopped, its env, workdir and user",

@@ -511,6 +511,8 @@ def container_event(raw: Mapping[str, Any], engine: str) -> ContainerEvent | Non
     code = str(attributes.get("exitCode") or "")
     if action == "kill" and not detail:
         detail = signal_name(str(attributes.get("signal") or ""))
+    elif action == "commit" and not detail:
+        detail = str(attributes.get("comment") or "")
     elif action == "rename" and not detail:
         old = str(attributes.get("oldName") or "").lstrip("/")
         detail = f"{old} → {attributes.get('name', '')}" if old else ""
@@ -532,6 +534,11 @@ _IMAGE_REF = re.compile(
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
     r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )
+
+
+#: The comment (`docker commit -m`) on a debug copy's image: the target's events show the
+#: commit with it, saying whose it is.
+COPY_COMMENT = "cdebug-tui: the image of a debug copy, removed with the copy"
 
 
 def commit_changes(labels: Mapping[str, str]) -> list[str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cdebug_tui.engine.models import (
     CHANGE_KINDS,
+    COPY_COMMENT,
     DETACH_KEYS,
     ContainerEvent,
     ExecState,
@@ -724,6 +725,7 @@ class LocalEngine:
             "tag": tag,
             "pause": "false",
             "changes": commit_changes(labels),
+            "comment": COPY_COMMENT,
         }
         status, raw = self.http.request("POST", "/commit", params, {})
         if status == 404:

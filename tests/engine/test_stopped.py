@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -219,9 +220,19 @@ def test_the_files_marks_of_a_copy_count_what_the_original_wrote(
     from cdebug_tui.engine.session import start_session
 
     crashed = make_target(crasher_image)
+    since = time.time() - 1
     session = start_session(engine, SessionSpec(target=crashed.id, image=busybox_image))
     try:
         assert session.copy is not None and session.copy.image_id  # committed: it wrote
+        # The original's events show the commit, saying whose it is.
+        commits = [
+            e
+            for e in engine.events(since=since, until=time.time(), container=crashed.id)
+            if e.action == "commit"
+        ]
+        assert [e.detail for e in commits] == [
+            "cdebug-tui: the image of a debug copy, removed with the copy"
+        ]
         assert panels.changes_of(session).get("/tmp/crash.log") == "A"
         code, _, err = session.run(["sh", "-c", "touch /proc/1/root/tmp/later"])
         assert code == 0, err
