@@ -814,6 +814,37 @@ def test_plus_and_minus_resize_the_panels_and_the_shell_sees_it(
     run(body())
 
 
+def test_plus_keeps_the_terminal_its_least_width_at_80_columns(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """At 80 columns `+` widens the side panels only while the terminal keeps its least
+    width: a 62% side pushed the panels past the screen's right edge, their text cut."""
+    from cdebug_tui.ui.widgets.session_pane import TERMINAL_MIN_WIDTH
+    from tests.ui.helpers import wait_for_prompt
+
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
+            await wait_for_prompt(pilot, pane)
+            rings: list[bool] = []
+            app.bell = lambda: rings.append(True)  # type: ignore[method-assign]
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("b")  # hidden below 110 columns: shown
+            await wait_for(pilot, lambda: pane.panels_shown, "the panels shown")
+            for _ in range(4):
+                await pilot.press("plus")
+                await pilot.pause()
+            await wait_for(pilot, lambda: rings, "the bell at the widest that fits")
+            await pilot.pause()
+            assert pane.side.region.right <= 80, pane.side.region
+            assert pane.view.size.width >= TERMINAL_MIN_WIDTH - 2
+
+    run(body())
+
+
 def test_the_app_ends_cleanly_while_a_tab_builds_its_panels(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

@@ -54,6 +54,9 @@ _counter = itertools.count(1)
 PROMPT_QUIET = 0.05
 #: ...or this long after the tab (or its session) started, whichever comes first.
 PANELS_AT_THE_LATEST = 1.0
+#: The terminal's least width in columns, as .terminal-column's min-width in app.tcss says:
+#: `+` widens the side panels no further.
+TERMINAL_MIN_WIDTH = 40
 
 
 class PaneState(enum.StrEnum):
@@ -1478,6 +1481,12 @@ class SessionPane(TabPane):
                 await self.action_toggle_side()  # hidden, as b does
                 return
             share = bigger[0] if step > 0 else smaller[-1]
+        total = self.size.width
+        if step > 0 and total and total * share // 100 > total - TERMINAL_MIN_WIDTH:
+            # The terminal keeps its least width (app.tcss): at 80 columns a 62% side pushed
+            # the panels off the screen's right edge, their text cut mid-word.
+            self.app.bell()
+            return
         # The user's width, not the app's cap of 90 columns that suits the default.
         slot.styles.width = f"{share}%"
         slot.styles.max_width = "100%"
