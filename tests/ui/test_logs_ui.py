@@ -195,6 +195,38 @@ def test_a_crash_loops_runs_are_marked_apart(engine: Any, run_target: Any, app_i
     run(body())
 
 
+def test_runs_started_by_hand_in_a_row_are_each_marked(
+    engine: Any, run_target: Any, app_image: str
+) -> None:
+    """A container started again the moment it exits (the log's stream has ended, and the
+    engine says it runs again before the log looks): that run is marked too (its mark went
+    missing), and the count of runs is right."""
+    target = run_target(app_image, ["log", "3", "4"], network_mode="none")
+    mark = "──── exited (4) · started again ────"
+
+    def exited() -> bool:
+        return engine.api.inspect_container(target.id)["State"]["Status"] == "exited"
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for(pilot, exited, "the first run's end")
+            panel = await _open_logs(pilot, app, target.id)
+            view = panel.view
+            await wait_for(pilot, lambda: panel.state == "ended", "the end of the live log")
+            for _ in range(8):
+                engine.api.start(target.id)
+                await wait_for(pilot, exited, "the run's end")
+            texts = lambda: [line.text for line in view.lines]  # noqa: E731
+            await wait_for(pilot, lambda: len(texts()) == 9 * 3 + 8, "9 runs", 30)
+            assert texts().count(mark) == 8
+            chunks = "|".join(texts()).split(f"|{mark}|")
+            assert [sorted(c.split("|")) for c in chunks] == [["err 1", "out 0", "out 2"]] * 9
+            await wait_for(pilot, lambda: "27 lines · 9 runs" in _status(panel), "9 runs")
+
+    run(body())
+
+
 def test_following_pauses_when_scrolled_up_and_resumes_at_the_bottom(
     engine: Any, run_target: Any, app_image: str
 ) -> None:
@@ -558,5 +590,41 @@ def test_a_taller_view_does_not_follow_again() -> None:
             assert not view.following
             view.action_scroll_end()  # End: following again, as the user asks
             assert view.following
+
+    run(body())
+
+
+def test_a_death_learned_late_marks_the_lines_already_shown() -> None:
+    """The engine can tell a death after the next run's lines were shown: the mark lands
+    where it belongs, the line at the top of a paused view stays there, and a search's
+    matches still point at their lines."""
+    from textual.app import App, ComposeResult
+
+    from cdebug_tui.engine.readings import LogLine
+    from cdebug_tui.ui.widgets.log_view import mark_runs
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LogView()
+
+    async def body() -> None:
+        app = One()
+        async with app.run_test(size=(80, 12)) as pilot:
+            view = app.query_one(LogView)
+            await wait_for(pilot, lambda: view.size.height > 0, "the view laid out")
+            lines = [LogLine("stdout", 1000 + i, f"line {i}") for i in range(100)]
+            view.append(mark_runs(lines, [(1010 - 1, 1)]))  # a mark before line 10
+            assert view.marks == 1
+            view.search("line 7")  # line 7, 70..79
+            view.scroll_to(y=60, animate=False, immediate=True)
+            await pilot.pause()
+            view.action_scroll_up()  # paused
+            top = view.lines[int(view.scroll_y)].text
+            view.remark([(1010 - 1, 1), (1050 - 1, 1)])  # learned: a death before line 50
+            assert view.marks == 2 and view.lines[51].text == "──── exited (1) · started again ────"
+            assert view.lines[int(view.scroll_y)].text == top
+            assert [view.lines[m].text for m in view.matches][:2] == ["line 7", "line 70"]
+            view.remark([(1010 - 1, 1), (1050 - 1, 1)])  # nothing new: nothing moves
+            assert view.marks == 2
 
     run(body())

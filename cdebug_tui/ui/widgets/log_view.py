@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from cdebug_tui.ui.widgets.burst import OrderedInput, forward_burst
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import EventStream, LogStream
+    from cdebug_tui.engine.models import ContainerEvent
     from cdebug_tui.engine.readings import LogLine
 
 #: Lines read at open: the tail of the log; the rest comes on scrolling up.
@@ -169,6 +170,15 @@ def _pattern(query: str) -> re.Pattern[str] | None:
     if not query:
         return None
     return re.compile(re.escape(query), 0 if query != query.lower() else re.IGNORECASE)
+
+
+def _real_counts(lines: Sequence[LogLine]) -> Iterator[int]:
+    """For each line, how many log lines (not marks) there are up to it, itself included."""
+    n = 0
+    for line in lines:
+        if line.stream != RUN_MARK:
+            n += 1
+        yield n
 
 
 class LogView(ScrollView, can_focus=True):
@@ -312,6 +322,30 @@ class LogView(ScrollView, can_focus=True):
         added = self.virtual_size.height - before
         self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
         self.refresh()
+
+    def remark(self, ends: Sequence[tuple[int, int | None]]) -> None:
+        """Marks the runs again, for a death learned after the lines around it were shown
+        (the engine can send it late), keeping the line at the top where it is."""
+        real = [line for line in self.lines if line.stream != RUN_MARK]
+        marked = mark_runs(real, ends)
+        if len(marked) == len(self.lines):
+            return
+        top = self._line_at(int(self.scroll_y))[0]
+        above = sum(1 for line in self.lines[:top] if line.stream != RUN_MARK)
+        self.lines = marked
+        self.marks = len(marked) - len(real)
+        self._index = SearchIndex()
+        if self.query_text:
+            self.matches = self._index.find(self.lines, self.query_text)
+            self.current = min(self.current, len(self.matches) - 1)
+        self._relayout()
+        if self.following:
+            self._follow_end()
+            return
+        # The same log line at the top as before (the one after it, if a mark was there).
+        counts = _real_counts(self.lines)
+        index = next((i for i, n in enumerate(counts) if n > above), len(self.lines) - 1)
+        self.scroll_to(y=self._row_of(index), animate=False, immediate=True)
 
     def clear(self) -> None:
         self.lines = []
@@ -563,6 +597,9 @@ class LogsPanel(Vertical):
     class LinesArrived(Message):
         """New lines wait in the pending list (posted when it was empty)."""
 
+    class DeathLearned(Message):
+        """A death of the container was learned after lines of the run after it were taken."""
+
     class OlderLoaded(Message):
         """A page of older lines was read (empty: the log starts at the first line shown)."""
 
@@ -596,6 +633,11 @@ class LogsPanel(Vertical):
         self._pending: list[LogLine] = []
         #: (time in ns, exit code) of the container's deaths known, sorted: mark_runs's.
         self._ends: list[tuple[int, int | None]] = []
+        #: The newest line's time among those taken for the view (under the lock).
+        self._taken_ns = 0
+        #: Whether every death since the container's creation is known (its create event
+        #: was): only then does the status line count the runs.
+        self._all_runs_known = False
         self._lock = threading.Lock()
         #: What the follow worker reads now: the log, or the events while the container is
         #: stopped; stop() closes either.
@@ -633,30 +675,56 @@ class LogsPanel(Vertical):
     def _ended(self, end_ns: int, code: int | None) -> None:
         """Notes a death of the container (from any thread), for the marks between runs."""
         with self._lock:
-            if all(t != end_ns for t, _ in self._ends):
-                bisect.insort(self._ends, (end_ns, code))
+            if any(t == end_ns for t, _ in self._ends):
+                return
+            bisect.insort(self._ends, (end_ns, code))
+            late = end_ns < self._taken_ns
+        if late:
+            # Lines after it were shown unmarked: the engine sent the death late (its stream
+            # ended as the process exited, before the engine had said so).
+            self.post_message(self.DeathLearned())
 
-    def _past_ends(self) -> None:
+    def on_logs_panel_death_learned(self, message: LogsPanel.DeathLearned) -> None:
+        message.stop()
+        if self._gone:
+            return
+        with self._lock:
+            ends = list(self._ends)
+        self.view.remark(ends)
+        self._status()
+
+    def _past_ends(self, since: float = 1.0) -> None:
         """Reads the container's deaths that the engine still keeps (Docker: its last 256
-        events), so that the runs of a crash loop are marked in the lines read at open."""
+        events, of all containers) since `since`, for the marks between runs."""
         from cdebug_tui.errors import CdebugError
 
         try:
-            events = self.engine.events(since=1, until=time.time(), container=self.container_id)
+            events = self.engine.events(since=since, until=time.time(), container=self.container_id)
         except CdebugError:
             return
         self._stream = events  # closed by stop() like the log stream
         try:
             for event in events:
-                if event.action == "die":
-                    self._ended(int(event.time * 1e9), event.exit_code)
+                self._heard(event)
         except CdebugError:
             pass
         finally:
             events.close()
 
+    def _heard(self, event: ContainerEvent) -> None:
+        if event.action == "die":
+            self._ended(int(event.time * 1e9), event.exit_code)
+        elif event.action == "create":
+            # Every death since is known: the runs can be counted.
+            self._all_runs_known = True
+
     def on_mount(self) -> None:
         self._status()
+        # The deaths the app heard while it ran (as the Events view shows them): the engine
+        # keeps only its latest 256 events, which a busy engine soon pushes a crash loop's out of.
+        key = (getattr(self.engine, "name", ""), self.container_id)
+        for event in list(getattr(self.app, "event_history", {}).get(key) or ()):
+            self._heard(event)
         self.follow()
 
     def on_unmount(self) -> None:
@@ -789,7 +857,9 @@ class LogsPanel(Vertical):
                 if info.running and not info.restarting:
                     # Started again already (a stream that ended as it ran: not waited for,
                     # as no start comes): on from the newest line read, after a breath, so
-                    # that a stream that keeps ending at once does not spin.
+                    # that a stream that keeps ending at once does not spin. The death in
+                    # between is read for its mark.
+                    self._past_ends(since)
                     if self._closed:
                         return
                     since_ns = newest or None
@@ -830,8 +900,7 @@ class LogsPanel(Vertical):
                             self.Ended("removed", f"{self.container_name} was removed")
                         )
                         return
-                    if event.action == "die":
-                        self._ended(int(event.time * 1e9), event.exit_code)
+                    self._heard(event)
                     # The replayed second may hold starts whose lines were read (a crash loop's
                     # runs were read again and again): only one after the stream's end is new.
                     # Not one after the newest line: a run's lines may come before its start.
@@ -868,6 +937,8 @@ class LogsPanel(Vertical):
         with self._lock:
             lines, self._pending = self._pending, []
             ends = list(self._ends)
+            if lines:
+                self._taken_ns = max(self._taken_ns, max(ln.timestamp_ns for ln in lines))
         if not lines:
             return
         view = self.view
@@ -989,7 +1060,7 @@ class LogsPanel(Vertical):
         else:
             text.append(f"✗ {self.detail}", style="bold red")
         text.append("  " + counted(len(view.lines) - view.marks, "line"), style="")
-        if view.marks:
+        if view.marks and self._all_runs_known:
             text.append(f" · {counted(view.marks + 1, 'run')}", style="")
         if self._loading_older:
             text.append(" · reading older lines…", style="italic")
@@ -1087,8 +1158,11 @@ class LogsPanel(Vertical):
         except OSError as exc:
             self.app.notify(f"cannot save to {path}: {exc.strerror}", severity="error")
             return
-        lines = len(self.view.lines) - self.view.marks
-        self.app.notify(f"saved {counted(lines, 'line')} to {path}", title="logs")
+        marks = self.view.marks
+        said = counted(len(self.view.lines) - marks, "line")
+        if marks:
+            said += f" and {counted(marks, 'mark')} between runs"
+        self.app.notify(f"saved {said} to {path}", title="logs")
 
 
 def save_lines(path: Path, lines: Sequence[LogLine]) -> None:
