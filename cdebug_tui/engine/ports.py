@@ -194,14 +194,12 @@ def publish_problems(
             found.setdefault((b.private_port, b.protocol), []).append(f"{host}:{b.public_port}")
     out = []
     for (port, proto), where in sorted(found.items()):
-        on = f"{port}/{proto}, published on {', '.join(dict.fromkeys(where))},"
+        on = f"{port}/{proto} → {', '.join(dict.fromkeys(where))}:"
         mine = [s for s in sockets if s.port == port and s.transport == proto]
         if not mine:
-            out.append(f"{on} has nothing listening on it in the target")
+            out.append(f"{on} nothing listens on it")
         elif all(_loopback(s.address) for s in mine):
-            out.append(
-                f"{on} is bound to {mine[0].address} only: the engine's proxy cannot reach it"
-            )
+            out.append(f"{on} bound to {mine[0].address} only, the engine's proxy cannot reach it")
     return out
 
 

@@ -359,7 +359,7 @@ def test_session_tab_logs_and_ports_forward_then_close(
             # why (the engine's proxy connects to the container's own address).
             status = str(ports.query_one(".ports-status", Static).render())
             assert (
-                f"8080/tcp, published on *:{public}, is bound to 127.0.0.1 only: "
+                f"8080/tcp → *:{public}: bound to 127.0.0.1 only, "
                 "the engine's proxy cannot reach it" in status
             ), status
             with pytest.raises(OSError):
@@ -516,12 +516,53 @@ def test_ports_says_when_nothing_listens(
             assert ports.sockets == [] and status.startswith("nothing listens"), status
             await wait_for(pilot, lambda: ports.published, "the published port")
             status = str(line.render())
-            assert (
-                f"9090/tcp, published on *:{public}, has nothing listening on it in the target"
-                in status
-            ), status
+            assert f"9090/tcp → *:{public}: nothing listens on it" in status, status
             # Where the eye starts: above the empty table, not under it at the panel's foot.
             assert line.region.y < ports.table.region.y
+
+    run(body())
+
+
+def test_ports_in_a_narrow_view_keep_their_scroll_and_forward_column_goes(
+    run_target: Any, app_image: str, busybox_image: str
+) -> None:
+    """At 80 columns the Ports table is scrolled right (→) to its PUBLISHED and PROCESS
+    columns: each reading (every 3 s) put it back at the left. FORWARD shows while a port is
+    forwarded only: it stayed, wide and empty, after the forward stopped."""
+    target = run_target(app_image, ["http", "8080"], network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = await wait_for(pilot, lambda: active_pane(app), "the session tab")
+            await wait_for_prompt(pilot, pane)
+            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("b", "P")
+            ports = await wait_for(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
+            await wait_for(pilot, lambda: ports.sockets, "the sockets")
+            table = ports.table
+            await wait_for(pilot, lambda: app.focused is table, "the ports table focused")
+
+            def labels() -> list[str]:
+                return [str(c.label) for c in table.columns.values()]
+
+            assert "FORWARD" not in labels()
+            await wait_for(pilot, lambda: table.max_scroll_x > 0, "a table wider than the view")
+            for _ in range(6):
+                await pilot.press("right")
+            await wait_for(pilot, lambda: table.scroll_x > 0, "scrolled right")
+            scrolled, loads = table.scroll_x, ports.loads
+            await wait_for(pilot, lambda: ports.loads > loads, "the next reading", 15)
+            await pilot.pause()
+            assert table.scroll_x == scrolled
+
+            table.move_cursor(row=[s.port for s in ports.sockets].index(8080))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: 8080 in ports.forwards, "the forward")
+            assert "FORWARD" in labels()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: not ports.forwards, "the forward stopped")
+            assert "FORWARD" not in labels()
 
     run(body())
 

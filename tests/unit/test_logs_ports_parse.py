@@ -131,8 +131,8 @@ def test_published_ports_that_would_not_answer() -> None:
         PublishedPort(9000, "tcp"),  # exposed, not published: not the proxy's
     ]
     assert publish_problems(sockets, published) == [
-        "53/tcp, published on *:32771, has nothing listening on it in the target",
-        "8080/tcp, published on *:32769, [::1]:32770, is bound to 127.0.0.1 only: "
+        "53/tcp → *:32771: nothing listens on it",
+        "8080/tcp → *:32769, [::1]:32770: bound to 127.0.0.1 only, "
         "the engine's proxy cannot reach it",
     ]
     assert publish_problems([sock("tcp6", "::", 8080)], published[2:4]) == []

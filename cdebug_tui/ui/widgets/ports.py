@@ -52,7 +52,6 @@ class PortsPanel(Vertical):
         /* Above the table: "nothing listens" sat at the bottom of an empty one. */
         dock: top;
         height: auto;
-        max-height: 5;
         background: $boost;
         padding: 0 1;
     }
@@ -101,21 +100,25 @@ class PortsPanel(Vertical):
         return self.query_one(PortsTable)
 
     def on_mount(self) -> None:
-        table = self.table
+        self._columns()
+        self.load()
+
+    def _columns(self) -> None:
+        """The table's columns, FORWARD only while a port is forwarded (it stayed, wide and
+        empty, after the forward ended, and pushed PUBLISHED out of a narrow view)."""
         for label, key in (
             ("PROTO", "proto"),
             ("ADDRESS", "address"),
             ("PORT", "port"),
             # Beside its port: in a narrow side view the last columns are cut, and the local
             # address is what the user needs to read ("→ 127." said nothing).
-            ("FORWARD", "forward"),
+            *((("FORWARD", "forward"),) if self.forwards else ()),
             ("PID", "pid"),
             # Before the process, whose command line can be long: it was cut off at 160 columns.
             ("PUBLISHED", "published"),
             ("PROCESS", "process"),
         ):
-            table.add_column(label, key=key)
-        self.load()
+            self.table.add_column(label, key=key)
 
     def on_unmount(self) -> None:
         self.stop()
@@ -194,7 +197,10 @@ class PortsPanel(Vertical):
                 current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             except Exception:  # noqa: BLE001 - no cursor yet
                 current = None
-        table.clear()
+        # Where the user scrolled to (→ in a narrow view), kept: each reading reset it.
+        scroll = (table.scroll_x, table.scroll_y)
+        table.clear(columns=True)
+        self._columns()
         keys = []
         for s in self.sockets:
             key = f"{s.protocol}/{s.address}/{s.port}"
@@ -207,7 +213,11 @@ class PortsPanel(Vertical):
                 Text(s.protocol, style="cyan" if s.transport == "tcp" else "magenta"),
                 Text(s.address),
                 Text(str(s.port), style="bold", justify="right"),
-                Text(f"→ {forward.address}", style="bold green") if forward else Text(""),
+                *(
+                    (Text(f"→ {forward.address}", style="bold green") if forward else Text(""),)
+                    if self.forwards
+                    else ()
+                ),
                 Text(str(s.pid) if s.pid else "-", justify="right"),
                 Text(
                     f"{published} ✗" if unreachable else published or "no",
@@ -219,6 +229,7 @@ class PortsPanel(Vertical):
             keys.append(key)
         if current in keys:
             table.move_cursor(row=keys.index(current), animate=False)
+        table.call_after_refresh(table.scroll_to, *scroll, animate=False)
         status = Text()
         if error:
             status.append("cannot read: ", style="bold red")
