@@ -250,15 +250,21 @@ class DebugCopy:
                 "changes are discarded at the end",
                 "a new container of the image, with its env, workdir and user",
             ]
-        shared = self.source.shared
-        if shared:
-            mounts = "; ".join(m.describe() for m in shared)
-            shares = f"shares with the original (changes there are real): {mounts}"
-        else:
-            shares = "shares nothing with the original"
         made = "as created" if original.state == "created" else "as it stopped"
         if original.restarting:
             made = "as they were between two runs"
+        shared = self.source.shared
+        if not shared:
+            # That its changes go comes before that nothing is shared: the header of an
+            # 80-column tab kept the latter only.
+            return [
+                what,
+                "changes are discarded at the end",
+                "shares nothing with the original",
+                f"its files {made}",
+            ]
+        mounts = "; ".join(m.describe() for m in shared)
+        shares = f"shares with the original (changes there are real): {mounts}"
         return [what, shares, "other changes are discarded at the end", f"its files {made}"]
 
     def banner(self) -> str:

@@ -42,6 +42,7 @@ from cdebug_tui.errors import (
     EngineRequestError,
     SessionError,
     TargetNotFoundError,
+    TargetNotRunningError,
     ToolkitError,
 )
 
@@ -593,6 +594,20 @@ class _Steps:
             self.on_step(step)
 
 
+def start_error(text: str, image: str, target: str) -> CdebugError:
+    """What the engine's refusal to start a sidecar means, as our error.
+
+    A target that died as the sidecar joins makes runc say "namespace path: lstat
+    /proc/PID/ns/net: no such file or directory": not a toolkit without a shell, which it
+    was taken for (and the session on a crash loop failed instead of going on with a copy).
+    """
+    if "is not running" in text or "cannot join" in text or "namespace path" in text:
+        return TargetNotRunningError(f"{target} stopped before the sidecar could join it")
+    if "executable file not found" in text or "no such file" in text.lower():
+        return ToolkitError(f"the toolkit image {image} has no shell (sh)")
+    return SessionError(f"cannot start the sidecar: {text}")
+
+
 def start_session(
     engine: Engine,
     spec: SessionSpec,
@@ -683,17 +698,26 @@ def prepare_session(
     steps = _Steps(on_step)
     t0 = time.monotonic()
     found = copies.find(engine, spec.target, notice=notice, on_progress=on_progress)
-    try:
-        return _prepare_found(engine, spec, found, steps, t0, on_progress, notice)
-    except CdebugError:
-        if isinstance(found, copies.CopySource):
-            raise
+    retried = False
+    while True:
         try:
-            now = engine.inspect(found.id)
-        except CdebugError:
-            now = None
-        if now is None or not (now.restarting or now.state in copies.STOPPED_STATES):
-            raise
+            return _prepare_found(engine, spec, found, steps, t0, on_progress, notice)
+        except CdebugError as exc:
+            if isinstance(found, copies.CopySource):
+                raise
+            try:
+                now = engine.inspect(found.id)
+            except CdebugError:
+                now = None
+            if now is None:
+                raise
+            if now.restarting or now.state in copies.STOPPED_STATES:
+                break
+            if not isinstance(exc, TargetNotRunningError) or not now.running or retried:
+                raise
+            # It died as the sidecar joined, and its restart policy started it again: this
+            # run is joined (once; a crash loop caught between two runs is copied above).
+            retried, found, t0 = True, now, time.monotonic()
     # It died as the sidecar joined it (a crash loop caught in one of its short runs): its
     # files, through a copy, as when it is caught between two runs.
     if notice is not None:
@@ -842,14 +866,7 @@ def _prepare(
         try:
             engine.start(sidecar_id)
         except EngineRequestError as exc:
-            text = exc.explanation
-            if "executable file not found" in text or "no such file" in text.lower():
-                raise ToolkitError(f"the toolkit image {image} has no shell (sh)") from exc
-            if "is not running" in text or "cannot join" in text:
-                raise SessionError(
-                    f"{target.name} stopped before the sidecar could join it"
-                ) from exc
-            raise SessionError(f"cannot start the sidecar: {text}") from exc
+            raise start_error(exc.explanation, image, target.name) from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
         session.sidecar_id = sidecar_id
         if copy is not None:

@@ -143,6 +143,10 @@ def test_a_quiet_container_is_followed_before_its_first_line(
             panel = await _open_logs(pilot, app, target.id)
             await wait_for(pilot, lambda: "following" in _status(panel), "following", 20)
             assert "0 lines" in _status(panel) and "reading" not in _status(panel)
+            # Stopped, having written nothing: said so (it read "no new lines").
+            engine.api.kill(target.id)
+            await wait_for(pilot, lambda: panel.state == "ended", "the end of the log")
+            assert "■ exited (137): it logged nothing" in _status(panel), _status(panel)
 
     run(body())
 

@@ -149,3 +149,26 @@ def test_an_engine_error_names_containers_by_their_short_id() -> None:
     # A digest or a path stays whole: the user may need it as it is.
     digest = EngineRequestError(f"no image sha256:{full} at /var/lib/docker/image/{full}")
     assert str(digest).count(full) == 2
+
+
+def test_a_sidecar_start_refused_says_why() -> None:
+    """runc's words for a target that died as the sidecar joined name a missing file too:
+    they were taken for a toolkit without a shell, and a crash loop's session failed."""
+    from cdebug_tui.engine.session import start_error
+    from cdebug_tui.errors import SessionError, TargetNotRunningError, ToolkitError
+
+    died = (
+        "failed to create shim task: OCI runtime create failed: runc create failed: unable to "
+        "create new parent process: namespace path: lstat /proc/332/ns/net: no such file or "
+        "directory: unknown"
+    )
+    error = start_error(died, "busybox:musl", "api")
+    assert isinstance(error, TargetNotRunningError)
+    assert str(error).startswith("api stopped before the sidecar could join it")
+    no_sh = (
+        "OCI runtime create failed: runc create failed: unable to start container process: "
+        'exec: "sh": executable file not found in $PATH: unknown'
+    )
+    assert isinstance(start_error(no_sh, "scratch-tools", "api"), ToolkitError)
+    other = start_error("cgroup: permission denied", "busybox:musl", "api")
+    assert type(other) is SessionError and "permission denied" in str(other)

@@ -28,7 +28,7 @@ class Explanation:
 EXPLANATIONS: dict[str, Explanation] = {
     "terminal": Explanation(
         "The debug shell",
-        "This shell does not run in the target: the target has no shell to run. It runs in a "
+        "This shell does not run in the target: a shell-less target has none to run. It runs in a "
         "sidecar container that cdebug-tui started next to the target from a toolkit image "
         "(busybox), joined to the target's PID and network namespaces.\n\n"
         "The sidecar linked its own root into the target's root as /.cdebug-<session>, then "
@@ -37,7 +37,10 @@ EXPLANATIONS: dict[str, Explanation] = {
         "toolkit's commands are found through PATH under the link.\n\n"
         "In toolkit mode (a dynamically linked toolkit, a read-only target) the shell keeps "
         "the toolkit's root and the target's files are at /target. $CDEBUG_TARGET_ROOT says "
-        "which. `exit` or Ctrl-D ends the session; the link and the sidecar are removed.",
+        "which. `exit` or Ctrl-D ends the session; the link and the sidecar are removed.\n\n"
+        "A stopped container has no namespaces left to join: its session runs in a debug "
+        "copy (COPY in the header), a new container made of the stopped one's files, with "
+        "its environment, user and limits, which cdebug-tui removes at the end.",
         ("chroot(2)", "proc(5): /proc/pid/root", "pid_namespaces(7)", "pty(7)"),
     ),
     "processes": Explanation(

@@ -1053,6 +1053,9 @@ class LogsPanel(Vertical):
                 text.append(" (End/G follows)", style="dim")
         elif self.state == "ended" and self.detail.startswith(_START_FAILED):
             text.append(f"■ {self.detail}", style="bold red")
+        elif self.state == "ended" and not view.lines:
+            # A stopped container that logged nothing (a debug copy's original, often).
+            text.append(f"■ {self.detail}: it logged nothing", style="bold")
         elif self.state == "ended":
             text.append(f"■ {self.detail}: no new lines", style="bold")
         elif self.state == "removed":

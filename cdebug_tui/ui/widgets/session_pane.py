@@ -992,7 +992,7 @@ class SessionPane(TabPane):
             if original is not None:
                 # A debug copy's own log is empty (it holds the shell); the original's has
                 # what the user came for: the crash's last words.
-                view = LogsPanel(session.engine, original.id, f"{original.name} (the original)")
+                view = LogsPanel(session.engine, original.id, f"{original.name} (original)")
             else:
                 view = LogsPanel(session.engine, target.id, target.name)
         elif name == "ports":
