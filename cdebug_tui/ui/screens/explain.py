@@ -28,19 +28,17 @@ class Explanation:
 EXPLANATIONS: dict[str, Explanation] = {
     "terminal": Explanation(
         "The debug shell",
-        "This shell does not run in the target: a shell-less target has none to run. It runs in a "
-        "sidecar container that cdebug-tui started next to the target from a toolkit image "
-        "(busybox), joined to the target's PID and network namespaces.\n\n"
+        "This shell does not run in the target, which may have none: it runs in a sidecar "
+        "container started next to it from a toolkit image (busybox), joined to the target's "
+        "PID and network namespaces.\n\n"
         "The sidecar linked its own root into the target's root as /.cdebug-<session>, then "
         "started the shell with chroot /proc/1/root: the target's root became the shell's /. "
         "So `ls /` lists the target's files, `ps` shows the target's processes, and the "
         "toolkit's commands are found through PATH under the link.\n\n"
         "In toolkit mode (a dynamically linked toolkit, a read-only target) the shell keeps "
-        "the toolkit's root and the target's files are at /target. $CDEBUG_TARGET_ROOT says "
-        "which. `exit` or Ctrl-D ends the session; the link and the sidecar are removed.\n\n"
-        "A stopped container has no namespaces left to join: its session runs in a debug "
-        "copy (COPY in the header), a new container made of the stopped one's files, with "
-        "its environment, user and limits, which cdebug-tui removes at the end.",
+        "the toolkit's root and the target's files are at /target. A stopped target has no "
+        "namespaces to join: the shell runs in a debug copy of it (COPY in the header), "
+        "removed at the end. `exit` or Ctrl-D ends the session; the link and the sidecar go.",
         ("chroot(2)", "proc(5): /proc/pid/root", "pid_namespaces(7)", "pty(7)"),
     ),
     "processes": Explanation(
