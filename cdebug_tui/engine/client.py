@@ -874,7 +874,8 @@ class Engine:
         state = raw.get("State") or {}
         driver = raw.get("GraphDriver") or {}
         upper = (driver.get("Data") or {}).get("UpperDir")
-        if state.get("Status") not in ("exited", "created", "dead") or not upper:
+        # Restarting: between two runs, its root unmounted as when it stopped.
+        if state.get("Status") not in ("exited", "created", "dead", "restarting") or not upper:
             return False
         script = (
             'st=0; for n; do case $(readlink "/upper/$n") in /proc/*/root|/proc/*/root/nix) '

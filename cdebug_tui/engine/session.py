@@ -1024,6 +1024,28 @@ def _links_of(changes: dict[str, str], nix: bool = False) -> list[str]:
     ]
 
 
+def _join_and_leave(engine: Engine, target: TargetInfo, image: str) -> None:
+    """A sidecar on a running target, ended at once: its supervisor removes, as it starts,
+    the links whose session is gone. Never a debug copy (a commit of the user's container):
+    a target that stops as it is joined keeps its links for now.
+
+    Raises:
+        TargetNotRunningError: When the target stopped meanwhile.
+    """
+    spec = SessionSpec(target=target.id, image=image)
+    try:
+        _prepare_found(engine, spec, target, _Steps(None), time.monotonic(), None, None).close()
+    except TargetNotRunningError:
+        raise
+    except CdebugError as exc:
+        now = engine.inspect(target.id)
+        if not now.running or now.restarting:
+            raise TargetNotRunningError(
+                f"{now.name} is {now.state}: its links stay for now"
+            ) from exc
+        raise
+
+
 def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[str]:
     """Removes the links sessions left in one running target (see remove_stale_links), with a
     sidecar of toolkit `image` started and ended at once, when `docker diff` shows any.
@@ -1043,19 +1065,24 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
     # Running, or the session below would be one on a debug copy (a commit of the stopped
     # target, the copy started): the list said "running" a moment before it stopped.
     target = engine.inspect(target_id)
-    if not target.running:
-        # Stopped: through its writable layer, where the engine keeps one (overlay). A
-        # Nix-style toolkit's /nix link too (the helper removes only a link to /proc/*/root).
+    if not target.running or target.restarting:
+        # Stopped, or between two runs of a crash loop (which Docker reports as running):
+        # through its writable layer, where the engine keeps one (overlay). A Nix-style
+        # toolkit's /nix link too (the helper removes only a link to /proc/*/root).
         stale = _links_of(changes, nix=True)
         names = [path.lstrip("/") for path in stale]
-        if target.restarting:
-            raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
         # The toolkit as a session gets it (a local build when it cannot be pulled).
         image = ensure_image(engine, image, None, None)[0]
         if not engine.remove_links_offline(target_id, names, image):
-            raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
+            target = engine.inspect(target_id)  # started again meanwhile, perhaps
+            if not target.running or target.restarting:
+                raise TargetNotRunningError(
+                    f"{target.name} is {target.state}: its links stay for now"
+                )
+            stale = _links_of(changes)
+            _join_and_leave(engine, target, image)
     else:
-        prepare_session(engine, SessionSpec(target=target_id, image=image)).close()
+        _join_and_leave(engine, target, image)
     left = engine.changed_paths(target_id)
     return [path for path in stale if path not in left]
 

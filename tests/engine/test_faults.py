@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -174,3 +175,31 @@ def test_a_nix_toolkits_links_go_from_a_stopped_target_too(
     assert "/nix" in left and len(left) == 2, left
     assert sorted(remove_stale_links_of(engine, target.id, nix_toolkit)) == left
     assert ours() == [] and not sidecars_of(engine, target.id)
+
+
+def test_a_crash_loop_under_exec_keeps_no_link(
+    engine: Any, run_target: Any, busybox_image: str
+) -> None:
+    """A target its restart policy restarts while `exec` runs in it: the session ends, and
+    the link its supervisor could not remove goes too, whether the target runs again or
+    waits between two runs (Docker reports it running then: the link stayed, silently, and
+    `cleanup` committed the target to a debug copy instead)."""
+    from tests.engine.helpers import cdebug
+
+    target = run_target(
+        busybox_image, ["sh", "-c", "sleep 2; exit 1"], restart_policy={"Name": "always"}
+    )
+    r = cdebug("exec", "-q", "--image", busybox_image, target.name, "sleep", "10", timeout=90)
+    err = r.stderr.decode()
+    assert r.returncode == 125 and "the target stopped" in err, err
+    assert "keeps a link" not in err, err
+    links = [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")]
+    assert links == [], (links, err)
+    # cleanup on it (between two runs, or in one) leaves its files alone: no commit, no copy.
+    since = time.time() - 1
+    for _ in range(2):
+        r = cdebug("cleanup", timeout=90)
+        assert r.returncode == 0, r.stderr.decode()
+    events = engine.events(since=since, until=time.time(), container=target.id)
+    assert [e.action for e in events if e.action == "commit"] == []
+    assert not sidecars_of(engine, target.id)
