@@ -383,7 +383,7 @@ def _select_engine_for_tui(name: str | None) -> None:
 def cmd_exec(ns: argparse.Namespace) -> int:
     """`cdebug-tui exec`: like `docker exec`, for any running container."""
     from cdebug_tui.engine.engines import split_target
-    from cdebug_tui.engine.models import Mode, SessionSpec, Step
+    from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec, Step
     from cdebug_tui.engine.session import start_session
 
     if ns.tty and not os.isatty(sys.stdin.fileno()):
@@ -490,6 +490,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         if session.copy is None and session.ended_reason in (
             "the target stopped",
             "the target restarted",
+            SIDECAR_GONE,
         ):
             _remove_links_left(session)
         return 125

@@ -31,6 +31,9 @@ SESSION_LABEL = "io.cdebug-tui.session"
 #: `exec -it` waits for the next key. A key that comes with others in one read is never held,
 #: and no one types this whole sequence.
 DETACH_KEYS = "ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@"
+#: Why a session ended whose sidecar went from outside (`docker kill`, `docker rm -f`, an
+#: OOM kill) while its target runs on.
+SIDECAR_GONE = "its sidecar was stopped from outside"
 #: On a debug copy (a container) and on the image committed for it: what it is a copy of.
 COPY_LABEL = "io.cdebug-tui.copy"
 

@@ -162,6 +162,18 @@ class SupervisorChannel:
 
     # -- the end ---------------------------------------------------------------------------
 
+    def wait_end(self) -> None:
+        """Blocks until the supervisor's stream ends: when it exits, at the session's end, or
+        with its sidecar, killed or removed from outside. What it says meanwhile (the links it
+        removes, at the end) is passed over."""
+        while True:
+            try:
+                _, data = self.stream.read()
+            except OSError:
+                return  # closed under us: the session's own end
+            if not data:
+                return
+
     def close_write(self) -> None:
         """Ends the supervisor's stdin: it ends the session's processes, removes its links and
         exits."""

@@ -17,6 +17,7 @@ from cdebug_tui.engine import profiles
 from cdebug_tui.engine import toolkit as tk
 from cdebug_tui.engine.models import (
     DETACH_KEYS,
+    SIDECAR_GONE,
     SIDECAR_LIMIT_KEYS,
     Mode,
     SessionSpec,
@@ -159,6 +160,33 @@ class DebugSession:
                 pass  # The engine went away: the stream's reader sees that too.
 
         threading.Thread(target=watch, name=f"watch-{self.target.short_id}", daemon=True).start()
+
+    def watch_sidecar(self) -> None:
+        """Ends the session when its sidecar goes from outside while the target runs on: the
+        shell's exec then hangs, silent, with no end (`exec` waited forever, deaf to ctrl+c).
+        The supervisor's stream ends then, as at the session's own end."""
+
+        def watch() -> None:
+            self.supervisor.wait_end()
+            if self._closed:
+                return
+            try:
+                now = self.engine.inspect(self.target.id)
+            except TargetNotFoundError:
+                now = None
+            except CdebugError:
+                return  # the engine went away: the shell's stream says so
+            if self._closed:
+                return
+            if now is None:
+                self.ended_reason = f"the target {ENDING_EVENTS['destroy']}"
+            elif not now.running or now.restarting:
+                self.ended_reason = f"the target {ENDING_EVENTS['die']}"
+            else:
+                self.ended_reason = SIDECAR_GONE
+            self.close()
+
+        threading.Thread(target=watch, name=f"sidecar-{self.target.short_id}", daemon=True).start()
 
     @property
     def session_id(self) -> str:
@@ -950,6 +978,7 @@ def _prepare(
         session.home = home if uid_gid else None
         session.toolkit_path = f"{ep.BIN_DIR}:{profile.path}"
         session.watch_target(events)
+        session.watch_sidecar()
         return session
     except BaseException:
         # Leave nothing behind: the links (the supervisor removes them on EOF), the sidecar.

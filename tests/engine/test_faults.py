@@ -203,3 +203,29 @@ def test_a_crash_loop_under_exec_keeps_no_link(
     events = engine.events(since=since, until=time.time(), container=target.id)
     assert [e.action for e in events if e.action == "commit"] == []
     assert not sidecars_of(engine, target.id)
+
+
+@pytest.mark.parametrize("how", ["kill", "rm -f"])
+def test_a_sidecar_gone_from_outside_ends_the_session(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str, how: str
+) -> None:
+    """`docker kill` or `docker rm -f` of a session's sidecar while its target runs on: the
+    shell's stream hung, silent (exec waited forever, deaf to ctrl+c) and the link stayed.
+    Now the session ends, says why, and the link goes."""
+    target = run_target(distroless_image)
+    proc = interactive_exec(busybox_image, target.name)
+    try:
+        (sidecar,) = sidecars_of(engine, target.id)
+        if how == "kill":
+            engine.api.kill(sidecar["Id"])
+        else:
+            engine.api.remove_container(sidecar["Id"], force=True)
+        assert wait_or_tell(proc, 30) == 125
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        assert "session ended: its sidecar was stopped from outside" in err, err
+    finally:
+        proc.kill()
+    assert [c.path for c in engine.diff(target.id) if ".cdebug" in c.path] == []
+    wait_for(lambda: not sidecars_of(engine, target.id), 10, "the sidecars to be gone")
+    assert engine.inspect(target.id).running

@@ -66,6 +66,35 @@ def test_session_says_why_it_ended(
             engine.api.unpause(target.id)
 
 
+def test_a_sidecar_killed_from_outside_ends_its_tab_and_leaves_no_link(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`docker kill` of a tab's sidecar while the target runs on: the tab says so (its shell
+    hung, silent) and the link the supervisor could not remove goes."""
+    target = run_target(distroless_image, network_mode="none")
+    notes: list[str] = []
+
+    async def body() -> None:
+        app = _noted_app(target.name, busybox_image, notes)
+        async with app.run_test(size=(120, 36)) as pilot:
+            pane = await _running(pilot, app)
+            (sidecar,) = sidecars_of(engine, target.id)
+            engine.api.kill(sidecar["Id"])
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            header = str(pane.query_one(".session-header", Static).render())
+            assert "its sidecar was stopped from outside" in header, header
+            await wait_for(
+                pilot,
+                lambda: not [c for c in engine.diff(target.id) if ".cdebug" in c.path],
+                "the link removed",
+                30,
+            )
+            await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 10)
+            assert app.is_running and engine.inspect(target.id).running
+
+    run(body())
+
+
 def test_e_explains_the_focused_panel(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

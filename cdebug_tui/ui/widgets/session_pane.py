@@ -26,6 +26,7 @@ from textual.widget import MountError, Widget
 from textual.widgets import ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from cdebug_tui.engine.models import SIDECAR_GONE
 from cdebug_tui.ui.messages import (
     FilePreviewed,
     PullProgressed,
@@ -812,7 +813,7 @@ class SessionPane(TabPane):
         self._relabel()
         self._app_title()
         session = self.session
-        if why in ("the target stopped", "the target restarted") and session is not None:
+        if why in ("the target stopped", "the target restarted", SIDECAR_GONE) and session:
             # Its PID namespace went with the supervisor in it, before it removed its link
             # from the target's root: the app removes it once the target runs again.
             links_left = getattr(self.app, "links_left", None)
