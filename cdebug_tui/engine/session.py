@@ -372,12 +372,26 @@ class DebugSession:
         # a loaded machine: `docker stop` ended a session with no reason). A shell that exited
         # by itself costs no wait.
         code = self.exit_code(wait=1.0)
+        if code is not None and code >= 128 and not self.ended_reason and self._sidecar_answers():
+            # The sidecar, in the target's PID namespace, runs a command: the namespace lives,
+            # and the shell's signal was its own (`exit 255`, `kill -9 $$`, ctrl+c): no wait.
+            # Each such end waited the 3 s below.
+            return self._target_fault()
         deadline = time.monotonic() + (3.0 if code is None or code >= 128 else 0.0)
         while True:
             reason = self.ended_reason or self._target_fault()
             if reason or time.monotonic() >= deadline:
                 return reason
             time.sleep(0.05)
+
+    def _sidecar_answers(self) -> bool:
+        """Whether the sidecar runs a command now (`true`), which it cannot once the target's
+        PID namespace, which it shares, is gone."""
+        try:
+            code, _, _ = self.run(["true"], timeout=5.0)
+        except CdebugError:
+            return False
+        return code == 0
 
     def _target_fault(self) -> str | None:
         """What happened to the target, as the engine says now; None when it runs as before."""
