@@ -507,6 +507,8 @@ def _check_writable(path: str, what: str) -> None:
     why = ""
     if os.path.isdir(path):
         why = "it is a directory"
+    elif os.path.lexists(path):
+        why = "it exists (cdebug-tui writes no file over another)"
     elif not os.path.isdir(folder):
         why = f"no such directory: {folder}"
     elif not os.access(path if os.path.exists(path) else folder, os.W_OK):

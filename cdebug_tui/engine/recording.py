@@ -43,8 +43,9 @@ class CastRecorder:
     ) -> None:
         self.path = path
         # 0600: a session prints what it reads (secrets in environment variables, keys in
-        # files); the umask would let others read it. An existing file is made private too.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # files); the umask would let others read it. Never over an existing file (as
+        # asciinema): FileExistsError.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.fchmod(fd, 0o600)
         self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

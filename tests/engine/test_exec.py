@@ -161,14 +161,17 @@ def test_a_reader_that_goes_ends_the_session_quietly(
 def test_a_recording_that_cannot_be_written_is_refused_first(
     engine: Any, distroless: Any, busybox_image: str, tmp_path: Any
 ) -> None:
-    """--record to a missing directory, or to a directory: one line and 125, before anything
-    is made (it was a traceback and 1, after the sidecar had started)."""
-    for path in (tmp_path / "missing" / "x.cast", tmp_path):
+    """--record to a missing directory, to a directory, or to a file that exists (it was
+    recorded over): one line and 125, before anything is made (it was a traceback and 1,
+    after the sidecar had started)."""
+    existing = tmp_path / "notes.txt"
+    existing.write_text("precious\n")
+    for path in (tmp_path / "missing" / "x.cast", tmp_path, existing):
         r = cdebug("exec", "-q", "--record", str(path), "--image", busybox_image, distroless.name)
         assert r.returncode == 125, r.stderr
         lines = r.stderr.decode().splitlines()
         assert len(lines) == 1 and "cannot write the recording" in lines[0], lines
-    assert not (tmp_path / "missing").exists()
+    assert not (tmp_path / "missing").exists() and existing.read_text() == "precious\n"
     assert_clean(engine, distroless.id)
 
 

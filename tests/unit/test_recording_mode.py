@@ -6,23 +6,29 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from cdebug_tui.engine.recording import CastRecorder, read_cast
 
 
-def test_a_recording_is_private(tmp_path: Path) -> None:
-    """Created 0600 whatever the umask, and an existing file recorded over is made 0600 too."""
+def test_a_recording_is_private_and_never_over_a_file(tmp_path: Path) -> None:
+    """Created 0600 whatever the umask; an existing file is refused and left as it was (it
+    was recorded over, as asciinema never does)."""
     old = os.umask(0o022)
     try:
         fresh = tmp_path / "fresh.cast"
-        existing = tmp_path / "existing.cast"
-        existing.write_text("old\n")
+        recorder = CastRecorder(str(fresh), 24, 80, "target")
+        recorder.output(b"AWS_SECRET_ACCESS_KEY=...\r\n")
+        recorder.close()
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+        _, events = read_cast(fresh)
+        assert events == [[events[0][0], "o", "AWS_SECRET_ACCESS_KEY=...\r\n"]]
+        existing = tmp_path / "existing.txt"
+        existing.write_text("precious\n")
         existing.chmod(0o644)
-        for path in (fresh, existing):
-            recorder = CastRecorder(str(path), 24, 80, "target")
-            recorder.output(b"AWS_SECRET_ACCESS_KEY=...\r\n")
-            recorder.close()
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
-            _, events = read_cast(path)
-            assert events == [[events[0][0], "o", "AWS_SECRET_ACCESS_KEY=...\r\n"]]
+        with pytest.raises(FileExistsError):
+            CastRecorder(str(existing), 24, 80, "target")
+        assert existing.read_text() == "precious\n"
+        assert stat.S_IMODE(existing.stat().st_mode) == 0o644
     finally:
         os.umask(old)
