@@ -942,6 +942,12 @@ def _prepare(
             session.mode_reason += (
                 "; the target has no /bin/sh: watch and system() fail (--mode toolkit runs them)"
             )
+        if config.pid_mode == "host":
+            # The sidecar joined it there: the shell's ps and kill reach the whole host.
+            session.mode_reason += (
+                "; the target runs in the host's PID namespace: ps lists every process of the "
+                "host, and kill reaches them"
+            )
         if mode == Mode.ROOT and session.mode == Mode.TOOLKIT and spec.mode == Mode.ROOT:
             raise SessionError(f"root mode is not possible: {session.mode_reason}")
         steps.add(

@@ -26,7 +26,10 @@ def test_pid_host_target(
     assert r.returncode == 0, r.stderr
     out = r.stdout.decode()
     assert out.startswith("config.json\nserver\n") and 'entrypoint  ["/app/server"]' in out
-    assert "root mode" in r.stderr.decode()
+    said = r.stderr.decode()
+    assert "root mode" in said
+    # The shell can see, and signal, every process of the host: said.
+    assert "in the host's PID namespace: ps lists every process of the host" in said, said
 
     spec = SessionSpec(target=target.id, image=busybox_image, tty=False, interactive=True)
     with start_session(engine, spec) as session:
