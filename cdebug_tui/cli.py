@@ -662,9 +662,15 @@ def cmd_port_forward(ns: argparse.Namespace) -> int:
         parse_port_spec,
     )
     from cdebug_tui.engine.session import ENDING_EVENTS, ensure_image
-    from cdebug_tui.errors import TargetNotRunningError
+    from cdebug_tui.errors import PortForwardError, TargetNotRunningError
 
     specs = [parse_port_spec(spec) for spec in ns.ports]  # bad input fails before anything
+    locals_ = [local for local, _ in specs if local]
+    if len(set(locals_)) < len(locals_):
+        # Said first: the second forward found the port taken by the first, after both had
+        # been announced.
+        twice = sorted({p for p in locals_ if locals_.count(p) > 1})
+        raise PortForwardError(f"local port {twice[0]} is given twice")
     engine, target = EngineRegistry().resolve(ns.target, ns.engine)
     if not target.running:
         raise TargetNotRunningError(f"{target.name} is {target.state}: nothing listens there")

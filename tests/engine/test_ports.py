@@ -151,8 +151,11 @@ def test_cli_port_forward_bad_input(
             f"{busy}:{PORT}": f"local port {busy} is already in use",
             "http": "bad port 'http'",
         }
+        # The same local port twice: said before anything is forwarded (it said "Forwarding
+        # from 127.0.0.1:N", then that N was in use).
+        cases[f"{busy + 1}:{PORT} {busy + 1}:{PORT}"] = f"local port {busy + 1} is given twice"
         for spec, message in cases.items():
-            res = cdebug("port-forward", "--image", busybox_image, target.name, spec)
+            res = cdebug("port-forward", "--image", busybox_image, target.name, *spec.split())
             err = res.stderr.decode()
             assert res.returncode == 125, err
             assert err.count("\n") == 1 and message in err, err
