@@ -201,6 +201,28 @@ def _tui_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _near_command(word: str) -> str | None:
+    """The subcommand `word` is a slip of (`exce`, `clean-up`), if any."""
+    import difflib
+
+    found = difflib.get_close_matches(word, SUBCOMMANDS, n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def _is_container(name: str, engine: str | None) -> bool:
+    """Whether a container of that name (or id) exists; True when the engine cannot say."""
+    from cdebug_tui.engine.engines import EngineRegistry
+    from cdebug_tui.errors import TargetNotFoundError
+
+    try:
+        EngineRegistry().resolve(name, engine)
+    except TargetNotFoundError:
+        return False
+    except CdebugError:
+        return True  # the app says what is wrong with the engine
+    return True
+
+
 def _first_positional(args: list[str]) -> str | None:
     """The first argument that is not an option or an option's value, or None."""
     it = iter(args)
@@ -253,7 +275,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ) from None
                 raise
         else:
-            ns = _tui_parser().parse_args(args)
+            near = _near_command(first)
+            try:
+                ns = _tui_parser().parse_args(args)
+            except _UsageError:
+                if near:  # `cdebug-tui exce web ls`: a command mistyped, not a TARGET
+                    raise _UsageError(
+                        f"unknown command {first!r}: did you mean {near!r}?"
+                    ) from None
+                raise
+            if near and not _is_container(first, getattr(ns, "engine", None)):
+                # `cdebug-tui exce` opened the app on a TARGET named exce, and tried to pull
+                # an image of that name.
+                raise _UsageError(f"unknown command {first!r}: did you mean {near!r}?")
             ns.command_name = None
         # --engine's default is SUPPRESS (see _common_parser): absent when given nowhere.
         engine = ns.engine = getattr(ns, "engine", None)

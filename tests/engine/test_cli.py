@@ -15,7 +15,7 @@ import pytest
 
 from cdebug_tui.engine.demo import DEMO_LABEL
 from cdebug_tui.engine.models import OWNER_LABEL, SIDECAR_LABEL
-from tests.conftest import RUN_ID
+from tests.conftest import RUN_ID, TEST_LABEL
 from tests.unit.test_cli import _complete
 
 pytestmark = pytest.mark.engine
@@ -142,3 +142,36 @@ def test_running_containers_complete(
     assert all(name.startswith(prefix) for name in offered)
     offered = [c.strip() for c in _complete(f"cdebug-tui exec --engine default {a.name}", tmp_path)]
     assert offered == [a.name]
+
+
+def test_a_mistyped_command_is_not_taken_for_a_target(engine: Any, distroless_image: str) -> None:
+    """`cdebug-tui exce` opened the app on a TARGET named exce (and tried to pull an image of
+    that name): with no such container, it is a command mistyped. A container so named is
+    still a TARGET (here: one named like `demo`, with nothing to open the app in)."""
+    r = subprocess.run(
+        [sys.executable, "-m", "cdebug_tui", "exce"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 125
+    assert r.stderr == "cdebug-tui: error: unknown command 'exce': did you mean 'exec'?\n"
+    # A container named like a command is a TARGET still: the app is asked for (here with
+    # no terminal to open it in, which is said).
+    name = f"cleanup{RUN_ID[:2]}"
+    engine.api.create_container(distroless_image, name=name, labels={TEST_LABEL: RUN_ID})
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "cdebug_tui", name],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
+        assert r.returncode == 125 and "unknown command" not in r.stderr, r.stderr
+        assert "terminal" in r.stderr, r.stderr
+    finally:
+        engine.api.remove_container(name, force=True)

@@ -40,6 +40,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         (["completion", "tcsh"], "invalid choice: 'tcsh'"),
         (["--engine"], "expected one argument"),
         (["--image", "x", "exec", "web"], "--image goes after exec"),
+        (["exce", "web", "ls"], "unknown command 'exce': did you mean 'exec'?"),
     ],
 )
 def test_usage_errors_exit_125_on_one_line(args: list[str], needle: str) -> None:
