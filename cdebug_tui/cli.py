@@ -78,6 +78,18 @@ def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
         "(+NET_ADMIN, NET_RAW), sysadmin (--privileged), restricted (only what reading needs)",
     )
     p.add_argument("-u", "--user", help="run as this user: a name in the target, or uid[:gid]")
+    p.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a variable in the shell's environment, over the target's (KEY alone: its "
+        "value here, as docker exec -e takes it)",
+    )
+    p.add_argument(
+        "-w", "--workdir", metavar="DIR", help="the shell's working directory in the target"
+    )
     p.add_argument("--name", help="the sidecar's container name")
     p.add_argument(
         "--mode",
@@ -431,6 +443,19 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     command = tuple(ns.command)
     if command and command[0] == "--":
         command = command[1:]
+    env = []
+    for item in ns.env:
+        key, eq, _ = item.partition("=")
+        if not key or "\0" in item:
+            raise _UsageError(f"bad -e {item!r}: KEY=VALUE, or KEY")
+        if not eq:
+            # KEY alone: this terminal's value, as docker exec -e takes it (unset: left out).
+            if key not in os.environ:
+                continue
+            item = f"{key}={os.environ[key]}"
+        env.append(item)
+    if ns.workdir is not None and not ns.workdir.startswith("/"):
+        raise _UsageError(f"-w takes an absolute path, not {ns.workdir!r}")
     spec = SessionSpec(
         target=ns.target,
         image=ns.image,
@@ -445,6 +470,8 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         cols=cols,
         term=os.environ.get("TERM") or "xterm",
         profile=ns.profile,
+        env=tuple(env),
+        workdir=ns.workdir,
     )
 
     def on_step(step: Step) -> None:

@@ -292,6 +292,10 @@ class SessionSpec:
     term: str = "xterm-256color"
     #: The sidecar's privileges: general, netadmin, sysadmin or restricted (kubectl debug's).
     profile: str = "general"
+    #: KEY=VALUE entries set in the shell's environment over the target's (`exec -e`).
+    env: tuple[str, ...] = ()
+    #: The shell's working directory in the target (`exec -w`); None: the target's own.
+    workdir: str | None = None
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,8 @@ class DebugSession:
                 term=spec.term,
                 home=self.home,
                 sh=self.probe.get("sh") or "/bin/sh",
+                extra=spec.env,
+                workdir=spec.workdir,
             )
             argv = shell_command(
                 mode=self.mode,

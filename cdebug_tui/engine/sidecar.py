@@ -227,6 +227,8 @@ def shell_env(
     term: str = "xterm-256color",
     home: str | None = None,
     sh: str = "/bin/sh",
+    extra: tuple[str, ...] = (),
+    workdir: str | None = None,
 ) -> list[str]:
     """The environment of the debug shell: the target's, with PATH merged and CDEBUG_* added.
 
@@ -235,6 +237,8 @@ def shell_env(
     unless the target names one (its path is in the target's root, the shell's `/`).
     """
     env = {k: v for k, _, v in (item.partition("=") for item in target.env)}
+    # The user's own (`exec -e`), over the target's; PATH too, as docker exec -e does.
+    env.update((k, v) for k, _, v in (item.partition("=") for item in extra))
     if mode == Mode.ROOT:
         env["PATH"] = merge_path(env.get("PATH"), toolkit_path, link)
         env.setdefault("SHELL", posixpath.join(link, sh.lstrip("/")))
@@ -247,7 +251,9 @@ def shell_env(
     if tty:
         env["TERM"] = term
     env["CDEBUG_TARGET_ROOT"] = target_root
-    env["CDEBUG_WORKDIR"] = target.workdir or "/"
+    env["CDEBUG_WORKDIR"] = workdir or target.workdir or "/"
+    if workdir:
+        env["CDEBUG_WORKDIR_ASKED"] = "1"  # a directory the user named: missing, it fails
     env["CDEBUG_SESSION"] = session_id
     env["CDEBUG_TARGET"] = target.name
     # In toolkit mode the working directory is reached through /proc/1/root, outside the shell's
@@ -263,7 +269,12 @@ def shell_env(
 #: took it for its own option ("exec: illegal option -v", 2); dash's exec takes no `--`.
 _CD_THEN_EXEC = (
     "unset CDEBUG_SUPERVISOR CDEBUG_REAPER CDEBUG_TARGET_PID CDEBUG_ENTRYPOINT; "
-    'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || cd /; '
+    'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || { '
+    # As docker exec -w fails, with the shell's code for a command that cannot run.
+    '[ -n "$CDEBUG_WORKDIR_ASKED" ] && '
+    '{ echo "cdebug: cannot change to $CDEBUG_WORKDIR: no such directory" >&2; exit 126; }; '
+    "cd /; }; "
+    "unset CDEBUG_WORKDIR_ASKED; "
     'case $1 in -*) exec env -- "$@" ;; esac; '
     # ash said "cdebug: exec: line 0: CMD: not found": the shell's words, not the user's.
     'command -v "$1" >/dev/null 2>&1 || { echo "$1: command not found" >&2; exit 127; }; '

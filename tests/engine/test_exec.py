@@ -572,3 +572,42 @@ def test_a_target_that_stops_under_exec_it_is_said_on_a_line_of_its_own_and_left
     # PID namespace), is removed from the stopped target's layer: nothing of ours is left.
     assert ours_in_diff(engine, target.id) == []
     assert engine.inspect(target.id).state == "exited"
+
+
+def test_env_and_workdir_as_docker_exec_takes_them(
+    engine: Any, distroless: Any, busybox_image: str
+) -> None:
+    """-e KEY=VALUE sets a variable over the target's, -e KEY passes this terminal's value,
+    -w DIR starts in DIR; a DIR that is missing fails as docker exec -w does (126), a relative
+    one is a usage error (125). They were unknown options."""
+    r = cdebug(
+        "exec",
+        "-q",
+        "-e",
+        "GREETING=hello there",
+        "-e",
+        "CDEBUG_TEST_PASSED",
+        "-e",
+        "CDEBUG_TEST_UNSET",
+        "-w",
+        "/app",
+        "--image",
+        busybox_image,
+        distroless.name,
+        "sh",
+        "-c",
+        'echo "$GREETING|$CDEBUG_TEST_PASSED|${CDEBUG_TEST_UNSET-unset}|$PWD"; ls',
+        env={"CDEBUG_TEST_PASSED": "from here"},
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [
+        "hello there|from here|unset|/app",
+        "config.json",
+        "server",
+    ]
+    r = cdebug("exec", "-q", "-w", "/nope", "--image", busybox_image, distroless.name, "true")
+    assert r.returncode == 126
+    assert r.stderr.decode() == "cdebug: cannot change to /nope: no such directory\n"
+    r = cdebug("exec", "-q", "-w", "app", "--image", busybox_image, distroless.name, "true")
+    assert r.returncode == 125 and "-w takes an absolute path" in r.stderr.decode()
+    assert_clean(engine, distroless.id)
