@@ -170,7 +170,8 @@ def check_listening(sockets: Iterable[ListeningSocket], port: int, target: str) 
     raise PortForwardError(f"{target} does not listen on TCP port {port} (it listens on: {listed})")
 
 
-def _loopback(address: str) -> bool:
+def loopback(address: str) -> bool:
+    """Whether a socket's address is the loopback's only (127.0.0.0/8, ::1)."""
     return address.startswith("127.") or address in ("::1", "::ffff:127.0.0.1")
 
 
@@ -198,7 +199,7 @@ def publish_problems(
         mine = [s for s in sockets if s.port == port and s.transport == proto]
         if not mine:
             out.append(f"{on} nothing listens on it")
-        elif all(_loopback(s.address) for s in mine):
+        elif all(loopback(s.address) for s in mine):
             out.append(f"{on} bound to {mine[0].address} only, the engine's proxy cannot reach it")
     return out
 

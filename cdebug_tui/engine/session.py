@@ -168,23 +168,28 @@ class DebugSession:
 
         def watch() -> None:
             self.supervisor.wait_end()
-            if self._closed:
+            # A target that stopped took the sidecar with it, and the engine may show that a
+            # moment later (its output drained first): its own words are waited for.
+            deadline = time.monotonic() + 3.0
+            while not self._closed and not self.ended_reason:
+                fault, _ = self._target_now()
+                if fault is None:
+                    try:
+                        gone = not self.engine.inspect(self.sidecar_id).running
+                    except TargetNotFoundError:
+                        gone = True
+                    except CdebugError:
+                        gone = False  # the engine does not answer: the shell's stream says so
+                    if not gone:
+                        return  # only the connection ended (a proxy's idle timeout): go on
+                    if time.monotonic() < deadline:
+                        time.sleep(0.1)
+                        continue
+                with self._close_lock:
+                    if self.ended_reason is None:
+                        self.ended_reason = fault or SIDECAR_GONE
+                self.close()
                 return
-            try:
-                now = self.engine.inspect(self.target.id)
-            except TargetNotFoundError:
-                now = None
-            except CdebugError:
-                return  # the engine went away: the shell's stream says so
-            if self._closed:
-                return
-            if now is None:
-                self.ended_reason = f"the target {ENDING_EVENTS['destroy']}"
-            elif not now.running or now.restarting:
-                self.ended_reason = f"the target {ENDING_EVENTS['die']}"
-            else:
-                self.ended_reason = SIDECAR_GONE
-            self.close()
 
         threading.Thread(target=watch, name=f"sidecar-{self.target.short_id}", daemon=True).start()
 
@@ -645,7 +650,8 @@ def start_error(text: str, image: str, target: str) -> CdebugError:
     /proc/PID/ns/net: no such file or directory": not a toolkit without a shell, which it
     was taken for (and the session on a crash loop failed instead of going on with a copy).
     """
-    if "is not running" in text or "cannot join" in text or "namespace path" in text:
+    gone = "namespace path" in text and "no such file" in text
+    if "is not running" in text or "cannot join" in text or gone:
         return TargetNotRunningError(f"{target} stopped before the sidecar could join it")
     if "executable file not found" in text or "no such file" in text.lower():
         return ToolkitError(f"the toolkit image {image} has no shell (sh)")

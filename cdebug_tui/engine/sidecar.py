@@ -261,6 +261,13 @@ def shell_env(
     # "(unknown)". $PWD is the path the shell went through (/target/...), kept by the shell.
     where = "\\w" if mode == Mode.ROOT else "$PWD"
     env["PS1"] = f"({target.name}) {where} \\$ "
+    # The user's own last, as docker exec -e has them win (TERM, HOME, PS1...); PATH was
+    # merged above, and cdebug-tui's own variables stay ours.
+    env.update(
+        (k, v)
+        for k, _, v in (item.partition("=") for item in extra)
+        if k != "PATH" and not k.startswith("CDEBUG_")
+    )
     return [f"{k}={v}" for k, v in env.items()]
 
 
@@ -272,7 +279,7 @@ _CD_THEN_EXEC = (
     'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || { '
     # As docker exec -w fails, with the shell's code for a command that cannot run.
     '[ -n "$CDEBUG_WORKDIR_ASKED" ] && '
-    '{ echo "cdebug: cannot change to $CDEBUG_WORKDIR: no such directory" >&2; exit 126; }; '
+    '{ printf "cdebug: cannot change to %s\\n" "$CDEBUG_WORKDIR" >&2; exit 126; }; '
     "cd /; }; "
     "unset CDEBUG_WORKDIR_ASKED; "
     'case $1 in -*) exec env -- "$@" ;; esac; '

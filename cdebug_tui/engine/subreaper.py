@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import stat
 import threading
 import zlib
 from pathlib import Path
@@ -95,6 +96,10 @@ def _host_init(engine: Engine) -> tuple[bytes, str] | None:
     machine = _ELF_MACHINES.get(os.uname().machine)
     for path in HOST_INITS:
         try:
+            info = os.stat(path)
+            # A regular file of a tini's size (about 1 MB): never a FIFO that would block.
+            if not stat.S_ISREG(info.st_mode) or info.st_size > 8 << 20:
+                continue
             with open(path, "rb") as f:
                 data = f.read()
         except OSError:

@@ -589,6 +589,8 @@ def test_env_and_workdir_as_docker_exec_takes_them(
         "CDEBUG_TEST_PASSED",
         "-e",
         "CDEBUG_TEST_UNSET",
+        "-e",
+        "PS1=mine> ",  # over cdebug-tui's own, as docker exec -e TERM is over docker's
         "-w",
         "/app",
         "--image",
@@ -596,18 +598,18 @@ def test_env_and_workdir_as_docker_exec_takes_them(
         distroless.name,
         "sh",
         "-c",
-        'echo "$GREETING|$CDEBUG_TEST_PASSED|${CDEBUG_TEST_UNSET-unset}|$PWD"; ls',
+        'echo "$GREETING|$CDEBUG_TEST_PASSED|${CDEBUG_TEST_UNSET-unset}|$PWD|$PS1"; ls',
         env={"CDEBUG_TEST_PASSED": "from here"},
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode().splitlines() == [
-        "hello there|from here|unset|/app",
+        "hello there|from here|unset|/app|mine> ",
         "config.json",
         "server",
     ]
     r = cdebug("exec", "-q", "-w", "/nope", "--image", busybox_image, distroless.name, "true")
     assert r.returncode == 126
-    assert r.stderr.decode() == "cdebug: cannot change to /nope: no such directory\n"
+    assert r.stderr.decode() == "cdebug: cannot change to /nope\n"
     r = cdebug("exec", "-q", "-w", "app", "--image", busybox_image, distroless.name, "true")
     assert r.returncode == 125 and "-w takes an absolute path" in r.stderr.decode()
     assert_clean(engine, distroless.id)

@@ -628,6 +628,9 @@ class LogsPanel(Vertical):
         self.state = "opening"
         #: The engine's events for this container, watched for its removal while following.
         self._removal_watch: Any = None
+        #: The events the engine kept, read for the marks between runs (in a thread of its
+        #: own: an engine whose clock is behind ours streams them until `until` comes).
+        self._history: Any = None
         self._removal_seen = False
         self.detail = ""
         self._pending: list[LogLine] = []
@@ -702,7 +705,10 @@ class LogsPanel(Vertical):
             events = self.engine.events(since=since, until=time.time(), container=self.container_id)
         except CdebugError:
             return
-        self._stream = events  # closed by stop() like the log stream
+        self._history = events  # closed by stop() like the log stream
+        if self._closed:
+            events.close()
+            return
         try:
             for event in events:
                 self._heard(event)
@@ -733,7 +739,7 @@ class LogsPanel(Vertical):
     def stop(self) -> None:
         """Stops following (the stream is closed from this thread; its reader sees it)."""
         self._closed = True
-        for stream in (self._stream, self._removal_watch):
+        for stream in (self._stream, self._removal_watch, self._history):
             if stream is not None:
                 stream.close()
 
@@ -784,11 +790,9 @@ class LogsPanel(Vertical):
             else:
                 self.post_message(self.Ended("failed", str(exc)))
             return
-        # The deaths the engine kept, before the lines are shown: a crash loop's runs are
-        # marked in them (one short request, 2-5 ms on Docker).
-        self._past_ends()
-        if self._closed:
-            return
+        # The deaths the engine kept: a crash loop's runs are marked in the lines once they
+        # come (a death learned after its lines were shown marks them then).
+        threading.Thread(target=self._past_ends, name="logs-runs", daemon=True).start()
         if first:
             with self._lock:
                 self._pending.extend(first)
@@ -1063,7 +1067,7 @@ class LogsPanel(Vertical):
         else:
             text.append(f"✗ {self.detail}", style="bold red")
         text.append("  " + counted(len(view.lines) - view.marks, "line"), style="")
-        if view.marks and self._all_runs_known:
+        if view.marks and self._all_runs_known and not view.more_above:
             text.append(f" · {counted(view.marks + 1, 'run')}", style="")
         if self._loading_older:
             text.append(" · reading older lines…", style="italic")

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from cdebug_tui.engine.ports import loopback, publish_problems
 from cdebug_tui.engine.stats import counted
 from cdebug_tui.ui.widgets.rows import RowTable
 
@@ -208,7 +209,7 @@ class PortsPanel(Vertical):
             published = self._published(s)
             # Published, but the engine's proxy connects to the container's address: a socket
             # on the loopback only does not answer it.
-            unreachable = bool(published) and (s.address.startswith("127.") or s.address == "::1")
+            unreachable = bool(published) and loopback(s.address)
             table.add_row(
                 Text(s.protocol, style="cyan" if s.transport == "tcp" else "magenta"),
                 Text(s.address),
@@ -246,8 +247,6 @@ class PortsPanel(Vertical):
                 status.append(f" · {len(self.forwards)} forwarded", style="bold green")
             status.append(" · Enter forwards a TCP port to localhost (again: stops)", style="dim")
         if not error:
-            from cdebug_tui.engine.ports import publish_problems
-
             for problem in publish_problems(self.sockets, self.published):
                 status.append("\n⚠ ", style="bold yellow")
                 status.append(problem, style="yellow")
