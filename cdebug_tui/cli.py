@@ -568,7 +568,8 @@ def _check_writable(path: str, what: str) -> None:
     why = ""
     if os.path.isdir(path):
         why = "it is a directory"
-    elif os.path.lexists(path):
+    elif os.path.isfile(path) and os.path.getsize(path) > 0:
+        # As asciinema: an empty file (mktemp's) or a pipe is written to, never a file's data.
         why = "it exists (cdebug-tui writes no file over another)"
     elif not os.path.isdir(folder):
         why = f"no such directory: {folder}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterable
@@ -43,10 +44,18 @@ class CastRecorder:
     ) -> None:
         self.path = path
         # 0600: a session prints what it reads (secrets in environment variables, keys in
-        # files); the umask would let others read it. Never over an existing file (as
-        # asciinema): FileExistsError.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.fchmod(fd, 0o600)
+        # files); the umask would let others read it. Never over a file's data (as
+        # asciinema): FileExistsError; an empty file (mktemp's) or a pipe is written to.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            fd = os.open(path, os.O_WRONLY)
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode) and info.st_size > 0:
+                os.close(fd)
+                raise
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
         self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._lock = threading.Lock()

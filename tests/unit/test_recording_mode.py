@@ -30,5 +30,10 @@ def test_a_recording_is_private_and_never_over_a_file(tmp_path: Path) -> None:
             CastRecorder(str(existing), 24, 80, "target")
         assert existing.read_text() == "precious\n"
         assert stat.S_IMODE(existing.stat().st_mode) == 0o644
+        # An empty file (as mktemp makes) is recorded into, made private.
+        empty = tmp_path / "tmp.XXXX"
+        empty.touch(mode=0o644)
+        CastRecorder(str(empty), 24, 80, "target").close()
+        assert read_cast(empty)[1] == [] and stat.S_IMODE(empty.stat().st_mode) == 0o600
     finally:
         os.umask(old)
