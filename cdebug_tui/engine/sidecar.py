@@ -279,7 +279,7 @@ _CD_THEN_EXEC = (
     'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || { '
     # As docker exec -w fails, with the shell's code for a command that cannot run.
     '[ -n "$CDEBUG_WORKDIR_ASKED" ] && '
-    '{ printf "cdebug: cannot change to %s\\n" "$CDEBUG_WORKDIR" >&2; exit 126; }; '
+    '{ printf "cdebug-tui: cannot change to %s\\n" "$CDEBUG_WORKDIR" >&2; exit 126; }; '
     "cd /; }; "
     "unset CDEBUG_WORKDIR_ASKED; "
     'case $1 in -*) exec env -- "$@" ;; esac; '

@@ -625,8 +625,8 @@ class CdebugApp(App[int], inherit_bindings=False):
         for path in removed:
             self.call_from_thread(
                 self.notify,
-                f"removed {path} from {name}: a session's link, left when the target stopped "
-                "under it",
+                f"removed {path} from {name}: a session's link, which its sidecar could not "
+                "remove (the target, or the sidecar, stopped under it)",
                 title="cleanup",
                 timeout=6,
             )

@@ -609,7 +609,7 @@ def test_env_and_workdir_as_docker_exec_takes_them(
     ]
     r = cdebug("exec", "-q", "-w", "/nope", "--image", busybox_image, distroless.name, "true")
     assert r.returncode == 126
-    assert r.stderr.decode() == "cdebug: cannot change to /nope\n"
+    assert r.stderr.decode() == "cdebug-tui: cannot change to /nope\n"
     r = cdebug("exec", "-q", "-w", "app", "--image", busybox_image, distroless.name, "true")
     assert r.returncode == 125 and "-w takes an absolute path" in r.stderr.decode()
     assert_clean(engine, distroless.id)

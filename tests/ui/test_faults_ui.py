@@ -83,6 +83,7 @@ def test_a_sidecar_killed_from_outside_ends_its_tab_and_leaves_no_link(
             await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
             header = str(pane.query_one(".session-header", Static).render())
             assert "its sidecar was stopped from outside" in header, header
+            assert "exit code ?" not in header  # the shell went with it: no code to tell
             await wait_for(
                 pilot,
                 lambda: not [c for c in engine.diff(target.id) if ".cdebug" in c.path],

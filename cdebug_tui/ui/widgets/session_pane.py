@@ -844,6 +844,8 @@ class SessionPane(TabPane):
         if why in _TARGET_ENDINGS:
             code = "?" if self.target_exit_code is None else self.target_exit_code
             return f"{why} (exit code {code})"
+        if why == SIDECAR_GONE:
+            return why  # the shell went with it: it has no exit code to tell
         code = "?" if self.exit_code is None else self.exit_code
         return (
             f"{why} (the shell's exit code {code})" if why else f"session ended (exit code {code})"
