@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Static
 
 from cdebug_tui.ui.app import CdebugApp
@@ -39,6 +40,19 @@ def _status(panel: LogsPanel) -> str:
 
 def _row_text(view: LogView, y: int) -> str:
     return "".join(seg.text for seg in view.render_line(y))
+
+
+class _ViewAlone(App[None]):
+    """The log view alone, for what needs no engine."""
+
+    def compose(self) -> ComposeResult:
+        yield LogView()
+
+
+async def _view_laid_out(pilot: Any, app: _ViewAlone) -> LogView:
+    view = app.query_one(LogView)
+    await wait_for(pilot, lambda: view.size.height > 0, "the view laid out")
+    return view
 
 
 async def _open_logs(pilot: Any, app: CdebugApp, container_id: str) -> LogsPanel:
@@ -575,19 +589,12 @@ def test_going_to_a_match_at_the_bottom_does_not_follow_again() -> None:
     """A log's first lines, in one read, show its end (500 lines showed the top, though
     "following"); N from the first match wraps to the last, near the bottom: the view stays
     on it, paused (it went back to following, and new lines scrolled the match away)."""
-    from textual.app import App, ComposeResult
-
     from cdebug_tui.engine.readings import LogLine
 
-    class One(App[None]):
-        def compose(self) -> ComposeResult:
-            yield LogView()
-
     async def body() -> None:
-        app = One()
+        app = _ViewAlone()
         async with app.run_test(size=(80, 12)) as pilot:
-            view = app.query_one(LogView)
-            await wait_for(pilot, lambda: view.size.height > 0, "the view laid out")
+            view = await _view_laid_out(pilot, app)
             words = {5: "needle one", 195: "needle two"}
             view.append([LogLine("stdout", 0, words.get(i, f"line {i}")) for i in range(200)])
             await wait_for(pilot, lambda: view.scroll_y == view.max_scroll_y > 0, "the bottom")
@@ -608,7 +615,7 @@ def test_a_taller_view_does_not_follow_again() -> None:
     """`/B` Enter with the match on the last line: the search field closes, the view grows
     taller and its scroll is clamped to the end, which resumed following (new lines then
     scrolled the match away). Only the user's scrolling down to the end resumes it."""
-    from textual.app import App, ComposeResult
+    from textual.app import App
     from textual.widgets import Static
 
     from cdebug_tui.engine.readings import LogLine
@@ -643,20 +650,13 @@ def test_a_death_learned_late_marks_the_lines_already_shown() -> None:
     """The engine can tell a death after the next run's lines were shown: the mark lands
     where it belongs, the line at the top of a paused view stays there, and a search's
     matches still point at their lines."""
-    from textual.app import App, ComposeResult
-
     from cdebug_tui.engine.readings import LogLine
     from cdebug_tui.ui.widgets.log_view import mark_runs
 
-    class One(App[None]):
-        def compose(self) -> ComposeResult:
-            yield LogView()
-
     async def body() -> None:
-        app = One()
+        app = _ViewAlone()
         async with app.run_test(size=(80, 12)) as pilot:
-            view = app.query_one(LogView)
-            await wait_for(pilot, lambda: view.size.height > 0, "the view laid out")
+            view = await _view_laid_out(pilot, app)
             lines = [LogLine("stdout", 1000 + i, f"line {i}") for i in range(100)]
             view.append(mark_runs(lines, [(1010 - 1, 1)]))  # a mark before line 10
             assert view.marks == 1
