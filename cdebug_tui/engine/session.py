@@ -1040,7 +1040,6 @@ def remove_stale_links(
         directory), until it runs again.
     """
     from cdebug_tui.engine.models import TARGET_LABEL
-    from cdebug_tui.errors import TargetNotRunningError
 
     removed: list[tuple[str, str]] = []
     failed: list[tuple[str, str]] = []
@@ -1113,33 +1112,27 @@ def remove_stale_links_of(engine: Engine, target_id: str, image: str) -> list[st
     Raises:
         CdebugError: When the target cannot be read or the sidecar cannot start.
     """
-    from cdebug_tui.errors import TargetNotRunningError
-
     changes = engine.changed_paths(target_id)
     stale = _links_of(changes)
     if not stale:
         return []
-    # Running, or the session below would be one on a debug copy (a commit of the stopped
-    # target, the copy started): the list said "running" a moment before it stopped.
+    # Its state now: the list said "running" a moment before it stopped, perhaps.
     target = engine.inspect(target_id)
     if not target.running or target.restarting:
         # Stopped, or between two runs of a crash loop (which Docker reports as running):
         # through its writable layer, where the engine keeps one (overlay). A Nix-style
         # toolkit's /nix link too (the helper removes only a link to /proc/*/root).
-        stale = _links_of(changes, nix=True)
-        names = [path.lstrip("/") for path in stale]
+        nix_too = _links_of(changes, nix=True)
+        names = [path.lstrip("/") for path in nix_too]
         # The toolkit as a session gets it (a local build when it cannot be pulled).
         image = ensure_image(engine, image, None, None)[0]
-        if not engine.remove_links_offline(target_id, names, image):
-            target = engine.inspect(target_id)  # started again meanwhile, perhaps
-            if not target.running or target.restarting:
-                raise TargetNotRunningError(
-                    f"{target.name} is {target.state}: its links stay for now"
-                )
-            stale = _links_of(changes)
-            _join_and_leave(engine, target, image)
-    else:
-        _join_and_leave(engine, target, image)
+        if engine.remove_links_offline(target_id, names, image):
+            left = engine.changed_paths(target_id)
+            return [path for path in nix_too if path not in left]
+        target = engine.inspect(target_id)  # started again meanwhile, perhaps
+        if not target.running or target.restarting:
+            raise TargetNotRunningError(f"{target.name} is {target.state}: its links stay for now")
+    _join_and_leave(engine, target, image)
     left = engine.changed_paths(target_id)
     return [path for path in stale if path not in left]
 
