@@ -575,8 +575,8 @@ class CdebugApp(App[int], inherit_bindings=False):
             self.connect_engine(name)
 
     def links_left(self, engine: str, target_id: str, name: str, image: str) -> None:
-        """A session ended with its target (stopped, or restarted): its supervisor went with
-        the target's PID namespace before it removed its link from the target's root. Removed
+        """A session ended with its target (stopped, or restarted) or its sidecar (stopped from
+        outside): its supervisor went before it removed its link from the target's root. Removed
         now, through the stopped target's writable layer, or once the target runs (now, or at
         its next start), with a sidecar of `image` that is started and ended at once: the app
         leaves no file in a target."""

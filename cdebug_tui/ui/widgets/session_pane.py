@@ -814,8 +814,8 @@ class SessionPane(TabPane):
         self._app_title()
         session = self.session
         if why in ("the target stopped", "the target restarted", SIDECAR_GONE) and session:
-            # Its PID namespace went with the supervisor in it, before it removed its link
-            # from the target's root: the app removes it once the target runs again.
+            # The supervisor went (with the target's PID namespace, or with its sidecar)
+            # before it removed its link from the target's root: the app removes it.
             links_left = getattr(self.app, "links_left", None)
             if session.copy is None and callable(links_left):
                 links_left(self.engine.name, session.target.id, session.target.name, self.image)
