@@ -862,8 +862,9 @@ class Engine:
         links to `/proc/*/root` (ours) go.
 
         Returns:
-            Whether it could try: False for a container that runs (or is about to), or whose
-            storage driver keeps no upper directory (vfs, btrfs, zfs).
+            Whether it could try: False for a container that runs (a restarting one, between
+            two runs, is tried), or whose storage driver keeps no upper directory (vfs, btrfs,
+            zfs).
 
         Raises:
             TargetNotFoundError: When the container is gone.
