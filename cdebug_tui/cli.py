@@ -106,7 +106,7 @@ def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
         help="container name, id or unique id prefix (running or stopped), or an image "
         "reference; ENGINE/CONTAINER names the engine too",
     )
-    target.completer = _complete_running  # type: ignore[attr-defined]
+    target.completer = _complete_targets  # type: ignore[attr-defined]
     # REMAINDER: options after TARGET belong to CMD (`exec web ls -la` is ls's -la).
     cmd = p.add_argument(
         "command", metavar="CMD", nargs=argparse.REMAINDER, help="command and args"
@@ -248,16 +248,17 @@ def _first_positional(args: list[str]) -> str | None:
     return None
 
 
-def _complete_running(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
-    """The names of the running containers of the engine named so far (or the current one).
+def _complete_targets(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+    """The names of the containers, running or stopped, of the engine named so far (or the
+    current one): exec takes both, and a crashed one is what most needs a debugger.
 
     Shell completion runs on every Tab: it asks a local engine over its socket without
     importing docker-py, gives up after a second, and says nothing when the engine is down.
     """
-    from cdebug_tui.engine.engines import running_container_names
+    from cdebug_tui.engine.engines import container_names
 
     try:
-        names = running_container_names(getattr(parsed_args, "engine", None), timeout=1.0)
+        names = container_names(getattr(parsed_args, "engine", None), timeout=1.0)
     except CdebugError:
         return []
     return [n for n in names if n.startswith(prefix)]

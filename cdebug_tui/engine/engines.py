@@ -439,8 +439,9 @@ class EngineRegistry:
             engine.close()
 
 
-def running_container_names(name: str | None = None, timeout: float = 1.0) -> list[str]:
-    """The running containers' names on an engine (a name or address; None: the current one).
+def container_names(name: str | None = None, timeout: float = 1.0) -> list[str]:
+    """The names of an engine's containers, running or stopped, as `exec` takes them (a name or
+    address; None: the current one), without cdebug-tui's own sidecars, copies and helpers.
 
     A local engine is asked over its socket without docker-py (shell completion calls this on
     every Tab); any other through Engine.
@@ -448,14 +449,21 @@ def running_container_names(name: str | None = None, timeout: float = 1.0) -> li
     Raises:
         EngineUnavailableError: When the engine is unknown or does not answer in time.
     """
+    from cdebug_tui.engine.models import COPY_LABEL, SIDECAR_LABEL
+    from cdebug_tui.engine.subreaper import HELPER_LABEL
     from cdebug_tui.engine.unixapi import UnixAPI, socket_path
 
+    ours = (SIDECAR_LABEL, COPY_LABEL, HELPER_LABEL)
     cfg = EngineRegistry(discover()).config(name)
     path = socket_path(cfg.address)
     if path is not None:
-        return UnixAPI(path, timeout).running_container_names()
+        return UnixAPI(path, timeout).container_names(ours)
     engine = connect(cfg, timeout=max(1, round(timeout)))
     try:
-        return sorted(c.name for c in engine.list_containers(shells=False) if c.state == "running")
+        return sorted(
+            c.name
+            for c in engine.list_containers(shells=False)
+            if not any(c.label(label) is not None for label in ours)
+        )
     finally:
         engine.close()

@@ -352,13 +352,16 @@ class UnixAPI:
         sock.settimeout(None)
         return sock
 
-    def running_container_names(self) -> list[str]:
-        """The names of the engine's running containers, as `docker ps` shows them."""
-        status, rows = self.request("GET", "/containers/json")
+    def container_names(self, ours: tuple[str, ...] = ()) -> list[str]:
+        """The names of the engine's containers, running or not (`docker ps -a`), without those
+        that carry one of the labels in `ours`."""
+        status, rows = self.request("GET", "/containers/json?all=1")
         if status != 200 or not isinstance(rows, list):
             raise EngineUnavailableError(f"the engine at unix://{self.path} answered {status}")
         return sorted(
-            str(r["Names"][0]).lstrip("/") for r in rows if isinstance(r, dict) and r.get("Names")
+            str(r["Names"][0]).lstrip("/")
+            for r in rows
+            if isinstance(r, dict) and r.get("Names") and not set(ours) & set(r.get("Labels") or {})
         )
 
 

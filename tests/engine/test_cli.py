@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from cdebug_tui.engine.demo import DEMO_LABEL
-from cdebug_tui.engine.models import OWNER_LABEL, SIDECAR_LABEL
+from cdebug_tui.engine.models import OWNER_LABEL, SIDECAR_LABEL, SessionSpec
+from cdebug_tui.engine.session import start_session
 from tests.conftest import RUN_ID, TEST_LABEL
 from tests.unit.test_cli import _complete
 
@@ -130,18 +131,27 @@ def test_every_help_only_prints(engine: Any, proxy: RecordingProxy) -> None:
     assert not owners & owners_after
 
 
-def test_running_containers_complete(
-    run_target: Any, distroless_image: str, tmp_path: Path
+def test_containers_complete(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str, tmp_path: Path
 ) -> None:
-    """`cdebug-tui exec <Tab>` offers the engine's running containers, by prefix."""
+    """`cdebug-tui exec <Tab>` offers the engine's containers by prefix, the stopped ones too
+    (exec takes them: a crashed one most needs a debugger), but not cdebug-tui's sidecars."""
     a = run_target(distroless_image)
     b = run_target(distroless_image)
+    engine.api.kill(b.id)
     prefix = f"cdebug-test-target-{RUN_ID}-"
+    with start_session(
+        engine, SessionSpec(target=a.id, image=busybox_image, tty=False, interactive=False)
+    ) as session:
+        sidecar = engine.inspect(session.sidecar_id)
+        assert sidecar.running
+        offered = [c.strip() for c in _complete("cdebug-tui exec -it cdebug-", tmp_path)]
+        assert {a.name, b.name} <= set(offered)
+        assert sidecar.name not in offered
     offered = [c.strip() for c in _complete(f"cdebug-tui exec -it {prefix}", tmp_path)]
-    assert {a.name, b.name} <= set(offered)
     assert all(name.startswith(prefix) for name in offered)
-    offered = [c.strip() for c in _complete(f"cdebug-tui exec --engine default {a.name}", tmp_path)]
-    assert offered == [a.name]
+    offered = [c.strip() for c in _complete(f"cdebug-tui exec --engine default {b.name}", tmp_path)]
+    assert offered == [b.name]
 
 
 def test_a_mistyped_command_is_not_taken_for_a_target(engine: Any, distroless_image: str) -> None:
