@@ -460,3 +460,31 @@ def test_removing_the_target_closes_its_picker(
             await wait_for(pilot, lambda: not sidecars_of(engine, target.id), "no sidecar", 30)
 
     run(body())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_the_whole_picker_fits_a_classic_terminal(engine: Any, size: tuple[int, int]) -> None:
+    """At 80x24 every part of the picker shows in full, its hint line and profile included (the
+    hint fell off its box's bottom edge, and the profile's label took two lines)."""
+    save_setting("last_toolkit", LOCAL_TOOLKIT)
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda: app.engine is not None, "the engine")
+            options = await _open_picker(pilot, app, "some-target")
+            await wait_for(pilot, lambda: options.option_count > len(PRESETS), "the options")
+            await pilot.pause()
+            screen = app.screen
+            box = screen.query_one("#picker-box").content_region
+            for part in ("#picker-title", "#picker-options", "#picker-input", "#picker-profile"):
+                region = screen.query_one(part).region
+                assert region.height > 0 and box.contains_region(region), (part, region, box)
+            help_line = screen.query_one("#picker-help")
+            assert box.contains_region(help_line.region), (help_line.region, box)
+            assert "Esc cancels" in str(help_line.render())
+            assert screen.query_one("#picker-profile").region.height == 3  # one line, boxed
+            # Several toolkits still show at once.
+            assert options.region.height - 2 >= min(options.option_count, 5)
+
+    run(body())

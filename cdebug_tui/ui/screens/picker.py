@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -106,7 +106,20 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
                 id="picker-help",
             )
 
+    #: Fewer rows than this: the picker drops its blank lines (see .-short in app.tcss).
+    SHORT = 30
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.height < self.SHORT, "-short")
+
+    def _status(self, text: Text) -> None:
+        """Says what the picker does or why it failed; shown only when it says something."""
+        status = self.query_one("#picker-status", Static)
+        status.update(text)
+        status.display = bool(text.plain)
+
     def on_mount(self) -> None:
+        self.set_class(self.app.size.height < self.SHORT, "-short")
         self.query_one("#picker-progress", ProgressBar).display = False
         self.query_one("#picker-fallback").display = False
         self._fill([])
@@ -293,9 +306,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self._arm()  # disarms: an Enter while this one is checked or pulled picks nothing
         self._layers = {}
         self.query_one("#picker-fallback").display = False
-        self.query_one("#picker-status", Static).update(
-            Text.assemble(("checking ", "dim"), (ref, "bold"), ("…", "dim"))
-        )
+        self._status(Text.assemble(("checking ", "dim"), (ref, "bold"), ("…", "dim")))
         self.prepare(ref)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pull")
@@ -329,7 +340,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         p = message.progress
         bar = self.query_one("#picker-progress", ProgressBar)
         bar.display = True
-        self.query_one("#picker-status", Static).update(
+        self._status(
             Text.assemble(("pulling ", "dim"), (p.image, "bold"), f"  {p.layer} {p.status}")
         )
         if p.layer and p.total:
@@ -339,7 +350,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
             bar.update(total=total, progress=sum(c for c, _ in self._layers.values()))
 
     def on_session_noticed(self, message: SessionNoticed) -> None:
-        self.query_one("#picker-status", Static).update(Text(message.text, style="yellow"))
+        self._status(Text(message.text, style="yellow"))
 
     def on_image_pulled(self, message: ImagePulled) -> None:
         self.pulling = None
@@ -354,9 +365,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         self._drop_typeahead()
         self.pulling = None
         self.query_one("#picker-progress", ProgressBar).display = False
-        self.query_one("#picker-status", Static).update(
-            Text.assemble(("✗ ", "bold red"), (message.error, "red"))
-        )
+        self._status(Text.assemble(("✗ ", "bold red"), (message.error, "red")))
         fallback = self.query_one("#picker-fallback")
         fallback.query(".suggestion").remove()
         close = self.suggestions(message.image)
@@ -370,7 +379,7 @@ class ToolkitPickerScreen(ModalScreen[str | None]):
         local.display = message.image != LOCAL_TOOLKIT and LOCAL_TOOLKIT not in close
         fallback.display = bool(buttons) or local.display
         if buttons:
-            self.query_one("#picker-status", Static).update(
+            self._status(
                 Text.assemble(
                     ("✗ ", "bold red"),
                     (message.error, "red"),
