@@ -308,10 +308,10 @@ def test_every_view_by_key_digits_marks_and_closing(
 def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
-    """At 80 columns the step titles wrap clear of their times; the steps are docker create
-    then docker start -a -i, and o shows the supervisor's script in full; when the target
-    stops, the header says "the target stopped (exit code N)" on one line and the panels
-    say they show the last reading."""
+    """At 80 columns, beside the terminal, each step's title keeps to one line, its time beside
+    or under it; the steps are docker create then docker start -a -i, and o shows the
+    supervisor's script in full; when the target stops, the header says "the target stopped
+    (exit code N)" on one line and the panels say they show the last reading."""
     from textual.widgets import Static
 
     from cdebug_tui.engine.sidecar import SUPERVISOR_SCRIPT
@@ -326,12 +326,25 @@ def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
             await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("b")  # the panels beside the terminal: 36 columns for them
             await pilot.press("s")
             items = await wait_for(pilot, lambda: list(pane.query(StepItem)), "the steps")
+            assert pane.view.region.width > 0 and items[0].region.width < 40
             await wait_for(pilot, lambda: items[-1].region.height > 0, "the steps drawn")
             for item in items:
                 title, time = item.query_one(".step-title"), item.query_one(".step-time")
-                assert title.region.right < time.region.x, item.step.title
+                # Beside the title or under it, never over it; and a title that fits the
+                # panel's width takes one line (beside the time it wrapped a word per line).
+                assert title.region.right < time.region.x or title.region.bottom <= time.region.y, (
+                    item.step.title
+                )
+                if len(item.step.title) + 4 <= item.content_size.width:
+                    assert title.region.height == 1, (item.step.title, title.region)
+            total = pane.query_one(".step-total", Static)
+            said = str(total.render())
+            assert said.endswith("to the end of the last")
+            # On as many lines as it needs: one line cut it at 36 columns.
+            assert total.region.height >= -(-len(said) // total.content_size.width)
             commands = [i.step.command for i in items]
             create = next(c for c in commands if c.startswith("docker create "))
             # The sidecar is created, then started: never `docker run -d` then `docker start`

@@ -55,18 +55,16 @@ class StepItem(ListItem):
 
     def compose(self) -> ComposeResult:
         step = self.step
+        title = Content.assemble((f"{self.index:>2}. ", "$text-muted"), (step.title, "bold"))
+        time = Content.assemble(
+            (f"at +{format_ms(step.started - self.origin)}, took ", "$text-muted"),
+            (format_ms(step.duration), "bold"),
+        )
+        #: Columns the title and its time need on one line (2 between them).
+        self._head_width = title.cell_length + 2 + time.cell_length
         with Horizontal(classes="step-head"):
-            yield Static(
-                Content.assemble((f"{self.index:>2}. ", "$text-muted"), (step.title, "bold")),
-                classes="step-title",
-            )
-            yield Static(
-                Content.assemble(
-                    (f"at +{format_ms(step.started - self.origin)}, took ", "$text-muted"),
-                    (format_ms(step.duration), "bold"),
-                ),
-                classes="step-time",
-            )
+            yield Static(title, classes="step-title")
+            yield Static(time, classes="step-time")
         yield Static(_command(step.command), classes="step-command")
         if step.detail:
             yield Static(Content.styled(f"→ {step.detail}", "$text-muted"), classes="step-detail")
@@ -85,6 +83,11 @@ class StepItem(ListItem):
             script = Static(_command(SUPERVISOR_SCRIPT.rstrip()), classes="step-script")
             script.display = False
             yield script
+
+    def on_resize(self) -> None:
+        # Too narrow for both on a line (side panels at 80 columns): the time goes under the
+        # title, which had wrapped a word per line beside it.
+        self.set_class(self.content_size.width < self._head_width, "-stacked")
 
     @property
     def has_script(self) -> bool:
@@ -128,7 +131,7 @@ class StepLog(Widget):
     StepLog > .step-total {
         color: $text-muted;
         padding: 0 1;
-        height: 1;
+        height: auto;
     }
     StepLog > ListView {
         height: 1fr;
@@ -162,6 +165,12 @@ class StepLog(Widget):
         width: auto;
         height: 1;
         margin-left: 2;
+    }
+    StepLog StepItem.-stacked .step-head {
+        layout: vertical;
+    }
+    StepLog StepItem.-stacked .step-time {
+        margin-left: 4;
     }
     StepLog StepItem .step-script {
         padding-left: 4;
