@@ -433,13 +433,17 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec, Step
     from cdebug_tui.engine.session import start_session
 
-    if ns.tty and not os.isatty(sys.stdin.fileno()):
+    stdin_tty = os.isatty(sys.stdin.fileno())
+    if ns.tty and ns.interactive and not stdin_tty:
         raise CdebugError("the input device is not a TTY", hint="drop -t, or run in a terminal")
     if ns.record:
         _check_writable(ns.record, "the recording")
+    # -t alone, stdin redirected (`exec -t T cmd < file | less`): a TTY without input, as
+    # docker exec -t gives; its size is the output's terminal's, else 24x80.
+    size_fd = next((fd for fd in (0, 1) if ns.tty and os.isatty(fd)), None)
     rows, cols = 24, 80
-    if ns.tty:
-        size = os.get_terminal_size(sys.stdin.fileno())
+    if size_fd is not None:
+        size = os.get_terminal_size(size_fd)
         rows, cols = size.lines, size.columns
     command = tuple(ns.command)
     if command and command[0] == "--":
@@ -464,7 +468,8 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         user=ns.user,
         privileged=ns.privileged,
         tty=ns.tty,
-        interactive=ns.interactive or ns.tty,
+        # -t at a terminal takes its keys too (our -t has always been -it there).
+        interactive=ns.interactive or (ns.tty and stdin_tty),
         command=command,
         name=ns.name,
         rows=rows,
@@ -535,7 +540,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
                         f"cannot write the recording {ns.record}: {exc.strerror or exc}"
                     ) from exc
             try:
-                code = _pump(session, ns.tty, spec.interactive, recorder)
+                code = _pump(session, size_fd, spec.interactive, recorder)
             finally:
                 if recorder is not None:
                     recorder.close()
@@ -628,22 +633,28 @@ class _TermSignals:
 
 
 def _pump(
-    session: DebugSession, tty: bool, interactive: bool, recorder: CastRecorder | None = None
+    session: DebugSession,
+    size_fd: int | None,
+    interactive: bool,
+    recorder: CastRecorder | None = None,
 ) -> int:
-    """Copies the terminal to the session and back until the command ends."""
+    """Copies the terminal to the session and back until the command ends. `size_fd` is the
+    terminal whose size the session's TTY follows (None: no TTY, or none at hand); a TTY
+    session's own keys come through stdin, made raw, when it is that terminal."""
     stdin_fd, stdout_fd, stderr_fd = 0, sys.stdout.fileno(), sys.stderr.fileno()
     restore = None
-    if tty:
-        import termios
-        import tty as ttymod
+    if size_fd is not None:
+        if size_fd == stdin_fd and interactive:
+            import termios
+            import tty as ttymod
 
-        restore = termios.tcgetattr(stdin_fd)
-        # TCSANOW, not setraw's default TCSAFLUSH: keys typed while the session started are
-        # kept and reach the shell, as with docker exec.
-        ttymod.setraw(stdin_fd, termios.TCSANOW)
+            restore = termios.tcgetattr(stdin_fd)
+            # TCSANOW, not setraw's default TCSAFLUSH: keys typed while the session started
+            # are kept and reach the shell, as with docker exec.
+            ttymod.setraw(stdin_fd, termios.TCSANOW)
 
         def on_winch(_s: int, _f: object) -> None:
-            size = os.get_terminal_size(stdin_fd)
+            size = os.get_terminal_size(size_fd)
             session.resize(size.lines, size.columns)
             if recorder is not None:
                 recorder.resize(size.lines, size.columns)
@@ -671,10 +682,11 @@ def _pump(
                 where = "standard error" if fd == stderr_fd else "standard output"
                 raise CdebugError(f"cannot write to {where}: {exc.strerror or exc}") from exc
     finally:
+        if size_fd is not None:
+            signal.signal(signal.SIGWINCH, signal.SIG_DFL)
         if restore is not None:
             import termios
 
-            signal.signal(signal.SIGWINCH, signal.SIG_DFL)
             try:
                 termios.tcsetattr(stdin_fd, termios.TCSADRAIN, restore)
             except termios.error:

@@ -81,7 +81,7 @@ CASES = {
         ["malformed engine address"],
     ),
     "tty without a terminal": (
-        lambda f: ["exec", "-t", f["target"].name],
+        lambda f: ["exec", "-it", f["target"].name],
         {},
         ["not a TTY"],
     ),

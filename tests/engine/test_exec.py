@@ -493,6 +493,38 @@ def test_a_command_on_a_terminal_starts_at_its_size(
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecars to go")
 
 
+def test_tty_without_a_terminal_for_input(engine: Any, distroless: Any, busybox_image: str) -> None:
+    """`exec -t T cmd < file`, as docker exec -t takes it: a TTY with no input, at the size of
+    the terminal the output goes to, else 24x80 (it was refused as "not a TTY"); -it with no
+    terminal for input is still refused."""
+    argv = [sys.executable, "-m", "cdebug_tui", "exec", "-t", "-q", "--image", busybox_image]
+    primary, secondary = os.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 91, 0, 0))
+    proc = subprocess.Popen(
+        [*argv, distroless.name, "sh", "-c", "stty size; [ -t 0 ] && echo stdin-tty"],
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    out = b""
+    try:
+        while chunk := _read_some(primary):
+            out += chunk
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        os.close(primary)
+    # The output's terminal is left cooked, as docker exec -t leaves it: \r\r\n shows as \r\n.
+    assert out.replace(b"\r\r\n", b"\r\n") == b"31 91\r\nstdin-tty\r\n", out
+    piped = cdebug(*argv[3:], distroless.name, "stty", "size", input=b"")
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, b"24 80\r\n", b"")
+    refused = cdebug("exec", "-it", "-q", "--image", busybox_image, distroless.name, input=b"")
+    assert refused.returncode == 125 and b"not a TTY" in refused.stderr
+    wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecars to go")
+
+
 def _read_some(fd: int) -> bytes:
     """What the terminal's other end has written next; b"" once it closed (EIO on Linux)."""
     ready, _, _ = select.select([fd], [], [], 30)
