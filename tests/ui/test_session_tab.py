@@ -165,6 +165,44 @@ def test_b_after_a_narrowing_gives_the_panels_their_focus_back(
     run(body())
 
 
+def test_panels_on_a_window_too_narrow_for_both_take_the_terminals_place(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """At 60 columns `b` (or a view's key) shows the panels in the terminal's place, whole on
+    the screen (beside it they ran off its right edge, below 72 columns), and `t` brings the
+    terminal back with its size kept; widened, the two are side by side again."""
+    target = run_target(distroless_image, network_mode="none")
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        async with app.run_test(size=(60, 24)) as pilot:
+            pane = await at_prompt(pilot, app)
+            terminal = pane.query_one(".terminal-column")
+            slot = pane.query_one(".side-slot")
+            size = (pane.view.rows, pane.view.cols)
+            await pilot.press("ctrl+right_square_bracket", "b")
+            await wait_for(pilot, lambda: pane.panels_built and pane.panels_shown, "the panels")
+            await pilot.pause()
+            assert not terminal.display
+            assert slot.region.x >= 0 and slot.region.right <= 60, slot.region
+            assert pane.processes.region.right <= 60 and pane.processes.region.width >= 50
+            await pilot.press("t")
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+            await pilot.pause()
+            assert terminal.display and not pane.panels_shown
+            assert terminal.region.right <= 60 and (pane.view.rows, pane.view.cols) == size
+            await pilot.press("ctrl+right_square_bracket", "s")  # a view's key: the same
+            await wait_for(pilot, lambda: pane.shown_side == "steps", "the steps")
+            await pilot.pause()
+            assert not terminal.display and slot.region.right <= 60
+            await pilot.resize_terminal(120, 30)
+            await wait_for(pilot, lambda: bool(terminal.display), "the terminal beside them")
+            await pilot.pause()
+            assert pane.panels_shown and terminal.region.right <= slot.region.x
+
+    run(body())
+
+
 def test_every_view_by_key_digits_marks_and_closing(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:

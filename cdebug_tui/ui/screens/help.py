@@ -46,7 +46,8 @@ KEYS: list[tuple[str, str, str]] = [
     (
         "session",
         "b",
-        "hide or show the side panels in this tab (by default hidden below 110 columns)",
+        "hide or show the side panels in this tab (by default hidden below 110 columns; "
+        "below 72, shown in the terminal's place until t)",
     ),
     ("session", "+ / -", "wider / narrower side panels in this tab (- at the least hides them)"),
     ("session", "R", "record the session to an asciicast file (R again stops)"),

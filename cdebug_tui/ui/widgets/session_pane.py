@@ -58,6 +58,9 @@ PANELS_AT_THE_LATEST = 1.0
 #: The terminal's least width in columns, as .terminal-column's min-width in app.tcss says:
 #: `+` widens the side panels no further.
 TERMINAL_MIN_WIDTH = 40
+#: The side panels' least width, as .side-slot's min-width in app.tcss says. A tab narrower
+#: than both (and the terminal's border) shows the panels in the terminal's place.
+SIDE_MIN_WIDTH = 30
 
 
 class PaneState(enum.StrEnum):
@@ -333,6 +336,8 @@ class SessionPane(TabPane):
         self.steps_taken: list[Step] = []
         #: Whether `b` showed (True) or hid (False) the side panels; None: the size decides.
         self.side_override: bool | None = None
+        #: The app's width at the last layout (0: none yet).
+        self._width = 0
         #: Built behind the picker, its tab hidden, for the sidecar prepared there: not a
         #: session of the app's until the pick claims it (claim), and gone if it does not.
         self.staged = False
@@ -479,6 +484,7 @@ class SessionPane(TabPane):
         the Target view shows one of processes and files in full, the other as its title."""
         narrow = width < getattr(self.app, "NARROW", 110)
         shown = self.side_override if self.side_override is not None else not narrow
+        self._width = width
         self._set_side_shown(shown)
         self.set_class(narrow, "-narrow")
         self.set_class(height < getattr(self.app, "SHORT", 32), "-short")
@@ -1020,6 +1026,7 @@ class SessionPane(TabPane):
         if not slot.display:
             self.side_override = True
             slot.display = True
+            self._fit_side()
 
     async def _bring_side(self, name: str) -> bool:
         """Builds the panels if they are not yet, shows them (if `b` or the width hid them)
@@ -1439,6 +1446,10 @@ class SessionPane(TabPane):
 
     def action_focus_terminal(self) -> None:
         if self.state == PaneState.RUNNING:
+            if self.has_class("-side-only"):
+                # The panels were in the terminal's place: it comes back, they go (as b).
+                self.side_override = False
+                self._set_side_shown(False)
             self.view.focus()
 
     async def action_focus_processes(self) -> None:
@@ -1501,6 +1512,7 @@ class SessionPane(TabPane):
         back to them when they show again (unless it has moved on)."""
         slot = self.query_one(".side-slot")
         slot.display = shown
+        self._fit_side()
         focused = self.screen.focused if self.is_attached else None
         header = self.query_one(SessionHeaderView)
         if not shown and focused is not None and slot in focused.ancestors:
@@ -1514,6 +1526,15 @@ class SessionPane(TabPane):
             was, self._focus_hidden = self._focus_hidden, None
             if focused is header and was.is_attached and was.focusable and self._shown(was):
                 self.screen.set_focus(was)
+
+    def _fit_side(self) -> None:
+        """Shows the panels in the terminal's place while they are shown on a tab too narrow
+        for both (below 72 columns): side by side they ran off the screen's right edge."""
+        slot = self.query_one(".side-slot")
+        width = self._width or self.app.size.width
+        self.set_class(
+            bool(slot.display) and width < TERMINAL_MIN_WIDTH + 2 + SIDE_MIN_WIDTH, "-side-only"
+        )
 
     def _shown(self, widget: Widget) -> bool:
         """Whether nothing between `widget` and this tab hides it (a side view not active, the
