@@ -170,7 +170,8 @@ def test_panels_on_a_window_too_narrow_for_both_take_the_terminals_place(
 ) -> None:
     """At 60 columns `b` (or a view's key) shows the panels in the terminal's place, whole on
     the screen (beside it they ran off its right edge, below 72 columns), and `t` brings the
-    terminal back with its size kept; widened, the two are side by side again."""
+    terminal back with its size kept; widened, the two are side by side again, and narrowed
+    while the terminal has the keys, the terminal stays."""
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
@@ -199,6 +200,13 @@ def test_panels_on_a_window_too_narrow_for_both_take_the_terminals_place(
             await wait_for(pilot, lambda: bool(terminal.display), "the terminal beside them")
             await pilot.pause()
             assert pane.panels_shown and terminal.region.right <= slot.region.x
+            # Narrowed while the terminal has the keys: it stays, and the panels go.
+            await pilot.press("t")
+            await wait_for(pilot, lambda: app.focused is pane.view, "the terminal's keys")
+            await pilot.resize_terminal(60, 24)
+            await wait_for(pilot, lambda: not pane.panels_shown, "the panels to go")
+            await pilot.pause()
+            assert terminal.display and app.focused is pane.view
 
     run(body())
 

@@ -492,6 +492,10 @@ class SessionPane(TabPane):
     def on_descendant_focus(self, event: Any) -> None:
         # On a short screen the Target view gives its rows to whichever of the two has the focus.
         self.set_class(isinstance(event.widget, RootfsPanel), "-files-focused")
+        if event.widget is self.view and self.has_class("-side-only"):
+            # The terminal focused, however (a tab switch, a click): it shows, the panels go.
+            self.side_override = False
+            self._set_side_shown(False)
         self._coming_topic = None  # the focus says what `e` explains again
         if event.widget is not self.view and self.view.border_title:
             self.view.border_title = self._terminal_title(focused=False)
@@ -1532,9 +1536,13 @@ class SessionPane(TabPane):
         for both (below 72 columns): side by side they ran off the screen's right edge."""
         slot = self.query_one(".side-slot")
         width = self._width or self.app.size.width
-        self.set_class(
-            bool(slot.display) and width < TERMINAL_MIN_WIDTH + 2 + SIDE_MIN_WIDTH, "-side-only"
-        )
+        too_narrow = bool(slot.display) and width < TERMINAL_MIN_WIDTH + 2 + SIDE_MIN_WIDTH
+        if too_narrow and self.is_attached and self.screen.focused is self.view:
+            # Narrowed while the user types: the terminal stays, the panels go (until b).
+            self.side_override = False
+            slot.display = False
+            too_narrow = False
+        self.set_class(too_narrow, "-side-only")
 
     def _shown(self, widget: Widget) -> bool:
         """Whether nothing between `widget` and this tab hides it (a side view not active, the
