@@ -219,6 +219,51 @@ def test_a_crash_loop_between_its_states_moves_no_column(tmp_path: Path) -> None
     run(body())
 
 
+def test_a_container_that_stopped_gives_back_the_width_its_ports_took(tmp_path: Path) -> None:
+    """At 110 columns a container publishing four ports pushes IMAGE into `…`; once it has
+    stopped (its ports gone, no restart to come) the image shows whole again. The width each
+    row once had was kept for as long as the row was there, so the image stayed cut."""
+    import dataclasses
+
+    now = datetime.now(UTC)
+    base = Container(
+        engine="docker",
+        id="a" * 64,
+        name="web",
+        image="cdebug-tui/demo-distroless:latest",
+        state="running",
+        status="Up 2 seconds",
+        created=now,
+        has_shell=False,
+    )
+    publishing = dataclasses.replace(
+        base,
+        id="b" * 64,
+        name="trial-ports",
+        ports=tuple(PublishedPort(p, "tcp", "0.0.0.0", 30000 + p) for p in (1111, 2222, 3333)),
+    )
+    stopped = dataclasses.replace(publishing, state="exited", exit_code=137, ports=())
+
+    async def body() -> None:
+        app = _ListApp()
+        async with app.run_test(size=(110, 12)) as pilot:
+            panel = app.query_one(ContainerListPanel)
+            table = app.query_one(ContainerTableView)
+            panel.set_containers([base, publishing], engine="docker")
+            await wait_for(pilot, lambda: table.row_count == 2, "the rows")
+            await pilot.pause()
+            assert "cdebug-tui/demo-distroless:latest" not in screenshot_text(
+                app, tmp_path / "ports.svg"
+            )
+            panel.set_containers([base, stopped], engine="docker")
+            await pilot.pause()
+            await pilot.pause()
+            shot = screenshot_text(app, tmp_path / "stopped.svg")
+            assert shot.count("cdebug-tui/demo-distroless:latest") == 2, shot
+
+    run(body())
+
+
 def test_a_narrow_name_column_keeps_the_name_before_the_session_mark() -> None:
     """At 80 columns a trial saw `tri…-app  ▶ 1 session`: the mark shortens to `▶1` before
     the name is cut for it; where the name must be cut anyway it has the room the mark gave."""

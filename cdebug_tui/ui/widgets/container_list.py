@@ -753,7 +753,7 @@ class ContainerListPanel(Vertical):
         # filtered out, no longer pushes the other columns off a narrow screen. They are
         # measured here, not left to the table's idle: a frame drawn between the two showed
         # every cell cut to its header's width ("runni"), behind a dialog for longer.
-        # Each row counts with the widest cell it has had while shown: a crash loop's
+        # A crash loop's row counts with the widest cell it has had while shown: its
         # `restarting (3) ↻13` and `running ↻13` in turn moved every column at each restart.
         columns = list(table.columns)
         widths = [table.columns[key].label.cell_len for key in columns]
@@ -762,7 +762,10 @@ class ContainerListPanel(Vertical):
         for c in rows:
             cells = self._cells(c, c.engine != previous, columns)
             row_key = _key(c)
-            had = self._widest.get(row_key)
+            # Only a crash loop's: a container that simply stopped gives back the width its
+            # ports took (IMAGE stayed cut while the row was there).
+            looping = c.restarts > 0 or c.state == "restarting"
+            had = self._widest.get(row_key) if looping else None
             row = [cell.cell_len for cell in cells]
             if had is not None and len(had) == len(row):
                 row = [max(a, b) for a, b in zip(had, row, strict=True)]
