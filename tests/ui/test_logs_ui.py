@@ -425,6 +425,47 @@ def test_session_tab_logs_and_ports_forward_then_close(
     run(body())
 
 
+def test_ports_of_an_ended_session_are_a_last_reading_with_no_forward(
+    engine: Any, run_target: Any, app_image: str, busybox_image: str
+) -> None:
+    """A port forwarded, then the target stopped: the Ports view says it shows the last
+    reading and why, and no longer claims the forward (`1 forwarded`, `→ 127.0.0.1:...` and
+    `Enter ... (again: stops)` stayed, while the forward was gone); Enter says so."""
+    target = run_target(app_image, ["http", "8080"], ports=[8080], port_bindings={8080: None})
+
+    async def body() -> None:
+        app = CdebugApp(target=target.name, image=busybox_image)
+        notes: list[str] = []
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            pane = await wait_for(pilot, lambda: active_pane(app), "the session tab")
+            await wait_for_prompt(pilot, pane)
+            await pilot.press("ctrl+right_square_bracket", "P")
+            ports = await wait_for(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
+            await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
+            await wait_for(pilot, lambda: app.focused is ports.table, "the ports table focused")
+            ports.table.move_cursor(row=[s.port for s in ports.sockets].index(8080))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: 8080 in ports.forwards, "the forward")
+            fwd = ports.forwards[8080]
+            engine.api.kill(target.id)
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            status = ports.query_one(".ports-status", Static)
+            said = await wait_for(
+                pilot,
+                lambda: "last reading" in (text := str(status.render())) and text,
+                "the last reading said",
+            )
+            assert "the target stopped" in said and "forwarded" not in said
+            assert "Enter forwards" not in said
+            assert "forward" not in ports.table.columns and fwd.closed
+            ports.table.focus()
+            await pilot.press("enter")
+            assert "the session has ended: nothing to forward through" in notes
+
+    run(body())
+
+
 def test_tab_keys_on_the_full_screen_views_leave_them_for_that_tab(
     engine: Any, run_target: Any, app_image: str, busybox_image: str
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -90,7 +91,10 @@ class PortsPanel(Vertical):
         #: Open forwards, by the target's port.
         self.forwards: dict[int, PortForward] = {}
         self.stopped = False
+        self._stopped_why = ""
         self.loads = 0
+        #: When the sockets shown were read (time.time()), 0 before the first reading.
+        self.read_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield PortsTable(cursor_type="row", zebra_stripes=False, classes="ports-table")
@@ -122,14 +126,31 @@ class PortsPanel(Vertical):
             self.table.add_column(label, key=key)
 
     def on_unmount(self) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stops reading and ends every forward (the session ended, or the tab closed)."""
         self.stopped = True
+        self._close_forwards()
+
+    def _close_forwards(self) -> bool:
+        """Ends every forward; whether there was one."""
         for forward in self.forwards.values():
             forward.close()
+        had = bool(self.forwards)
         self.forwards.clear()
+        return had
+
+    def stop(self, why: str = "") -> None:
+        """Stops reading and ends every forward (the session ended, or the tab closed); what
+        it shows stays, marked as the last reading, with no forward left in it.
+
+        Args:
+            why: Why the readings stopped ("the target stopped").
+        """
+        self.stopped = True
+        self._stopped_why = why
+        had = self._close_forwards()
+        if self.is_attached and (had or self.loads):
+            # The forwards went with the sidecar: the view said "1 forwarded", "→ 127.0.0.1"
+            # and "Enter ... (again: stops)" after the session had ended.
+            self._show()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -153,6 +174,8 @@ class PortsPanel(Vertical):
     def on_ports_panel_loaded(self, message: PortsPanel.Loaded) -> None:
         message.stop()
         self.loads += 1
+        if not message.error:
+            self.read_at = time.time()
         self.sockets, self.published = message.sockets, message.published
         self._show(message.error)
         if not self.stopped:
@@ -232,7 +255,13 @@ class PortsPanel(Vertical):
             table.move_cursor(row=keys.index(current), animate=False)
         table.call_after_refresh(table.scroll_to, *scroll, animate=False)
         status = Text()
-        if error:
+        if self.stopped:
+            when = time.strftime("%H:%M:%S", time.localtime(self.read_at)) if self.read_at else "-"
+            status.append(f"last reading, as at {when}", style="bold yellow")
+            if self._stopped_why:
+                status.append(f" · {self._stopped_why}", style="yellow")
+            status.append(f" · {counted(len(self.sockets), 'socket')}", style="dim")
+        elif error:
             status.append("cannot read: ", style="bold red")
             status.append(error[:120])
         elif not self.sockets:
@@ -260,6 +289,9 @@ class PortsPanel(Vertical):
         proto, _, rest = (event.row_key.value or "").partition("/")
         port = int(rest.rpartition("/")[2] or 0)
         if not port:
+            return
+        if self.stopped:
+            self.app.notify("the session has ended: nothing to forward through", title="ports")
             return
         if not proto.startswith("tcp"):
             self.app.notify(f"UDP port {port}: only TCP ports can be forwarded", severity="warning")

@@ -846,7 +846,7 @@ class SessionPane(TabPane):
         from cdebug_tui.ui.widgets.ports import PortsPanel
 
         for ports in self.query(PortsPanel):
-            ports.stop()  # its forwards went with the sidecar
+            ports.stop(why)  # its forwards went with the sidecar
 
     def ended_summary(self) -> str:
         """How the session ended, in a few words: "the target stopped (exit code 137)"."""
