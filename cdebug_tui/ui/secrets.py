@@ -16,8 +16,15 @@ SECRET_VALUE = re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^/@\s]+@", re.IGNORE
 MASK = "••••••••"
 
 
+#: cdebug-tui's own variables in its sidecar's processes: CDEBUG_SESSION is a session's id,
+#: shown in plain in the Steps and the link's name, not a secret.
+OWN_PREFIX = "CDEBUG_"
+
+
 def looks_secret(name: str, value: str) -> bool:
     """Whether an environment variable looks like it holds a secret."""
+    if name.startswith(OWN_PREFIX):
+        return False
     return bool(value) and bool(SECRET_NAME.search(name) or SECRET_VALUE.match(value))
 
 

@@ -149,6 +149,9 @@ def test_secrets_are_recognised_by_name_or_value() -> None:
     for name, value in (("PATH", "/bin"), ("MODE", "prod"), ("HOME", "/root")):
         assert not looks_secret(name, value)
     assert not looks_secret("PASSWORD", "")  # nothing to hide
+    # cdebug-tui's own, in its sidecar's processes: a session's id is shown in plain elsewhere.
+    assert not looks_secret("CDEBUG_SESSION", "cc0a11af7c")
+    assert looks_secret("SESSION_SECRET", "x")
     assert MASK.strip("•") == ""
 
 
