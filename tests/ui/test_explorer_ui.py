@@ -554,6 +554,34 @@ def test_stats_screen_draws_use_against_limits_and_survives_removal(
     run(body())
 
 
+def test_stats_of_an_exited_container_say_so_before_any_reading(
+    engine: Any, make_container: Callable[..., str], busybox_image: str
+) -> None:
+    """`S` on an exited container says `not running: no live readings` from what inspect
+    says, not after the first round of readings (1.4 s of `reading the first samples…`)."""
+    cid = make_container(busybox_image, ["sh", "-c", "exit 5"])
+    engine.api.wait(cid, timeout=30)
+
+    async def body() -> None:
+        app = CdebugApp()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await _select(pilot, cid)
+            await pilot.press("S")
+            screen = await wait_for(
+                pilot,
+                lambda: app.screen if isinstance(app.screen, StatsScreen) else None,
+                "the stats screen",
+            )
+            status = screen.query_one(StatsView).query_one(".stats-status", Static)
+            await wait_for(
+                pilot, lambda: "not running: no live readings" in str(status.render()), "said"
+            )
+            # From inspect: the poller has read nothing of it yet.
+            assert app.stats.history(("default", cid)) is None
+
+    run(body())
+
+
 def test_every_action_asks_first_and_reports(
     engine: Any, make_container: Callable[..., str], distroless_image: str
 ) -> None:
