@@ -371,6 +371,10 @@ def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
             pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
             await wait_for(pilot, lambda: pane.state == "running", "the session", 60)
             await wait_for(pilot, lambda: app.focused is pane.view, "the terminal")
+            # The target has no /bin/sh: said in the 80 columns, the link's words giving way.
+            header = pane.query_one(".session-header", Static)
+            said, warning = str(header.render()), "root mode; the target has no /bin/sh"
+            assert warning in said and said.index(warning) + len(warning) <= 80, said
             await pilot.press("ctrl+right_square_bracket")
             await pilot.press("b")  # the panels beside the terminal: 36 columns for them
             await pilot.press("s")
@@ -407,7 +411,6 @@ def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
 
             engine.api.kill(target.id)
             await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
-            header = pane.query_one(".session-header", Static)
             await wait_for(
                 pilot,
                 lambda: "the target stopped (exit code 137)" in str(header.render()),

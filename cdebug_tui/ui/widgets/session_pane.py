@@ -936,7 +936,11 @@ class SessionPane(TabPane):
         ]
         if self.state != PaneState.ENDED:
             # Ended, the line says how first; why this mode was chosen no longer fits after it.
-            parts.append((f": {session.mode_reason}", "", 2))
+            # What the mode's reason warns of after it (no /bin/sh in the target, the host's
+            # PID namespace) stays when the reason gives way: cut with it, it was lost.
+            reason, *warnings = session.mode_reason.split("; ")
+            parts.append((f": {reason}", "", 2))
+            parts += [(f"; {warning}", "yellow", 0) for warning in warnings]
         parts.append((f"  toolkit {self.image}", "dim", 3))
         if session.config.privileged:
             parts.append(("  PRIVILEGED sidecar", "bold red", 0))
