@@ -46,8 +46,10 @@ EXPLANATIONS: dict[str, Explanation] = {
         "These are the processes of the target's PID namespace. The sidecar joined that "
         "namespace (docker run --pid container:TARGET), so it sees them numbered as the "
         "target numbers them: the target's main process is PID 1.\n\n"
-        "The sidecar's own processes are in the list too: its supervisor (the script that "
-        "made the link and removes it at the end) and your shell. Outside, the host numbers "
+        "The sidecar's own processes live there too: its supervisor (the script that made "
+        "the link and removes it at the end), the reapers (tini and a script) that end what "
+        "the session leaves behind, and your shell. The list hides them, as the title says; "
+        "o shows them (ps in the shell always does). Outside, the host numbers "
         "the same processes differently (the internals panel shows PID 1's host PID).\n\n"
         "Like ps, the list is read from /proc in that namespace: /proc/PID/status (user, "
         "memory), /proc/PID/stat (CPU time), /proc/PID/cmdline (the command).",
