@@ -331,11 +331,16 @@ class ContainerTableView(RowTable):
             return super().action_cursor_right()
         width = self.scrollable_content_region.width
         left = int(self.scroll_target_x)  # a press before the last one's scroll is drawn
-        for start, end in self._column_edges():
+        edges = self._column_edges()
+        for start, end in edges:
             if end > left + width:
                 # Its start at the left edge when it is wider than the view and not there
-                # yet; else its end at the right edge (what is left of it, once at its start).
+                # yet; else its end at the right edge (what is left of it, once at its start),
+                # with the view starting at a column's start: scrolled by the 2 cells the
+                # column lacked, the names read `ebug-demo`, like other containers' names.
                 x = start if end - start > width and start > left else end - width
+                if x < start:
+                    x = min((s for s, _ in edges if s >= x), default=x)
                 self.scroll_to(x=min(x, self.max_scroll_x), animate=False, immediate=True)
                 return
 
