@@ -553,7 +553,14 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         # The target (or a copy's original) went: the command's own code would mislead.
         if ns.tty and sys.stderr.isatty():
             sys.stderr.write("\r\n")  # the shell's last line (its prompt) did not end
-        _warn(f"session ended: {session.ended_reason}")
+        why = session.ended_reason
+        if why in ("the target stopped", "the target restarted"):
+            # How it ended, as the app's header says it: what a crash's debugger asks first.
+            target_code = session.target_end()
+            why = session.ended_reason or why
+            if target_code is not None:
+                why += f" (exit code {target_code})"
+        _warn(f"session ended: {why}")
         if session.copy is None and session.ended_reason in (
             "the target stopped",
             "the target restarted",

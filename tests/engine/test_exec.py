@@ -588,7 +588,8 @@ def test_a_target_that_stops_under_exec_it_is_said_on_a_line_of_its_own_and_left
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str
 ) -> None:
     """`exec -it`, and the target stops: the line saying so starts on a line of its own (it
-    came after the shell's prompt, on its line), the exit code is 125, and the session's link
+    came after the shell's prompt, on its line) with the target's exit code, cdebug-tui's exit
+    code is 125, and the session's link
     does not stay in the stopped target (it stayed until the target ran again)."""
     target = run_target(distroless_image, network_mode="none")
     with _exec_in_pty(busybox_image, target.name) as (pid, fd):
@@ -598,7 +599,8 @@ def test_a_target_that_stops_under_exec_it_is_said_on_a_line_of_its_own_and_left
         out += _read_until(fd, b"\n")
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 125
-    assert b"\r\ncdebug-tui: session ended: the target stopped" in out, out[-200:]
+    # With the target's exit code (killed: 137), as the app's header says it.
+    assert b"\r\ncdebug-tui: session ended: the target stopped (exit code 137)" in out, out[-200:]
     wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
     # The session's link, which its supervisor could not remove (it went with the target's
     # PID namespace), is removed from the stopped target's layer: nothing of ours is left.
