@@ -288,13 +288,12 @@ class DebugSession:
                     self._size_wanted = self._size_asked = (spec.rows, spec.cols)
                     self._resizing = True
                 threading.Thread(target=self._send_sizes, name="resize", daemon=True).start()
-            self._steps.add(
-                "start the shell",
-                f"docker exec {'-it' if spec.tty else '-i' if spec.interactive else ''} "
-                + (f"--detach-keys {shlex.quote(DETACH_KEYS)} " if spec.tty else "")
-                + f"-u {exec_user} {self.config.name} {shlex.join(argv)}".replace("  ", " "),
-                t0,
-            )
+            flags = ["-it" if spec.tty else "-i" if spec.interactive else ""]
+            if spec.tty:
+                flags.append(f"--detach-keys {shlex.quote(DETACH_KEYS)}")
+            flags.append(f"-u {exec_user} {self.config.name} {shlex.join(argv)}")
+            # Joined over the empty flag: `docker exec  -u 0` had two spaces.
+            self._steps.add("start the shell", "docker exec " + " ".join(f for f in flags if f), t0)
         except EngineRequestError as exc:
             raise SessionError(
                 f"cannot start the shell: {exc.explanation}"

@@ -82,8 +82,9 @@ class SidecarConfig:
         args += limit_flags(self.limits)
         tail = ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
         tail += list(self.entrypoint[1:])
-        # Left unquoted so that the shell reads the file: `"$(cat supervisor.sh)"`.
-        script = '-e CDEBUG_SUPERVISOR="$(cat supervisor.sh)"'
+        # Left unquoted so that the shell reads the files: `"$(cat supervisor.sh)"`. The
+        # reaper's too: the shell's `docker exec ... eval "$CDEBUG_REAPER"` runs it.
+        script = '-e CDEBUG_SUPERVISOR="$(cat supervisor.sh)" -e CDEBUG_REAPER="$(cat reaper.sh)"'
         if any(item.startswith("CDEBUG_ENTRYPOINT=") for item in self.env):
             script += ' -e CDEBUG_ENTRYPOINT="<the entrypoint script>"'
         return f"{shlex.join(args)} {script} {shlex.join(tail)}"
@@ -94,8 +95,13 @@ class SidecarConfig:
         return shlex.join(["docker", "start", "-a", "-i", self.name])
 
     def supervisor_hint(self) -> str:
-        """How a learner gets supervisor.sh, the sidecar's script, while the session runs."""
-        return f"docker exec {shlex.quote(self.name)} printenv CDEBUG_SUPERVISOR > supervisor.sh"
+        """How a learner gets supervisor.sh and reaper.sh, the sidecar's scripts, while the
+        session runs."""
+        name = shlex.quote(self.name)
+        return (
+            f"docker exec {name} printenv CDEBUG_SUPERVISOR > supervisor.sh; "
+            f"docker exec {name} printenv CDEBUG_REAPER > reaper.sh"
+        )
 
 
 def check_target(target: TargetInfo) -> None:

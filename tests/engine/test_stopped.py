@@ -368,6 +368,7 @@ def test_a_copy_runs_the_cached_busybox_in_place_or_gets_it_copied_in(
     assert r.stdout.decode() == "crashed as uid=65532 in /app mode=production\n"
     assert "--mount type=bind,src=" in err and ",readonly" in err, err
     assert "put the busybox into the copy" not in err
+    assert "  docker exec -u 0 " in err and "docker exec  " not in err  # as typed: one space
 
     cache = Path(os.environ["XDG_CACHE_HOME"])
 

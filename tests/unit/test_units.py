@@ -115,8 +115,12 @@ def test_sidecar_keeps_the_targets_capabilities_and_adds_ptrace() -> None:
     # What a learner could type: create (not run -d), then start attached; the script whole.
     assert run.startswith("docker create -i --rm ") and "-d" not in run.split()
     assert '-e CDEBUG_SUPERVISOR="$(cat supervisor.sh)"' in run
+    # The shell's command runs the reaper's script from the sidecar's environment: typed by
+    # hand, the sidecar needs it too.
+    assert '-e CDEBUG_REAPER="$(cat reaper.sh)"' in run
     assert cfg.docker_start_command() == f"docker start -a -i {cfg.name}"
     assert "printenv CDEBUG_SUPERVISOR > supervisor.sh" in cfg.supervisor_hint()
+    assert "printenv CDEBUG_REAPER > reaper.sh" in cfg.supervisor_hint()
 
 
 def test_profiles_as_kubectl_debug_has_them() -> None:

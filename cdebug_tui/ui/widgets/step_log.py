@@ -76,7 +76,7 @@ class StepItem(ListItem):
                     ("o", "bold"),
                     (" shows it here; while the session runs, ", "$text-muted"),
                     (f"docker exec {name} printenv CDEBUG_SUPERVISOR > supervisor.sh", "$accent"),
-                    (" saves it", "$text-muted"),
+                    (" saves it (CDEBUG_REAPER, reaper.sh: the reapers' script)", "$text-muted"),
                 ),
                 classes="step-detail",
             )
