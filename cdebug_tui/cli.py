@@ -461,6 +461,9 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         env.append(item)
     if ns.workdir is not None and not ns.workdir.startswith("/"):
         raise _UsageError(f"-w takes an absolute path, not {ns.workdir!r}")
+    if ns.privileged and ns.profile == "restricted":
+        # One asks for every privilege, the other for the fewest: neither silently wins.
+        raise _UsageError("--privileged and --profile restricted contradict each other")
     spec = SessionSpec(
         target=ns.target,
         image=ns.image,

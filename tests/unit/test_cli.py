@@ -41,6 +41,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         (["--engine"], "expected one argument"),
         (["--image", "x", "exec", "web"], "--image goes after exec"),
         (["exce", "web", "ls"], "unknown command 'exce': did you mean 'exec'?"),
+        (
+            ["exec", "--privileged", "--profile", "restricted", "web"],
+            "--privileged and --profile restricted contradict each other",
+        ),
     ],
 )
 def test_usage_errors_exit_125_on_one_line(args: list[str], needle: str) -> None:
