@@ -445,6 +445,10 @@ class Engine:
 
     # -- containers ------------------------------------------------------------------------
 
+    def container_names(self) -> list[str]:
+        """The names of the engine's containers, running or not, sorted (`docker ps -a`)."""
+        return sorted(c.name for c in self.list_containers(shells=False))
+
     def list_containers(self, *, shells: bool = True, restarts: bool = False) -> list[Container]:
         """Every container of the engine, running or not, sidecars included.
 

@@ -112,7 +112,16 @@ def find(
     try:
         target = engine.resolve(name)
     except TargetNotFoundError as not_found:
-        return _image_source(engine, name, on_progress, not_found)
+        try:
+            return _image_source(engine, name, on_progress, not_found)
+        except TargetNotFoundError as exc:
+            # Neither: most often a container's name mistyped (`docker exec` users type names).
+            close = close_container_names(engine, name)
+            if not close:
+                raise
+            raise TargetNotFoundError(
+                f"{exc.message}; did you mean {' or '.join(close)}?", hint=exc.hint
+            ) from exc
     if notice is not None and _local_image(engine, name):
         notice(f"{name} names a container and an image: debugging the container")
     if target.restarting:
@@ -137,6 +146,19 @@ def container_source(target: TargetInfo) -> CopySource:
         workdir=target.workdir,
         env=target.env,
     )
+
+
+def close_container_names(engine: Engine, name: str) -> list[str]:
+    """The engine's containers named like `name` (a typo, another case), closest first; []
+    when there are none, or the engine cannot list them."""
+    import difflib
+
+    try:
+        names = engine.container_names()
+    except CdebugError:
+        return []
+    same = [n for n in names if n.lower() == name.lower()]
+    return same or difflib.get_close_matches(name, names, n=3, cutoff=0.75)
 
 
 def _local_image(engine: Engine, name: str) -> str | None:

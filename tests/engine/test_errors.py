@@ -43,6 +43,18 @@ CASES = {
         ["no such container or image: cdebug-test/nothing-here:1"],
     ),
     "paused target": (lambda f: ["exec", f["paused"].name, "true"], {}, ["paused"]),
+    # A container's name mistyped: taken for an image, which cannot be pulled; the name it
+    # is close to is said, as `cdebug-tui exce` gets `exec`.
+    "mistyped container name": (
+        lambda f: ["exec", f["target"].name[:-1] + "x", "true"],  # its names end in hex
+        {},
+        ["no such container or image: ", "did you mean {target}?"],
+    ),
+    "container name in another case": (
+        lambda f: ["exec", f["target"].name.upper(), "true"],
+        {},
+        ["no such container", "did you mean {target}?"],
+    ),
     "unknown image": (
         lambda f: ["exec", "--image", "cdebug-test/nope:missing", f["target"].name, "true"],
         {},
@@ -107,7 +119,8 @@ def test_bad_input(
     else:
         fixtures["target"] = run_target(distroless_image)
     r = cdebug(*make_args(fixtures), env=env, input=b"")  # stdin a pipe, never a terminal
-    assert_one_line_error(r, *needles)
+    name = fixtures["target"].name if "target" in fixtures else ""
+    assert_one_line_error(r, *(needle.replace("{target}", name) for needle in needles))
     # (Other test runs may share the engine: look at this test's targets only.)
     for made in ("target", "paused"):
         if made in fixtures:
