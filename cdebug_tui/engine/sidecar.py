@@ -201,7 +201,8 @@ def resolve_user(user: str, passwd: str | None) -> tuple[int, int]:
     users = parse_passwd(passwd or "")
     if name.isdigit():
         uid = int(name)
-        gid = next((g for u, g, _ in users.values() if u == uid), uid)
+        # A uid the target's /etc/passwd does not know gets group 0, as docker exec -u gives.
+        gid = next((g for u, g, _ in users.values() if u == uid), 0)
     elif name in users:
         uid, gid, _ = users[name]
     else:

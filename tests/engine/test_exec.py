@@ -257,9 +257,13 @@ def test_read_only_target_uses_toolkit_mode(
     assert sidecars_of(engine, target.id) == []
 
 
-@pytest.mark.parametrize(("user", "expected"), [("nonroot", "65532 65532"), ("1234:99", "1234 99")])
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [("nonroot", "65532 65532"), ("1234:99", "1234 99"), ("1234", "1234 0")],
+)
 def test_user(engine: Any, distroless: Any, busybox_image: str, user: str, expected: str) -> None:
-    """-u runs the shell as that user, resolved in the target's /etc/passwd, in root mode."""
+    """-u runs the shell as that user, resolved in the target's /etc/passwd, in root mode; a
+    uid it does not know gets group 0, as with docker exec -u."""
     r = cdebug(
         "exec",
         "-u",

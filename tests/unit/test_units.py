@@ -32,7 +32,7 @@ def test_elf_interpreter_of_host_binaries() -> None:
 def test_resolve_user() -> None:
     assert resolve_user("nonroot", PASSWD) == (65532, 65532)
     assert resolve_user("65532", PASSWD) == (65532, 65532)
-    assert resolve_user("1000", PASSWD) == (1000, 1000)
+    assert resolve_user("1000", PASSWD) == (1000, 0)  # unknown: group 0, as docker exec -u
     assert resolve_user("1000:5", None) == (1000, 5)
     with pytest.raises(UserNotFoundError, match="no user 'bob'"):
         resolve_user("bob", PASSWD)
