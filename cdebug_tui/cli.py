@@ -66,9 +66,10 @@ def _common_parser() -> _Parser:
 def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
-    p.add_argument(
+    image = p.add_argument(
         "--image", default=DEFAULT_IMAGE, help=f"toolkit image (default {DEFAULT_IMAGE})"
     )
+    image.completer = _complete_images  # type: ignore[attr-defined]
     p.add_argument("--privileged", action="store_true", help="run the sidecar privileged")
     p.add_argument(
         "--profile",
@@ -113,6 +114,8 @@ def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
     )
     # argparse counts an empty REMAINDER as missing; CMD is optional (a shell by default).
     cmd.required = False
+    # A program in the target's root: neither this host's files nor exec's own options.
+    cmd.completer = _complete_nothing  # type: ignore[attr-defined]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,13 +267,42 @@ def _complete_targets(prefix: str, parsed_args: argparse.Namespace, **_: Any) ->
     return [n for n in names if n.startswith(prefix)]
 
 
+def _complete_running(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+    """The running containers' names (port-forward reaches only those), as _complete_targets."""
+    from cdebug_tui.engine.engines import container_names
+
+    try:
+        names = container_names(getattr(parsed_args, "engine", None), 1.0, running=True)
+    except CdebugError:
+        return []
+    return [n for n in names if n.startswith(prefix)]
+
+
+def _complete_images(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+    """The engine's images by name (`repository:tag`), as `docker images` lists them."""
+    from cdebug_tui.engine.engines import image_names
+
+    try:
+        names = image_names(getattr(parsed_args, "engine", None), timeout=1.0)
+    except CdebugError:
+        return []
+    return [n for n in names if n.startswith(prefix)]
+
+
+def _complete_nothing(**_: Any) -> list[str]:
+    """No completion: what goes there is not on this host (a command in the target, a port)."""
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs cdebug-tui; returns the process exit code (125 for cdebug-tui's own errors)."""
     if argv is None and "_ARGCOMPLETE" in os.environ:
         import argcomplete
 
         # Exits after printing the completions; imported only then, it costs nothing otherwise.
-        argcomplete.autocomplete(build_parser())
+        # Options when a `-` is typed: a bare Tab offers what goes there (a command, the
+        # containers' names), not every option of the command first.
+        argcomplete.autocomplete(build_parser(), always_complete_options=False)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         first = _first_positional(args)
@@ -721,19 +753,24 @@ def _feed_stdin(session: DebugSession, fd: int) -> None:
 
 
 def _add_port_forward_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+    image = p.add_argument(
         "--image", default=DEFAULT_IMAGE, help=f"relay image with nc (default {DEFAULT_IMAGE})"
     )
+    image.completer = _complete_images  # type: ignore[attr-defined]
     p.add_argument(
         "--address", default="127.0.0.1", help="local address to listen on (default 127.0.0.1)"
     )
-    p.add_argument("target", metavar="TARGET", help="container name, id or unique id prefix")
-    p.add_argument(
+    target = p.add_argument(
+        "target", metavar="TARGET", help="container name, id or unique id prefix"
+    )
+    target.completer = _complete_running  # type: ignore[attr-defined]
+    ports = p.add_argument(
         "ports",
         metavar="[LOCAL:]REMOTE",
         nargs="+",
         help="8080 (the same port), 8888:80, or :80 (any free local port)",
     )
+    ports.completer = _complete_nothing  # type: ignore[attr-defined]
 
 
 def cmd_port_forward(ns: argparse.Namespace) -> int:

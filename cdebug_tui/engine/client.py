@@ -445,6 +445,11 @@ class Engine:
 
     # -- containers ------------------------------------------------------------------------
 
+    def image_names(self) -> list[str]:
+        """The names (`repository:tag`) of the engine's images, as `docker images` lists them."""
+        rows = self._call(self.api.images)
+        return sorted({t for r in rows for t in r.get("RepoTags") or () if t != "<none>:<none>"})
+
     def container_names(self) -> list[str]:
         """The names of the engine's containers, running or not, sorted (`docker ps -a`)."""
         return sorted(c.name for c in self.list_containers(shells=False))

@@ -439,7 +439,9 @@ class EngineRegistry:
             engine.close()
 
 
-def container_names(name: str | None = None, timeout: float = 1.0) -> list[str]:
+def container_names(
+    name: str | None = None, timeout: float = 1.0, *, running: bool = False
+) -> list[str]:
     """The names of an engine's containers, running or stopped, as `exec` takes them (a name or
     address; None: the current one), without cdebug-tui's own sidecars, copies and helpers.
 
@@ -457,13 +459,33 @@ def container_names(name: str | None = None, timeout: float = 1.0) -> list[str]:
     cfg = EngineRegistry(discover()).config(name)
     path = socket_path(cfg.address)
     if path is not None:
-        return UnixAPI(path, timeout).container_names(ours)
+        return UnixAPI(path, timeout).container_names(ours, running=running)
     engine = connect(cfg, timeout=max(1, round(timeout)))
     try:
         return sorted(
             c.name
             for c in engine.list_containers(shells=False)
-            if not any(c.label(label) is not None for label in ours)
+            if not any(c.label(label) is not None for label in ours) and (c.running or not running)
         )
+    finally:
+        engine.close()
+
+
+def image_names(name: str | None = None, timeout: float = 1.0) -> list[str]:
+    """The names (`repository:tag`) of an engine's images, as `docker images` lists them, for
+    shell completion: a local engine is asked over its socket without docker-py.
+
+    Raises:
+        EngineUnavailableError: When the engine is unknown or does not answer in time.
+    """
+    from cdebug_tui.engine.unixapi import UnixAPI, socket_path
+
+    cfg = EngineRegistry(discover()).config(name)
+    path = socket_path(cfg.address)
+    if path is not None:
+        return UnixAPI(path, timeout).image_names()
+    engine = connect(cfg, timeout=max(1, round(timeout)))
+    try:
+        return engine.image_names()
     finally:
         engine.close()

@@ -352,16 +352,33 @@ class UnixAPI:
         sock.settimeout(None)
         return sock
 
-    def container_names(self, ours: tuple[str, ...] = ()) -> list[str]:
-        """The names of the engine's containers, running or not (`docker ps -a`), without those
-        that carry one of the labels in `ours`."""
-        status, rows = self.request("GET", "/containers/json?all=1")
+    def container_names(self, ours: tuple[str, ...] = (), *, running: bool = False) -> list[str]:
+        """The names of the engine's containers, running or not (`docker ps -a`; `running`:
+        `docker ps`), without those that carry one of the labels in `ours`."""
+        status, rows = self.request(
+            "GET", "/containers/json" if running else "/containers/json?all=1"
+        )
         if status != 200 or not isinstance(rows, list):
             raise EngineUnavailableError(f"the engine at unix://{self.path} answered {status}")
         return sorted(
             str(r["Names"][0]).lstrip("/")
             for r in rows
             if isinstance(r, dict) and r.get("Names") and not set(ours) & set(r.get("Labels") or {})
+        )
+
+    def image_names(self) -> list[str]:
+        """The names (`repository:tag`) of the engine's images, as `docker images` lists them."""
+        status, rows = self.request("GET", "/images/json")
+        if status != 200 or not isinstance(rows, list):
+            raise EngineUnavailableError(f"the engine at unix://{self.path} answered {status}")
+        return sorted(
+            {
+                str(tag)
+                for r in rows
+                if isinstance(r, dict)
+                for tag in r.get("RepoTags") or ()
+                if tag and tag != "<none>:<none>"
+            }
         )
 
 

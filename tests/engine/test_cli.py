@@ -135,7 +135,8 @@ def test_containers_complete(
     engine: Any, run_target: Any, distroless_image: str, busybox_image: str, tmp_path: Path
 ) -> None:
     """`cdebug-tui exec <Tab>` offers the engine's containers by prefix, the stopped ones too
-    (exec takes them: a crashed one most needs a debugger), but not cdebug-tui's sidecars."""
+    (exec takes them: a crashed one most needs a debugger), but not cdebug-tui's sidecars;
+    nothing after TARGET; port-forward the running ones; --image the engine's images."""
     a = run_target(distroless_image)
     b = run_target(distroless_image)
     engine.api.kill(b.id)
@@ -152,6 +153,15 @@ def test_containers_complete(
     assert all(name.startswith(prefix) for name in offered)
     offered = [c.strip() for c in _complete(f"cdebug-tui exec --engine default {b.name}", tmp_path)]
     assert offered == [b.name]
+    # After TARGET comes a command of the target's: no host file, no option of exec's.
+    assert _complete(f"cdebug-tui exec {b.name} ", tmp_path) == []
+    # port-forward reaches running containers only.
+    offered = [c.strip() for c in _complete(f"cdebug-tui port-forward {prefix}", tmp_path)]
+    assert a.name in offered and b.name not in offered
+    # --image: the engine's images, by name.
+    repo = busybox_image.split(":")[0]
+    offered = [c.strip() for c in _complete(f"cdebug-tui exec --image {repo}", tmp_path)]
+    assert busybox_image in offered and all(o.startswith(repo) for o in offered)
 
 
 def test_a_mistyped_command_is_not_taken_for_a_target(engine: Any, distroless_image: str) -> None:
