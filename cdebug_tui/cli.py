@@ -465,7 +465,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec, Step
     from cdebug_tui.engine.session import start_session
 
-    stdin_tty = os.isatty(sys.stdin.fileno())
+    stdin_tty = os.isatty(0)  # fd 0: a closed stdin (`<&-`) leaves sys.stdin None
     if ns.tty and ns.interactive and not stdin_tty:
         raise CdebugError("the input device is not a TTY", hint="drop -t, or run in a terminal")
     if ns.record:

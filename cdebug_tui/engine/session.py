@@ -288,7 +288,13 @@ class DebugSession:
                     self._size_wanted = self._size_asked = (spec.rows, spec.cols)
                     self._resizing = True
                 threading.Thread(target=self._send_sizes, name="resize", daemon=True).start()
-            flags = ["-it" if spec.tty else "-i" if spec.interactive else ""]
+            flags = [
+                ("-it" if spec.interactive else "-t")
+                if spec.tty
+                else "-i"
+                if spec.interactive
+                else ""
+            ]
             if spec.tty:
                 flags.append(f"--detach-keys {shlex.quote(DETACH_KEYS)}")
             flags.append(f"-u {exec_user} {self.config.name} {shlex.join(argv)}")

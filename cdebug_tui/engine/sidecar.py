@@ -97,11 +97,17 @@ class SidecarConfig:
     def supervisor_hint(self) -> str:
         """How a learner gets supervisor.sh and reaper.sh, the sidecar's scripts, while the
         session runs."""
-        name = shlex.quote(self.name)
-        return (
-            f"docker exec {name} printenv CDEBUG_SUPERVISOR > supervisor.sh; "
-            f"docker exec {name} printenv CDEBUG_REAPER > reaper.sh"
-        )
+        return scripts_hint(self.name)
+
+
+def scripts_hint(name: str) -> str:
+    """The commands that save sidecar `name`'s scripts, supervisor.sh and reaper.sh, from its
+    environment, for `docker create` as --explain writes it."""
+    quoted = shlex.quote(name)
+    return (
+        f"docker exec {quoted} printenv CDEBUG_SUPERVISOR > supervisor.sh; "
+        f"docker exec {quoted} printenv CDEBUG_REAPER > reaper.sh"
+    )
 
 
 def check_target(target: TargetInfo) -> None:

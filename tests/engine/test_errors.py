@@ -48,12 +48,13 @@ CASES = {
     "mistyped container name": (
         lambda f: ["exec", f["target"].name[:-1] + "x", "true"],  # its names end in hex
         {},
-        ["no such container or image: ", "did you mean {target}?"],
+        # {target} is said only as a suggestion; other tests' targets may be named too.
+        ["no such container or image: ", "did you mean ", "{target}"],
     ),
     "container name in another case": (
         lambda f: ["exec", f["target"].name.upper(), "true"],
         {},
-        ["no such container", "did you mean {target}?"],
+        ["no such container", "did you mean ", "{target}"],
     ),
     "unknown image": (
         lambda f: ["exec", "--image", "cdebug-test/nope:missing", f["target"].name, "true"],

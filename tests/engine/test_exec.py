@@ -524,6 +524,9 @@ def test_tty_without_a_terminal_for_input(engine: Any, distroless: Any, busybox_
     assert out.replace(b"\r\r\n", b"\r\n") == b"31 91\r\nstdin-tty\r\n", out
     piped = cdebug(*argv[3:], distroless.name, "stty", "size", input=b"")
     assert (piped.returncode, piped.stdout, piped.stderr) == (0, b"24 80\r\n", b"")
+    # As typed, it is `docker exec -t`: no stdin goes to it.
+    explained = cdebug(*argv[3:], "--explain", distroless.name, "true", input=b"")
+    assert b"  docker exec -t --detach-keys" in explained.stderr, explained.stderr
     refused = cdebug("exec", "-it", "-q", "--image", busybox_image, distroless.name, input=b"")
     assert refused.returncode == 125 and b"not a TTY" in refused.stderr
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecars to go")

@@ -170,8 +170,8 @@ def test_panels_on_a_window_too_narrow_for_both_take_the_terminals_place(
 ) -> None:
     """At 60 columns `b` (or a view's key) shows the panels in the terminal's place, whole on
     the screen (beside it they ran off its right edge, below 72 columns), and `t` brings the
-    terminal back with its size kept; widened, the two are side by side again, and narrowed
-    while the terminal has the keys, the terminal stays."""
+    terminal back with its size kept (an ended session's too); widened, the two are side by
+    side again, and narrowed while the terminal has the keys, the terminal stays."""
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
@@ -207,6 +207,20 @@ def test_panels_on_a_window_too_narrow_for_both_take_the_terminals_place(
             await wait_for(pilot, lambda: not pane.panels_shown, "the panels to go")
             await pilot.pause()
             assert terminal.display and app.focused is pane.view
+            # The width decides again: wide, they are back beside it.
+            await pilot.resize_terminal(120, 30)
+            await wait_for(pilot, lambda: pane.panels_shown, "the panels back at 120")
+            await pilot.resize_terminal(60, 24)
+            await wait_for(pilot, lambda: not pane.panels_shown, "the panels gone at 60")
+            # An ended session's panels in the terminal's place: t still brings it back,
+            # with the shell's last lines.
+            await pilot.press("ctrl+right_square_bracket", "s")
+            await wait_for(pilot, lambda: not terminal.display, "the panels in its place")
+            engine.api.kill(target.id)
+            await wait_for(pilot, lambda: pane.state == "ended", "the end of the session", 30)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: bool(terminal.display), "the ended terminal back")
+            assert not pane.panels_shown
 
     run(body())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,23 @@ def test_engine_before_or_after_the_command() -> None:
     assert p.parse_args(["--engine", "a", "toolkit", "build", "r"]).ref == "r"
     assert p.parse_args(["exec", "podman/web"]).target == "podman/web"
     assert _tui_parser().parse_args(["--image", "tools", "web"]).app_image == "tools"
+
+
+def test_exec_with_stdin_closed_is_one_line() -> None:
+    """`exec ... <&-`: no stdin at all (sys.stdin None) is one line and 125, not a traceback
+    (`exec -t` asked it whether it was a terminal)."""
+    r = subprocess.run(
+        f"exec {shlex.quote(sys.executable)} -m cdebug_tui exec -t web true <&-",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
+    assert r.returncode == 125, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cdebug-tui: error: "), r.stderr
 
 
 def _complete(line: str, tmp_path: Path, env: dict[str, str] | None = None) -> list[str]:

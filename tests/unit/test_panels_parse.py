@@ -286,6 +286,14 @@ def test_the_session_header_gives_way_in_order() -> None:
     ended = [("the target stopped (exit code 137)", "", 0), ("  sidecar removed", "", 4), *parts]
     line = fit_parts(ended, 90).plain
     assert line.startswith("the target stopped (exit code 137)") and "● REC" in line, line
+    # A warning of the mode's (no /bin/sh in the target) outlives the reason, and is cut
+    # before the marks: ranked 0 it pushed PRIVILEGED and REC off the line below 137 columns.
+    warned = [*parts[:4], ("; the target has no /bin/sh: watch and system() fail", "", 1)]
+    warned += parts[4:]
+    for width in (140, 110, 80):
+        line = fit_parts(warned, width).plain
+        assert len(line) <= width and line.endswith("  PRIVILEGED sidecar  ● REC"), line
+    assert "; the target has no /bin/sh" in fit_parts(warned, 110).plain
 
 
 def test_listing_reads_devices_and_names_with_newlines() -> None:

@@ -147,7 +147,7 @@ class PortsPanel(Vertical):
         self.stopped = True
         self._stopped_why = why
         had = self._close_forwards()
-        if self.is_attached and (had or self.loads):
+        if self.is_attached and (had or self.loads or self.query(PortsTable)):
             # The forwards went with the sidecar: the view said "1 forwarded", "→ 127.0.0.1"
             # and "Enter ... (again: stops)" after the session had ended.
             self._show()

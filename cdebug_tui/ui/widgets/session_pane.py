@@ -483,8 +483,13 @@ class SessionPane(TabPane):
         unless `b` showed them here (or shown above it unless `b` hid them); below SHORT rows
         the Target view shows one of processes and files in full, the other as its title."""
         narrow = width < getattr(self.app, "NARROW", 110)
-        shown = self.side_override if self.side_override is not None else not narrow
         self._width = width
+        if self.side_override and self._too_narrow() and self.is_attached:
+            if self.screen.focused is self.view:
+                # Narrowed while the user types: the terminal stays, the panels go (the
+                # width decides again; b shows them in its place).
+                self.side_override = None
+        shown = self.side_override if self.side_override is not None else not narrow
         self._set_side_shown(shown)
         self.set_class(narrow, "-narrow")
         self.set_class(height < getattr(self.app, "SHORT", 32), "-short")
@@ -494,7 +499,7 @@ class SessionPane(TabPane):
         self.set_class(isinstance(event.widget, RootfsPanel), "-files-focused")
         if event.widget is self.view and self.has_class("-side-only"):
             # The terminal focused, however (a tab switch, a click): it shows, the panels go.
-            self.side_override = False
+            self.side_override = None
             self._set_side_shown(False)
         self._coming_topic = None  # the focus says what `e` explains again
         if event.widget is not self.view and self.view.border_title:
@@ -940,7 +945,9 @@ class SessionPane(TabPane):
             # PID namespace) stays when the reason gives way: cut with it, it was lost.
             reason, *warnings = session.mode_reason.split("; ")
             parts.append((f": {reason}", "", 2))
-            parts += [(f"; {warning}", "yellow", 0) for warning in warnings]
+            # Rank 1: cut (with …) before the PRIVILEGED and REC marks after them, never
+            # before the reason.
+            parts += [(f"; {warning}", "yellow", 1) for warning in warnings]
         parts.append((f"  toolkit {self.image}", "dim", 3))
         if session.config.privileged:
             parts.append(("  PRIVILEGED sidecar", "bold red", 0))
@@ -1387,8 +1394,9 @@ class SessionPane(TabPane):
             # its id as an image.
             return self.state in (PaneState.RUNNING, PaneState.ENDED) and not self._target_gone()
         if action == "focus_terminal":
-            # Only a running shell takes keys: the footer offered t in an ended tab.
-            return self.state == PaneState.RUNNING
+            # Only a running shell takes keys: the footer offered t in an ended tab. Or the
+            # panels are in the terminal's place (below 72 columns): t brings it back.
+            return self.state == PaneState.RUNNING or self.has_class("-side-only")
         return True
 
     def _target_gone(self) -> bool:
@@ -1453,11 +1461,12 @@ class SessionPane(TabPane):
         self.app.call_later(focus)
 
     def action_focus_terminal(self) -> None:
+        if self.has_class("-side-only"):
+            # The panels were in the terminal's place: it comes back, they go, whatever the
+            # session's state (an ended shell's last lines, a start's steps are read there).
+            self.side_override = None
+            self._set_side_shown(False)
         if self.state == PaneState.RUNNING:
-            if self.has_class("-side-only"):
-                # The panels were in the terminal's place: it comes back, they go (as b).
-                self.side_override = False
-                self._set_side_shown(False)
             self.view.focus()
 
     async def action_focus_processes(self) -> None:
@@ -1539,14 +1548,12 @@ class SessionPane(TabPane):
         """Shows the panels in the terminal's place while they are shown on a tab too narrow
         for both (below 72 columns): side by side they ran off the screen's right edge."""
         slot = self.query_one(".side-slot")
+        self.set_class(bool(slot.display) and self._too_narrow(), "-side-only")
+
+    def _too_narrow(self) -> bool:
+        """Whether the tab is too narrow for the terminal and the panels side by side."""
         width = self._width or self.app.size.width
-        too_narrow = bool(slot.display) and width < TERMINAL_MIN_WIDTH + 2 + SIDE_MIN_WIDTH
-        if too_narrow and self.is_attached and self.screen.focused is self.view:
-            # Narrowed while the user types: the terminal stays, the panels go (until b).
-            self.side_override = False
-            slot.display = False
-            too_narrow = False
-        self.set_class(too_narrow, "-side-only")
+        return width < TERMINAL_MIN_WIDTH + 2 + SIDE_MIN_WIDTH
 
     def _shown(self, widget: Widget) -> bool:
         """Whether nothing between `widget` and this tab hides it (a side view not active, the

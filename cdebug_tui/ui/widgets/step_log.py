@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import ListItem, ListView, Static
 
 from cdebug_tui.engine.models import Step
-from cdebug_tui.engine.sidecar import SUPERVISOR_SCRIPT
+from cdebug_tui.engine.sidecar import SUPERVISOR_SCRIPT, scripts_hint
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.session import DebugSession
@@ -75,8 +75,8 @@ class StepItem(ListItem):
                     ("→ supervisor.sh, the sidecar's script: ", "$text-muted"),
                     ("o", "bold"),
                     (" shows it here; while the session runs, ", "$text-muted"),
-                    (f"docker exec {name} printenv CDEBUG_SUPERVISOR > supervisor.sh", "$accent"),
-                    (" saves it (CDEBUG_REAPER, reaper.sh: the reapers' script)", "$text-muted"),
+                    (scripts_hint(name), "$accent"),
+                    (" saves it, and reaper.sh, the reapers' script", "$text-muted"),
                 ),
                 classes="step-detail",
             )
