@@ -474,25 +474,8 @@ def test_a_command_on_a_terminal_starts_at_its_size(
     before the engine's resize 1 time in 3 with -t, and busybox stty then failed, as it does
     under `docker exec -t`."""
     for flags in ("-t", "-it", "-t", "-t", "-t"):
-        primary, secondary = os.openpty()
-        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 77, 0, 0))
         argv = [sys.executable, "-m", "cdebug_tui", "exec", flags, "-q", "--image", busybox_image]
-        proc = subprocess.Popen(
-            [*argv, distroless.name, "stty", "size"],
-            stdin=secondary,
-            stdout=secondary,
-            stderr=secondary,
-            start_new_session=True,
-        )
-        os.close(secondary)
-        out = b""
-        try:
-            while chunk := _read_some(primary):
-                out += chunk
-            assert proc.wait(timeout=30) == 0
-        finally:
-            proc.kill()
-            os.close(primary)
+        out = _on_a_terminal([*argv, distroless.name, "stty", "size"], 33, 77)
         assert out == b"33 77\r\n", (flags, out)
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecars to go")
 
@@ -502,24 +485,8 @@ def test_tty_without_a_terminal_for_input(engine: Any, distroless: Any, busybox_
     the terminal the output goes to, else 24x80 (it was refused as "not a TTY"); -it with no
     terminal for input is still refused."""
     argv = [sys.executable, "-m", "cdebug_tui", "exec", "-t", "-q", "--image", busybox_image]
-    primary, secondary = os.openpty()
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 91, 0, 0))
-    proc = subprocess.Popen(
-        [*argv, distroless.name, "sh", "-c", "stty size; [ -t 0 ] && echo stdin-tty"],
-        stdin=subprocess.DEVNULL,
-        stdout=secondary,
-        stderr=secondary,
-        start_new_session=True,
-    )
-    os.close(secondary)
-    out = b""
-    try:
-        while chunk := _read_some(primary):
-            out += chunk
-        assert proc.wait(timeout=30) == 0
-    finally:
-        proc.kill()
-        os.close(primary)
+    command = [*argv, distroless.name, "sh", "-c", "stty size; [ -t 0 ] && echo stdin-tty"]
+    out = _on_a_terminal(command, 31, 91, stdin_too=False)
     # The output's terminal is left cooked, as docker exec -t leaves it: \r\r\n shows as \r\n.
     assert out.replace(b"\r\r\n", b"\r\n") == b"31 91\r\nstdin-tty\r\n", out
     piped = cdebug(*argv[3:], distroless.name, "stty", "size", input=b"")
@@ -530,6 +497,30 @@ def test_tty_without_a_terminal_for_input(engine: Any, distroless: Any, busybox_
     refused = cdebug("exec", "-it", "-q", "--image", busybox_image, distroless.name, input=b"")
     assert refused.returncode == 125 and b"not a TTY" in refused.stderr
     wait_for(lambda: not sidecars_of(engine, distroless.id), 15, "the sidecars to go")
+
+
+def _on_a_terminal(argv: list[str], rows: int, cols: int, *, stdin_too: bool = True) -> bytes:
+    """What `argv` writes to a terminal of `rows` x `cols` (its stdin too, or /dev/null), once
+    it has exited 0."""
+    primary, secondary = os.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    proc = subprocess.Popen(
+        argv,
+        stdin=secondary if stdin_too else subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    out = b""
+    try:
+        while chunk := _read_some(primary):
+            out += chunk
+        assert proc.wait(timeout=30) == 0, out
+    finally:
+        proc.kill()
+        os.close(primary)
+    return out
 
 
 def _read_some(fd: int) -> bytes:

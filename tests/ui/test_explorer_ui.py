@@ -59,6 +59,19 @@ def _cell(app: CdebugApp, cid: str, column: str) -> str:
     return value.plain if isinstance(value, Text) else str(value)
 
 
+async def _open_stats(pilot: Any, cid: str) -> StatsView:
+    """The list's `S` on a container: its stats screen's view."""
+    app = pilot.app
+    await _select(pilot, cid)
+    await pilot.press("S")
+    screen = await wait_for(
+        pilot,
+        lambda: app.screen if isinstance(app.screen, StatsScreen) else None,
+        "the stats screen",
+    )
+    return screen.query_one(StatsView)
+
+
 async def _select(pilot: Any, cid: str) -> None:
     """Puts the list's cursor on a container's row, as j/k would."""
     app = pilot.app
@@ -514,14 +527,7 @@ def test_stats_screen_draws_use_against_limits_and_survives_removal(
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
-            await _select(pilot, cid)
-            await pilot.press("S")
-            screen = await wait_for(
-                pilot,
-                lambda: app.screen if isinstance(app.screen, StatsScreen) else None,
-                "the stats screen",
-            )
-            view = screen.query_one(StatsView)
+            view = await _open_stats(pilot, cid)
             # The list behind it is hidden: only this container is read now.
             await wait_for(pilot, lambda: app.stats.wanted == {("default", cid)}, "one reading")
 
@@ -565,14 +571,8 @@ def test_stats_of_an_exited_container_say_so_before_any_reading(
     async def body() -> None:
         app = CdebugApp()
         async with app.run_test(size=(160, 48)) as pilot:
-            await _select(pilot, cid)
-            await pilot.press("S")
-            screen = await wait_for(
-                pilot,
-                lambda: app.screen if isinstance(app.screen, StatsScreen) else None,
-                "the stats screen",
-            )
-            status = screen.query_one(StatsView).query_one(".stats-status", Static)
+            view = await _open_stats(pilot, cid)
+            status = view.query_one(".stats-status", Static)
             await wait_for(
                 pilot, lambda: "not running: no live readings" in str(status.render()), "said"
             )

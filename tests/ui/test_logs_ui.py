@@ -55,6 +55,16 @@ async def _view_laid_out(pilot: Any, app: _ViewAlone) -> LogView:
     return view
 
 
+async def _session_ports(pilot: Any, app: CdebugApp) -> tuple[Any, PortsPanel]:
+    """The app's session tab at its prompt, and its Ports view (`P`) with its first reading."""
+    pane = await wait_for(pilot, lambda: active_pane(app), "the session tab")
+    await wait_for_prompt(pilot, pane)
+    await pilot.press("ctrl+right_square_bracket", "P")
+    ports = await wait_for(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
+    await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
+    return pane, ports
+
+
 async def _open_logs(pilot: Any, app: CdebugApp, container_id: str) -> LogsPanel:
     """Puts the list's cursor on a container and presses `l`, as a person does."""
     panel = app.query_one(ContainerListPanel)
@@ -358,14 +368,7 @@ def test_session_tab_logs_and_ports_forward_then_close(
         notes: list[str] = []
         async with app.run_test(size=(160, 48)) as pilot:
             app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-            await wait_for(pilot, lambda: active_pane(app) is not None, "the session tab")
-            pane = active_pane(app)
-            assert pane is not None
-            await wait_for_prompt(pilot, pane)
-            await pilot.press("ctrl+right_square_bracket")
-            await pilot.press("P")
-            ports = await wait_for(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
-            await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
+            pane, ports = await _session_ports(pilot, app)
             rows = [(s.protocol, s.port, s.pid, s.command) for s in ports.sockets]
             assert ("tcp", 8080, 1, "app") in rows and ("udp", 8081, 1, "app") in rows
             public = engine.api.port(target.id, 8080)[0]["HostPort"]
@@ -438,11 +441,7 @@ def test_ports_of_an_ended_session_are_a_last_reading_with_no_forward(
         notes: list[str] = []
         async with app.run_test(size=(160, 48)) as pilot:
             app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-            pane = await wait_for(pilot, lambda: active_pane(app), "the session tab")
-            await wait_for_prompt(pilot, pane)
-            await pilot.press("ctrl+right_square_bracket", "P")
-            ports = await wait_for(pilot, lambda: next(iter(pane.query(PortsPanel)), None), "ports")
-            await wait_for(pilot, lambda: ports.loads >= 1, "the sockets")
+            pane, ports = await _session_ports(pilot, app)
             await wait_for(pilot, lambda: app.focused is ports.table, "the ports table focused")
             ports.table.move_cursor(row=[s.port for s in ports.sockets].index(8080))
             await pilot.press("enter")
