@@ -71,13 +71,14 @@ def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
     )
     image.completer = _complete_images  # type: ignore[attr-defined]
     p.add_argument("--privileged", action="store_true", help="run the sidecar privileged")
-    p.add_argument(
+    profile = p.add_argument(
         "--profile",
         default="general",
         metavar="PROFILE",
         help="the sidecar's privileges, as kubectl debug's: general (default), netadmin "
         "(+NET_ADMIN, NET_RAW), sysadmin (--privileged), restricted (only what reading needs)",
     )
+    profile.completer = _complete_profiles  # type: ignore[attr-defined]
     p.add_argument("-u", "--user", help="run as this user: a name in the target, or uid[:gid]")
     p.add_argument(
         "-e",
@@ -287,6 +288,13 @@ def _complete_images(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> 
     except CdebugError:
         return []
     return [n for n in names if n.startswith(prefix)]
+
+
+def _complete_profiles(prefix: str, **_: Any) -> list[str]:
+    """The sidecar profiles' names (as --mode's choices complete)."""
+    from cdebug_tui.engine.profiles import PROFILES
+
+    return [name for name in PROFILES if name.startswith(prefix)]
 
 
 def _complete_nothing(**_: Any) -> list[str]:

@@ -119,8 +119,10 @@ def find(
             close = close_container_names(engine, name)
             if not close:
                 raise
+            # The pull's reason, short: the line is about the name.
+            hint = exc.hint.split(" (", 1)[0] if exc.hint else None
             raise TargetNotFoundError(
-                f"{exc.message}; did you mean {' or '.join(close)}?", hint=exc.hint
+                f"{exc.message}; did you mean {' or '.join(close)}?", hint=hint
             ) from exc
     if notice is not None and _local_image(engine, name):
         notice(f"{name} names a container and an image: debugging the container")
@@ -161,7 +163,15 @@ def close_container_names(engine: Engine, name: str) -> list[str]:
     except CdebugError:
         return []
     same = [n for n in names if n.lower() == name.lower()]
-    return same or difflib.get_close_matches(name, names, n=3, cutoff=0.75)
+    if same:
+        return same
+    # The closest, and those nearly as close: names that share only a prefix with it
+    # (`retrial-dl` for `retrial-exitd`) are no suggestion.
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, name, n).ratio(), n) for n in names), reverse=True
+    )
+    best = scored[0][0] if scored else 0.0
+    return [n for r, n in scored[:3] if r >= 0.75 and r >= best - 0.05]
 
 
 def _local_image(engine: Engine, name: str) -> str | None:

@@ -404,6 +404,9 @@ def test_steps_read_as_commands_and_a_stopped_target_is_said_so(
                 )
                 if len(item.step.title) + 4 <= item.content_size.width:
                     assert title.region.height == 1, (item.step.title, title.region)
+                # Wrapped or not, the title keeps to its column, right of its number: a second
+                # line started at the left edge, under the number.
+                assert title.region.x == item.content_region.x + 4, (title.region, item.region)
             total = pane.query_one(".step-total", Static)
             said = str(total.render())
             assert said.endswith("to the end of the last")

@@ -129,6 +129,8 @@ def test_commands_complete(tmp_path: Path) -> None:
     )
     assert [c.strip() for c in _complete("cdebug-tui cl", tmp_path, env)] == ["cleanup"]
     assert [c.strip() for c in _complete("cdebug-tui completion f", tmp_path, env)] == ["fish"]
+    offered = [c.strip() for c in _complete("cdebug-tui exec --profile n", tmp_path, env)]
+    assert offered == ["netadmin"]
 
 
 def test_completion_is_silent_when_the_engine_is_down(tmp_path: Path) -> None:

@@ -55,15 +55,19 @@ class StepItem(ListItem):
 
     def compose(self) -> ComposeResult:
         step = self.step
-        title = Content.assemble((f"{self.index:>2}. ", "$text-muted"), (step.title, "bold"))
+        number = Content.styled(f"{self.index:>2}. ", "$text-muted")
+        title = Content.styled(step.title, "bold")
         time = Content.assemble(
             (f"at +{format_ms(step.started - self.origin)}, took ", "$text-muted"),
             (format_ms(step.duration), "bold"),
         )
-        #: Columns the title and its time need on one line (2 between them).
-        self._head_width = title.cell_length + 2 + time.cell_length
+        #: Columns the number, title and time need on one line (2 between the last two).
+        self._head_width = number.cell_length + title.cell_length + 2 + time.cell_length
         with Horizontal(classes="step-head"):
-            yield Static(title, classes="step-title")
+            # The number in a column of its own: a title that wraps goes on under itself.
+            with Horizontal(classes="step-name"):
+                yield Static(number, classes="step-number")
+                yield Static(title, classes="step-title")
             yield Static(time, classes="step-time")
         yield Static(_command(step.command), classes="step-command")
         if step.detail:
@@ -157,6 +161,14 @@ class StepLog(Widget):
     StepLog StepItem .step-head {
         height: auto;
     }
+    StepLog StepItem .step-name {
+        width: 1fr;
+        height: auto;
+    }
+    StepLog StepItem .step-number {
+        width: 4;
+        height: 1;
+    }
     StepLog StepItem .step-title {
         width: 1fr;
         height: auto;
@@ -168,6 +180,9 @@ class StepLog(Widget):
     }
     StepLog StepItem.-stacked .step-head {
         layout: vertical;
+    }
+    StepLog StepItem.-stacked .step-name {
+        width: 100%;
     }
     StepLog StepItem.-stacked .step-time {
         margin-left: 4;
