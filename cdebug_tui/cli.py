@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from cdebug_tui import __version__
@@ -252,42 +252,31 @@ def _first_positional(args: list[str]) -> str | None:
     return None
 
 
-def _complete_targets(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
-    """The names of the containers, running or stopped, of the engine named so far (or the
-    current one): exec takes both, and a crashed one is what most needs a debugger.
+def _names_completer(what: str, **options: Any) -> Callable[..., list[str]]:
+    """A completer of names the engine named so far (or the current one) has, by prefix:
+    `what` is the engines module's function that lists them (container_names, image_names).
 
     Shell completion runs on every Tab: it asks a local engine over its socket without
     importing docker-py, gives up after a second, and says nothing when the engine is down.
     """
-    from cdebug_tui.engine.engines import container_names
 
-    try:
-        names = container_names(getattr(parsed_args, "engine", None), timeout=1.0)
-    except CdebugError:
-        return []
-    return [n for n in names if n.startswith(prefix)]
+    def complete(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+        from cdebug_tui.engine import engines
 
+        try:
+            names = getattr(engines, what)(getattr(parsed_args, "engine", None), 1.0, **options)
+        except CdebugError:
+            return []
+        return [n for n in names if n.startswith(prefix)]
 
-def _complete_running(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
-    """The running containers' names (port-forward reaches only those), as _complete_targets."""
-    from cdebug_tui.engine.engines import container_names
-
-    try:
-        names = container_names(getattr(parsed_args, "engine", None), 1.0, running=True)
-    except CdebugError:
-        return []
-    return [n for n in names if n.startswith(prefix)]
+    return complete
 
 
-def _complete_images(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
-    """The engine's images by name (`repository:tag`), as `docker images` lists them."""
-    from cdebug_tui.engine.engines import image_names
-
-    try:
-        names = image_names(getattr(parsed_args, "engine", None), timeout=1.0)
-    except CdebugError:
-        return []
-    return [n for n in names if n.startswith(prefix)]
+#: exec takes containers running or stopped (a crashed one most needs a debugger);
+#: port-forward reaches running ones only.
+_complete_targets = _names_completer("container_names")
+_complete_running = _names_completer("container_names", running=True)
+_complete_images = _names_completer("image_names")
 
 
 def _complete_profiles(prefix: str, **_: Any) -> list[str]:
@@ -564,7 +553,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
                 # Always, -q or not: its volumes are the original's, writable for real.
                 _warn(session.copy.banner())
             if not ns.quiet:
-                _warn(f"{session.mode} mode: {session.mode_reason}")
+                _warn(f"{session.mode} mode: {session.mode_explained}")
             if ns.explain:
                 from cdebug_tui.engine.internals import read_internals, summary
 

@@ -450,13 +450,13 @@ class Engine:
         rows = self._call(self.api.images)
         return sorted({t for r in rows for t in r.get("RepoTags") or () if t != "<none>:<none>"})
 
-    def container_names(self, ours: tuple[str, ...] = ()) -> list[str]:
-        """The names of the engine's containers, running or not, sorted (`docker ps -a`),
-        without those that carry one of the labels in `ours`."""
+    def container_names(self, ours: tuple[str, ...] = (), *, running: bool = False) -> list[str]:
+        """The names of the engine's containers, running or not, sorted (`docker ps -a`;
+        `running`: `docker ps`), without those that carry one of the labels in `ours`."""
         return sorted(
             c.name
             for c in self.list_containers(shells=False)
-            if not any(c.label(label) is not None for label in ours)
+            if not any(c.label(label) is not None for label in ours) and (c.running or not running)
         )
 
     def list_containers(self, *, shells: bool = True, restarts: bool = False) -> list[Container]:

@@ -155,11 +155,11 @@ def close_container_names(engine: Engine, name: str) -> list[str]:
     when there are none, or the engine cannot list them."""
     import difflib
 
-    from cdebug_tui.engine.subreaper import HELPER_LABEL
+    from cdebug_tui.engine.subreaper import OWN_LABELS
 
     try:
         # Never cdebug-tui's own: a sidecar's or a copy's name was suggested for a typo.
-        names = engine.container_names(ours=(SIDECAR_LABEL, COPY_LABEL, HELPER_LABEL))
+        names = engine.container_names(OWN_LABELS)
     except CdebugError:
         return []
     same = [n for n in names if n.lower() == name.lower()]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cdebug_tui.engine.models import Container, TargetInfo, TLSFiles
 from cdebug_tui.errors import CdebugError, EngineUnavailableError, TargetNotFoundError
@@ -443,49 +443,38 @@ def container_names(
     name: str | None = None, timeout: float = 1.0, *, running: bool = False
 ) -> list[str]:
     """The names of an engine's containers, running or stopped, as `exec` takes them (a name or
-    address; None: the current one), without cdebug-tui's own sidecars, copies and helpers.
-
-    A local engine is asked over its socket without docker-py (shell completion calls this on
-    every Tab); any other through Engine.
+    address; None: the current one), without cdebug-tui's own sidecars, copies and helpers;
+    `running`: the running ones only.
 
     Raises:
         EngineUnavailableError: When the engine is unknown or does not answer in time.
     """
-    from cdebug_tui.engine.models import COPY_LABEL, SIDECAR_LABEL
-    from cdebug_tui.engine.subreaper import HELPER_LABEL
-    from cdebug_tui.engine.unixapi import UnixAPI, socket_path
+    from cdebug_tui.engine.subreaper import OWN_LABELS
 
-    ours = (SIDECAR_LABEL, COPY_LABEL, HELPER_LABEL)
-    cfg = EngineRegistry(discover()).config(name)
-    path = socket_path(cfg.address)
-    if path is not None:
-        return UnixAPI(path, timeout).container_names(ours, running=running)
-    engine = connect(cfg, timeout=max(1, round(timeout)))
-    try:
-        return sorted(
-            c.name
-            for c in engine.list_containers(shells=False)
-            if not any(c.label(label) is not None for label in ours) and (c.running or not running)
-        )
-    finally:
-        engine.close()
+    return _ask(name, timeout, lambda engine: engine.container_names(OWN_LABELS, running=running))
 
 
 def image_names(name: str | None = None, timeout: float = 1.0) -> list[str]:
-    """The names (`repository:tag`) of an engine's images, as `docker images` lists them, for
-    shell completion: a local engine is asked over its socket without docker-py.
+    """The names (`repository:tag`) of an engine's images, as `docker images` lists them.
 
     Raises:
         EngineUnavailableError: When the engine is unknown or does not answer in time.
     """
+    return _ask(name, timeout, lambda engine: engine.image_names())
+
+
+def _ask(name: str | None, timeout: float, question: Callable[[Any], list[str]]) -> list[str]:
+    """Asks an engine (a name or address; None: the current one) for a list of names, for
+    shell completion, which calls this on every Tab: a local engine over its socket without
+    docker-py (UnixAPI answers these as Engine does), any other through Engine."""
     from cdebug_tui.engine.unixapi import UnixAPI, socket_path
 
     cfg = EngineRegistry(discover()).config(name)
     path = socket_path(cfg.address)
     if path is not None:
-        return UnixAPI(path, timeout).image_names()
+        return question(UnixAPI(path, timeout))
     engine = connect(cfg, timeout=max(1, round(timeout)))
     try:
-        return engine.image_names()
+        return question(engine)
     finally:
         engine.close()

@@ -96,6 +96,9 @@ class DebugSession:
         self.toolkit_path = tk.DEFAULT_PATH
         self.mode = Mode.ROOT
         self.mode_reason = ""
+        #: What the mode means beyond its reason (no /bin/sh in the target, the host's PID
+        #: namespace): said apart, so that a narrow header keeps them when the reason goes.
+        self.mode_warnings: list[str] = []
         self.target_root = "/"
         self.supervisor_pid = 0
         #: The sidecar's tini (a child subreaper for the session's reapers); "" without one.
@@ -192,6 +195,11 @@ class DebugSession:
                 return
 
         threading.Thread(target=watch, name=f"sidecar-{self.target.short_id}", daemon=True).start()
+
+    @property
+    def mode_explained(self) -> str:
+        """The mode's reason and its warnings, as one line says them."""
+        return "; ".join([self.mode_reason, *self.mode_warnings])
 
     @property
     def session_id(self) -> str:
@@ -952,22 +960,22 @@ def _prepare(
         session.mode_reason = setup.reason
         if session.mode == Mode.ROOT and probe.get("tsh") == "0":
             # Said, as it fails silently: busybox `watch` showed its header over nothing.
-            session.mode_reason += (
-                "; the target has no /bin/sh: watch and system() fail (--mode toolkit runs them)"
+            session.mode_warnings.append(
+                "the target has no /bin/sh: watch and system() fail (--mode toolkit runs them)"
             )
         if config.pid_mode == "host":
             # The sidecar joined it there: the shell's ps and kill reach the whole host.
-            session.mode_reason += (
-                "; the target runs in the host's PID namespace: ps lists every process of the "
+            session.mode_warnings.append(
+                "the target runs in the host's PID namespace: ps lists every process of the "
                 "host, and kill reaches them"
             )
         if mode == Mode.ROOT and session.mode == Mode.TOOLKIT and spec.mode == Mode.ROOT:
-            raise SessionError(f"root mode is not possible: {session.mode_reason}")
+            raise SessionError(f"root mode is not possible: {session.mode_explained}")
         steps.add(
             "link the toolkit into the target",
             "\n".join(setup.commands) or "# nothing to link",
             t0,
-            f"{session.mode} mode: {session.mode_reason}",
+            f"{session.mode} mode: {session.mode_explained}",
         )
 
         link = f"/.cdebug-{config.session_id}"

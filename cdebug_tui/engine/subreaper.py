@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cdebug_tui.engine.models import OWNER_LABEL, SIDECAR_LABEL
+from cdebug_tui.engine.models import COPY_LABEL, OWNER_LABEL, SIDECAR_LABEL
 from cdebug_tui.engine.toolkit import cache_dir, elf_interpreter
 from cdebug_tui.errors import CdebugError
 
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 INIT_PATH = "/cdebug-tui-init"
 #: Marks the short-lived container that hands out the engine's tini.
 HELPER_LABEL = "io.cdebug-tui.helper"
+#: The labels of cdebug-tui's own containers (sidecars, debug copies, helpers): never a
+#: TARGET a user means, in completion or in a typo's suggestions.
+OWN_LABELS = (SIDECAR_LABEL, COPY_LABEL, HELPER_LABEL)
 #: Where Docker mounts its tini in a container run with --init (and a PID namespace of its own:
 #: a sidecar joins the target's, so Docker gives it none, hence the copy).
 DOCKER_INIT = "/sbin/docker-init"

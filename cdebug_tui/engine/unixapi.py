@@ -442,9 +442,9 @@ class LocalEngine:
         self._full: Engine | None = None
         self._full_lock = threading.Lock()
 
-    def container_names(self, ours: tuple[str, ...] = ()) -> list[str]:
-        """The names of the engine's containers, running or not, as Engine.container_names."""
-        return self.http.container_names(ours)
+    def container_names(self, ours: tuple[str, ...] = (), *, running: bool = False) -> list[str]:
+        """The names of the engine's containers, as Engine.container_names."""
+        return self.http.container_names(ours, running=running)
 
     def __getattr__(self, name: str) -> Any:
         # Only for what this class lacks: the rest of Engine, through docker-py.

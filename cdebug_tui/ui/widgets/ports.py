@@ -129,13 +129,10 @@ class PortsPanel(Vertical):
         self.stopped = True
         self._close_forwards()
 
-    def _close_forwards(self) -> bool:
-        """Ends every forward; whether there was one."""
+    def _close_forwards(self) -> None:
         for forward in self.forwards.values():
             forward.close()
-        had = bool(self.forwards)
         self.forwards.clear()
-        return had
 
     def stop(self, why: str = "") -> None:
         """Stops reading and ends every forward (the session ended, or the tab closed); what
@@ -146,8 +143,8 @@ class PortsPanel(Vertical):
         """
         self.stopped = True
         self._stopped_why = why
-        had = self._close_forwards()
-        if self.is_attached and (had or self.loads or self.query(PortsTable)):
+        self._close_forwards()
+        if self.is_attached and self.query(PortsTable):
             # The forwards went with the sidecar: the view said "1 forwarded", "→ 127.0.0.1"
             # and "Enter ... (again: stops)" after the session had ended.
             self._show()

@@ -497,10 +497,8 @@ class SessionPane(TabPane):
     def on_descendant_focus(self, event: Any) -> None:
         # On a short screen the Target view gives its rows to whichever of the two has the focus.
         self.set_class(isinstance(event.widget, RootfsPanel), "-files-focused")
-        if event.widget is self.view and self.has_class("-side-only"):
-            # The terminal focused, however (a tab switch, a click): it shows, the panels go.
-            self.side_override = None
-            self._set_side_shown(False)
+        if event.widget is self.view:
+            self._terminal_back()  # focused however (a tab switch, a click): it shows
         self._coming_topic = None  # the focus says what `e` explains again
         if event.widget is not self.view and self.view.border_title:
             self.view.border_title = self._terminal_title(focused=False)
@@ -941,13 +939,11 @@ class SessionPane(TabPane):
         ]
         if self.state != PaneState.ENDED:
             # Ended, the line says how first; why this mode was chosen no longer fits after it.
-            # What the mode's reason warns of after it (no /bin/sh in the target, the host's
-            # PID namespace) stays when the reason gives way: cut with it, it was lost.
-            reason, *warnings = session.mode_reason.split("; ")
-            parts.append((f": {reason}", "", 2))
-            # Rank 1: cut (with …) before the PRIVILEGED and REC marks after them, never
-            # before the reason.
-            parts += [(f"; {warning}", "yellow", 1) for warning in warnings]
+            parts.append((f": {session.mode_reason}", "", 2))
+            # The mode's warnings (no /bin/sh in the target, the host's PID namespace) stay
+            # when the reason gives way: rank 1, cut (with …) before the PRIVILEGED and REC
+            # marks after them, never before the reason.
+            parts += [(f"; {warning}", "yellow", 1) for warning in session.mode_warnings]
         parts.append((f"  toolkit {self.image}", "dim", 3))
         if session.config.privileged:
             parts.append(("  PRIVILEGED sidecar", "bold red", 0))
@@ -1461,13 +1457,18 @@ class SessionPane(TabPane):
         self.app.call_later(focus)
 
     def action_focus_terminal(self) -> None:
-        if self.has_class("-side-only"):
-            # The panels were in the terminal's place: it comes back, they go, whatever the
-            # session's state (an ended shell's last lines, a start's steps are read there).
-            self.side_override = None
-            self._set_side_shown(False)
+        # Whatever the session's state: an ended shell's last lines, a start's steps are
+        # read there.
+        self._terminal_back()
         if self.state == PaneState.RUNNING:
             self.view.focus()
+
+    def _terminal_back(self) -> None:
+        """Brings the terminal back where the panels took its place (below 72 columns); the
+        panels go, and the width decides again."""
+        if self.has_class("-side-only"):
+            self.side_override = None
+            self._set_side_shown(False)
 
     async def action_focus_processes(self) -> None:
         self._coming_topic = "processes"

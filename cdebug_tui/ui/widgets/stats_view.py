@@ -174,7 +174,7 @@ class StatsView(VerticalScroll, can_focus=True):
             return  # the samples say whether the container is gone
         self.app.call_from_thread(self._limits_loaded, details.cpu_limit, details.status)
 
-    def _limits_loaded(self, cpu_limit: float | None, status: str = "running") -> None:
+    def _limits_loaded(self, cpu_limit: float | None, status: str) -> None:
         self.cpu_limit = cpu_limit
         # Said at once: the first round took 1.4 s to find an exited container not running.
         self.stopped_at_open = status not in ("running", "paused", "restarting")
