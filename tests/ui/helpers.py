@@ -162,6 +162,13 @@ async def focus_row(pilot: Pilot[Any], app: CdebugApp, target: Any) -> Container
     return table
 
 
+def noted_app(target: str, image: str, notes: list[str]) -> CdebugApp:
+    """The app opening a session on `target`, its notifications kept in `notes`."""
+    app = CdebugApp(target=target, image=image)
+    app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+    return app
+
+
 async def at_prompt(pilot: Pilot[Any], app: CdebugApp, *, panels: bool = False) -> SessionPane:
     """The app's session tab at its prompt, its terminal focused (and its panels built)."""
     pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")

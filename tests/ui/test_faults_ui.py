@@ -9,16 +9,9 @@ from textual.widgets import Static
 
 from cdebug_tui.ui.app import CdebugApp
 from tests.conftest import sidecars_of
-from tests.ui.helpers import run, wait_for
+from tests.ui.helpers import noted_app, run, wait_for
 
 pytestmark = pytest.mark.engine
-
-
-def _noted_app(target: str, image: str, notes: list[str]) -> CdebugApp:
-    """The app opening a session on `target`, its notifications kept in `notes`."""
-    app = CdebugApp(target=target, image=image)
-    app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
-    return app
 
 
 async def _running(pilot: Any, app: CdebugApp) -> Any:
@@ -42,7 +35,7 @@ def test_session_says_why_it_ended(
     notes: list[str] = []
 
     async def body() -> None:
-        app = _noted_app(target.name, busybox_image, notes)
+        app = noted_app(target.name, busybox_image, notes)
         async with app.run_test(size=(120, 36)) as pilot:
             pane = await _running(pilot, app)
             getattr(engine.api, fault)(target.id)
@@ -75,7 +68,7 @@ def test_a_sidecar_killed_from_outside_ends_its_tab_and_leaves_no_link(
     notes: list[str] = []
 
     async def body() -> None:
-        app = _noted_app(target.name, busybox_image, notes)
+        app = noted_app(target.name, busybox_image, notes)
         async with app.run_test(size=(120, 36)) as pilot:
             pane = await _running(pilot, app)
             (sidecar,) = sidecars_of(engine, target.id)
@@ -165,7 +158,7 @@ def test_the_link_of_a_target_that_ended_a_session_is_removed(
         return [c.path for c in engine.diff(target.id) if c.path.startswith("/.cdebug-")]
 
     async def body() -> None:
-        app = _noted_app(target.name, busybox_image, notes)
+        app = noted_app(target.name, busybox_image, notes)
         async with app.run_test(size=(120, 36)) as pilot:
             pane = await _running(pilot, app)
             assert links(), "root mode links the toolkit into the target"
@@ -212,7 +205,7 @@ def test_a_crash_loop_ending_the_session_says_its_exit_code(
     notes: list[str] = []
 
     async def body() -> None:
-        app = _noted_app(target.name, busybox_image, notes)
+        app = noted_app(target.name, busybox_image, notes)
         async with app.run_test(size=(120, 36)) as pilot:
             pane = await _running(pilot, app)
             await wait_for(pilot, lambda: pane.state == "ended", "the crash to end it", 30)

@@ -22,6 +22,7 @@ from tests.conftest import sidecars_of
 from tests.ui.helpers import (
     active_pane,
     at_prompt,
+    noted_app,
     run,
     screenshot_text,
     type_text,
@@ -364,10 +365,9 @@ def test_session_tab_logs_and_ports_forward_then_close(
     target = run_target(app_image, ["http", "8080"], ports=[8080], port_bindings={8080: None})
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
         notes: list[str] = []
+        app = noted_app(target.name, busybox_image, notes)
         async with app.run_test(size=(160, 48)) as pilot:
-            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
             pane, ports = await _session_ports(pilot, app)
             rows = [(s.protocol, s.port, s.pid, s.command) for s in ports.sockets]
             assert ("tcp", 8080, 1, "app") in rows and ("udp", 8081, 1, "app") in rows
@@ -437,10 +437,9 @@ def test_ports_of_an_ended_session_are_a_last_reading_with_no_forward(
     target = run_target(app_image, ["http", "8080"], ports=[8080], port_bindings={8080: None})
 
     async def body() -> None:
-        app = CdebugApp(target=target.name, image=busybox_image)
         notes: list[str] = []
+        app = noted_app(target.name, busybox_image, notes)
         async with app.run_test(size=(160, 48)) as pilot:
-            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
             pane, ports = await _session_ports(pilot, app)
             await wait_for(pilot, lambda: app.focused is ports.table, "the ports table focused")
             ports.table.move_cursor(row=[s.port for s in ports.sockets].index(8080))

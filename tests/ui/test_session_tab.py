@@ -899,15 +899,13 @@ def test_plus_keeps_the_terminal_its_least_width_at_80_columns(
     """At 80 columns `+` widens the side panels only while the terminal keeps its least
     width: a 62% side pushed the panels past the screen's right edge, their text cut."""
     from cdebug_tui.ui.widgets.session_pane import TERMINAL_MIN_WIDTH
-    from tests.ui.helpers import wait_for_prompt
 
     target = run_target(distroless_image, network_mode="none")
 
     async def body() -> None:
         app = CdebugApp(target=target.name, image=busybox_image)
         async with app.run_test(size=(80, 24)) as pilot:
-            pane = await wait_for(pilot, lambda: active_pane(app), "a session tab")
-            await wait_for_prompt(pilot, pane)
+            pane = await at_prompt(pilot, app)
             rings: list[bool] = []
             app.bell = lambda: rings.append(True)  # type: ignore[method-assign]
             await pilot.press("ctrl+right_square_bracket")
