@@ -542,6 +542,8 @@ def cmd_exec(ns: argparse.Namespace) -> int:
             # "busybox:musl is not here; using ...", made two). -q: none (the mode line says
             # which toolkit it is).
             notice=notices.append,
+            # The shell on the sidecar's own TTY, where it can be: no exec (see DebugSession).
+            direct=True,
         )
         try:
             # In the try: a hangup (or a closed terminal's EIO) while these are written must

@@ -957,10 +957,14 @@ class Engine:
         init: bool = False,
         ulimits: list[tuple[str, int, int]] | None = None,
         limits: Mapping[str, Any] | None = None,
+        tty: bool = False,
+        binds: list[str] | None = None,
     ) -> str:
         """Creates (does not start) a container, as `docker create` does.
 
         Args:
+            tty: Whether it has a TTY (`-t`).
+            binds: This host's files to mount, as `-v SRC:DEST[:ro]` takes them.
             ulimits: (name as in --ulimit, soft, hard) for each limit to set.
             limits: Memory and CPU limits, as HostConfig keys (models.LIMIT_KEYS).
             init: Whether the engine runs its init (Docker's tini) as the container's main
@@ -983,6 +987,7 @@ class Engine:
             auto_remove=auto_remove,
             init=init or None,
             ulimits=_ulimits(ulimits),
+            binds=list(binds) if binds else None,
         )
         host_config.update(limits or {})  # the engine's own keys, as inspect gave them
         answer = self._request(
@@ -994,6 +999,7 @@ class Engine:
             name=name,
             user=user,
             stdin_open=stdin_open,
+            tty=tty,
             environment=env,
             labels=dict(labels or {}),
             host_config=host_config,
@@ -1008,9 +1014,10 @@ class Engine:
         """
         self._request("start the container", self.api.start, container_id)
 
-    def attach(self, container_id: str) -> Stream:
-        """A stream attached to a container's stdin, stdout and stderr (a container without a
-        TTY); attach before start to read everything it prints.
+    def attach(self, container_id: str, *, tty: bool = False) -> Stream:
+        """A stream attached to a container's stdin, stdout and stderr; attach before start to
+        read everything it prints. `tty` for a container made with one (its bytes come
+        unframed).
 
         Raises:
             EngineRequestError: When the engine refuses (Podman prepares the container here,
@@ -1022,7 +1029,7 @@ class Engine:
             container_id,
             params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1},
         )
-        return Stream(sock, tty=False)
+        return Stream(sock, tty=tty)
 
     def exec_create(
         self,
@@ -1071,6 +1078,26 @@ class Engine:
             EngineRequestError: When the exec has ended (or the engine refuses).
         """
         self._request("resize the terminal", self.api.exec_resize, exec_id, height=rows, width=cols)
+
+    def resize_container(self, container_id: str, rows: int, cols: int) -> None:
+        """Sets the size of a container's own TTY.
+
+        Raises:
+            EngineRequestError: When the container has ended (or the engine refuses).
+        """
+        self._request("resize the terminal", self.api.resize, container_id, height=rows, width=cols)
+
+    def wait_exit(self, container_id: str) -> int | None:
+        """Blocks until a running container exits; its exit code (None when the engine
+        cannot say: it went away, or the container had gone)."""
+        try:
+            answer = self._request(
+                "wait for the container", self.api.wait, container_id, condition="not-running"
+            )
+        except CdebugError:
+            return None
+        code = answer.get("StatusCode") if isinstance(answer, dict) else None
+        return int(code) if isinstance(code, int) else None
 
     def exec_inspect(self, exec_id: str) -> ExecState:
         """Whether an exec still runs, and its exit code once it has ended.

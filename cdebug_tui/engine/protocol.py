@@ -138,6 +138,32 @@ class SupervisorChannel:
             if line.startswith("CDEBUG-INIT "):
                 return line.removeprefix("CDEBUG-INIT ") == path
 
+    def send_shell(self, script: str, timeout: float = 15) -> None:
+        """Direct sessions: sends the shell's script, which the supervisor runs on the
+        sidecar's TTY once it has answered; what follows on the stream is the shell's.
+
+        Raises:
+            SessionError: When the supervisor refuses it or ends first.
+        """
+        data = script.encode()
+        self.send("shell", str(len(data)))
+        self.stream.write(data)
+        while True:
+            line = self._line(timeout, "before the shell started").rstrip("\r")
+            if line == "CDEBUG-SHELL":
+                self.stream.unread_pending()
+                return
+            if line.startswith("CDEBUG-SHELL "):
+                raise SessionError("the sidecar's supervisor could not read the shell's command")
+
+    def end(self) -> None:
+        """Direct sessions, before the shell runs: asks the supervisor to end (its stdin, a
+        TTY, never closes); nothing when it has gone."""
+        try:
+            self.send("end")
+        except OSError:
+            pass
+
     def start_anchor(self, engine: Engine, sidecar_id: str, uid_gid: tuple[int, int]) -> int:
         """Starts a process of the user's uid in the sidecar, whose /proc/PID/root that user may
         follow; it lives while this channel holds its connection.

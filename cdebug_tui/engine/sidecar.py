@@ -60,11 +60,14 @@ class SidecarConfig:
     target_pid: int = 1
     #: Resource limits (models.LIMIT_KEYS): a debug copy's original's memory limit.
     limits: tuple[tuple[str, Any], ...] = ()
+    #: A direct session's (see DebugSession): a TTY, and this host's tini bound in.
+    tty: bool = False
+    binds: tuple[str, ...] = ()
 
     def docker_create_command(self) -> str:
         """The `docker create` command that would create the same sidecar, for a learner to
         type: the script comes from a file, `supervisor.sh` (see SUPERVISOR_HINT)."""
-        args = ["docker", "create", "-i", "--rm", "--name", self.name]
+        args = ["docker", "create", "-it" if self.tty else "-i", "--rm", "--name", self.name]
         args += ["--pid", self.pid_mode, "--network", self.network_mode]
         if self.ipc_mode:
             args += ["--ipc", self.ipc_mode]
@@ -80,6 +83,8 @@ class SidecarConfig:
             if not item.startswith(("CDEBUG_SUPERVISOR=", "CDEBUG_REAPER=", "CDEBUG_ENTRYPOINT=")):
                 args += ["-e", item]
         args += limit_flags(self.limits)
+        for bind in self.binds:
+            args += ["-v", bind]
         tail = ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
         tail += list(self.entrypoint[1:])
         # Left unquoted so that the shell reads the files: `"$(cat supervisor.sh)"`. The

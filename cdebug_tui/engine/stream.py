@@ -129,6 +129,11 @@ class Stream:
         self._pending = rest
         return line.decode(errors="replace")
 
+    def unread_pending(self) -> None:
+        """Gives what readline() read past its last line back to read(): a TTY stream's
+        protocol lines end where the shell's output begins."""
+        self._buf, self._pending = self._pending + self._buf, b""
+
     def write(self, data: bytes) -> None:
         with self._lock:
             self.sock.sendall(data)

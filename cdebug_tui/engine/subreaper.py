@@ -118,6 +118,26 @@ def _host_init(engine: Engine) -> tuple[bytes, str] | None:
     return None
 
 
+def host_init_path() -> str:
+    """The path of this host's static tini, for a direct session to bind (HOST_INITS, links
+    resolved); "" when it has none. Only its ELF header is read: a tini's is enough to tell
+    that it runs in any root (static) on this machine."""
+    machine = _ELF_MACHINES.get(os.uname().machine)
+    for path in HOST_INITS:
+        real = os.path.realpath(path)
+        try:
+            info = os.stat(real)
+            if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
+                continue
+            with open(real, "rb") as f:
+                head = f.read(4096)
+        except OSError:
+            continue
+        if elf_interpreter(head) == "" and int.from_bytes(head[18:20], "little") == machine:
+            return real
+    return ""
+
+
 def _fetch(engine: Engine, image: str) -> bytes | None:
     if engine.is_podman:
         return None

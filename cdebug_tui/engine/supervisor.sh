@@ -11,8 +11,19 @@
 # "anchor PID UID" (link the toolkit for a non-root user), "init SIZE PATH" (SIZE bytes of the
 # reapers' init follow) or ignored; EOF ends it: it ends the session's processes (through
 # engine/reaper.sh, in CDEBUG_REAPER), then removes its links.
+#
+# Direct (CDEBUG_DIRECT=1, `cdebug-tui exec -it`): the sidecar has a TTY, which carries the
+# protocol raw and unechoed, then the shell itself: "shell SIZE" (SIZE bytes of a sh script
+# follow) is answered with "CDEBUG-SHELL" and the script runs as this process's child on the
+# TTY, in its cooked mode again; one process start fewer than an exec. When it ends, the
+# supervisor ends the session and exits with its code. "end" ends it before that.
 
 T=${CDEBUG_TARGET_PID:-1}
+# Direct: raw, unechoed, so that nothing we are sent is echoed back, cooked or cut at 4 KB.
+raw=0
+if [ -n "$CDEBUG_DIRECT" ] && tty_mode=$(stty -g 2>/dev/null) && stty raw -echo 2>/dev/null; then
+    raw=1
+fi
 ID=$CDEBUG_SESSION
 TROOT=/proc/$T/root
 LINKS=""
@@ -71,9 +82,10 @@ tsh=0
 # A link for /bin (usr-merge, or into /nix/store) may resolve against our root here, not the
 # target's: taken as there, as nothing warns then.
 { [ -e "$TROOT/bin/sh" ] || [ -L "$TROOT/bin/sh" ] || [ -L "$TROOT/bin" ]; } && tsh=1
-say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) head=$(find_tool head) troot=$troot_ok canchroot=$canchroot tnix=$tnix tsh=$tsh knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null)"
+say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) head=$(find_tool head) troot=$troot_ok canchroot=$canchroot tnix=$tnix tsh=$tsh knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null) raw=$raw"
 
 read -r plan anchor nix rest || exit 0
+[ "$plan" = end ] && exit 0
 
 # `entrypoint` for the session's shell, in the sidecar's own root (never the target's); its #!
 # line is the toolkit's shell as that shell sees it ($1).
@@ -161,6 +173,7 @@ else
 fi
 say "CDEBUG-READY"
 
+shell_script=""
 while read -r cmd a b rest; do
     case $cmd in
         init)
@@ -186,8 +199,29 @@ while read -r cmd a b rest; do
                 say "CDEBUG-ANCHORED -"
             fi
             ;;
+        shell)
+            # Direct: the shell's script ($a bytes), run below. Nothing else comes until we
+            # answer: head reads ahead.
+            shell_script=$(head -c "$a" 2>/dev/null)
+            [ -n "$shell_script" ] && break
+            say "CDEBUG-SHELL -"
+            ;;
+        end) break ;;
     esac
 done
+if [ -n "$shell_script" ]; then
+    stty "$tty_mode" 2>/dev/null
+    say "CDEBUG-SHELL"
+    # Caught, not ignored: an ignored signal stays ignored in the shell and what it runs.
+    trap ':' INT QUIT
+    sh -c "$shell_script"
+    code=$?
+    # The shell's output has ended: nothing of ours may follow it on the user's terminal.
+    exec >/dev/null 2>&1
+    end_session
+    cleanup
+    exit "$code"
+fi
 end_session
 cleanup
 say "CDEBUG-DONE"

@@ -153,10 +153,10 @@ class UnixAPI:
 
     Args:
         path: The socket's path (`/var/run/docker.sock`, Podman's `podman.sock`).
-        timeout: Seconds a connection or a read may take.
+        timeout: Seconds a connection or a read may take (None: no limit).
     """
 
-    def __init__(self, path: str, timeout: float = 60) -> None:
+    def __init__(self, path: str, timeout: float | None = 60) -> None:
         self.path = path
         self.timeout = timeout
 
@@ -579,8 +579,12 @@ class LocalEngine:
         init: bool = False,
         ulimits: list[tuple[str, int, int]] | None = None,
         limits: Mapping[str, Any] | None = None,
+        tty: bool = False,
+        binds: list[str] | None = None,
     ) -> str:
-        """Creates (does not start) a container, as Engine.create_container.
+        """Creates (does not start) a container, as Engine.create_container; `tty` gives it a
+        TTY and `binds` mounts this host's files (`SRC:DEST:ro`), which only a direct session
+        asks for.
 
         Raises:
             EngineRequestError: When the engine refuses (404: the image or a container whose
@@ -600,6 +604,8 @@ class LocalEngine:
             host["Init"] = True
         if ulimits:
             host["Ulimits"] = ulimit_entries(ulimits)
+        if binds:
+            host["Binds"] = list(binds)
         host.update(limits or {})
         body: dict[str, Any] = {
             "Image": image,
@@ -610,7 +616,7 @@ class LocalEngine:
             "AttachStdin": stdin_open,
             "AttachStdout": True,
             "AttachStderr": True,
-            "Tty": False,
+            "Tty": tty,
             "Labels": dict(labels or {}),
             "HostConfig": host,
         }
@@ -696,9 +702,44 @@ class LocalEngine:
             "resize the terminal", "POST", f"/exec/{exec_id}/resize", {"h": rows, "w": cols}
         )
 
-    def attach(self, container_id: str) -> Stream:
-        """A stream attached to a container's stdin, stdout and stderr, as Engine.attach."""
-        return Stream(self.attach_socket(container_id), tty=False)
+    def attach(self, container_id: str, *, tty: bool = False) -> Stream:
+        """A stream attached to a container's stdin, stdout and stderr, as Engine.attach; `tty`
+        for a container made with one (its bytes come unframed)."""
+        return Stream(self.attach_socket(container_id), tty=tty)
+
+    @property
+    def direct_capable(self) -> bool:
+        """Whether a session may run its shell on its sidecar's own TTY (see DebugSession):
+        Docker on this host's socket; Podman's attach to a TTY container differs."""
+        return not self.is_podman
+
+    def resize_container(self, container_id: str, rows: int, cols: int) -> None:
+        """Sets the size of a container's own TTY.
+
+        Raises:
+            EngineRequestError: When the container has ended (or the engine refuses).
+        """
+        self.http.call(
+            "resize the terminal",
+            "POST",
+            f"/containers/{container_id}/resize",
+            {"h": rows, "w": cols},
+        )
+
+    def wait_exit(self, container_id: str) -> int | None:
+        """Blocks until a running container exits; its exit code (None when the engine
+        cannot say: it went away, or the container had gone)."""
+        api = UnixAPI(self.http.path, None)
+        try:
+            status, answer = api.request(
+                "POST", f"/containers/{container_id}/wait", {"condition": "not-running"}
+            )
+        except EngineUnavailableError:
+            return None
+        if status >= 400 or not isinstance(answer, dict):
+            return None
+        code = answer.get("StatusCode")
+        return int(code) if isinstance(code, int) else None
 
     def exec_start(self, exec_id: str, *, tty: bool = False) -> Stream:
         """Starts an exec and returns its stream, as Engine.exec_start."""
