@@ -11,6 +11,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -82,23 +83,26 @@ def import_cost(module: str) -> float:
 
 
 def explain_steps(target: str, image: str) -> list[tuple[str, float]]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cdebug_tui",
-            "exec",
-            "--explain",
-            "-q",
-            "--image",
-            image,
-            target,
-            "true",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
+    """The steps `exec -it --explain` prints, with their times: on a terminal, as the
+    benchmark's runs are (a session without one is not a direct one, see DebugSession)."""
+    with tempfile.TemporaryFile() as err:
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.dup2(err.fileno(), 2)
+            argv = [*CDEBUG_TUI, "exec", "-it", "--explain", "-q", "--image", image, target]
+            os.execvp(argv[0], argv + ["true"])
+        try:
+            while True:
+                try:
+                    if not os.read(fd, 65536):
+                        break
+                except OSError:
+                    break  # the terminal closed: `true` has ended
+            os.waitpid(pid, 0)
+        finally:
+            os.close(fd)
+        err.seek(0)
+        out = err.read().decode(errors="replace")
     return [
         (m.group(1), float(m.group(2)) / 1000)
         for m in re.finditer(r"^# (.+?) \((\d+) ms\)", out, re.M)
@@ -199,11 +203,10 @@ def main() -> None:
         steps = explain_steps(name, image)
         for title, seconds in steps:
             print(f"  {title:32s} {seconds * 1000:7.0f} ms")
-        # The steps end when the engine has taken the exec; it runs it 40-70 ms later (runc
-        # exec; `docker exec` pays the same), beside the interpreter's own start.
+        # The session's modules load while the engine starts the sidecar (in its step).
         rest = results["cdebug-tui exec -it"] - sum(t for _, t in steps)
         print(f"  the rest: interpreter, imports,  {rest * 1000:7.0f} ms")
-        print("    the engine running the exec, the shell to its prompt")
+        print("    the shell from its start to its prompt")
         print("where the time goes on a stopped target:")
         for title, seconds in explain_steps(stopped_name, image):
             print(f"  {title[:48]:48s} {seconds * 1000:7.0f} ms")

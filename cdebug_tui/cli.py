@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import sys
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from cdebug_tui.engine.client import Engine
     from cdebug_tui.engine.engines import EngineRegistry
     from cdebug_tui.engine.models import PullProgress
+    from cdebug_tui.engine.quick import QuickStart
     from cdebug_tui.engine.recording import CastRecorder
     from cdebug_tui.engine.session import DebugSession
 
@@ -458,10 +458,6 @@ def _select_engine_for_tui(name: str | None) -> None:
 
 def cmd_exec(ns: argparse.Namespace) -> int:
     """`cdebug-tui exec`: like `docker exec`, for any running container."""
-    from cdebug_tui.engine.engines import split_target
-    from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec, Step
-    from cdebug_tui.engine.session import start_session
-
     stdin_tty = os.isatty(0)  # fd 0: a closed stdin (`<&-`) leaves sys.stdin None
     if ns.tty and ns.interactive and not stdin_tty:
         raise CdebugError("the input device is not a TTY", hint="drop -t, or run in a terminal")
@@ -493,6 +489,46 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     if ns.privileged and ns.profile == "restricted":
         # One asks for every privilege, the other for the fewest: neither silently wins.
         raise _UsageError("--privileged and --profile restricted contradict each other")
+    quick: QuickStart | None = None
+    # From here on, a signal unwinds (_Exit): what quick.begin makes is removed on the way.
+    with _TermSignals():
+        try:
+            if ns.tty and ns.interactive and stdin_tty and not ns.user and ns.engine is None:
+                if ns.profile == "general":
+                    # The sidecar made and started before the session's modules load: they
+                    # load while the engine starts it (engine/quick.py). None: the usual way.
+                    from cdebug_tui.engine.quick import begin
+
+                    quick = begin(
+                        ns.target,
+                        image=ns.image,
+                        name=ns.name,
+                        privileged=ns.privileged,
+                        env=tuple(env),
+                    )
+            return _exec(ns, quick, command, tuple(env), stdin_tty, size_fd, rows, cols)
+        except BaseException:
+            if quick is not None and not quick.adopted:
+                quick.abandon()  # nothing left behind, whatever stopped us before the session
+            raise
+
+
+def _exec(
+    ns: argparse.Namespace,
+    quick: QuickStart | None,
+    command: tuple[str, ...],
+    env: tuple[str, ...],
+    stdin_tty: bool,
+    size_fd: int | None,
+    rows: int,
+    cols: int,
+) -> int:
+    import dataclasses
+
+    from cdebug_tui.engine.engines import split_target
+    from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec, Step
+    from cdebug_tui.engine.session import start_session
+
     spec = SessionSpec(
         target=ns.target,
         image=ns.image,
@@ -508,7 +544,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         cols=cols,
         term=os.environ.get("TERM") or "xterm",
         profile=ns.profile,
-        env=tuple(env),
+        env=env,
         workdir=ns.workdir,
     )
 
@@ -520,17 +556,29 @@ def cmd_exec(ns: argparse.Namespace) -> int:
                 sys.stderr.write(f"  {line}\n")
             sys.stderr.flush()
 
-    from cdebug_tui.engine.engines import EngineRegistry
+    if quick is not None:
+        from cdebug_tui.engine.unixapi import LocalEngine
 
-    registry = EngineRegistry()
-    # ENGINE/CONTAINER: only a known engine name counts, since container names have no '/'.
-    prefix, container = split_target(ns.target, registry.names)
-    if prefix is not None and ns.engine is not None and registry.config(ns.engine).name != prefix:
-        raise CdebugError(
-            f"TARGET {ns.target!r} names engine {prefix!r} but --engine is {ns.engine!r}"
-        )
-    engine = _exec_engine(registry, prefix or ns.engine)
-    spec = dataclasses.replace(spec, target=container)
+        # The current engine (engines.discover's first), at the socket quick.begin found.
+        local = LocalEngine("default", quick.path)
+        local.learn(quick.headers)
+        engine = cast("Engine", local)
+    else:
+        from cdebug_tui.engine.engines import EngineRegistry
+
+        registry = EngineRegistry()
+        # ENGINE/CONTAINER: only a known engine name counts, since container names have no '/'.
+        prefix, container = split_target(ns.target, registry.names)
+        if (
+            prefix is not None
+            and ns.engine is not None
+            and registry.config(ns.engine).name != prefix
+        ):
+            raise CdebugError(
+                f"TARGET {ns.target!r} names engine {prefix!r} but --engine is {ns.engine!r}"
+            )
+        engine = _exec_engine(registry, prefix or ns.engine)
+        spec = dataclasses.replace(spec, target=container)
     notices: list[str] = []
     with _TermSignals() as signals:
         session = start_session(
@@ -544,6 +592,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
             notice=notices.append,
             # The shell on the sidecar's own TTY, where it can be: no exec (see DebugSession).
             direct=True,
+            quick=quick,
         )
         try:
             # In the try: a hangup (or a closed terminal's EIO) while these are written must

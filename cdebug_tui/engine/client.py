@@ -1027,7 +1027,7 @@ class Engine:
             "attach to the container",
             self.api.attach_socket,
             container_id,
-            params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1},
+            params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1, "detachKeys": DETACH_KEYS},
         )
         return Stream(sock, tty=tty)
 

@@ -4,11 +4,72 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import TYPE_CHECKING
 
-from cdebug_tui.engine.models import TargetInfo
+from cdebug_tui.errors import UserNotFoundError
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class TargetInfo(Protocol):
+        """What script() reads of a target: models.TargetInfo's, or exec's quick start's own
+        (it writes the script before the models load)."""
+
+        @property
+        def name(self) -> str: ...
+        @property
+        def user(self) -> str: ...
+        @property
+        def workdir(self) -> str: ...
+        @property
+        def env(self) -> tuple[str, ...]: ...
+        @property
+        def entrypoint(self) -> tuple[str, ...]: ...
+        @property
+        def cmd(self) -> tuple[str, ...]: ...
+
 
 #: Where the script lives in the sidecar's own filesystem (never in the target's).
 BIN_DIR = "/.cdebug-tui/bin"
+
+
+def parse_passwd(text: str) -> dict[str, tuple[int, int, str]]:
+    """Maps user names to (uid, gid, home) from an /etc/passwd."""
+    users: dict[str, tuple[int, int, str]] = {}
+    for line in text.splitlines():
+        parts = line.split(":")
+        if len(parts) >= 6 and parts[2].isdigit() and parts[3].isdigit():
+            users.setdefault(parts[0], (int(parts[2]), int(parts[3]), parts[5]))
+    return users
+
+
+def home_of(uid: int, passwd: str | None) -> str | None:
+    """The home directory of a uid in an /etc/passwd, if it has an entry."""
+    return next((h for u, _, h in parse_passwd(passwd or "").values() if u == uid), None)
+
+
+def resolve_user(user: str, passwd: str | None) -> tuple[int, int]:
+    """Resolves `-u USER`: a name from the target's /etc/passwd, or uid[:gid].
+
+    Raises:
+        UserNotFoundError: When a name is not in the target's /etc/passwd.
+    """
+    name, _, group = user.partition(":")
+    users = parse_passwd(passwd or "")
+    if name.isdigit():
+        uid = int(name)
+        # A uid the target's /etc/passwd does not know gets group 0, as docker exec -u gives.
+        gid = next((g for u, g, _ in users.values() if u == uid), 0)
+    elif name in users:
+        uid, gid, _ = users[name]
+    else:
+        where = "the target's /etc/passwd" if passwd is not None else "the target (no /etc/passwd)"
+        raise UserNotFoundError(f"no user {name!r} in {where}", hint="give a numeric uid[:gid]")
+    if group:
+        if not group.isdigit():
+            raise UserNotFoundError(f"group {group!r} must be numeric", hint="use uid:gid")
+        gid = int(group)
+    return uid, gid
 
 
 def describe_user(user: str, uid_gid: tuple[int, int] | None) -> str:

@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# Re-exported: the labels are the models' too; basics has them for exec's quick start.
+from cdebug_tui.engine.basics import DETACH_KEYS as DETACH_KEYS
+from cdebug_tui.engine.basics import OWNER_LABEL as OWNER_LABEL
+from cdebug_tui.engine.basics import SESSION_LABEL as SESSION_LABEL
+from cdebug_tui.engine.basics import SIDECAR_LABEL as SIDECAR_LABEL
+from cdebug_tui.engine.basics import TARGET_LABEL as TARGET_LABEL
 from cdebug_tui.errors import (
     AmbiguousTargetError,
     CdebugError,
@@ -18,19 +24,6 @@ from cdebug_tui.errors import (
     TargetNotFoundError,
 )
 
-#: The label every sidecar carries, so that it can always be found and removed.
-SIDECAR_LABEL = "io.cdebug-tui.sidecar"
-#: Labels that say whose sidecar it is: the target's id, the owner's pid and host, the session id.
-TARGET_LABEL = "io.cdebug-tui.target"
-OWNER_LABEL = "io.cdebug-tui.owner"
-SESSION_LABEL = "io.cdebug-tui.session"
-#: The detach keys of every exec we start. The engine holds back a key typed on its own that
-#: begins them, until the next key says whether they follow: its default, ctrl+p ctrl+q, held
-#: the shell's ctrl+p (history, vi's completion). ctrl+] is cdebug-tui's own key: the app never
-#: sends it to a shell (unless tui.json gives its role to another key); a ctrl+] typed alone in
-#: `exec -it` waits for the next key. A key that comes with others in one read is never held,
-#: and no one types this whole sequence.
-DETACH_KEYS = "ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@"
 #: Why a session ended whose sidecar went from outside (`docker kill`, `docker rm -f`, an
 #: OOM kill) while its target runs on.
 SIDECAR_GONE = "its sidecar was stopped from outside"

@@ -8,8 +8,12 @@
 #
 # Usage: sh -c "$CDEBUG_REAPER" cdebug-reaper-TAG run TOOLKIT_PATH COMMAND...
 #        sh -c "$CDEBUG_REAPER" cdebug-end end TOOLKIT_PATH TAG
+#        sh -c "$CDEBUG_REAPER" cdebug-watchdog stop TOOLKIT_PATH TAG
 # `run` runs COMMAND (its exit code is the reaper's); `end` ends the commands of every reaper
-# tagged TAG or TAG-*, as the supervisor does when its session closes (the reapers then sweep).
+# tagged TAG or TAG-*, as the supervisor does when its session closes (the reapers then sweep),
+# and waits until the reapers are gone; `stop` ends them and returns at once: a direct
+# session's watchdog, which nothing waits for, must start no process (`sleep`) that the
+# sidecar's end could leave to the target's PID 1, a zombie.
 # Only shell builtins, `sleep` and `stty` from TOOLKIT_PATH are used: in root mode the command's PATH
 # names the target's directories, which the sidecar's root does not have.
 
@@ -85,7 +89,7 @@ run)
     sweep "$root"
     exit "$code"
     ;;
-end)
+end | stop)
     tag=$1
     reapers=""
     for d in /proc/[0-9]*; do
@@ -108,6 +112,7 @@ ARGS
         # shellcheck disable=SC2046
         kill -9 $(below "$r") 2>/dev/null
     done
+    [ "$what" = stop ] && exit 0
     n=0
     while [ $n -lt 100 ]; do
         alive=""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
 import shlex
 import threading
 import time
@@ -16,6 +15,7 @@ from cdebug_tui.engine import copy as copies
 from cdebug_tui.engine import entrypoint as ep
 from cdebug_tui.engine import profiles
 from cdebug_tui.engine import toolkit as tk
+from cdebug_tui.engine.basics import ENV_NAME, INIT_PATH, host_init_path
 from cdebug_tui.engine.models import (
     DETACH_KEYS,
     SIDECAR_GONE,
@@ -24,6 +24,7 @@ from cdebug_tui.engine.models import (
     SessionSpec,
     Step,
     TargetInfo,
+    target_info,
 )
 from cdebug_tui.engine.protocol import SupervisorChannel
 from cdebug_tui.engine.sidecar import (
@@ -37,7 +38,7 @@ from cdebug_tui.engine.sidecar import (
     sidecar_config,
 )
 from cdebug_tui.engine.stream import STDERR, STDOUT, Stream
-from cdebug_tui.engine.subreaper import INIT_PATH, engine_init, host_init_path, install_init
+from cdebug_tui.engine.subreaper import engine_init, install_init
 from cdebug_tui.engine.toolkit import ensure_image
 from cdebug_tui.errors import (
     CdebugError,
@@ -51,6 +52,7 @@ from cdebug_tui.errors import (
 if TYPE_CHECKING:
     # Types only: `cdebug-tui exec` reaches a local engine without docker-py (LocalEngine).
     from cdebug_tui.engine.client import Engine, EventStream, ProgressCallback
+    from cdebug_tui.engine.quick import QuickStart
 
 __all__ = [
     "STDERR",
@@ -69,7 +71,6 @@ DIRECT_SHELL = "direct"
 #: went, or it closed the session), it ends the session's processes; the supervisor, whose
 #: TTY never closes, then removes its links and exits, as on its stdin's EOF.
 _WATCHDOG = 'while read -r _; do :; done; eval "$CDEBUG_REAPER"'
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class DirectDeclined(SessionError):
@@ -638,10 +639,11 @@ class DebugSession:
         code = self.engine.exec_inspect(exec_id).exit_code
         return int(code if code is not None else -1), out, err
 
-    def _end_run(self, tag: str) -> None:
-        """Kills a command that overran (and what it started), waiting until it is reaped."""
+    def _end_run(self, tag: str, how: str = "end") -> None:
+        """Kills a command that overran (and what it started), waiting until it is reaped
+        (`how`: "end"; "stop" waits only until it is killed, see reaper.sh)."""
         sh = self.probe.get("sh") or "/bin/sh"
-        end = [sh, "-c", 'eval "$CDEBUG_REAPER"', "cdebug-end", "end", self.toolkit_path, tag]
+        end = [sh, "-c", 'eval "$CDEBUG_REAPER"', "cdebug-end", how, self.toolkit_path, tag]
         try:
             stream = self.engine.exec_start(self.engine.exec_create(self.sidecar_id, end))
         except CdebugError:
@@ -725,7 +727,7 @@ class DebugSession:
 
     def _start_watchdog(self) -> None:
         sh = self.probe.get("sh") or "/bin/sh"
-        argv = [sh, "-c", _WATCHDOG, "cdebug-watchdog", "end", self.toolkit_path, self.session_id]
+        argv = [sh, "-c", _WATCHDOG, "cdebug-watchdog", "stop", self.toolkit_path, self.session_id]
         try:
             with self.busy():
                 exec_id = self.engine.exec_create(self.sidecar_id, argv, stdin=True)
@@ -748,7 +750,7 @@ class DebugSession:
         elif self._watchdog is not None:
             self._watchdog.close()  # its stdin's EOF: it ends the session's processes
         else:
-            self._end_run(self.session_id)
+            self._end_run(self.session_id, "stop")  # as the watchdog would (see reaper.sh)
 
     def __enter__(self) -> DebugSession:
         return self
@@ -762,8 +764,10 @@ class _Steps:
         self.steps: list[Step] = []
         self.on_step = on_step
 
-    def add(self, title: str, command: str, started: float, detail: str = "") -> None:
-        step = Step(title, command, started, time.monotonic() - started, detail)
+    def add(
+        self, title: str, command: str, started: float, detail: str = "", ended: float = 0.0
+    ) -> None:
+        step = Step(title, command, started, (ended or time.monotonic()) - started, detail)
         self.steps.append(step)
         if self.on_step:
             self.on_step(step)
@@ -792,6 +796,7 @@ def start_session(
     on_progress: ProgressCallback | None = None,
     notice: Callable[[str], None] | None = None,
     direct: bool = False,
+    quick: QuickStart | None = None,
 ) -> DebugSession:
     """Starts a debug session on a running target: its sidecar, then its shell.
 
@@ -802,14 +807,20 @@ def start_session(
         CdebugError: A subclass saying what is wrong, for the user.
     """
 
-    def prepare(direct: bool) -> DebugSession:
+    def prepare(direct: bool, quick: QuickStart | None = None) -> DebugSession:
         return prepare_session(
-            engine, spec, on_step=on_step, on_progress=on_progress, notice=notice, direct=direct
+            engine,
+            spec,
+            on_step=on_step,
+            on_progress=on_progress,
+            notice=notice,
+            direct=direct,
+            quick=quick,
         )
 
-    if direct:
+    if direct or quick is not None:
         try:
-            return _with_shell(prepare(True))
+            return _with_shell(prepare(True, quick))
         except DirectDeclined:
             pass  # nothing of it was left: the usual session
     return _with_shell(prepare(False))
@@ -867,6 +878,7 @@ def prepare_session(
     on_progress: ProgressCallback | None = None,
     notice: Callable[[str], None] | None = None,
     direct: bool = False,
+    quick: QuickStart | None = None,
 ) -> DebugSession:
     """Starts a session's sidecar and links the toolkit in, without a shell yet.
 
@@ -879,6 +891,8 @@ def prepare_session(
         on_step: Called with each step taken, as it ends.
         on_progress: Called with pull progress, per layer.
         notice: Called with one-line notices for the user (fallbacks, local builds).
+        direct: Whether to make a direct session (see DebugSession) where one is possible.
+        quick: A direct session's sidecar, made and being started (exec's quick start).
 
     Raises:
         CdebugError: A subclass saying what is wrong, for the user.
@@ -886,12 +900,23 @@ def prepare_session(
     profiles.profile(spec.profile)  # an unknown profile fails before anything is made
     steps = _Steps(on_step)
     t0 = time.monotonic()
-    found = copies.find(engine, spec.target, notice=notice, on_progress=on_progress)
+    found: TargetInfo | copies.CopySource
+    if quick is not None:
+        quick.adopted = True  # removed, from now on, as any sidecar of ours on a failure
+        found = target_info(quick.target, engine.name)
+        t0 = quick.times["find the target"][0]
+        if quick.notice and notice is not None:
+            notice(quick.notice)
+    else:
+        found = copies.find(engine, spec.target, notice=notice, on_progress=on_progress)
     retried = False
     while True:
         try:
-            return _prepare_found(engine, spec, found, steps, t0, on_progress, notice, direct)
+            return _prepare_found(
+                engine, spec, found, steps, t0, on_progress, notice, direct, quick
+            )
         except CdebugError as exc:
+            quick = None  # its sidecar went with the failure
             if isinstance(found, copies.CopySource) or isinstance(exc, DirectDeclined):
                 raise
             try:
@@ -924,6 +949,7 @@ def _prepare_found(
     on_progress: ProgressCallback | None,
     notice: Callable[[str], None] | None,
     direct: bool = False,
+    quick: QuickStart | None = None,
 ) -> DebugSession:
     """prepare_session for a target found: a running one joined, or a copy made and joined."""
     copy: copies.DebugCopy | None = None
@@ -939,14 +965,27 @@ def _prepare_found(
     else:
         target = found
         check_target(target)
-        steps.add("find the target", f"docker inspect {target.name}", t0, f"id {target.short_id}")
+        ended = quick.times["find the target"][1] if quick is not None else 0.0
+        steps.add(
+            "find the target", f"docker inspect {target.name}", t0, f"id {target.short_id}", ended
+        )
     try:
         # Listened to from now on: the engine subscribes a moment after it answers, and a pause
         # in that moment would go unseen if the subscription came last.
         events = engine.events(container=target.id)
         try:
             session = _prepare(
-                engine, spec, target, steps, events, on_progress, notice, toolkit, copy, direct
+                engine,
+                spec,
+                target,
+                steps,
+                events,
+                on_progress,
+                notice,
+                toolkit,
+                copy,
+                direct,
+                quick,
             )
         except BaseException:
             events.close()
@@ -971,12 +1010,17 @@ def _prepare(
     toolkit: tuple[str, str] | None = None,
     copy: copies.DebugCopy | None = None,
     direct: bool = False,
+    quick: QuickStart | None = None,
 ) -> DebugSession:
     """The rest of prepare_session, with the target's events already listened to (and the
-    toolkit image, when a copy needed it first)."""
-    t0 = time.monotonic()
-    image, image_id = toolkit or ensure_image(engine, spec.image, on_progress, notice)
-    steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19])
+    toolkit image, when a copy needed it first); with `quick`, its sidecar made already."""
+    if quick is not None:
+        t0, ended = quick.times["toolkit image"]
+        image, image_id = quick.image, quick.image_id
+    else:
+        t0, ended = time.monotonic(), 0.0
+        image, image_id = toolkit or ensure_image(engine, spec.image, on_progress, notice)
+    steps.add("toolkit image", f"docker image inspect {image}", t0, image_id[:19], ended)
 
     uid_gid = None
     home: str | None = None
@@ -989,19 +1033,16 @@ def _prepare(
         uid_gid = resolve_user(spec.user, passwd)
         home = home_of(uid_gid[0], passwd)
 
-    config = sidecar_config(spec, target, image)
+    config = sidecar_config(spec, target, image, quick.session_id if quick else None)
     title = copy.source.describe() if copy is not None else ""
-    entry = _entrypoint_env(engine, target, title, config.target_pid, passwd)
+    if quick is not None:
+        entry, host_init = quick.entry, quick.host_init
+    else:
+        entry = _entrypoint_env(engine, target, title, config.target_pid, passwd)
+        host_init = direct_init(engine, spec, target) if direct else ""
     config = dataclasses.replace(config, env=(*config.env, entry))
-    host_init = direct_init(engine, spec, target) if direct and copy is None else ""
     if host_init:
-        # Bound read-only, as `docker run --init` mounts Docker's: nothing to send.
-        config = dataclasses.replace(
-            config,
-            tty=True,
-            binds=(f"{host_init}:{INIT_PATH}:ro",),
-            env=(*config.env, "CDEBUG_DIRECT=1"),
-        )
+        config = direct_config(config, host_init)
     # The engine's tini, for the reapers: read (once per engine version, then from the cache)
     # while the engine creates and starts the sidecar; the supervisor receives it once it is
     # ready. Begun before the create: its cache's path imports platformdirs (5 ms), which the
@@ -1018,45 +1059,24 @@ def _prepare(
     if copy is not None and copy.source.original is not None:
         limits = tuple((k, v) for k, v in copy.source.original.limits if k in SIDECAR_LIMIT_KEYS)
         config = dataclasses.replace(config, limits=limits)
-    t0 = time.monotonic()
-    # Only a direct session's: Engine (docker-py) takes neither.
-    tty_args: dict[str, Any] = {"tty": True, "binds": list(config.binds)} if host_init else {}
-    try:
-        sidecar_id = engine.create_container(
-            image,
-            entrypoint=list(config.entrypoint),
-            name=config.name,
-            user="0",
-            stdin_open=True,
-            env=list(config.env),
-            labels=dict(config.labels),
-            pid_mode=config.pid_mode,
-            network_mode=config.network_mode,
-            ipc_mode=config.ipc_mode,
-            cap_add=list(config.cap_add),
-            cap_drop=list(config.cap_drop),
-            privileged=config.privileged,
-            auto_remove=True,
-            ulimits=_podman_ulimits(target) if engine.is_podman else None,
-            limits=dict(config.limits) or None,
-            **tty_args,
-        )
-    except EngineRequestError as exc:
-        # Its helper container, if it had to make one, goes before we do: nothing left behind.
-        init_read.join(timeout=60)
-        if host_init and not exc.not_found:
-            # An engine that will not bind the host's tini (its files are not this host's).
-            raise DirectDeclined(f"cannot create a direct sidecar: {exc.explanation}") from exc
-        if exc.not_found:
-            raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
-        raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
+    if quick is not None:
+        sidecar_id = quick.sidecar_id
+        t0, ended = quick.times["create the sidecar"]
+    else:
+        t0, ended = time.monotonic(), 0.0
+        try:
+            sidecar_id = _create_sidecar(engine, image, config, target)
+        except BaseException:
+            # Its helper container, if it had to make one, goes before we do: nothing left.
+            init_read.join(timeout=60)
+            raise
     detail = sidecar_id[:12]
     memory = dict(config.limits).get("Memory")
     if memory:
         from cdebug_tui.engine.stats import format_bytes
 
         detail += f"; memory {format_bytes(memory)}, the original's: entrypoint --run runs under it"
-    steps.add("create the sidecar", config.docker_create_command(), t0, detail)
+    steps.add("create the sidecar", config.docker_create_command(), t0, detail, ended)
 
     supervisor: SupervisorChannel | None = None
     session: DebugSession | None = None
@@ -1066,14 +1086,22 @@ def _prepare(
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
 
         t0 = time.monotonic()
+        if quick is not None and quick.stream is not None:
+            t0 = quick.times["start the sidecar"][0]
+            supervisor = SupervisorChannel(quick.stream)
+        else:
+            try:
+                stream = engine.attach(sidecar_id, tty=config.tty)
+                supervisor = SupervisorChannel(stream)
+            except EngineRequestError as exc:
+                # Podman prepares (runc create) the container at attach: start errors surface
+                # here.
+                raise SessionError(f"cannot attach to the sidecar: {exc.explanation}") from exc
         try:
-            stream = engine.attach(sidecar_id, tty=True) if host_init else engine.attach(sidecar_id)
-            supervisor = SupervisorChannel(stream)
-        except EngineRequestError as exc:
-            # Podman prepares (runc create) the container at attach: start errors surface here.
-            raise SessionError(f"cannot attach to the sidecar: {exc.explanation}") from exc
-        try:
-            engine.start(sidecar_id)
+            if quick is not None:
+                quick.started()
+            else:
+                engine.start(sidecar_id)
         except EngineRequestError as exc:
             raise start_error(exc.explanation, image, target.name) from exc
         session = DebugSession(engine, spec, target, config, supervisor, steps)
@@ -1193,6 +1221,60 @@ def _prepare(
                 pass
         init_read.join(timeout=60)  # as above: its helper container goes with it
         raise
+
+
+def create_args(config: SidecarConfig, target: TargetInfo, is_podman: bool) -> dict[str, Any]:
+    """The options of the sidecar's create (Engine.create_container's), for `config`."""
+    args: dict[str, Any] = {
+        "entrypoint": list(config.entrypoint),
+        "name": config.name,
+        "user": "0",
+        "stdin_open": True,
+        "env": list(config.env),
+        "labels": dict(config.labels),
+        "pid_mode": config.pid_mode,
+        "network_mode": config.network_mode,
+        "ipc_mode": config.ipc_mode,
+        "cap_add": list(config.cap_add),
+        "cap_drop": list(config.cap_drop),
+        "privileged": config.privileged,
+        "auto_remove": True,
+        "ulimits": _podman_ulimits(target) if is_podman else None,
+        "limits": dict(config.limits) or None,
+    }
+    if config.tty:
+        # Only a direct session's: Engine (docker-py) takes neither otherwise.
+        args.update(tty=True, binds=list(config.binds))
+    return args
+
+
+def direct_config(config: SidecarConfig, host_init: str) -> SidecarConfig:
+    """`config` for a direct session's sidecar: a TTY, and this host's tini bound read-only
+    (as `docker run --init` mounts Docker's: nothing to send)."""
+    return dataclasses.replace(
+        config,
+        tty=True,
+        binds=(f"{host_init}:{INIT_PATH}:ro",),
+        env=(*config.env, "CDEBUG_DIRECT=1"),
+    )
+
+
+def _create_sidecar(engine: Engine, image: str, config: SidecarConfig, target: TargetInfo) -> str:
+    """Creates the sidecar `config` describes; its id.
+
+    Raises:
+        DirectDeclined: When the engine will not make a direct session's sidecar.
+        CdebugError: A subclass saying why it cannot be made.
+    """
+    try:
+        return engine.create_container(image, **create_args(config, target, engine.is_podman))
+    except EngineRequestError as exc:
+        if config.tty and not exc.not_found:
+            # An engine that will not bind the host's tini (its files are not this host's).
+            raise DirectDeclined(f"cannot create a direct sidecar: {exc.explanation}") from exc
+        if exc.not_found:
+            raise TargetNotFoundError(f"{target.name} went away: {exc.explanation}") from exc
+        raise SessionError(f"cannot create the sidecar: {exc.explanation}") from exc
 
 
 def remove_stale_links(
@@ -1317,7 +1399,7 @@ def direct_init(engine: Engine, spec: SessionSpec, target: TargetInfo) -> str:
     if not getattr(engine, "direct_capable", False) or not (spec.tty and spec.interactive):
         return ""
     if spec.user or not all(
-        _NAME.fullmatch(item.partition("=")[0]) for item in (*target.env, *spec.env)
+        ENV_NAME.fullmatch(item.partition("=")[0]) for item in (*target.env, *spec.env)
     ):
         return ""
     return host_init_path()

@@ -10,6 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdebug_tui.engine import profiles
+from cdebug_tui.engine.basics import (
+    ADDED_CAPS,
+    SUPERVISOR_ENTRYPOINT,
+    script,
+    sidecar_caps,
+    sidecar_ipc_mode,
+    sidecar_name,
+)
+from cdebug_tui.engine.entrypoint import home_of, parse_passwd, resolve_user
 from cdebug_tui.engine.models import (
     OWNER_LABEL,
     SESSION_LABEL,
@@ -20,24 +29,27 @@ from cdebug_tui.engine.models import (
     TargetInfo,
     limit_flags,
 )
-from cdebug_tui.errors import (
-    TargetNotRunningError,
-    UserNotFoundError,
-)
+from cdebug_tui.errors import TargetNotRunningError
+
+__all__ = [
+    "ADDED_CAPS",
+    "REAPER_SCRIPT",
+    "SUPERVISOR_SCRIPT",
+    "SidecarConfig",
+    "check_target",
+    "home_of",
+    "merge_path",
+    "parse_passwd",
+    "reaped",
+    "resolve_user",
+    "shell_command",
+    "shell_env",
+    "sidecar_config",
+]
 
 
-def _script(name: str) -> str:
-    # Package data beside this module, read as a plain file: importlib.resources costs the exec
-    # path 5-10 ms of imports (tempfile, zipfile) for two files in the package's directory.
-    with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
-        return f.read()
-
-
-SUPERVISOR_SCRIPT = _script("supervisor.sh")
-REAPER_SCRIPT = _script("reaper.sh")
-#: CAP_SYS_PTRACE: a debugger needs it, and without it a root process cannot follow
-#: /proc/<pid>/root of a target that runs as another user (distroless images run as 65532).
-ADDED_CAPS = ("SYS_PTRACE",)
+SUPERVISOR_SCRIPT = script("supervisor.sh")
+REAPER_SCRIPT = script("reaper.sh")
 
 
 @dataclass(frozen=True)
@@ -136,24 +148,23 @@ def check_target(target: TargetInfo) -> None:
         )
 
 
-def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> SidecarConfig:
+def sidecar_config(
+    spec: SessionSpec, target: TargetInfo, image: str, session_id: str | None = None
+) -> SidecarConfig:
     """The sidecar for one session: it joins the target's PID and network namespaces (and IPC
-    when the target's is shareable), keeps the target's capabilities and adds CAP_SYS_PTRACE."""
-    session_id = os.urandom(5).hex()  # not uuid, which imports platform (5-8 ms)
-    name = spec.name or f"cdebug-{target.name[:40]}-{session_id[:6]}"
-    ipc_mode: str | None = None
-    if target.ipc_mode == "shareable":
-        ipc_mode = f"container:{target.id}"
-    elif target.ipc_mode.startswith("container:"):
-        ipc_mode = target.ipc_mode
+    when the target's is shareable), keeps the target's capabilities and adds CAP_SYS_PTRACE.
+
+    Args:
+        session_id: The session's id when it has one already (exec's quick start made its
+            sidecar); a new one otherwise.
+    """
+    # Not uuid, which imports platform (5-8 ms).
+    session_id = session_id or os.urandom(5).hex()
+    name = spec.name or sidecar_name(target.name, session_id)
     chosen = profiles.profile(spec.profile)
-    if chosen.drop_all:
-        cap_add: tuple[str, ...] = chosen.cap_add
-        cap_drop: tuple[str, ...] = ("ALL",)
-    else:
-        added = (*ADDED_CAPS, *chosen.cap_add)
-        cap_add = tuple(dict.fromkeys((*target.cap_add, *added)))
-        cap_drop = tuple(c for c in target.cap_drop if c.upper().removeprefix("CAP_") not in added)
+    cap_add, cap_drop = sidecar_caps(
+        target.cap_add, target.cap_drop, chosen.cap_add, chosen.drop_all
+    )
     # A target in the host's PID namespace (a monitoring agent, --pid host): the sidecar joins
     # that namespace too, where the target's main process is its host PID, not 1.
     host_pid = target.pid_mode == "host"
@@ -169,7 +180,7 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
         name=name,
         image=image,
         # The script travels in the environment so that `ps` shows one short line for it.
-        entrypoint=("sh", "-c", 'eval "$CDEBUG_SUPERVISOR"', "cdebug-supervisor"),
+        entrypoint=SUPERVISOR_ENTRYPOINT,
         env=(
             f"CDEBUG_SESSION={session_id}",
             f"CDEBUG_TARGET_PID={target_pid}",
@@ -179,51 +190,12 @@ def sidecar_config(spec: SessionSpec, target: TargetInfo, image: str) -> Sidecar
         labels=labels,
         pid_mode="host" if host_pid else f"container:{target.id}",
         network_mode=f"container:{target.id}",
-        ipc_mode=ipc_mode,
+        ipc_mode=sidecar_ipc_mode(target.id, target.ipc_mode),
         cap_add=cap_add,
         cap_drop=cap_drop,
         privileged=spec.privileged or target.privileged or chosen.privileged,
         target_pid=target_pid,
     )
-
-
-def parse_passwd(text: str) -> dict[str, tuple[int, int, str]]:
-    """Maps user names to (uid, gid, home) from an /etc/passwd."""
-    users: dict[str, tuple[int, int, str]] = {}
-    for line in text.splitlines():
-        parts = line.split(":")
-        if len(parts) >= 6 and parts[2].isdigit() and parts[3].isdigit():
-            users.setdefault(parts[0], (int(parts[2]), int(parts[3]), parts[5]))
-    return users
-
-
-def home_of(uid: int, passwd: str | None) -> str | None:
-    """The home directory of a uid in an /etc/passwd, if it has an entry."""
-    return next((h for u, _, h in parse_passwd(passwd or "").values() if u == uid), None)
-
-
-def resolve_user(user: str, passwd: str | None) -> tuple[int, int]:
-    """Resolves `-u USER`: a name from the target's /etc/passwd, or uid[:gid].
-
-    Raises:
-        UserNotFoundError: When a name is not in the target's /etc/passwd.
-    """
-    name, _, group = user.partition(":")
-    users = parse_passwd(passwd or "")
-    if name.isdigit():
-        uid = int(name)
-        # A uid the target's /etc/passwd does not know gets group 0, as docker exec -u gives.
-        gid = next((g for u, g, _ in users.values() if u == uid), 0)
-    elif name in users:
-        uid, gid, _ = users[name]
-    else:
-        where = "the target's /etc/passwd" if passwd is not None else "the target (no /etc/passwd)"
-        raise UserNotFoundError(f"no user {name!r} in {where}", hint="give a numeric uid[:gid]")
-    if group:
-        if not group.isdigit():
-            raise UserNotFoundError(f"group {group!r} must be numeric", hint="use uid:gid")
-        gid = int(group)
-    return uid, gid
 
 
 def merge_path(target_path: str | None, toolkit_path: str, prefix: str) -> str:

@@ -11,15 +11,14 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cdebug_tui.engine.basics import ELF_MACHINES, HOST_INITS, INIT_PATH, elf_interpreter
 from cdebug_tui.engine.models import COPY_LABEL, OWNER_LABEL, SIDECAR_LABEL
-from cdebug_tui.engine.toolkit import cache_dir, elf_interpreter
+from cdebug_tui.engine.toolkit import cache_dir
 from cdebug_tui.errors import CdebugError
 
 if TYPE_CHECKING:
     from cdebug_tui.engine.client import Engine
 
-#: Where the sidecar gets tini: in its own root, never in the target's.
-INIT_PATH = "/cdebug-tui-init"
 #: Marks the short-lived container that hands out the engine's tini.
 HELPER_LABEL = "io.cdebug-tui.helper"
 #: The labels of cdebug-tui's own containers (sidecars, debug copies, helpers): never a
@@ -29,17 +28,6 @@ OWN_LABELS = (SIDECAR_LABEL, COPY_LABEL, HELPER_LABEL)
 #: a sidecar joins the target's, so Docker gives it none, hence the copy).
 DOCKER_INIT = "/sbin/docker-init"
 
-#: Static tinis a Linux host may have (Debian's tini package, Docker's docker-init): lent to a
-#: sidecar of an engine on this host that lends none (Podman: its --init needs catatonit).
-HOST_INITS = (
-    "/usr/bin/tini-static",
-    "/usr/local/bin/tini-static",
-    "/usr/libexec/docker/docker-init",
-    "/usr/bin/docker-init",
-    "/usr/local/bin/docker-init",
-)
-#: ELF e_machine by `uname -m`: a host's binary runs in the engine's containers on this host.
-_ELF_MACHINES = {"x86_64": 62, "aarch64": 183, "armv7l": 40, "ppc64le": 21, "s390x": 22}
 
 _cache: dict[tuple[str, str], bytes | None] = {}
 _lock = threading.Lock()
@@ -96,7 +84,7 @@ def _host_init(engine: Engine) -> tuple[bytes, str] | None:
     # Only for an engine on this host's socket: its containers run on this kernel and machine.
     if not engine.address.startswith("unix://"):
         return None
-    machine = _ELF_MACHINES.get(os.uname().machine)
+    machine = ELF_MACHINES.get(os.uname().machine)
     for path in HOST_INITS:
         try:
             info = os.stat(path)
@@ -116,26 +104,6 @@ def _host_init(engine: Engine) -> tuple[bytes, str] | None:
         ):
             return data, f"cp {path} init  # the host's: the engine lends none"
     return None
-
-
-def host_init_path() -> str:
-    """The path of this host's static tini, for a direct session to bind (HOST_INITS, links
-    resolved); "" when it has none. Only its ELF header is read: a tini's is enough to tell
-    that it runs in any root (static) on this machine."""
-    machine = _ELF_MACHINES.get(os.uname().machine)
-    for path in HOST_INITS:
-        real = os.path.realpath(path)
-        try:
-            info = os.stat(real)
-            if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
-                continue
-            with open(real, "rb") as f:
-                head = f.read(4096)
-        except OSError:
-            continue
-        if elf_interpreter(head) == "" and int.from_bytes(head[18:20], "little") == machine:
-            return real
-    return ""
 
 
 def _fetch(engine: Engine, image: str) -> bytes | None:

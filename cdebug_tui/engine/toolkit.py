@@ -6,12 +6,12 @@ import io
 import json
 import os
 import posixpath
-import struct
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cdebug_tui.engine.basics import DEFAULT_TOOLKIT, LOCAL_TOOLKIT, elf_interpreter
 from cdebug_tui.errors import ImageUnavailableError, ToolkitError
 
 if TYPE_CHECKING:
@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
     from cdebug_tui.engine.client import Engine, ProgressCallback
 
-DEFAULT_TOOLKIT = "busybox:musl"
-#: The toolkit built from the host's static busybox when no registry can be reached.
-LOCAL_TOOLKIT = "cdebug-tui/busybox:local"
 PRESETS = (
     "busybox:musl",
     "busybox:latest",
@@ -53,42 +50,6 @@ class ToolkitProfile:
     kind: str
     reason: str
     path: str
-
-
-def elf_interpreter(head: bytes) -> str | None:
-    """The ELF interpreter (PT_INTERP) named in the first bytes of a file.
-
-    Returns:
-        The interpreter's path, "" for a static ELF binary, or None when it is not ELF.
-    """
-    if len(head) < 64 or head[:4] != b"\x7fELF":
-        return None
-    is64 = head[4] == 2
-    endian = "<" if head[5] == 1 else ">"
-    if is64:
-        (phoff,) = struct.unpack_from(endian + "Q", head, 0x20)
-        phentsize, phnum = struct.unpack_from(endian + "HH", head, 0x36)
-    else:
-        (phoff,) = struct.unpack_from(endian + "I", head, 0x1C)
-        phentsize, phnum = struct.unpack_from(endian + "HH", head, 0x2A)
-    for i in range(phnum):
-        off = phoff + i * phentsize
-        if off + phentsize > len(head):
-            break
-        (p_type,) = struct.unpack_from(endian + "I", head, off)
-        if p_type != 3:  # PT_INTERP
-            continue
-        if is64:
-            (p_offset,) = struct.unpack_from(endian + "Q", head, off + 8)
-            (p_filesz,) = struct.unpack_from(endian + "Q", head, off + 32)
-        else:
-            (p_offset,) = struct.unpack_from(endian + "I", head, off + 4)
-            (p_filesz,) = struct.unpack_from(endian + "I", head, off + 16)
-        raw = head[p_offset : p_offset + p_filesz]
-        if len(raw) < p_filesz:
-            return "?"  # not in the bytes we have; dynamic, with an unknown interpreter
-        return raw.split(b"\0", 1)[0].decode(errors="replace") or "?"
-    return ""
 
 
 def cache_dir() -> Path:
