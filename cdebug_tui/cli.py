@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from cdebug_tui import __version__
 from cdebug_tui.errors import CdebugError
 
+# typing's TYPE_CHECKING without typing's import (3-4 ms of exec's start, before its sidecar
+# exists); mypy takes any TYPE_CHECKING as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from cdebug_tui.engine.client import Engine
     from cdebug_tui.engine.engines import EngineRegistry
     from cdebug_tui.engine.models import PullProgress
@@ -41,9 +46,43 @@ class _UsageError(CdebugError):
     """A command line argparse refused: unknown option, missing TARGET, bad choice."""
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size reads it ($COLUMNS, else stdout's
+    terminal, else 80)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's, without shutil's import (2-3 ms of every start, before exec's sidecar
+    exists): argparse makes a formatter for each option it adds, which reads the width."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _columns() - 2 if width is None else width  # as HelpFormatter takes it
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with docker's exit code for usage errors: 125, not 2, which `exec` could not
     tell from its command's own exit 2; the message fits on one line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{message} (see `{self.prog} --help`)")
@@ -119,8 +158,9 @@ def _add_exec_arguments(p: argparse.ArgumentParser) -> None:
     cmd.completer = _complete_nothing  # type: ignore[attr-defined]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line: the app's options and every subcommand, each with --help."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line: the app's options and every subcommand, each with --help;
+    `only`: that subcommand alone (exec's start builds no other: 3-4 ms)."""
     common = _common_parser()
     root = _Parser(
         prog="cdebug-tui",
@@ -150,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
         "copy, and an image in a throwaway container of it. Options after TARGET belong to CMD.",
     )
     _add_exec_arguments(ex)
+    if only == "exec":
+        return root
     tk = sub.add_parser(
         "toolkit",
         prog="cdebug-tui toolkit",
@@ -301,14 +343,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         # containers' names), not every option of the command first.
         argcomplete.autocomplete(build_parser(), always_complete_options=False)
     args = list(sys.argv[1:] if argv is None else argv)
+    # No garbage collection while `exec` starts: its imports allocate enough to run the
+    # collector over and over (10-15 ms of its time to a prompt), and nothing it makes then is
+    # garbage. Collected again once the session runs (see cmd_exec), or at once for the rest.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _main(args: list[str]) -> int:
     try:
         first = _first_positional(args)
         if first is None or first in SUBCOMMANDS or "-h" in args or "--help" in args:
             if first is not None and first not in SUBCOMMANDS:
                 # `cdebug-tui web --help`: the app's help, not a complaint about `web`.
                 args = ["--help"]
+            # `exec` (without --help, which lists every command): its own parser only.
+            only = first if first == "exec" and "-h" not in args and "--help" not in args else None
             try:
-                ns = build_parser().parse_args(args)
+                ns = build_parser(only).parse_args(args)
             except _UsageError as exc:
                 # The root parser reports a subcommand's unknown options: its help is the one.
                 if first in SUBCOMMANDS and "see `cdebug-tui --help`" in exc.message:
@@ -339,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise _UsageError(f"--image goes {where}, not before {ns.command_name}")
         if ns.command_name == "exec":
             return cmd_exec(ns)
+        gc.enable()
         if ns.command_name == "toolkit":
             return cmd_toolkit(ns.ref, engine)
         if ns.command_name == "cleanup":
@@ -523,9 +581,6 @@ def _exec(
     rows: int,
     cols: int,
 ) -> int:
-    import dataclasses
-
-    from cdebug_tui.engine.engines import split_target
     from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec, Step
     from cdebug_tui.engine.session import start_session
 
@@ -562,9 +617,12 @@ def _exec(
         # The current engine (engines.discover's first), at the socket quick.begin found.
         local = LocalEngine("default", quick.path)
         local.learn(quick.headers)
-        engine = cast("Engine", local)
+        engine: Engine = local  # type: ignore[assignment]  # it answers as Engine does
     else:
-        from cdebug_tui.engine.engines import EngineRegistry
+        import dataclasses
+
+        # Discovery (Docker contexts, Podman's sockets) only here: the quick start needed none.
+        from cdebug_tui.engine.engines import EngineRegistry, split_target
 
         registry = EngineRegistry()
         # ENGINE/CONTAINER: only a known engine name counts, since container names have no '/'.
@@ -594,6 +652,7 @@ def _exec(
             direct=True,
             quick=quick,
         )
+        gc.enable()  # disabled for the start (see main)
         try:
             # In the try: a hangup (or a closed terminal's EIO) while these are written must
             # still close the session, or its sidecar (and a copy, with its image) stayed.
@@ -691,7 +750,7 @@ def _exec_engine(registry: EngineRegistry, name: str | None) -> Engine:
         return registry.get(cfg.name)
     local.ping()
     # LocalEngine answers what a session asks as Engine does, and hands Engine the rest.
-    return cast("Engine", local)
+    return local  # type: ignore[return-value]  # it answers as Engine does
 
 
 class _TermSignals:

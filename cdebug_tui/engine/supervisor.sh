@@ -29,11 +29,14 @@ TROOT=/proc/$T/root
 LINKS=""
 
 say() { printf '%s\n' "$*"; }
-# `command -v` names a busybox applet without its directory; the exec needs a path.
+# `command -v` names a busybox applet without its directory; the exec needs a path. Sets
+# $found (no command substitution: each is a fork, and the probe's forks are the session's
+# wait).
 find_tool() {
+    found=""
     IFS=:
     for d in $PATH; do
-        if [ -x "$d/$1" ] && [ ! -d "$d/$1" ]; then unset IFS; echo "$d/$1"; return; fi
+        if [ -x "$d/$1" ] && [ ! -d "$d/$1" ]; then found="$d/$1"; break; fi
     done
     unset IFS
 }
@@ -82,7 +85,13 @@ tsh=0
 # A link for /bin (usr-merge, or into /nix/store) may resolve against our root here, not the
 # target's: taken as there, as nothing warns then.
 { [ -e "$TROOT/bin/sh" ] || [ -L "$TROOT/bin/sh" ] || [ -L "$TROOT/bin" ]; } && tsh=1
-say "CDEBUG-PROBE pid=$$ chroot=$(find_tool chroot) nsenter=$(find_tool nsenter) sh=$(find_tool sh) head=$(find_tool head) troot=$troot_ok canchroot=$canchroot tnix=$tnix tsh=$tsh knix=$([ -d /nix ] && echo 1 || echo 0) uid=$(id -u 2>/dev/null) raw=$raw"
+find_tool chroot; CHROOT=$found
+find_tool nsenter; NSENTER=$found
+find_tool sh; SH=$found
+find_tool head; HEAD=$found
+knix=0
+[ -d /nix ] && knix=1
+say "CDEBUG-PROBE pid=$$ chroot=$CHROOT nsenter=$NSENTER sh=$SH head=$HEAD troot=$troot_ok canchroot=$canchroot tnix=$tnix tsh=$tsh knix=$knix raw=$raw"
 
 read -r plan anchor nix rest || exit 0
 [ "$plan" = end ] && exit 0
@@ -99,7 +108,7 @@ write_entrypoint() {
 
 toolkit_mode() {
     reason="$*"
-    write_entrypoint "$(find_tool sh)"
+    write_entrypoint "$SH"
     if [ ! -e /target ] && [ ! -L /target ] && ln -s "$TROOT" /target 2>/dev/null; then
         say "+ ln -s $TROOT /target"
         say "CDEBUG-MODE toolkit /target $reason"
@@ -112,14 +121,20 @@ toolkit_mode() {
 # the link inside the target's root (an absolute link such as nixery's /bin -> /nix/store/...
 # resolves against the target's root there): the shell would fail with exit 127.
 unreachable() {
-    command -v chroot >/dev/null 2>&1 || return 0  # -u without chroot: nothing to check with
-    sh=$(find_tool sh)
-    if ! chroot "$TROOT" "/.cdebug-$ID$sh" -c : >/dev/null 2>&1; then echo "$sh"; return; fi
+    [ -n "$CHROOT" ] || return 0  # -u without chroot: nothing to check with
     dirs=""
-    for d in $(echo "$PATH" | tr ':' ' '); do [ -d "$d" ] && dirs="$dirs $d"; done
+    IFS=:
+    for d in $PATH; do [ -d "$d" ] && dirs="$dirs $d"; done
+    unset IFS
+    # One chroot for both: the shell (when it cannot start, the chroot fails), then each
+    # directory (the script exits 0 either way).
     # shellcheck disable=SC2086
-    chroot "$TROOT" "/.cdebug-$ID$sh" -c \
-        'for d; do [ -d "$0$d" ] || { echo "$d"; exit; }; done' "/.cdebug-$ID" $dirs 2>/dev/null
+    if out=$("$CHROOT" "$TROOT" "/.cdebug-$ID$SH" -c \
+        'for d; do [ -d "$0$d" ] || { echo "$d"; exit; }; done' "/.cdebug-$ID" $dirs 2>/dev/null); then
+        [ -z "$out" ] || echo "$out"
+    else
+        echo "$SH"
+    fi
 }
 
 link_nix() {
@@ -162,7 +177,7 @@ if [ "$plan" = root ]; then
             cleanup
             toolkit_mode "$fail"
         else
-            write_entrypoint "/.cdebug-$ID$(find_tool sh)"
+            write_entrypoint "/.cdebug-$ID$SH"
             say "CDEBUG-MODE root / $why"
         fi
     else
@@ -193,7 +208,7 @@ while read -r cmd a b rest; do
             if ln -s "/proc/$a/root" "$l" 2>/dev/null; then
                 say "+ ln -s /proc/$a/root $l"
                 LINKS="$LINKS $l"
-                write_entrypoint "/.cdebug-$ID-u$b$(find_tool sh)"
+                write_entrypoint "/.cdebug-$ID-u$b$SH"
                 say "CDEBUG-ANCHORED $l"
             else
                 say "CDEBUG-ANCHORED -"
@@ -212,9 +227,10 @@ done
 if [ -n "$shell_script" ]; then
     stty "$tty_mode" 2>/dev/null
     say "CDEBUG-SHELL"
-    # Caught, not ignored: an ignored signal stays ignored in the shell and what it runs.
+    # Caught, not ignored: an ignored signal stays ignored in the shell and what it runs (a
+    # subshell sets caught ones back). A subshell, not `sh -c`: one exec fewer.
     trap ':' INT QUIT
-    sh -c "$shell_script"
+    (eval "$shell_script")
     code=$?
     # The shell's output has ended: nothing of ours may follow it on the user's terminal.
     exec >/dev/null 2>&1

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
-import urllib.parse
 from collections.abc import Mapping
-from typing import Any
 
 from cdebug_tui.errors import EngineRequestError, EngineUnavailableError
+
+# typing's TYPE_CHECKING without typing's import (3-4 ms of exec's start, before its sidecar
+# exists); mypy takes any TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # docker-py and requests take 150-400 ms to import, more than `docker run -it` takes to give a
 # prompt; shell completion and `cdebug-tui exec` need a few calls to a local socket, made here
@@ -133,7 +137,7 @@ class UnixAPI:
     def _url(self, path: str, params: Mapping[str, Any] | None) -> str:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         # doseq: a list is the parameter repeated (commit's `changes`), as requests sends it.
-        return path + ("?" + urllib.parse.urlencode(query, doseq=True) if query else "")
+        return path + ("?" + urlencode(query) if query else "")
 
     def _unreachable(self, exc: BaseException) -> EngineUnavailableError:
         where = f"unix://{self.path}"
@@ -385,8 +389,26 @@ def _explanation(body: bytes, status: int) -> str:
         return body.decode(errors="replace").strip() or f"status {status}"
 
 
-def _quote(part: str) -> str:
-    return urllib.parse.quote(part, safe="")
+#: What a URL carries as it is; every other byte is percent-encoded.
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def _quote(part: str, plus: bool = False) -> str:
+    """urllib.parse.quote(part, safe=""), or quote_plus with `plus`: urllib.parse costs exec's
+    start 3-4 ms of imports (ipaddress among them) for this."""
+    return "".join(
+        chr(b) if b in _UNRESERVED else "+" if plus and b == 0x20 else f"%{b:02X}"
+        for b in part.encode()
+    )
+
+
+def urlencode(query: Mapping[str, Any]) -> str:
+    """urllib.parse.urlencode(query, doseq=True): a list or tuple is its key repeated."""
+    return "&".join(
+        f"{_quote(str(key), True)}={_quote(str(item), True)}"
+        for key, value in query.items()
+        for item in (value if isinstance(value, (list, tuple)) else (value,))
+    )
 
 
 class Pending:

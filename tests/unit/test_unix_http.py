@@ -78,3 +78,21 @@ def test_what_is_not_an_answer_is_an_oserror() -> None:
     resp = answer(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
     with pytest.raises(HTTPError):
         resp.read()
+
+
+def test_queries_are_encoded_as_urllib_encodes_them() -> None:
+    """The exec path encodes its queries without urllib.parse: the same bytes on the wire."""
+    import urllib.parse
+
+    from cdebug_tui.engine.unixhttp import _quote, urlencode
+
+    query = {
+        "filters": '{"label": ["io.cdebug-tui.sidecar"], "type": ["container"]}',
+        "name": "cdebug-web-1 ü/ä?&=+",
+        "changes": ["ENV A=1", 'CMD ["sh"]'],
+        "stream": 1,
+        "force": True,
+    }
+    assert urlencode(query) == urllib.parse.urlencode(query, doseq=True)
+    for part in ("busybox:musl", "cdebug-tui/busybox:local", "a b/c%d", "ünï"):
+        assert _quote(part) == urllib.parse.quote(part, safe="")
