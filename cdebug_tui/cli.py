@@ -551,19 +551,21 @@ def cmd_exec(ns: argparse.Namespace) -> int:
     # From here on, a signal unwinds (_Exit): what quick.begin makes is removed on the way.
     with _TermSignals():
         try:
-            if ns.tty and ns.interactive and stdin_tty and not ns.user and ns.engine is None:
-                if ns.profile == "general":
-                    # The sidecar made and started before the session's modules load: they
-                    # load while the engine starts it (engine/quick.py). None: the usual way.
-                    from cdebug_tui.engine.quick import begin
+            quickly = ns.tty and ns.interactive and stdin_tty and not ns.user
+            if quickly and ns.engine is None and ns.profile == "general" and "/" not in ns.target:
+                # The sidecar made and started before the session's modules load: they load
+                # while the engine starts it (engine/quick.py). Not begun: the usual way.
+                from cdebug_tui.engine import quick as quick_start
 
-                    quick = begin(
-                        ns.target,
-                        image=ns.image,
-                        name=ns.name,
-                        privileged=ns.privileged,
-                        env=tuple(env),
-                    )
+                quick = quick_start.current(os.environ)
+                if quick is not None and not quick.begin(
+                    ns.target,
+                    image=ns.image,
+                    name=ns.name,
+                    privileged=ns.privileged,
+                    env=tuple(env),
+                ):
+                    quick = None
             return _exec(ns, quick, command, tuple(env), stdin_tty, size_fd, rows, cols)
         except BaseException:
             if quick is not None and not quick.adopted:
@@ -657,7 +659,9 @@ def _exec(
             # In the try: a hangup (or a closed terminal's EIO) while these are written must
             # still close the session, or its sidecar (and a copy, with its image) stayed.
             if not ns.quiet:
-                for text in notices:
+                # Once each: a direct session that was not possible said them before the
+                # usual one said them again.
+                for text in dict.fromkeys(notices):
                     _warn(text)
             if session.copy is not None:
                 # Always, -q or not: its volumes are the original's, writable for real.
@@ -772,7 +776,8 @@ class _TermSignals:
             raise _Exit(self.signal_code)
 
     def __enter__(self) -> _TermSignals:
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        # SIGQUIT too: ctrl+\ before the terminal is raw, while the session starts.
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
             self._old[sig] = signal.signal(sig, self._handle)
         return self
 

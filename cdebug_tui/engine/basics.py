@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -37,8 +38,10 @@ ADDED_CAPS = ("SYS_PTRACE",)
 SUPERVISOR_ENTRYPOINT = ("sh", "-c", 'eval "$CDEBUG_SUPERVISOR"', "cdebug-supervisor")
 
 #: A variable's name as the shell's `export` takes it (a direct session's shell gets its
-#: environment that way).
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: environment that way), and names a shell keeps read-only (bash's, when it is the toolkit's
+#: sh), which `export` fails on.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_READ_ONLY = frozenset(("UID", "EUID", "PPID", "BASHOPTS", "SHELLOPTS", "BASH_VERSINFO"))
 #: Where the sidecar gets tini: in its own root, never in the target's.
 INIT_PATH = "/cdebug-tui-init"
 #: Static tinis a Linux host may have (Debian's tini package, Docker's docker-init): lent to a
@@ -52,6 +55,30 @@ HOST_INITS = (
 )
 #: ELF e_machine by `uname -m`: a host's binary runs in the engine's containers on this host.
 ELF_MACHINES = {"x86_64": 62, "aarch64": 183, "armv7l": 40, "ppc64le": 21, "s390x": 22}
+
+
+def exportable(env: tuple[str, ...]) -> bool:
+    """Whether the shell's `export` takes every KEY=VALUE of `env` (a direct session's shell
+    gets its environment that way; the usual session's exec takes any)."""
+    return all(
+        _ENV_NAME.fullmatch(key) and key not in _READ_ONLY
+        for key in (item.partition("=")[0] for item in env)
+    )
+
+
+def current_context(config_dir: str) -> str | None:
+    """The context config.json in the docker CLI's directory names as current, or None."""
+    try:
+        with open(os.path.join(config_dir, "config.json"), encoding="utf-8") as f:
+            name = json.load(f).get("currentContext")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
+
+
+def local_toolkit_notice(image: str) -> str:
+    """What the user is told when the default toolkit is not here and the local build is."""
+    return f"{image} is not here; using {LOCAL_TOOLKIT} (docker pull {image} to use it)"
 
 
 def script(name: str) -> str:
@@ -129,20 +156,27 @@ def elf_interpreter(head: bytes) -> str | None:
 
 
 def host_init_path() -> str:
-    """The path of this host's static tini, for a direct session to bind (HOST_INITS, links
-    resolved); "" when it has none. Only its ELF header is read: a tini's is enough to tell
-    that it runs in any root (static) on this machine."""
+    """The path of this host's static tini (HOST_INITS, links resolved), for a sidecar of an
+    engine on this host; "" when it has none."""
     machine = ELF_MACHINES.get(os.uname().machine)
     for path in HOST_INITS:
         real = os.path.realpath(path)
         try:
             info = os.stat(real)
-            if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
+            # A regular file of a tini's size (about 1 MB): never a FIFO that would block.
+            if not stat.S_ISREG(info.st_mode) or info.st_size > 8 << 20:
                 continue
             with open(real, "rb") as f:
-                head = f.read(4096)
+                data = f.read()
         except OSError:
             continue
-        if elf_interpreter(head) == "" and int.from_bytes(head[18:20], "little") == machine:
+        # Static (the toolkit's root may have no libc), for this machine, and tini: catatonit,
+        # Podman's usual init, has no -s (child subreaper) to run as a sidecar's.
+        if (
+            elf_interpreter(data[:4096]) == ""
+            and int.from_bytes(data[18:20], "little") == machine
+            and b"tini" in data
+            and info.st_mode & 0o111
+        ):
             return real
     return ""

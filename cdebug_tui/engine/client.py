@@ -964,7 +964,7 @@ class Engine:
 
         Args:
             tty: Whether it has a TTY (`-t`).
-            binds: This host's files to mount, as `-v SRC:DEST[:ro]` takes them.
+            binds: This host's files to mount, `SRC:DEST[:ro]` each.
             ulimits: (name as in --ulimit, soft, hard) for each limit to set.
             limits: Memory and CPU limits, as HostConfig keys (models.LIMIT_KEYS).
             init: Whether the engine runs its init (Docker's tini) as the container's main
@@ -987,7 +987,8 @@ class Engine:
             auto_remove=auto_remove,
             init=init or None,
             ulimits=_ulimits(ulimits),
-            binds=list(binds) if binds else None,
+            # Mounts, not binds: a missing source is refused, not made an empty directory.
+            mounts=[_bind_mount(bind) for bind in binds or ()] or None,
         )
         host_config.update(limits or {})  # the engine's own keys, as inspect gave them
         answer = self._request(
@@ -1086,6 +1087,23 @@ class Engine:
             EngineRequestError: When the container has ended (or the engine refuses).
         """
         self._request("resize the terminal", self.api.resize, container_id, height=rows, width=cols)
+
+    def stopped_from_outside(self, container_id: str, since: float) -> bool:
+        """Whether a container was killed (`docker kill`, `stop`, `rm -f`) or killed for its
+        memory since `since` (a time.time()): its engine's events say so."""
+        filters = {"container": [container_id], "event": ["kill", "oom"]}
+        try:
+            events = self._request(
+                "read the events",
+                self.api.events,
+                since=since,
+                until=time.time(),
+                filters=filters,
+                decode=True,
+            )
+            return any(True for _ in events)
+        except CdebugError:
+            return False
 
     def wait_exit(self, container_id: str) -> int | None:
         """Blocks until a running container exits; its exit code (None when the engine
@@ -1597,6 +1615,13 @@ def _pid_alive(pid: int) -> bool:
 
 _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
+
+
+def _bind_mount(bind: str) -> docker.types.Mount:
+    """A `SRC:DEST[:ro]` bind, as docker-py's Mount has it."""
+    source, _, rest = bind.partition(":")
+    target, _, options = rest.partition(":")
+    return docker.types.Mount(target, source, type="bind", read_only=options == "ro")
 
 
 def _ulimits(ulimits: list[tuple[str, int, int]] | None) -> list[docker.types.Ulimit] | None:

@@ -124,8 +124,8 @@ def find(
             raise TargetNotFoundError(
                 f"{exc.message}; did you mean {' or '.join(close)}?", hint=hint
             ) from exc
-    if notice is not None and _local_image(engine, name):
-        notice(f"{name} names a container and an image: debugging the container")
+    if notice is not None:
+        say_if_an_image_too(engine, name, notice)
     if target.restarting:
         pass  # a crash loop: between its runs there is nothing to join, and each run is short
     elif target.running or target.paused:
@@ -172,6 +172,12 @@ def close_container_names(engine: Engine, name: str) -> list[str]:
     )
     best = scored[0][0] if scored else 0.0
     return [n for r, n in scored[:3] if r >= 0.75 and r >= best - 0.05]
+
+
+def say_if_an_image_too(engine: Engine, name: str, notice: Callable[[str], None]) -> None:
+    """Tells the user when the container `name` names is not all it names: an image too."""
+    if _local_image(engine, name):
+        notice(f"{name} names a container and an image: debugging the container")
 
 
 def _local_image(engine: Engine, name: str) -> str | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from cdebug_tui.engine.basics import current_context
 from cdebug_tui.engine.models import Container, TargetInfo, TLSFiles
 from cdebug_tui.errors import CdebugError, EngineUnavailableError, TargetNotFoundError
 
@@ -140,21 +141,12 @@ def _read_contexts(config_dir: Path) -> list[EngineConfig]:
     return sorted(out, key=lambda c: c.name)
 
 
-def _current_context(config_dir: Path) -> str | None:
-    try:
-        data = json.loads((config_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    name = data.get("currentContext")
-    return name if isinstance(name, str) and name else None
-
-
 def _requested_context(env: Mapping[str, str], config_dir: Path) -> str:
     """The context the docker CLI would use: `default` under DOCKER_HOST, else DOCKER_CONTEXT,
     else config.json's currentContext, else `default`."""
     if env.get("DOCKER_HOST"):
         return "default"
-    return env.get("DOCKER_CONTEXT") or _current_context(config_dir) or "default"
+    return env.get("DOCKER_CONTEXT") or current_context(str(config_dir)) or "default"
 
 
 def _env_tls(env: Mapping[str, str]) -> TLSFiles | None:

@@ -7,14 +7,12 @@ import shlex
 
 from cdebug_tui.errors import UserNotFoundError
 
-# typing's TYPE_CHECKING without typing's import (3-4 ms of exec's start, before its sidecar
-# exists); mypy takes any TYPE_CHECKING as true.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # without typing's import: see cli.py
 
 if TYPE_CHECKING:
     from typing import Protocol
 
-    class TargetInfo(Protocol):
+    class ScriptTarget(Protocol):
         """What script() reads of a target: models.TargetInfo's, or exec's quick start's own
         (it writes the script before the models load)."""
 
@@ -85,7 +83,7 @@ def describe_user(user: str, uid_gid: tuple[int, int] | None) -> str:
 
 
 def script(
-    target: TargetInfo,
+    target: ScriptTarget,
     *,
     uid_gid: tuple[int, int] | None,
     target_pid: int = 1,

@@ -145,7 +145,8 @@ class SupervisorChannel:
         Raises:
             SessionError: When the supervisor refuses it or ends first.
         """
-        data = script.encode()
+        # An environment's bytes as they were (os.environ keeps undecodable ones escaped).
+        data = script.encode(errors="surrogateescape")
         self.send("shell", str(len(data)))
         self.stream.write(data)
         while True:

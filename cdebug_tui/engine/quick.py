@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -11,13 +10,13 @@ from cdebug_tui.engine import basics
 from cdebug_tui.engine.entrypoint import resolve_user
 from cdebug_tui.engine.entrypoint import script as entrypoint_script
 from cdebug_tui.engine.stream import Stream
-from cdebug_tui.engine.unixhttp import Pending, UnixAPI, _quote, container_body
+from cdebug_tui.engine.unixhttp import Pending, UnixAPI, container_body, quote
 from cdebug_tui.errors import CdebugError, EngineRequestError
 
 # `cdebug-tui exec -it` on Docker at this host's socket: the session's modules (its dataclasses,
-# the engine discovery, the session) take 35-45 ms to import, a third of what `docker run -it`
+# the session, the toolkit cache) take 35-45 ms to import, a third of what `docker run -it`
 # takes to a prompt. Its sidecar is made here, with the standard library and these light
-# modules, and the engine starts it while they load: start() sends the start and returns.
+# modules, and the engine starts it while they load (begin sends the start and returns).
 # Anything out of the ordinary (another engine, -u, a stopped target, an image to pull, a
 # profile) is left to the usual way, which says what is wrong as always; nothing is made then.
 
@@ -39,7 +38,8 @@ class _Target:
 
 
 class QuickStart:
-    """A direct session's sidecar, created, attached (its TTY) and being started.
+    """A direct session's sidecar for the current engine, once begin() has made it: created,
+    attached (its TTY) and being started.
 
     Attributes:
         path: The engine's socket.
@@ -50,11 +50,12 @@ class QuickStart:
         notice: What the user is told about the toolkit, or None.
         session_id: The session's id, in the sidecar's name, labels and environment.
         body: The create's body.
+        entry: The sidecar's `CDEBUG_ENTRYPOINT=...` variable.
         host_init: This host's tini, bound into the sidecar.
-        sidecar_id: The sidecar.
+        sidecar_id: The sidecar ("" until it is made).
         stream: Its TTY's stream (the supervisor's, then the shell's).
         times: When each step began and ended (time.monotonic()), by title.
-        adopted: Whether a session has taken the sidecar over.
+        adopted: Whether a session has taken the sidecar over (it removes it on a failure).
     """
 
     def __init__(self, path: str, headers: dict[str, str]) -> None:
@@ -71,10 +72,116 @@ class QuickStart:
         self.host_init = ""
         self.sidecar_id = ""
         self.stream: Stream | None = None
-        self._start: Pending | None = None
-        #: Set when a session has taken the sidecar over (it removes it on failure then).
         self.adopted = False
         self.times: dict[str, tuple[float, float]] = {}
+        #: The name it is made under when cdebug-tui chose it (an abandon() before the
+        #: create's answer removes it by that name); None for the user's own.
+        self._own_name: str | None = None
+        self._start: Pending | None = None
+
+    def begin(
+        self,
+        target: str,
+        *,
+        image: str,
+        name: str | None = None,
+        privileged: bool = False,
+        env: tuple[str, ...] = (),
+    ) -> bool:
+        """Makes and starts a direct session's sidecar for `exec -it TARGET`, as
+        session._prepare makes one for a direct session with the profile `general`, when that
+        can be done here. The caller has checked what the command line asks for (-it at a
+        terminal, no -u, no --engine, the profile `general`).
+
+        Args:
+            env: The shell's own variables (`-e`), KEY=VALUE each.
+
+        Returns:
+            Whether it did; nothing is made when not.
+        """
+        try:
+            return self._begin(target, image, name, privileged, env)
+        except (CdebugError, OSError, ValueError, KeyError, TypeError):
+            self.abandon()
+            return False
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _begin(
+        self, target: str, image: str, name: str | None, privileged: bool, env: tuple[str, ...]
+    ) -> bool:
+        api = self.api
+        t0 = time.monotonic()
+        status, raw = api.request("GET", f"/containers/{quote(target)}/json")
+        if status != 200 or not isinstance(raw, dict):
+            return False
+        state, host = raw.get("State") or {}, raw.get("HostConfig") or {}
+        if not state.get("Running") or state.get("Paused") or state.get("Restarting"):
+            return False
+        if host.get("PidMode") == "host":
+            return False
+        info = _Target(raw)
+        host_init = basics.host_init_path()
+        if not host_init or not basics.exportable((*info.env, *env)):
+            return False
+        self.target = raw
+        self.times["find the target"] = (t0, time.monotonic())
+
+        t0 = time.monotonic()
+        found = _image_id(api, image)
+        if found is None and image == basics.DEFAULT_TOOLKIT:
+            found = _image_id(api, basics.LOCAL_TOOLKIT)
+            if found is not None:
+                self.notice = basics.local_toolkit_notice(image)
+                image = basics.LOCAL_TOOLKIT
+        if found is None:
+            return False
+        self.image, self.image_id = image, found
+        self.times["toolkit image"] = (t0, time.monotonic())
+
+        passwd: str | None = None
+        if info.user and not info.user.replace(":", "").isdigit():
+            passwd = _passwd(api, raw["Id"])
+            if passwd is None:
+                return False  # not a plain file, or unreadable: the usual way says what it is
+        self.entry = entry_env(raw, passwd)
+        self.session_id = os.urandom(5).hex()
+        self.host_init = host_init
+        sidecar_name, self.body = create_body(
+            raw,
+            image=image,
+            session_id=self.session_id,
+            name=name,
+            privileged=privileged,
+            host_init=host_init,
+            entry=self.entry,
+        )
+        self._own_name = None if name else sidecar_name
+        t0 = time.monotonic()
+        status, answer = api.request(
+            "POST", "/containers/create", {"name": sidecar_name}, self.body
+        )
+        if status != 201 or not isinstance(answer, dict):
+            self._own_name = None  # not made: the name may be another's
+            return False  # the usual way tries again, and says why
+        self.sidecar_id = str(answer["Id"])
+        self.times["create the sidecar"] = (t0, time.monotonic())
+        t0 = time.monotonic()
+        params = {
+            "stdin": 1,
+            "stdout": 1,
+            "stderr": 1,
+            "stream": 1,
+            "detachKeys": basics.DETACH_KEYS,
+        }
+        path = f"/containers/{self.sidecar_id}/attach"
+        self.stream = Stream(api.hijack("attach to the container", path, params), tty=True)
+        self._start = api.begin(
+            "start the container", "POST", f"/containers/{self.sidecar_id}/start"
+        )
+        self.times["start the sidecar"] = (t0, t0)
+        return True
 
     def started(self) -> None:
         """Waits until the engine has started the sidecar.
@@ -88,21 +195,35 @@ class QuickStart:
             self.times["start the sidecar"] = (self.times["start the sidecar"][0], time.monotonic())
 
     def abandon(self) -> None:
-        """Removes the sidecar (nothing was linked yet: the supervisor waits for its plan)."""
+        """Removes what begin() made, before a session took it over (nothing was linked yet:
+        the supervisor waits for its plan)."""
         if self.stream is not None:
             self.stream.close()
         if self._start is not None:
             self._start.close()
-        if self.sidecar_id:
+        which = self.sidecar_id or self._own_name
+        if which:
             try:
-                self.api.call(
-                    "remove the container",
-                    "DELETE",
-                    f"/containers/{self.sidecar_id}",
-                    {"force": "true"},
-                )
+                self.api.request("DELETE", f"/containers/{quote(which)}", {"force": "true"})
             except CdebugError:
-                pass
+                pass  # the engine went: nothing we can remove
+
+
+def current(env: dict[str, str] | os._Environ[str]) -> QuickStart | None:
+    """A QuickStart for the current engine when it is Docker on this host's socket, as the
+    docker CLI would use it with no context; None for any other (engines.discover knows them).
+    """
+    path = default_socket(env)
+    if path is None or env.get("CDEBUG_TUI_DOCKER_PY"):
+        return None
+    try:
+        status, headers = UnixAPI(path, 60).headers("/_ping")
+    except CdebugError:
+        return None  # the usual way says why
+    server = headers.get("server", "")
+    if status != 200 or not server.startswith("Docker/") or "libpod-api-version" in headers:
+        return None
+    return QuickStart(path, headers)
 
 
 def default_socket(env: dict[str, str] | os._Environ[str]) -> str | None:
@@ -111,141 +232,11 @@ def default_socket(env: dict[str, str] | os._Environ[str]) -> str | None:
     host = env.get("DOCKER_HOST", "")
     if host:
         return host.removeprefix("unix://") if host.startswith("unix://") else None
-    name = env.get("DOCKER_CONTEXT") or _current_context(env) or "default"
-    return _DEFAULT_SOCKET if name == "default" else None
-
-
-def _current_context(env: dict[str, str] | os._Environ[str]) -> str | None:
     folder = env.get("DOCKER_CONFIG") or os.path.join(
         env.get("HOME") or os.path.expanduser("~"), ".docker"
     )
-    try:
-        with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
-            name = json.load(f).get("currentContext")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return name if isinstance(name, str) and name else None
-
-
-def begin(
-    target: str,
-    *,
-    image: str,
-    name: str | None = None,
-    privileged: bool = False,
-    env: tuple[str, ...] = (),
-) -> QuickStart | None:
-    """Makes and starts a direct session's sidecar for `exec -it TARGET` (as session._prepare
-    makes one for a direct session, with the profile `general`), when it can be done here;
-    None otherwise, with nothing made. The caller has checked what the command line asks for
-    (-it at a terminal, no -u, no --engine, the profile `general`).
-
-    Args:
-        env: The shell's own variables (`-e`), KEY=VALUE each.
-    """
-    path = default_socket(os.environ)
-    if path is None or os.environ.get("CDEBUG_TUI_DOCKER_PY") or "/" in target:
-        return None
-    api = UnixAPI(path, 60)
-    try:
-        status, headers = api.headers("/_ping")
-        server = headers.get("server", "")
-        if status != 200 or not server.startswith("Docker/") or "libpod-api-version" in headers:
-            return None
-        quick = QuickStart(path, headers)
-        return quick if _begin(quick, target, image, name, privileged, env) else None
-    except (CdebugError, OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _begin(
-    quick: QuickStart,
-    target: str,
-    image: str,
-    name: str | None,
-    privileged: bool,
-    env: tuple[str, ...],
-) -> bool:
-    api = quick.api
-    t0 = time.monotonic()
-    status, raw = api.request("GET", f"/containers/{_quote(target)}/json")
-    if status != 200 or not isinstance(raw, dict):
-        return False
-    state, host = raw.get("State") or {}, raw.get("HostConfig") or {}
-    if not state.get("Running") or state.get("Paused") or state.get("Restarting"):
-        return False
-    if host.get("PidMode") == "host":
-        return False
-    info = _Target(raw)
-    if not all(basics.ENV_NAME.fullmatch(item.partition("=")[0]) for item in (*info.env, *env)):
-        return False
-    host_init = basics.host_init_path()
-    if not host_init:
-        return False
-    quick.target = raw
-    quick.times["find the target"] = (t0, time.monotonic())
-
-    t0 = time.monotonic()
-    found = _image_id(api, image)
-    if found is None and image == basics.DEFAULT_TOOLKIT:
-        found = _image_id(api, basics.LOCAL_TOOLKIT)
-        if found is not None:
-            # As toolkit.ensure_image says it.
-            quick.notice = (
-                f"{image} is not here; using {basics.LOCAL_TOOLKIT} (docker pull {image} to use it)"
-            )
-            image = basics.LOCAL_TOOLKIT
-    if found is None:
-        return False
-    quick.image, quick.image_id = image, found
-    quick.times["toolkit image"] = (t0, time.monotonic())
-
-    # The `entrypoint` command's script, as session._entrypoint_env writes it.
-    passwd: str | None = None
-    if info.user and not info.user.replace(":", "").isdigit():
-        passwd = _passwd(api, raw["Id"])
-        if passwd is None:
-            return False  # not a plain file, or unreadable: the usual way says what it is
-    quick.entry = entry_env(raw, passwd)
-
-    quick.session_id = os.urandom(5).hex()
-    quick.host_init = host_init
-    sidecar_name, quick.body = create_body(
-        raw,
-        image=image,
-        session_id=quick.session_id,
-        name=name,
-        privileged=privileged,
-        host_init=host_init,
-        entry=quick.entry,
-    )
-    t0 = time.monotonic()
-    status, answer = api.request("POST", "/containers/create", {"name": sidecar_name}, quick.body)
-    if status != 201 or not isinstance(answer, dict):
-        return False  # the usual way tries again, and says why
-    quick.sidecar_id = str(answer["Id"])
-    quick.times["create the sidecar"] = (t0, time.monotonic())
-    try:
-        t0 = time.monotonic()
-        params = {
-            "stdin": 1,
-            "stdout": 1,
-            "stderr": 1,
-            "stream": 1,
-            "detachKeys": basics.DETACH_KEYS,
-        }
-        sock = api.hijack(
-            "attach to the container", f"/containers/{quick.sidecar_id}/attach", params
-        )
-        quick.stream = Stream(sock, tty=True)
-        quick._start = api.begin(
-            "start the container", "POST", f"/containers/{quick.sidecar_id}/start"
-        )
-        quick.times["start the sidecar"] = (t0, t0)
-    except BaseException:
-        quick.abandon()
-        raise
-    return True
+    name = env.get("DOCKER_CONTEXT") or basics.current_context(folder) or "default"
+    return _DEFAULT_SOCKET if name == "default" else None
 
 
 def create_body(
@@ -315,7 +306,7 @@ def entry_env(raw: dict, passwd: str | None) -> str:
 
 
 def _image_id(api: UnixAPI, ref: str) -> str | None:
-    status, raw = api.request("GET", f"/images/{_quote(ref)}/json")
+    status, raw = api.request("GET", f"/images/{quote(ref)}/json")
     return str(raw["Id"]) if status == 200 and isinstance(raw, dict) else None
 
 

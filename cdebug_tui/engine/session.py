@@ -15,7 +15,7 @@ from cdebug_tui.engine import copy as copies
 from cdebug_tui.engine import entrypoint as ep
 from cdebug_tui.engine import profiles
 from cdebug_tui.engine import toolkit as tk
-from cdebug_tui.engine.basics import ENV_NAME, INIT_PATH, host_init_path
+from cdebug_tui.engine.basics import INIT_PATH, exportable, host_init_path
 from cdebug_tui.engine.models import (
     DETACH_KEYS,
     SIDECAR_GONE,
@@ -71,6 +71,8 @@ DIRECT_SHELL = "direct"
 #: went, or it closed the session), it ends the session's processes; the supervisor, whose
 #: TTY never closes, then removes its links and exits, as on its stdin's EOF.
 _WATCHDOG = 'while read -r _; do :; done; eval "$CDEBUG_REAPER"'
+#: Seconds after a direct session's shell starts when its watchdog starts without output.
+WATCHDOG_AFTER = 0.3
 
 
 class DirectDeclined(SessionError):
@@ -162,6 +164,10 @@ class DebugSession:
         #: Direct: the watchdog's stream (its stdin held open), once the prompt has come.
         self._watchdog: Stream | None = None
         self._watchdog_started = False
+        #: Direct: whether the shell's script has gone to the supervisor (no "end" then).
+        self._shell_sent = False
+        #: When the session began (time.time()), for the engine's events since then.
+        self._since = time.time()
         #: Direct: set when the sidecar has exited, with its exit code (the shell's).
         self._exited = threading.Event()
         self._sidecar_code: int | None = None
@@ -352,12 +358,18 @@ class DebugSession:
         # Names were checked before the sidecar was made (direct_init): each a shell's name.
         script = "".join(f"export {shlex.quote(item)}\n" for item in env)
         script += f"exec {shlex.join(argv)}\n"
+        self._shell_sent = True  # from now on, ending it is the reapers' (see _end_direct)
         self.supervisor.send_shell(script)
         self.exec_id = DIRECT_SHELL
         self.stream = self.supervisor.stream
+        # The watchdog once the prompt is there (read()), or after a moment for a command
+        # that prints nothing: an exec beside the shell's start slowed it.
+        timer = threading.Timer(WATCHDOG_AFTER, self._start_watchdog)
+        timer.daemon = True
+        timer.start()
         self._steps.add(
             "start the shell",
-            "# the supervisor runs it on the sidecar's own TTY (-t), no exec: sh -c with\n"
+            "# the supervisor runs it on the sidecar's own TTY (-t), no exec: in a subshell,\n"
             "# the shell's environment exported, then\n" + f"exec {shlex.join(argv)}",
             t0,
             "a watchdog exec after the prompt ends it (and the sidecar) when cdebug-tui goes",
@@ -427,7 +439,6 @@ class DebugSession:
         kind, data = self.stream.read()
         if data and self.direct and not self._watchdog_started:
             # After the prompt, not before it: an exec beside the shell's start slowed it.
-            self._watchdog_started = True
             threading.Thread(target=self._start_watchdog, name="watchdog", daemon=True).start()
         if not data and self.ended_reason is None:
             reason = self._why_ended()
@@ -447,6 +458,9 @@ class DebugSession:
         code = self.exit_code(wait=1.0)
         answers = self._target_runs_here if self.direct else self._sidecar_answers
         if code is not None and code >= 128 and not self.ended_reason and answers():
+            if self.direct and self.engine.stopped_from_outside(self.sidecar_id, self._since):
+                # Its sidecar, whose main process the supervisor is, killed: not the shell.
+                return SIDECAR_GONE
             # The sidecar, in the target's PID namespace, runs a command: the namespace lives,
             # and the shell's signal was its own (`exit 255`, `kill -9 $$`, ctrl+c): no wait.
             # Each such end waited the 3 s below.
@@ -726,6 +740,10 @@ class DebugSession:
             self._exited.set()
 
     def _start_watchdog(self) -> None:
+        with self._close_lock:
+            if self._watchdog_started:
+                return
+            self._watchdog_started = True
         sh = self.probe.get("sh") or "/bin/sh"
         argv = [sh, "-c", _WATCHDOG, "cdebug-watchdog", "stop", self.toolkit_path, self.session_id]
         try:
@@ -740,17 +758,19 @@ class DebugSession:
                 return
         stream.close()
 
-    def _end_direct(self) -> None:
+    def _end_direct(self, timeout: float = 5.0) -> None:
         """Ends a direct session's processes (close()): the supervisor then removes its links
-        and exits."""
-        if not self.exec_id:
+        and exits. Waits until the sidecar has exited (at most `timeout` seconds)."""
+        if not self._shell_sent:
             self.supervisor.end()  # still speaking the protocol: the shell never ran
-        elif self._exited.is_set():
             return
-        elif self._watchdog is not None:
+        if self._watchdog is not None:
             self._watchdog.close()  # its stdin's EOF: it ends the session's processes
-        else:
-            self._end_run(self.session_id, "stop")  # as the watchdog would (see reaper.sh)
+        deadline = time.monotonic() + timeout
+        while not self._exited.wait(0.5) and time.monotonic() < deadline:
+            # No watchdog yet, or a reaper that had not started when it looked: as it would
+            # (see reaper.sh), again until the shell has ended.
+            self._end_run(self.session_id, "stop")
 
     def __enter__(self) -> DebugSession:
         return self
@@ -821,8 +841,11 @@ def start_session(
     if direct or quick is not None:
         try:
             return _with_shell(prepare(True, quick))
-        except DirectDeclined:
-            pass  # nothing of it was left: the usual session
+        except DirectDeclined as exc:
+            # Nothing of it was left: the usual session, its steps after this one.
+            if on_step is not None:
+                started = time.monotonic()
+                on_step(Step("take the usual way", f"# {exc}", started, 0.0, "an exec"))
     return _with_shell(prepare(False))
 
 
@@ -902,11 +925,12 @@ def prepare_session(
     t0 = time.monotonic()
     found: TargetInfo | copies.CopySource
     if quick is not None:
-        quick.adopted = True  # removed, from now on, as any sidecar of ours on a failure
         found = target_info(quick.target, engine.name)
         t0 = quick.times["find the target"][0]
-        if quick.notice and notice is not None:
-            notice(quick.notice)
+        if notice is not None:
+            if quick.notice:
+                notice(quick.notice)
+            copies.say_if_an_image_too(engine, spec.target, notice)
     else:
         found = copies.find(engine, spec.target, notice=notice, on_progress=on_progress)
     retried = False
@@ -916,7 +940,9 @@ def prepare_session(
                 engine, spec, found, steps, t0, on_progress, notice, direct, quick
             )
         except CdebugError as exc:
-            quick = None  # its sidecar went with the failure
+            if quick is not None and not quick.adopted:
+                quick.abandon()  # a failure before the session took it over
+            quick = None
             if isinstance(found, copies.CopySource) or isinstance(exc, DirectDeclined):
                 raise
             try:
@@ -1081,6 +1107,8 @@ def _prepare(
     supervisor: SupervisorChannel | None = None
     session: DebugSession | None = None
     try:
+        if quick is not None:
+            quick.adopted = True  # removed below, from now on, as any sidecar of ours
         t0 = time.monotonic()
         profile = tk.classify(engine, image_id, sidecar_id)
         steps.add("look at the toolkit's binaries", f"# ELF headers of {image}", t0, profile.reason)
@@ -1121,8 +1149,9 @@ def _prepare(
         probe = supervisor.read_probe(timeout=15)
         session.probe = probe
         session.supervisor_pid = int(probe.get("pid") or 0)
-        if session.direct and probe.get("raw") != "1":
-            raise DirectDeclined("the toolkit has no stty to make the sidecar's TTY raw")
+        if session.direct and (probe.get("raw") != "1" or not probe.get("head")):
+            # stty makes the TTY raw; head reads the shell's script.
+            raise DirectDeclined("the toolkit has no stty or no head for a direct session")
         if probe.get("troot") != "1":
             raise SessionError(
                 f"the sidecar cannot read {target.name}'s root filesystem through "
@@ -1178,7 +1207,10 @@ def _prepare(
         how = "# neither the engine nor this host has a static tini to lend"
         if host_init:
             session.init_path = INIT_PATH
-            how = f"docker create -v {host_init}:{INIT_PATH}:ro  # the host's, bound read-only"
+            how = (
+                f"docker create --mount type=bind,src={host_init},dst={INIT_PATH},readonly"
+                "  # the host's, bound read-only"
+            )
         elif found:
             init, origin = found
             # Through the supervisor's stdin: an archive upload (docker cp) is unpacked by a
@@ -1269,7 +1301,7 @@ def _create_sidecar(engine: Engine, image: str, config: SidecarConfig, target: T
     try:
         return engine.create_container(image, **create_args(config, target, engine.is_podman))
     except EngineRequestError as exc:
-        if config.tty and not exc.not_found:
+        if config.tty and "mount" in exc.explanation.lower():
             # An engine that will not bind the host's tini (its files are not this host's).
             raise DirectDeclined(f"cannot create a direct sidecar: {exc.explanation}") from exc
         if exc.not_found:
@@ -1398,9 +1430,7 @@ def direct_init(engine: Engine, spec: SessionSpec, target: TargetInfo) -> str:
     environment name the shell's `export` refuses."""
     if not getattr(engine, "direct_capable", False) or not (spec.tty and spec.interactive):
         return ""
-    if spec.user or not all(
-        ENV_NAME.fullmatch(item.partition("=")[0]) for item in (*target.env, *spec.env)
-    ):
+    if spec.user or not exportable((*target.env, *spec.env)):
         return ""
     return host_init_path()
 

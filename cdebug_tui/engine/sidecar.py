@@ -96,7 +96,11 @@ class SidecarConfig:
                 args += ["-e", item]
         args += limit_flags(self.limits)
         for bind in self.binds:
-            args += ["-v", bind]
+            # --mount, not -v: a missing source is refused, not made an empty directory.
+            source, _, rest = bind.partition(":")
+            target, _, options = rest.partition(":")
+            ro = ",readonly" if options == "ro" else ""
+            args += ["--mount", f"type=bind,src={source},dst={target}{ro}"]
         tail = ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
         tail += list(self.entrypoint[1:])
         # Left unquoted so that the shell reads the files: `"$(cat supervisor.sh)"`. The
@@ -108,7 +112,8 @@ class SidecarConfig:
 
     def docker_start_command(self) -> str:
         """The `docker start` that starts it as cdebug-tui does: attached, its stdin open (the
-        supervisor ends, removing its links, when its stdin closes)."""
+        supervisor ends, removing its links, when its stdin closes; a direct session's TTY
+        never closes: its watchdog's does)."""
         return shlex.join(["docker", "start", "-a", "-i", self.name])
 
     def supervisor_hint(self) -> str:
@@ -265,7 +270,7 @@ def shell_env(
 #: A command named like an option (`cdebug-tui exec T -v`) goes through env: the shell's exec
 #: took it for its own option ("exec: illegal option -v", 2); dash's exec takes no `--`.
 _CD_THEN_EXEC = (
-    "unset CDEBUG_SUPERVISOR CDEBUG_REAPER CDEBUG_TARGET_PID CDEBUG_ENTRYPOINT; "
+    "unset CDEBUG_SUPERVISOR CDEBUG_REAPER CDEBUG_TARGET_PID CDEBUG_ENTRYPOINT CDEBUG_DIRECT; "
     'cd -- "$CDEBUG_TARGET_ROOT_PREFIX$CDEBUG_WORKDIR" 2>/dev/null || { '
     # As docker exec -w fails, with the shell's code for a command that cannot run.
     '[ -n "$CDEBUG_WORKDIR_ASKED" ] && '

@@ -10,9 +10,7 @@ import time
 
 from cdebug_tui.errors import SessionError
 
-# typing's TYPE_CHECKING without typing's import (3-4 ms of exec's start, before its sidecar
-# exists); mypy takes any TYPE_CHECKING as true.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # without typing's import: see cli.py
 if TYPE_CHECKING:
     from typing import Any
 

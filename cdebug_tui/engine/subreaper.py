@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 import os
 import socket
-import stat
 import threading
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cdebug_tui.engine.basics import ELF_MACHINES, HOST_INITS, INIT_PATH, elf_interpreter
+from cdebug_tui.engine.basics import INIT_PATH, host_init_path
 from cdebug_tui.engine.models import COPY_LABEL, OWNER_LABEL, SIDECAR_LABEL
 from cdebug_tui.engine.toolkit import cache_dir
 from cdebug_tui.errors import CdebugError
@@ -82,28 +81,13 @@ def _from_engine(image: str) -> str:
 
 def _host_init(engine: Engine) -> tuple[bytes, str] | None:
     # Only for an engine on this host's socket: its containers run on this kernel and machine.
-    if not engine.address.startswith("unix://"):
+    if not engine.address.startswith("unix://") or not (path := host_init_path()):
         return None
-    machine = ELF_MACHINES.get(os.uname().machine)
-    for path in HOST_INITS:
-        try:
-            info = os.stat(path)
-            # A regular file of a tini's size (about 1 MB): never a FIFO that would block.
-            if not stat.S_ISREG(info.st_mode) or info.st_size > 8 << 20:
-                continue
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        # Static (the toolkit's root may have no libc), for this machine, and tini: catatonit,
-        # Podman's usual init, has no -s (child subreaper) to run as a sidecar's.
-        if (
-            elf_interpreter(data[:4096]) == ""
-            and int.from_bytes(data[18:20], "little") == machine
-            and b"tini" in data
-        ):
-            return data, f"cp {path} init  # the host's: the engine lends none"
-    return None
+    try:
+        with open(path, "rb") as f:
+            return f.read(), f"cp {path} init  # the host's: the engine lends none"
+    except OSError:
+        return None
 
 
 def _fetch(engine: Engine, image: str) -> bytes | None:

@@ -29,10 +29,10 @@ from cdebug_tui.engine.models import (
 from cdebug_tui.engine.stream import Stream
 from cdebug_tui.engine.unixhttp import (
     HTTPError,
+    Response,
     UnixAPI,
-    _quote,
-    _Response,
     container_body,
+    quote,
     socket_path,
 )
 from cdebug_tui.errors import (
@@ -54,7 +54,7 @@ class LocalEventStream:
     """A blocking iterator over a local engine's container events that another thread can
     close (as client.EventStream, without docker-py)."""
 
-    def __init__(self, engine_name: str, resp: _Response) -> None:
+    def __init__(self, engine_name: str, resp: Response) -> None:
         self._name = engine_name
         self._resp = resp
         self._closed = threading.Event()
@@ -171,7 +171,7 @@ class LocalEngine:
         Raises:
             TargetNotFoundError: When there is no such container.
         """
-        status, raw = self.http.request("GET", f"/containers/{_quote(container_id)}/json")
+        status, raw = self.http.request("GET", f"/containers/{quote(container_id)}/json")
         if status == 404:
             raise TargetNotFoundError(f"no such container: {container_id}")
         if status >= 400:
@@ -188,7 +188,7 @@ class LocalEngine:
         name = target.lstrip("/")
         if not name:
             raise TargetNotFoundError("no target container given")
-        status, raw = self.http.request("GET", f"/containers/{_quote(name)}/json")
+        status, raw = self.http.request("GET", f"/containers/{quote(name)}/json")
         if status == 200:
             return target_info(raw, self.name)
         if status not in (404, 400, 409, 500):
@@ -383,6 +383,21 @@ class LocalEngine:
             f"/containers/{container_id}/resize",
             {"h": rows, "w": cols},
         )
+
+    def stopped_from_outside(self, container_id: str, since: float) -> bool:
+        """Whether a container was killed (`docker kill`, `stop`, `rm -f`) or killed for its
+        memory since `since` (a time.time()): its engine's events say so."""
+        filters = json.dumps({"container": [container_id], "event": ["kill", "oom"]})
+        params = {"since": f"{since:.3f}", "until": f"{time.time():.3f}", "filters": filters}
+        try:
+            # One JSON object a line, up to `until`.
+            resp = self.http.open_stream("GET", "/events", params)
+            try:
+                return bool(resp.read().strip())
+            finally:
+                resp.close()
+        except (CdebugError, OSError, ValueError):
+            return False
 
     def wait_exit(self, container_id: str) -> int | None:
         """Blocks until a running container exits; its exit code (None when the engine
@@ -587,7 +602,7 @@ class LocalEngine:
             CopyError: When the engine refuses (a container still uses it).
         """
         status, raw = self.http.request(
-            "DELETE", f"/images/{_quote(image_id)}", {"force": "true", "noprune": "false"}
+            "DELETE", f"/images/{quote(image_id)}", {"force": "true", "noprune": "false"}
         )
         if status >= 400 and status != 404:
             explanation = str((raw or {}).get("message") or f"status {status}")
@@ -629,7 +644,7 @@ class LocalEngine:
     def image_id(self, ref: str) -> str | None:
         """The id of a local image, or None when it is not on the engine."""
         validate_image_ref(ref)
-        status, raw = self.http.request("GET", f"/images/{_quote(ref)}/json")
+        status, raw = self.http.request("GET", f"/images/{quote(ref)}/json")
         if status == 404:
             return None
         if status >= 400:
@@ -640,7 +655,7 @@ class LocalEngine:
 
     def image_config(self, ref: str) -> dict[str, Any]:
         """The Config part of a local image (Env, Cmd, Entrypoint, User, WorkingDir)."""
-        raw = self.http.call("inspect the image", "GET", f"/images/{_quote(ref)}/json")
+        raw = self.http.call("inspect the image", "GET", f"/images/{quote(ref)}/json")
         return dict(raw.get("Config") or {})
 
     def archive(self, container_id: str, path: str) -> Iterator[bytes] | None:

@@ -8,9 +8,7 @@ from collections.abc import Mapping
 
 from cdebug_tui.errors import EngineRequestError, EngineUnavailableError
 
-# typing's TYPE_CHECKING without typing's import (3-4 ms of exec's start, before its sidecar
-# exists); mypy takes any TYPE_CHECKING as true.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # without typing's import: see cli.py
 if TYPE_CHECKING:
     from typing import Any
 
@@ -25,7 +23,7 @@ class HTTPError(OSError):
     """An answer that is not the HTTP/1.1 the engine speaks (a broken or cut connection)."""
 
 
-class _Response:
+class Response:
     """One HTTP/1.1 answer on a unix socket: its status and headers, then its body as it comes
     (Content-Length, chunked, or up to the close). The connection is the answer's alone."""
 
@@ -219,11 +217,11 @@ class UnixAPI:
 
     def _send(
         self, method: str, url: str, data: bytes | None, headers: Mapping[str, str]
-    ) -> _Response:
+    ) -> Response:
         """Sends one request on a connection of its own and reads its answer's head."""
         sock = self._sent(method, url, data, headers)
         try:
-            return _Response(sock)
+            return Response(sock)
         except BaseException:
             sock.close()
             raise
@@ -275,7 +273,7 @@ class UnixAPI:
 
     def open_stream(
         self, method: str, path: str, params: Mapping[str, Any] | None = None
-    ) -> _Response:
+    ) -> Response:
         """A request whose answer is read as it comes (events, archives); close the answer to
         stop it.
 
@@ -393,7 +391,7 @@ def _explanation(body: bytes, status: int) -> str:
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
 
 
-def _quote(part: str, plus: bool = False) -> str:
+def quote(part: str, plus: bool = False) -> str:
     """urllib.parse.quote(part, safe=""), or quote_plus with `plus`: urllib.parse costs exec's
     start 3-4 ms of imports (ipaddress among them) for this."""
     return "".join(
@@ -405,7 +403,7 @@ def _quote(part: str, plus: bool = False) -> str:
 def urlencode(query: Mapping[str, Any]) -> str:
     """urllib.parse.urlencode(query, doseq=True): a list or tuple is its key repeated."""
     return "&".join(
-        f"{_quote(str(key), True)}={_quote(str(item), True)}"
+        f"{quote(str(key), True)}={quote(str(item), True)}"
         for key, value in query.items()
         for item in (value if isinstance(value, (list, tuple)) else (value,))
     )
@@ -433,7 +431,7 @@ class Pending:
             EngineUnavailableError: When it did not answer.
         """
         try:
-            resp = _Response(self._sock)
+            resp = Response(self._sock)
             try:
                 raw = resp.read()
             finally:
@@ -446,6 +444,13 @@ class Pending:
                 f"cannot {self._what}: {explanation}", status=resp.status, explanation=explanation
             )
         return json.loads(raw) if raw.strip() else None
+
+
+def _bind_mount(bind: str) -> dict[str, Any]:
+    """A `SRC:DEST[:ro]` bind, as the API's Mounts take it."""
+    source, _, rest = bind.partition(":")
+    target, _, options = rest.partition(":")
+    return {"Type": "bind", "Source": source, "Target": target, "ReadOnly": options == "ro"}
 
 
 def container_body(
@@ -488,7 +493,9 @@ def container_body(
     if ulimits:
         host["Ulimits"] = ulimits
     if binds:
-        host["Binds"] = list(binds)
+        # Mounts, not Binds: a bind whose source is missing is refused, not made an empty
+        # directory (an engine that does not see this host's files).
+        host["Mounts"] = [_bind_mount(bind) for bind in binds]
     host.update(limits or {})
     body: dict[str, Any] = {
         "Image": image,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cdebug_tui.engine.models import Mode, SessionSpec
+from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec
 from cdebug_tui.engine.session import DIRECT_SHELL, DebugSession, start_session
 from cdebug_tui.engine.unixapi import LocalEngine, local_engine
 from tests.conftest import sidecars_of, unavailable
@@ -89,11 +89,14 @@ def test_a_direct_shell_runs_on_the_sidecars_tty_and_leaves_nothing(
         assert session.mode == mode
         steps = {s.title: s.command for s in session.steps}
         assert "docker create -it" in steps["create the sidecar"]
-        assert ":/cdebug-tui-init:ro" in steps["create the sidecar"]
+        assert ",dst=/cdebug-tui-init,readonly" in steps["create the sidecar"]
         assert "no exec" in steps["start the shell"]
         _until(session, b"# ")
-        session.write(b"stty size; echo $((6*7))\r")
-        assert b"30 100" in _until(session, b"42")
+        session.write(b"stty size; echo $((6*7)) direct=${CDEBUG_DIRECT:-unset}\r")
+        # CDEBUG_DIRECT is ours, not the shell's: gone from its environment as the
+        # supervisor's script is.
+        out = _until(session, b"42 direct=unset")
+        assert b"30 100" in out
         session.write(b"sleep 100\r")
         wait_for(lambda: _running(target.pid, "100"), 15, "sleep 100 to run")
         session.write(b"\x03")
@@ -131,6 +134,72 @@ def test_a_direct_session_closed_from_here_ends_its_jobs(
     wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
     wait_for(lambda: namespace_processes(target.pid) == before, 15, "the jobs to go")
     assert ours_in_diff(engine, target.id) == []
+
+
+def test_a_direct_command_that_prints_nothing_is_ended_by_close(
+    engine: Any, local: LocalEngine, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """A command with no output gets its watchdog all the same (after a moment), and a close
+    before it has one ends the command too: nothing stays either way."""
+    target = run_target(distroless_image)
+    before = namespace_processes(target.pid)
+    spec = _spec(target.id, busybox_image, command=("sh", "-c", "sleep 301 & sleep 300"))
+    session = start_session(local, spec, direct=True)
+    try:
+        wait_for(lambda: _running(target.pid, "cdebug-watchdog"), 15, "the watchdog to start")
+    finally:
+        session.close()
+    wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
+    assert namespace_processes(target.pid) == before
+    # Closed at once, before any watchdog: the reapers are stopped with an exec instead.
+    session = start_session(local, spec, direct=True)
+    session.close()
+    wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
+    assert namespace_processes(target.pid) == before
+    assert ours_in_diff(engine, target.id) == []
+
+
+def test_a_direct_sidecar_killed_from_outside_says_so(
+    engine: Any, local: LocalEngine, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`docker kill` of the sidecar (whose main process runs the shell): the session says
+    its sidecar was stopped from outside, not that the shell exited 137."""
+    target = run_target(distroless_image)
+    session = start_session(local, _spec(target.id, busybox_image), direct=True)
+    try:
+        _until(session, b"# ")
+        engine.api.kill(session.sidecar_id)
+        _to_the_end(session)
+        assert session.ended_reason == SIDECAR_GONE
+    finally:
+        session.close()
+    wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
+
+
+def test_an_engine_that_cannot_bind_the_tini_gets_the_usual_session(
+    engine: Any,
+    local: LocalEngine,
+    run_target: Any,
+    distroless_image: str,
+    busybox_image: str,
+    monkeypatch: Any,
+) -> None:
+    """An engine on a socket here that does not see this host's files (Docker Desktop, a
+    forwarded socket) refuses the tini's bind: the usual session, and nothing left (a -v
+    bind would have made an empty directory there, and a shell that cannot start)."""
+    import cdebug_tui.engine.session as session_module
+
+    monkeypatch.setattr(session_module, "host_init_path", lambda: "/nonexistent/tini-static")
+    target = run_target(distroless_image)
+    session = start_session(local, _spec(target.id, busybox_image), direct=True)
+    try:
+        assert not session.direct
+        session.write(b"echo usual-$((2+3)); exit\r")
+        _until(session, b"usual-5")
+    finally:
+        session.close()
+    wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
+    assert not os.path.exists("/nonexistent")
 
 
 def test_a_direct_session_ends_with_its_target(

@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from cdebug_tui.engine.unixapi import HTTPError, _Response
+from cdebug_tui.engine.unixapi import HTTPError, Response
 
 
-def answer(raw: bytes, *, pieces: int = 1) -> _Response:
+def answer(raw: bytes, *, pieces: int = 1) -> Response:
     """The answer to a request whose engine wrote `raw` (in `pieces` writes) and closed."""
     ours, theirs = socket.socketpair()
 
@@ -25,7 +25,7 @@ def answer(raw: bytes, *, pieces: int = 1) -> _Response:
             theirs.close()
 
     threading.Thread(target=write).start()
-    return _Response(ours)
+    return Response(ours)
 
 
 def test_a_body_of_known_length() -> None:
@@ -84,7 +84,7 @@ def test_queries_are_encoded_as_urllib_encodes_them() -> None:
     """The exec path encodes its queries without urllib.parse: the same bytes on the wire."""
     import urllib.parse
 
-    from cdebug_tui.engine.unixhttp import _quote, urlencode
+    from cdebug_tui.engine.unixhttp import quote, urlencode
 
     query = {
         "filters": '{"label": ["io.cdebug-tui.sidecar"], "type": ["container"]}',
@@ -95,4 +95,4 @@ def test_queries_are_encoded_as_urllib_encodes_them() -> None:
     }
     assert urlencode(query) == urllib.parse.urlencode(query, doseq=True)
     for part in ("busybox:musl", "cdebug-tui/busybox:local", "a b/c%d", "ünï"):
-        assert _quote(part) == urllib.parse.quote(part, safe="")
+        assert quote(part) == urllib.parse.quote(part, safe="")
