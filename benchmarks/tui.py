@@ -64,7 +64,7 @@ def list_rebuild(rows: int = 500, runs: int = 5) -> float:
 
     from textual.app import App, ComposeResult
 
-    from cdebug_tui.engine.models import Container
+    from cdebug_tui.engine.readings import Container
     from cdebug_tui.ui.widgets.container_list import ContainerListPanel
 
     now = datetime.now(UTC)

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
     from cdebug_tui.engine.client import Engine
     from cdebug_tui.engine.engines import EngineRegistry
-    from cdebug_tui.engine.models import PullProgress
     from cdebug_tui.engine.quick import QuickStart
+    from cdebug_tui.engine.readings import PullProgress
     from cdebug_tui.engine.recording import CastRecorder
     from cdebug_tui.engine.session import DebugSession
 

@@ -161,22 +161,21 @@ def host_init_path() -> str:
     machine = ELF_MACHINES.get(os.uname().machine)
     for path in HOST_INITS:
         real = os.path.realpath(path)
+        # tini by its name, resolved: catatonit, Podman's usual init (which a docker-init could
+        # be a link to), has no -s (child subreaper) to run as a sidecar's.
+        name = os.path.basename(real)
+        if not (name.startswith("tini") or name == "docker-init"):
+            continue
         try:
             info = os.stat(real)
-            # A regular file of a tini's size (about 1 MB): never a FIFO that would block.
-            if not stat.S_ISREG(info.st_mode) or info.st_size > 8 << 20:
+            # A regular file, executable: never a FIFO that would block.
+            if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
                 continue
             with open(real, "rb") as f:
-                data = f.read()
+                head = f.read(4096)
         except OSError:
             continue
-        # Static (the toolkit's root may have no libc), for this machine, and tini: catatonit,
-        # Podman's usual init, has no -s (child subreaper) to run as a sidecar's.
-        if (
-            elf_interpreter(data[:4096]) == ""
-            and int.from_bytes(data[18:20], "little") == machine
-            and b"tini" in data
-            and info.st_mode & 0o111
-        ):
+        # Static (the toolkit's root may have no libc), for this machine.
+        if elf_interpreter(head) == "" and int.from_bytes(head[18:20], "little") == machine:
             return real
     return ""

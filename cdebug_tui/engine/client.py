@@ -24,6 +24,7 @@ import docker.utils
 import requests.exceptions
 import urllib3.exceptions
 
+from cdebug_tui.engine.engines import DockerContext, TLSFiles
 from cdebug_tui.engine.models import (
     CHANGE_KINDS,
     COPY_COMMENT,
@@ -32,16 +33,10 @@ from cdebug_tui.engine.models import (
     OWNER_LABEL,
     SIDECAR_LABEL,
     TARGET_LABEL,
-    Container,
     ContainerEvent,
-    DockerContext,
     ExecState,
-    ImageInfo,
     Mount,
-    PublishedPort,
-    PullProgress,
     TargetInfo,
-    TLSFiles,
     commit_changes,
     container_event,
     familiar_ref,
@@ -52,12 +47,16 @@ from cdebug_tui.engine.models import (
 )
 from cdebug_tui.engine.readings import (
     Change,
+    Container,
     ContainerAction,
     ContainerDetails,
     HealthProbe,
+    ImageInfo,
     LogLine,
     NetworkInfo,
     PathStat,
+    PublishedPort,
+    PullProgress,
     StatsSample,
 )
 from cdebug_tui.engine.stream import Stream, raw_socket

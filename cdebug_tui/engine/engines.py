@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cdebug_tui.engine.basics import current_context
-from cdebug_tui.engine.models import Container, TargetInfo, TLSFiles
+from cdebug_tui.engine.models import TargetInfo
 from cdebug_tui.errors import CdebugError, EngineUnavailableError, TargetNotFoundError
 
 if TYPE_CHECKING:
     # Imported where an engine is connected: discovery and shell completion need no docker-py.
     from cdebug_tui.engine.client import Engine
+    from cdebug_tui.engine.readings import Container
 
 __all__ = [
     "DEFAULT_SOCKET",
@@ -36,6 +37,32 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 PODMAN_ROOTFUL_SOCKET = "/run/podman/podman.sock"
 
 Source = Literal["context", "env", "podman", "default", "address"]
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """TLS material for a tcp:// engine, as a Docker context or DOCKER_CERT_PATH holds it."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    #: Whether to verify the engine's certificate (a context's SkipTLSVerify is the opposite).
+    verify: bool = True
+
+
+@dataclass(frozen=True)
+class DockerContext:
+    """A Docker context's docker endpoint, as docker-py's ContextAPI reads it.
+
+    Attributes:
+        name: The context's name (never `default`, which is not stored).
+        host: Its endpoint's address.
+        tls: Its TLS material when docker-py found a CA, a certificate and a key.
+    """
+
+    name: str
+    host: str
+    tls: TLSFiles | None = None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Re-exported: the labels are the models' too; basics has them for exec's quick start.
 from cdebug_tui.engine.basics import DETACH_KEYS as DETACH_KEYS
@@ -24,37 +23,15 @@ from cdebug_tui.errors import (
     TargetNotFoundError,
 )
 
+if TYPE_CHECKING:
+    # The explorer's: apart (see readings.py), as a session needs none of them.
+    from cdebug_tui.engine.readings import Container, ContainerRef
+
 #: Why a session ended whose sidecar went from outside (`docker kill`, `docker rm -f`, an
 #: OOM kill) while its target runs on.
 SIDECAR_GONE = "its sidecar was stopped from outside"
 #: On a debug copy (a container) and on the image committed for it: what it is a copy of.
 COPY_LABEL = "io.cdebug-tui.copy"
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """TLS material for a tcp:// engine, as a Docker context or DOCKER_CERT_PATH holds it."""
-
-    ca: str | None = None
-    cert: str | None = None
-    key: str | None = None
-    #: Whether to verify the engine's certificate (a context's SkipTLSVerify is the opposite).
-    verify: bool = True
-
-
-@dataclass(frozen=True)
-class DockerContext:
-    """A Docker context's docker endpoint, as docker-py's ContextAPI reads it.
-
-    Attributes:
-        name: The context's name (never `default`, which is not stored).
-        host: Its endpoint's address.
-        tls: Its TLS material when docker-py found a CA, a certificate and a key.
-    """
-
-    name: str
-    host: str
-    tls: TLSFiles | None = None
 
 
 class Mode(enum.StrEnum):
@@ -65,73 +42,6 @@ class Mode(enum.StrEnum):
     ROOT = "root"
     #: The shell runs in the toolkit's root; the target's root is at `/target`.
     TOOLKIT = "toolkit"
-
-
-@dataclass(frozen=True)
-class ContainerRef:
-    """Identifies one container: the engine it runs on and its full id."""
-
-    engine: str
-    id: str
-
-    @property
-    def short_id(self) -> str:
-        return self.id[:12]
-
-
-@dataclass(frozen=True)
-class Container:
-    """One row of the container list."""
-
-    engine: str
-    id: str
-    name: str
-    image: str
-    state: str
-    status: str
-    created: datetime
-    started_at: datetime | None = None
-    #: Whether the image has a shell at a usual path; None when it is not known (yet).
-    has_shell: bool | None = None
-    is_sidecar: bool = False
-    labels: tuple[tuple[str, str], ...] = ()
-    #: Published ports, as `docker ps` lists them.
-    ports: tuple[PublishedPort, ...] = ()
-    #: "healthy", "unhealthy" or "starting" when the container has a healthcheck, else None.
-    health: str | None = None
-    #: The exit code of an exited container (or of a restarting one's last run), else None.
-    exit_code: int | None = None
-    #: How often the engine restarted it by its restart policy since it was last started by
-    #: hand (inspect's RestartCount): a crash loop. 0 when not read (see list_containers).
-    restarts: int = 0
-    #: Whether the kernel killed its last run for memory (inspect's State.OOMKilled): read
-    #: with the restart count.
-    oom_killed: bool = False
-    #: When its last run ended (inspect's State.FinishedAt), read with the restart count;
-    #: None while it has never ended.
-    finished_at: datetime | None = None
-
-    @property
-    def ref(self) -> ContainerRef:
-        return ContainerRef(self.engine, self.id)
-
-    @property
-    def short_id(self) -> str:
-        return self.id[:12]
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    def label(self, key: str) -> str | None:
-        return dict(self.labels).get(key)
-
-    def uptime(self, now: datetime | None = None) -> float | None:
-        """Seconds since the container started, or None when it is not running."""
-        if not self.running or self.started_at is None:
-            return None
-        now = now or datetime.now(self.started_at.tzinfo)
-        return max(0.0, (now - self.started_at).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -230,6 +140,8 @@ class TargetInfo:
 
     @property
     def ref(self) -> ContainerRef:
+        from cdebug_tui.engine.readings import ContainerRef
+
         return ContainerRef(self.engine, self.id)
 
     @property
@@ -242,28 +154,6 @@ class TargetInfo:
             if k == key:
                 return v
         return None
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """A local image, by its tags."""
-
-    id: str
-    tags: tuple[str, ...]
-    size: int
-    created: datetime | None = None
-    labels: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class PullProgress:
-    """One progress line of an image pull, per layer as `docker pull` shows them."""
-
-    image: str
-    layer: str
-    status: str
-    current: int = 0
-    total: int = 0
 
 
 @dataclass(frozen=True)
@@ -566,23 +456,3 @@ def validate_image_ref(ref: str) -> None:
     """
     if not ref or not _IMAGE_REF.match(ref):
         raise ImageUnavailableError(f"invalid image reference {ref!r}")
-
-
-# -- the container explorer (issue 11): list columns, inspect, stats, actions ---------------
-
-
-@dataclass(frozen=True)
-class PublishedPort:
-    """A published port, as `docker ps` shows it: host address and port -> container port."""
-
-    private_port: int
-    protocol: str = "tcp"
-    host_ip: str = ""
-    public_port: int | None = None
-
-    def __str__(self) -> str:
-        inner = f"{self.private_port}/{self.protocol}"
-        if self.public_port is None:
-            return inner
-        host = self.host_ip if self.host_ip not in ("", "0.0.0.0", "::") else ""
-        return f"{host + ':' if host else ''}{self.public_port}->{inner}"

@@ -27,10 +27,9 @@ from cdebug_tui.engine.models import (
     SESSION_LABEL,
     SIDECAR_LABEL,
     TARGET_LABEL,
-    PublishedPort,
     TargetInfo,
 )
-from cdebug_tui.engine.readings import ListeningSocket
+from cdebug_tui.engine.readings import ListeningSocket, PublishedPort
 from cdebug_tui.engine.stream import Stream
 from cdebug_tui.errors import CdebugError, PortForwardError, SessionError
 

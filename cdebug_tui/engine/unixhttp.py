@@ -245,15 +245,22 @@ class UnixAPI:
         return sock
 
     def begin(
-        self, what: str, method: str, path: str, params: Mapping[str, Any] | None = None
+        self,
+        what: str,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
     ) -> Pending:
-        """Sends a request (no body) and returns at once; its answer is read by result().
+        """Sends a request and returns at once; its answer is read by result().
 
         Raises:
             EngineUnavailableError: When the socket is missing or refuses.
         """
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data is not None else {}
         try:
-            sock = self._sent(method, self._url(path, params), None, {})
+            sock = self._sent(method, self._url(path, params), data, headers)
         except OSError as exc:
             raise self._unreachable(exc) from exc
         return Pending(self, what, sock)

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
     from cdebug_tui.engine.client import EventStream
-    from cdebug_tui.engine.models import Container, ContainerEvent
+    from cdebug_tui.engine.models import ContainerEvent
+    from cdebug_tui.engine.readings import Container
     from cdebug_tui.ui.screens.picker import ToolkitPickerScreen
     from cdebug_tui.ui.widgets.session_pane import SessionPane
 

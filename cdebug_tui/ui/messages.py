@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.models import Container, ImageInfo, PullProgress, Step
-    from cdebug_tui.engine.readings import Process, RootfsEntry
+    from cdebug_tui.engine.models import Step
+    from cdebug_tui.engine.readings import Container, ImageInfo, Process, PullProgress, RootfsEntry
     from cdebug_tui.engine.session import DebugSession
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cdebug_tui.engine.models import PullProgress
+from cdebug_tui.engine.readings import PullProgress
 from tests.conftest import RUN_ID, sidecars_of
 from tests.engine.helpers import cdebug
 

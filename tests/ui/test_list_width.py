@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult
 
-from cdebug_tui.engine.models import Container, PublishedPort
+from cdebug_tui.engine.readings import Container, PublishedPort
 from cdebug_tui.ui.widgets.container_list import ContainerListPanel, ContainerTableView
 from tests.ui.helpers import run, screenshot_text, wait_for
 

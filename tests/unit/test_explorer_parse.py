@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from cdebug_tui.engine.client import _explorer_row_fields, _stats_sample
-from cdebug_tui.engine.models import Container, ContainerEvent, PublishedPort, container_event
-from cdebug_tui.engine.readings import ContainerAction, StatsSample
+from cdebug_tui.engine.models import ContainerEvent, container_event
+from cdebug_tui.engine.readings import Container, ContainerAction, PublishedPort, StatsSample
 from cdebug_tui.engine.stats import StatsHistory, counted, cpu_percent, format_bytes
 from cdebug_tui.ui.container_actions import actions_for
 from cdebug_tui.ui.secrets import MASK, looks_secret

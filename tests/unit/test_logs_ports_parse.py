@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cdebug_tui.engine.client import _LogDecoder, parse_log_timestamp
-from cdebug_tui.engine.models import PublishedPort
 from cdebug_tui.engine.ports import parse_port_spec, parse_sockets, publish_problems
-from cdebug_tui.engine.readings import ListeningSocket, LogLine
+from cdebug_tui.engine.readings import ListeningSocket, LogLine, PublishedPort
 from cdebug_tui.errors import PortForwardError
 from cdebug_tui.ui.widgets.log_view import RUN_MARK, find_matches, format_timestamp, mark_runs
 

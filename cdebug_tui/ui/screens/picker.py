@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from textual.await_complete import AwaitComplete
 
-    from cdebug_tui.engine.models import PullProgress
+    from cdebug_tui.engine.readings import PullProgress
 
 
 def _normal(ref: str) -> str:

@@ -26,7 +26,7 @@ from cdebug_tui.ui.widgets.rows import RowTable
 if TYPE_CHECKING:
     from textual.widgets._data_table import SegmentLines
 
-    from cdebug_tui.engine.models import Container
+    from cdebug_tui.engine.readings import Container
     from cdebug_tui.ui.stats_poller import Key, StatsPoller
 
 #: The columns after the marker (and ENGINE, with several engines), in order.

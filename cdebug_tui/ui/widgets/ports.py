@@ -17,9 +17,8 @@ from cdebug_tui.engine.stats import counted
 from cdebug_tui.ui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.models import PublishedPort
     from cdebug_tui.engine.ports import PortForward
-    from cdebug_tui.engine.readings import ListeningSocket
+    from cdebug_tui.engine.readings import ListeningSocket, PublishedPort
 
 #: Seconds between the end of one reading and the start of the next, while the panel shows.
 REFRESH_EVERY = 3.0

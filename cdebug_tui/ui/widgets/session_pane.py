@@ -45,7 +45,8 @@ from cdebug_tui.ui.widgets.tabs import SteadyTabs
 from cdebug_tui.ui.widgets.terminal import TerminalView, screen_lines
 
 if TYPE_CHECKING:
-    from cdebug_tui.engine.models import PullProgress, Step
+    from cdebug_tui.engine.models import Step
+    from cdebug_tui.engine.readings import PullProgress
     from cdebug_tui.engine.recording import CastRecorder
     from cdebug_tui.engine.session import DebugSession
 
