@@ -671,7 +671,16 @@ def _exec(
             if ns.explain:
                 from cdebug_tui.engine.internals import read_internals, summary
 
-                sys.stderr.write(summary(read_internals(session), session) + "\n")
+                sys.stderr.write(f"# the sidecar's scripts: {session.config.supervisor_hint()}\n")
+                try:
+                    text = summary(read_internals(session), session)
+                except CdebugError:
+                    if not session.direct:
+                        raise
+                    # A direct session's sidecar ends with its command, which may have ended
+                    # already (`exec -it --explain T true`).
+                    text = "# the internals: not read, the command had ended"
+                sys.stderr.write(text + "\n")
                 sys.stderr.flush()
             recorder = None
             if ns.record:

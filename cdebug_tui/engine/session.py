@@ -367,12 +367,16 @@ class DebugSession:
         timer = threading.Timer(WATCHDOG_AFTER, self._start_watchdog)
         timer.daemon = True
         timer.start()
+        watchdog = shlex.join(["docker", "exec", "-i", self.config.name, *self._watchdog_argv()])
         self._steps.add(
             "start the shell",
             "# the supervisor runs it on the sidecar's own TTY (-t), no exec: in a subshell,\n"
-            "# the shell's environment exported, then\n" + f"exec {shlex.join(argv)}",
+            "# the shell's environment exported, then\n"
+            f"exec {shlex.join(argv)}\n"
+            "# and once the prompt is there, the watchdog (its stdin held open):\n"
+            f"{watchdog}",
             t0,
-            "a watchdog exec after the prompt ends it (and the sidecar) when cdebug-tui goes",
+            "the watchdog ends it (and the sidecar) when its stdin closes: when cdebug-tui goes",
         )
 
     @contextmanager
@@ -739,13 +743,16 @@ class DebugSession:
         finally:
             self._exited.set()
 
+    def _watchdog_argv(self) -> list[str]:
+        sh = self.probe.get("sh") or "/bin/sh"
+        return [sh, "-c", _WATCHDOG, "cdebug-watchdog", "stop", self.toolkit_path, self.session_id]
+
     def _start_watchdog(self) -> None:
         with self._close_lock:
             if self._watchdog_started:
                 return
             self._watchdog_started = True
-        sh = self.probe.get("sh") or "/bin/sh"
-        argv = [sh, "-c", _WATCHDOG, "cdebug-watchdog", "stop", self.toolkit_path, self.session_id]
+        argv = self._watchdog_argv()
         try:
             with self.busy():
                 exec_id = self.engine.exec_create(self.sidecar_id, argv, stdin=True)
@@ -1207,10 +1214,7 @@ def _prepare(
         how = "# neither the engine nor this host has a static tini to lend"
         if host_init:
             session.init_path = INIT_PATH
-            how = (
-                f"docker create --mount type=bind,src={host_init},dst={INIT_PATH},readonly"
-                "  # the host's, bound read-only"
-            )
+            how = f"# the host's {host_init}, bound read-only by the create's --mount"
         elif found:
             init, origin = found
             # Through the supervisor's stdin: an archive upload (docker cp) is unpacked by a

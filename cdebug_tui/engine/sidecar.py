@@ -276,7 +276,8 @@ _CD_THEN_EXEC = (
     '[ -n "$CDEBUG_WORKDIR_ASKED" ] && '
     '{ printf "cdebug-tui: cannot change to %s\\n" "$CDEBUG_WORKDIR" >&2; exit 126; }; '
     "cd /; }; "
-    "unset CDEBUG_WORKDIR_ASKED; "
+    # Ours, and the wrapper shells': what `docker exec` gives has neither (`cd -` went to /).
+    "unset CDEBUG_WORKDIR_ASKED CDEBUG_WORKDIR OLDPWD SHLVL; "
     'case $1 in -*) exec env -- "$@" ;; esac; '
     # ash said "cdebug: exec: line 0: CMD: not found": the shell's words, not the user's.
     'command -v "$1" >/dev/null 2>&1 || { echo "$1: command not found" >&2; exit 127; }; '

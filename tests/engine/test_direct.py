@@ -97,6 +97,9 @@ def test_a_direct_shell_runs_on_the_sidecars_tty_and_leaves_nothing(
         # supervisor's script is.
         out = _until(session, b"42 direct=unset")
         assert b"30 100" in out
+        # Nor the wrapper shells' (`docker exec` gives a shell at level 1, no OLDPWD).
+        session.write(b"echo lvl=$SHLVL old=${OLDPWD:-none} wd=${CDEBUG_WORKDIR:-none}\r")
+        _until(session, b"lvl=1 old=none wd=none")
         session.write(b"sleep 100\r")
         wait_for(lambda: _running(target.pid, "100"), 15, "sleep 100 to run")
         session.write(b"\x03")
@@ -284,5 +287,21 @@ def test_a_toolkit_without_stty_gets_the_usual_session(
         _until(session, b"usual-5")
     finally:
         session.close()
+    wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
+    assert ours_in_diff(engine, target.id) == []
+
+
+def test_explain_of_a_command_that_ends_at_once(
+    engine: Any, run_target: Any, distroless_image: str, busybox_image: str
+) -> None:
+    """`exec -it --explain T true`: the direct sidecar ends with `true`, maybe before the
+    internals could be read; the steps are printed and the command's code is exec's."""
+    from tests.engine.test_exec import _on_a_terminal
+
+    target = run_target(distroless_image)
+    argv = [sys.executable, "-m", "cdebug_tui", "exec", "-it", "--explain", "-q"]
+    out = _on_a_terminal([*argv, "--image", busybox_image, target.name, "true"], 24, 80)
+    assert b"# start the shell" in out and b"docker exec -i" in out, out[-500:]
+    assert b"error" not in out, out[-500:]
     wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
     assert ours_in_diff(engine, target.id) == []
