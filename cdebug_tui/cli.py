@@ -654,7 +654,10 @@ def _exec(
             direct=True,
             quick=quick,
         )
-        gc.enable()  # disabled for the start (see main)
+        # Collected again, but not what the start made, which stays: the first collection
+        # would otherwise go through all of it as the prompt comes.
+        gc.freeze()
+        gc.enable()
         try:
             # In the try: a hangup (or a closed terminal's EIO) while these are written must
             # still close the session, or its sidecar (and a copy, with its image) stayed.
