@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import signal
 import sys
 import time
@@ -17,7 +16,7 @@ from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec
 from cdebug_tui.engine.session import DIRECT_SHELL, DebugSession, start_session
 from cdebug_tui.engine.unixapi import LocalEngine, local_engine
 from tests.conftest import sidecars_of, unavailable
-from tests.engine.test_exec import ours_in_diff
+from tests.engine.test_exec import _read_until, ours_in_diff
 from tests.engine.test_reaper import JOBS, namespace_processes
 from tests.waiting import wait_for
 
@@ -220,22 +219,6 @@ def test_a_direct_session_ends_with_its_target(
     finally:
         session.close()
     wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
-
-
-def _read_until(fd: int, needle: bytes, timeout: float = 30) -> bytes:
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while needle not in buf:
-        left = deadline - time.monotonic()
-        assert left > 0, f"{needle!r} not seen; got {buf[-500:]!r}"
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            buf += chunk
-    return buf
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGHUP])
