@@ -549,7 +549,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
         raise _UsageError("--privileged and --profile restricted contradict each other")
     quick: QuickStart | None = None
     # From here on, a signal unwinds (_Exit): what quick.begin makes is removed on the way.
-    with _TermSignals():
+    with _TermSignals() as signals:
         try:
             quickly = ns.tty and ns.interactive and stdin_tty and not ns.user
             if quickly and ns.engine is None and ns.profile == "general" and "/" not in ns.target:
@@ -566,7 +566,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
                     env=tuple(env),
                 ):
                     quick = None
-            return _exec(ns, quick, command, tuple(env), stdin_tty, size_fd, rows, cols)
+            return _exec(ns, quick, signals, command, tuple(env), stdin_tty, size_fd, rows, cols)
         except BaseException:
             if quick is not None and not quick.adopted:
                 quick.abandon()  # nothing left behind, whatever stopped us before the session
@@ -576,6 +576,7 @@ def cmd_exec(ns: argparse.Namespace) -> int:
 def _exec(
     ns: argparse.Namespace,
     quick: QuickStart | None,
+    signals: _TermSignals,
     command: tuple[str, ...],
     env: tuple[str, ...],
     stdin_tty: bool,
@@ -640,71 +641,70 @@ def _exec(
         engine = _exec_engine(registry, prefix or ns.engine)
         spec = dataclasses.replace(spec, target=container)
     notices: list[str] = []
-    with _TermSignals() as signals:
-        session = start_session(
-            engine,
-            spec,
-            on_step=on_step,
-            on_progress=_PullBars(),
-            # Said once the session runs: an error then is the only line (a notice before it,
-            # "busybox:musl is not here; using ...", made two). -q: none (the mode line says
-            # which toolkit it is).
-            notice=notices.append,
-            # The shell on the sidecar's own TTY, where it can be: no exec (see DebugSession).
-            direct=True,
-            quick=quick,
-        )
-        # Collected again, but not what the start made, which stays: the first collection
-        # would otherwise go through all of it as the prompt comes.
-        gc.freeze()
-        gc.enable()
-        try:
-            # In the try: a hangup (or a closed terminal's EIO) while these are written must
-            # still close the session, or its sidecar (and a copy, with its image) stayed.
-            if not ns.quiet:
-                # Once each: a direct session that was not possible said them before the
-                # usual one said them again.
-                for text in dict.fromkeys(notices):
-                    _warn(text)
-            if session.copy is not None:
-                # Always, -q or not: its volumes are the original's, writable for real.
-                _warn(session.copy.banner())
-            if not ns.quiet:
-                _warn(f"{session.mode} mode: {session.mode_explained}")
-            if ns.explain:
-                from cdebug_tui.engine.internals import read_internals, summary
+    session = start_session(
+        engine,
+        spec,
+        on_step=on_step,
+        on_progress=_PullBars(),
+        # Said once the session runs: an error then is the only line (a notice before it,
+        # "busybox:musl is not here; using ...", made two). -q: none (the mode line says
+        # which toolkit it is).
+        notice=notices.append,
+        # The shell on the sidecar's own TTY, where it can be: no exec (see DebugSession).
+        direct=True,
+        quick=quick,
+    )
+    # Collected again, but not what the start made, which stays: the first collection
+    # would otherwise go through all of it as the prompt comes.
+    gc.freeze()
+    gc.enable()
+    try:
+        # In the try: a hangup (or a closed terminal's EIO) while these are written must
+        # still close the session, or its sidecar (and a copy, with its image) stayed.
+        if not ns.quiet:
+            # Once each: a direct session that was not possible said them before the
+            # usual one said them again.
+            for text in dict.fromkeys(notices):
+                _warn(text)
+        if session.copy is not None:
+            # Always, -q or not: its volumes are the original's, writable for real.
+            _warn(session.copy.banner())
+        if not ns.quiet:
+            _warn(f"{session.mode} mode: {session.mode_explained}")
+        if ns.explain:
+            from cdebug_tui.engine.internals import read_internals, summary
 
-                sys.stderr.write(f"# the sidecar's scripts: {session.config.supervisor_hint()}\n")
-                try:
-                    text = summary(read_internals(session), session)
-                except CdebugError:
-                    if not session.direct:
-                        raise
-                    # A direct session's sidecar ends with its command, which may have ended
-                    # already (`exec -it --explain T true`).
-                    text = "# the internals: not read, the command had ended"
-                sys.stderr.write(text + "\n")
-                sys.stderr.flush()
-            recorder = None
-            if ns.record:
-                from cdebug_tui.engine.recording import CastRecorder
-
-                try:
-                    recorder = CastRecorder(
-                        ns.record, rows, cols, session.target.name, session.steps, term=spec.term
-                    )
-                except OSError as exc:
-                    raise CdebugError(
-                        f"cannot write the recording {ns.record}: {exc.strerror or exc}"
-                    ) from exc
+            sys.stderr.write(f"# the sidecar's scripts: {session.config.supervisor_hint()}\n")
             try:
-                code = _pump(session, size_fd, spec.interactive, recorder)
-            finally:
-                if recorder is not None:
-                    recorder.close()
+                text = summary(read_internals(session), session)
+            except CdebugError:
+                if not session.direct:
+                    raise
+                # A direct session's sidecar ends with its command, which may have ended
+                # already (`exec -it --explain T true`).
+                text = "# the internals: not read, the command had ended"
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+        recorder = None
+        if ns.record:
+            from cdebug_tui.engine.recording import CastRecorder
+
+            try:
+                recorder = CastRecorder(
+                    ns.record, rows, cols, session.target.name, session.steps, term=spec.term
+                )
+            except OSError as exc:
+                raise CdebugError(
+                    f"cannot write the recording {ns.record}: {exc.strerror or exc}"
+                ) from exc
+        try:
+            code = _pump(session, size_fd, spec.interactive, recorder)
         finally:
-            signals.interrupts = False
-            session.close()
+            if recorder is not None:
+                recorder.close()
+    finally:
+        signals.interrupts = False
+        session.close()
     if signals.signal_code is not None:
         return signals.signal_code
     if session.ended_reason:

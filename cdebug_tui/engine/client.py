@@ -957,13 +957,13 @@ class Engine:
         ulimits: list[tuple[str, int, int]] | None = None,
         limits: Mapping[str, Any] | None = None,
         tty: bool = False,
-        binds: list[str] | None = None,
+        bind: tuple[str, str] | None = None,
     ) -> str:
         """Creates (does not start) a container, as `docker create` does.
 
         Args:
             tty: Whether it has a TTY (`-t`).
-            binds: This host's files to mount, `SRC:DEST[:ro]` each.
+            bind: (a file on the engine's host, where it shows in the container), read-only.
             ulimits: (name as in --ulimit, soft, hard) for each limit to set.
             limits: Memory and CPU limits, as HostConfig keys (models.LIMIT_KEYS).
             init: Whether the engine runs its init (Docker's tini) as the container's main
@@ -986,8 +986,7 @@ class Engine:
             auto_remove=auto_remove,
             init=init or None,
             ulimits=_ulimits(ulimits),
-            # Mounts, not binds: a missing source is refused, not made an empty directory.
-            mounts=[_bind_mount(bind) for bind in binds or ()] or None,
+            mounts=_read_only_mounts(bind),
         )
         host_config.update(limits or {})  # the engine's own keys, as inspect gave them
         answer = self._request(
@@ -1479,11 +1478,7 @@ class Engine:
             volumes_from=[volumes_from] if volumes_from else None,
             network_mode=network_mode,
             auto_remove=True,
-            mounts=(
-                [docker.types.Mount(bind[1], bind[0], type="bind", read_only=True)]
-                if bind is not None
-                else None
-            ),
+            mounts=_read_only_mounts(bind),
             ulimits=_ulimits(ulimits),
         )
         host_config.update(limits or {})
@@ -1616,11 +1611,12 @@ _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
 
 
-def _bind_mount(bind: str) -> docker.types.Mount:
-    """A `SRC:DEST[:ro]` bind, as docker-py's Mount has it."""
-    source, _, rest = bind.partition(":")
-    target, _, options = rest.partition(":")
-    return docker.types.Mount(target, source, type="bind", read_only=options == "ro")
+def _read_only_mounts(bind: tuple[str, str] | None) -> list[docker.types.Mount] | None:
+    """(a file on the engine's host, where it shows in the container), as docker-py's mounts
+    take it, read-only: a Mount, not a bind, is refused when its source is missing."""
+    if bind is None:
+        return None
+    return [docker.types.Mount(bind[1], bind[0], type="bind", read_only=True)]
 
 
 def _ulimits(ulimits: list[tuple[str, int, int]] | None) -> list[docker.types.Ulimit] | None:

@@ -300,7 +300,7 @@ def create_body(
         privileged=privileged or bool(host.get("Privileged")),
         auto_remove=True,
         tty=True,
-        binds=[f"{host_init}:{basics.INIT_PATH}:ro"],
+        bind=(host_init, basics.INIT_PATH),
     )
     target_name = (raw.get("Name") or "").lstrip("/")
     return name or basics.sidecar_name(target_name, session_id), body

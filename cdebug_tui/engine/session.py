@@ -364,7 +364,7 @@ class DebugSession:
         self.stream = self.supervisor.stream
         # The watchdog once the prompt is there (read()), or after a moment for a command
         # that prints nothing: an exec beside the shell's start slowed it.
-        timer = threading.Timer(WATCHDOG_AFTER, self._start_watchdog)
+        timer = threading.Timer(WATCHDOG_AFTER, self._watch_soon)
         timer.daemon = True
         timer.start()
         watchdog = shlex.join(["docker", "exec", "-i", self.config.name, *self._watchdog_argv()])
@@ -442,8 +442,7 @@ class DebugSession:
             return STDOUT, b""
         kind, data = self.stream.read()
         if data and self.direct and not self._watchdog_started:
-            # After the prompt, not before it: an exec beside the shell's start slowed it.
-            threading.Thread(target=self._start_watchdog, name="watchdog", daemon=True).start()
+            self._watch_soon()  # after the prompt: an exec beside the shell's start slowed it
         if not data and self.ended_reason is None:
             reason = self._why_ended()
             # The target watcher may have said why in the meantime: keep its word.
@@ -747,11 +746,15 @@ class DebugSession:
         sh = self.probe.get("sh") or "/bin/sh"
         return [sh, "-c", _WATCHDOG, "cdebug-watchdog", "stop", self.toolkit_path, self.session_id]
 
-    def _start_watchdog(self) -> None:
+    def _watch_soon(self) -> None:
+        """Starts the watchdog, once, in a thread of its own."""
         with self._close_lock:
             if self._watchdog_started:
                 return
             self._watchdog_started = True
+        threading.Thread(target=self._start_watchdog, name="watchdog", daemon=True).start()
+
+    def _start_watchdog(self) -> None:
         argv = self._watchdog_argv()
         try:
             with self.busy():
@@ -1280,7 +1283,7 @@ def create_args(config: SidecarConfig, target: TargetInfo, is_podman: bool) -> d
     }
     if config.tty:
         # Only a direct session's: Engine (docker-py) takes neither otherwise.
-        args.update(tty=True, binds=list(config.binds))
+        args.update(tty=True, bind=config.bind)
     return args
 
 
@@ -1290,7 +1293,7 @@ def direct_config(config: SidecarConfig, host_init: str) -> SidecarConfig:
     return dataclasses.replace(
         config,
         tty=True,
-        binds=(f"{host_init}:{INIT_PATH}:ro",),
+        bind=(host_init, INIT_PATH),
         env=(*config.env, "CDEBUG_DIRECT=1"),
     )
 

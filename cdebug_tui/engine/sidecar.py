@@ -72,9 +72,10 @@ class SidecarConfig:
     target_pid: int = 1
     #: Resource limits (models.LIMIT_KEYS): a debug copy's original's memory limit.
     limits: tuple[tuple[str, Any], ...] = ()
-    #: A direct session's (see DebugSession): a TTY, and this host's tini bound in.
+    #: A direct session's (see DebugSession): a TTY, and this host's tini bound in read-only:
+    #: (the file on this host, where it shows in the sidecar).
     tty: bool = False
-    binds: tuple[str, ...] = ()
+    bind: tuple[str, str] | None = None
 
     def docker_create_command(self) -> str:
         """The `docker create` command that would create the same sidecar, for a learner to
@@ -95,12 +96,9 @@ class SidecarConfig:
             if not item.startswith(("CDEBUG_SUPERVISOR=", "CDEBUG_REAPER=", "CDEBUG_ENTRYPOINT=")):
                 args += ["-e", item]
         args += limit_flags(self.limits)
-        for bind in self.binds:
+        if self.bind is not None:
             # --mount, not -v: a missing source is refused, not made an empty directory.
-            source, _, rest = bind.partition(":")
-            target, _, options = rest.partition(":")
-            ro = ",readonly" if options == "ro" else ""
-            args += ["--mount", f"type=bind,src={source},dst={target}{ro}"]
+            args += ["--mount", f"type=bind,src={self.bind[0]},dst={self.bind[1]},readonly"]
         tail = ["--user", "0", "--entrypoint", self.entrypoint[0], self.image]
         tail += list(self.entrypoint[1:])
         # Left unquoted so that the shell reads the files: `"$(cat supervisor.sh)"`. The

@@ -33,6 +33,7 @@ from cdebug_tui.engine.unixhttp import (
     UnixAPI,
     container_body,
     quote,
+    read_only_mount,
     socket_path,
 )
 from cdebug_tui.errors import (
@@ -251,11 +252,11 @@ class LocalEngine:
         ulimits: list[tuple[str, int, int]] | None = None,
         limits: Mapping[str, Any] | None = None,
         tty: bool = False,
-        binds: list[str] | None = None,
+        bind: tuple[str, str] | None = None,
     ) -> str:
         """Creates (does not start) a container, as Engine.create_container; `tty` gives it a
-        TTY and `binds` mounts this host's files (`SRC:DEST:ro`), which only a direct session
-        asks for.
+        TTY and `bind` mounts a file of this host read-only, which only a direct session asks
+        for.
 
         Raises:
             EngineRequestError: When the engine refuses (404: the image or a container whose
@@ -281,7 +282,7 @@ class LocalEngine:
             ulimits=ulimit_entries(ulimits) if ulimits else None,
             limits=limits,
             tty=tty,
-            binds=binds,
+            bind=bind,
         )
         answer = self.http.call(
             "create the container", "POST", "/containers/create", {"name": name}, body
@@ -498,9 +499,7 @@ class LocalEngine:
         if volumes_from:
             host["VolumesFrom"] = [volumes_from]
         if bind is not None:
-            host["Mounts"] = [
-                {"Type": "bind", "Source": bind[0], "Target": bind[1], "ReadOnly": True}
-            ]
+            host["Mounts"] = [read_only_mount(bind)]
         body = {
             "Image": image,
             "Entrypoint": list(entrypoint),

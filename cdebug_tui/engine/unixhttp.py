@@ -164,13 +164,24 @@ class UnixAPI:
             EngineUnavailableError: When the socket is missing, refuses, or the answer is not
                 HTTP with JSON.
         """
-        url = self._url(path, params)
-        data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else {}
+        data, headers = _json_body(body)
         if raw_body is not None:
             data, headers = raw_body, {"Content-Type": "application/x-tar"}
         try:
-            resp = self._send(method, url, data, headers)
+            sock = self._sent(method, self._url(path, params), data, headers)
+        except OSError as exc:
+            raise self._unreachable(exc) from exc
+        return self._answer(sock)
+
+    def _answer(self, sock: socket.socket) -> tuple[int, Any]:
+        """The answer on a request's connection, as request() returns it; the connection is
+        closed.
+
+        Raises:
+            EngineUnavailableError: As request.
+        """
+        try:
+            resp = Response(sock)
             try:
                 raw = resp.read()
             finally:
@@ -178,6 +189,7 @@ class UnixAPI:
             status = resp.status
             ctype = resp.getheader("Content-Type") or ""
         except (OSError, ValueError) as exc:
+            sock.close()
             raise self._unreachable(exc) from exc
         if not raw.strip():
             return status, None
@@ -207,13 +219,7 @@ class UnixAPI:
         Returns:
             The decoded JSON body (None when it is empty).
         """
-        status, answer = self.request(method, path, params, body, raw_body=raw_body)
-        if status >= 400:
-            explanation = str((answer or {}).get("message") or f"status {status}")
-            raise EngineRequestError(
-                f"cannot {what}: {explanation}", status=status, explanation=explanation
-            )
-        return answer
+        return _checked(what, *self.request(method, path, params, body, raw_body=raw_body))
 
     def _send(
         self, method: str, url: str, data: bytes | None, headers: Mapping[str, str]
@@ -257,10 +263,8 @@ class UnixAPI:
         Raises:
             EngineUnavailableError: When the socket is missing or refuses.
         """
-        data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else {}
         try:
-            sock = self._sent(method, self._url(path, params), data, headers)
+            sock = self._sent(method, self._url(path, params), *_json_body(body))
         except OSError as exc:
             raise self._unreachable(exc) from exc
         return Pending(self, what, sock)
@@ -437,27 +441,31 @@ class Pending:
             EngineRequestError: When the engine refused.
             EngineUnavailableError: When it did not answer.
         """
-        try:
-            resp = Response(self._sock)
-            try:
-                raw = resp.read()
-            finally:
-                resp.close()
-        except (OSError, ValueError) as exc:
-            raise self._api._unreachable(exc) from exc
-        if resp.status >= 400:
-            explanation = _explanation(raw, resp.status)
-            raise EngineRequestError(
-                f"cannot {self._what}: {explanation}", status=resp.status, explanation=explanation
-            )
-        return json.loads(raw) if raw.strip() else None
+        return _checked(self._what, *self._api._answer(self._sock))
 
 
-def _bind_mount(bind: str) -> dict[str, Any]:
-    """A `SRC:DEST[:ro]` bind, as the API's Mounts take it."""
-    source, _, rest = bind.partition(":")
-    target, _, options = rest.partition(":")
-    return {"Type": "bind", "Source": source, "Target": target, "ReadOnly": options == "ro"}
+def _json_body(body: Any) -> tuple[bytes | None, dict[str, str]]:
+    """A request's body as JSON, and its header (none without a body)."""
+    if body is None:
+        return None, {}
+    return json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+
+def _checked(what: str, status: int, answer: Any) -> Any:
+    """An answer, or EngineRequestError (`cannot WHAT: ...`) when it is an error's."""
+    if status >= 400:
+        explanation = str((answer or {}).get("message") or f"status {status}")
+        raise EngineRequestError(
+            f"cannot {what}: {explanation}", status=status, explanation=explanation
+        )
+    return answer
+
+
+def read_only_mount(bind: tuple[str, str]) -> dict[str, Any]:
+    """(a file on the engine's host, where it shows in the container), as the API's Mounts
+    take it, read-only. Mounts, not Binds: a bind whose source is missing is refused, not made
+    an empty directory (an engine that does not see this host's files)."""
+    return {"Type": "bind", "Source": bind[0], "Target": bind[1], "ReadOnly": True}
 
 
 def container_body(
@@ -481,7 +489,7 @@ def container_body(
     ulimits: list[dict[str, Any]] | None = None,
     limits: Mapping[str, Any] | None = None,
     tty: bool = False,
-    binds: list[str] | None = None,
+    bind: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """The body of POST /containers/create, from `docker create`'s options (`ulimits` as the
     API takes them); `name` goes in the query, not here."""
@@ -499,10 +507,8 @@ def container_body(
         host["Init"] = True
     if ulimits:
         host["Ulimits"] = ulimits
-    if binds:
-        # Mounts, not Binds: a bind whose source is missing is refused, not made an empty
-        # directory (an engine that does not see this host's files).
-        host["Mounts"] = [_bind_mount(bind) for bind in binds]
+    if bind is not None:
+        host["Mounts"] = [read_only_mount(bind)]
     host.update(limits or {})
     body: dict[str, Any] = {
         "Image": image,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pty
 import signal
 import sys
 import time
@@ -16,7 +15,7 @@ from cdebug_tui.engine.models import SIDECAR_GONE, Mode, SessionSpec
 from cdebug_tui.engine.session import DIRECT_SHELL, DebugSession, start_session
 from cdebug_tui.engine.unixapi import LocalEngine, local_engine
 from tests.conftest import sidecars_of, unavailable
-from tests.engine.test_exec import _read_until, ours_in_diff
+from tests.engine.test_exec import _exec_in_pty, _read_until, ours_in_diff
 from tests.engine.test_reaper import JOBS, namespace_processes
 from tests.waiting import wait_for
 
@@ -229,11 +228,7 @@ def test_exec_it_that_dies_leaves_nothing(
     shell's TTY never closes, and the watchdog ends the session, its jobs and its links."""
     target = run_target(distroless_image)
     before = namespace_processes(target.pid)
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: cdebug-tui in the terminal, with --explain on its own file
-        argv = ["exec", "-it", "--explain", "-q", "--image", busybox_image, target.name]
-        os.execv(sys.executable, [sys.executable, "-m", "cdebug_tui", *argv])
-    try:
+    with _exec_in_pty(busybox_image, target.name, options=("--explain",)) as (pid, fd):
         out = _read_until(fd, b"/app # ")
         # The quick start made the sidecar (a TTY, the host's tini), then the shell ran on it.
         assert b"docker create -it" in out and b"no exec" in out
@@ -243,13 +238,6 @@ def test_exec_it_that_dies_leaves_nothing(
         wait_for(lambda: _running(target.pid, "cdebug-watchdog"), 15, "the watchdog to start")
         os.kill(pid, how)
         os.waitpid(pid, 0)
-    finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
     wait_for(lambda: not sidecars_of(engine, target.id), 15, "the sidecar to go")
     assert namespace_processes(target.pid) == before
     assert ours_in_diff(engine, target.id) == []

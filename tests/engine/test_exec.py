@@ -425,14 +425,16 @@ def _set_size(fd: int, rows: int, cols: int) -> None:
 
 @contextlib.contextmanager
 def _exec_in_pty(
-    image: str, target: str, env: dict[str, str] | None = None
+    image: str, target: str, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
 ) -> Iterator[tuple[int, int]]:
-    """`cdebug-tui exec -it` in a real terminal: (its pid, the terminal's fd); killed after."""
+    """`cdebug-tui exec -it` (and `options`) in a real terminal: (its pid, the terminal's fd);
+    killed after."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: cdebug-tui in the terminal
+        argv = ["exec", "-it", "-q", *options, "--image", image, target]
         os.execvpe(
             sys.executable,
-            [sys.executable, "-m", "cdebug_tui", "exec", "-it", "-q", "--image", image, target],
+            [sys.executable, "-m", "cdebug_tui", *argv],
             {**os.environ, **(env or {})},
         )
     try:
